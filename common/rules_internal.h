@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* rules_internal.h: the fields of rules_t, shared by rules.c (model and
+ * matching) and rules_parse.c (loading). Not for other modules. */
+#ifndef PINHOLE_RULES_INTERNAL_H
+#define PINHOLE_RULES_INTERNAL_H
+
+#include "rules.h"
+
+typedef struct {
+    int role;
+    cidr_t cidr;
+} local_binding_t;
+
+typedef struct {
+    char *name;
+    cidr_t *cidrs;
+    size_t ncidrs;
+    local_binding_t *local;
+    size_t nlocal;
+    char **profiles; /* NULL: all */
+    size_t nprofiles;
+} site_t;
+
+typedef struct {
+    int role;
+    cidr_t *cidrs;
+    size_t ncidrs;
+    char **hosts;
+    size_t nhosts;
+    uint32_t *asns;
+    size_t nasns;
+} binding_t;
+
+struct rules {
+    role_t roles[RULES_MAX_ROLES];
+    size_t nroles;
+    rule_t *rules;
+    size_t nrules, caprules;
+    requirement_t *reqs;
+    size_t nreqs, capreqs;
+    site_t *sites;
+    size_t nsites;
+    binding_t *bindings;
+    size_t nbindings;
+    char *sensor;
+    char **profiles; /* profile ids loaded */
+    size_t nprofiles;
+};
+
+#endif

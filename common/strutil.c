@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/* strutil.c: bounded string helpers and address parsing. */
+#include "strutil.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+bool str_copy(char *dst, const char *src, size_t n)
+{
+    if (n == 0)
+        return false;
+    size_t len = strlen(src);
+    if (len >= n) {
+        memcpy(dst, src, n - 1);
+        dst[n - 1] = '\0';
+        return false;
+    }
+    memcpy(dst, src, len + 1);
+    return true;
+}
+
+bool str_host_match(const char *pattern, const char *host)
+{
+    if (!pattern || !host || !*host)
+        return false;
+    size_t hl = strlen(host);
+    if (hl > 0 && host[hl - 1] == '.')
+        hl--; /* a fully qualified name with its root dot */
+    if (pattern[0] == '*' && pattern[1] == '.') {
+        const char *suffix = pattern + 1; /* ".blob.core.windows.net" */
+        size_t sl = strlen(suffix);
+        return hl > sl && strncasecmp(host + hl - sl, suffix, sl) == 0;
+    }
+    return strlen(pattern) == hl && strncasecmp(pattern, host, hl) == 0;
+}
+
+static const uint8_t s_v4_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+bool ip_is_v4(const ip_addr_t *a)
+{
+    return memcmp(a->b, s_v4_prefix, 12) == 0;
+}
+
+void ip_from_v4(ip_addr_t *a, const uint8_t v4[4])
+{
+    memcpy(a->b, s_v4_prefix, 12);
+    memcpy(a->b + 12, v4, 4);
+}
+
+bool ip_parse(const char *s, ip_addr_t *out)
+{
+    uint8_t v4[4];
+    if (inet_pton(AF_INET, s, v4) == 1) {
+        ip_from_v4(out, v4);
+        return true;
+    }
+    return inet_pton(AF_INET6, s, out->b) == 1;
+}
+
+bool cidr_parse(const char *s, cidr_t *out)
+{
+    char buf[64];
+    if (!str_copy(buf, s, sizeof buf))
+        return false;
+    char *slash = strchr(buf, '/');
+    long bits = -1;
+    if (slash) {
+        *slash = '\0';
+        char *end = NULL;
+        if (!isdigit((unsigned char)slash[1]))
+            return false;
+        bits = strtol(slash + 1, &end, 10);
+        if (*end != '\0')
+            return false;
+    }
+    if (!ip_parse(buf, &out->addr))
+        return false;
+    bool v4 = ip_is_v4(&out->addr) && strchr(buf, ':') == NULL;
+    long max = v4 ? 32 : 128;
+    if (bits < 0)
+        bits = max;
+    if (bits > max)
+        return false;
+    out->bits = (uint8_t)(v4 ? bits + 96 : bits);
+    /* Clear host bits so that containment is a plain prefix compare. */
+    for (int i = out->bits; i < 128; i++)
+        out->addr.b[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+    return true;
+}
+
+bool cidr_contains(const cidr_t *c, const ip_addr_t *a)
+{
+    int full = c->bits / 8, rest = c->bits % 8;
+    if (memcmp(c->addr.b, a->b, (size_t)full) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    uint8_t mask = (uint8_t)(0xff00u >> rest);
+    return (c->addr.b[full] & mask) == (a->b[full] & mask);
+}
+
+const char *ip_to_str(const ip_addr_t *a, char *buf, size_t n)
+{
+    if (ip_is_v4(a))
+        inet_ntop(AF_INET, a->b + 12, buf, (socklen_t)n);
+    else
+        inet_ntop(AF_INET6, a->b, buf, (socklen_t)n);
+    return buf;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* strutil.h: bounded string helpers and address parsing. */
+#ifndef PINHOLE_STRUTIL_H
+#define PINHOLE_STRUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Copies src into dst (size n), always NUL-terminated; returns false if cut. */
+bool str_copy(char *dst, const char *src, size_t n);
+
+/* Case-insensitive match of a host name against a pattern where a leading
+ * "*." matches one or more labels ("*.blob.core.windows.net"). */
+bool str_host_match(const char *pattern, const char *host);
+
+/* An IPv4 or IPv6 address, always 16 bytes; IPv4 is stored v4-mapped. */
+typedef struct {
+    uint8_t b[16];
+} ip_addr_t;
+
+typedef struct {
+    ip_addr_t addr;
+    uint8_t bits; /* prefix length over the 128-bit form */
+} cidr_t;
+
+bool ip_is_v4(const ip_addr_t *a);
+void ip_from_v4(ip_addr_t *a, const uint8_t v4[4]);
+/* Parses "1.2.3.4" or "2001:db8::1". */
+bool ip_parse(const char *s, ip_addr_t *out);
+/* Parses "10.0.0.0/8", "2001:db8::/32" or a bare address (host route). */
+bool cidr_parse(const char *s, cidr_t *out);
+bool cidr_contains(const cidr_t *c, const ip_addr_t *a);
+/* Writes the address in text form; buf needs 46 bytes. */
+const char *ip_to_str(const ip_addr_t *a, char *buf, size_t n);
+
+#endif

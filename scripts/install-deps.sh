@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every build, test and lab dependency of pinhole from Debian 12
+# packages. Idempotent: installs only what is missing. Run as root.
+set -euo pipefail
+
+PKGS=(
+    build-essential cmake pkg-config clang
+    libpcap-dev libndpi-dev libmaxminddb-dev libzmq3-dev
+    libyaml-dev libjson-c-dev libsqlite3-dev
+    libmaxmind-db-writer-perl mmdb-bin
+    tcpdump tshark nginx-light curl openssl python3
+    iproute2 iptables nftables ethtool libndpi-bin
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all ${#PKGS[@]} packages present"
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing ${missing[*]}; run as root" >&2
+    exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

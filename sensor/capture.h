@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* capture.h: packet sources: pcap and pcapng files, and live interfaces.
+ *
+ * The only module that includes pcap. A source hands out one frame at a time
+ * with its own link type (a pcapng file may mix them). */
+#ifndef PINHOLE_CAPTURE_H
+#define PINHOLE_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct capture capture_t;
+
+typedef struct {
+    uint64_t ts_us;
+    uint64_t num; /* packet number in the source, from 1 */
+    uint32_t caplen, wirelen;
+    int linktype;
+} capture_pkt_t;
+
+enum {
+    CAPTURE_PACKET = 1,
+    CAPTURE_END = 0,
+    CAPTURE_TIMEOUT = 2, /* live: no packet within the read timeout */
+};
+
+/* Opens a pcap or pcapng file; `filter` (BPF, may be NULL) is applied to
+ * every frame. NULL with a message in err on failure. */
+capture_t *capture_open_file(const char *path, const char *filter, char *err, size_t errlen);
+/* Opens a live interface in promiscuous mode. */
+capture_t *capture_open_live(const char *ifname, const char *filter, char *err, size_t errlen);
+void capture_destroy(capture_t **self_p);
+
+/* CAPTURE_PACKET with *data valid until the next call, CAPTURE_END,
+ * CAPTURE_TIMEOUT, or a negative PINHOLE_E* code (capture_error() says why;
+ * packets read before it stay good). */
+int capture_next(capture_t *self, capture_pkt_t *hdr, const uint8_t **data);
+const char *capture_error(const capture_t *self);
+/* Frames the filter dropped (files); kernel receive/drop counts (live). */
+uint64_t capture_filtered(const capture_t *self);
+bool capture_kernel_stats(capture_t *self, uint64_t *recv, uint64_t *drop);
+
+#endif

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/* classify.c: nDPI 4.2 classification with a bounded pool of flow states. */
+#include "classify.h"
+
+#include <ndpi/ndpi_api.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strutil.h"
+
+struct classify {
+    struct ndpi_detection_module_struct *ndpi;
+    uint8_t *slots;        /* max_slots * slot_size bytes */
+    size_t slot_size;
+    uint32_t *free_list;
+    uint32_t nfree, max_slots, hwm;
+    uint16_t *seen;        /* packets given per slot */
+    uint32_t max_packets;
+    classify_stats_t st;
+};
+
+classify_t *classify_new(uint32_t max_slots, uint32_t max_packets)
+{
+    classify_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
+    if (!self->ndpi) {
+        free(self);
+        return NULL;
+    }
+    NDPI_PROTOCOL_BITMASK all;
+    NDPI_BITMASK_SET_ALL(all);
+    ndpi_set_protocol_detection_bitmask2(self->ndpi, &all);
+    ndpi_finalize_initialization(self->ndpi);
+    self->slot_size = (SIZEOF_FLOW_STRUCT + 15) & ~(size_t)15;
+    self->max_slots = max_slots;
+    self->max_packets = max_packets;
+    self->slots = calloc(max_slots, self->slot_size); /* pages touched as used */
+    self->free_list = malloc(max_slots * sizeof(uint32_t));
+    self->seen = calloc(max_slots, sizeof(uint16_t));
+    if (!self->slots || !self->free_list || !self->seen)
+        classify_destroy(&self);
+    return self;
+}
+
+void classify_destroy(classify_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    classify_t *self = *self_p;
+    if (self->ndpi)
+        ndpi_exit_detection_module(self->ndpi);
+    free(self->slots);
+    free(self->free_list);
+    free(self->seen);
+    free(self);
+    *self_p = NULL;
+}
+
+static struct ndpi_flow_struct *s_slot(classify_t *self, uint32_t i)
+{
+    return (struct ndpi_flow_struct *)(void *)(self->slots + (size_t)i * self->slot_size);
+}
+
+static uint32_t s_take(classify_t *self)
+{
+    uint32_t i;
+    if (self->nfree)
+        i = self->free_list[--self->nfree];
+    else if (self->hwm < self->max_slots)
+        i = self->hwm++;
+    else
+        return FLOW_NONE;
+    memset(s_slot(self, i), 0, SIZEOF_FLOW_STRUCT);
+    self->seen[i] = 0;
+    if (++self->st.slots_in_use > self->st.slots_peak)
+        self->st.slots_peak = self->st.slots_in_use;
+    return i;
+}
+
+/* Copies what we keep off the nDPI state and returns the slot. */
+static void s_release(classify_t *self, flow_t *f, ndpi_protocol proto)
+{
+    struct ndpi_flow_struct *nf = s_slot(self, f->ndpi);
+    f->app = proto.app_protocol;
+    f->master = proto.master_protocol;
+    if (nf->host_server_name[0])
+        str_copy(f->host, (const char *)nf->host_server_name, sizeof f->host);
+    if (f->app == NDPI_PROTOCOL_HTTP || f->master == NDPI_PROTOCOL_HTTP)
+        f->flags |= FLOW_F_HTTP;
+    ndpi_free_flow_data(nf);
+    self->free_list[self->nfree++] = f->ndpi;
+    self->st.slots_in_use--;
+    f->ndpi = FLOW_NONE;
+    f->flags |= FLOW_F_CLASSIFIED;
+}
+
+void classify_packet(classify_t *self, flow_t *f, const packet_t *p)
+{
+    if ((f->flags & FLOW_F_CLASSIFIED) || !p->l3 || p->l3_len == 0)
+        return;
+    if (f->ndpi == FLOW_NONE) {
+        f->ndpi = s_take(self);
+        if (f->ndpi == FLOW_NONE) {
+            self->st.pool_full++;
+            f->flags |= FLOW_F_CLASSIFIED; /* never retried: the count says so */
+            return;
+        }
+    }
+    struct ndpi_flow_struct *nf = s_slot(self, f->ndpi);
+    uint16_t len = p->l3_len > 65535 ? 65535 : (uint16_t)p->l3_len;
+    ndpi_protocol proto = ndpi_detection_process_packet(self->ndpi, nf, p->l3, len, p->ts_us / 1000);
+    self->st.packets++;
+    self->seen[f->ndpi]++;
+    bool known = proto.app_protocol != NDPI_PROTOCOL_UNKNOWN ||
+                 proto.master_protocol != NDPI_PROTOCOL_UNKNOWN;
+    if (known && !ndpi_extra_dissection_possible(self->ndpi, nf)) {
+        self->st.classified++;
+        s_release(self, f, proto);
+    } else if (self->seen[f->ndpi] >= self->max_packets) {
+        classify_finish(self, f);
+    }
+}
+
+void classify_finish(classify_t *self, flow_t *f)
+{
+    if (f->ndpi == FLOW_NONE)
+        return;
+    uint8_t guessed = 0;
+    ndpi_protocol proto = ndpi_detection_giveup(self->ndpi, s_slot(self, f->ndpi), 1, &guessed);
+    self->st.given_up++;
+    s_release(self, f, proto);
+}
+
+const char *classify_app_name(classify_t *self, const flow_t *f, char *buf, size_t n)
+{
+    ndpi_protocol proto = {f->master, f->app, NDPI_PROTOCOL_CATEGORY_UNSPECIFIED};
+    return ndpi_protocol2name(self->ndpi, proto, buf, (u_int)n);
+}
+
+bool classify_is_http(const flow_t *f)
+{
+    return (f->flags & FLOW_F_HTTP) != 0;
+}
+
+void classify_stats(const classify_t *self, classify_stats_t *out)
+{
+    *out = self->st;
+}

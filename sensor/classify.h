@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* classify.h: application classification with nDPI (the only module that
+ * includes it).
+ *
+ * nDPI sees a flow only until it is classified: its per-flow state (several
+ * hundred bytes) lives in a bounded pool of slots and goes back to the pool
+ * as soon as the protocol and host name are known, or after a packet budget.
+ * What remains on the flow is two protocol ids and the host name. */
+#ifndef PINHOLE_CLASSIFY_H
+#define PINHOLE_CLASSIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow.h"
+#include "packet.h"
+
+typedef struct classify classify_t;
+
+typedef struct {
+    uint64_t packets;  /* packets given to nDPI */
+    uint64_t classified, given_up;
+    uint64_t pool_full; /* flows that found no free slot (left unclassified) */
+    uint64_t slots_in_use, slots_peak;
+} classify_stats_t;
+
+/* max_slots bounds the flows nDPI looks at at once; max_packets the packets
+ * of one flow it sees before giving up. */
+classify_t *classify_new(uint32_t max_slots, uint32_t max_packets);
+void classify_destroy(classify_t **self_p);
+
+/* Feeds one packet of a flow to nDPI, if the flow still needs it. */
+void classify_packet(classify_t *self, flow_t *f, const packet_t *p);
+/* Ends classification of a flow (it is leaving the table). */
+void classify_finish(classify_t *self, flow_t *f);
+/* Name of the flow's protocol, "Unknown" if none (buf: 64 bytes). */
+const char *classify_app_name(classify_t *self, const flow_t *f, char *buf, size_t n);
+/* True if nDPI found plaintext HTTP on the flow. */
+bool classify_is_http(const flow_t *f);
+void classify_stats(const classify_t *self, classify_stats_t *out);
+
+#endif

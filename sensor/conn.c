@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/* conn.c: per-packet connection state.
+ *
+ * History letters follow Zeek: upper case from the originator, lower case
+ * from the responder; each letter once, in the order first seen.
+ *   S syn  h syn-ack  A pure ack  D data  F fin  R rst  (and s a d f r) */
+#include "conn.h"
+
+#include <string.h>
+
+static void s_hist(flow_t *f, char ch)
+{
+    size_t n = strnlen(f->history, FLOW_HISTORY_LEN);
+    if (memchr(f->history, ch, n) || n + 1 >= FLOW_HISTORY_LEN)
+        return;
+    f->history[n] = ch;
+    f->history[n + 1] = '\0';
+}
+
+void conn_start(flow_t *f, int side, const packet_t *p)
+{
+    f->orig = (uint8_t)side;
+    if (p->proto != 6)
+        return;
+    uint8_t fl = p->tcp_flags & (TCP_SYN | TCP_ACK);
+    if (fl == (TCP_SYN | TCP_ACK)) {
+        f->orig = (uint8_t)!side; /* we missed the SYN: the other side opened */
+    } else if (fl != TCP_SYN) {
+        /* Picked up midstream: the client is the side on the higher port. */
+        f->flags |= FLOW_F_MIDSTREAM;
+        uint16_t sp = p->sport, dp = p->dport;
+        f->orig = (uint8_t)(sp > dp ? side : !side);
+    }
+}
+
+static uint32_t s_sig(const packet_t *p)
+{
+    uint32_t h = 2166136261u;
+    uint32_t v[5] = {p->ip_id, p->l4_csum, p->payload_len, p->seq, p->tcp_flags};
+    for (int i = 0; i < 5; i++) {
+        h ^= v[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+bool conn_is_duplicate(const flow_t *f, int side, const packet_t *p, uint64_t window_us)
+{
+    const flow_dir_t *d = &f->d[side];
+    return d->pkts > 0 && d->dup_sig == s_sig(p) && p->ts_us >= d->dup_ts &&
+           p->ts_us - d->dup_ts <= window_us;
+}
+
+static void s_tcp(flow_t *f, int side, const packet_t *p)
+{
+    bool orig = side == f->orig;
+    flow_dir_t *d = &f->d[side];
+    uint8_t fl = p->tcp_flags;
+    if ((fl & (TCP_SYN | TCP_ACK)) == TCP_SYN && orig) {
+        if (!(f->flags & FLOW_F_SYN_SEEN)) {
+            f->flags |= FLOW_F_SYN_SEEN;
+            f->attempts = 1;
+        } else if (p->seq != d->isn && f->attempts < UINT16_MAX) {
+            f->attempts++; /* a new ISN is a new attempt; the same ISN a retry */
+        }
+        d->isn = p->seq;
+        s_hist(f, 'S');
+    } else if ((fl & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK)) {
+        s_hist(f, orig ? 'H' : 'h');
+    } else if (fl & TCP_ACK && !(fl & (TCP_FIN | TCP_RST)) && p->payload_len == 0) {
+        s_hist(f, orig ? 'A' : 'a');
+    }
+    if (p->payload_len)
+        s_hist(f, orig ? 'D' : 'd');
+    if (fl & TCP_FIN)
+        s_hist(f, orig ? 'F' : 'f');
+    if (fl & TCP_RST)
+        s_hist(f, orig ? 'R' : 'r');
+    /* The originator acknowledges, but nothing of the responder was seen:
+     * the responder's packets exist on a path the mirror does not copy. */
+    if (orig && (fl & TCP_ACK) && !(fl & TCP_RST) && f->d[!f->orig].pkts == 0)
+        f->flags |= FLOW_F_ONE_SIDED;
+    if (!orig && p->payload_caplen >= 2 && p->payload[0] == 0x16 && p->payload[1] == 0x03)
+        f->flags |= FLOW_F_TLS_SERVER;
+    d->flags |= fl;
+}
+
+void conn_update(flow_t *f, int side, const packet_t *p)
+{
+    flow_dir_t *d = &f->d[side];
+    if (p->proto == 6)
+        s_tcp(f, side, p);
+    d->pkts++;
+    d->bytes += p->l3_len ? p->l3_len : p->wirelen;
+    d->payload += p->payload_len;
+    d->dup_sig = s_sig(p);
+    d->dup_ts = p->ts_us;
+    if (side == f->orig)
+        f->orig_last_us = p->ts_us;
+}
+
+void conn_icmp_error(flow_t *f, uint8_t type, uint8_t code)
+{
+    f->flags |= FLOW_F_ICMP;
+    f->icmp_type = type;
+    f->icmp_code = code;
+}
+
+bool conn_answered(const flow_t *f)
+{
+    return f->d[!f->orig].pkts > 0;
+}
+
+bool conn_established(const flow_t *f)
+{
+    const flow_dir_t *r = &f->d[!f->orig];
+    if (f->key.proto != 6)
+        return conn_answered(f);
+    if ((r->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
+        return true;
+    /* Midstream: both sides exchanging without a reset counts. */
+    return (f->flags & FLOW_F_MIDSTREAM) && r->pkts > 0 && !(r->flags & TCP_RST);
+}
+
+const char *conn_state(const flow_t *f)
+{
+    if (f->key.proto != 6)
+        return "";
+    const flow_dir_t *o = &f->d[f->orig], *r = &f->d[!f->orig];
+    bool syn = f->flags & FLOW_F_SYN_SEEN;
+    bool synack = (r->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK);
+    if (!syn && !synack)
+        return "OTH";
+    if (!synack) {
+        if (r->flags & TCP_RST)
+            return "REJ";
+        if (o->flags & TCP_FIN)
+            return "SH";
+        if (o->flags & TCP_RST)
+            return "RSTOS0";
+        return "S0";
+    }
+    if (o->flags & TCP_RST)
+        return "RSTO";
+    if (r->flags & TCP_RST)
+        return "RSTR";
+    if ((o->flags & TCP_FIN) && (r->flags & TCP_FIN))
+        return "SF";
+    if (o->flags & TCP_FIN)
+        return "S2";
+    if (r->flags & TCP_FIN)
+        return "S3";
+    return "S1";
+}

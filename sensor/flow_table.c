@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/* flow_table.c: the bounded flow table.
+ *
+ * Structure
+ * ---------
+ * All flow records live in one array sized at start (max_flows); nothing is
+ * allocated per packet. A flow is named by its index. Lookup is a hash of
+ * the canonical key into a power-of-two bucket array of chain heads; chains
+ * link through flow.hnext. Free slots are kept on a free list threaded
+ * through hnext as well; slots never used yet are handed out from a high-water
+ * mark, so the pages of a large table are touched only as flows arrive.
+ *
+ * Expiry and eviction
+ * -------------------
+ * Every active flow is on one LRU list ordered by last activity: a packet
+ * moves its flow to the tail. Packet time only moves forward (within a small
+ * jitter on real captures), so the head is always the flow idle longest.
+ * Expiry pops from the head while it is older than the idle timeout, which
+ * costs O(1) per expired flow and nothing for the others. When the table is
+ * full, the head is ended early (counted as evicted) to make room: the cost
+ * per packet stays the same at 10 thousand or a million flows.
+ *
+ * Limits
+ * ------
+ * max_flows is the memory bound: sizeof(flow_t) * max_flows plus 4 bytes a
+ * bucket. Buckets are the next power of two at or above max_flows, so chains
+ * stay short at full load. */
+#include "flow_table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct flow_table {
+    flow_t *flows;
+    uint32_t *buckets;
+    uint32_t mask;
+    uint32_t max, hwm, free_head;
+    uint32_t lru_head, lru_tail;
+    uint64_t idle_us;
+    uint64_t next_id;
+    flow_end_fn *end;
+    void *ctx;
+    flow_table_stats_t st;
+};
+
+void flow_key_make(flow_key_t *k, const ip_addr_t *src, uint16_t sport, const ip_addr_t *dst,
+        uint16_t dport, uint8_t proto)
+{
+    memset(k, 0, sizeof *k);
+    int c = memcmp(src->b, dst->b, 16);
+    if (c < 0 || (c == 0 && sport <= dport)) {
+        k->a = *src;
+        k->pa = sport;
+        k->b = *dst;
+        k->pb = dport;
+    } else {
+        k->a = *dst;
+        k->pa = dport;
+        k->b = *src;
+        k->pb = sport;
+    }
+    k->proto = proto;
+}
+
+static uint32_t s_hash(const flow_key_t *k)
+{
+    /* 64-bit multiply-xorshift over the key words: fast and well mixed. */
+    uint64_t w[5], h = 0x9e3779b97f4a7c15ull;
+    memcpy(w, k, sizeof w);
+    for (int i = 0; i < 5; i++) {
+        h ^= w[i];
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    return (uint32_t)h;
+}
+
+_Static_assert(sizeof(flow_key_t) == 40, "flow_key_t must hash as five 64-bit words");
+
+flow_table_t *flow_table_new(uint32_t max_flows, uint64_t idle_us, flow_end_fn *end, void *ctx)
+{
+    if (max_flows == 0 || max_flows > (1u << 30))
+        return NULL;
+    flow_table_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    uint32_t nb = 1;
+    while (nb < max_flows)
+        nb <<= 1;
+    self->flows = calloc(max_flows, sizeof(flow_t));
+    self->buckets = malloc((size_t)nb * sizeof(uint32_t));
+    if (!self->flows || !self->buckets) {
+        flow_table_destroy(&self);
+        return NULL;
+    }
+    memset(self->buckets, 0xff, (size_t)nb * sizeof(uint32_t));
+    self->mask = nb - 1;
+    self->max = max_flows;
+    self->free_head = self->lru_head = self->lru_tail = FLOW_NONE;
+    self->idle_us = idle_us;
+    self->end = end;
+    self->ctx = ctx;
+    return self;
+}
+
+void flow_table_destroy(flow_table_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free((*self_p)->flows);
+    free((*self_p)->buckets);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+static void s_lru_unlink(flow_table_t *self, flow_t *f)
+{
+    if (f->prev != FLOW_NONE)
+        self->flows[f->prev].next = f->next;
+    else
+        self->lru_head = f->next;
+    if (f->next != FLOW_NONE)
+        self->flows[f->next].prev = f->prev;
+    else
+        self->lru_tail = f->prev;
+}
+
+static void s_lru_append(flow_table_t *self, flow_t *f, uint32_t idx)
+{
+    f->prev = self->lru_tail;
+    f->next = FLOW_NONE;
+    if (self->lru_tail != FLOW_NONE)
+        self->flows[self->lru_tail].next = idx;
+    else
+        self->lru_head = idx;
+    self->lru_tail = idx;
+}
+
+/* Ends a flow: tells the owner, unlinks it and puts its slot on the free list. */
+static void s_end(flow_table_t *self, uint32_t idx, flow_end_t why)
+{
+    flow_t *f = &self->flows[idx];
+    if (self->end)
+        self->end(f, why, self->ctx);
+    uint32_t *pp = &self->buckets[s_hash(&f->key) & self->mask];
+    while (*pp != idx) {
+        PINHOLE_ASSERT(*pp != FLOW_NONE);
+        pp = &self->flows[*pp].hnext;
+    }
+    *pp = f->hnext;
+    s_lru_unlink(self, f);
+    f->hnext = self->free_head;
+    self->free_head = idx;
+    self->st.active--;
+    if (why == FLOW_END_IDLE)
+        self->st.expired++;
+    else if (why == FLOW_END_EVICTED)
+        self->st.evicted++;
+    else
+        self->st.flushed++;
+}
+
+flow_t *flow_table_find(flow_table_t *self, const flow_key_t *key)
+{
+    uint32_t idx = self->buckets[s_hash(key) & self->mask];
+    while (idx != FLOW_NONE) {
+        flow_t *f = &self->flows[idx];
+        if (memcmp(&f->key, key, sizeof *key) == 0)
+            return f;
+        idx = f->hnext;
+    }
+    return NULL;
+}
+
+flow_t *flow_table_get(flow_table_t *self, const flow_key_t *key, uint64_t now, bool *created)
+{
+    uint32_t h = s_hash(key) & self->mask;
+    for (uint32_t idx = self->buckets[h]; idx != FLOW_NONE;) {
+        flow_t *f = &self->flows[idx];
+        if (memcmp(&f->key, key, sizeof *key) == 0) {
+            if (self->lru_tail != idx) {
+                s_lru_unlink(self, f);
+                s_lru_append(self, f, idx);
+            }
+            if (now > f->last_us)
+                f->last_us = now;
+            *created = false;
+            return f;
+        }
+        idx = f->hnext;
+    }
+    if (self->free_head == FLOW_NONE && self->hwm == self->max)
+        s_end(self, self->lru_head, FLOW_END_EVICTED);
+    uint32_t idx;
+    if (self->free_head != FLOW_NONE) {
+        idx = self->free_head;
+        self->free_head = self->flows[idx].hnext;
+    } else {
+        idx = self->hwm++;
+    }
+    flow_t *f = &self->flows[idx];
+    memset(f, 0, sizeof *f);
+    f->key = *key;
+    f->ndpi = FLOW_NONE;
+    f->id = ++self->next_id;
+    f->first_us = f->last_us = now;
+    f->site[0] = f->site[1] = -1;
+    f->hnext = self->buckets[h];
+    self->buckets[h] = idx;
+    s_lru_append(self, f, idx);
+    self->st.created++;
+    if (++self->st.active > self->st.peak)
+        self->st.peak = self->st.active;
+    *created = true;
+    return f;
+}
+
+void flow_table_expire(flow_table_t *self, uint64_t now)
+{
+    while (self->lru_head != FLOW_NONE) {
+        flow_t *f = &self->flows[self->lru_head];
+        if (f->last_us + self->idle_us >= now)
+            break;
+        s_end(self, self->lru_head, FLOW_END_IDLE);
+    }
+}
+
+void flow_table_flush(flow_table_t *self)
+{
+    while (self->lru_head != FLOW_NONE)
+        s_end(self, self->lru_head, FLOW_END_FLUSH);
+}
+
+void flow_table_stats(const flow_table_t *self, flow_table_stats_t *out)
+{
+    *out = self->st;
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/* output.c: flow events as JSON lines (json-c). */
+#include "output.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conn.h"
+
+struct output {
+    FILE *f;
+    bool own;
+    char *sensor;
+    const rules_t *rules;
+    classify_t *cls;
+};
+
+output_t *output_new(const char *path, const char *sensor, const rules_t *rules,
+        classify_t *cls, char *err, size_t errlen)
+{
+    output_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->rules = rules;
+    self->cls = cls;
+    self->sensor = strdup(sensor ? sensor : "pinhole");
+    if (path && strcmp(path, "-") == 0) {
+        self->f = stdout;
+    } else if (path) {
+        self->f = fopen(path, "w");
+        self->own = true;
+        if (!self->f) {
+            snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+            output_destroy(&self);
+        }
+    }
+    return self;
+}
+
+void output_destroy(output_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    output_t *self = *self_p;
+    if (self->f && self->own)
+        fclose(self->f);
+    else if (self->f)
+        fflush(self->f);
+    free(self->sensor);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *output_time(uint64_t ts_us, char *buf, size_t n)
+{
+    time_t sec = (time_t)(ts_us / 1000000u);
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, n, "%s.%06u+0000", base, (unsigned)(ts_us % 1000000u));
+    return buf;
+}
+
+static void s_str(json_object *o, const char *k, const char *v)
+{
+    json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static void s_int(json_object *o, const char *k, int64_t v)
+{
+    json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+static const char *s_proto(uint8_t p)
+{
+    return p == 6 ? "TCP" : p == 17 ? "UDP" : p == 1 ? "ICMP" : p == 58 ? "IPv6-ICMP" : "other";
+}
+
+static void s_rule(output_t *self, json_object *o, const char *k, int rule)
+{
+    if (rule >= 0)
+        s_str(o, k, rules_rule(self->rules, (size_t)rule)->id);
+}
+
+void output_object(output_t *self, void *jobj)
+{
+    if (!self->f)
+        return;
+    fputs(json_object_to_json_string_ext(jobj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+            self->f);
+    fputc('\n', self->f);
+}
+
+void output_flow(output_t *self, const flow_t *f, const verdict_t *v)
+{
+    if (!self->f)
+        return;
+    int o = f->orig, r = !f->orig;
+    const ip_addr_t *src = o ? &f->key.b : &f->key.a, *dst = o ? &f->key.a : &f->key.b;
+    char buf[128];
+    json_object *e = json_object_new_object();
+    s_str(e, "timestamp", output_time(f->first_us, buf, sizeof buf));
+    s_str(e, "event_type", "flow");
+    s_int(e, "schema", OUTPUT_SCHEMA_VERSION);
+    s_str(e, "sensor", self->sensor);
+    if (v->site >= 0)
+        s_str(e, "site", rules_site_name(self->rules, (size_t)v->site));
+    s_int(e, "flow_id", (int64_t)f->id);
+    s_str(e, "src_ip", ip_to_str(src, buf, sizeof buf));
+    s_int(e, "src_port", o ? f->key.pb : f->key.pa);
+    s_str(e, "dest_ip", ip_to_str(dst, buf, sizeof buf));
+    s_int(e, "dest_port", o ? f->key.pa : f->key.pb);
+    s_str(e, "proto", s_proto(f->key.proto));
+    s_str(e, "src_roles", rules_roles_str(self->rules, v->roles[0], buf, sizeof buf));
+    s_str(e, "dest_roles", rules_roles_str(self->rules, v->roles[1], buf, sizeof buf));
+    s_str(e, "app", classify_app_name(self->cls, f, buf, sizeof buf));
+    if (f->host[0])
+        s_str(e, f->flags & FLOW_F_HTTP ? "http_host" : "sni", f->host);
+    if (v->remote >= 0 && v->geo.asn)
+        s_int(e, "asn", v->geo.asn);
+    if (v->remote >= 0 && v->geo.org[0])
+        s_str(e, "as_org", v->geo.org);
+    if (v->remote >= 0 && v->geo.country[0])
+        s_str(e, "country", v->geo.country);
+    s_str(e, "verdict", verdict_kind_str(v->kind));
+    s_rule(self, e, "rule", v->rule);
+    s_rule(self, e, "reply_rule", v->reply_rule);
+    if (v->reason != REASON_NONE)
+        s_str(e, "reason", verdict_reason_str(v->reason));
+    if (f->flags & FLOW_F_ICMP) {
+        s_int(e, "icmp_type", f->icmp_type);
+        s_int(e, "icmp_code", f->icmp_code);
+    }
+    if (v->nearest >= 0) {
+        s_rule(self, e, "nearest_rule", v->nearest);
+        s_str(e, "nearest_differs", rules_near_str(v->near));
+    }
+    if (v->violation >= 0)
+        s_str(e, "violation", rules_req(self->rules, (size_t)v->violation)->id);
+    json_object *fl = json_object_new_object();
+    s_int(fl, "pkts_toserver", f->d[o].pkts);
+    s_int(fl, "pkts_toclient", f->d[r].pkts);
+    s_int(fl, "bytes_toserver", (int64_t)f->d[o].bytes);
+    s_int(fl, "bytes_toclient", (int64_t)f->d[r].bytes);
+    s_str(fl, "start", output_time(f->first_us, buf, sizeof buf));
+    s_str(fl, "end", output_time(f->last_us, buf, sizeof buf));
+    if (f->key.proto == 6) {
+        s_str(fl, "conn_state", conn_state(f));
+        s_str(fl, "history", f->history);
+        s_int(fl, "attempts", f->attempts);
+    }
+    if (f->dups)
+        s_int(fl, "duplicates", f->dups);
+    json_object_object_add(e, "flow", fl);
+    output_object(self, e);
+    json_object_put(e);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* output.h: the event stream, as JSON lines (schema: docs/events.md).
+ *
+ * One object per line with `event_type`; field names follow Suricata's EVE
+ * where one exists. Event schema version: OUTPUT_SCHEMA_VERSION. */
+#ifndef PINHOLE_OUTPUT_H
+#define PINHOLE_OUTPUT_H
+
+#include <stdio.h>
+
+#include "classify.h"
+#include "flow.h"
+#include "rules.h"
+#include "verdict.h"
+
+#define OUTPUT_SCHEMA_VERSION 1
+
+typedef struct output output_t;
+
+/* Writes to path ("-": stdout); NULL path: no events. */
+output_t *output_new(const char *path, const char *sensor, const rules_t *rules,
+        classify_t *cls, char *err, size_t errlen);
+void output_destroy(output_t **self_p);
+
+/* One `flow` event for a finished flow. */
+void output_flow(output_t *self, const flow_t *f, const verdict_t *v);
+/* Any prepared JSON object as one event line (takes a json_object *; the
+ * caller keeps ownership). */
+void output_object(output_t *self, void *jobj);
+/* Formats a packet-clock timestamp as Suricata does
+ * ("2026-11-22T03:57:37.123456+0000"). buf: 40 bytes. */
+const char *output_time(uint64_t ts_us, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/* packet.h: one decoded packet, and the decode anomaly codes.
+ *
+ * The decoder fills a packet_t from captured bytes; every pointer in it is
+ * borrowed from the capture buffer and valid until the next capture read. */
+#ifndef PINHOLE_PACKET_H
+#define PINHOLE_PACKET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "strutil.h"
+
+/* Link types, by their LINKTYPE_ / DLT_ numbers. */
+enum {
+    LINK_NULL = 0,
+    LINK_ETHERNET = 1,
+    LINK_RAW_DLT = 12,
+    LINK_RAW_DLT_OBSD = 14,
+    LINK_RAW = 101,
+    LINK_LOOP = 108,
+    LINK_SLL = 113,
+    LINK_IPV4 = 228,
+    LINK_IPV6 = 229,
+    LINK_SLL2 = 276,
+};
+
+typedef enum {
+    DECODE_OK = 0,
+    DECODE_ERR_LINKTYPE,      /* link type not supported */
+    DECODE_ERR_L2_TRUNC,      /* link header cut short */
+    DECODE_ERR_VLAN_DEPTH,    /* more stacked tags than we follow */
+    DECODE_ERR_NOT_IP,        /* ARP, LLDP...: not an error, not decoded */
+    DECODE_ERR_IPV4_HDR,      /* bad version, header length or total length */
+    DECODE_ERR_IPV6_HDR,      /* bad IPv6 header or extension chain */
+    DECODE_ERR_L3_TRUNC,      /* IP header cut by the snap length */
+    DECODE_ERR_L4_TRUNC,      /* TCP/UDP/ICMP header cut by the snap length */
+    DECODE_ERR_L4_HDR,        /* bad TCP offset or UDP length */
+    DECODE_ERR_FRAGMENT,      /* a non-first fragment: counted, not reassembled */
+    DECODE_ERR_COUNT
+} decode_err_t;
+
+const char *decode_err_str(decode_err_t e);
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+
+typedef struct {
+    uint64_t ts_us;       /* packet clock, microseconds since the epoch */
+    uint64_t num;         /* packet number in its file, from 1 */
+    uint32_t caplen, wirelen;
+    const uint8_t *l3;    /* IP header, for nDPI */
+    uint32_t l3_len;      /* captured bytes from l3 (trimmed to the IP length) */
+    ip_addr_t src, dst;
+    uint8_t ipver, proto, ttl;
+    uint16_t sport, dport;
+    uint16_t ip_id;
+    uint16_t l4_csum;
+    uint16_t vlan;        /* outermost VLAN id, 0 if none */
+    uint8_t tcp_flags;
+    uint32_t seq, ack;
+    const uint8_t *payload; /* captured payload bytes */
+    uint32_t payload_caplen;
+    uint32_t payload_len;   /* payload length on the wire (from IP lengths) */
+    bool first_frag;        /* a first fragment: more data follows */
+    /* ICMP errors: the header of the packet that caused them */
+    bool icmp_err;
+    uint8_t icmp_type, icmp_code;
+    ip_addr_t in_src, in_dst;
+    uint8_t in_proto;
+    uint16_t in_sport, in_dport;
+} packet_t;
+
+#endif

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/* pipeline.c: the sensor's stages wired together. */
+#include "pipeline.h"
+
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
+#include "conn.h"
+#include "flow_table.h"
+#include "output.h"
+#include "verdict.h"
+
+struct pipeline {
+    pipeline_cfg_t cfg;
+    flow_table_t *flows;
+    classify_t *cls;
+    verdict_ctx_t *verdict;
+    output_t *out;
+    report_t *report;
+    pipeline_stats_t st;
+    uint64_t next_expire_us;
+    uint64_t sources;
+    bool flushing;
+};
+
+void pipeline_cfg_defaults(pipeline_cfg_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->sensor = "pinhole";
+    cfg->max_flows = 1u << 20;
+    cfg->idle_us = 120ull * 1000000u;
+    cfg->end_window_us = 3ull * 1000000u;
+    cfg->dup_window_us = 20000u;
+    cfg->ndpi_slots = 1u << 16;
+    cfg->ndpi_packets = 32;
+}
+
+static void s_flow_end(flow_t *f, flow_end_t why, void *ctx)
+{
+    pipeline_t *self = ctx;
+    classify_finish(self->cls, f);
+    verdict_t v;
+    verdict_judge(self->verdict, f, why == FLOW_END_FLUSH, classify_is_http(f), &v);
+    output_flow(self->out, f, &v);
+    report_add(self->report, f, &v);
+}
+
+pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen)
+{
+    pipeline_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    self->cfg = *cfg;
+    self->flows = flow_table_new(cfg->max_flows, cfg->idle_us, s_flow_end, self);
+    self->cls = classify_new(cfg->ndpi_slots, cfg->ndpi_packets);
+    self->verdict = verdict_ctx_new(cfg->rules, cfg->geo, cfg->end_window_us);
+    self->report = self->cls ? report_new(cfg->rules, self->cls) : NULL;
+    if (!self->flows || !self->cls || !self->verdict || !self->report) {
+        snprintf(err, errlen, "cannot allocate the flow table (%u flows) or nDPI state",
+                cfg->max_flows);
+        pipeline_destroy(&self);
+        return NULL;
+    }
+    self->out = output_new(cfg->events_path, cfg->sensor, cfg->rules, self->cls, err, errlen);
+    if (!self->out)
+        pipeline_destroy(&self);
+    return self;
+}
+
+void pipeline_destroy(pipeline_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    pipeline_t *self = *self_p;
+    flow_table_destroy(&self->flows);
+    output_destroy(&self->out);
+    report_destroy(&self->report);
+    verdict_ctx_destroy(&self->verdict);
+    classify_destroy(&self->cls);
+    free(self);
+    *self_p = NULL;
+}
+
+/* An ICMP error is about another flow: it marks that flow, makes none. */
+static void s_icmp_error(pipeline_t *self, const packet_t *p)
+{
+    flow_key_t k;
+    flow_key_make(&k, &p->in_src, p->in_sport, &p->in_dst, p->in_dport, p->in_proto);
+    flow_t *f = flow_table_find(self->flows, &k);
+    if (!f) {
+        self->st.icmp_unmatched++;
+        return;
+    }
+    self->st.icmp_matched++;
+    conn_icmp_error(f, p->icmp_type, p->icmp_code);
+    int to = rules_site_of(self->cfg.rules, &p->dst);
+    if (to >= 0 && rules_site_of(self->cfg.rules, &p->src) != to)
+        verdict_note_inbound(self->verdict, to);
+}
+
+void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *data)
+{
+    packet_t p;
+    p.ts_us = hdr->ts_us;
+    p.num = hdr->num;
+    self->st.packets++;
+    self->st.bytes += hdr->wirelen;
+    if (!self->st.first_us || hdr->ts_us < self->st.first_us)
+        self->st.first_us = hdr->ts_us;
+    if (hdr->ts_us > self->st.last_us)
+        self->st.last_us = hdr->ts_us;
+    decode_err_t e = decode_packet(hdr->linktype, data, hdr->caplen, hdr->wirelen, &p);
+    self->st.decode[e]++;
+    if (e != DECODE_OK)
+        return;
+    if (hdr->ts_us >= self->next_expire_us) {
+        flow_table_expire(self->flows, hdr->ts_us);
+        self->next_expire_us = hdr->ts_us + 1000000u;
+    }
+    if (p.icmp_err) {
+        s_icmp_error(self, &p);
+        return;
+    }
+    flow_key_t k;
+    flow_key_make(&k, &p.src, p.sport, &p.dst, p.dport, p.proto);
+    bool created;
+    flow_t *f = flow_table_get(self->flows, &k, p.ts_us, &created);
+    int side = flow_side(f, &p);
+    if (created) {
+        verdict_flow_sites(self->verdict, f);
+        conn_start(f, side, &p);
+    } else if (conn_is_duplicate(f, side, &p, self->cfg.dup_window_us)) {
+        f->dups++;
+        self->st.duplicates++;
+        return;
+    }
+    conn_update(f, side, &p);
+    int to = f->site[!side];
+    if (to >= 0 && f->site[side] != to)
+        verdict_note_inbound(self->verdict, to);
+    classify_packet(self->cls, f, &p);
+}
+
+void pipeline_tick(pipeline_t *self, uint64_t now_us)
+{
+    flow_table_expire(self->flows, now_us);
+}
+
+void pipeline_finish(pipeline_t *self, uint64_t sources)
+{
+    self->sources = sources;
+    verdict_set_capture_end(self->verdict, self->st.last_us);
+    flow_table_flush(self->flows);
+    flow_table_stats_t fs;
+    flow_table_stats(self->flows, &fs);
+    classify_stats_t cs;
+    classify_stats(self->cls, &cs);
+    char t[40];
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "timestamp",
+            json_object_new_string(output_time(self->st.last_us, t, sizeof t)));
+    json_object_object_add(e, "event_type", json_object_new_string("stats"));
+    json_object_object_add(e, "schema", json_object_new_int(OUTPUT_SCHEMA_VERSION));
+    json_object_object_add(e, "sensor", json_object_new_string(self->cfg.sensor));
+    json_object *s = json_object_new_object();
+#define ADD(o, k, v) json_object_object_add((o), (k), json_object_new_int64((int64_t)(v)))
+    ADD(s, "packets", self->st.packets);
+    ADD(s, "bytes", self->st.bytes);
+    ADD(s, "duplicates", self->st.duplicates);
+    ADD(s, "icmp_errors_matched", self->st.icmp_matched);
+    ADD(s, "icmp_errors_unmatched", self->st.icmp_unmatched);
+    json_object *d = json_object_new_object();
+    for (int i = 1; i < DECODE_ERR_COUNT; i++)
+        ADD(d, decode_err_str((decode_err_t)i), self->st.decode[i]);
+    json_object_object_add(s, "decode", d);
+    json_object *fl = json_object_new_object();
+    ADD(fl, "created", fs.created);
+    ADD(fl, "expired", fs.expired);
+    ADD(fl, "evicted", fs.evicted);
+    ADD(fl, "flushed", fs.flushed);
+    ADD(fl, "peak", fs.peak);
+    json_object_object_add(s, "flows", fl);
+    json_object *c = json_object_new_object();
+    ADD(c, "packets", cs.packets);
+    ADD(c, "classified", cs.classified);
+    ADD(c, "given_up", cs.given_up);
+    ADD(c, "pool_full", cs.pool_full);
+    ADD(c, "slots_peak", cs.slots_peak);
+    json_object_object_add(s, "ndpi", c);
+#undef ADD
+    json_object_object_add(e, "stats", s);
+    output_object(self->out, e);
+    json_object_put(e);
+}
+
+void pipeline_stats(const pipeline_t *self, pipeline_stats_t *out)
+{
+    *out = self->st;
+}
+
+const report_t *pipeline_report(const pipeline_t *self)
+{
+    return self->report;
+}
+
+void pipeline_report_meta(const pipeline_t *self, report_meta_t *meta)
+{
+    flow_table_stats_t fs;
+    flow_table_stats(self->flows, &fs);
+    memset(meta, 0, sizeof *meta);
+    meta->sensor = self->cfg.sensor;
+    meta->packets = self->st.packets;
+    meta->bytes = self->st.bytes;
+    meta->files = self->sources;
+    meta->first_us = self->st.first_us;
+    meta->last_us = self->st.last_us;
+    meta->duplicates = self->st.duplicates;
+    meta->flows = fs.created;
+    meta->evicted = fs.evicted;
+    for (int i = 1; i < DECODE_ERR_COUNT; i++)
+        if (i != DECODE_ERR_NOT_IP)
+            meta->decode_errors += self->st.decode[i];
+}

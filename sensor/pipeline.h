@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* pipeline.h: the sensor's stages wired together.
+ *
+ *   frame -> decode -> flow table -> connection state -> classify (nDPI)
+ *         -> (flow ends) -> verdict -> events + report
+ *
+ * Data flows one way; each flow is judged once, when it leaves the table. */
+#ifndef PINHOLE_PIPELINE_H
+#define PINHOLE_PIPELINE_H
+
+#include <stdint.h>
+
+#include "capture.h"
+#include "decode.h"
+#include "geo.h"
+#include "report.h"
+#include "rules.h"
+
+typedef struct {
+    const rules_t *rules;
+    geo_t *geo;                /* may be NULL */
+    const char *sensor;
+    const char *events_path;   /* NULL: no events; "-": stdout */
+    uint32_t max_flows;
+    uint64_t idle_us;
+    uint64_t end_window_us;
+    uint64_t dup_window_us;
+    uint32_t ndpi_slots;
+    uint32_t ndpi_packets;
+} pipeline_cfg_t;
+
+typedef struct {
+    uint64_t packets, bytes;
+    uint64_t decode[DECODE_ERR_COUNT];
+    uint64_t duplicates;
+    uint64_t icmp_matched, icmp_unmatched;
+    uint64_t first_us, last_us;
+} pipeline_stats_t;
+
+typedef struct pipeline pipeline_t;
+
+/* Sets the defaults every option starts from. */
+void pipeline_cfg_defaults(pipeline_cfg_t *cfg);
+pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen);
+void pipeline_destroy(pipeline_t **self_p);
+
+/* One captured frame. */
+void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *data);
+/* Live capture: expires idle flows by the wall clock when no packet comes. */
+void pipeline_tick(pipeline_t *self, uint64_t now_us);
+/* End of input: every flow is judged; emits the stats event. */
+void pipeline_finish(pipeline_t *self, uint64_t sources);
+/* Totals, for the report and the tests. */
+void pipeline_stats(const pipeline_t *self, pipeline_stats_t *out);
+const report_t *pipeline_report(const pipeline_t *self);
+void pipeline_report_meta(const pipeline_t *self, report_meta_t *meta);
+
+#endif

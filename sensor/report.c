@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: MIT */
+/* report.c: the per-site compliance report. */
+#include "report.h"
+
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output.h"
+
+typedef struct {
+    uint64_t n[VERDICT_COUNT];
+    uint64_t reasons[REASON_COUNT];
+    uint64_t first_us, last_us;
+    char example[192];      /* one flow, the first seen; a blocked one wins */
+    bool example_blocked;
+} rule_stat_t;
+
+typedef struct {
+    uint64_t count;
+    char example[192];
+} req_stat_t;
+
+typedef struct {
+    int site;
+    uint8_t proto;
+    ip_addr_t dst;
+    uint16_t dport;
+    int nearest;
+    near_kind_t near;
+    uint64_t count;
+    char roles[64];
+    char app[32];
+    char host[FLOW_HOST_LEN];
+} group_t;
+
+typedef struct {
+    uint64_t flows, unexpected;
+    uint64_t n[VERDICT_COUNT];
+    rule_stat_t *rules; /* one per rule */
+    req_stat_t *reqs;   /* one per requirement */
+} site_stat_t;
+
+struct report {
+    const rules_t *rules;
+    classify_t *cls;
+    site_stat_t *sites;
+    size_t nsites;
+    uint64_t unmonitored;
+    group_t *groups;
+    size_t ngroups;
+    uint64_t groups_dropped;
+};
+
+report_t *report_new(const rules_t *rules, classify_t *cls)
+{
+    report_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->rules = rules;
+    self->cls = cls;
+    self->nsites = rules_nsites(rules);
+    self->sites = calloc(self->nsites ? self->nsites : 1, sizeof(site_stat_t));
+    self->groups = calloc(REPORT_MAX_GROUPS, sizeof(group_t));
+    if (!self->sites || !self->groups)
+        report_destroy(&self);
+    return self;
+}
+
+void report_destroy(report_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    report_t *self = *self_p;
+    for (size_t i = 0; self->sites && i < self->nsites; i++) {
+        free(self->sites[i].rules);
+        free(self->sites[i].reqs);
+    }
+    free(self->sites);
+    free(self->groups);
+    free(self);
+    *self_p = NULL;
+}
+
+static void s_flow_text(const report_t *self, const flow_t *f, char *buf, size_t n)
+{
+    char s[64], d[64], app[32];
+    int o = f->orig;
+    ip_to_str(o ? &f->key.b : &f->key.a, s, sizeof s);
+    ip_to_str(o ? &f->key.a : &f->key.b, d, sizeof d);
+    classify_app_name(self->cls, f, app, sizeof app);
+    snprintf(buf, n, "%s:%u -> %s:%u %s %s%s%s", s, o ? f->key.pb : f->key.pa, d,
+            o ? f->key.pa : f->key.pb, f->key.proto == 6 ? "tcp" : f->key.proto == 17 ? "udp" : "ip",
+            app, f->host[0] ? " host " : "", f->host);
+}
+
+static void s_add_group(report_t *self, const flow_t *f, const verdict_t *v)
+{
+    const ip_addr_t *dst = f->orig ? &f->key.a : &f->key.b;
+    uint16_t dport = f->orig ? f->key.pa : f->key.pb;
+    for (size_t i = 0; i < self->ngroups; i++) {
+        group_t *g = &self->groups[i];
+        if (g->site == v->site && g->proto == f->key.proto && g->dport == dport &&
+                memcmp(&g->dst, dst, sizeof *dst) == 0) {
+            g->count++;
+            return;
+        }
+    }
+    if (self->ngroups == REPORT_MAX_GROUPS) {
+        self->groups_dropped++;
+        return;
+    }
+    group_t *g = &self->groups[self->ngroups++];
+    g->site = v->site;
+    g->proto = f->key.proto;
+    g->dst = *dst;
+    g->dport = dport;
+    g->nearest = v->nearest;
+    g->near = v->near;
+    g->count = 1;
+    rules_roles_str(self->rules, v->roles[1], g->roles, sizeof g->roles);
+    classify_app_name(self->cls, f, g->app, sizeof g->app);
+    memcpy(g->host, f->host, sizeof g->host);
+}
+
+static bool s_prepare(report_t *self, site_stat_t *s)
+{
+    if (s->rules)
+        return true;
+    s->rules = calloc(rules_nrules(self->rules) + 1, sizeof(rule_stat_t));
+    s->reqs = calloc(rules_nreqs(self->rules) + 1, sizeof(req_stat_t));
+    return s->rules && s->reqs;
+}
+
+static void s_add_rule(report_t *self, site_stat_t *s, int rule, const flow_t *f,
+        const verdict_t *v, verdict_kind_t kind)
+{
+    rule_stat_t *r = &s->rules[rule];
+    r->n[kind]++;
+    if (kind == VERDICT_BLOCKED || kind == VERDICT_ONE_SIDED || kind == VERDICT_CAPTURE_ENDED)
+        r->reasons[v->reason]++;
+    if (!r->first_us || f->first_us < r->first_us)
+        r->first_us = f->first_us;
+    if (f->last_us > r->last_us)
+        r->last_us = f->last_us;
+    bool blocked = kind == VERDICT_BLOCKED;
+    if (!r->example[0] || (blocked && !r->example_blocked)) {
+        s_flow_text(self, f, r->example, sizeof r->example);
+        r->example_blocked = blocked;
+    }
+}
+
+void report_add(report_t *self, const flow_t *f, const verdict_t *v)
+{
+    if (v->site < 0 || (size_t)v->site >= self->nsites) {
+        self->unmonitored++;
+        return;
+    }
+    site_stat_t *s = &self->sites[v->site];
+    if (!s_prepare(self, s))
+        return;
+    s->flows++;
+    s->n[v->kind]++;
+    if (v->rule >= 0)
+        s_add_rule(self, s, v->rule, f, v, v->kind);
+    if (v->reply_rule >= 0)
+        s_add_rule(self, s, v->reply_rule, f, v, VERDICT_ALLOWED);
+    if (v->kind == VERDICT_UNEXPECTED) {
+        s->unexpected++;
+        s_add_group(self, f, v);
+    }
+    if (v->violation >= 0) {
+        req_stat_t *q = &s->reqs[v->violation];
+        if (!q->count++)
+            s_flow_text(self, f, q->example, sizeof q->example);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Status                                                              */
+
+static const char *s_rule_status(const rule_stat_t *r)
+{
+    uint64_t ok = r->n[VERDICT_ALLOWED], bad = r->n[VERDICT_BLOCKED];
+    if (bad && !ok)
+        return "blocked";
+    if (bad && ok)
+        return "partly_blocked";
+    if (ok)
+        return "verified";
+    if (r->n[VERDICT_ONE_SIDED] || r->n[VERDICT_CAPTURE_ENDED])
+        return "unconfirmed";
+    return "not_observed";
+}
+
+static bool s_site_compliant(const report_t *self, size_t site)
+{
+    const site_stat_t *s = &self->sites[site];
+    for (size_t i = 0; i < rules_nrules(self->rules); i++)
+        if (s->rules[i].n[VERDICT_BLOCKED])
+            return false;
+    for (size_t i = 0; i < rules_nreqs(self->rules); i++)
+        if (s->reqs[i].count)
+            return false;
+    return true;
+}
+
+bool report_compliant(const report_t *self)
+{
+    size_t seen = 0;
+    for (size_t i = 0; i < self->nsites; i++) {
+        if (!self->sites[i].flows)
+            continue;
+        seen++;
+        if (!s_site_compliant(self, i))
+            return false;
+    }
+    return seen > 0;
+}
+
+size_t report_sites_observed(const report_t *self)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->nsites; i++)
+        n += self->sites[i].flows > 0;
+    return n;
+}
+
+uint64_t report_groups_dropped(const report_t *self)
+{
+    return self->groups_dropped;
+}
+
+static const char *s_req_status(const rules_t *rules, const requirement_t *q, const req_stat_t *st)
+{
+    (void)rules;
+    if (st->count)
+        return "violated";
+    switch (q->kind) {
+        case REQ_HTTPS_ONLY:
+            return "no_violation_seen";
+        case REQ_PORTS_OPEN:
+            return "see_rules";
+        default:
+            return "not_checked";
+    }
+}
+
+static bool s_req_applies(const report_t *self, size_t site, const requirement_t *q)
+{
+    for (size_t i = 0; i < rules_nrules(self->rules); i++)
+        if (strcmp(rules_rule(self->rules, i)->profile, q->profile) == 0 &&
+                rules_applies_to_site(self->rules, site, i))
+            return true;
+    return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Text                                                                */
+
+static void s_reasons_text(const rule_stat_t *r, char *buf, size_t n)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (int i = 1; i < REASON_COUNT && off < n; i++)
+        if (r->reasons[i])
+            off += (size_t)snprintf(buf + off, n - off, "%s%s x%llu", off ? ", " : "",
+                    verdict_reason_str((reason_t)i), (unsigned long long)r->reasons[i]);
+}
+
+static void s_site_text(const report_t *self, size_t i, FILE *out)
+{
+    const rules_t *rs = self->rules;
+    const site_stat_t *s = &self->sites[i];
+    fprintf(out, "\nSite %s: %s (%llu flows: %llu allowed, %llu blocked, %llu unexpected, "
+                 "%llu one-sided, %llu at capture end)\n",
+            rules_site_name(rs, i), s_site_compliant(self, i) ? "COMPLIANT" : "NOT COMPLIANT",
+            (unsigned long long)s->flows, (unsigned long long)s->n[VERDICT_ALLOWED],
+            (unsigned long long)s->n[VERDICT_BLOCKED], (unsigned long long)s->n[VERDICT_UNEXPECTED],
+            (unsigned long long)s->n[VERDICT_ONE_SIDED],
+            (unsigned long long)s->n[VERDICT_CAPTURE_ENDED]);
+    fprintf(out, "  %-14s %-15s %7s %7s %7s  %s\n", "rule", "status", "allowed", "blocked",
+            "other", "example / reasons");
+    for (size_t r = 0; r < rules_nrules(rs); r++) {
+        const rule_t *rule = rules_rule(rs, r);
+        if (rule->primary != (int)r || !rules_applies_to_site(rs, i, r))
+            continue;
+        const rule_stat_t *st = &s->rules[r];
+        char reasons[160];
+        s_reasons_text(st, reasons, sizeof reasons);
+        fprintf(out, "  %-14s %-15s %7llu %7llu %7llu  %s%s%s%s\n", rule->id, s_rule_status(st),
+                (unsigned long long)st->n[VERDICT_ALLOWED],
+                (unsigned long long)st->n[VERDICT_BLOCKED],
+                (unsigned long long)(st->n[VERDICT_ONE_SIDED] + st->n[VERDICT_CAPTURE_ENDED]),
+                st->example, reasons[0] ? " [" : "", reasons, reasons[0] ? "]" : "");
+    }
+    fprintf(out, "  requirements:\n");
+    for (size_t q = 0; q < rules_nreqs(rs); q++) {
+        const requirement_t *req = rules_req(rs, q);
+        if (!s_req_applies(self, i, req))
+            continue;
+        const req_stat_t *st = &s->reqs[q];
+        fprintf(out, "    %-24s %-18s %s", req->id, s_req_status(rs, req, st),
+                rules_req_kind_str(req->kind));
+        if (st->count)
+            fprintf(out, ": %llu flow(s), e.g. %s", (unsigned long long)st->count, st->example);
+        fputc('\n', out);
+    }
+    bool any = false;
+    for (size_t g = 0; g < self->ngroups; g++) {
+        const group_t *gr = &self->groups[g];
+        if (gr->site != (int)i)
+            continue;
+        if (!any)
+            fprintf(out, "  unexpected flows (by destination):\n");
+        any = true;
+        char ip[64];
+        fprintf(out, "    %s %s:%u x%llu %s%s%s%s", gr->proto == 6 ? "tcp" : gr->proto == 17 ? "udp" : "ip",
+                ip_to_str(&gr->dst, ip, sizeof ip), gr->dport, (unsigned long long)gr->count,
+                gr->app, gr->host[0] ? " host " : "", gr->host,
+                gr->roles[0] ? "" : "");
+        if (gr->roles[0])
+            fprintf(out, " roles %s", gr->roles);
+        if (gr->nearest >= 0)
+            fprintf(out, " (nearest rule %s: %s differs)", rules_rule(rs, (size_t)gr->nearest)->id,
+                    rules_near_str(gr->near));
+        fputc('\n', out);
+    }
+}
+
+void report_write_text(const report_t *self, const report_meta_t *meta, FILE *out)
+{
+    char a[40], b[40];
+    fprintf(out, "pinhole compliance report: sensor %s, %llu packets in %llu source(s)",
+            meta->sensor, (unsigned long long)meta->packets, (unsigned long long)meta->files);
+    if (meta->packets)
+        fprintf(out, ", %s to %s", output_time(meta->first_us, a, sizeof a),
+                output_time(meta->last_us, b, sizeof b));
+    fprintf(out, "\n%llu flows, %llu duplicate packets dropped, %llu undecodable packets, "
+                 "%llu flows outside every site\n",
+            (unsigned long long)meta->flows, (unsigned long long)meta->duplicates,
+            (unsigned long long)meta->decode_errors, (unsigned long long)self->unmonitored);
+    size_t shown = 0;
+    for (size_t i = 0; i < self->nsites; i++) {
+        if (!self->sites[i].flows)
+            continue;
+        s_site_text(self, i, out);
+        shown++;
+    }
+    for (size_t i = 0; i < self->nsites; i++)
+        if (!self->sites[i].flows)
+            fprintf(out, "\nSite %s: no traffic observed\n", rules_site_name(self->rules, i));
+    if (self->groups_dropped)
+        fprintf(out, "\n%llu unexpected flows not grouped (group table full)\n",
+                (unsigned long long)self->groups_dropped);
+    fprintf(out, "\nOverall: %s\n", !shown ? "NO SITE OBSERVED"
+                                   : report_compliant(self) ? "COMPLIANT" : "NOT COMPLIANT");
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON                                                                */
+
+static json_object *s_site_json(const report_t *self, size_t i)
+{
+    const rules_t *rs = self->rules;
+    const site_stat_t *s = &self->sites[i];
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "site", json_object_new_string(rules_site_name(rs, i)));
+    json_object_object_add(o, "observed", json_object_new_boolean(s->flows > 0));
+    json_object_object_add(o, "flows", json_object_new_int64((int64_t)s->flows));
+    if (!s->flows)
+        return o;
+    json_object_object_add(o, "compliant", json_object_new_boolean(s_site_compliant(self, i)));
+    json_object *rules = json_object_new_array();
+    for (size_t r = 0; r < rules_nrules(rs); r++) {
+        const rule_t *rule = rules_rule(rs, r);
+        if (rule->primary != (int)r || !rules_applies_to_site(rs, i, r))
+            continue;
+        const rule_stat_t *st = &s->rules[r];
+        json_object *ro = json_object_new_object();
+        json_object_object_add(ro, "rule", json_object_new_string(rule->id));
+        json_object_object_add(ro, "status", json_object_new_string(s_rule_status(st)));
+        for (int k = 0; k < VERDICT_UNEXPECTED; k++)
+            json_object_object_add(ro, verdict_kind_str((verdict_kind_t)k),
+                    json_object_new_int64((int64_t)st->n[k]));
+        json_object_object_add(ro, "one_sided", json_object_new_int64((int64_t)st->n[VERDICT_ONE_SIDED]));
+        json_object_object_add(ro, "capture_ended",
+                json_object_new_int64((int64_t)st->n[VERDICT_CAPTURE_ENDED]));
+        json_object *reasons = json_object_new_object();
+        for (int k = 1; k < REASON_COUNT; k++)
+            if (st->reasons[k])
+                json_object_object_add(reasons, verdict_reason_str((reason_t)k),
+                        json_object_new_int64((int64_t)st->reasons[k]));
+        json_object_object_add(ro, "reasons", reasons);
+        if (st->example[0])
+            json_object_object_add(ro, "example", json_object_new_string(st->example));
+        json_object_array_add(rules, ro);
+    }
+    json_object_object_add(o, "rules", rules);
+    json_object *reqs = json_object_new_array();
+    for (size_t q = 0; q < rules_nreqs(rs); q++) {
+        const requirement_t *req = rules_req(rs, q);
+        if (!s_req_applies(self, i, req))
+            continue;
+        json_object *qo = json_object_new_object();
+        json_object_object_add(qo, "requirement", json_object_new_string(req->id));
+        json_object_object_add(qo, "kind", json_object_new_string(rules_req_kind_str(req->kind)));
+        json_object_object_add(qo, "status",
+                json_object_new_string(s_req_status(rs, req, &s->reqs[q])));
+        json_object_object_add(qo, "violations", json_object_new_int64((int64_t)s->reqs[q].count));
+        if (s->reqs[q].count)
+            json_object_object_add(qo, "example", json_object_new_string(s->reqs[q].example));
+        json_object_array_add(reqs, qo);
+    }
+    json_object_object_add(o, "requirements", reqs);
+    json_object *un = json_object_new_array();
+    for (size_t g = 0; g < self->ngroups; g++) {
+        const group_t *gr = &self->groups[g];
+        if (gr->site != (int)i)
+            continue;
+        char ip[64];
+        json_object *go = json_object_new_object();
+        json_object_object_add(go, "proto", json_object_new_string(gr->proto == 6 ? "TCP" : gr->proto == 17 ? "UDP" : "other"));
+        json_object_object_add(go, "dest_ip", json_object_new_string(ip_to_str(&gr->dst, ip, sizeof ip)));
+        json_object_object_add(go, "dest_port", json_object_new_int(gr->dport));
+        json_object_object_add(go, "flows", json_object_new_int64((int64_t)gr->count));
+        json_object_object_add(go, "app", json_object_new_string(gr->app));
+        if (gr->host[0])
+            json_object_object_add(go, "host", json_object_new_string(gr->host));
+        if (gr->roles[0])
+            json_object_object_add(go, "dest_roles", json_object_new_string(gr->roles));
+        if (gr->nearest >= 0) {
+            json_object_object_add(go, "nearest_rule",
+                    json_object_new_string(rules_rule(rs, (size_t)gr->nearest)->id));
+            json_object_object_add(go, "nearest_differs", json_object_new_string(rules_near_str(gr->near)));
+        }
+        json_object_array_add(un, go);
+    }
+    json_object_object_add(o, "unexpected", un);
+    return o;
+}
+
+void report_write_json(const report_t *self, const report_meta_t *meta, FILE *out)
+{
+    char t[40];
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "schema", json_object_new_int(OUTPUT_SCHEMA_VERSION));
+    json_object_object_add(o, "sensor", json_object_new_string(meta->sensor));
+    json_object_object_add(o, "compliant", json_object_new_boolean(report_compliant(self)));
+    json_object *m = json_object_new_object();
+    json_object_object_add(m, "packets", json_object_new_int64((int64_t)meta->packets));
+    json_object_object_add(m, "sources", json_object_new_int64((int64_t)meta->files));
+    json_object_object_add(m, "flows", json_object_new_int64((int64_t)meta->flows));
+    json_object_object_add(m, "duplicates", json_object_new_int64((int64_t)meta->duplicates));
+    json_object_object_add(m, "decode_errors", json_object_new_int64((int64_t)meta->decode_errors));
+    json_object_object_add(m, "evicted", json_object_new_int64((int64_t)meta->evicted));
+    json_object_object_add(m, "unmonitored_flows", json_object_new_int64((int64_t)self->unmonitored));
+    json_object_object_add(m, "unexpected_groups_dropped", json_object_new_int64((int64_t)self->groups_dropped));
+    if (meta->packets) {
+        json_object_object_add(m, "first", json_object_new_string(output_time(meta->first_us, t, sizeof t)));
+        json_object_object_add(m, "last", json_object_new_string(output_time(meta->last_us, t, sizeof t)));
+    }
+    json_object_object_add(o, "capture", m);
+    json_object *sites = json_object_new_array();
+    for (size_t i = 0; i < self->nsites; i++)
+        json_object_array_add(sites, s_site_json(self, i));
+    json_object_object_add(o, "sites", sites);
+    fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE), out);
+    fputc('\n', out);
+    json_object_put(o);
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* report.h: the per-site compliance report.
+ *
+ * Aggregates flow verdicts per site and rule: verified / blocked / not
+ * observed with counts and one example flow, requirement violations, and the
+ * unexpected flows grouped by destination, transport and port. */
+#ifndef PINHOLE_REPORT_H
+#define PINHOLE_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "classify.h"
+#include "flow.h"
+#include "rules.h"
+#include "verdict.h"
+
+#define REPORT_MAX_GROUPS 4096 /* unexpected-flow groups per run */
+
+typedef struct report report_t;
+
+typedef struct {
+    const char *sensor;
+    uint64_t packets, bytes, files;
+    uint64_t first_us, last_us;
+    uint64_t decode_errors, duplicates, flows, evicted;
+} report_meta_t;
+
+report_t *report_new(const rules_t *rules, classify_t *cls);
+void report_destroy(report_t **self_p);
+
+/* Adds one judged flow. */
+void report_add(report_t *self, const flow_t *f, const verdict_t *v);
+/* True if every site that was observed is compliant (and one was). */
+bool report_compliant(const report_t *self);
+/* Number of sites with at least one flow. */
+size_t report_sites_observed(const report_t *self);
+/* Groups of unexpected flows dropped because the group table was full. */
+uint64_t report_groups_dropped(const report_t *self);
+
+void report_write_text(const report_t *self, const report_meta_t *meta, FILE *out);
+void report_write_json(const report_t *self, const report_meta_t *meta, FILE *out);
+
+#endif

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/* verdict.c: judging finished flows against the expected rules table.
+ *
+ * Roles are resolved per flow, once, when it ends: the originator from its
+ * site bindings and address, the responder also from its host name (TLS SNI
+ * or HTTP Host), and the remote side from its network owner (ASN).
+ *
+ * No false alarm on one-sided evidence: a flow that looks unanswered is
+ * blocked only if the mirror is known to copy the inbound direction of its
+ * site (some packet reached the site from outside), the flow itself shows no
+ * sign of unseen replies (the originator acknowledging what we never saw),
+ * and the attempt did not begin in the last seconds of the capture. */
+#include "verdict.h"
+
+#include "conn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct verdict_ctx {
+    const rules_t *rules;
+    geo_t *geo;
+    uint64_t end_window_us;
+    uint64_t capture_end_us;
+    uint64_t *site_inbound;
+    size_t nsites;
+};
+
+verdict_ctx_t *verdict_ctx_new(const rules_t *rules, geo_t *geo, uint64_t end_window_us)
+{
+    verdict_ctx_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->rules = rules;
+    self->geo = geo;
+    self->end_window_us = end_window_us;
+    self->nsites = rules_nsites(rules);
+    self->site_inbound = calloc(self->nsites ? self->nsites : 1, sizeof(uint64_t));
+    if (!self->site_inbound)
+        verdict_ctx_destroy(&self);
+    return self;
+}
+
+void verdict_ctx_destroy(verdict_ctx_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free((*self_p)->site_inbound);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+void verdict_note_inbound(verdict_ctx_t *self, int site)
+{
+    if (site >= 0 && (size_t)site < self->nsites)
+        self->site_inbound[site]++;
+}
+
+void verdict_flow_sites(verdict_ctx_t *self, flow_t *f)
+{
+    f->site[0] = (int16_t)rules_site_of(self->rules, &f->key.a);
+    f->site[1] = (int16_t)rules_site_of(self->rules, &f->key.b);
+}
+
+void verdict_set_capture_end(verdict_ctx_t *self, uint64_t ts_us)
+{
+    if (ts_us > self->capture_end_us)
+        self->capture_end_us = ts_us;
+}
+
+static reason_t s_failure(const flow_t *f, const rule_t *r)
+{
+    if (f->key.proto == 6) {
+        if (conn_established(f)) {
+            if (r && r->tls && !(f->flags & FLOW_F_TLS_SERVER) && !(f->flags & FLOW_F_HTTP))
+                return REASON_TLS_INCOMPLETE;
+            return REASON_NONE;
+        }
+        if (f->d[!f->orig].flags & TCP_RST)
+            return REASON_RESET;
+        if (f->flags & FLOW_F_ICMP)
+            return REASON_ICMP_UNREACHABLE;
+        return REASON_NO_ANSWER;
+    }
+    if (f->d[!f->orig].pkts > 0)
+        return REASON_NONE;
+    if (f->flags & FLOW_F_ICMP)
+        return REASON_ICMP_UNREACHABLE;
+    return REASON_NO_RESPONSE;
+}
+
+static void s_roles(verdict_ctx_t *self, const flow_t *f, verdict_t *v)
+{
+    int o = f->orig, r = !f->orig;
+    const ip_addr_t *addr[2] = {o ? &f->key.b : &f->key.a, r ? &f->key.b : &f->key.a};
+    int site[2] = {f->site[o], f->site[r]};
+    v->site = site[0] >= 0 ? site[0] : site[1];
+    v->remote = site[0] < 0 ? 0 : site[1] < 0 ? 1 : -1;
+    if (v->remote >= 0)
+        geo_lookup(self->geo, addr[v->remote], &v->geo);
+    for (int i = 0; i < 2; i++) {
+        uint32_t asn = i == v->remote ? v->geo.asn : 0;
+        const char *host = i == 1 && f->host[0] ? f->host : NULL;
+        v->roles[i] = rules_roles_of(self->rules, site[i], addr[i], asn, host);
+    }
+}
+
+static int s_https_violation(const rules_t *rules, const verdict_t *v, bool is_http)
+{
+    if (!is_http)
+        return -1;
+    for (size_t i = 0; i < rules_nreqs(rules); i++) {
+        const requirement_t *q = rules_req(rules, i);
+        if (q->kind != REQ_HTTPS_ONLY)
+            continue;
+        bool from = q->from < 0 ? v->roles[0] != 0 : (v->roles[0] >> q->from) & 1;
+        bool to = q->to < 0 ? v->roles[1] != 0 : (v->roles[1] >> q->to) & 1;
+        if (from && to)
+            return (int)i;
+    }
+    return -1;
+}
+
+void verdict_judge(verdict_ctx_t *self, const flow_t *f, bool at_end, bool is_http, verdict_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->rule = out->reply_rule = out->nearest = out->violation = -1;
+    s_roles(self, f, out);
+    if (out->site < 0) {
+        out->kind = VERDICT_UNMONITORED;
+        return;
+    }
+    const flow_key_t *k = &f->key;
+    uint16_t sport = f->orig ? k->pb : k->pa, dport = f->orig ? k->pa : k->pb;
+    out->violation = s_https_violation(self->rules, out, is_http);
+    out->rule = rules_match(self->rules, k->proto, out->roles[0], sport, out->roles[1], dport);
+    if (out->rule < 0) {
+        out->kind = VERDICT_UNEXPECTED;
+        out->nearest = rules_nearest(self->rules, k->proto, out->roles[0], sport, out->roles[1],
+                dport, &out->near);
+        return;
+    }
+    out->reason = s_failure(f, rules_rule(self->rules, (size_t)out->rule));
+    if (out->reason == REASON_NONE) {
+        out->kind = VERDICT_ALLOWED;
+        /* Replies crossed the firewall too: they verify the inbound rule. */
+        int rr = rules_match(self->rules, k->proto, out->roles[1], dport, out->roles[0], sport);
+        out->reply_rule = rr != out->rule ? rr : -1;
+        return;
+    }
+    bool answered_somehow = out->reason == REASON_RESET || out->reason == REASON_ICMP_UNREACHABLE ||
+                            out->reason == REASON_TLS_INCOMPLETE;
+    if (!answered_somehow &&
+            ((f->flags & FLOW_F_ONE_SIDED) || self->site_inbound[out->site] == 0)) {
+        out->kind = VERDICT_ONE_SIDED;
+        return;
+    }
+    if (at_end && out->reason != REASON_RESET && out->reason != REASON_ICMP_UNREACHABLE &&
+            f->first_us + self->end_window_us >= self->capture_end_us) {
+        out->kind = VERDICT_CAPTURE_ENDED;
+        return;
+    }
+    out->kind = VERDICT_BLOCKED;
+}
+
+const char *verdict_kind_str(verdict_kind_t k)
+{
+    static const char *const names[VERDICT_COUNT] = {"allowed", "blocked", "unexpected",
+            "one_sided", "capture_ended", "unmonitored"};
+    return (unsigned)k < VERDICT_COUNT ? names[k] : "unknown";
+}
+
+const char *verdict_reason_str(reason_t r)
+{
+    static const char *const names[REASON_COUNT] = {"", "no_answer", "reset", "icmp_unreachable",
+            "tls_incomplete", "no_response"};
+    return (unsigned)r < REASON_COUNT ? names[r] : "unknown";
+}

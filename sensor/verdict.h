@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* verdict.h: what a finished flow means against the expected rules table.
+ *
+ * allowed     the flow matches rule R and worked;
+ * blocked     it matches R and failed: no_answer, reset, icmp_unreachable,
+ *             tls_incomplete, no_response;
+ * unexpected  no rule matches (the nearest rule is named when only the port,
+ *             the direction or the transport is off);
+ * one_sided   it would be blocked, but the mirror shows only one direction;
+ * capture_ended  it would be blocked, but it began in the last seconds of
+ *             the capture;
+ * unmonitored neither end is in a site of the inventory. */
+#ifndef PINHOLE_VERDICT_H
+#define PINHOLE_VERDICT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "flow.h"
+#include "geo.h"
+#include "rules.h"
+
+typedef enum {
+    VERDICT_ALLOWED = 0,
+    VERDICT_BLOCKED,
+    VERDICT_UNEXPECTED,
+    VERDICT_ONE_SIDED,
+    VERDICT_CAPTURE_ENDED,
+    VERDICT_UNMONITORED,
+    VERDICT_COUNT
+} verdict_kind_t;
+
+typedef enum {
+    REASON_NONE = 0,
+    REASON_NO_ANSWER,
+    REASON_RESET,
+    REASON_ICMP_UNREACHABLE,
+    REASON_TLS_INCOMPLETE,
+    REASON_NO_RESPONSE,
+    REASON_COUNT
+} reason_t;
+
+typedef struct {
+    verdict_kind_t kind;
+    reason_t reason;     /* blocked; and the failure a one_sided / capture_ended flow showed */
+    int rule;            /* rule matched by the opening direction, -1 */
+    int reply_rule;      /* another rule the reply direction verifies, -1 */
+    int nearest;         /* unexpected: nearest rule, -1 */
+    near_kind_t near;
+    int site;            /* -1: unmonitored */
+    int violation;       /* requirement violated (https_only), -1 */
+    role_set_t roles[2]; /* roles of originator [0] and responder [1] */
+    int remote;          /* side (0 orig, 1 resp) outside the site, -1 */
+    geo_info_t geo;      /* of the remote side */
+} verdict_t;
+
+typedef struct verdict_ctx verdict_ctx_t;
+
+/* end_window_us: attempts that began this close to the end of the capture
+ * are capture_ended, not blocked. */
+verdict_ctx_t *verdict_ctx_new(const rules_t *rules, geo_t *geo, uint64_t end_window_us);
+void verdict_ctx_destroy(verdict_ctx_t **self_p);
+
+/* Per-packet: notes that a packet reached a site from outside it (the
+ * evidence that the mirror copies the inbound direction at all). */
+void verdict_note_inbound(verdict_ctx_t *self, int site);
+/* Sets the side sites of a new flow (once per flow). */
+void verdict_flow_sites(verdict_ctx_t *self, flow_t *f);
+/* The time of the last packet of the capture (for capture_ended). */
+void verdict_set_capture_end(verdict_ctx_t *self, uint64_t ts_us);
+
+/* Judges a finished flow. `at_end`: the flow ends because the capture did. */
+void verdict_judge(verdict_ctx_t *self, const flow_t *f, bool at_end, bool is_http, verdict_t *out);
+
+const char *verdict_kind_str(verdict_kind_t k);
+const char *verdict_reason_str(reason_t r);
+
+#endif
