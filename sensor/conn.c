@@ -36,8 +36,8 @@ void conn_start(flow_t *f, int side, const packet_t *p)
 static uint32_t s_sig(const packet_t *p)
 {
     uint32_t h = 2166136261u;
-    uint32_t v[5] = {p->ip_id, p->l4_csum, p->payload_len, p->seq, p->tcp_flags};
-    for (int i = 0; i < 5; i++) {
+    uint32_t v[6] = {p->ip_id, p->l4_csum, p->payload_len, p->seq, p->ack, p->tcp_flags};
+    for (int i = 0; i < 6; i++) {
         h ^= v[i];
         h *= 16777619u;
     }
