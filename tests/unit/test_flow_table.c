@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow_table.h"
+#include "unit.h"
+
+int test_flow_table(void);
+
+typedef struct {
+    int ended[3];
+    uint64_t last_id;
+} ends_t;
+
+static void s_end(flow_t *f, flow_end_t why, void *ctx)
+{
+    ends_t *e = ctx;
+    e->ended[why]++;
+    e->last_id = f->id;
+}
+
+static void s_key(flow_key_t *k, uint32_t i, bool reverse)
+{
+    ip_addr_t a, b;
+    uint8_t v4a[4] = {10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
+    uint8_t v4b[4] = {203, 0, 113, 10};
+    ip_from_v4(&a, v4a);
+    ip_from_v4(&b, v4b);
+    if (reverse)
+        flow_key_make(k, &b, 443, &a, (uint16_t)(1024 + i % 60000), 6);
+    else
+        flow_key_make(k, &a, (uint16_t)(1024 + i % 60000), &b, 443, 6);
+}
+
+static int s_eviction(void)
+{
+    ends_t e = {{0}, 0};
+    flow_table_t *ft = flow_table_new(64, 1000000, s_end, &e);
+    CHECK(ft);
+    bool created;
+    for (uint32_t i = 0; i < 1000; i++) {
+        flow_key_t k;
+        s_key(&k, i, false);
+        flow_table_get(ft, &k, 1000 + i, &created);
+        CHECK(created);
+    }
+    flow_table_stats_t st;
+    flow_table_stats(ft, &st);
+    CHECK_EQ(st.active, 64);      /* bounded */
+    CHECK_EQ(st.evicted, 1000 - 64); /* and every eviction counted */
+    CHECK_EQ(e.ended[FLOW_END_EVICTED], 1000 - 64);
+    /* The oldest went first: flow 935 is gone, flows 936..999 are in. */
+    flow_key_t k;
+    s_key(&k, 935, false);
+    CHECK(flow_table_find(ft, &k) == NULL);
+    s_key(&k, 936, false);
+    CHECK(flow_table_find(ft, &k) != NULL);
+    flow_table_destroy(&ft);
+    CHECK(ft == NULL);
+    return 0;
+}
+
+int test_flow_table(void)
+{
+    ends_t e = {{0}, 0};
+    flow_table_t *ft = flow_table_new(1024, 30000000, s_end, &e);
+    CHECK(ft);
+    bool created;
+    flow_key_t k1, k1r, k2;
+    s_key(&k1, 1, false);
+    s_key(&k1r, 1, true);
+    s_key(&k2, 2, false);
+    CHECK(memcmp(&k1, &k1r, sizeof k1) == 0); /* both directions: one key */
+    flow_t *f1 = flow_table_get(ft, &k1, 1000000, &created);
+    CHECK(created && f1->id == 1);
+    CHECK(flow_table_get(ft, &k1r, 2000000, &created) == f1 && !created);
+    CHECK_EQ(f1->last_us, 2000000);
+    flow_t *f2 = flow_table_get(ft, &k2, 20000000, &created);
+    CHECK(created && f2 != f1 && f2->id == 2);
+    /* Idle expiry: at t=33s, f1 (last 2s) is past 30s idle, f2 (20s) is not. */
+    flow_table_expire(ft, 33000000);
+    CHECK_EQ(e.ended[FLOW_END_IDLE], 1);
+    CHECK_EQ(e.last_id, 1);
+    CHECK(flow_table_find(ft, &k1) == NULL);
+    CHECK(flow_table_find(ft, &k2) != NULL);
+    /* A slot is reused, and the new flow starts clean. */
+    flow_t *f3 = flow_table_get(ft, &k1, 34000000, &created);
+    CHECK(created && f3->id == 3 && f3->d[0].pkts == 0);
+    flow_table_flush(ft);
+    CHECK_EQ(e.ended[FLOW_END_FLUSH], 2);
+    flow_table_stats_t st;
+    flow_table_stats(ft, &st);
+    CHECK_EQ(st.active, 0);
+    CHECK_EQ(st.created, 3);
+    flow_table_destroy(&ft);
+    CHECK(ft == NULL);
+    flow_table_destroy(&ft); /* NULL is accepted */
+    CHECK(flow_table_new(0, 1, NULL, NULL) == NULL);
+    RUN(s_eviction);
+    return 0;
+}

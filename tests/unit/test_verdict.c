@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "rules.h"
+#include "unit.h"
+#include "verdict.h"
+
+int test_verdict(void);
+
+#define SEC 1000000ull
+
+typedef struct {
+    rules_t *rs;
+    verdict_ctx_t *vc;
+    flow_t f;
+    ip_addr_t cli, srv;
+    uint16_t sport, dport;
+    uint8_t proto;
+} lab_t;
+
+static void s_start(lab_t *l, const char *srv, uint16_t dport, uint8_t proto)
+{
+    memset(&l->f, 0, sizeof l->f);
+    ip_parse("192.168.50.10", &l->cli);
+    ip_parse(srv, &l->srv);
+    l->sport = 40000;
+    l->dport = dport;
+    l->proto = proto;
+    flow_key_make(&l->f.key, &l->cli, l->sport, &l->srv, dport, proto);
+    verdict_flow_sites(l->vc, &l->f);
+}
+
+/* A packet from the client (to_server) or the server, at time t seconds. */
+static void s_pkt(lab_t *l, bool to_server, uint8_t flags, uint32_t seq, uint32_t len, double t,
+        const uint8_t *payload)
+{
+    packet_t p;
+    memset(&p, 0, sizeof p);
+    p.ts_us = (uint64_t)(t * SEC);
+    p.proto = l->proto;
+    p.src = to_server ? l->cli : l->srv;
+    p.dst = to_server ? l->srv : l->cli;
+    p.sport = to_server ? l->sport : l->dport;
+    p.dport = to_server ? l->dport : l->sport;
+    p.tcp_flags = flags;
+    p.seq = seq;
+    p.ip_id = (uint16_t)(t * 1000);
+    p.payload_len = p.payload_caplen = len;
+    p.payload = payload;
+    int side = !(p.sport == l->f.key.pa && memcmp(p.src.b, l->f.key.a.b, 16) == 0);
+    if (l->f.d[0].pkts + l->f.d[1].pkts == 0) {
+        l->f.first_us = p.ts_us;
+        conn_start(&l->f, side, &p);
+    }
+    conn_update(&l->f, side, &p);
+    l->f.last_us = p.ts_us;
+    if (!to_server)
+        verdict_note_inbound(l->vc, 0);
+}
+
+static int s_expect(lab_t *l, bool at_end, verdict_kind_t kind, reason_t reason, const char *rule)
+{
+    verdict_t v;
+    verdict_judge(l->vc, &l->f, at_end, false, &v);
+    if (v.kind != kind || v.reason != reason ||
+            (rule ? v.rule < 0 || strcmp(rules_rule(l->rs, (size_t)v.rule)->id, rule) != 0
+                  : v.rule >= 0)) {
+        fprintf(stderr, "verdict %s/%s rule %s, expected %s/%s rule %s\n", verdict_kind_str(v.kind),
+                verdict_reason_str(v.reason), v.rule >= 0 ? rules_rule(l->rs, (size_t)v.rule)->id : "-",
+                verdict_kind_str(kind), verdict_reason_str(reason), rule ? rule : "-");
+        return 1;
+    }
+    return 0;
+}
+
+static int s_cases(lab_t *l)
+{
+    static const uint8_t hello[] = {0x16, 0x03, 0x01, 0x00, 0x10};
+    /* SYN, retried with the same ISN: one attempt, never answered. */
+    s_start(l, "203.0.113.40", 8445, 6);
+    s_pkt(l, true, TCP_SYN, 7, 0, 1, NULL);
+    s_pkt(l, true, TCP_SYN, 7, 0, 2, NULL);
+    s_pkt(l, true, TCP_SYN, 7, 0, 4, NULL);
+    CHECK_EQ(l->f.attempts, 1);
+    CHECK(strcmp(conn_state(&l->f), "S0") == 0);
+    CHECK(s_expect(l, false, VERDICT_BLOCKED, REASON_NO_ANSWER, "PBX-CFG") == 0);
+    /* The same, when the capture ends within the window after it. */
+    verdict_set_capture_end(l->vc, 100 * SEC);
+    s_start(l, "203.0.113.40", 8445, 6);
+    s_pkt(l, true, TCP_SYN, 7, 0, 98.5, NULL);
+    CHECK(s_expect(l, true, VERDICT_CAPTURE_ENDED, REASON_NO_ANSWER, "PBX-CFG") == 0);
+    /* A new ISN is a new attempt. */
+    s_pkt(l, true, TCP_SYN, 9, 0, 99, NULL);
+    CHECK_EQ(l->f.attempts, 2);
+    /* Reset in reply to the SYN. */
+    s_start(l, "203.0.113.40", 8446, 6);
+    s_pkt(l, true, TCP_SYN, 7, 0, 1, NULL);
+    s_pkt(l, false, TCP_RST | TCP_ACK, 0, 0, 1.001, NULL);
+    CHECK(strcmp(conn_state(&l->f), "REJ") == 0);
+    CHECK(s_expect(l, false, VERDICT_BLOCKED, REASON_RESET, "PBX-CFG") == 0);
+    /* ICMP administratively prohibited. */
+    s_start(l, "203.0.113.40", 8447, 6);
+    s_pkt(l, true, TCP_SYN, 7, 0, 1, NULL);
+    conn_icmp_error(&l->f, 3, 13);
+    CHECK(s_expect(l, false, VERDICT_BLOCKED, REASON_ICMP_UNREACHABLE, "PBX-CFG") == 0);
+    /* TLS: handshake completes at TCP level, the server never says hello. */
+    s_start(l, "203.0.113.10", 443, 6);
+    s_pkt(l, true, TCP_SYN, 7, 0, 1, NULL);
+    s_pkt(l, false, TCP_SYN | TCP_ACK, 70, 0, 1.01, NULL);
+    s_pkt(l, true, TCP_ACK, 8, 0, 1.02, NULL);
+    s_pkt(l, true, TCP_ACK | TCP_PSH, 8, sizeof hello, 1.03, hello);
+    CHECK(s_expect(l, false, VERDICT_BLOCKED, REASON_TLS_INCOMPLETE, "DM-EP-1") == 0);
+    s_pkt(l, false, TCP_ACK | TCP_PSH, 71, sizeof hello, 1.04, hello);
+    CHECK(s_expect(l, false, VERDICT_ALLOWED, REASON_NONE, "DM-EP-1") == 0);
+    /* The originator acks a handshake we never saw: one-sided, not blocked. */
+    s_start(l, "203.0.113.10", 443, 6);
+    s_pkt(l, true, TCP_SYN, 7, 0, 1, NULL);
+    s_pkt(l, true, TCP_ACK, 8, 0, 1.02, NULL);
+    CHECK(s_expect(l, false, VERDICT_ONE_SIDED, REASON_NO_ANSWER, "DM-EP-1") == 0);
+    /* UDP with and without a reply. */
+    s_start(l, "203.0.113.50", 5065, 17);
+    s_pkt(l, true, 0, 0, 300, 1, NULL);
+    CHECK(s_expect(l, false, VERDICT_BLOCKED, REASON_NO_RESPONSE, "PBX-SIP-OUT") == 0);
+    s_pkt(l, false, 0, 0, 250, 1.1, NULL);
+    CHECK(s_expect(l, false, VERDICT_ALLOWED, REASON_NONE, "PBX-SIP-OUT") == 0);
+    /* No rule: unexpected, with the nearest rule named. */
+    s_start(l, "203.0.113.10", 8080, 6);
+    s_pkt(l, true, TCP_SYN, 7, 0, 1, NULL);
+    verdict_t v;
+    verdict_judge(l->vc, &l->f, false, false, &v);
+    CHECK_EQ(v.kind, VERDICT_UNEXPECTED);
+    CHECK(v.nearest >= 0 && v.near == NEAR_PORT);
+    /* Neither end in a site. */
+    s_start(l, "203.0.113.10", 443, 6);
+    ip_parse("198.51.100.1", &l->cli);
+    flow_key_make(&l->f.key, &l->cli, l->sport, &l->srv, 443, 6);
+    verdict_flow_sites(l->vc, &l->f);
+    verdict_judge(l->vc, &l->f, false, false, &v);
+    CHECK_EQ(v.kind, VERDICT_UNMONITORED);
+    return 0;
+}
+
+int test_verdict(void)
+{
+    lab_t l;
+    char path[1024], inv[1024], err[RULES_ERRLEN];
+    snprintf(path, sizeof path, "%s/rules", unit_srcdir);
+    snprintf(inv, sizeof inv, "%s/rules/inventory/lab.yaml", unit_srcdir);
+    l.rs = rules_new();
+    CHECK(rules_load_profiles(l.rs, path, err, sizeof err) == 0);
+    CHECK(rules_load_inventory(l.rs, inv, err, sizeof err) == 0);
+    /* Before any packet reached the site from outside, silence proves nothing. */
+    l.vc = verdict_ctx_new(l.rs, NULL, 3 * SEC);
+    s_start(&l, "203.0.113.40", 8445, 6);
+    packet_t p;
+    memset(&p, 0, sizeof p);
+    s_pkt(&l, true, TCP_SYN, 7, 0, 1, NULL);
+    verdict_t v;
+    verdict_judge(l.vc, &l.f, false, false, &v);
+    CHECK_EQ(v.kind, VERDICT_ONE_SIDED);
+    verdict_note_inbound(l.vc, 0);
+    int rc = s_cases(&l);
+    verdict_ctx_destroy(&l.vc);
+    CHECK(l.vc == NULL);
+    rules_destroy(&l.rs);
+    return rc;
+}
