@@ -333,6 +333,15 @@ int main(int argc, char **argv)
         pipeline_stats(pl, &st);
         if (st.packets == 0)
             log_warn("no packet was read from any source");
+        uint64_t cut = st.decode[DECODE_ERR_L2_TRUNC] + st.decode[DECODE_ERR_L3_TRUNC] +
+                       st.decode[DECODE_ERR_L4_TRUNC];
+        if (cut)
+            log_warn("%llu of %llu packets were cut short by the snap length before their "
+                     "transport header ended; they are counted and not judged",
+                    (unsigned long long)cut, (unsigned long long)st.packets);
+        if (st.decode[DECODE_ERR_FRAGMENT])
+            log_notice("%llu non-first IP fragments were counted, not reassembled",
+                    (unsigned long long)st.decode[DECODE_ERR_FRAGMENT]);
         status = rc ? rc : report_sites_observed(rep) == 0 ? 3 : report_compliant(rep) ? 0 : 1;
         pipeline_destroy(&pl);
     }

@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Runs the sensor on the lab captures and asserts every verdict against
+what the lab did (tests/lab/lab-https.sh).
+
+Ground truth, site view (firewall LAN port):
+  192.168.50.10 -> 203.0.113.10:443  TLS, SNI dm.lab.example        allowed  DM-EP-1
+  192.168.50.10 -> 203.0.113.20:443  TLS, WAF known by ASN 64500     allowed  DM-EP-2
+  192.168.50.11 -> 203.0.113.30:443  TLS, SNI *.blob.core.windows.net allowed DM-EP-3
+  192.168.50.10 -> 203.0.113.31:443  ClientHello dropped by length   blocked  DM-EP-3 tls_incomplete
+  192.168.50.10 -> 203.0.113.40:8445 iptables DROP                   blocked  PBX-CFG no_answer
+  192.168.50.10 -> 203.0.113.40:8446 REJECT tcp-reset                blocked  PBX-CFG reset
+  192.168.50.10 -> 203.0.113.40:8447 REJECT icmp-admin-prohibited    blocked  PBX-CFG icmp_unreachable 3/13
+  192.168.50.10 -> 203.0.113.51:5065 SIP OPTIONS answered            allowed  PBX-SIP-OUT (+PBX-SIP-IN)
+  192.168.50.10 -> 203.0.113.50:5065 SIP OPTIONS dropped             blocked  PBX-SIP-OUT no_response
+  192.168.50.10 -> 203.0.113.10:80   plaintext HTTP                  unexpected (nearest DM-EP-1, port), HTTPS-only violated
+  203.0.113.10 -> 192.168.50.10:443  REST over HTTPS, port forward   allowed  DM-DM-1
+  203.0.113.10 -> 192.168.50.10:80   REST over HTTP, port forward    unexpected (nearest DM-DM-1, port), HTTPS-only violated
+  192.168.50.10 -> 203.0.113.40:8445 SYN in the last second          capture_ended
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+SITE_VIEW = [
+    # dest_ip, dest_port, proto, verdict, rule, reason, extra checks
+    ("203.0.113.10", 443, "TCP", "allowed", "DM-EP-1", None, {"sni": "dm.lab.example"}),
+    ("203.0.113.20", 443, "TCP", "allowed", "DM-EP-2", None, {"asn": 64500, "country": "CA"}),
+    ("203.0.113.30", 443, "TCP", "allowed", "DM-EP-3", None, {"sni": "acmefw.blob.core.windows.net"}),
+    ("203.0.113.31", 443, "TCP", "blocked", "DM-EP-3", "tls_incomplete", {}),
+    ("203.0.113.40", 8445, "TCP", "blocked", "PBX-CFG", "no_answer", {"flow.conn_state": "S0", "flow.attempts": 1}),
+    ("203.0.113.40", 8446, "TCP", "blocked", "PBX-CFG", "reset", {"flow.conn_state": "REJ"}),
+    ("203.0.113.40", 8447, "TCP", "blocked", "PBX-CFG", "icmp_unreachable", {"icmp_type": 3, "icmp_code": 13}),
+    ("203.0.113.51", 5065, "UDP", "allowed", "PBX-SIP-OUT", None, {"reply_rule": "PBX-SIP-IN"}),
+    ("203.0.113.50", 5065, "UDP", "blocked", "PBX-SIP-OUT", "no_response", {}),
+    ("203.0.113.10", 80, "TCP", "unexpected", None, None,
+     {"nearest_rule": "DM-EP-1", "nearest_differs": "port", "violation": "DM-REQ-HTTPS-ALL"}),
+    ("192.168.50.10", 443, "TCP", "allowed", "DM-DM-1", None, {"src_ip": "203.0.113.10"}),
+    ("192.168.50.10", 80, "TCP", "unexpected", None, None,
+     {"nearest_rule": "DM-DM-1", "violation": "DM-REQ-HTTPS-DEVICES"}),
+    ("203.0.113.40", 8445, "TCP", "capture_ended", "PBX-CFG", "no_answer", {}),
+]
+
+SITE_RULES = {"DM-EP-1": "verified", "DM-EP-2": "verified", "DM-EP-3": "partly_blocked",
+              "DM-DM-1": "verified", "PBX-SIP-OUT": "partly_blocked", "PBX-SIP-IN": "verified",
+              "PBX-RTP-OUT": "not_observed", "PBX-RTP-IN": "not_observed", "PBX-CFG": "blocked"}
+
+# Outside the NAT: the site is its public address; what the firewall dropped
+# never reaches this side, and the dropped ClientHello leaves no SNI (the blob
+# is then known by its network owner).
+OUTSIDE_VIEW = [
+    ("203.0.113.10", 443, "TCP", "allowed", "DM-EP-1", None, {"src_ip": "203.0.113.1"}),
+    ("203.0.113.20", 443, "TCP", "allowed", "DM-EP-2", None, {}),
+    ("203.0.113.30", 443, "TCP", "allowed", "DM-EP-3", None, {}),
+    ("203.0.113.31", 443, "TCP", "blocked", "DM-EP-3", "tls_incomplete", {"asn": 64501}),
+    ("203.0.113.51", 5065, "UDP", "allowed", "PBX-SIP-OUT", None, {}),
+    ("203.0.113.10", 80, "TCP", "unexpected", None, None, {"violation": "DM-REQ-HTTPS-ALL"}),
+    ("203.0.113.1", 443, "TCP", "allowed", "DM-DM-1", None, {}),
+    ("203.0.113.1", 80, "TCP", "unexpected", None, None, {"violation": "DM-REQ-HTTPS-DEVICES"}),
+]
+
+CASES = {
+    # case: (capture, expected flows, expected rule statuses, exit code, extra args)
+    "inside": ("lab-https-inside.pcap", SITE_VIEW, SITE_RULES, 1, []),
+    "qinq": ("lab-https-qinq.pcap", SITE_VIEW, SITE_RULES, 1, []),
+    "site-sll": ("lab-https-site-sll.pcap", SITE_VIEW, SITE_RULES, 1, []),
+    "site-sll2": ("lab-https-site-sll2.pcap", SITE_VIEW, SITE_RULES, 1, []),
+    "mirror": ("lab-https-mirror.pcap", SITE_VIEW, SITE_RULES, 1, []),
+    "mixed": ("lab-https-mixed.pcapng", SITE_VIEW, SITE_RULES, 1, []),
+    "outside": ("lab-https-outside.pcap", OUTSIDE_VIEW, None, 1, []),
+}
+
+
+def run(sensor, src, capture, extra, geo=True):
+    with tempfile.TemporaryDirectory() as tmp:
+        ev, rep = os.path.join(tmp, "ev.jsonl"), os.path.join(tmp, "report.json")
+        cmd = [sensor, "--rules", os.path.join(src, "rules"),
+               "--inventory", os.path.join(src, "rules/inventory/lab.yaml"),
+               "--read", os.path.join(src, "pcaps", capture),
+               "--events", ev, "--report", "json", "--report-file", rep] + extra
+        if geo:
+            cmd += ["--geoip", os.path.join(src, "tests/data/lab-asn.mmdb")]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        events = [json.loads(line) for line in open(ev)]
+        report = json.load(open(rep))
+    return proc, events, report
+
+
+def get(e, key):
+    for part in key.split("."):
+        e = e.get(part) if isinstance(e, dict) else None
+    return e
+
+
+def check_flows(events, expected):
+    flows = [e for e in events if e["event_type"] == "flow" and e["verdict"] != "unmonitored"]
+    errors, used = [], set()
+    for (dip, dport, proto, verdict, rule, reason, extra) in expected:
+        match = None
+        for i, e in enumerate(flows):
+            if i in used or (e["dest_ip"], e["dest_port"], e["proto"]) != (dip, dport, proto):
+                continue
+            if e["verdict"] == verdict:
+                match = i
+                break
+        if match is None:
+            seen = [(e["verdict"], e.get("reason")) for e in flows
+                    if (e["dest_ip"], e["dest_port"]) == (dip, dport)]
+            errors.append("%s:%d %s: no %s flow (seen: %s)" % (dip, dport, proto, verdict, seen))
+            continue
+        used.add(match)
+        e = flows[match]
+        want = {"rule": rule, "reason": reason}
+        want.update(extra)
+        for k, v in want.items():
+            if get(e, k) != v:
+                errors.append("%s:%d %s: %s is %r, expected %r" % (dip, dport, verdict, k, get(e, k), v))
+    for i, e in enumerate(flows):
+        if i not in used:
+            errors.append("unexpected event: %s:%s -> %s:%s %s" % (
+                e["src_ip"], e["src_port"], e["dest_ip"], e["dest_port"], e["verdict"]))
+    return errors
+
+
+def check_report(report, rules, exit_code, proc):
+    errors = []
+    if proc.returncode != exit_code:
+        errors.append("exit status %d, expected %d; stderr: %s" % (proc.returncode, exit_code, proc.stderr))
+    site = [s for s in report["sites"] if s["site"] == "lab-branch"][0]
+    if rules is not None:
+        got = {r["rule"]: r["status"] for r in site["rules"]}
+        for rid, status in rules.items():
+            if got.get(rid) != status:
+                errors.append("report: %s is %s, expected %s" % (rid, got.get(rid), status))
+        reqs = {q["requirement"]: q["status"] for q in site["requirements"]}
+        for rid in ("DM-REQ-HTTPS-DEVICES", "DM-REQ-HTTPS-ALL"):
+            if reqs.get(rid) != "violated":
+                errors.append("report: %s is %s, expected violated" % (rid, reqs.get(rid)))
+        if site["compliant"] is not False:
+            errors.append("report: site should not be compliant")
+    return errors
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sensor", required=True)
+    ap.add_argument("--src", required=True)
+    ap.add_argument("--case", required=True)
+    a = ap.parse_args()
+    errors = []
+    if a.case in CASES:
+        capture, expected, rules, code, extra = CASES[a.case]
+        proc, events, report = run(a.sensor, a.src, capture, extra)
+        errors += check_flows(events, expected)
+        errors += check_report(report, rules, code, proc)
+        stats = [e for e in events if e["event_type"] == "stats"][0]["stats"]
+        if a.case in ("mirror", "mixed"):
+            # Every packet of the LAN link is there twice: half are copies.
+            single = run(a.sensor, a.src, "lab-https-inside.pcap", [])[1]
+            n = [e for e in single if e["event_type"] == "stats"][0]["stats"]["packets"]
+            if stats["packets"] != 2 * n:
+                errors.append("read %d packets, expected %d" % (stats["packets"], 2 * n))
+            if stats["duplicates"] < n * 9 // 10:
+                errors.append("only %d duplicates recognised of about %d" % (stats["duplicates"], n))
+        elif stats["duplicates"] != 0:
+            errors.append("%d duplicates in a capture that has none" % stats["duplicates"])
+    elif a.case == "onesided":
+        # Only the site's own packets: nothing may be called blocked.
+        proc, events, report = run(a.sensor, a.src, "lab-https-onesided.pcap", [])
+        flows = [e for e in events if e["event_type"] == "flow" and e["verdict"] != "unmonitored"]
+        one = [e for e in flows if e["verdict"] == "one_sided"]
+        errors += ["blocked on one-sided evidence: %s:%s" % (e["dest_ip"], e["dest_port"])
+                   for e in flows if e["verdict"] == "blocked"]
+        if len(one) < 9:
+            errors.append("only %d flows marked one_sided" % len(one))
+        if proc.returncode == 1 and report["sites"][0].get("compliant") is False:
+            rules = {r["rule"]: r for r in report["sites"][0]["rules"]}
+            if any(r["blocked"] for r in rules.values()):
+                errors.append("report counts blocked rules on one-sided evidence")
+    elif a.case == "nogeo":
+        # Without the ASN database the WAF cannot be recognised.
+        proc, events, report = run(a.sensor, a.src, "lab-https-inside.pcap", [], geo=False)
+        waf = [e for e in events if e.get("dest_ip") == "203.0.113.20"]
+        if len(waf) != 1 or waf[0]["verdict"] != "unexpected" or "asn" in waf[0]:
+            errors.append("WAF flow without --geoip: %r" % waf)
+        if "ASN" not in proc.stderr:
+            errors.append("no warning about ASN bindings without --geoip: %r" % proc.stderr)
+    elif a.case == "filter":
+        # A BPF filter on a file: only the flows that work remain: compliant.
+        proc, events, report = run(a.sensor, a.src, "lab-https-inside.pcap",
+                                   ["--filter", "tcp port 443 and not host 203.0.113.31"])
+        flows = [e for e in events if e["event_type"] == "flow" and e["verdict"] != "unmonitored"]
+        if len(flows) != 4 or any(e["verdict"] != "allowed" for e in flows):
+            errors.append("filtered run: %r" % [(e["dest_ip"], e["verdict"]) for e in flows])
+        if proc.returncode != 0 or report["compliant"] is not True:
+            errors.append("filtered run should be compliant (exit %d)" % proc.returncode)
+    else:
+        sys.exit("unknown case " + a.case)
+    for e in errors:
+        print("FAIL:", e)
+    print("%s: %d problem(s)" % (a.case, len(errors)))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
