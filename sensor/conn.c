@@ -33,12 +33,21 @@ void conn_start(flow_t *f, int side, const packet_t *p)
     }
 }
 
+/* What tells two packets of one direction apart: IP id, transport checksum,
+ * lengths, TCP sequence and flags, and the first payload bytes (an RTP
+ * stream with IP id 0 and no UDP checksum still differs in its sequence
+ * number there). A copy of the same packet matches on all of it. */
 static uint32_t s_sig(const packet_t *p)
 {
     uint32_t h = 2166136261u;
     uint32_t v[6] = {p->ip_id, p->l4_csum, p->payload_len, p->seq, p->ack, p->tcp_flags};
     for (int i = 0; i < 6; i++) {
         h ^= v[i];
+        h *= 16777619u;
+    }
+    uint32_t n = p->payload_caplen < 32 ? p->payload_caplen : 32;
+    for (uint32_t i = 0; i < n; i++) {
+        h ^= p->payload[i];
         h *= 16777619u;
     }
     return h;

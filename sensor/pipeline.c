@@ -32,7 +32,7 @@ void pipeline_cfg_defaults(pipeline_cfg_t *cfg)
     cfg->max_flows = 1u << 20;
     cfg->idle_us = 120ull * 1000000u;
     cfg->end_window_us = 3ull * 1000000u;
-    cfg->dup_window_us = 20000u;
+    cfg->dup_window_us = 5000u; /* SPAN copies arrive microseconds apart */
     cfg->ndpi_slots = 1u << 16;
     cfg->ndpi_packets = 32;
 }

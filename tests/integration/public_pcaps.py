@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Runs the sensor over every public capture in ../shared/pcaps/public/
+(skips with 77 when that folder is absent). Each must be read whole: the
+packet count equals capinfos', the run ends normally (no signal), and no
+capture reports zero packets. Link types we do not decode are counted,
+never fatal."""
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+INVENTORY = """sensor: public
+sites:
+  - name: private
+    cidrs: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, "fc00::/7"]
+roles:
+  outbound_proxy:
+    cidrs: ["0.0.0.0/0"]
+"""
+
+
+def capinfos_count(path):
+    try:
+        out = subprocess.run(["capinfos", "-Mc", path], capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        return None
+    for line in out.stdout.splitlines():
+        if "Number of packets" in line:
+            return int(line.split()[-1])
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sensor", required=True)
+    ap.add_argument("--src", required=True)
+    a = ap.parse_args()
+    public = os.path.join(a.src, "..", "shared", "pcaps", "public")
+    files = sorted(glob.glob(os.path.join(public, "*.pcap*")))
+    if not files:
+        print("no public captures at %s: skipped" % public)
+        return 77
+    errors = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        inv = os.path.join(tmp, "inv.yaml")
+        open(inv, "w").write(INVENTORY)
+        for path in files:
+            ev = os.path.join(tmp, "ev.jsonl")
+            p = subprocess.run([a.sensor, "--rules", os.path.join(a.src, "rules"), "--inventory", inv,
+                                "--read", path, "--events", ev, "--report", "none"],
+                               capture_output=True, text=True, timeout=300)
+            name = os.path.basename(path)
+            stats = None
+            if os.path.exists(ev):
+                for line in open(ev):
+                    e = json.loads(line)
+                    if e["event_type"] == "stats":
+                        stats = e["stats"]
+            want = capinfos_count(path)
+            problems = []
+            if p.returncode < 0 or p.returncode == 2 or stats is None:
+                problems.append("exit %d: %s" % (p.returncode, p.stderr.strip()[:300]))
+            elif stats["packets"] == 0:
+                problems.append("zero packets read")
+            elif want is not None and stats["packets"] != want:
+                problems.append("read %d packets, capinfos says %d" % (stats["packets"], want))
+            if problems:
+                errors += 1
+                print("FAIL %s: %s" % (name, "; ".join(problems)))
+            else:
+                d = stats["decode"]
+                print("ok   %s: %d packets, %d flows, %d duplicates, not decoded: %s" % (
+                    name, stats["packets"], stats["flows"]["created"], stats["duplicates"],
+                    {k: v for k, v in d.items() if v}))
+    print("%d passed, %d failed" % (len(files) - errors, errors))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
