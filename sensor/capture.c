@@ -167,6 +167,12 @@ capture_t *capture_open_live(const char *ifname, const char *filter, char *err, 
     return self;
 }
 
+void capture_break(capture_t *self)
+{
+    if (self->pcap)
+        pcap_breakloop(self->pcap);
+}
+
 const char *capture_error(const capture_t *self)
 {
     return self->err;

@@ -37,6 +37,9 @@ void capture_destroy(capture_t **self_p);
  * packets read before it stay good). */
 int capture_next(capture_t *self, capture_pkt_t *hdr, const uint8_t **data);
 const char *capture_error(const capture_t *self);
+/* Makes a blocked capture_next() return CAPTURE_END; safe to call from a
+ * signal handler (pcap_breakloop wakes the poll). */
+void capture_break(capture_t *self);
 /* Frames the filter dropped (files); kernel receive/drop counts (live). */
 uint64_t capture_filtered(const capture_t *self);
 bool capture_kernel_stats(capture_t *self, uint64_t *recv, uint64_t *drop);

@@ -38,11 +38,14 @@ typedef struct {
 } options_t;
 
 static volatile sig_atomic_t s_stop;
+static capture_t *s_live; /* set while a live capture runs */
 
 static void s_on_signal(int sig)
 {
     (void)sig;
     s_stop = 1;
+    if (s_live)
+        capture_break(s_live);
 }
 
 static void s_usage(FILE *f)
@@ -194,7 +197,7 @@ fail:
 }
 
 /* Reads one source to its end; returns false if it could not be read whole. */
-static bool s_run_source(pipeline_t *pl, capture_t *cap, const char *name, bool live)
+static bool s_run_source(pipeline_t *pl, capture_t *cap, const char *name)
 {
     capture_pkt_t hdr;
     const uint8_t *data;
@@ -204,7 +207,7 @@ static bool s_run_source(pipeline_t *pl, capture_t *cap, const char *name, bool 
             pipeline_packet(pl, &hdr, data);
             continue;
         }
-        if (rc == CAPTURE_TIMEOUT || (live && rc == CAPTURE_END && !s_stop)) {
+        if (rc == CAPTURE_TIMEOUT) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             pipeline_tick(pl, (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
@@ -234,8 +237,10 @@ static int s_run(const options_t *o, pipeline_t *pl, uint64_t *sources)
         sa.sa_handler = s_on_signal;
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
+        s_live = cap;
         log_notice("capturing on %s; SIGINT or SIGTERM ends the run", o->interface);
-        s_run_source(pl, cap, o->interface, true);
+        s_run_source(pl, cap, o->interface);
+        s_live = NULL;
         uint64_t recv, drop;
         if (capture_kernel_stats(cap, &recv, &drop))
             log_notice("%s: %llu packets received, %llu dropped by the kernel", o->interface,
@@ -251,7 +256,7 @@ static int s_run(const options_t *o, pipeline_t *pl, uint64_t *sources)
             status = 2;
             continue;
         }
-        if (!s_run_source(pl, cap, o->reads[i], false))
+        if (!s_run_source(pl, cap, o->reads[i]))
             status = 2;
         if (o->filter)
             log_info("%s: %llu packets left out by the filter", o->reads[i],
