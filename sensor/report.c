@@ -12,13 +12,13 @@ typedef struct {
     uint64_t n[VERDICT_COUNT];
     uint64_t reasons[REASON_COUNT];
     uint64_t first_us, last_us;
-    char example[192];      /* one flow, the first seen; a blocked one wins */
+    char example[256];      /* one flow, the first seen; a blocked one wins */
     bool example_blocked;
 } rule_stat_t;
 
 typedef struct {
     uint64_t count;
-    char example[192];
+    char example[256];
 } req_stat_t;
 
 typedef struct {
@@ -84,7 +84,7 @@ void report_destroy(report_t **self_p)
 
 static void s_flow_text(const report_t *self, const flow_t *f, char *buf, size_t n)
 {
-    char s[64], d[64], app[32];
+    char s[46], d[46], app[32];
     int o = f->orig;
     ip_to_str(o ? &f->key.b : &f->key.a, s, sizeof s);
     ip_to_str(o ? &f->key.a : &f->key.b, d, sizeof d);

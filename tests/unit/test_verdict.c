@@ -48,7 +48,8 @@ static void s_pkt(lab_t *l, bool to_server, uint8_t flags, uint32_t seq, uint32_
     p.tcp_flags = flags;
     p.seq = seq;
     p.ip_id = (uint16_t)(t * 1000);
-    p.payload_len = p.payload_caplen = len;
+    p.payload_len = len;
+    p.payload_caplen = payload ? len : 0;
     p.payload = payload;
     int side = !(p.sport == l->f.key.pa && memcmp(p.src.b, l->f.key.a.b, 16) == 0);
     if (l->f.d[0].pkts + l->f.d[1].pkts == 0) {
