@@ -34,7 +34,7 @@ ip netns exec $A "$SENSOR" --rules "$SRC/rules" --inventory "$SRC/rules/inventor
     --interface live0 --filter "tcp" --events "$T/ev.jsonl" --report-file "$T/report.txt" \
     --idle-timeout 60 2>"$T/err" &
 SENSOR_PID=$!
-( sleep 60; kill -9 $SENSOR_PID 2>/dev/null ) &
+( sleep 60; kill -9 $SENSOR_PID ) >/dev/null 2>&1 &
 WATCHDOG=$!
 for _ in $(seq 50); do grep -q "capturing on live0" "$T/err" && break; sleep 0.1; done
 grep -q "capturing on live0" "$T/err" || { echo "FAIL: sensor did not start: $(cat "$T/err")"; exit 1; }
@@ -45,7 +45,7 @@ sleep 0.5
 kill -INT $SENSOR_PID
 wait $SENSOR_PID
 rc=$?
-kill $WATCHDOG 2>/dev/null
+pkill -P $WATCHDOG sleep 2>/dev/null; kill $WATCHDOG 2>/dev/null
 fails=0 passes=0
 check() { if eval "$2"; then passes=$((passes + 1)); echo "ok: $1"; else fails=$((fails + 1)); echo "FAIL: $1"; fi; }
 check "SIGINT ends the run with a report (exit $rc)" "[ $rc -eq 1 ] && grep -q 'Site lab-branch: NOT COMPLIANT' '$T/report.txt'"
