@@ -86,6 +86,14 @@ int rules_role_index(const rules_t *self, const char *id)
     return -1;
 }
 
+int rules_rule_index(const rules_t *self, const char *id)
+{
+    for (size_t i = 0; i < self->nrules; i++)
+        if (strcmp(self->rules[i].id, id) == 0)
+            return (int)i;
+    return -1;
+}
+
 size_t rules_nrules(const rules_t *self)
 {
     return self->nrules;

@@ -90,6 +90,8 @@ int rules_load_inventory(rules_t *self, const char *path, char *err, size_t errl
 size_t rules_nroles(const rules_t *self);
 const role_t *rules_role(const rules_t *self, size_t i);
 int rules_role_index(const rules_t *self, const char *id);
+/* Index of the rule with this id, or -1. */
+int rules_rule_index(const rules_t *self, const char *id);
 size_t rules_nrules(const rules_t *self);
 const rule_t *rules_rule(const rules_t *self, size_t i);
 size_t rules_nreqs(const rules_t *self);

@@ -247,14 +247,6 @@ static int s_parse_roles(ctx_t *c, rules_t *rs, yaml_node_t *roles, const char *
     return 0;
 }
 
-static int s_rule_index(const rules_t *rs, const char *id)
-{
-    for (size_t i = 0; i < rs->nrules; i++)
-        if (strcmp(rs->rules[i].id, id) == 0)
-            return (int)i;
-    return -1;
-}
-
 static int s_parse_rule(ctx_t *c, rules_t *rs, yaml_node_t *n, const char *profile)
 {
     static const char *const keys[] = {"id", "from", "to", "proto", "from_ports", "to_ports",
@@ -281,7 +273,7 @@ static int s_parse_rule(ctx_t *c, rules_t *rs, yaml_node_t *n, const char *profi
         return PINHOLE_ENOMEM;
     if ((rc = s_get_str(c, n, "id", true, &r->id)))
         return rc;
-    if (s_rule_index(rs, r->id) != (int)rs->nrules - 1)
+    if (rules_rule_index(rs, r->id) != (int)rs->nrules - 1)
         return s_fail(c, s_get(c, n, "id"), "rule id '%s' is used twice", r->id);
     if ((rc = s_role_ref(c, rs, n, "from", profile, false, &r->from)) ||
             (rc = s_role_ref(c, rs, n, "to", profile, false, &r->to)))
@@ -323,7 +315,7 @@ static int s_parse_rule(ctx_t *c, rules_t *rs, yaml_node_t *n, const char *profi
     if ((rc = s_get_str(c, n, "same_flow_as", false, &s)))
         return rc;
     if (s) {
-        int p = s_rule_index(rs, s);
+        int p = rules_rule_index(rs, s);
         free(s);
         if (p < 0 || p == (int)rs->nrules - 1)
             return s_fail(c, s_get(c, n, "same_flow_as"),
@@ -374,7 +366,7 @@ static int s_parse_req(ctx_t *c, rules_t *rs, yaml_node_t *n, const char *profil
         return rc;
     q->rules = calloc(count ? count : 1, sizeof(char *));
     for (size_t i = 0; q->rules && i < count; i++) {
-        if (s_rule_index(rs, s_scalar(items[i])) < 0) {
+        if (rules_rule_index(rs, s_scalar(items[i])) < 0) {
             rc = s_fail(c, items[i], "requirement '%s' names unknown rule '%s'", q->id,
                     s_scalar(items[i]));
             break;

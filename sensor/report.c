@@ -137,7 +137,7 @@ static void s_add_rule(report_t *self, site_stat_t *s, int rule, const flow_t *f
 {
     rule_stat_t *r = &s->rules[rule];
     r->n[kind]++;
-    if (kind == VERDICT_BLOCKED || kind == VERDICT_ONE_SIDED || kind == VERDICT_CAPTURE_ENDED)
+    if (kind == VERDICT_BLOCKED)
         r->reasons[v->reason]++;
     if (!r->first_us || f->first_us < r->first_us)
         r->first_us = f->first_us;
@@ -231,16 +231,30 @@ uint64_t report_groups_dropped(const report_t *self)
     return self->groups_dropped;
 }
 
-static const char *s_req_status(const rules_t *rules, const requirement_t *q, const req_stat_t *st)
+/* ports_open: every rule it lists verified, and none blocked. */
+static const char *s_ports_status(const rules_t *rules, const requirement_t *q, const site_stat_t *s)
 {
-    (void)rules;
-    if (st->count)
+    bool all = true;
+    for (size_t i = 0; i < q->nrules; i++) {
+        int r = rules_rule_index(rules, q->rules[i]);
+        const rule_stat_t *st = &s->rules[rules_rule(rules, (size_t)r)->primary];
+        if (st->n[VERDICT_BLOCKED])
+            return "violated";
+        all = all && st->n[VERDICT_ALLOWED] > 0;
+    }
+    return all ? "verified" : "not_observed";
+}
+
+static const char *s_req_status(const rules_t *rules, const requirement_t *q, const site_stat_t *s,
+        size_t qi)
+{
+    if (s->reqs[qi].count)
         return "violated";
     switch (q->kind) {
         case REQ_HTTPS_ONLY:
             return "no_violation_seen";
         case REQ_PORTS_OPEN:
-            return "see_rules";
+            return s_ports_status(rules, q, s);
         default:
             return "not_checked";
     }
@@ -286,8 +300,15 @@ static void s_site_text(const report_t *self, size_t i, FILE *out)
         if (rule->primary != (int)r || !rules_applies_to_site(rs, i, r))
             continue;
         const rule_stat_t *st = &s->rules[r];
-        char reasons[160];
+        char reasons[200];
         s_reasons_text(st, reasons, sizeof reasons);
+        size_t off = strlen(reasons);
+        if (st->n[VERDICT_ONE_SIDED])
+            off += (size_t)snprintf(reasons + off, sizeof reasons - off, "%sone-sided x%llu",
+                    off ? ", " : "", (unsigned long long)st->n[VERDICT_ONE_SIDED]);
+        if (st->n[VERDICT_CAPTURE_ENDED] && off < sizeof reasons)
+            snprintf(reasons + off, sizeof reasons - off, "%sat capture end x%llu", off ? ", " : "",
+                    (unsigned long long)st->n[VERDICT_CAPTURE_ENDED]);
         fprintf(out, "  %-14s %-15s %7llu %7llu %7llu  %s%s%s%s\n", rule->id, s_rule_status(st),
                 (unsigned long long)st->n[VERDICT_ALLOWED],
                 (unsigned long long)st->n[VERDICT_BLOCKED],
@@ -300,7 +321,7 @@ static void s_site_text(const report_t *self, size_t i, FILE *out)
         if (!s_req_applies(self, i, req))
             continue;
         const req_stat_t *st = &s->reqs[q];
-        fprintf(out, "    %-24s %-18s %s", req->id, s_req_status(rs, req, st),
+        fprintf(out, "    %-24s %-18s %s", req->id, s_req_status(rs, req, s, q),
                 rules_req_kind_str(req->kind));
         if (st->count)
             fprintf(out, ": %llu flow(s), e.g. %s", (unsigned long long)st->count, st->example);
@@ -406,7 +427,7 @@ static json_object *s_site_json(const report_t *self, size_t i)
         json_object_object_add(qo, "requirement", json_object_new_string(req->id));
         json_object_object_add(qo, "kind", json_object_new_string(rules_req_kind_str(req->kind)));
         json_object_object_add(qo, "status",
-                json_object_new_string(s_req_status(rs, req, &s->reqs[q])));
+                json_object_new_string(s_req_status(rs, req, s, q)));
         json_object_object_add(qo, "violations", json_object_new_int64((int64_t)s->reqs[q].count));
         if (s->reqs[q].count)
             json_object_object_add(qo, "example", json_object_new_string(s->reqs[q].example));

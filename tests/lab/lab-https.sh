@@ -83,9 +83,16 @@ fw -A FORWARD -p tcp -d 203.0.113.31 --dport 443 -m length --length 200:65535 -j
 fw -A FORWARD -p udp -d 203.0.113.50 --dport 5065 -j DROP
 
 # --- servers ----------------------------------------------------------------
-openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=lab.example" \
-    -addext "subjectAltName=DNS:dm.lab.example,DNS:waf.lab.example,DNS:*.blob.core.windows.net,DNS:phone.lab.example" \
-    -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+# One certificate per server name, as real services have.
+cert() { # name, SAN list
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=$1" -addext "subjectAltName=$2" \
+        -keyout "$WORK/$1.key" -out "$WORK/$1.pem" 2>/dev/null
+}
+cert dm "DNS:dm.lab.example"
+cert waf "DNS:waf.lab.example"
+cert blob "DNS:*.blob.core.windows.net"
+cert phone "DNS:phone.lab.example"
+tls() { echo "ssl_certificate $WORK/$1.pem; ssl_certificate_key $WORK/$1.key;"; }
 nginx_conf() { # name, server blocks
     cat > "$WORK/$1.conf" <<CONF
 worker_processes 1;
@@ -96,23 +103,21 @@ events { worker_connections 64; }
 http {
     access_log off;
     client_body_temp_path $WORK/$1-body;
-    ssl_certificate $WORK/cert.pem;
-    ssl_certificate_key $WORK/key.pem;
     default_type text/plain;
     $2
 }
 CONF
 }
 nginx_conf cloud "
-    server { listen 203.0.113.10:443 ssl; server_name dm.lab.example; return 200 'device manager\n'; }
+    server { listen 203.0.113.10:443 ssl; server_name dm.lab.example; $(tls dm) return 200 'device manager\n'; }
     server { listen 203.0.113.10:80; server_name dm.lab.example; return 200 'plaintext\n'; }
-    server { listen 203.0.113.20:443 ssl; server_name waf.lab.example; return 200 'waf\n'; }
-    server { listen 203.0.113.30:443 ssl; server_name ~blob; return 200 'firmware\n'; }
-    server { listen 203.0.113.31:443 ssl; server_name ~blob; return 200 'firmware\n'; }
+    server { listen 203.0.113.20:443 ssl; server_name waf.lab.example; $(tls waf) return 200 'waf\n'; }
+    server { listen 203.0.113.30:443 ssl; server_name ~blob; $(tls blob) return 200 'firmware\n'; }
+    server { listen 203.0.113.31:443 ssl; server_name ~blob; $(tls blob) return 200 'firmware\n'; }
     server { listen 203.0.113.40:8445; listen 203.0.113.40:8446; listen 203.0.113.40:8447;
              return 200 'pbx config\n'; }"
 nginx_conf site "
-    server { listen 192.168.50.10:443 ssl; server_name phone.lab.example; return 200 'rest ok\n'; }
+    server { listen 192.168.50.10:443 ssl; server_name phone.lab.example; $(tls phone) return 200 'rest ok\n'; }
     server { listen 192.168.50.10:80; return 200 'rest plaintext\n'; }"
 in_ns $NS_CLOUD nginx -c "$WORK/cloud.conf"
 in_ns $NS_SITE nginx -c "$WORK/site.conf"
@@ -130,7 +135,7 @@ for _ in range(4):
     hdrs = [l for l in lines if l.split(":")[0] in ("Via", "From", "To", "Call-ID", "CSeq")]
     s.sendto(("SIP/2.0 200 OK\r\n" + "\r\n".join(hdrs) + "\r\nContent-Length: 0\r\n\r\n").encode(), peer)
 PY
-in_ns $NS_CLOUD timeout 30 python3 "$WORK/sipecho.py" &
+in_ns $NS_CLOUD timeout 30 python3 "$WORK/sipecho.py" >/dev/null 2>&1 &
 sleep 0.5
 
 # --- capture ----------------------------------------------------------------
