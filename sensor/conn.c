@@ -39,18 +39,21 @@ void conn_start(flow_t *f, int side, const packet_t *p)
  * number there). A copy of the same packet matches on all of it. */
 static uint32_t s_sig(const packet_t *p)
 {
-    uint32_t h = 2166136261u;
-    uint32_t v[6] = {p->ip_id, p->l4_csum, p->payload_len, p->seq, p->ack, p->tcp_flags};
-    for (int i = 0; i < 6; i++) {
-        h ^= v[i];
-        h *= 16777619u;
-    }
+    /* Runs on every packet: whole words and a multiply-xorshift mix. */
+    uint64_t h = ((uint64_t)p->ip_id << 48) ^ ((uint64_t)p->l4_csum << 32) ^ p->payload_len;
+    h = (h ^ ((uint64_t)p->seq << 32 | p->ack)) * 0x9e3779b97f4a7c15ull;
+    h ^= p->tcp_flags;
     uint32_t n = p->payload_caplen < 32 ? p->payload_caplen : 32;
-    for (uint32_t i = 0; i < n; i++) {
-        h ^= p->payload[i];
-        h *= 16777619u;
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p->payload + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
     }
-    return h;
+    for (; i < n; i++)
+        h = (h ^ p->payload[i]) * 0x100000001b3ull;
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 bool conn_is_duplicate(const flow_t *f, int side, const packet_t *p, uint64_t window_us)

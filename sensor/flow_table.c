@@ -79,6 +79,15 @@ static uint32_t s_hash(const flow_key_t *k)
 
 _Static_assert(sizeof(flow_key_t) == 40, "flow_key_t must hash as five 64-bit words");
 
+/* Key equality as five word compares: called on every lookup. */
+static inline bool s_key_eq(const flow_key_t *x, const flow_key_t *y)
+{
+    uint64_t a[5], b[5];
+    memcpy(a, x, sizeof a);
+    memcpy(b, y, sizeof b);
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
+}
+
 flow_table_t *flow_table_new(uint32_t max_flows, uint64_t idle_us, flow_end_fn *end, void *ctx)
 {
     if (max_flows == 0 || max_flows > (1u << 30))
@@ -167,7 +176,7 @@ flow_t *flow_table_find(flow_table_t *self, const flow_key_t *key)
     uint32_t idx = self->buckets[s_hash(key) & self->mask];
     while (idx != FLOW_NONE) {
         flow_t *f = &self->flows[idx];
-        if (memcmp(&f->key, key, sizeof *key) == 0)
+        if (s_key_eq(&f->key, key))
             return f;
         idx = f->hnext;
     }
@@ -179,7 +188,7 @@ flow_t *flow_table_get(flow_table_t *self, const flow_key_t *key, uint64_t now, 
     uint32_t h = s_hash(key) & self->mask;
     for (uint32_t idx = self->buckets[h]; idx != FLOW_NONE;) {
         flow_t *f = &self->flows[idx];
-        if (memcmp(&f->key, key, sizeof *key) == 0) {
+        if (s_key_eq(&f->key, key)) {
             if (self->lru_tail != idx) {
                 s_lru_unlink(self, f);
                 s_lru_append(self, f, idx);

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/* gen_pcap.c: writes synthetic captures for the benchmark (never a test).
+ *
+ *   gen_pcap mix OUT.pcap SECONDS CALLS   a site's mix, RTP-heavy: CALLS
+ *       two-way G.711 calls (50 packets/s each way, real RTP headers), plus
+ *       one short TCP 443 flow and one DNS exchange every 10 ms
+ *   gen_pcap flows OUT.pcap FLOWS ROUNDS  FLOWS concurrent UDP flows, each
+ *       sending ROUNDS packets, interleaved round-robin (flow-table scale)
+ *
+ * Addresses: 10.0.0.0/8 (site) and 198.18.0.0/15 (the benchmark range). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static FILE *s_out;
+static uint64_t s_ts_us = 1700000000ull * 1000000u;
+
+static void s_put32(uint8_t *b, uint32_t v)
+{
+    memcpy(b, &v, 4); /* pcap headers: host order, with the magic to match */
+}
+
+static void s_frame(uint32_t src, uint32_t dst, uint8_t proto, uint16_t sp, uint16_t dp,
+        uint8_t tcpflags, uint32_t seq, const uint8_t *payload, uint16_t plen)
+{
+    uint8_t f[1600];
+    uint16_t l4 = proto == 6 ? 20 : 8;
+    uint16_t iplen = (uint16_t)(20 + l4 + plen);
+    memset(f, 0, 14 + 20 + l4);
+    f[0] = 0x02; f[6] = 0x02; f[11] = 1; f[12] = 0x08; f[13] = 0x00;
+    uint8_t *ip = f + 14;
+    ip[0] = 0x45; ip[2] = (uint8_t)(iplen >> 8); ip[3] = (uint8_t)iplen;
+    ip[4] = (uint8_t)(seq >> 8); ip[5] = (uint8_t)seq; ip[8] = 64; ip[9] = proto;
+    for (int i = 0; i < 4; i++) {
+        ip[12 + i] = (uint8_t)(src >> (24 - 8 * i));
+        ip[16 + i] = (uint8_t)(dst >> (24 - 8 * i));
+    }
+    uint8_t *t = ip + 20;
+    t[0] = (uint8_t)(sp >> 8); t[1] = (uint8_t)sp; t[2] = (uint8_t)(dp >> 8); t[3] = (uint8_t)dp;
+    if (proto == 6) {
+        t[4] = (uint8_t)(seq >> 24); t[5] = (uint8_t)(seq >> 16); t[6] = (uint8_t)(seq >> 8);
+        t[7] = (uint8_t)seq; t[12] = 0x50; t[13] = tcpflags; t[14] = 0xff;
+    } else {
+        t[4] = (uint8_t)((8 + plen) >> 8); t[5] = (uint8_t)(8 + plen);
+    }
+    memcpy(t + l4, payload, plen);
+    uint32_t caplen = 14u + iplen;
+    uint8_t hdr[16];
+    s_put32(hdr, (uint32_t)(s_ts_us / 1000000u));
+    s_put32(hdr + 4, (uint32_t)(s_ts_us % 1000000u));
+    s_put32(hdr + 8, caplen);
+    s_put32(hdr + 12, caplen);
+    fwrite(hdr, 1, 16, s_out);
+    fwrite(f, 1, caplen, s_out);
+}
+
+static void s_rtp(uint32_t a, uint32_t b, uint16_t pa, uint16_t pb, uint16_t seq, uint32_t ssrc)
+{
+    uint8_t p[172];
+    memset(p + 12, 0xd5, 160); /* G.711 A-law silence */
+    p[0] = 0x80; p[1] = 8; p[2] = (uint8_t)(seq >> 8); p[3] = (uint8_t)seq;
+    uint32_t ts = (uint32_t)seq * 160u;
+    p[4] = (uint8_t)(ts >> 24); p[5] = (uint8_t)(ts >> 16); p[6] = (uint8_t)(ts >> 8); p[7] = (uint8_t)ts;
+    p[8] = (uint8_t)(ssrc >> 24); p[9] = (uint8_t)(ssrc >> 16); p[10] = (uint8_t)(ssrc >> 8); p[11] = (uint8_t)ssrc;
+    s_frame(a, b, 17, pa, pb, 0, seq, p, sizeof p);
+}
+
+static void s_mix(int seconds, int calls)
+{
+    uint8_t data[600];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 7 + 3);
+    uint32_t site = 0x0a000000, cloud = 0xc6120000;
+    for (int tick = 0; tick < seconds * 50; tick++) { /* 20 ms ticks */
+        for (int c = 0; c < calls; c++) {
+            uint32_t ph = site + 0x100 + (uint32_t)c, gw = cloud + 0x10 + (uint32_t)(c % 8);
+            uint16_t pp = (uint16_t)(16384 + 2 * c), gp = (uint16_t)(20000 + 2 * c);
+            s_rtp(ph, gw, pp, gp, (uint16_t)tick, 0x1000u + (uint32_t)c);
+            s_ts_us += 20000u / (2u * (uint32_t)calls + 4);
+            s_rtp(gw, ph, gp, pp, (uint16_t)tick, 0x2000u + (uint32_t)c);
+            s_ts_us += 20000u / (2u * (uint32_t)calls + 4);
+        }
+        for (int k = 0; k < 2; k++) { /* a short HTTPS-like flow and a DNS exchange */
+            uint32_t cl = site + 0x200 + (uint32_t)(tick % 200);
+            uint32_t sv = cloud + 0x100 + (uint32_t)(tick % 50);
+            uint16_t sp = (uint16_t)(30000 + (tick * 2 + k) % 30000);
+            s_frame(cl, sv, 6, sp, 443, 0x02, 1, NULL, 0);
+            s_frame(sv, cl, 6, 443, sp, 0x12, 9, NULL, 0);
+            s_frame(cl, sv, 6, sp, 443, 0x18, 2, data, 300);
+            s_frame(sv, cl, 6, 443, sp, 0x18, 10, data, 600);
+            s_frame(cl, sv, 6, sp, 443, 0x11, 302, NULL, 0);
+            s_frame(sv, cl, 6, 443, sp, 0x11, 610, NULL, 0);
+            s_frame(cl, site + 1, 17, sp, 53, 0, (uint32_t)tick, data, 40);
+            s_frame(site + 1, cl, 17, 53, sp, 0, (uint32_t)tick, data, 80);
+            s_ts_us += 1000;
+        }
+    }
+}
+
+static void s_flows(long flows, int rounds)
+{
+    uint8_t p[64];
+    memset(p, 0x5a, sizeof p);
+    for (int r = 0; r < rounds; r++) {
+        for (long i = 0; i < flows; i++) {
+            uint32_t cl = 0x0a000000u + (uint32_t)(i / 50000);
+            uint16_t sp = (uint16_t)(10000 + i % 50000);
+            p[0] = (uint8_t)r;
+            if (r % 2 == 0)
+                s_frame(cl, 0xc6120001u, 17, sp, 4000, 0, (uint32_t)r, p, sizeof p);
+            else
+                s_frame(0xc6120001u, cl, 17, 4000, sp, 0, (uint32_t)r, p, sizeof p);
+            s_ts_us += 1;
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5) {
+        fprintf(stderr, "usage: gen_pcap mix OUT SECONDS CALLS | flows OUT FLOWS ROUNDS\n");
+        return 2;
+    }
+    s_out = fopen(argv[2], "wb");
+    if (!s_out)
+        return 1;
+    uint8_t gh[24] = {0};
+    s_put32(gh, 0xa1b2c3d4);
+    gh[4] = 2; gh[6] = 4;
+    s_put32(gh + 16, 65535);
+    s_put32(gh + 20, 1);
+    fwrite(gh, 1, 24, s_out);
+    if (strcmp(argv[1], "mix") == 0)
+        s_mix(atoi(argv[3]), atoi(argv[4]));
+    else
+        s_flows(atol(argv[3]), atoi(argv[4]));
+    return fclose(s_out) != 0;
+}
