@@ -41,6 +41,8 @@ typedef struct {
     req_stat_t *reqs;   /* one per requirement */
 } site_stat_t;
 
+#define REPORT_GROUP_SLOTS (REPORT_MAX_GROUPS * 2) /* open addressing, half full at most */
+
 struct report {
     const rules_t *rules;
     classify_t *cls;
@@ -49,6 +51,7 @@ struct report {
     uint64_t unmonitored;
     group_t *groups;
     size_t ngroups;
+    uint32_t *slots; /* group index + 1; 0: empty */
     uint64_t groups_dropped;
 };
 
@@ -62,7 +65,8 @@ report_t *report_new(const rules_t *rules, classify_t *cls)
     self->nsites = rules_nsites(rules);
     self->sites = calloc(self->nsites ? self->nsites : 1, sizeof(site_stat_t));
     self->groups = calloc(REPORT_MAX_GROUPS, sizeof(group_t));
-    if (!self->sites || !self->groups)
+    self->slots = calloc(REPORT_GROUP_SLOTS, sizeof(uint32_t));
+    if (!self->sites || !self->groups || !self->slots)
         report_destroy(&self);
     return self;
 }
@@ -78,6 +82,7 @@ void report_destroy(report_t **self_p)
     }
     free(self->sites);
     free(self->groups);
+    free(self->slots);
     free(self);
     *self_p = NULL;
 }
@@ -94,12 +99,26 @@ static void s_flow_text(const report_t *self, const flow_t *f, char *buf, size_t
             app, f->host[0] ? " host " : "", f->host);
 }
 
+static uint32_t s_group_hash(int site, uint8_t proto, const ip_addr_t *dst, uint16_t dport)
+{
+    uint64_t w[2];
+    memcpy(w, dst->b, 16);
+    uint64_t h = (w[0] ^ (w[1] * 0x9e3779b97f4a7c15ull)) ^ ((uint64_t)site << 24 | (uint64_t)proto << 16 | dport);
+    h *= 0xff51afd7ed558ccdull;
+    return (uint32_t)(h >> 32);
+}
+
+/* Unexpected flows grouped by site, transport, destination and port; the
+ * group table is bounded and what it cannot hold is counted. */
 static void s_add_group(report_t *self, const flow_t *f, const verdict_t *v)
 {
     const ip_addr_t *dst = f->orig ? &f->key.a : &f->key.b;
     uint16_t dport = f->orig ? f->key.pa : f->key.pb;
-    for (size_t i = 0; i < self->ngroups; i++) {
-        group_t *g = &self->groups[i];
+    uint32_t i = s_group_hash(v->site, f->key.proto, dst, dport) & (REPORT_GROUP_SLOTS - 1);
+    for (;; i = (i + 1) & (REPORT_GROUP_SLOTS - 1)) {
+        if (!self->slots[i])
+            break;
+        group_t *g = &self->groups[self->slots[i] - 1];
         if (g->site == v->site && g->proto == f->key.proto && g->dport == dport &&
                 memcmp(&g->dst, dst, sizeof *dst) == 0) {
             g->count++;
@@ -110,6 +129,7 @@ static void s_add_group(report_t *self, const flow_t *f, const verdict_t *v)
         self->groups_dropped++;
         return;
     }
+    self->slots[i] = (uint32_t)self->ngroups + 1;
     group_t *g = &self->groups[self->ngroups++];
     g->site = v->site;
     g->proto = f->key.proto;

@@ -12,10 +12,10 @@
  * and the attempt did not begin in the last seconds of the capture. */
 #include "verdict.h"
 
-#include "conn.h"
-
 #include <stdlib.h>
 #include <string.h>
+
+#include "conn.h"
 
 struct verdict_ctx {
     const rules_t *rules;

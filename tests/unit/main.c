@@ -14,6 +14,7 @@ int test_pcapng(void);
 int test_flow_table(void);
 int test_rules(void);
 int test_verdict(void);
+int test_report(void);
 
 const char *unit_srcdir = PINHOLE_SRCDIR;
 
@@ -28,6 +29,7 @@ static const struct {
         {"flow_table", test_flow_table},
         {"rules", test_rules},
         {"verdict", test_verdict},
+        {"report", test_report},
 };
 
 int main(int argc, char **argv)
