@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(
-    build-essential cmake pkg-config clang
+    build-essential cmake pkg-config clang libclang-rt-14-dev
     libpcap-dev libndpi-dev libmaxminddb-dev libzmq3-dev
     libyaml-dev libjson-c-dev libsqlite3-dev
     libmaxmind-db-writer-perl mmdb-bin

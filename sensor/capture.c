@@ -90,17 +90,24 @@ static struct bpf_program *s_filter_for(capture_t *self, int linktype, char *err
 
 capture_t *capture_open_file(const char *path, const char *filter, char *err, size_t errlen)
 {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    return capture_open_stream(f, path, filter, err, errlen);
+}
+
+capture_t *capture_open_stream(FILE *f, const char *name, const char *filter, char *err,
+        size_t errlen)
+{
     capture_t *self = s_new(filter);
     if (!self) {
-        snprintf(err, errlen, "%s: out of memory", path);
+        snprintf(err, errlen, "%s: out of memory", name);
+        fclose(f);
         return NULL;
     }
-    self->f = fopen(path, "rb");
-    if (!self->f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        capture_destroy(&self);
-        return NULL;
-    }
+    self->f = f;
     uint8_t magic[4] = {0};
     size_t got = fread(magic, 1, 4, self->f);
     rewind(self->f);
@@ -108,7 +115,7 @@ capture_t *capture_open_file(const char *path, const char *filter, char *err, si
     if (got == 4 && memcmp(magic, "\x0a\x0d\x0d\x0a", 4) == 0) {
         self->ng = pcapng_new(self->f, why, sizeof why);
         if (!self->ng) {
-            snprintf(err, errlen, "%s: %s", path, why);
+            snprintf(err, errlen, "%s: %s", name, why);
             capture_destroy(&self);
             return NULL;
         }
@@ -117,7 +124,7 @@ capture_t *capture_open_file(const char *path, const char *filter, char *err, si
         self->pcap = pcap_fopen_offline_with_tstamp_precision(self->f,
                 PCAP_TSTAMP_PRECISION_MICRO, ebuf);
         if (!self->pcap) {
-            snprintf(err, errlen, "%s: not a pcap or pcapng file (%s)", path,
+            snprintf(err, errlen, "%s: not a pcap or pcapng file (%s)", name,
                     got < 4 ? "file shorter than a header" : ebuf);
             capture_destroy(&self);
             return NULL;

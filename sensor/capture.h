@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct capture capture_t;
 
@@ -28,6 +29,10 @@ enum {
 /* Opens a pcap or pcapng file; `filter` (BPF, may be NULL) is applied to
  * every frame. NULL with a message in err on failure. */
 capture_t *capture_open_file(const char *path, const char *filter, char *err, size_t errlen);
+/* The same over an open stream (taken over: closed by capture_destroy, also
+ * on failure); `name` is used in messages. For fuzzing through fmemopen. */
+capture_t *capture_open_stream(FILE *f, const char *name, const char *filter, char *err,
+        size_t errlen);
 /* Opens a live interface in promiscuous mode. */
 capture_t *capture_open_live(const char *ifname, const char *filter, char *err, size_t errlen);
 void capture_destroy(capture_t **self_p);

@@ -56,7 +56,7 @@ pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen)
     }
     self->cfg = *cfg;
     self->flows = flow_table_new(cfg->max_flows, cfg->idle_us, s_flow_end, self);
-    self->cls = classify_new(cfg->ndpi_slots, cfg->ndpi_packets);
+    self->cls = cfg->classify ? cfg->classify : classify_new(cfg->ndpi_slots, cfg->ndpi_packets);
     self->verdict = verdict_ctx_new(cfg->rules, cfg->geo, cfg->end_window_us);
     self->report = self->cls ? report_new(cfg->rules, self->cls) : NULL;
     if (!self->flows || !self->cls || !self->verdict || !self->report) {
@@ -80,7 +80,8 @@ void pipeline_destroy(pipeline_t **self_p)
     output_destroy(&self->out);
     report_destroy(&self->report);
     verdict_ctx_destroy(&self->verdict);
-    classify_destroy(&self->cls);
+    if (!self->cfg.classify)
+        classify_destroy(&self->cls);
     free(self);
     *self_p = NULL;
 }

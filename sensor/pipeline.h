@@ -27,6 +27,8 @@ typedef struct {
     uint64_t dup_window_us;
     uint32_t ndpi_slots;
     uint32_t ndpi_packets;
+    struct classify *classify; /* optional: a classifier to share (not owned);
+                                  nDPI takes ~50 ms to set up (fuzzing) */
 } pipeline_cfg_t;
 
 typedef struct {

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for
+# SECONDS (default 60) on seeds from pcaps/ and rules/. A crash fails the run
+# and leaves the input in build-fuzz/crash-*: minimize it and keep it as a
+# regression case. Usage: scripts/fuzz.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-60}
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DPINHOLE_FUZZ=ON -DPINHOLE_TESTS=OFF >/dev/null
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_decode fuzz_capture fuzz_rules >/dev/null
+C=build-fuzz/corpus
+mkdir -p $C/decode $C/capture $C/rules
+cp pcaps/*.pcap pcaps/*.pcapng $C/capture/
+for f in pcaps/lab-https-inside.pcap; do # frames of a real capture, as decode seeds
+    python3 - "$f" "$C/decode" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read(); off, i = 24, 0
+while off + 16 <= len(d) and i < 64:
+    n = struct.unpack("<I", d[off + 8:off + 12])[0]
+    open("%s/f%03d" % (sys.argv[2], i), "wb").write(b"\x00" + d[off + 16:off + 16 + n])
+    off += 16 + n; i += 1
+PY
+done
+for f in rules/*.yaml; do { printf '\x00'; cat "$f"; } >"$C/rules/$(basename "$f")"; done
+for f in rules/inventory/*.yaml; do { printf '\x01'; cat "$f"; } >"$C/rules/inv-$(basename "$f")"; done
+for t in decode capture rules; do
+    echo "== fuzz_$t for ${secs}s"
+    if ! build-fuzz/tests/fuzz/fuzz_$t -max_total_time="$secs" -rss_limit_mb=4096 -max_len=262144 \
+            -print_final_stats=1 -artifact_prefix=build-fuzz/ "$C/$t" >build-fuzz/fuzz_$t.log 2>&1; then
+        tail -40 build-fuzz/fuzz_$t.log
+        echo "fuzz_$t: crash (input saved as build-fuzz/crash-*)"
+        exit 1
+    fi
+    grep -E "^stat::(number_of_executed_units|peak_rss_mb)" build-fuzz/fuzz_$t.log | tr '\n' ' '
+    echo
+done
+echo "fuzzing: no crash"
