@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* rules.c: the expected rules table: lookups and flow-to-rule matching. */
+#define _GNU_SOURCE /* strcasestr */
 #include "rules.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rules_internal.h"
 
@@ -60,6 +62,9 @@ void rules_destroy(rules_t **self_p)
         free(self->bindings[i].cidrs);
         s_free_strv(self->bindings[i].hosts, self->bindings[i].nhosts);
         free(self->bindings[i].asns);
+        s_free_strv(self->bindings[i].orgs, self->bindings[i].norgs);
+        s_free_strv(self->bindings[i].countries, self->bindings[i].ncountries);
+        s_free_strv(self->bindings[i].apps, self->bindings[i].napps);
     }
     free(self->bindings);
     s_free_strv(self->profiles, self->nprofiles);
@@ -169,24 +174,70 @@ static role_set_t s_site_roles(const rules_t *self, const site_t *s, const ip_ad
     return set;
 }
 
-role_set_t rules_roles_of(const rules_t *self, int site, const ip_addr_t *addr, uint32_t asn,
-        const char *host)
+/* "TLS.Microsoft" matches "TLS", "Microsoft" and "TLS.Microsoft". */
+static bool s_app_match(const char *pattern, const char *app)
+{
+    size_t pl = strlen(pattern);
+    for (const char *p = app; p && *p;) {
+        const char *dot = strchr(p, '.');
+        size_t len = dot ? (size_t)(dot - p) : strlen(p);
+        if (len == pl && strncasecmp(p, pattern, pl) == 0)
+            return true;
+        p = dot ? dot + 1 : NULL;
+    }
+    return strcasecmp(pattern, app) == 0;
+}
+
+static bool s_binding_hit(const binding_t *b, const role_query_t *q)
+{
+    bool hit = true;
+    if (b->ncidrs) {
+        bool any = false;
+        for (size_t j = 0; j < b->ncidrs && !any; j++)
+            any = cidr_contains(&b->cidrs[j], q->addr);
+        hit = any;
+    }
+    if (hit && b->nasns) {
+        bool any = false;
+        for (size_t j = 0; j < b->nasns && !any && q->asn; j++)
+            any = b->asns[j] == q->asn;
+        hit = any;
+    }
+    if (hit && b->nhosts) {
+        bool any = false;
+        for (size_t j = 0; j < b->nhosts && !any && q->host; j++)
+            any = str_host_match(b->hosts[j], q->host);
+        hit = any;
+    }
+    if (hit && b->norgs) {
+        bool any = false;
+        for (size_t j = 0; j < b->norgs && !any && q->org; j++)
+            any = strcasestr(q->org, b->orgs[j]) != NULL;
+        hit = any;
+    }
+    if (hit && b->ncountries) {
+        bool any = false;
+        for (size_t j = 0; j < b->ncountries && !any && q->country; j++)
+            any = strcasecmp(b->countries[j], q->country) == 0;
+        hit = any;
+    }
+    if (hit && b->napps) {
+        bool any = false;
+        for (size_t j = 0; j < b->napps && !any && q->app; j++)
+            any = s_app_match(b->apps[j], q->app);
+        hit = any;
+    }
+    return hit;
+}
+
+role_set_t rules_roles_of(const rules_t *self, int site, const role_query_t *q)
 {
     role_set_t set = 0;
     if (site >= 0 && (size_t)site < self->nsites)
-        set |= s_site_roles(self, &self->sites[site], addr);
-    for (size_t i = 0; i < self->nbindings; i++) {
-        const binding_t *b = &self->bindings[i];
-        bool hit = false;
-        for (size_t j = 0; j < b->ncidrs && !hit; j++)
-            hit = cidr_contains(&b->cidrs[j], addr);
-        for (size_t j = 0; j < b->nasns && !hit && asn; j++)
-            hit = b->asns[j] == asn;
-        for (size_t j = 0; j < b->nhosts && !hit && host; j++)
-            hit = str_host_match(b->hosts[j], host);
-        if (hit)
-            set |= (role_set_t)1 << b->role;
-    }
+        set |= s_site_roles(self, &self->sites[site], q->addr);
+    for (size_t i = 0; i < self->nbindings; i++)
+        if (s_binding_hit(&self->bindings[i], q))
+            set |= (role_set_t)1 << self->bindings[i].role;
     return set;
 }
 

@@ -105,11 +105,20 @@ bool rules_uses_asn(const rules_t *self);
 
 /* Site whose CIDRs hold the address (longest prefix), or -1. */
 int rules_site_of(const rules_t *self, const ip_addr_t *addr);
-/* Roles an address plays: site-local bindings when it is inside `site`,
- * plus the global bindings by CIDR, ASN (0: unknown) and host name
- * (SNI / HTTP Host / DNS name; NULL: unknown). */
-role_set_t rules_roles_of(const rules_t *self, int site, const ip_addr_t *addr, uint32_t asn,
-        const char *host);
+/* What is known of one end of a flow when its roles are resolved. */
+typedef struct {
+    const ip_addr_t *addr;
+    uint32_t asn;          /* network owner, 0: unknown */
+    const char *org;       /* AS organisation, NULL: unknown */
+    const char *country;   /* ISO code, NULL: unknown */
+    const char *host;      /* TLS SNI / HTTP Host (the server's name), NULL */
+    const char *app;       /* nDPI protocol name ("TLS.Microsoft"), NULL */
+} role_query_t;
+
+/* Roles an end plays: site-local bindings when it is inside `site`, plus
+ * every global binding all of whose criteria it meets (see
+ * docs/inventory-format.md). */
+role_set_t rules_roles_of(const rules_t *self, int site, const role_query_t *q);
 /* Writes role ids joined by ',' into buf; "" for none. */
 const char *rules_roles_str(const rules_t *self, role_set_t set, char *buf, size_t n);
 

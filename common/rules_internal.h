@@ -21,6 +21,8 @@ typedef struct {
     size_t nprofiles;
 } site_t;
 
+/* One way of recognising a role: every criterion given must hold (a list
+ * within a criterion is a choice). A role may have several bindings. */
 typedef struct {
     int role;
     cidr_t *cidrs;
@@ -29,6 +31,12 @@ typedef struct {
     size_t nhosts;
     uint32_t *asns;
     size_t nasns;
+    char **orgs;      /* AS organisation, case-insensitive substring */
+    size_t norgs;
+    char **countries; /* ISO codes */
+    size_t ncountries;
+    char **apps;      /* nDPI protocol names, or one part of a dotted name */
+    size_t napps;
 } binding_t;
 
 struct rules {

@@ -584,23 +584,37 @@ static int s_parse_site(ctx_t *c, rules_t *rs, yaml_node_t *n)
     return 0;
 }
 
-static int s_parse_binding(ctx_t *c, rules_t *rs, yaml_node_t *k, yaml_node_t *v)
+static int s_strv(ctx_t *c, yaml_node_t *map, const char *key, char ***out, size_t *n)
 {
-    static const char *const keys[] = {"cidrs", "hosts", "asns", NULL};
-    binding_t *b = &rs->bindings[rs->nbindings++];
-    int rc;
-    if ((rc = s_inv_role(c, rs, k, &b->role)) || (rc = s_check_keys(c, v, keys)))
+    yaml_node_t **items;
+    size_t len;
+    int rc = s_list(c, s_get(c, map, key), key, &items, &len);
+    if (rc)
         return rc;
-    if ((rc = s_parse_cidrs(c, s_get(c, v, "cidrs"), "cidrs", &b->cidrs, &b->ncidrs)))
+    *out = calloc(len ? len : 1, sizeof(char *));
+    for (size_t i = 0; *out && i < len; i++)
+        if (((*out)[*n] = strdup(s_scalar(items[i]))))
+            (*n)++;
+    free(items);
+    return *out ? 0 : PINHOLE_ENOMEM;
+}
+
+/* One binding of a role: a mapping whose criteria must all hold. */
+static int s_parse_binding(ctx_t *c, rules_t *rs, int role, yaml_node_t *v)
+{
+    static const char *const keys[] = {"cidrs", "hosts", "asns", "orgs", "countries", "apps", NULL};
+    binding_t *b = &rs->bindings[rs->nbindings++];
+    b->role = role;
+    int rc;
+    if ((rc = s_check_keys(c, v, keys)) ||
+            (rc = s_parse_cidrs(c, s_get(c, v, "cidrs"), "cidrs", &b->cidrs, &b->ncidrs)) ||
+            (rc = s_strv(c, v, "hosts", &b->hosts, &b->nhosts)) ||
+            (rc = s_strv(c, v, "orgs", &b->orgs, &b->norgs)) ||
+            (rc = s_strv(c, v, "countries", &b->countries, &b->ncountries)) ||
+            (rc = s_strv(c, v, "apps", &b->apps, &b->napps)))
         return rc;
     yaml_node_t **items;
     size_t len;
-    if ((rc = s_list(c, s_get(c, v, "hosts"), "hosts", &items, &len)))
-        return rc;
-    b->hosts = calloc(len ? len : 1, sizeof(char *));
-    for (size_t i = 0; b->hosts && i < len; i++)
-        b->hosts[b->nhosts++] = strdup(s_scalar(items[i]));
-    free(items);
     if ((rc = s_list(c, s_get(c, v, "asns"), "asns", &items, &len)))
         return rc;
     b->asns = calloc(len ? len : 1, sizeof(uint32_t));
@@ -616,10 +630,44 @@ static int s_parse_binding(ctx_t *c, rules_t *rs, yaml_node_t *k, yaml_node_t *v
             b->asns[b->nasns++] = (uint32_t)asn;
     }
     free(items);
-    if (!rc && b->ncidrs + b->nhosts + b->nasns == 0)
-        rc = s_fail(c, v, "role '%s' is bound to nothing: give cidrs, hosts or asns",
-                rs->roles[b->role].id);
+    for (size_t i = 0; !rc && i < b->ncountries; i++)
+        if (strlen(b->countries[i]) != 2)
+            rc = s_fail(c, s_get(c, v, "countries"), "country '%s' is not a two-letter ISO code",
+                    b->countries[i]);
+    if (!rc && b->ncidrs + b->nhosts + b->nasns + b->norgs + b->ncountries + b->napps == 0)
+        rc = s_fail(c, v, "role '%s' is bound to nothing: give cidrs, hosts, asns, orgs, "
+                          "countries or apps", rs->roles[role].id);
     return rc;
+}
+
+/* A role's value: one binding (a mapping) or several (a list of them). */
+static int s_parse_role_bindings(ctx_t *c, rules_t *rs, yaml_node_t *k, yaml_node_t *v)
+{
+    int role, rc;
+    if ((rc = s_inv_role(c, rs, k, &role)))
+        return rc;
+    if (rs->roles[role].location == ROLE_AT_SITE)
+        return s_fail(c, k, "role '%s' is a site role: bind it under its site's 'roles'",
+                rs->roles[role].id);
+    if (v && v->type == YAML_SEQUENCE_NODE) {
+        for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++)
+            if ((rc = s_parse_binding(c, rs, role, s_node(c, *it))))
+                return rc;
+        return 0;
+    }
+    return s_parse_binding(c, rs, role, v);
+}
+
+static size_t s_count_bindings(ctx_t *c, yaml_node_t *roles)
+{
+    size_t n = 0;
+    for (yaml_node_pair_t *p = roles->data.mapping.pairs.start; p < roles->data.mapping.pairs.top; p++) {
+        yaml_node_t *v = s_node(c, p->value);
+        n += v && v->type == YAML_SEQUENCE_NODE
+                     ? (size_t)(v->data.sequence.items.top - v->data.sequence.items.start)
+                     : 1;
+    }
+    return n;
 }
 
 int rules_load_inventory(rules_t *self, const char *path, char *err, size_t errlen)
@@ -654,16 +702,15 @@ int rules_load_inventory(rules_t *self, const char *path, char *err, size_t errl
         goto fail;
     }
     if (roles) {
-        size_t nb = (size_t)(roles->data.mapping.pairs.top - roles->data.mapping.pairs.start);
+        size_t nb = s_count_bindings(&c, roles);
         self->bindings = calloc(nb ? nb : 1, sizeof(binding_t));
         if (!self->bindings) {
             rc = PINHOLE_ENOMEM;
             goto fail;
         }
-        for (size_t i = 0; i < nb && !rc; i++) {
-            yaml_node_pair_t *p = &roles->data.mapping.pairs.start[i];
-            rc = s_parse_binding(&c, self, s_node(&c, p->key), s_node(&c, p->value));
-        }
+        for (yaml_node_pair_t *p = roles->data.mapping.pairs.start;
+                !rc && p < roles->data.mapping.pairs.top; p++)
+            rc = s_parse_role_bindings(&c, self, s_node(&c, p->key), s_node(&c, p->value));
     }
 fail:
     yaml_document_delete(&c.doc);

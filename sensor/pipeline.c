@@ -42,7 +42,9 @@ static void s_flow_end(flow_t *f, flow_end_t why, void *ctx)
     pipeline_t *self = ctx;
     classify_finish(self->cls, f);
     verdict_t v;
-    verdict_judge(self->verdict, f, why == FLOW_END_FLUSH, classify_is_http(f), &v);
+    char app[64];
+    classify_app_name(self->cls, f, app, sizeof app);
+    verdict_judge(self->verdict, f, why == FLOW_END_FLUSH, app, classify_is_http(f), &v);
     output_flow(self->out, f, &v);
     report_add(self->report, f, &v);
 }

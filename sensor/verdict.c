@@ -89,7 +89,7 @@ static reason_t s_failure(const flow_t *f, const rule_t *r)
     return REASON_NO_RESPONSE;
 }
 
-static void s_roles(verdict_ctx_t *self, const flow_t *f, verdict_t *v)
+static void s_roles(verdict_ctx_t *self, const flow_t *f, const char *app, verdict_t *v)
 {
     int o = f->orig, r = !f->orig;
     const ip_addr_t *addr[2] = {o ? &f->key.b : &f->key.a, r ? &f->key.b : &f->key.a};
@@ -99,9 +99,16 @@ static void s_roles(verdict_ctx_t *self, const flow_t *f, verdict_t *v)
     if (v->remote >= 0)
         geo_lookup(self->geo, addr[v->remote], &v->geo);
     for (int i = 0; i < 2; i++) {
-        uint32_t asn = i == v->remote ? v->geo.asn : 0;
-        const char *host = i == 1 && f->host[0] ? f->host : NULL;
-        v->roles[i] = rules_roles_of(self->rules, site[i], addr[i], asn, host);
+        bool remote = i == v->remote;
+        role_query_t q = {
+                .addr = addr[i],
+                .asn = remote ? v->geo.asn : 0,
+                .org = remote && v->geo.org[0] ? v->geo.org : NULL,
+                .country = remote && v->geo.country[0] ? v->geo.country : NULL,
+                .host = i == 1 && f->host[0] ? f->host : NULL, /* the server's name */
+                .app = app,
+        };
+        v->roles[i] = rules_roles_of(self->rules, site[i], &q);
     }
 }
 
@@ -121,11 +128,12 @@ static int s_https_violation(const rules_t *rules, const verdict_t *v, bool is_h
     return -1;
 }
 
-void verdict_judge(verdict_ctx_t *self, const flow_t *f, bool at_end, bool is_http, verdict_t *out)
+void verdict_judge(verdict_ctx_t *self, const flow_t *f, bool at_end, const char *app,
+        bool is_http, verdict_t *out)
 {
     memset(out, 0, sizeof *out);
     out->rule = out->reply_rule = out->nearest = out->violation = -1;
-    s_roles(self, f, out);
+    s_roles(self, f, app, out);
     if (out->site < 0) {
         out->kind = VERDICT_UNMONITORED;
         return;

@@ -69,8 +69,10 @@ void verdict_flow_sites(verdict_ctx_t *self, flow_t *f);
 /* The time of the last packet of the capture (for capture_ended). */
 void verdict_set_capture_end(verdict_ctx_t *self, uint64_t ts_us);
 
-/* Judges a finished flow. `at_end`: the flow ends because the capture did. */
-void verdict_judge(verdict_ctx_t *self, const flow_t *f, bool at_end, bool is_http, verdict_t *out);
+/* Judges a finished flow. `at_end`: the flow ends because the capture did;
+ * `app`: its nDPI protocol name (NULL if none); `is_http`: plaintext HTTP. */
+void verdict_judge(verdict_ctx_t *self, const flow_t *f, bool at_end, const char *app,
+        bool is_http, verdict_t *out);
 
 const char *verdict_kind_str(verdict_kind_t k);
 const char *verdict_reason_str(reason_t r);

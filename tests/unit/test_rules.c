@@ -90,6 +90,12 @@ static int s_broken(void)
                     "5: role 'waf' is a remote role"},
             {true, "sites:\n  - name: s\n    cidrs: [10.0.0.0/8]\n  - name: s\n    cidrs: [11.0.0.0/8]\n",
                     "4: site 's' is defined twice"},
+            {true, "sites:\n  - name: s\n    cidrs: [10.0.0.0/8]\nroles:\n  waf:\n    - countries: [CAN]\n",
+                    "6: country 'CAN' is not a two-letter ISO code"},
+            {true, "sites:\n  - name: s\n    cidrs: [10.0.0.0/8]\nroles:\n  waf:\n    - asns: [1]\n    - {}\n",
+                    "7: role 'waf' is bound to nothing"},
+            {true, "sites:\n  - name: s\n    cidrs: [10.0.0.0/8]\nroles:\n  phone:\n    cidrs: [10.1.1.1]\n",
+                    "5: role 'phone' is a site role"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char err[RULES_ERRLEN] = "";
@@ -136,14 +142,27 @@ int test_rules(void)
     int site = rules_site_of(rs, &phone);
     CHECK_EQ(site, 0);
     CHECK_EQ(rules_site_of(rs, &blob), -1);
-    role_set_t src = rules_roles_of(rs, site, &phone, 0, NULL);
+    role_query_t q = {.addr = &phone};
+    role_set_t src = rules_roles_of(rs, site, &q);
     CHECK(src & s_bit(rs, "endpoint") && src & s_bit(rs, "phone"));
     /* By SNI pattern, by ASN, by CIDR. */
-    CHECK(rules_roles_of(rs, -1, &blob, 0, "x.blob.core.windows.net") == s_bit(rs, "blob"));
-    CHECK(rules_roles_of(rs, -1, &blob, 64500, NULL) == s_bit(rs, "waf"));
-    CHECK(rules_roles_of(rs, -1, &blob, 0, "blob.core.windows.net.evil") == 0);
-    CHECK(rules_roles_of(rs, -1, &dm, 0, NULL) & s_bit(rs, "device_manager"));
-    role_set_t dst = rules_roles_of(rs, -1, &pbx, 0, NULL);
+    q = (role_query_t){.addr = &blob, .host = "x.blob.core.windows.net"};
+    CHECK(rules_roles_of(rs, -1, &q) == s_bit(rs, "blob"));
+    q = (role_query_t){.addr = &blob, .asn = 64500};
+    CHECK(rules_roles_of(rs, -1, &q) == s_bit(rs, "waf"));
+    q = (role_query_t){.addr = &blob, .host = "blob.core.windows.net.evil"};
+    CHECK(rules_roles_of(rs, -1, &q) == 0);
+    /* A binding's criteria must all hold: the storage network and TLS. */
+    q = (role_query_t){.addr = &blob, .asn = 64501, .app = "TLS.Microsoft"};
+    CHECK(rules_roles_of(rs, -1, &q) == s_bit(rs, "blob"));
+    q = (role_query_t){.addr = &blob, .asn = 64501, .app = "HTTP"};
+    CHECK(rules_roles_of(rs, -1, &q) == 0);
+    q = (role_query_t){.addr = &blob, .asn = 64501};
+    CHECK(rules_roles_of(rs, -1, &q) == 0);
+    q = (role_query_t){.addr = &dm};
+    CHECK(rules_roles_of(rs, -1, &q) & s_bit(rs, "device_manager"));
+    q = (role_query_t){.addr = &pbx};
+    role_set_t dst = rules_roles_of(rs, -1, &q);
     int r = rules_match(rs, 6, src, 40000, dst, 8446);
     CHECK(r >= 0 && strcmp(rules_rule(rs, (size_t)r)->id, "PBX-CFG") == 0);
     CHECK_EQ(rules_match(rs, 6, src, 40000, dst, 8448), -1);

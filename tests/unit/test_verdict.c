@@ -65,7 +65,7 @@ static void s_pkt(lab_t *l, bool to_server, uint8_t flags, uint32_t seq, uint32_
 static int s_expect(lab_t *l, bool at_end, verdict_kind_t kind, reason_t reason, const char *rule)
 {
     verdict_t v;
-    verdict_judge(l->vc, &l->f, at_end, false, &v);
+    verdict_judge(l->vc, &l->f, at_end, NULL, false, &v);
     if (v.kind != kind || v.reason != reason ||
             (rule ? v.rule < 0 || strcmp(rules_rule(l->rs, (size_t)v.rule)->id, rule) != 0
                   : v.rule >= 0)) {
@@ -131,7 +131,7 @@ static int s_cases(lab_t *l)
     s_start(l, "203.0.113.10", 8080, 6);
     s_pkt(l, true, TCP_SYN, 7, 0, 1, NULL);
     verdict_t v;
-    verdict_judge(l->vc, &l->f, false, false, &v);
+    verdict_judge(l->vc, &l->f, false, NULL, false, &v);
     CHECK_EQ(v.kind, VERDICT_UNEXPECTED);
     CHECK(v.nearest >= 0 && v.near == NEAR_PORT);
     /* Neither end in a site. */
@@ -139,7 +139,7 @@ static int s_cases(lab_t *l)
     ip_parse("198.51.100.1", &l->cli);
     flow_key_make(&l->f.key, &l->cli, l->sport, &l->srv, 443, 6);
     verdict_flow_sites(l->vc, &l->f);
-    verdict_judge(l->vc, &l->f, false, false, &v);
+    verdict_judge(l->vc, &l->f, false, NULL, false, &v);
     CHECK_EQ(v.kind, VERDICT_UNMONITORED);
     return 0;
 }
@@ -160,7 +160,7 @@ int test_verdict(void)
     memset(&p, 0, sizeof p);
     s_pkt(&l, true, TCP_SYN, 7, 0, 1, NULL);
     verdict_t v;
-    verdict_judge(l.vc, &l.f, false, false, &v);
+    verdict_judge(l.vc, &l.f, false, NULL, false, &v);
     CHECK_EQ(v.kind, VERDICT_ONE_SIDED);
     verdict_note_inbound(l.vc, 0);
     int rc = s_cases(&l);
