@@ -324,6 +324,12 @@ int main(int argc, char **argv)
         o.pipe.sensor = host;
     o.pipe.rules = rs;
     o.pipe.geo = geo;
+    log_config("sensor %s: max-flows %u, idle-timeout %llu s, end-window %llu s, "
+               "duplicate window %llu us, nDPI slots %u x %u packets, geoip %zu db(s), filter %s",
+            o.pipe.sensor, o.pipe.max_flows, (unsigned long long)(o.pipe.idle_us / 1000000u),
+            (unsigned long long)(o.pipe.end_window_us / 1000000u),
+            (unsigned long long)o.pipe.dup_window_us, o.pipe.ndpi_slots, o.pipe.ndpi_packets,
+            o.ngeoip, o.filter ? o.filter : "none");
     pipeline_t *pl = pipeline_new(&o.pipe, err, sizeof err);
     int status = 2;
     if (!pl) {

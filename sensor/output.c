@@ -80,6 +80,31 @@ static const char *s_proto(uint8_t p)
     return p == 6 ? "TCP" : p == 17 ? "UDP" : p == 1 ? "ICMP" : p == 58 ? "IPv6-ICMP" : "other";
 }
 
+/* What an ICMP error says, in words: the distinction the firewall owner
+ * needs (a filtering rule vs a host or port that is not there). */
+static const char *s_icmp_meaning(uint8_t type, uint8_t code)
+{
+    if (type == 3) { /* ICMPv4 destination unreachable */
+        switch (code) {
+            case 0: return "net_unreachable";
+            case 1: return "host_unreachable";
+            case 3: return "port_unreachable";
+            case 9: case 10: case 13: return "admin_prohibited";
+            default: return "unreachable";
+        }
+    }
+    if (type == 1) { /* ICMPv6 destination unreachable */
+        switch (code) {
+            case 0: return "no_route";
+            case 1: case 5: case 6: return "admin_prohibited";
+            case 3: return "host_unreachable";
+            case 4: return "port_unreachable";
+            default: return "unreachable";
+        }
+    }
+    return type == 11 ? "time_exceeded" : "other";
+}
+
 static void s_rule(output_t *self, json_object *o, const char *k, int rule)
 {
     if (rule >= 0)
@@ -134,6 +159,7 @@ void output_flow(output_t *self, const flow_t *f, const verdict_t *v)
     if (f->flags & FLOW_F_ICMP) {
         s_int(e, "icmp_type", f->icmp_type);
         s_int(e, "icmp_code", f->icmp_code);
+        s_str(e, "icmp_meaning", s_icmp_meaning(f->icmp_type, f->icmp_code));
     }
     if (v->nearest >= 0) {
         s_rule(self, e, "nearest_rule", v->nearest);

@@ -32,7 +32,7 @@ SITE_VIEW = [
     ("203.0.113.31", 443, "TCP", "blocked", "DM-EP-3", "tls_incomplete", {}),
     ("203.0.113.40", 8445, "TCP", "blocked", "PBX-CFG", "no_answer", {"flow.conn_state": "S0", "flow.attempts": 1}),
     ("203.0.113.40", 8446, "TCP", "blocked", "PBX-CFG", "reset", {"flow.conn_state": "REJ"}),
-    ("203.0.113.40", 8447, "TCP", "blocked", "PBX-CFG", "icmp_unreachable", {"icmp_type": 3, "icmp_code": 13}),
+    ("203.0.113.40", 8447, "TCP", "blocked", "PBX-CFG", "icmp_unreachable", {"icmp_type": 3, "icmp_code": 13, "icmp_meaning": "admin_prohibited"}),
     ("203.0.113.51", 5065, "UDP", "allowed", "PBX-SIP-OUT", None, {"reply_rule": "PBX-SIP-IN"}),
     ("203.0.113.50", 5065, "UDP", "blocked", "PBX-SIP-OUT", "no_response", {}),
     ("203.0.113.10", 80, "TCP", "unexpected", None, None,

@@ -43,6 +43,19 @@ static const uint8_t s_icmp[] = {
         0x9c, 0x40, 0x20, 0xfd, 0x00, 0x00, 0x00, 0x64,
 };
 
+/* Raw IPv6 ICMPv6 1/1 (administratively prohibited) quoting a TCP SYN
+ * 2001:db8::1 port 40000 -> 2001:db8::2 port 443. */
+static const uint8_t s_icmp6[] = {
+        0x60, 0, 0, 0, 0x00, 0x38, 0x3a, 0x40, /* plen 56, next ICMPv6 */
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xfe, /* router */
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
+        0x01, 0x01, 0x00, 0x00, 0, 0, 0, 0, /* type 1 code 1, unused */
+        0x60, 0, 0, 0, 0x00, 0x14, 0x06, 0x40, /* the quoted header: TCP */
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02,
+        0x9c, 0x40, 0x01, 0xbb, 0x00, 0x00, 0x00, 0x07, /* ports, seq */
+};
+
 static int s_qinq(void)
 {
     /* Insert an 802.1ad tag (vid 100) and an 802.1Q tag (vid 50). */
@@ -149,6 +162,13 @@ int test_decode(void)
     CHECK_EQ(p.in_proto, 6);
     CHECK_EQ(p.in_sport, 40000);
     CHECK_EQ(p.in_dport, 8445);
+    CHECK_EQ(decode_packet(LINK_RAW, s_icmp6, sizeof s_icmp6, sizeof s_icmp6, &p), DECODE_OK);
+    CHECK(p.icmp_err);
+    CHECK_EQ(p.icmp_type, 1);
+    CHECK_EQ(p.icmp_code, 1);
+    CHECK_EQ(p.in_proto, 6);
+    CHECK_EQ(p.in_dport, 443);
+    CHECK(strcmp(ip_to_str(&p.in_dst, buf, sizeof buf), "2001:db8::2") == 0);
     RUN(s_qinq);
     RUN(s_truncations);
     RUN(s_invalid);
