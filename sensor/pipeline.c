@@ -44,7 +44,12 @@ static void s_flow_end(flow_t *f, flow_end_t why, void *ctx)
     verdict_t v;
     char app[64];
     classify_app_name(self->cls, f, app, sizeof app);
-    verdict_judge(self->verdict, f, why == FLOW_END_FLUSH, app, classify_is_http(f), &v);
+    /* A flow pushed out of a full table is cut short like one at the end of
+     * the capture: a young unanswered attempt is capture_ended, not blocked. */
+    bool cut = why != FLOW_END_IDLE;
+    if (why == FLOW_END_EVICTED)
+        verdict_set_capture_end(self->verdict, self->st.last_us);
+    verdict_judge(self->verdict, f, cut, app, classify_is_http(f), &v);
     output_flow(self->out, f, &v);
     report_add(self->report, f, &v);
 }
