@@ -7,9 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DPINHOLE_FUZZ=ON -DPINHOLE_TESTS=OFF >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_decode fuzz_capture fuzz_rules >/dev/null
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_decode fuzz_capture fuzz_rules fuzz_sip >/dev/null
 C=build-fuzz/corpus
-mkdir -p $C/decode $C/capture $C/rules
+mkdir -p $C/decode $C/capture $C/rules $C/sip
 cp pcaps/*.pcap pcaps/*.pcapng $C/capture/
 for f in pcaps/lab-https-inside.pcap; do # frames of a real capture, as decode seeds
     python3 - "$f" "$C/decode" <<'PY'
@@ -23,7 +23,11 @@ PY
 done
 for f in rules/*.yaml; do { printf '\x00'; cat "$f"; } >"$C/rules/$(basename "$f")"; done
 for f in rules/inventory/*.yaml; do { printf '\x01'; cat "$f"; } >"$C/rules/inv-$(basename "$f")"; done
-for t in decode capture rules; do
+for f in tests/data/sip/*.txt; do
+    { printf '\x00'; cat "$f"; } >"$C/sip/dgram-$(basename "$f")"
+    { printf '\x01'; cat "$f" "$f"; } >"$C/sip/stream-$(basename "$f")"
+done
+for t in decode capture rules sip; do
     echo "== fuzz_$t for ${secs}s"
     if ! build-fuzz/tests/fuzz/fuzz_$t -max_total_time="$secs" -rss_limit_mb=4096 -max_len=262144 \
             -print_final_stats=1 -artifact_prefix=build-fuzz/ "$C/$t" >build-fuzz/fuzz_$t.log 2>&1; then

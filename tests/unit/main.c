@@ -15,6 +15,7 @@ int test_flow_table(void);
 int test_rules(void);
 int test_verdict(void);
 int test_report(void);
+int test_sip(void);
 
 const char *unit_srcdir = PINHOLE_SRCDIR;
 
@@ -30,6 +31,7 @@ static const struct {
         {"rules", test_rules},
         {"verdict", test_verdict},
         {"report", test_report},
+        {"sip", test_sip},
 };
 
 int main(int argc, char **argv)
