@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Records the SIP / NAT lab captures into pcaps/.
+#
+#   ph-voip (phones 192.168.60.10, .11) -- ph-nat (NAT 192.168.60.1 / 203.0.113.2) -- ph-prov
+#                                                                   kamailio on 203.0.113.50:5065
+#
+# kamailio (tests/lab/kamailio.cfg) is the registrar / outbound proxy; sipp
+# (tests/lab/register.xml) plays phones that register three times, 3 s apart,
+# asking for rport. The NAT is iptables MASQUERADE in ph-nat:
+#   consistent:  default MASQUERADE, UDP mappings kept 30 s: every REGISTER of
+#                a phone leaves from the same public port;
+#   portchange:  MASQUERADE --random-fully with a 1 s UDP conntrack timeout:
+#                the mapping is gone between REGISTERs and comes back on a new
+#                random port (the "inconsistent NAT" of the hosted-PBX guide).
+# In each run phone 100 registers (three times), phone 101 registers, and
+# phone 100 then "reboots": a new sipp run, a new Call-ID, the same port.
+# Captures: pcaps/lab-sip-{consistent,portchange}-{inside,outside}.pcap
+# All traffic stays inside the namespaces made here; removed on exit.
+set -euo pipefail
+OUT=$(realpath "${1:-$(dirname "$0")/../../pcaps}")
+HERE=$(realpath "$(dirname "$0")")
+mkdir -p "$OUT"
+WORK=$(mktemp -d /tmp/pinhole-sip.XXXXXX)
+P=ph-voip F=ph-nat V=ph-prov
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+cleanup() {
+    set +e
+    for ns in $P $F $V; do
+        if ip netns list | grep -qw "$ns"; then
+            ip netns pids "$ns" | xargs -r kill 2>/dev/null; sleep 0.2
+            ip netns pids "$ns" | xargs -r kill -9 2>/dev/null
+            ip netns del "$ns"
+        fi
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+cleanup; WORK=$(mktemp -d /tmp/pinhole-sip.XXXXXX)
+
+for ns in $P $F $V; do ip netns add $ns; in_ns $ns ip link set lo up; done
+ip link add voip0 netns $P type veth peer name nat-in netns $F
+ip link add nat-out netns $F type veth peer name prov0 netns $V
+for x in "$P voip0" "$F nat-in" "$F nat-out" "$V prov0"; do
+    set -- $x; in_ns $1 ethtool -K $2 gro off gso off tso off tx off rx off >/dev/null 2>&1 || true
+done
+in_ns $P ip addr add 192.168.60.10/24 dev voip0
+in_ns $P ip addr add 192.168.60.11/24 dev voip0
+in_ns $P ip link set voip0 up
+in_ns $P ip route add default via 192.168.60.1
+in_ns $F ip addr add 192.168.60.1/24 dev nat-in
+in_ns $F ip addr add 203.0.113.2/24 dev nat-out
+in_ns $F ip link set nat-in up; in_ns $F ip link set nat-out up
+in_ns $F sysctl -qw net.ipv4.ip_forward=1
+in_ns $V ip addr add 203.0.113.50/24 dev prov0
+in_ns $V ip link set prov0 up
+in_ns $V ip route add default via 203.0.113.2
+
+in_ns $V kamailio -f "$HERE/kamailio.cfg" -P "$WORK/kamailio.pid" -Y "$WORK" -w "$WORK" \
+    >"$WORK/kamailio.log" 2>&1
+sleep 1
+
+register() { # phone-ip user
+    in_ns $P timeout 20 sipp -sf "$HERE/register.xml" -i "$1" -p 5060 -s "$2" -m 1 -l 1 \
+        -timeout 15s -trace_err -error_file "$WORK/sipp-$2.err" 203.0.113.50:5065 \
+        >"$WORK/sipp-$2.out" 2>&1 || { echo "sipp for $2 ended with an error:"; tail -5 "$WORK/sipp-$2.out" "$WORK"/sipp-$2*.err 2>/dev/null; }
+}
+
+run() { # name
+    local name=$1
+    in_ns $F conntrack -F >/dev/null 2>&1 || true
+    in_ns $F tcpdump -i nat-in -s 0 -U -w "$WORK/$name-inside.pcap" udp 2>/dev/null &
+    in_ns $F tcpdump -i nat-out -s 0 -U -w "$WORK/$name-outside.pcap" udp 2>/dev/null &
+    sleep 1.5
+    register 192.168.60.10 100 &
+    local first=$!
+    sleep 0.5
+    register 192.168.60.11 101
+    wait $first || true
+    sleep 1
+    register 192.168.60.10 100   # the reboot: a new Call-ID
+    sleep 1
+    in_ns $F pkill -INT tcpdump || true
+    sleep 1
+    cp "$WORK/$name-inside.pcap" "$OUT/lab-sip-$name-inside.pcap"
+    cp "$WORK/$name-outside.pcap" "$OUT/lab-sip-$name-outside.pcap"
+}
+
+in_ns $F iptables -t nat -A POSTROUTING -o nat-out -j MASQUERADE
+run consistent
+in_ns $F iptables -t nat -F POSTROUTING
+in_ns $F iptables -t nat -A POSTROUTING -o nat-out -j MASQUERADE --random-fully
+in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout=1
+in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout_stream=1
+run portchange
+ls -l "$OUT"/lab-sip-*.pcap
