@@ -9,7 +9,7 @@ PKGS=(
     libyaml-dev libjson-c-dev libsqlite3-dev
     libmaxmind-db-writer-perl mmdb-bin
     tcpdump tshark nginx-light curl openssl python3
-    iproute2 iptables nftables ethtool libndpi-bin
+    iproute2 iptables nftables ethtool conntrack libndpi-bin kamailio sip-tester
 )
 
 missing=()

@@ -185,3 +185,29 @@ void output_flow(output_t *self, const flow_t *f, const verdict_t *v)
     output_object(self, e);
     json_object_put(e);
 }
+
+void output_nat_change(output_t *self, const nat_change_t *c)
+{
+    if (!self->f)
+        return;
+    char buf[64];
+    json_object *e = json_object_new_object();
+    s_str(e, "timestamp", output_time(c->new_us, buf, sizeof buf));
+    s_str(e, "event_type", "nat_port_change");
+    s_int(e, "schema", OUTPUT_SCHEMA_VERSION);
+    s_str(e, "sensor", self->sensor);
+    if (c->site >= 0)
+        s_str(e, "site", rules_site_name(self->rules, (size_t)c->site));
+    s_str(e, "vantage", c->vantage == NAT_INSIDE ? "inside" : "outside");
+    s_str(e, "aor", c->aor);
+    s_str(e, "call_id", c->call_id);
+    if (c->priv[0])
+        s_str(e, "private", c->priv);
+    s_str(e, "old_public", c->old_public);
+    s_str(e, "new_public", c->new_public);
+    s_str(e, "old_time", output_time(c->old_us, buf, sizeof buf));
+    s_str(e, "new_time", output_time(c->new_us, buf, sizeof buf));
+    json_object_object_add(e, "interval", json_object_new_double((double)(c->new_us - c->old_us) / 1e6));
+    output_object(self, e);
+    json_object_put(e);
+}

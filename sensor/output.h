@@ -10,6 +10,7 @@
 
 #include "classify.h"
 #include "flow.h"
+#include "nat.h"
 #include "rules.h"
 #include "verdict.h"
 
@@ -24,6 +25,8 @@ void output_destroy(output_t **self_p);
 
 /* One `flow` event for a finished flow. */
 void output_flow(output_t *self, const flow_t *f, const verdict_t *v);
+/* One `nat_port_change` event. */
+void output_nat_change(output_t *self, const nat_change_t *c);
 /* Any prepared JSON object as one event line (takes a json_object *; the
  * caller keeps ownership). */
 void output_object(output_t *self, void *jobj);

@@ -9,6 +9,8 @@
 #include "classify.h"
 #include "conn.h"
 #include "flow_table.h"
+#include "nat.h"
+#include "sip.h"
 #include "output.h"
 #include "verdict.h"
 
@@ -19,6 +21,7 @@ struct pipeline {
     verdict_ctx_t *verdict;
     output_t *out;
     report_t *report;
+    nat_t *nat;
     pipeline_stats_t st;
     uint64_t next_expire_us;
     uint64_t sources;
@@ -35,6 +38,27 @@ void pipeline_cfg_defaults(pipeline_cfg_t *cfg)
     cfg->dup_window_us = 5000u; /* SPAN copies arrive microseconds apart */
     cfg->ndpi_slots = 1u << 16;
     cfg->ndpi_packets = 32;
+    cfg->max_bindings = 1u << 16;
+}
+
+/* SIP over UDP: a start line begins with an upper-case letter (a method, or
+ * "SIP/2.0"), which also keeps RTP (first byte 0x80) off the parser. */
+static void s_sip(pipeline_t *self, flow_t *f, int side, const packet_t *p)
+{
+    if (p->proto != 17 || p->payload_caplen < 12 || p->payload[0] < 'A' || p->payload[0] > 'Z')
+        return;
+    sip_msg_t m;
+    sip_rc_t rc = sip_parse(p->payload, p->payload_caplen, false, &m);
+    if (rc == SIP_NOT_SIP)
+        return;
+    if (rc != SIP_OK) {
+        self->st.sip_invalid++;
+        return;
+    }
+    self->st.sip_messages++;
+    /* The phone's side: the source of a request, the destination of a response. */
+    int site = m.is_request ? f->site[side] : f->site[!side];
+    nat_sip(self->nat, &m, &p->src, p->sport, &p->dst, p->dport, site, p->ts_us);
 }
 
 static void s_flow_end(flow_t *f, flow_end_t why, void *ctx)
@@ -54,6 +78,13 @@ static void s_flow_end(flow_t *f, flow_end_t why, void *ctx)
     report_add(self->report, f, &v);
 }
 
+static void s_nat_change(const nat_change_t *c, void *ctx)
+{
+    pipeline_t *self = ctx;
+    output_nat_change(self->out, c);
+    report_nat_change(self->report, c);
+}
+
 pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen)
 {
     pipeline_t *self = calloc(1, sizeof *self);
@@ -66,12 +97,14 @@ pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen)
     self->cls = cfg->classify ? cfg->classify : classify_new(cfg->ndpi_slots, cfg->ndpi_packets);
     self->verdict = verdict_ctx_new(cfg->rules, cfg->geo, cfg->end_window_us);
     self->report = self->cls ? report_new(cfg->rules, self->cls) : NULL;
-    if (!self->flows || !self->cls || !self->verdict || !self->report) {
+    self->nat = nat_new(cfg->max_bindings, (int)rules_nsites(cfg->rules), s_nat_change, self);
+    if (!self->flows || !self->cls || !self->verdict || !self->report || !self->nat) {
         snprintf(err, errlen, "cannot allocate the flow table (%u flows) or nDPI state",
                 cfg->max_flows);
         pipeline_destroy(&self);
         return NULL;
     }
+    report_set_nat(self->report, self->nat);
     self->out = output_new(cfg->events_path, cfg->sensor, cfg->rules, self->cls, err, errlen);
     if (!self->out)
         pipeline_destroy(&self);
@@ -84,6 +117,7 @@ void pipeline_destroy(pipeline_t **self_p)
         return;
     pipeline_t *self = *self_p;
     flow_table_destroy(&self->flows);
+    nat_destroy(&self->nat);
     output_destroy(&self->out);
     report_destroy(&self->report);
     verdict_ctx_destroy(&self->verdict);
@@ -151,6 +185,7 @@ void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *
     if (to >= 0 && f->site[side] != to)
         verdict_note_inbound(self->verdict, to);
     classify_packet(self->cls, f, &p);
+    s_sip(self, f, side, &p);
 }
 
 void pipeline_tick(pipeline_t *self, uint64_t now_us)
@@ -181,6 +216,9 @@ void pipeline_finish(pipeline_t *self, uint64_t sources)
     ADD(s, "duplicates", self->st.duplicates);
     ADD(s, "icmp_errors_matched", self->st.icmp_matched);
     ADD(s, "icmp_errors_unmatched", self->st.icmp_unmatched);
+    ADD(s, "sip_messages", self->st.sip_messages);
+    ADD(s, "sip_invalid", self->st.sip_invalid);
+    ADD(s, "sip_bindings_dropped", nat_dropped(self->nat));
     json_object *d = json_object_new_object();
     for (int i = 1; i < DECODE_ERR_COUNT; i++)
         ADD(d, decode_err_str((decode_err_t)i), self->st.decode[i]);

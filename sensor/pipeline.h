@@ -27,6 +27,7 @@ typedef struct {
     uint64_t dup_window_us;
     uint32_t ndpi_slots;
     uint32_t ndpi_packets;
+    uint32_t max_bindings;     /* SIP registrations tracked */
     struct classify *classify; /* optional: a classifier to share (not owned);
                                   nDPI takes ~50 ms to set up (fuzzing) */
 } pipeline_cfg_t;
@@ -36,6 +37,7 @@ typedef struct {
     uint64_t decode[DECODE_ERR_COUNT];
     uint64_t duplicates;
     uint64_t icmp_matched, icmp_unmatched;
+    uint64_t sip_messages, sip_invalid;
     uint64_t first_us, last_us;
 } pipeline_stats_t;
 

@@ -34,11 +34,15 @@ typedef struct {
     char host[FLOW_HOST_LEN];
 } group_t;
 
+#define REPORT_NAT_EXAMPLES 8
+
 typedef struct {
     uint64_t flows, unexpected;
     uint64_t n[VERDICT_COUNT];
     rule_stat_t *rules; /* one per rule */
     req_stat_t *reqs;   /* one per requirement */
+    nat_change_t nat[REPORT_NAT_EXAMPLES];
+    size_t nnat;
 } site_stat_t;
 
 #define REPORT_GROUP_SLOTS (REPORT_MAX_GROUPS * 2) /* open addressing, half full at most */
@@ -52,6 +56,7 @@ struct report {
     group_t *groups;
     size_t ngroups;
     uint32_t *slots; /* group index + 1; 0: empty */
+    const nat_t *nat;
     uint64_t groups_dropped;
 };
 
@@ -196,6 +201,37 @@ void report_add(report_t *self, const flow_t *f, const verdict_t *v)
     }
 }
 
+void report_set_nat(report_t *self, const nat_t *nat)
+{
+    self->nat = nat;
+}
+
+void report_nat_change(report_t *self, const nat_change_t *c)
+{
+    if (c->site < 0 || (size_t)c->site >= self->nsites)
+        return;
+    site_stat_t *s = &self->sites[c->site];
+    if (s->nnat < REPORT_NAT_EXAMPLES)
+        s->nat[s->nnat++] = *c;
+}
+
+static nat_site_stats_t s_nat(const report_t *self, size_t site)
+{
+    nat_site_stats_t st;
+    memset(&st, 0, sizeof st);
+    if (self->nat)
+        nat_site_stats(self->nat, (int)site, &st);
+    return st;
+}
+
+const char *report_nat_verdict(const report_t *self, size_t site)
+{
+    nat_site_stats_t st = s_nat(self, site);
+    if (st.changes)
+        return "inconsistent";
+    return st.comparisons ? "consistent" : "not_enough_data";
+}
+
 /* ------------------------------------------------------------------ */
 /* Status                                                              */
 
@@ -222,7 +258,7 @@ static bool s_site_compliant(const report_t *self, size_t site)
     for (size_t i = 0; i < rules_nreqs(self->rules); i++)
         if (s->reqs[i].count)
             return false;
-    return true;
+    return strcmp(report_nat_verdict(self, site), "inconsistent") != 0;
 }
 
 bool report_compliant(const report_t *self)
@@ -265,9 +301,10 @@ static const char *s_ports_status(const rules_t *rules, const requirement_t *q, 
     return all ? "verified" : "not_observed";
 }
 
-static const char *s_req_status(const rules_t *rules, const requirement_t *q, const site_stat_t *s,
-        size_t qi)
+static const char *s_req_status(const report_t *self, size_t site, const requirement_t *q,
+        const site_stat_t *s, size_t qi)
 {
+    const rules_t *rules = self->rules;
     if (s->reqs[qi].count)
         return "violated";
     switch (q->kind) {
@@ -275,6 +312,12 @@ static const char *s_req_status(const rules_t *rules, const requirement_t *q, co
             return "no_violation_seen";
         case REQ_PORTS_OPEN:
             return s_ports_status(rules, q, s);
+        case REQ_CONSISTENT_NAT: {
+            const char *v = report_nat_verdict(self, site);
+            return strcmp(v, "inconsistent") == 0 ? "violated"
+                   : strcmp(v, "consistent") == 0 ? "verified"
+                                                 : "not_enough_data";
+        }
         default:
             return "not_checked";
     }
@@ -300,6 +343,30 @@ static void s_reasons_text(const rule_stat_t *r, char *buf, size_t n)
         if (r->reasons[i])
             off += (size_t)snprintf(buf + off, n - off, "%s%s x%llu", off ? ", " : "",
                     verdict_reason_str((reason_t)i), (unsigned long long)r->reasons[i]);
+}
+
+static void s_nat_text(const report_t *self, size_t i, FILE *out)
+{
+    nat_site_stats_t st = s_nat(self, i);
+    if (!st.registers)
+        return;
+    fprintf(out, "  NAT: %s (%llu REGISTERs, %llu consecutive pairs compared, %llu mapping changes, "
+                 "%llu reboots, %llu lapsed",
+            report_nat_verdict(self, i), (unsigned long long)st.registers,
+            (unsigned long long)st.comparisons, (unsigned long long)st.changes,
+            (unsigned long long)st.reboots, (unsigned long long)st.silences);
+    if (st.no_rport)
+        fprintf(out, "; %llu REGISTERs without rport: the inside view cannot judge those",
+                (unsigned long long)st.no_rport);
+    fprintf(out, ")\n");
+    const site_stat_t *s = &self->sites[i];
+    for (size_t k = 0; k < s->nnat; k++) {
+        const nat_change_t *c = &s->nat[k];
+        fprintf(out, "    %s %s: %s -> %s after %.1f s%s%s%s\n",
+                c->vantage == NAT_INSIDE ? "inside " : "outside", c->aor, c->old_public, c->new_public,
+                (double)(c->new_us - c->old_us) / 1e6, c->priv[0] ? " (private " : "", c->priv,
+                c->priv[0] ? ")" : "");
+    }
 }
 
 static void s_site_text(const report_t *self, size_t i, FILE *out)
@@ -341,12 +408,13 @@ static void s_site_text(const report_t *self, size_t i, FILE *out)
         if (!s_req_applies(self, i, req))
             continue;
         const req_stat_t *st = &s->reqs[q];
-        fprintf(out, "    %-24s %-18s %s", req->id, s_req_status(rs, req, s, q),
+        fprintf(out, "    %-24s %-18s %s", req->id, s_req_status(self, i, req, s, q),
                 rules_req_kind_str(req->kind));
         if (st->count)
             fprintf(out, ": %llu flow(s), e.g. %s", (unsigned long long)st->count, st->example);
         fputc('\n', out);
     }
+    s_nat_text(self, i, out);
     bool any = false;
     for (size_t g = 0; g < self->ngroups; g++) {
         const group_t *gr = &self->groups[g];
@@ -447,13 +515,36 @@ static json_object *s_site_json(const report_t *self, size_t i)
         json_object_object_add(qo, "requirement", json_object_new_string(req->id));
         json_object_object_add(qo, "kind", json_object_new_string(rules_req_kind_str(req->kind)));
         json_object_object_add(qo, "status",
-                json_object_new_string(s_req_status(rs, req, s, q)));
+                json_object_new_string(s_req_status(self, i, req, s, q)));
         json_object_object_add(qo, "violations", json_object_new_int64((int64_t)s->reqs[q].count));
         if (s->reqs[q].count)
             json_object_object_add(qo, "example", json_object_new_string(s->reqs[q].example));
         json_object_array_add(reqs, qo);
     }
     json_object_object_add(o, "requirements", reqs);
+    nat_site_stats_t st = s_nat(self, i);
+    json_object *nat = json_object_new_object();
+    json_object_object_add(nat, "verdict", json_object_new_string(report_nat_verdict(self, i)));
+    json_object_object_add(nat, "registers", json_object_new_int64((int64_t)st.registers));
+    json_object_object_add(nat, "comparisons", json_object_new_int64((int64_t)st.comparisons));
+    json_object_object_add(nat, "changes", json_object_new_int64((int64_t)st.changes));
+    json_object_object_add(nat, "reboots", json_object_new_int64((int64_t)st.reboots));
+    json_object_object_add(nat, "lapsed", json_object_new_int64((int64_t)st.silences));
+    json_object_object_add(nat, "no_rport", json_object_new_int64((int64_t)st.no_rport));
+    json_object *ev = json_object_new_array();
+    for (size_t k = 0; k < s->nnat; k++) {
+        const nat_change_t *c = &s->nat[k];
+        json_object *co = json_object_new_object();
+        json_object_object_add(co, "vantage", json_object_new_string(c->vantage == NAT_INSIDE ? "inside" : "outside"));
+        json_object_object_add(co, "aor", json_object_new_string(c->aor));
+        json_object_object_add(co, "old_public", json_object_new_string(c->old_public));
+        json_object_object_add(co, "new_public", json_object_new_string(c->new_public));
+        if (c->priv[0])
+            json_object_object_add(co, "private", json_object_new_string(c->priv));
+        json_object_array_add(ev, co);
+    }
+    json_object_object_add(nat, "evidence", ev);
+    json_object_object_add(o, "nat", nat);
     json_object *un = json_object_new_array();
     for (size_t g = 0; g < self->ngroups; g++) {
         const group_t *gr = &self->groups[g];

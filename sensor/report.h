@@ -13,6 +13,7 @@
 
 #include "classify.h"
 #include "flow.h"
+#include "nat.h"
 #include "rules.h"
 #include "verdict.h"
 
@@ -32,6 +33,12 @@ void report_destroy(report_t **self_p);
 
 /* Adds one judged flow. */
 void report_add(report_t *self, const flow_t *f, const verdict_t *v);
+/* The NAT analysis whose per-site counters the report reads (borrowed). */
+void report_set_nat(report_t *self, const nat_t *nat);
+/* Keeps a NAT port change as evidence (a few per site). */
+void report_nat_change(report_t *self, const nat_change_t *c);
+/* "consistent", "inconsistent", or "not_enough_data" for a site. */
+const char *report_nat_verdict(const report_t *self, size_t site);
 /* True if every site that was observed is compliant (and one was). */
 bool report_compliant(const report_t *self);
 /* Number of sites with at least one flow. */

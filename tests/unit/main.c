@@ -16,6 +16,7 @@ int test_rules(void);
 int test_verdict(void);
 int test_report(void);
 int test_sip(void);
+int test_nat(void);
 
 const char *unit_srcdir = PINHOLE_SRCDIR;
 
@@ -32,6 +33,7 @@ static const struct {
         {"verdict", test_verdict},
         {"report", test_report},
         {"sip", test_sip},
+        {"nat", test_nat},
 };
 
 int main(int argc, char **argv)

@@ -123,7 +123,7 @@ int test_rules(void)
     CHECK_EQ(s_count_profile(rs, "device-manager"), 16);
     CHECK_EQ(s_count_profile(rs, "hosted-pbx"), 5);
     CHECK_EQ(rules_nreqs(rs), 5);
-    CHECK_EQ(rules_nsites(rs), 1);
+    CHECK_EQ(rules_nsites(rs), 2);
     /* Mirror rows point at the primary view of their flow. */
     int waf1 = -1, ep2 = -1;
     for (size_t i = 0; i < rules_nrules(rs); i++) {

@@ -33,6 +33,13 @@
             return rc_;    \
     } while (0)
 
+#define RUN_ARG(t, a)       \
+    do {                    \
+        int rc_ = (t)(a);   \
+        if (rc_)            \
+            return rc_;     \
+    } while (0)
+
 /* Directory of the source tree (for shipped rules and test data). */
 extern const char *unit_srcdir;
 

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* nat.h: NAT consistency between a phone's SIP REGISTERs. See nat.c for the
+ * rules (docs/nat.md for users). */
+#ifndef PINHOLE_NAT_H
+#define PINHOLE_NAT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sip.h"
+#include "strutil.h"
+
+typedef enum {
+    NAT_INSIDE = 0,  /* the sensor sees the phone's private address */
+    NAT_OUTSIDE = 1, /* the sensor sees the public mapping */
+} nat_vantage_t;
+
+typedef struct {
+    int site;
+    nat_vantage_t vantage;
+    char aor[128];
+    char call_id[128];
+    char priv[64];        /* the phone's private ip:port, "" if not seen */
+    char old_public[64];  /* "ip:port" */
+    char new_public[64];
+    uint64_t old_us, new_us;
+} nat_change_t;
+
+typedef struct {
+    uint64_t registers;   /* REGISTER requests seen */
+    uint64_t comparisons; /* consecutive REGISTERs of one binding compared */
+    uint64_t changes;     /* ... whose public mapping differed */
+    uint64_t reboots;     /* new Call-ID or CSeq restart: not compared */
+    uint64_t silences;    /* gap longer than the registration: not compared */
+    uint64_t no_rport;    /* inside view: REGISTERs that did not ask for rport */
+} nat_site_stats_t;
+
+typedef void(nat_change_fn)(const nat_change_t *c, void *ctx);
+
+typedef struct nat nat_t;
+
+/* max_bindings bounds the registrations tracked (what does not fit is
+ * counted in nat_dropped); nsites sizes the per-site counters. */
+nat_t *nat_new(uint32_t max_bindings, int nsites, nat_change_fn *cb, void *ctx);
+void nat_destroy(nat_t **self_p);
+
+/* One SIP message from a packet src:sport -> dst:dport at ts_us. `site` is
+ * the site of the phone's side: the source of a request, the destination of
+ * a response. */
+void nat_sip(nat_t *self, const sip_msg_t *m, const ip_addr_t *src, uint16_t sport,
+        const ip_addr_t *dst, uint16_t dport, int site, uint64_t ts_us);
+
+void nat_site_stats(const nat_t *self, int site, nat_site_stats_t *out);
+uint64_t nat_dropped(const nat_t *self);
+
+#endif

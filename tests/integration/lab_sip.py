@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""The SIP/NAT lab captures (tests/lab/lab-sip.sh) against what the lab did.
+
+Ground truth, port-changing NAT (MASQUERADE --random-fully, 1 s UDP timeout):
+phone 100 (Call-ID A) registers from public ports 57399, 61455, 4160; phone
+101 from 5264, 23790, 25110; phone 100 reboots (Call-ID C) and registers from
+20058, 12977, 65371. Six changes from each vantage; the reboot is not one.
+Consistent NAT: the same public port on every REGISTER: no change at all."""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+CHANGES = [
+    ("sip:100@lab.example", "203.0.113.2:57399", "203.0.113.2:61455"),
+    ("sip:101@lab.example", "203.0.113.2:5264", "203.0.113.2:23790"),
+    ("sip:100@lab.example", "203.0.113.2:61455", "203.0.113.2:4160"),
+    ("sip:101@lab.example", "203.0.113.2:23790", "203.0.113.2:25110"),
+    ("sip:100@lab.example", "203.0.113.2:20058", "203.0.113.2:12977"),
+    ("sip:100@lab.example", "203.0.113.2:12977", "203.0.113.2:65371"),
+]
+PRIVATE = {"sip:100@lab.example": "192.168.60.10:5060", "sip:101@lab.example": "192.168.60.11:5060"}
+
+
+def run(sensor, src, captures):
+    with tempfile.TemporaryDirectory() as tmp:
+        ev, rep = os.path.join(tmp, "ev.jsonl"), os.path.join(tmp, "rep.json")
+        cmd = [sensor, "--rules", os.path.join(src, "rules"),
+               "--inventory", os.path.join(src, "rules/inventory/lab.yaml"),
+               "--events", ev, "--report", "json", "--report-file", rep]
+        for c in captures:
+            cmd += ["--read", os.path.join(src, "pcaps", c)]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        return p, [json.loads(l) for l in open(ev)], json.load(open(rep))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sensor", required=True)
+    ap.add_argument("--src", required=True)
+    ap.add_argument("--case", required=True)
+    a = ap.parse_args()
+    nat, vantages = a.case.split("-", 1)  # consistent-inside, portchange-both ...
+    names = ["inside", "outside"] if vantages == "both" else [vantages]
+    p, events, report = run(a.sensor, a.src, ["lab-sip-%s-%s.pcap" % (nat, v) for v in names])
+    errors = []
+    changes = [e for e in events if e["event_type"] == "nat_port_change"]
+    site = [s for s in report["sites"] if s["site"] == "lab-voip"][0]
+    reqs = {q["requirement"]: q["status"] for q in site["requirements"]}
+    if nat == "consistent":
+        if changes:
+            errors.append("false alarm on a consistent NAT: %r" % changes)
+        if site["nat"]["verdict"] != "consistent" or site["nat"]["comparisons"] != 6 * len(names):
+            errors.append("NAT verdict %r" % site["nat"])
+        if reqs.get("PBX-REQ-CONSISTENT-NAT") != "verified" or p.returncode != 0:
+            errors.append("requirement %s, exit %d" % (reqs.get("PBX-REQ-CONSISTENT-NAT"), p.returncode))
+    else:
+        for v in names:
+            got = [(e["aor"], e["old_public"], e["new_public"]) for e in changes if e["vantage"] == v]
+            if got != CHANGES:
+                errors.append("%s changes:\n  got      %r\n  expected %r" % (v, got, CHANGES))
+            for e in changes:
+                if e["vantage"] == v and (e.get("private") != PRIVATE[e["aor"]] or e["site"] != "lab-voip"
+                                          or not 2.9 < e["interval"] < 3.2 or not e["call_id"]):
+                    errors.append("bad event %r" % e)
+        if site["nat"]["verdict"] != "inconsistent" or site["nat"]["reboots"] != len(names):
+            errors.append("NAT verdict %r" % site["nat"])
+        if reqs.get("PBX-REQ-CONSISTENT-NAT") != "violated" or p.returncode != 1:
+            errors.append("requirement %s, exit %d" % (reqs.get("PBX-REQ-CONSISTENT-NAT"), p.returncode))
+    for e in errors:
+        print("FAIL:", e)
+    print("%s: %d problem(s)" % (a.case, len(errors)))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
