@@ -15,6 +15,13 @@
 # In each run phone 100 registers (three times), phone 101 registers, and
 # phone 100 then "reboots": a new sipp run, a new Call-ID, the same port.
 # Captures: pcaps/lab-sip-{consistent,portchange}-{inside,outside}.pcap
+#
+# Then calls, with the NAT off (routed, so that the answerer's RTP reaches the
+# phone's SDP address): sipp (tests/lab/call.xml) calls a sipp answerer at
+# 203.0.113.51:5065 that echoes RTP (-rtp_echo, media port 20000) and sends
+# 4 s of G.711 (the packaged g711a.pcap). First call: two-way media. Second:
+# the firewall drops RTP coming in from the provider: one-way media.
+# Captures: pcaps/lab-sip-{twoway,oneway}-{inside,outside}.pcap
 # All traffic stays inside the namespaces made here; removed on exit.
 set -euo pipefail
 OUT=$(realpath "${1:-$(dirname "$0")/../../pcaps}")
@@ -92,4 +99,29 @@ in_ns $F iptables -t nat -A POSTROUTING -o nat-out -j MASQUERADE --random-fully
 in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout=1
 in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout_stream=1
 run portchange
+
+# --- calls -------------------------------------------------------------------
+in_ns $F iptables -t nat -F POSTROUTING
+in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout=30
+in_ns $V ip addr add 203.0.113.51/24 dev prov0
+in_ns $V ip route add 192.168.60.0/24 via 203.0.113.2
+in_ns $V timeout 60 sipp -sn uas -i 203.0.113.51 -p 5065 -mi 203.0.113.51 -mp 20000 -rtp_echo \
+    -bg >/dev/null 2>&1 || true
+sleep 1
+call() { # name
+    in_ns $F tcpdump -i nat-in -s 0 -U -w "$WORK/$1-inside.pcap" udp 2>/dev/null &
+    in_ns $F tcpdump -i nat-out -s 0 -U -w "$WORK/$1-outside.pcap" udp 2>/dev/null &
+    sleep 1.5
+    in_ns $P timeout 30 sipp -sf "$HERE/call.xml" -i 192.168.60.10 -p 5060 -mi 192.168.60.10 \
+        -mp 16384 -s 200 -m 1 -l 1 -timeout 25s 203.0.113.51:5065 >"$WORK/call-$1.out" 2>&1 ||
+        { echo "sipp call $1 ended with an error:"; tail -5 "$WORK/call-$1.out"; }
+    sleep 1
+    in_ns $F pkill -INT tcpdump || true
+    sleep 1
+    cp "$WORK/$1-inside.pcap" "$OUT/lab-sip-$1-inside.pcap"
+    cp "$WORK/$1-outside.pcap" "$OUT/lab-sip-$1-outside.pcap"
+}
+call twoway
+in_ns $F iptables -A FORWARD -p udp -s 203.0.113.51 --sport 20000:20001 -j DROP
+call oneway
 ls -l "$OUT"/lab-sip-*.pcap
