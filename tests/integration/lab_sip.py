@@ -2,9 +2,9 @@
 """The SIP/NAT lab captures (tests/lab/lab-sip.sh) against what the lab did.
 
 Ground truth, port-changing NAT (MASQUERADE --random-fully, 1 s UDP timeout):
-phone 100 (Call-ID A) registers from public ports 57399, 61455, 4160; phone
-101 from 5264, 23790, 25110; phone 100 reboots (Call-ID C) and registers from
-20058, 12977, 65371. Six changes from each vantage; the reboot is not one.
+phone 100 (Call-ID A) registers from public ports 61935, 12009, 37637; phone
+101 from 1324, 23040, 21358; phone 100 reboots (Call-ID C) and registers from
+60912, 19166, 55510 (read off the outside capture with tshark). Six changes from each vantage; the reboot is not one.
 Consistent NAT: the same public port on every REGISTER: no change at all."""
 import argparse
 import json
@@ -14,12 +14,12 @@ import sys
 import tempfile
 
 CHANGES = [
-    ("sip:100@lab.example", "203.0.113.2:57399", "203.0.113.2:61455"),
-    ("sip:101@lab.example", "203.0.113.2:5264", "203.0.113.2:23790"),
-    ("sip:100@lab.example", "203.0.113.2:61455", "203.0.113.2:4160"),
-    ("sip:101@lab.example", "203.0.113.2:23790", "203.0.113.2:25110"),
-    ("sip:100@lab.example", "203.0.113.2:20058", "203.0.113.2:12977"),
-    ("sip:100@lab.example", "203.0.113.2:12977", "203.0.113.2:65371"),
+    ("sip:100@lab.example", "203.0.113.2:61935", "203.0.113.2:12009"),
+    ("sip:101@lab.example", "203.0.113.2:1324", "203.0.113.2:23040"),
+    ("sip:100@lab.example", "203.0.113.2:12009", "203.0.113.2:37637"),
+    ("sip:101@lab.example", "203.0.113.2:23040", "203.0.113.2:21358"),
+    ("sip:100@lab.example", "203.0.113.2:60912", "203.0.113.2:19166"),
+    ("sip:100@lab.example", "203.0.113.2:19166", "203.0.113.2:55510"),
 ]
 PRIVATE = {"sip:100@lab.example": "192.168.60.10:5060", "sip:101@lab.example": "192.168.60.11:5060"}
 
