@@ -133,6 +133,19 @@ void classify_finish(classify_t *self, flow_t *f)
     s_release(self, f, proto);
 }
 
+void classify_mark_rtp(classify_t *self, flow_t *f)
+{
+    if (f->ndpi != FLOW_NONE) {
+        ndpi_free_flow_data(s_slot(self, f->ndpi));
+        self->free_list[self->nfree++] = f->ndpi;
+        self->st.slots_in_use--;
+        f->ndpi = FLOW_NONE;
+    }
+    f->app = NDPI_PROTOCOL_RTP;
+    f->master = NDPI_PROTOCOL_UNKNOWN;
+    f->flags |= FLOW_F_CLASSIFIED | FLOW_F_MEDIA;
+}
+
 const char *classify_app_name(classify_t *self, const flow_t *f, char *buf, size_t n)
 {
     ndpi_protocol proto = {f->master, f->app, NDPI_PROTOCOL_CATEGORY_UNSPECIFIED};

@@ -34,6 +34,8 @@ void classify_destroy(classify_t **self_p);
 void classify_packet(classify_t *self, flow_t *f, const packet_t *p);
 /* Ends classification of a flow (it is leaving the table). */
 void classify_finish(classify_t *self, flow_t *f);
+/* Marks a flow as RTP known from signalling: nDPI never looks at it. */
+void classify_mark_rtp(classify_t *self, flow_t *f);
 /* Name of the flow's protocol, "Unknown" if none (buf: 64 bytes). */
 const char *classify_app_name(classify_t *self, const flow_t *f, char *buf, size_t n);
 /* True if nDPI found plaintext HTTP on the flow. */

@@ -44,6 +44,7 @@ enum {
     FLOW_F_CLASSIFIED = 0x10,  /* nDPI is done with it */
     FLOW_F_HTTP = 0x20,        /* plaintext HTTP was seen */
     FLOW_F_TLS_SERVER = 0x40,  /* the responder sent a TLS handshake record */
+    FLOW_F_MEDIA = 0x80,       /* RTP of a call, known from its SDP */
 };
 
 typedef struct flow {
@@ -51,6 +52,7 @@ typedef struct flow {
     uint32_t hnext;          /* hash chain (flow index) */
     uint32_t prev, next;     /* LRU list, oldest first */
     uint32_t ndpi;           /* classify slot while nDPI looks at it */
+    uint32_t media;          /* media stream slot (RTP known from SDP) */
     uint64_t id;             /* flow number, unique in a run */
     uint64_t first_us, last_us;
     flow_dir_t d[2];         /* [0]: key side a sends, [1]: side b sends */

@@ -120,7 +120,55 @@ void output_object(output_t *self, void *jobj)
     fputc('\n', self->f);
 }
 
-void output_flow(output_t *self, const flow_t *f, const verdict_t *v)
+static json_object *s_rtp_dir(const media_dir_t *d)
+{
+    json_object *o = json_object_new_object();
+    s_int(o, "packets", d->pkts);
+    s_int(o, "lost", d->lost);
+    char txt[32];
+    snprintf(txt, sizeof txt, "%.3f", d->jitter_ms);
+    json_object_object_add(o, "jitter_ms", json_object_new_double_s(d->jitter_ms, txt));
+    return o;
+}
+
+static void s_ends(json_object *e, const flow_t *f)
+{
+    char buf[64];
+    int o = f->orig;
+    s_str(e, "src_ip", ip_to_str(o ? &f->key.b : &f->key.a, buf, sizeof buf));
+    s_int(e, "src_port", o ? f->key.pb : f->key.pa);
+    s_str(e, "dest_ip", ip_to_str(o ? &f->key.a : &f->key.b, buf, sizeof buf));
+    s_int(e, "dest_port", o ? f->key.pa : f->key.pb);
+}
+
+void output_rtp_one_way(output_t *self, const flow_t *f, const verdict_t *v,
+        const media_stream_t *ms, bool inbound)
+{
+    if (!self->f)
+        return;
+    char buf[64];
+    json_object *e = json_object_new_object();
+    s_str(e, "timestamp", output_time(f->first_us, buf, sizeof buf));
+    s_str(e, "event_type", "rtp_one_way");
+    s_int(e, "schema", OUTPUT_SCHEMA_VERSION);
+    s_str(e, "sensor", self->sensor);
+    if (v->site >= 0)
+        s_str(e, "site", rules_site_name(self->rules, (size_t)v->site));
+    s_str(e, "call_id", ms->call_id);
+    s_int(e, "flow_id", (int64_t)f->id);
+    s_ends(e, f);
+    s_str(e, "missing", inbound ? "inbound" : "outbound");
+    s_rule(self, e, "rule", v->rule);
+    int o = f->orig;
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "toserver", s_rtp_dir(&ms->d[o]));
+    json_object_object_add(r, "toclient", s_rtp_dir(&ms->d[!o]));
+    json_object_object_add(e, "rtp", r);
+    output_object(self, e);
+    json_object_put(e);
+}
+
+void output_flow(output_t *self, const flow_t *f, const verdict_t *v, const media_stream_t *ms)
 {
     if (!self->f)
         return;
@@ -182,6 +230,13 @@ void output_flow(output_t *self, const flow_t *f, const verdict_t *v)
     if (f->dups)
         s_int(fl, "duplicates", f->dups);
     json_object_object_add(e, "flow", fl);
+    if (ms) {
+        json_object *rtp = json_object_new_object();
+        s_str(rtp, "call_id", ms->call_id);
+        json_object_object_add(rtp, "toserver", s_rtp_dir(&ms->d[o]));
+        json_object_object_add(rtp, "toclient", s_rtp_dir(&ms->d[r]));
+        json_object_object_add(e, "rtp", rtp);
+    }
     output_object(self, e);
     json_object_put(e);
 }

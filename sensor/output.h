@@ -10,6 +10,7 @@
 
 #include "classify.h"
 #include "flow.h"
+#include "media.h"
 #include "nat.h"
 #include "rules.h"
 #include "verdict.h"
@@ -23,8 +24,12 @@ output_t *output_new(const char *path, const char *sensor, const rules_t *rules,
         classify_t *cls, char *err, size_t errlen);
 void output_destroy(output_t **self_p);
 
-/* One `flow` event for a finished flow. */
-void output_flow(output_t *self, const flow_t *f, const verdict_t *v);
+/* One `flow` event for a finished flow (ms: its RTP stream, or NULL). */
+void output_flow(output_t *self, const flow_t *f, const verdict_t *v, const media_stream_t *ms);
+/* One `rtp_one_way` event: an answered call's media flowed one way only;
+ * `inbound`: what is missing is the direction towards the site. */
+void output_rtp_one_way(output_t *self, const flow_t *f, const verdict_t *v,
+        const media_stream_t *ms, bool inbound);
 /* One `nat_port_change` event. */
 void output_nat_change(output_t *self, const nat_change_t *c);
 /* Any prepared JSON object as one event line (takes a json_object *; the

@@ -9,6 +9,7 @@
 #include "classify.h"
 #include "conn.h"
 #include "flow_table.h"
+#include "media.h"
 #include "nat.h"
 #include "sip.h"
 #include "output.h"
@@ -22,6 +23,7 @@ struct pipeline {
     output_t *out;
     report_t *report;
     nat_t *nat;
+    media_t *media;
     pipeline_stats_t st;
     uint64_t next_expire_us;
     uint64_t sources;
@@ -39,6 +41,7 @@ void pipeline_cfg_defaults(pipeline_cfg_t *cfg)
     cfg->ndpi_slots = 1u << 16;
     cfg->ndpi_packets = 32;
     cfg->max_bindings = 1u << 16;
+    cfg->max_calls = 1u << 14;
 }
 
 /* SIP over UDP: a start line begins with an upper-case letter (a method, or
@@ -59,6 +62,7 @@ static void s_sip(pipeline_t *self, flow_t *f, int side, const packet_t *p)
     /* The phone's side: the source of a request, the destination of a response. */
     int site = m.is_request ? f->site[side] : f->site[!side];
     nat_sip(self->nat, &m, &p->src, p->sport, &p->dst, p->dport, site, p->ts_us);
+    media_sip(self->media, &m);
 }
 
 static void s_flow_end(flow_t *f, flow_end_t why, void *ctx)
@@ -68,14 +72,26 @@ static void s_flow_end(flow_t *f, flow_end_t why, void *ctx)
     verdict_t v;
     char app[64];
     classify_app_name(self->cls, f, app, sizeof app);
+    const media_stream_t *ms = media_stream(self->media, f);
+    verdict_hint_t hint = {app, classify_is_http(f), ms != NULL};
     /* A flow pushed out of a full table is cut short like one at the end of
      * the capture: a young unanswered attempt is capture_ended, not blocked. */
     bool cut = why != FLOW_END_IDLE;
     if (why == FLOW_END_EVICTED)
         verdict_set_capture_end(self->verdict, self->st.last_us);
-    verdict_judge(self->verdict, f, cut, app, classify_is_http(f), &v);
-    output_flow(self->out, f, &v);
+    verdict_judge(self->verdict, f, cut, &hint, &v);
+    output_flow(self->out, f, &v, ms);
     report_add(self->report, f, &v);
+    /* Media that flowed one way only, in a call that was answered. */
+    if (ms && ms->answered && (ms->d[0].pkts == 0) != (ms->d[1].pkts == 0)) {
+        int silent = ms->d[0].pkts == 0 ? 0 : 1; /* the side that sent nothing */
+        bool inbound = f->site[silent] < 0 || f->site[silent] != f->site[!silent];
+        output_rtp_one_way(self->out, f, &v, ms, inbound);
+        report_media(self->report, &v, ms->call_id, true);
+    } else if (ms) {
+        report_media(self->report, &v, ms->call_id, false);
+    }
+    media_release(self->media, f);
 }
 
 static void s_nat_change(const nat_change_t *c, void *ctx)
@@ -98,7 +114,9 @@ pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen)
     self->verdict = verdict_ctx_new(cfg->rules, cfg->geo, cfg->end_window_us);
     self->report = self->cls ? report_new(cfg->rules, self->cls) : NULL;
     self->nat = nat_new(cfg->max_bindings, (int)rules_nsites(cfg->rules), s_nat_change, self);
-    if (!self->flows || !self->cls || !self->verdict || !self->report || !self->nat) {
+    self->media = media_new(cfg->max_calls, cfg->max_calls * 4);
+    if (!self->flows || !self->cls || !self->verdict || !self->report || !self->nat ||
+            !self->media) {
         snprintf(err, errlen, "cannot allocate the flow table (%u flows) or nDPI state",
                 cfg->max_flows);
         pipeline_destroy(&self);
@@ -118,6 +136,7 @@ void pipeline_destroy(pipeline_t **self_p)
     pipeline_t *self = *self_p;
     flow_table_destroy(&self->flows);
     nat_destroy(&self->nat);
+    media_destroy(&self->media);
     output_destroy(&self->out);
     report_destroy(&self->report);
     verdict_ctx_destroy(&self->verdict);
@@ -175,6 +194,8 @@ void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *
     if (created) {
         verdict_flow_sites(self->verdict, f);
         conn_start(f, side, &p);
+        if (p.proto == 17 && media_match(self->media, f))
+            classify_mark_rtp(self->cls, f); /* known from SDP: no DPI */
     } else if (conn_is_duplicate(f, side, &p, self->cfg.dup_window_us)) {
         f->dups++;
         self->st.duplicates++;
@@ -184,6 +205,10 @@ void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *
     int to = f->site[!side];
     if (to >= 0 && f->site[side] != to)
         verdict_note_inbound(self->verdict, to);
+    if (f->flags & FLOW_F_MEDIA) {
+        media_packet(self->media, f, side, &p);
+        return;
+    }
     classify_packet(self->cls, f, &p);
     s_sip(self, f, side, &p);
 }
@@ -219,6 +244,13 @@ void pipeline_finish(pipeline_t *self, uint64_t sources)
     ADD(s, "sip_messages", self->st.sip_messages);
     ADD(s, "sip_invalid", self->st.sip_invalid);
     ADD(s, "sip_bindings_dropped", nat_dropped(self->nat));
+    media_stats_t ms;
+    media_stats(self->media, &ms);
+    ADD(s, "media_calls", ms.calls);
+    ADD(s, "media_streams", ms.streams);
+    ADD(s, "media_calls_dropped", ms.calls_dropped);
+    ADD(s, "media_streams_dropped", ms.streams_dropped);
+    ADD(s, "media_endpoints_dropped", ms.endpoints_dropped);
     json_object *d = json_object_new_object();
     for (int i = 1; i < DECODE_ERR_COUNT; i++)
         ADD(d, decode_err_str((decode_err_t)i), self->st.decode[i]);

@@ -28,6 +28,7 @@ typedef struct {
     uint32_t ndpi_slots;
     uint32_t ndpi_packets;
     uint32_t max_bindings;     /* SIP registrations tracked */
+    uint32_t max_calls;        /* calls whose SDP is tracked (media streams: 4x) */
     struct classify *classify; /* optional: a classifier to share (not owned);
                                   nDPI takes ~50 ms to set up (fuzzing) */
 } pipeline_cfg_t;

@@ -43,6 +43,8 @@ typedef struct {
     req_stat_t *reqs;   /* one per requirement */
     nat_change_t nat[REPORT_NAT_EXAMPLES];
     size_t nnat;
+    uint64_t media_streams, media_one_way;
+    char one_way_call[128];
 } site_stat_t;
 
 #define REPORT_GROUP_SLOTS (REPORT_MAX_GROUPS * 2) /* open addressing, half full at most */
@@ -213,6 +215,16 @@ void report_nat_change(report_t *self, const nat_change_t *c)
     site_stat_t *s = &self->sites[c->site];
     if (s->nnat < REPORT_NAT_EXAMPLES)
         s->nat[s->nnat++] = *c;
+}
+
+void report_media(report_t *self, const verdict_t *v, const char *call_id, bool one_way)
+{
+    if (v->site < 0 || (size_t)v->site >= self->nsites)
+        return;
+    site_stat_t *s = &self->sites[v->site];
+    s->media_streams++;
+    if (one_way && !s->media_one_way++)
+        str_copy(s->one_way_call, call_id, sizeof s->one_way_call);
 }
 
 static nat_site_stats_t s_nat(const report_t *self, size_t site)
@@ -415,6 +427,10 @@ static void s_site_text(const report_t *self, size_t i, FILE *out)
         fputc('\n', out);
     }
     s_nat_text(self, i, out);
+    if (s->media_streams)
+        fprintf(out, "  media: %llu RTP streams of calls, %llu one-way%s%s%s\n",
+                (unsigned long long)s->media_streams, (unsigned long long)s->media_one_way,
+                s->media_one_way ? " (e.g. call " : "", s->one_way_call, s->media_one_way ? ")" : "");
     bool any = false;
     for (size_t g = 0; g < self->ngroups; g++) {
         const group_t *gr = &self->groups[g];
@@ -545,6 +561,12 @@ static json_object *s_site_json(const report_t *self, size_t i)
     }
     json_object_object_add(nat, "evidence", ev);
     json_object_object_add(o, "nat", nat);
+    json_object *media = json_object_new_object();
+    json_object_object_add(media, "streams", json_object_new_int64((int64_t)s->media_streams));
+    json_object_object_add(media, "one_way", json_object_new_int64((int64_t)s->media_one_way));
+    if (s->media_one_way)
+        json_object_object_add(media, "one_way_call_id", json_object_new_string(s->one_way_call));
+    json_object_object_add(o, "media", media);
     json_object *un = json_object_new_array();
     for (size_t g = 0; g < self->ngroups; g++) {
         const group_t *gr = &self->groups[g];

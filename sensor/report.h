@@ -39,6 +39,8 @@ void report_set_nat(report_t *self, const nat_t *nat);
 void report_nat_change(report_t *self, const nat_change_t *c);
 /* "consistent", "inconsistent", or "not_enough_data" for a site. */
 const char *report_nat_verdict(const report_t *self, size_t site);
+/* Counts a call's media stream; one_way: it flowed in one direction only. */
+void report_media(report_t *self, const verdict_t *v, const char *call_id, bool one_way);
 /* True if every site that was observed is compliant (and one was). */
 bool report_compliant(const report_t *self);
 /* Number of sites with at least one flow. */

@@ -128,12 +128,13 @@ static int s_https_violation(const rules_t *rules, const verdict_t *v, bool is_h
     return -1;
 }
 
-void verdict_judge(verdict_ctx_t *self, const flow_t *f, bool at_end, const char *app,
-        bool is_http, verdict_t *out)
+void verdict_judge(verdict_ctx_t *self, const flow_t *f, bool at_end, const verdict_hint_t *hint,
+        verdict_t *out)
 {
     memset(out, 0, sizeof *out);
     out->rule = out->reply_rule = out->nearest = out->violation = -1;
-    s_roles(self, f, app, out);
+    bool is_http = hint && hint->is_http;
+    s_roles(self, f, hint ? hint->app : NULL, out);
     if (out->site < 0) {
         out->kind = VERDICT_UNMONITORED;
         return;
@@ -149,6 +150,14 @@ void verdict_judge(verdict_ctx_t *self, const flow_t *f, bool at_end, const char
         return;
     }
     out->reason = s_failure(f, rules_rule(self->rules, (size_t)out->rule));
+    if (out->reason == REASON_NO_RESPONSE && hint && hint->is_media) {
+        /* Media is no request: what failed is the other way, the rule that
+         * lets the far side's RTP in. */
+        out->reason = REASON_ONE_WAY_MEDIA;
+        int rr = rules_match(self->rules, k->proto, out->roles[1], dport, out->roles[0], sport);
+        if (rr >= 0)
+            out->rule = rr;
+    }
     if (out->reason == REASON_NONE) {
         out->kind = VERDICT_ALLOWED;
         /* Replies crossed the firewall too: they verify the inbound rule. */
@@ -158,6 +167,8 @@ void verdict_judge(verdict_ctx_t *self, const flow_t *f, bool at_end, const char
     }
     bool answered_somehow = out->reason == REASON_RESET || out->reason == REASON_ICMP_UNREACHABLE ||
                             out->reason == REASON_TLS_INCOMPLETE;
+    /* One-way media of an answered call: the 2xx came in, so inbound packets
+     * do reach this mirror; the flow itself shows the failure. */
     if (!answered_somehow &&
             ((f->flags & FLOW_F_ONE_SIDED) || self->site_inbound[out->site] == 0)) {
         out->kind = VERDICT_ONE_SIDED;
@@ -181,6 +192,6 @@ const char *verdict_kind_str(verdict_kind_t k)
 const char *verdict_reason_str(reason_t r)
 {
     static const char *const names[REASON_COUNT] = {"", "no_answer", "reset", "icmp_unreachable",
-            "tls_incomplete", "no_response"};
+            "tls_incomplete", "no_response", "one_way_media"};
     return (unsigned)r < REASON_COUNT ? names[r] : "unknown";
 }

@@ -37,6 +37,7 @@ typedef enum {
     REASON_ICMP_UNREACHABLE,
     REASON_TLS_INCOMPLETE,
     REASON_NO_RESPONSE,
+    REASON_ONE_WAY_MEDIA, /* RTP of a call (from SDP) came back from neither side */
     REASON_COUNT
 } reason_t;
 
@@ -69,10 +70,16 @@ void verdict_flow_sites(verdict_ctx_t *self, flow_t *f);
 /* The time of the last packet of the capture (for capture_ended). */
 void verdict_set_capture_end(verdict_ctx_t *self, uint64_t ts_us);
 
-/* Judges a finished flow. `at_end`: the flow ends because the capture did;
- * `app`: its nDPI protocol name (NULL if none); `is_http`: plaintext HTTP. */
-void verdict_judge(verdict_ctx_t *self, const flow_t *f, bool at_end, const char *app,
-        bool is_http, verdict_t *out);
+/* What classification knows of a flow, for its verdict. */
+typedef struct {
+    const char *app; /* nDPI protocol name, NULL if none */
+    bool is_http;    /* plaintext HTTP seen */
+    bool is_media;   /* RTP of a call, known from its SDP */
+} verdict_hint_t;
+
+/* Judges a finished flow. `at_end`: the flow ends because the capture did. */
+void verdict_judge(verdict_ctx_t *self, const flow_t *f, bool at_end, const verdict_hint_t *hint,
+        verdict_t *out);
 
 const char *verdict_kind_str(verdict_kind_t k);
 const char *verdict_reason_str(reason_t r);

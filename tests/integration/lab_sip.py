@@ -36,6 +36,51 @@ def run(sensor, src, captures):
         return p, [json.loads(l) for l in open(ev)], json.load(open(rep))
 
 
+def media(a, kind, vantage):
+    """Calls (routed, no NAT): 134 RTP packets each way over 4 s in the
+    two-way call; in the one-way call the firewall drops the provider's RTP,
+    so inside it never arrives (outside, both directions pass by)."""
+    p, events, report = run(a.sensor, a.src, ["lab-sip-%s-%s.pcap" % (kind, vantage)])
+    errors = []
+    rtp = [e for e in events if e["event_type"] == "flow" and "rtp" in e]
+    oneway = [e for e in events if e["event_type"] == "rtp_one_way"]
+    if len(rtp) != 1:
+        errors.append("%d media flows, expected 1" % len(rtp))
+    else:
+        f = rtp[0]
+        missing = kind == "oneway" and vantage == "inside"
+        if f["app"] != "RTP" or not f["rtp"]["call_id"]:
+            errors.append("media flow not known from SDP: %r" % f)
+        if f["rtp"]["toserver"]["packets"] != 134 or f["rtp"]["toserver"]["lost"] != 0:
+            errors.append("outbound stream %r" % f["rtp"]["toserver"])
+        if f["rtp"]["toclient"]["packets"] != (0 if missing else 134):
+            errors.append("inbound stream %r" % f["rtp"]["toclient"])
+        if not 0 <= f["rtp"]["toserver"]["jitter_ms"] < 5:
+            errors.append("jitter %r" % f["rtp"]["toserver"])
+        if missing:
+            if f["verdict"] != "blocked" or f["rule"] != "PBX-RTP-IN" or f["reason"] != "one_way_media":
+                errors.append("one-way media verdict %s %s %s" % (f["verdict"], f.get("rule"), f.get("reason")))
+            if len(oneway) != 1 or oneway[0]["missing"] != "inbound" or \
+                    oneway[0]["call_id"] != f["rtp"]["call_id"] or oneway[0]["site"] != "lab-voip":
+                errors.append("rtp_one_way events %r" % oneway)
+            if p.returncode != 1:
+                errors.append("exit %d, expected 1 (PBX-RTP-IN blocked)" % p.returncode)
+        else:
+            if oneway:
+                errors.append("false one-way alarm: %r" % oneway)
+            if f["verdict"] != "allowed" or f["rule"] != "PBX-RTP-OUT" or f.get("reply_rule") != "PBX-RTP-IN":
+                errors.append("media verdict %s %s %s" % (f["verdict"], f.get("rule"), f.get("reply_rule")))
+            if p.returncode != 0:
+                errors.append("exit %d, expected 0" % p.returncode)
+    stats = [e for e in events if e["event_type"] == "stats"][0]["stats"]
+    if stats["ndpi"]["packets"] > 20:
+        errors.append("nDPI saw %d packets: RTP known from SDP must skip it" % stats["ndpi"]["packets"])
+    for e in errors:
+        print("FAIL:", e)
+    print("%s-%s: %d problem(s)" % (kind, vantage, len(errors)))
+    return 1 if errors else 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sensor", required=True)
@@ -43,6 +88,8 @@ def main():
     ap.add_argument("--case", required=True)
     a = ap.parse_args()
     nat, vantages = a.case.split("-", 1)  # consistent-inside, portchange-both ...
+    if nat in ("twoway", "oneway"):
+        return media(a, nat, vantages)
     names = ["inside", "outside"] if vantages == "both" else [vantages]
     p, events, report = run(a.sensor, a.src, ["lab-sip-%s-%s.pcap" % (nat, v) for v in names])
     errors = []

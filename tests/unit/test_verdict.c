@@ -65,7 +65,7 @@ static void s_pkt(lab_t *l, bool to_server, uint8_t flags, uint32_t seq, uint32_
 static int s_expect(lab_t *l, bool at_end, verdict_kind_t kind, reason_t reason, const char *rule)
 {
     verdict_t v;
-    verdict_judge(l->vc, &l->f, at_end, NULL, false, &v);
+    verdict_judge(l->vc, &l->f, at_end, NULL, &v);
     if (v.kind != kind || v.reason != reason ||
             (rule ? v.rule < 0 || strcmp(rules_rule(l->rs, (size_t)v.rule)->id, rule) != 0
                   : v.rule >= 0)) {
@@ -127,11 +127,21 @@ static int s_cases(lab_t *l)
     CHECK(s_expect(l, false, VERDICT_BLOCKED, REASON_NO_RESPONSE, "PBX-SIP-OUT") == 0);
     s_pkt(l, false, 0, 0, 250, 1.1, NULL);
     CHECK(s_expect(l, false, VERDICT_ALLOWED, REASON_NONE, "PBX-SIP-OUT") == 0);
+    /* RTP of a call, known from SDP, that never comes back: the inbound
+     * media rule is what failed. */
+    s_start(l, "203.0.113.50", 20000, 17);
+    s_pkt(l, true, 0, 0, 172, 1, NULL);
+    verdict_hint_t media = {"RTP", false, true};
+    verdict_t mv;
+    verdict_judge(l->vc, &l->f, false, &media, &mv);
+    CHECK_EQ(mv.kind, VERDICT_BLOCKED);
+    CHECK_EQ(mv.reason, REASON_ONE_WAY_MEDIA);
+    CHECK(strcmp(rules_rule(l->rs, (size_t)mv.rule)->id, "PBX-RTP-IN") == 0);
     /* No rule: unexpected, with the nearest rule named. */
     s_start(l, "203.0.113.10", 8080, 6);
     s_pkt(l, true, TCP_SYN, 7, 0, 1, NULL);
     verdict_t v;
-    verdict_judge(l->vc, &l->f, false, NULL, false, &v);
+    verdict_judge(l->vc, &l->f, false, NULL, &v);
     CHECK_EQ(v.kind, VERDICT_UNEXPECTED);
     CHECK(v.nearest >= 0 && v.near == NEAR_PORT);
     /* Neither end in a site. */
@@ -139,7 +149,7 @@ static int s_cases(lab_t *l)
     ip_parse("198.51.100.1", &l->cli);
     flow_key_make(&l->f.key, &l->cli, l->sport, &l->srv, 443, 6);
     verdict_flow_sites(l->vc, &l->f);
-    verdict_judge(l->vc, &l->f, false, NULL, false, &v);
+    verdict_judge(l->vc, &l->f, false, NULL, &v);
     CHECK_EQ(v.kind, VERDICT_UNMONITORED);
     return 0;
 }
@@ -160,7 +170,7 @@ int test_verdict(void)
     memset(&p, 0, sizeof p);
     s_pkt(&l, true, TCP_SYN, 7, 0, 1, NULL);
     verdict_t v;
-    verdict_judge(l.vc, &l.f, false, NULL, false, &v);
+    verdict_judge(l.vc, &l.f, false, NULL, &v);
     CHECK_EQ(v.kind, VERDICT_ONE_SIDED);
     verdict_note_inbound(l.vc, 0);
     int rc = s_cases(&l);
