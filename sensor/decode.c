@@ -165,6 +165,19 @@ static decode_err_t s_ipv4(cursor_t *c, packet_t *p, int depth)
     if (!cur_skip(c, hlen - 20))
         return DECODE_ERR_L3_TRUNC;
     uint16_t offset = frag & 0x1fff;
+    if (!depth && (offset != 0 || (frag & 0x2000))) {
+        /* A fragment: hand its bytes to reassembly. */
+        p->frag_id = id;
+        p->frag_off = (uint16_t)(offset * 8);
+        p->frag_more = (frag & 0x2000) != 0;
+        p->frag_hdr = start;
+        p->frag_hdr_len = hlen;
+        p->frag_data = c->p;
+        p->frag_len = total - hlen;
+        if (c->left < p->frag_len)
+            return DECODE_ERR_L3_TRUNC; /* cut by the snap length: cannot be rebuilt */
+        return DECODE_ERR_FRAGMENT;
+    }
     if (offset != 0)
         return DECODE_ERR_FRAGMENT;
     p->first_frag = (frag & 0x2000) != 0;
@@ -225,6 +238,16 @@ static decode_err_t s_ipv6(cursor_t *c, packet_t *p, int depth)
                     return DECODE_ERR_IPV6_HDR;
                 left -= 8;
                 p->proto = next;
+                if (!depth) {
+                    p->frag_id = ident;
+                    p->frag_off = (uint16_t)(off & 0xfff8);
+                    p->frag_more = (off & 1) != 0;
+                    p->frag_data = body.p;
+                    p->frag_len = left;
+                    if (body.left < left)
+                        return DECODE_ERR_L3_TRUNC;
+                    return DECODE_ERR_FRAGMENT;
+                }
                 if ((off >> 3) != 0)
                     return DECODE_ERR_FRAGMENT;
                 p->first_frag = (off & 1) != 0;

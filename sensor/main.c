@@ -351,7 +351,7 @@ int main(int argc, char **argv)
                      "transport header ended; they are counted and not judged",
                     (unsigned long long)cut, (unsigned long long)st.packets);
         if (st.decode[DECODE_ERR_FRAGMENT])
-            log_notice("%llu non-first IP fragments were counted, not reassembled",
+            log_info("%llu IP fragments (reassembly counters: stats.defrag)",
                     (unsigned long long)st.decode[DECODE_ERR_FRAGMENT]);
         status = rc ? rc : report_sites_observed(rep) == 0 ? 3 : report_compliant(rep) ? 0 : 1;
         pipeline_destroy(&pl);

@@ -36,7 +36,7 @@ typedef enum {
     DECODE_ERR_L3_TRUNC,      /* IP header cut by the snap length */
     DECODE_ERR_L4_TRUNC,      /* TCP/UDP/ICMP header cut by the snap length */
     DECODE_ERR_L4_HDR,        /* bad TCP offset or UDP length */
-    DECODE_ERR_FRAGMENT,      /* a non-first fragment: counted, not reassembled */
+    DECODE_ERR_FRAGMENT,      /* an IP fragment: held for reassembly (defrag.c) */
     DECODE_ERR_COUNT
 } decode_err_t;
 
@@ -66,6 +66,14 @@ typedef struct {
     uint32_t payload_caplen;
     uint32_t payload_len;   /* payload length on the wire (from IP lengths) */
     bool first_frag;        /* a first fragment: more data follows */
+    /* IP fragments (DECODE_ERR_FRAGMENT): what reassembly needs */
+    uint32_t frag_id;
+    uint16_t frag_off;      /* bytes */
+    bool frag_more;
+    const uint8_t *frag_data; /* the fragment's payload, captured */
+    uint32_t frag_len;        /* its length on the wire */
+    const uint8_t *frag_hdr;  /* IPv4 header (with options) */
+    uint32_t frag_hdr_len;
     /* ICMP errors: the header of the packet that caused them */
     bool icmp_err;
     uint8_t icmp_type, icmp_code;

@@ -8,6 +8,7 @@
 
 #include "classify.h"
 #include "conn.h"
+#include "defrag.h"
 #include "flow_table.h"
 #include "media.h"
 #include "nat.h"
@@ -24,6 +25,7 @@ struct pipeline {
     report_t *report;
     nat_t *nat;
     media_t *media;
+    defrag_t *defrag;
     pipeline_stats_t st;
     uint64_t next_expire_us;
     uint64_t sources;
@@ -42,6 +44,7 @@ void pipeline_cfg_defaults(pipeline_cfg_t *cfg)
     cfg->ndpi_packets = 32;
     cfg->max_bindings = 1u << 16;
     cfg->max_calls = 1u << 14;
+    cfg->max_fragmented = 256;
 }
 
 /* SIP over UDP: a start line begins with an upper-case letter (a method, or
@@ -115,8 +118,9 @@ pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen)
     self->report = self->cls ? report_new(cfg->rules, self->cls) : NULL;
     self->nat = nat_new(cfg->max_bindings, (int)rules_nsites(cfg->rules), s_nat_change, self);
     self->media = media_new(cfg->max_calls, cfg->max_calls * 4);
+    self->defrag = defrag_new(cfg->max_fragmented, 30ull * 1000000u);
     if (!self->flows || !self->cls || !self->verdict || !self->report || !self->nat ||
-            !self->media) {
+            !self->media || !self->defrag) {
         snprintf(err, errlen, "cannot allocate the flow table (%u flows) or nDPI state",
                 cfg->max_flows);
         pipeline_destroy(&self);
@@ -137,6 +141,7 @@ void pipeline_destroy(pipeline_t **self_p)
     flow_table_destroy(&self->flows);
     nat_destroy(&self->nat);
     media_destroy(&self->media);
+    defrag_destroy(&self->defrag);
     output_destroy(&self->out);
     report_destroy(&self->report);
     verdict_ctx_destroy(&self->verdict);
@@ -176,8 +181,22 @@ void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *
         self->st.last_us = hdr->ts_us;
     decode_err_t e = decode_packet(hdr->linktype, data, hdr->caplen, hdr->wirelen, &p);
     self->st.decode[e]++;
-    if (e != DECODE_OK)
+    if (e == DECODE_ERR_FRAGMENT) {
+        /* A fragment: the datagram is processed once it is whole. */
+        const uint8_t *whole;
+        uint32_t len;
+        if (!defrag_add(self->defrag, &p, &whole, &len))
+            return;
+        e = decode_packet(LINK_RAW, whole, len, len, &p);
+        p.ts_us = hdr->ts_us;
+        p.num = hdr->num;
+        if (e != DECODE_OK) {
+            self->st.reassembled_invalid++;
+            return;
+        }
+    } else if (e != DECODE_OK) {
         return;
+    }
     if (hdr->ts_us >= self->next_expire_us) {
         flow_table_expire(self->flows, hdr->ts_us);
         self->next_expire_us = hdr->ts_us + 1000000u;
@@ -241,6 +260,15 @@ void pipeline_finish(pipeline_t *self, uint64_t sources)
     ADD(s, "duplicates", self->st.duplicates);
     ADD(s, "icmp_errors_matched", self->st.icmp_matched);
     ADD(s, "icmp_errors_unmatched", self->st.icmp_unmatched);
+    defrag_stats_t ds;
+    defrag_stats(self->defrag, &ds);
+    json_object *fr = json_object_new_object();
+    ADD(fr, "fragments", ds.fragments);
+    ADD(fr, "reassembled", ds.reassembled);
+    ADD(fr, "timed_out", ds.timed_out);
+    ADD(fr, "evicted", ds.evicted);
+    ADD(fr, "invalid", ds.invalid + self->st.reassembled_invalid);
+    json_object_object_add(s, "defrag", fr);
     ADD(s, "sip_messages", self->st.sip_messages);
     ADD(s, "sip_invalid", self->st.sip_invalid);
     ADD(s, "sip_bindings_dropped", nat_dropped(self->nat));
@@ -300,6 +328,6 @@ void pipeline_report_meta(const pipeline_t *self, report_meta_t *meta)
     meta->flows = fs.created;
     meta->evicted = fs.evicted;
     for (int i = 1; i < DECODE_ERR_COUNT; i++)
-        if (i != DECODE_ERR_NOT_IP)
+        if (i != DECODE_ERR_NOT_IP && i != DECODE_ERR_FRAGMENT)
             meta->decode_errors += self->st.decode[i];
 }

@@ -29,6 +29,7 @@ typedef struct {
     uint32_t ndpi_packets;
     uint32_t max_bindings;     /* SIP registrations tracked */
     uint32_t max_calls;        /* calls whose SDP is tracked (media streams: 4x) */
+    uint32_t max_fragmented;   /* IP datagrams in reassembly at once */
     struct classify *classify; /* optional: a classifier to share (not owned);
                                   nDPI takes ~50 ms to set up (fuzzing) */
 } pipeline_cfg_t;
@@ -39,6 +40,7 @@ typedef struct {
     uint64_t duplicates;
     uint64_t icmp_matched, icmp_unmatched;
     uint64_t sip_messages, sip_invalid;
+    uint64_t reassembled_invalid;
     uint64_t first_us, last_us;
 } pipeline_stats_t;
 

@@ -17,6 +17,7 @@ int test_verdict(void);
 int test_report(void);
 int test_sip(void);
 int test_nat(void);
+int test_defrag(void);
 
 const char *unit_srcdir = PINHOLE_SRCDIR;
 
@@ -34,6 +35,7 @@ static const struct {
         {"report", test_report},
         {"sip", test_sip},
         {"nat", test_nat},
+        {"defrag", test_defrag},
 };
 
 int main(int argc, char **argv)
