@@ -53,6 +53,7 @@ typedef struct flow {
     uint32_t prev, next;     /* LRU list, oldest first */
     uint32_t ndpi;           /* classify slot while nDPI looks at it */
     uint32_t media;          /* media stream slot (RTP known from SDP) */
+    uint32_t sipstream;      /* SIP-over-TCP buffer slot */
     uint64_t id;             /* flow number, unique in a run */
     uint64_t first_us, last_us;
     flow_dir_t d[2];         /* [0]: key side a sends, [1]: side b sends */

@@ -214,6 +214,7 @@ flow_t *flow_table_get(flow_table_t *self, const flow_key_t *key, uint64_t now, 
     f->key = *key;
     f->ndpi = FLOW_NONE;
     f->media = FLOW_NONE;
+    f->sipstream = FLOW_NONE;
     f->id = ++self->next_id;
     f->first_us = f->last_us = now;
     f->site[0] = f->site[1] = -1;

@@ -13,6 +13,7 @@
 #include "media.h"
 #include "nat.h"
 #include "sip.h"
+#include "sipstream.h"
 #include "output.h"
 #include "verdict.h"
 
@@ -26,6 +27,7 @@ struct pipeline {
     nat_t *nat;
     media_t *media;
     defrag_t *defrag;
+    sipstream_t *sipstream;
     pipeline_stats_t st;
     uint64_t next_expire_us;
     uint64_t sources;
@@ -45,12 +47,29 @@ void pipeline_cfg_defaults(pipeline_cfg_t *cfg)
     cfg->max_bindings = 1u << 16;
     cfg->max_calls = 1u << 14;
     cfg->max_fragmented = 256;
+    cfg->max_sip_streams = 1024;
+}
+
+/* One whole SIP message, from UDP or TCP. */
+static void s_sip_message(const sip_msg_t *m, flow_t *f, int side, const packet_t *p, void *ctx)
+{
+    pipeline_t *self = ctx;
+    self->st.sip_messages++;
+    /* The phone's side: the source of a request, the destination of a response. */
+    int site = m->is_request ? f->site[side] : f->site[!side];
+    nat_sip(self->nat, m, &p->src, p->sport, &p->dst, p->dport, site, p->ts_us);
+    media_sip(self->media, m);
 }
 
 /* SIP over UDP: a start line begins with an upper-case letter (a method, or
- * "SIP/2.0"), which also keeps RTP (first byte 0x80) off the parser. */
+ * "SIP/2.0"), which also keeps RTP (first byte 0x80) off the parser. Over
+ * TCP the stream reassembler decides. */
 static void s_sip(pipeline_t *self, flow_t *f, int side, const packet_t *p)
 {
+    if (p->proto == 6) {
+        sipstream_segment(self->sipstream, f, side, p);
+        return;
+    }
     if (p->proto != 17 || p->payload_caplen < 12 || p->payload[0] < 'A' || p->payload[0] > 'Z')
         return;
     sip_msg_t m;
@@ -61,11 +80,7 @@ static void s_sip(pipeline_t *self, flow_t *f, int side, const packet_t *p)
         self->st.sip_invalid++;
         return;
     }
-    self->st.sip_messages++;
-    /* The phone's side: the source of a request, the destination of a response. */
-    int site = m.is_request ? f->site[side] : f->site[!side];
-    nat_sip(self->nat, &m, &p->src, p->sport, &p->dst, p->dport, site, p->ts_us);
-    media_sip(self->media, &m);
+    s_sip_message(&m, f, side, p, self);
 }
 
 static void s_flow_end(flow_t *f, flow_end_t why, void *ctx)
@@ -95,6 +110,7 @@ static void s_flow_end(flow_t *f, flow_end_t why, void *ctx)
         report_media(self->report, &v, ms->call_id, false);
     }
     media_release(self->media, f);
+    sipstream_release(self->sipstream, f);
 }
 
 static void s_nat_change(const nat_change_t *c, void *ctx)
@@ -119,8 +135,9 @@ pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen)
     self->nat = nat_new(cfg->max_bindings, (int)rules_nsites(cfg->rules), s_nat_change, self);
     self->media = media_new(cfg->max_calls, cfg->max_calls * 4);
     self->defrag = defrag_new(cfg->max_fragmented, 30ull * 1000000u);
+    self->sipstream = sipstream_new(cfg->max_sip_streams, s_sip_message, self);
     if (!self->flows || !self->cls || !self->verdict || !self->report || !self->nat ||
-            !self->media || !self->defrag) {
+            !self->media || !self->defrag || !self->sipstream) {
         snprintf(err, errlen, "cannot allocate the flow table (%u flows) or nDPI state",
                 cfg->max_flows);
         pipeline_destroy(&self);
@@ -142,6 +159,7 @@ void pipeline_destroy(pipeline_t **self_p)
     nat_destroy(&self->nat);
     media_destroy(&self->media);
     defrag_destroy(&self->defrag);
+    sipstream_destroy(&self->sipstream);
     output_destroy(&self->out);
     report_destroy(&self->report);
     verdict_ctx_destroy(&self->verdict);
@@ -269,6 +287,15 @@ void pipeline_finish(pipeline_t *self, uint64_t sources)
     ADD(fr, "evicted", ds.evicted);
     ADD(fr, "invalid", ds.invalid + self->st.reassembled_invalid);
     json_object_object_add(s, "defrag", fr);
+    sipstream_stats_t ss;
+    sipstream_stats(self->sipstream, &ss);
+    json_object *tcp = json_object_new_object();
+    ADD(tcp, "streams", ss.streams);
+    ADD(tcp, "messages", ss.messages);
+    ADD(tcp, "gaps", ss.gaps);
+    ADD(tcp, "bytes_dropped", ss.dropped);
+    ADD(tcp, "pool_full", ss.pool_full);
+    json_object_object_add(s, "sip_tcp", tcp);
     ADD(s, "sip_messages", self->st.sip_messages);
     ADD(s, "sip_invalid", self->st.sip_invalid);
     ADD(s, "sip_bindings_dropped", nat_dropped(self->nat));

@@ -30,6 +30,7 @@ typedef struct {
     uint32_t max_bindings;     /* SIP registrations tracked */
     uint32_t max_calls;        /* calls whose SDP is tracked (media streams: 4x) */
     uint32_t max_fragmented;   /* IP datagrams in reassembly at once */
+    uint32_t max_sip_streams;  /* SIP-over-TCP flows followed at once */
     struct classify *classify; /* optional: a classifier to share (not owned);
                                   nDPI takes ~50 ms to set up (fuzzing) */
 } pipeline_cfg_t;

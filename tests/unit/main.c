@@ -18,6 +18,7 @@ int test_report(void);
 int test_sip(void);
 int test_nat(void);
 int test_defrag(void);
+int test_sipstream(void);
 
 const char *unit_srcdir = PINHOLE_SRCDIR;
 
@@ -36,6 +37,7 @@ static const struct {
         {"sip", test_sip},
         {"nat", test_nat},
         {"defrag", test_defrag},
+        {"sipstream", test_sipstream},
 };
 
 int main(int argc, char **argv)
