@@ -111,3 +111,16 @@ const char *ip_to_str(const ip_addr_t *a, char *buf, size_t n)
         inet_ntop(AF_INET6, a->b, buf, (socklen_t)n);
     return buf;
 }
+
+bool ip_is_private(const ip_addr_t *a)
+{
+    if (ip_is_v4(a)) {
+        const uint8_t *b = a->b + 12;
+        return b[0] == 10 || b[0] == 127 || (b[0] == 172 && (b[1] & 0xf0) == 16) ||
+               (b[0] == 192 && b[1] == 168) || (b[0] == 100 && (b[1] & 0xc0) == 64) ||
+               (b[0] == 169 && b[1] == 254);
+    }
+    static const uint8_t loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return (a->b[0] & 0xfe) == 0xfc || (a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0x80) ||
+           memcmp(a->b, loop, 16) == 0;
+}

@@ -31,6 +31,9 @@ bool ip_parse(const char *s, ip_addr_t *out);
 /* Parses "10.0.0.0/8", "2001:db8::/32" or a bare address (host route). */
 bool cidr_parse(const char *s, cidr_t *out);
 bool cidr_contains(const cidr_t *c, const ip_addr_t *a);
+/* True for addresses no host on the internet can be seen from: RFC 1918,
+ * carrier-grade NAT (RFC 6598), loopback, link-local, IPv6 ULA. */
+bool ip_is_private(const ip_addr_t *a);
 /* Writes the address in text form; buf needs 46 bytes. */
 const char *ip_to_str(const ip_addr_t *a, char *buf, size_t n);
 

@@ -266,3 +266,26 @@ void output_nat_change(output_t *self, const nat_change_t *c)
     output_object(self, e);
     json_object_put(e);
 }
+
+void output_sip_alg(output_t *self, const alg_sign_t *sg)
+{
+    if (!self->f)
+        return;
+    char buf[64];
+    json_object *e = json_object_new_object();
+    s_str(e, "timestamp", output_time(sg->ts_us, buf, sizeof buf));
+    s_str(e, "event_type", "sip_alg");
+    s_int(e, "schema", OUTPUT_SCHEMA_VERSION);
+    s_str(e, "sensor", self->sensor);
+    if (sg->site >= 0)
+        s_str(e, "site", rules_site_name(self->rules, (size_t)sg->site));
+    s_str(e, "evidence", sg->how);
+    s_str(e, "call_id", sg->call_id);
+    s_str(e, "message", sg->message);
+    s_str(e, "header", sg->header);
+    s_str(e, "inside", sg->inside);
+    if (sg->outside[0] || strcmp(sg->how, "compared") == 0)
+        s_str(e, "outside", sg->outside);
+    output_object(self, e);
+    json_object_put(e);
+}

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 
+#include "alg.h"
 #include "classify.h"
 #include "flow.h"
 #include "media.h"
@@ -30,6 +31,8 @@ void output_flow(output_t *self, const flow_t *f, const verdict_t *v, const medi
  * `inbound`: what is missing is the direction towards the site. */
 void output_rtp_one_way(output_t *self, const flow_t *f, const verdict_t *v,
         const media_stream_t *ms, bool inbound);
+/* One `sip_alg` event. */
+void output_sip_alg(output_t *self, const alg_sign_t *sg);
 /* One `nat_port_change` event. */
 void output_nat_change(output_t *self, const nat_change_t *c);
 /* Any prepared JSON object as one event line (takes a json_object *; the

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "classify.h"
+#include "alg.h"
 #include "conn.h"
 #include "defrag.h"
 #include "flow_table.h"
@@ -28,6 +29,7 @@ struct pipeline {
     media_t *media;
     defrag_t *defrag;
     sipstream_t *sipstream;
+    alg_t *alg;
     pipeline_stats_t st;
     uint64_t next_expire_us;
     uint64_t sources;
@@ -59,6 +61,7 @@ static void s_sip_message(const sip_msg_t *m, flow_t *f, int side, const packet_
     int site = m->is_request ? f->site[side] : f->site[!side];
     nat_sip(self->nat, m, &p->src, p->sport, &p->dst, p->dport, site, p->ts_us);
     media_sip(self->media, m);
+    alg_sip(self->alg, m, m->raw, m->msg_len, &p->src, &p->dst, site, p->ts_us);
 }
 
 /* SIP over UDP: a start line begins with an upper-case letter (a method, or
@@ -120,6 +123,13 @@ static void s_nat_change(const nat_change_t *c, void *ctx)
     report_nat_change(self->report, c);
 }
 
+static void s_alg_sign(const alg_sign_t *sg, void *ctx)
+{
+    pipeline_t *self = ctx;
+    output_sip_alg(self->out, sg);
+    report_sip_alg(self->report, sg);
+}
+
 pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen)
 {
     pipeline_t *self = calloc(1, sizeof *self);
@@ -136,14 +146,16 @@ pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen)
     self->media = media_new(cfg->max_calls, cfg->max_calls * 4);
     self->defrag = defrag_new(cfg->max_fragmented, 30ull * 1000000u);
     self->sipstream = sipstream_new(cfg->max_sip_streams, s_sip_message, self);
+    self->alg = alg_new(1024, (int)rules_nsites(cfg->rules), s_alg_sign, self);
     if (!self->flows || !self->cls || !self->verdict || !self->report || !self->nat ||
-            !self->media || !self->defrag || !self->sipstream) {
+            !self->media || !self->defrag || !self->sipstream || !self->alg) {
         snprintf(err, errlen, "cannot allocate the flow table (%u flows) or nDPI state",
                 cfg->max_flows);
         pipeline_destroy(&self);
         return NULL;
     }
     report_set_nat(self->report, self->nat);
+    report_set_alg(self->report, self->alg);
     self->out = output_new(cfg->events_path, cfg->sensor, cfg->rules, self->cls, err, errlen);
     if (!self->out)
         pipeline_destroy(&self);
@@ -160,6 +172,7 @@ void pipeline_destroy(pipeline_t **self_p)
     media_destroy(&self->media);
     defrag_destroy(&self->defrag);
     sipstream_destroy(&self->sipstream);
+    alg_destroy(&self->alg);
     output_destroy(&self->out);
     report_destroy(&self->report);
     verdict_ctx_destroy(&self->verdict);

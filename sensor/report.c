@@ -45,6 +45,8 @@ typedef struct {
     size_t nnat;
     uint64_t media_streams, media_one_way;
     char one_way_call[128];
+    alg_sign_t alg[REPORT_NAT_EXAMPLES];
+    size_t nalg;
 } site_stat_t;
 
 #define REPORT_GROUP_SLOTS (REPORT_MAX_GROUPS * 2) /* open addressing, half full at most */
@@ -59,6 +61,7 @@ struct report {
     size_t ngroups;
     uint32_t *slots; /* group index + 1; 0: empty */
     const nat_t *nat;
+    const alg_t *alg;
     uint64_t groups_dropped;
 };
 
@@ -217,6 +220,45 @@ void report_nat_change(report_t *self, const nat_change_t *c)
         s->nat[s->nnat++] = *c;
 }
 
+void report_set_alg(report_t *self, const alg_t *alg)
+{
+    self->alg = alg;
+}
+
+void report_sip_alg(report_t *self, const alg_sign_t *sg)
+{
+    if (sg->site < 0 || (size_t)sg->site >= self->nsites)
+        return;
+    site_stat_t *s = &self->sites[sg->site];
+    for (size_t k = 0; k < s->nalg; k++) /* the same rewrite again: one example is enough */
+        if (strcmp(s->alg[k].how, sg->how) == 0 && strcmp(s->alg[k].header, sg->header) == 0 &&
+                strcmp(s->alg[k].inside, sg->inside) == 0 && strcmp(s->alg[k].outside, sg->outside) == 0)
+            return;
+    if (s->nalg < REPORT_NAT_EXAMPLES) {
+        s->alg[s->nalg++] = *sg;
+        return;
+    }
+    /* Full: a comparison (exact evidence) displaces a heuristic sign. */
+    for (size_t k = 0; k < s->nalg && strcmp(sg->how, "compared") == 0; k++)
+        if (strcmp(s->alg[k].how, "compared") != 0) {
+            s->alg[k] = *sg;
+            return;
+        }
+}
+
+/* "rewritten" (evidence), "not_rewritten" (compared, all equal), or
+ * "not_enough_data". */
+static const char *s_alg_verdict(const report_t *self, size_t site)
+{
+    alg_site_stats_t st;
+    memset(&st, 0, sizeof st);
+    if (self->alg)
+        alg_site_stats(self->alg, (int)site, &st);
+    if (st.rewritten || st.heuristic)
+        return "rewritten";
+    return st.compared ? "not_rewritten" : "not_enough_data";
+}
+
 void report_media(report_t *self, const verdict_t *v, const char *call_id, bool one_way)
 {
     if (v->site < 0 || (size_t)v->site >= self->nsites)
@@ -270,7 +312,8 @@ static bool s_site_compliant(const report_t *self, size_t site)
     for (size_t i = 0; i < rules_nreqs(self->rules); i++)
         if (s->reqs[i].count)
             return false;
-    return strcmp(report_nat_verdict(self, site), "inconsistent") != 0;
+    return strcmp(report_nat_verdict(self, site), "inconsistent") != 0 &&
+           strcmp(s_alg_verdict(self, site), "rewritten") != 0;
 }
 
 bool report_compliant(const report_t *self)
@@ -324,6 +367,12 @@ static const char *s_req_status(const report_t *self, size_t site, const require
             return "no_violation_seen";
         case REQ_PORTS_OPEN:
             return s_ports_status(rules, q, s);
+        case REQ_NO_SIP_ALG: {
+            const char *v = s_alg_verdict(self, site);
+            return strcmp(v, "rewritten") == 0 ? "violated"
+                   : strcmp(v, "not_rewritten") == 0 ? "verified"
+                                                    : "not_enough_data";
+        }
         case REQ_CONSISTENT_NAT: {
             const char *v = report_nat_verdict(self, site);
             return strcmp(v, "inconsistent") == 0 ? "violated"
@@ -427,6 +476,13 @@ static void s_site_text(const report_t *self, size_t i, FILE *out)
         fputc('\n', out);
     }
     s_nat_text(self, i, out);
+    for (size_t k = 0; k < s->nalg; k++) {
+        const alg_sign_t *a = &s->alg[k];
+        if (k == 0)
+            fprintf(out, "  SIP rewritten by a device in between (SIP ALG):\n");
+        fprintf(out, "    %s %s, %s: inside \"%s\"%s%s%s\n", a->message, a->header, a->how, a->inside,
+                a->outside[0] ? ", outside \"" : "", a->outside, a->outside[0] ? "\"" : "");
+    }
     if (s->media_streams)
         fprintf(out, "  media: %llu RTP streams of calls, %llu one-way%s%s%s\n",
                 (unsigned long long)s->media_streams, (unsigned long long)s->media_one_way,
@@ -567,6 +623,20 @@ static json_object *s_site_json(const report_t *self, size_t i)
     if (s->media_one_way)
         json_object_object_add(media, "one_way_call_id", json_object_new_string(s->one_way_call));
     json_object_object_add(o, "media", media);
+    json_object *alg = json_object_new_object();
+    json_object_object_add(alg, "verdict", json_object_new_string(s_alg_verdict(self, i)));
+    json_object *signs = json_object_new_array();
+    for (size_t k = 0; k < s->nalg; k++) {
+        json_object *so = json_object_new_object();
+        json_object_object_add(so, "evidence", json_object_new_string(s->alg[k].how));
+        json_object_object_add(so, "message", json_object_new_string(s->alg[k].message));
+        json_object_object_add(so, "header", json_object_new_string(s->alg[k].header));
+        json_object_object_add(so, "inside", json_object_new_string(s->alg[k].inside));
+        json_object_object_add(so, "outside", json_object_new_string(s->alg[k].outside));
+        json_object_array_add(signs, so);
+    }
+    json_object_object_add(alg, "evidence", signs);
+    json_object_object_add(o, "sip_alg", alg);
     json_object *un = json_object_new_array();
     for (size_t g = 0; g < self->ngroups; g++) {
         const group_t *gr = &self->groups[g];

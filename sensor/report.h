@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "alg.h"
 #include "classify.h"
 #include "flow.h"
 #include "nat.h"
@@ -39,6 +40,10 @@ void report_set_nat(report_t *self, const nat_t *nat);
 void report_nat_change(report_t *self, const nat_change_t *c);
 /* "consistent", "inconsistent", or "not_enough_data" for a site. */
 const char *report_nat_verdict(const report_t *self, size_t site);
+/* The SIP ALG analysis whose per-site counters the report reads (borrowed). */
+void report_set_alg(report_t *self, const alg_t *alg);
+/* Keeps a sign of SIP rewriting as evidence (a few per site). */
+void report_sip_alg(report_t *self, const alg_sign_t *sg);
 /* Counts a call's media stream; one_way: it flowed in one direction only. */
 void report_media(report_t *self, const verdict_t *v, const char *call_id, bool one_way);
 /* True if every site that was observed is compliant (and one was). */

@@ -320,6 +320,7 @@ sip_rc_t sip_parse(const uint8_t *buf, size_t len, bool stream, sip_msg_t *out)
             return SIP_INVALID; /* cut by the snap length, or lying */
         left = out->content_length;
     }
+    out->raw = buf;
     out->body = buf + body;
     out->body_len = (uint32_t)left;
     out->msg_len = (uint32_t)(body + left);

@@ -56,6 +56,7 @@ typedef struct {
     uint32_t content_length;
     const uint8_t *body;
     uint32_t body_len;
+    const uint8_t *raw;   /* the message's first byte */
     uint32_t msg_len;     /* bytes of this message (headers + body) */
 } sip_msg_t;
 

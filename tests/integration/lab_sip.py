@@ -81,6 +81,44 @@ def media(a, kind, vantage):
     return 1 if errors else 0
 
 
+def alg(a, vantages):
+    """The kernel's SIP ALG (nf_nat_sip) in the NAT: outgoing REGISTERs get
+    their Via and Contact rewritten to 203.0.113.2, and the registrar's 200 OK
+    gets them rewritten back (received=192.168.60.x inside)."""
+    names = ["inside", "outside"] if vantages == "both" else [vantages]
+    p, events, report = run(a.sensor, a.src, ["lab-sip-alg-%s.pcap" % v for v in names])
+    errors = []
+    signs = [e for e in events if e["event_type"] == "sip_alg"]
+    site = [s for s in report["sites"] if s["site"] == "lab-voip"][0]
+    req = [q["status"] for q in site["requirements"] if q["requirement"] == "PBX-REQ-NO-SIP-ALG"][0]
+    if vantages == "outside":
+        # Outside alone the rewritten SIP looks like a phone with a public
+        # address: no sign, and no claim either way.
+        if signs or req != "not_enough_data":
+            errors.append("outside only: %d signs, requirement %s" % (len(signs), req))
+    else:
+        heur = [e for e in signs if e["evidence"] == "private_received"]
+        if not heur or any(not e["inside"].startswith("received=192.168.60.") for e in heur):
+            errors.append("no private_received sign inside: %r" % signs[:3])
+        if req != "violated" or p.returncode != 1:
+            errors.append("requirement %s, exit %d" % (req, p.returncode))
+    if vantages == "both":
+        comp = [e for e in signs if e["evidence"] == "compared"]
+        want = {("REGISTER", "Via"), ("REGISTER", "Contact"), ("200 REGISTER", "Via"),
+                ("200 REGISTER", "Contact")}
+        got = {(e["message"], e["header"]) for e in comp}
+        if got != want:
+            errors.append("rewritten headers %r, expected %r" % (got, want))
+        for e in comp:
+            if e["header"] == "Contact" and e["message"] == "REGISTER" and \
+                    not ("@192.168.60.1" in e["inside"] and "@203.0.113.2:" in e["outside"]):
+                errors.append("Contact rewrite not reported exactly: %r" % e)
+    for e in errors:
+        print("FAIL:", e)
+    print("alg-%s: %d problem(s)" % (vantages, len(errors)))
+    return 1 if errors else 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sensor", required=True)
@@ -90,6 +128,8 @@ def main():
     nat, vantages = a.case.split("-", 1)  # consistent-inside, portchange-both ...
     if nat in ("twoway", "oneway"):
         return media(a, nat, vantages)
+    if nat == "alg":
+        return alg(a, vantages)
     names = ["inside", "outside"] if vantages == "both" else [vantages]
     p, events, report = run(a.sensor, a.src, ["lab-sip-%s-%s.pcap" % (nat, v) for v in names])
     errors = []
@@ -103,6 +143,11 @@ def main():
             errors.append("NAT verdict %r" % site["nat"])
         if reqs.get("PBX-REQ-CONSISTENT-NAT") != "verified" or p.returncode != 0:
             errors.append("requirement %s, exit %d" % (reqs.get("PBX-REQ-CONSISTENT-NAT"), p.returncode))
+        # No SIP ALG in this NAT: both copies of every message are the same.
+        algs = [e for e in events if e["event_type"] == "sip_alg"]
+        alg_req = reqs.get("PBX-REQ-NO-SIP-ALG")
+        if algs or alg_req != ("verified" if vantages == "both" else "not_enough_data"):
+            errors.append("SIP ALG: %d signs, requirement %s" % (len(algs), alg_req))
     else:
         for v in names:
             got = [(e["aor"], e["old_public"], e["new_public"]) for e in changes if e["vantage"] == v]

@@ -15,6 +15,7 @@
 # In each run phone 100 registers (three times), phone 101 registers, and
 # phone 100 then "reboots": a new sipp run, a new Call-ID, the same port.
 # Captures: pcaps/lab-sip-{consistent,portchange}-{inside,outside}.pcap
+# Then the same with the kernel's SIP ALG on: pcaps/lab-sip-alg-{inside,outside}.pcap
 #
 # Then calls, with the NAT off (routed, so that the answerer's RTP reaches the
 # phone's SDP address): sipp (tests/lab/call.xml) calls a sipp answerer at
@@ -99,6 +100,17 @@ in_ns $F iptables -t nat -A POSTROUTING -o nat-out -j MASQUERADE --random-fully
 in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout=1
 in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout_stream=1
 run portchange
+
+# SIP ALG: the kernel's SIP helper (nf_conntrack_sip / nf_nat_sip) attached to
+# the proxy's port; MASQUERADE as in the consistent run. The helper rewrites
+# the private addresses in the SIP it forwards.
+in_ns $F iptables -t nat -F POSTROUTING
+in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout=30
+in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout_stream=120
+in_ns $F iptables -t nat -A POSTROUTING -o nat-out -j MASQUERADE
+in_ns $F iptables -t raw -A PREROUTING -p udp --dport 5065 -j CT --helper sip
+run alg
+in_ns $F iptables -t raw -F PREROUTING
 
 # --- calls -------------------------------------------------------------------
 in_ns $F iptables -t nat -F POSTROUTING

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/* alg.c: signs of a SIP ALG rewriting SIP.
+ *
+ * Compared (two vantages). A NAT without a SIP ALG changes only the IP and
+ * UDP headers: the SIP bytes inside and outside are the same. When a run
+ * reads both an inside and an outside capture of the same traffic, each
+ * message is kept (bounded: the last max_messages, up to 2 KiB each) under
+ * its transaction key (Call-ID, CSeq, method, status, top Via branch); when
+ * its other copy arrives, the one whose phone-side address is private is the
+ * inside one, and every line that differs is a rewritten header, reported
+ * with both values.
+ *
+ * Heuristic (one vantage), "private_received": a response from a public
+ * address whose top Via says received=<a private address>. A registrar on
+ * the internet saw the phone's public address; a private one there was put
+ * back by a device in between. Known false positive: a registrar that is
+ * itself on the LAN but reached through a public address (hairpin NAT). */
+#include "alg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define ALG_TEXT 2048
+
+typedef struct {
+    uint64_t key;      /* 0: empty */
+    int site;
+    bool priv;         /* the phone-side address was private */
+    uint32_t len;
+    char text[ALG_TEXT];
+} entry_t;
+
+struct alg {
+    entry_t *e;
+    uint32_t cap, next;
+    alg_site_stats_t *sites;
+    int nsites;
+    alg_fn *fn;
+    void *ctx;
+};
+
+alg_t *alg_new(uint32_t max_messages, int nsites, alg_fn *fn, void *ctx)
+{
+    alg_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cap = max_messages ? max_messages : 1;
+    self->e = calloc(self->cap, sizeof(entry_t));
+    self->sites = calloc((size_t)(nsites > 0 ? nsites : 0) + 1, sizeof(alg_site_stats_t));
+    self->nsites = nsites;
+    self->fn = fn;
+    self->ctx = ctx;
+    if (!self->e || !self->sites)
+        alg_destroy(&self);
+    return self;
+}
+
+void alg_destroy(alg_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free((*self_p)->e);
+    free((*self_p)->sites);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+static alg_site_stats_t *s_site(alg_t *self, int site)
+{
+    return &self->sites[site >= 0 && site < self->nsites ? site : self->nsites];
+}
+
+static uint64_t s_fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static void s_label(const sip_msg_t *m, char *buf, size_t n)
+{
+    char meth[32];
+    sip_str_copy(m->method, meth, sizeof meth);
+    if (m->is_request)
+        snprintf(buf, n, "%s", meth);
+    else
+        snprintf(buf, n, "%d %s", m->status, meth);
+}
+
+/* The next line of a text and its length (without CR LF). */
+static const char *s_line(const char *t, uint32_t len, uint32_t *off, uint32_t *ll)
+{
+    if (*off >= len)
+        return NULL;
+    const char *start = t + *off;
+    const char *nl = memchr(start, '\n', len - *off);
+    uint32_t n = nl ? (uint32_t)(nl - start) : len - *off;
+    *off += n + (nl ? 1 : 0);
+    if (n && start[n - 1] == '\r')
+        n--;
+    *ll = n;
+    return start;
+}
+
+static void s_header_name(const char *line, uint32_t ll, char *out, size_t n)
+{
+    uint32_t i = 0;
+    if (ll >= 2 && line[1] == '=') /* an SDP line: c=, o=, m= ... */
+        i = 1;
+    else
+        while (i < ll && line[i] != ':' && line[i] != ' ')
+            i++;
+    if (i >= n)
+        i = (uint32_t)n - 1;
+    memcpy(out, line, i);
+    out[i] = '\0';
+}
+
+/* Reports each line that differs between the inside and outside copies. */
+static void s_compare(alg_t *self, const sip_msg_t *m, const char *in, uint32_t in_len,
+        const char *out, uint32_t out_len, int site, uint64_t ts_us)
+{
+    alg_site_stats_t *st = s_site(self, site);
+    st->compared++;
+    if (in_len == out_len && memcmp(in, out, in_len) == 0)
+        return;
+    uint32_t oi = 0, oo = 0, li, lo;
+    bool any = false;
+    for (int n = 0; n < 256; n++) {
+        const char *a = s_line(in, in_len, &oi, &li);
+        const char *b = s_line(out, out_len, &oo, &lo);
+        if (!a && !b)
+            break;
+        if (a && b && li == lo && memcmp(a, b, li) == 0)
+            continue;
+        char name[32];
+        s_header_name(a ? a : b, a ? li : lo, name, sizeof name);
+        if (strcasecmp(name, "Content-Length") == 0 || strcasecmp(name, "l") == 0)
+            continue; /* follows from the rewrite of the body */
+        alg_sign_t sg;
+        memset(&sg, 0, sizeof sg);
+        sg.site = site;
+        sg.how = "compared";
+        sip_str_copy(m->call_id, sg.call_id, sizeof sg.call_id);
+        s_label(m, sg.message, sizeof sg.message);
+        memcpy(sg.header, name, sizeof sg.header);
+        snprintf(sg.inside, sizeof sg.inside, "%.*s", a ? (int)li : 0, a ? a : "");
+        snprintf(sg.outside, sizeof sg.outside, "%.*s", b ? (int)lo : 0, b ? b : "");
+        sg.ts_us = ts_us;
+        if (self->fn)
+            self->fn(&sg, self->ctx);
+        any = true;
+    }
+    if (any)
+        st->rewritten++;
+}
+
+static void s_heuristic(alg_t *self, const sip_msg_t *m, const ip_addr_t *src, int site,
+        uint64_t ts_us)
+{
+    if (m->is_request || m->nvia == 0 || !m->via[0].received.len || ip_is_private(src))
+        return;
+    char buf[64];
+    ip_addr_t rcv;
+    if (!ip_parse(sip_str_copy(m->via[0].received, buf, sizeof buf), &rcv) || !ip_is_private(&rcv))
+        return;
+    s_site(self, site)->heuristic++;
+    alg_sign_t sg;
+    memset(&sg, 0, sizeof sg);
+    sg.site = site;
+    sg.how = "private_received";
+    sip_str_copy(m->call_id, sg.call_id, sizeof sg.call_id);
+    s_label(m, sg.message, sizeof sg.message);
+    snprintf(sg.header, sizeof sg.header, "Via");
+    snprintf(sg.inside, sizeof sg.inside, "received=%s", buf);
+    sg.ts_us = ts_us;
+    if (self->fn)
+        self->fn(&sg, self->ctx);
+}
+
+void alg_sip(alg_t *self, const sip_msg_t *m, const uint8_t *raw, uint32_t raw_len,
+        const ip_addr_t *src, const ip_addr_t *dst, int site, uint64_t ts_us)
+{
+    s_heuristic(self, m, src, site, ts_us);
+    uint64_t key = s_fnv(0xcbf29ce484222325ull, m->call_id.p, m->call_id.len);
+    key = s_fnv(key, &m->cseq, sizeof m->cseq);
+    key = s_fnv(key, m->method.p, m->method.len);
+    key = s_fnv(key, &m->status, sizeof m->status);
+    if (m->nvia)
+        key = s_fnv(key, m->via[0].branch.p, m->via[0].branch.len);
+    key |= 1;
+    /* The phone's side: the source of a request, the destination of a response. */
+    bool priv = ip_is_private(m->is_request ? src : dst);
+    uint32_t len = raw_len < ALG_TEXT ? raw_len : ALG_TEXT;
+    for (uint32_t i = 0; i < self->cap; i++) {
+        entry_t *e = &self->e[i];
+        if (e->key != key)
+            continue;
+        if (e->priv == priv)
+            return; /* the same vantage again: a retransmission */
+        if (priv)
+            s_compare(self, m, (const char *)raw, len, e->text, e->len, site, ts_us);
+        else
+            s_compare(self, m, e->text, e->len, (const char *)raw, len, e->site, ts_us);
+        e->key = 0;
+        return;
+    }
+    entry_t *e = &self->e[self->next];
+    self->next = (self->next + 1) % self->cap; /* the oldest goes */
+    e->key = key;
+    e->site = site;
+    e->priv = priv;
+    e->len = len;
+    memcpy(e->text, raw, len);
+}
+
+void alg_site_stats(const alg_t *self, int site, alg_site_stats_t *out)
+{
+    *out = self->sites[site >= 0 && site < self->nsites ? site : self->nsites];
+}
