@@ -45,6 +45,8 @@ enum {
     FLOW_F_HTTP = 0x20,        /* plaintext HTTP was seen */
     FLOW_F_TLS_SERVER = 0x40,  /* the responder sent a TLS handshake record */
     FLOW_F_MEDIA = 0x80,       /* RTP of a call, known from its SDP */
+    FLOW_F_INVITE_IN = 0x100,  /* carried an INVITE towards a site */
+    FLOW_F_MISSED = 0x200,     /* a missed call was already reported for it */
 };
 
 typedef struct flow {
@@ -58,7 +60,7 @@ typedef struct flow {
     uint64_t first_us, last_us;
     flow_dir_t d[2];         /* [0]: key side a sends, [1]: side b sends */
     uint8_t orig;            /* side that opened the flow */
-    uint8_t flags;           /* FLOW_F_* */
+    uint16_t flags;          /* FLOW_F_* */
     uint8_t icmp_type, icmp_code;
     uint16_t attempts;       /* TCP: distinct SYNs (ISNs) from the originator */
     uint16_t app, master;    /* nDPI protocol ids */

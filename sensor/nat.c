@@ -59,13 +59,15 @@ typedef struct {
 } binding_t;
 
 typedef struct {
-    uint64_t hash;       /* of the Call-ID; 0: empty */
+    uint64_t hash;       /* of the Call-ID, or of a public ip:port; 0: empty */
     uint32_t binding;
 } callid_t;
 
 struct nat {
     binding_t *b;
     callid_t *calls;
+    callid_t *maps;      /* public mappings seen outside -> binding */
+    uint32_t nmaps;
     uint32_t cap;        /* power of two, twice max_bindings */
     uint32_t max, used;
     uint64_t dropped;
@@ -102,11 +104,12 @@ nat_t *nat_new(uint32_t max_bindings, int nsites, nat_change_fn *cb, void *ctx)
     self->max = max_bindings;
     self->b = calloc(cap, sizeof(binding_t));
     self->calls = calloc(cap, sizeof(callid_t));
+    self->maps = calloc(cap, sizeof(callid_t));
     self->nsites = nsites;
     self->sites = calloc((size_t)(nsites > 0 ? nsites : 1) + 1, sizeof(nat_site_stats_t));
     self->cb = cb;
     self->ctx = ctx;
-    if (!self->b || !self->calls || !self->sites)
+    if (!self->b || !self->calls || !self->maps || !self->sites)
         nat_destroy(&self);
     return self;
 }
@@ -117,6 +120,7 @@ void nat_destroy(nat_t **self_p)
         return;
     free((*self_p)->b);
     free((*self_p)->calls);
+    free((*self_p)->maps);
     free((*self_p)->sites);
     free(*self_p);
     *self_p = NULL;
@@ -168,6 +172,43 @@ static binding_t *s_callid_get(nat_t *self, sip_str_t call_id)
             return NULL;
         if (self->calls[i].hash == h)
             return &self->b[self->calls[i].binding];
+    }
+}
+
+static uint64_t s_map_hash(const ip_addr_t *a, uint16_t port)
+{
+    return s_hash(s_hash(0xcbf29ce484222325ull, a->b, 16), &port, sizeof port) | 1;
+}
+
+/* Remembers which binding used a public mapping (the newest user wins). The
+ * table keeps at most half its slots so that lookups end; when it is that
+ * full, new mappings are not remembered. */
+static void s_map_put(nat_t *self, const ip_addr_t *a, uint16_t port, binding_t *b)
+{
+    uint64_t h = s_map_hash(a, port);
+    for (uint32_t i = (uint32_t)h & (self->cap - 1);; i = (i + 1) & (self->cap - 1)) {
+        if (self->maps[i].hash == h) {
+            self->maps[i].binding = (uint32_t)(b - self->b);
+            return;
+        }
+        if (self->maps[i].hash == 0) {
+            if (self->nmaps >= self->cap / 2)
+                return;
+            self->nmaps++;
+            self->maps[i] = (callid_t){h, (uint32_t)(b - self->b)};
+            return;
+        }
+    }
+}
+
+static binding_t *s_map_get(nat_t *self, const ip_addr_t *a, uint16_t port)
+{
+    uint64_t h = s_map_hash(a, port);
+    for (uint32_t i = (uint32_t)h & (self->cap - 1);; i = (i + 1) & (self->cap - 1)) {
+        if (self->maps[i].hash == 0)
+            return NULL;
+        if (self->maps[i].hash == h)
+            return &self->b[self->maps[i].binding];
     }
 }
 
@@ -255,6 +296,7 @@ static void s_register(nat_t *self, const sip_msg_t *m, const ip_addr_t *src, ui
         b->priv_port = via_port;
         b->has_priv = true;
         s_observe(self, b, NAT_OUTSIDE, m, s_expires(m), src, sport, ts_us);
+        s_map_put(self, src, sport, b);
         return;
     }
     /* Inside: remember the request; its response carries the mapping. */
@@ -298,6 +340,27 @@ void nat_sip(nat_t *self, const sip_msg_t *m, const ip_addr_t *src, uint16_t spo
         s_register(self, m, src, sport, site, ts_us);
     else if (m->status >= 200 && m->status < 300)
         s_response(self, m, dst, dport, ts_us);
+}
+
+bool nat_invite(nat_t *self, const sip_msg_t *m, const ip_addr_t *dst, uint16_t dport,
+        uint64_t ts_us, nat_stale_t *out)
+{
+    if (!m->is_request || !sip_str_eq(m->method, "INVITE"))
+        return false;
+    binding_t *b = s_map_get(self, dst, dport);
+    if (!b)
+        return false;
+    const view_t *v = &b->view[NAT_OUTSIDE];
+    if (!v->valid || (v->pub_port == dport && memcmp(&v->pub, dst, sizeof *dst) == 0))
+        return false; /* the mapping in use: nothing wrong */
+    memset(out, 0, sizeof *out);
+    out->site = b->site;
+    str_copy(out->aor, b->aor, sizeof out->aor);
+    sip_str_copy(m->call_id, out->call_id, sizeof out->call_id);
+    s_endpoint(out->target, sizeof out->target, dst, dport);
+    s_endpoint(out->current, sizeof out->current, &v->pub, v->pub_port);
+    out->ts_us = ts_us;
+    return true;
 }
 
 void nat_site_stats(const nat_t *self, int site, nat_site_stats_t *out)

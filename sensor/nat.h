@@ -37,6 +37,16 @@ typedef struct {
 
 typedef void(nat_change_fn)(const nat_change_t *c, void *ctx);
 
+/* An INVITE sent to a public mapping a binding has since left. */
+typedef struct {
+    int site;
+    char aor[128];
+    char call_id[128];
+    char target[64];      /* where the INVITE went: the old mapping */
+    char current[64];     /* the binding's mapping now */
+    uint64_t ts_us;
+} nat_stale_t;
+
 typedef struct nat nat_t;
 
 /* max_bindings bounds the registrations tracked (what does not fit is
@@ -49,6 +59,12 @@ void nat_destroy(nat_t **self_p);
  * a response. */
 void nat_sip(nat_t *self, const sip_msg_t *m, const ip_addr_t *src, uint16_t sport,
         const ip_addr_t *dst, uint16_t dport, int site, uint64_t ts_us);
+
+/* An INVITE from outside to dst:dport (outside view). Returns true and fills
+ * *out when dst:dport is a mapping some binding used before but no longer
+ * does: the call goes to a port the NAT has forgotten. */
+bool nat_invite(nat_t *self, const sip_msg_t *m, const ip_addr_t *dst, uint16_t dport,
+        uint64_t ts_us, nat_stale_t *out);
 
 void nat_site_stats(const nat_t *self, int site, nat_site_stats_t *out);
 uint64_t nat_dropped(const nat_t *self);

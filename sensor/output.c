@@ -289,3 +289,27 @@ void output_sip_alg(output_t *self, const alg_sign_t *sg)
     output_object(self, e);
     json_object_put(e);
 }
+
+void output_missed_call(output_t *self, const nat_stale_t *st, const char *reason)
+{
+    if (!self->f)
+        return;
+    char buf[64];
+    json_object *e = json_object_new_object();
+    s_str(e, "timestamp", output_time(st->ts_us, buf, sizeof buf));
+    s_str(e, "event_type", "missed_call");
+    s_int(e, "schema", OUTPUT_SCHEMA_VERSION);
+    s_str(e, "sensor", self->sensor);
+    if (st->site >= 0)
+        s_str(e, "site", rules_site_name(self->rules, (size_t)st->site));
+    s_str(e, "reason", reason);
+    if (st->aor[0])
+        s_str(e, "aor", st->aor);
+    if (st->call_id[0])
+        s_str(e, "call_id", st->call_id);
+    s_str(e, "target", st->target);
+    if (st->current[0])
+        s_str(e, "current_public", st->current);
+    output_object(self, e);
+    json_object_put(e);
+}

@@ -31,6 +31,9 @@ void output_flow(output_t *self, const flow_t *f, const verdict_t *v, const medi
  * `inbound`: what is missing is the direction towards the site. */
 void output_rtp_one_way(output_t *self, const flow_t *f, const verdict_t *v,
         const media_stream_t *ms, bool inbound);
+/* One `missed_call` event: an INVITE into a site that cannot arrive
+ * (reason: stale_mapping, no_response, icmp_unreachable). */
+void output_missed_call(output_t *self, const nat_stale_t *st, const char *reason);
 /* One `sip_alg` event. */
 void output_sip_alg(output_t *self, const alg_sign_t *sg);
 /* One `nat_port_change` event. */

@@ -62,6 +62,17 @@ static void s_sip_message(const sip_msg_t *m, flow_t *f, int side, const packet_
     nat_sip(self->nat, m, &p->src, p->sport, &p->dst, p->dport, site, p->ts_us);
     media_sip(self->media, m);
     alg_sip(self->alg, m, m->raw, m->msg_len, &p->src, &p->dst, site, p->ts_us);
+    /* An INVITE coming into a site: a call that may be lost. */
+    if (m->is_request && sip_str_eq(m->method, "INVITE") && f->site[!side] >= 0 &&
+            f->site[side] != f->site[!side]) {
+        f->flags |= FLOW_F_INVITE_IN;
+        nat_stale_t st;
+        if (!(f->flags & FLOW_F_MISSED) && nat_invite(self->nat, m, &p->dst, p->dport, p->ts_us, &st)) {
+            f->flags |= FLOW_F_MISSED;
+            output_missed_call(self->out, &st, "stale_mapping");
+            report_missed_call(self->report, st.site, &st, "stale_mapping");
+        }
+    }
 }
 
 /* SIP over UDP: a start line begins with an upper-case letter (a method, or
@@ -114,6 +125,19 @@ static void s_flow_end(flow_t *f, flow_end_t why, void *ctx)
     }
     media_release(self->media, f);
     sipstream_release(self->sipstream, f);
+    /* An INVITE into a site that got no answer, or an ICMP error. */
+    if ((f->flags & FLOW_F_INVITE_IN) && !(f->flags & FLOW_F_MISSED) && v.kind == VERDICT_BLOCKED) {
+        nat_stale_t st;
+        memset(&st, 0, sizeof st);
+        st.site = v.site;
+        int r = !f->orig;
+        char ip[46];
+        ip_to_str(r ? &f->key.b : &f->key.a, ip, sizeof ip);
+        snprintf(st.target, sizeof st.target, "%s:%u", ip, (unsigned)(r ? f->key.pb : f->key.pa));
+        st.ts_us = f->first_us;
+        output_missed_call(self->out, &st, verdict_reason_str(v.reason));
+        report_missed_call(self->report, v.site, &st, verdict_reason_str(v.reason));
+    }
 }
 
 static void s_nat_change(const nat_change_t *c, void *ctx)

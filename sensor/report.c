@@ -47,6 +47,8 @@ typedef struct {
     char one_way_call[128];
     alg_sign_t alg[REPORT_NAT_EXAMPLES];
     size_t nalg;
+    uint64_t missed;
+    char missed_example[640];
 } site_stat_t;
 
 #define REPORT_GROUP_SLOTS (REPORT_MAX_GROUPS * 2) /* open addressing, half full at most */
@@ -218,6 +220,17 @@ void report_nat_change(report_t *self, const nat_change_t *c)
     site_stat_t *s = &self->sites[c->site];
     if (s->nnat < REPORT_NAT_EXAMPLES)
         s->nat[s->nnat++] = *c;
+}
+
+void report_missed_call(report_t *self, int site, const nat_stale_t *st, const char *reason)
+{
+    if (site < 0 || (size_t)site >= self->nsites)
+        return;
+    site_stat_t *s = &self->sites[site];
+    if (!s->missed++)
+        snprintf(s->missed_example, sizeof s->missed_example, "%s%s%s to %s (%s)%s%s",
+                st->aor[0] ? st->aor : "", st->aor[0] ? " " : "", st->call_id, st->target, reason,
+                st->current[0] ? ", the phone is now at " : "", st->current);
 }
 
 void report_set_alg(report_t *self, const alg_t *alg)
@@ -483,6 +496,9 @@ static void s_site_text(const report_t *self, size_t i, FILE *out)
         fprintf(out, "    %s %s, %s: inside \"%s\"%s%s%s\n", a->message, a->header, a->how, a->inside,
                 a->outside[0] ? ", outside \"" : "", a->outside, a->outside[0] ? "\"" : "");
     }
+    if (s->missed)
+        fprintf(out, "  likely missed calls: %llu, e.g. %s\n", (unsigned long long)s->missed,
+                s->missed_example);
     if (s->media_streams)
         fprintf(out, "  media: %llu RTP streams of calls, %llu one-way%s%s%s\n",
                 (unsigned long long)s->media_streams, (unsigned long long)s->media_one_way,
@@ -637,6 +653,11 @@ static json_object *s_site_json(const report_t *self, size_t i)
     }
     json_object_object_add(alg, "evidence", signs);
     json_object_object_add(o, "sip_alg", alg);
+    json_object *missed = json_object_new_object();
+    json_object_object_add(missed, "count", json_object_new_int64((int64_t)s->missed));
+    if (s->missed)
+        json_object_object_add(missed, "example", json_object_new_string(s->missed_example));
+    json_object_object_add(o, "missed_calls", missed);
     json_object *un = json_object_new_array();
     for (size_t g = 0; g < self->ngroups; g++) {
         const group_t *gr = &self->groups[g];

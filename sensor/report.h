@@ -44,6 +44,8 @@ const char *report_nat_verdict(const report_t *self, size_t site);
 void report_set_alg(report_t *self, const alg_t *alg);
 /* Keeps a sign of SIP rewriting as evidence (a few per site). */
 void report_sip_alg(report_t *self, const alg_sign_t *sg);
+/* Counts a likely missed call (an INVITE into the site that cannot arrive). */
+void report_missed_call(report_t *self, int site, const nat_stale_t *st, const char *reason);
 /* Counts a call's media stream; one_way: it flowed in one direction only. */
 void report_media(report_t *self, const verdict_t *v, const char *call_id, bool one_way);
 /* True if every site that was observed is compliant (and one was). */

@@ -2,9 +2,11 @@
 """The SIP/NAT lab captures (tests/lab/lab-sip.sh) against what the lab did.
 
 Ground truth, port-changing NAT (MASQUERADE --random-fully, 1 s UDP timeout):
-phone 100 (Call-ID A) registers from public ports 61935, 12009, 37637; phone
-101 from 1324, 23040, 21358; phone 100 reboots (Call-ID C) and registers from
-60912, 19166, 55510 (read off the outside capture with tshark). Six changes from each vantage; the reboot is not one.
+phone 100 (Call-ID A) registers from public ports 44821, 6352, 3777; phone
+101 from 9087, 3579, 19686; phone 100 reboots (Call-ID C) and registers from
+30791, 1542, 24389 (read off the outside capture with tshark). Between the
+two runs of phone 100 the provider sends an INVITE for it to 44821, its first
+mapping: the NAT answers ICMP port unreachable. That is a missed call. Six changes from each vantage; the reboot is not one.
 Consistent NAT: the same public port on every REGISTER: no change at all."""
 import argparse
 import json
@@ -14,12 +16,12 @@ import sys
 import tempfile
 
 CHANGES = [
-    ("sip:100@lab.example", "203.0.113.2:61935", "203.0.113.2:12009"),
-    ("sip:101@lab.example", "203.0.113.2:1324", "203.0.113.2:23040"),
-    ("sip:100@lab.example", "203.0.113.2:12009", "203.0.113.2:37637"),
-    ("sip:101@lab.example", "203.0.113.2:23040", "203.0.113.2:21358"),
-    ("sip:100@lab.example", "203.0.113.2:60912", "203.0.113.2:19166"),
-    ("sip:100@lab.example", "203.0.113.2:19166", "203.0.113.2:55510"),
+    ("sip:100@lab.example", "203.0.113.2:44821", "203.0.113.2:6352"),
+    ("sip:101@lab.example", "203.0.113.2:9087", "203.0.113.2:3579"),
+    ("sip:100@lab.example", "203.0.113.2:6352", "203.0.113.2:3777"),
+    ("sip:101@lab.example", "203.0.113.2:3579", "203.0.113.2:19686"),
+    ("sip:100@lab.example", "203.0.113.2:30791", "203.0.113.2:1542"),
+    ("sip:100@lab.example", "203.0.113.2:1542", "203.0.113.2:24389"),
 ]
 PRIVATE = {"sip:100@lab.example": "192.168.60.10:5060", "sip:101@lab.example": "192.168.60.11:5060"}
 
@@ -161,6 +163,18 @@ def main():
             errors.append("NAT verdict %r" % site["nat"])
         if reqs.get("PBX-REQ-CONSISTENT-NAT") != "violated" or p.returncode != 1:
             errors.append("requirement %s, exit %d" % (reqs.get("PBX-REQ-CONSISTENT-NAT"), p.returncode))
+        missed = [e for e in events if e["event_type"] == "missed_call"]
+        if "outside" in names:
+            want = [("stale_mapping", "sip:100@lab.example", "203.0.113.2:44821", "203.0.113.2:3777")]
+            got = [(e["reason"], e.get("aor"), e["target"], e.get("current_public")) for e in missed]
+            if got != want:
+                errors.append("missed calls %r, expected %r" % (got, want))
+            inv = [e for e in events if e["event_type"] == "flow" and e.get("dest_port") == 44821]
+            if len(inv) != 1 or inv[0]["verdict"] != "blocked" or inv[0]["rule"] != "PBX-SIP-IN" or \
+                    inv[0]["reason"] != "icmp_unreachable":
+                errors.append("the lost INVITE's flow: %r" % inv)
+        elif missed:
+            errors.append("inside sees no INVITE, yet: %r" % missed)
     for e in errors:
         print("FAIL:", e)
     print("%s: %d problem(s)" % (a.case, len(errors)))

@@ -12,6 +12,9 @@
 #   portchange:  MASQUERADE --random-fully with a 1 s UDP conntrack timeout:
 #                the mapping is gone between REGISTERs and comes back on a new
 #                random port (the "inconsistent NAT" of the hosted-PBX guide).
+#                Then the provider (sipp at 203.0.113.51:5065) sends an INVITE
+#                for phone 100 to its first public mapping: the NAT has
+#                dropped it and answers with ICMP port unreachable.
 # In each run phone 100 registers (three times), phone 101 registers, and
 # phone 100 then "reboots": a new sipp run, a new Call-ID, the same port.
 # Captures: pcaps/lab-sip-{consistent,portchange}-{inside,outside}.pcap
@@ -60,6 +63,7 @@ in_ns $F ip addr add 203.0.113.2/24 dev nat-out
 in_ns $F ip link set nat-in up; in_ns $F ip link set nat-out up
 in_ns $F sysctl -qw net.ipv4.ip_forward=1
 in_ns $V ip addr add 203.0.113.50/24 dev prov0
+in_ns $V ip addr add 203.0.113.51/24 dev prov0
 in_ns $V ip link set prov0 up
 in_ns $V ip route add default via 203.0.113.2
 
@@ -73,17 +77,28 @@ register() { # phone-ip user
         >"$WORK/sipp-$2.out" 2>&1 || { echo "sipp for $2 ended with an error:"; tail -5 "$WORK/sipp-$2.out" "$WORK"/sipp-$2*.err 2>/dev/null; }
 }
 
-run() { # name
+run() { # name [call-old-mapping]
     local name=$1
     in_ns $F conntrack -F >/dev/null 2>&1 || true
-    in_ns $F tcpdump -i nat-in -s 0 -U -w "$WORK/$name-inside.pcap" udp 2>/dev/null &
-    in_ns $F tcpdump -i nat-out -s 0 -U -w "$WORK/$name-outside.pcap" udp 2>/dev/null &
+    in_ns $F tcpdump -i nat-in -s 0 -U -w "$WORK/$name-inside.pcap" udp or icmp 2>/dev/null &
+    in_ns $F tcpdump -i nat-out -s 0 -U -w "$WORK/$name-outside.pcap" udp or icmp 2>/dev/null &
     sleep 1.5
     register 192.168.60.10 100 &
     local first=$!
-    sleep 0.5
+    sleep 0.3
+    # The public mapping of phone 100's first REGISTER, as the provider saw it.
+    local old
+    old=$(in_ns $F conntrack -L -p udp --orig-src 192.168.60.10 2>/dev/null |
+        sed -n 's/.*dst=203.0.113.2 sport=5065 dport=\([0-9]*\).*/\1/p' | head -1)
+    sleep 0.2
     register 192.168.60.11 101
     wait $first || true
+    if [ -n "${2:-}" ] && [ -n "$old" ]; then
+        # An incoming call that the provider sends to the mapping it knows,
+        # which the NAT has since dropped: the call is lost.
+        in_ns $V timeout 8 sipp -sn uac -i 203.0.113.51 -p 5065 -s 100 -m 1 -l 1 -timeout 4s \
+            -recv_timeout 3000 "203.0.113.2:$old" >/dev/null 2>&1 || true
+    fi
     sleep 1
     register 192.168.60.10 100   # the reboot: a new Call-ID
     sleep 1
@@ -99,7 +114,7 @@ in_ns $F iptables -t nat -F POSTROUTING
 in_ns $F iptables -t nat -A POSTROUTING -o nat-out -j MASQUERADE --random-fully
 in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout=1
 in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout_stream=1
-run portchange
+run portchange call-old-mapping
 
 # SIP ALG: the kernel's SIP helper (nf_conntrack_sip / nf_nat_sip) attached to
 # the proxy's port; MASQUERADE as in the consistent run. The helper rewrites
@@ -115,7 +130,6 @@ in_ns $F iptables -t raw -F PREROUTING
 # --- calls -------------------------------------------------------------------
 in_ns $F iptables -t nat -F POSTROUTING
 in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout=30
-in_ns $V ip addr add 203.0.113.51/24 dev prov0
 in_ns $V ip route add 192.168.60.0/24 via 203.0.113.2
 in_ns $V timeout 60 sipp -sn uas -i 203.0.113.51 -p 5065 -mi 203.0.113.51 -mp 20000 -rtp_echo \
     -bg >/dev/null 2>&1 || true
