@@ -313,3 +313,57 @@ void output_missed_call(output_t *self, const nat_stale_t *st, const char *reaso
     output_object(self, e);
     json_object_put(e);
 }
+
+void output_sip(output_t *self, const siptx_t *tx, const char *end)
+{
+    if (!self->f)
+        return;
+    char buf[64];
+    json_object *e = json_object_new_object();
+    s_str(e, "timestamp", output_time(tx->req_us, buf, sizeof buf));
+    s_str(e, "event_type", "sip");
+    s_int(e, "schema", OUTPUT_SCHEMA_VERSION);
+    s_str(e, "sensor", self->sensor);
+    if (tx->site >= 0)
+        s_str(e, "site", rules_site_name(self->rules, (size_t)tx->site));
+    s_str(e, "src_ip", ip_to_str(&tx->src, buf, sizeof buf));
+    s_int(e, "src_port", tx->sport);
+    s_str(e, "dest_ip", ip_to_str(&tx->dst, buf, sizeof buf));
+    s_int(e, "dest_port", tx->dport);
+    json_object *sip = json_object_new_object();
+    s_str(sip, "method", tx->method);
+    s_int(sip, "cseq", tx->cseq);
+    s_str(sip, "call_id", tx->call_id);
+    if (tx->status)
+        s_int(sip, "status", tx->status);
+    s_str(sip, "end", end);
+    if (tx->from[0])
+        s_str(sip, "from", tx->from);
+    if (tx->to[0])
+        s_str(sip, "to", tx->to);
+    if (tx->contact[0])
+        s_str(sip, "contact", tx->contact);
+    if (tx->user_agent[0])
+        s_str(sip, "user_agent", tx->user_agent);
+    if (tx->expires >= 0)
+        s_int(sip, "expires", tx->expires);
+    json_object *via = json_object_new_object();
+    s_str(via, "sent_by", tx->via_sent_by);
+    s_str(via, "branch", tx->via_branch);
+    if (tx->via_rport >= 0)
+        s_int(via, "rport", tx->via_rport);
+    if (tx->via_received[0])
+        s_str(via, "received", tx->via_received);
+    json_object_object_add(sip, "via", via);
+    if (tx->resp_us >= tx->req_us && tx->status) {
+        double ms = (double)(tx->resp_us - tx->req_us) / 1000.0;
+        char txt[32];
+        snprintf(txt, sizeof txt, "%.3f", ms);
+        json_object_object_add(sip, "response_ms", json_object_new_double_s(ms, txt));
+    }
+    if (tx->retransmissions)
+        s_int(sip, "retransmissions", tx->retransmissions);
+    json_object_object_add(e, "sip", sip);
+    output_object(self, e);
+    json_object_put(e);
+}

@@ -13,6 +13,7 @@
 #include "flow.h"
 #include "media.h"
 #include "nat.h"
+#include "siptx.h"
 #include "rules.h"
 #include "verdict.h"
 
@@ -34,6 +35,8 @@ void output_rtp_one_way(output_t *self, const flow_t *f, const verdict_t *v,
 /* One `missed_call` event: an INVITE into a site that cannot arrive
  * (reason: stale_mapping, no_response, icmp_unreachable). */
 void output_missed_call(output_t *self, const nat_stale_t *st, const char *reason);
+/* One `sip` event: a transaction, ended as `end` says. */
+void output_sip(output_t *self, const siptx_t *tx, const char *end);
 /* One `sip_alg` event. */
 void output_sip_alg(output_t *self, const alg_sign_t *sg);
 /* One `nat_port_change` event. */

@@ -15,6 +15,7 @@
 #include "nat.h"
 #include "sip.h"
 #include "sipstream.h"
+#include "siptx.h"
 #include "output.h"
 #include "verdict.h"
 
@@ -30,6 +31,7 @@ struct pipeline {
     defrag_t *defrag;
     sipstream_t *sipstream;
     alg_t *alg;
+    siptx_table_t *siptx;
     pipeline_stats_t st;
     uint64_t next_expire_us;
     uint64_t sources;
@@ -62,6 +64,8 @@ static void s_sip_message(const sip_msg_t *m, flow_t *f, int side, const packet_
     nat_sip(self->nat, m, &p->src, p->sport, &p->dst, p->dport, site, p->ts_us);
     media_sip(self->media, m);
     alg_sip(self->alg, m, m->raw, m->msg_len, &p->src, &p->dst, site, p->ts_us);
+    siptx_message(self->siptx, m, &p->src, p->sport, &p->dst, p->dport,
+            f->site[side] >= 0 ? f->site[side] : f->site[!side], p->ts_us);
     /* An INVITE coming into a site: a call that may be lost. */
     if (m->is_request && sip_str_eq(m->method, "INVITE") && f->site[!side] >= 0 &&
             f->site[side] != f->site[!side]) {
@@ -147,6 +151,12 @@ static void s_nat_change(const nat_change_t *c, void *ctx)
     report_nat_change(self->report, c);
 }
 
+static void s_siptx(const siptx_t *tx, const char *end, void *ctx)
+{
+    pipeline_t *self = ctx;
+    output_sip(self->out, tx, end);
+}
+
 static void s_alg_sign(const alg_sign_t *sg, void *ctx)
 {
     pipeline_t *self = ctx;
@@ -171,8 +181,9 @@ pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen)
     self->defrag = defrag_new(cfg->max_fragmented, 30ull * 1000000u);
     self->sipstream = sipstream_new(cfg->max_sip_streams, s_sip_message, self);
     self->alg = alg_new(1024, (int)rules_nsites(cfg->rules), s_alg_sign, self);
+    self->siptx = siptx_new(cfg->max_calls, s_siptx, self);
     if (!self->flows || !self->cls || !self->verdict || !self->report || !self->nat ||
-            !self->media || !self->defrag || !self->sipstream || !self->alg) {
+            !self->media || !self->defrag || !self->sipstream || !self->alg || !self->siptx) {
         snprintf(err, errlen, "cannot allocate the flow table (%u flows) or nDPI state",
                 cfg->max_flows);
         pipeline_destroy(&self);
@@ -197,6 +208,7 @@ void pipeline_destroy(pipeline_t **self_p)
     defrag_destroy(&self->defrag);
     sipstream_destroy(&self->sipstream);
     alg_destroy(&self->alg);
+    siptx_destroy(&self->siptx);
     output_destroy(&self->out);
     report_destroy(&self->report);
     verdict_ctx_destroy(&self->verdict);
@@ -297,6 +309,7 @@ void pipeline_finish(pipeline_t *self, uint64_t sources)
     self->sources = sources;
     verdict_set_capture_end(self->verdict, self->st.last_us);
     flow_table_flush(self->flows);
+    siptx_flush(self->siptx);
     flow_table_stats_t fs;
     flow_table_stats(self->flows, &fs);
     classify_stats_t cs;
@@ -333,6 +346,14 @@ void pipeline_finish(pipeline_t *self, uint64_t sources)
     ADD(tcp, "bytes_dropped", ss.dropped);
     ADD(tcp, "pool_full", ss.pool_full);
     json_object_object_add(s, "sip_tcp", tcp);
+    siptx_stats_t ts;
+    siptx_stats(self->siptx, &ts);
+    json_object *tx = json_object_new_object();
+    ADD(tx, "transactions", ts.transactions);
+    ADD(tx, "completed", ts.completed);
+    ADD(tx, "unanswered", ts.unanswered);
+    ADD(tx, "evicted", ts.evicted);
+    json_object_object_add(s, "sip_transactions", tx);
     ADD(s, "sip_messages", self->st.sip_messages);
     ADD(s, "sip_invalid", self->st.sip_invalid);
     ADD(s, "sip_bindings_dropped", nat_dropped(self->nat));

@@ -48,6 +48,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pipeline_cfg_defaults(&cfg);
     cfg.rules = s_rules;
     cfg.max_flows = 64; /* small: eviction paths run too */
+    cfg.max_bindings = 16;
+    cfg.max_calls = 16;
+    cfg.max_fragmented = 4;
+    cfg.max_sip_streams = 4;
     cfg.classify = s_cls;
     pipeline_t *pl = pipeline_new(&cfg, err, sizeof err);
     capture_pkt_t hdr;

@@ -74,6 +74,14 @@ def media(a, kind, vantage):
                 errors.append("media verdict %s %s %s" % (f["verdict"], f.get("rule"), f.get("reply_rule")))
             if p.returncode != 0:
                 errors.append("exit %d, expected 0" % p.returncode)
+    # The transactions: INVITE and BYE, each answered 200, with a response time.
+    tx = sorted((e["sip"]["method"], e["sip"].get("status"), e["sip"]["end"]) for e in events
+                if e["event_type"] == "sip")
+    if tx != [("BYE", 200, "final"), ("INVITE", 200, "final")]:
+        errors.append("SIP transactions %r" % tx)
+    if any(not 0 < e["sip"].get("response_ms", 0) < 1000 for e in events if e["event_type"] == "sip"):
+        errors.append("response times %r" % [e["sip"].get("response_ms") for e in events
+                                             if e["event_type"] == "sip"])
     stats = [e for e in events if e["event_type"] == "stats"][0]["stats"]
     if stats["ndpi"]["packets"] > 20:
         errors.append("nDPI saw %d packets: RTP known from SDP must skip it" % stats["ndpi"]["packets"])
@@ -175,6 +183,15 @@ def main():
                 errors.append("the lost INVITE's flow: %r" % inv)
         elif missed:
             errors.append("inside sees no INVITE, yet: %r" % missed)
+    # Every REGISTER is one transaction answered 200 (9 per vantage); the
+    # lost INVITE (outside) is one with no final response, retransmitted.
+    regs = [e["sip"] for e in events if e["event_type"] == "sip" and e["sip"]["method"] == "REGISTER"]
+    if len(regs) != 9 * len(names) or any(r.get("status") != 200 for r in regs):
+        errors.append("REGISTER transactions: %d, statuses %r" % (len(regs), {r.get("status") for r in regs}))
+    invites = [e["sip"] for e in events if e["event_type"] == "sip" and e["sip"]["method"] == "INVITE"]
+    if nat == "portchange" and "outside" in names and \
+            (len(invites) != 1 or "status" in invites[0] or invites[0]["end"] != "capture_ended"):
+        errors.append("the lost INVITE's transaction: %r" % invites)
     for e in errors:
         print("FAIL:", e)
     print("%s: %d problem(s)" % (a.case, len(errors)))
