@@ -32,7 +32,9 @@ typedef struct {
     bool started;
     uint16_t base_seq, max_seq;
     uint32_t cycles, received;
-    double transit, jitter; /* in timestamp units */
+    uint32_t last_ts;       /* RTP timestamp of the previous packet */
+    uint64_t last_us;       /* its arrival */
+    double jitter;          /* in timestamp units */
     uint32_t clock;         /* Hz */
 } rtp_state_t;
 
@@ -235,13 +237,14 @@ static void s_rtp(rtp_state_t *r, media_dir_t *d, uint16_t seq, uint32_t ts, uin
         }
     }
     r->received++;
-    double arrival = (double)arrival_us * r->clock / 1e6;
-    double transit = arrival - ts;
     if (r->received > 1) {
-        double dd = fabs(transit - r->transit);
-        r->jitter += (dd - r->jitter) / 16.0;
+        /* D = (Rj - Ri) - (Sj - Si), timestamps compared modulo 2^32. */
+        double dr = ((double)arrival_us - (double)r->last_us) * r->clock / 1e6;
+        double ds = (double)(int32_t)(ts - r->last_ts);
+        r->jitter += (fabs(dr - ds) - r->jitter) / 16.0;
     }
-    r->transit = transit;
+    r->last_ts = ts;
+    r->last_us = arrival_us;
     uint64_t expected = (uint64_t)r->cycles + r->max_seq - r->base_seq + 1;
     d->pkts = r->received;
     d->lost = expected > r->received ? (uint32_t)(expected - r->received) : 0;

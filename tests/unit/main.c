@@ -19,6 +19,7 @@ int test_sip(void);
 int test_nat(void);
 int test_defrag(void);
 int test_sipstream(void);
+int test_media(void);
 
 const char *unit_srcdir = PINHOLE_SRCDIR;
 
@@ -38,6 +39,7 @@ static const struct {
         {"nat", test_nat},
         {"defrag", test_defrag},
         {"sipstream", test_sipstream},
+        {"media", test_media},
 };
 
 int main(int argc, char **argv)
