@@ -10,11 +10,16 @@
  * inside one, and every line that differs is a rewritten header, reported
  * with both values.
  *
- * Heuristic (one vantage), "private_received": a response from a public
- * address whose top Via says received=<a private address>. A registrar on
- * the internet saw the phone's public address; a private one there was put
- * back by a device in between. Known false positive: a registrar that is
- * itself on the LAN but reached through a public address (hairpin NAT). */
+ * Heuristics (one vantage):
+ * - "private_received": a response from a public address whose top Via says
+ *   received=<a private address>. A registrar on the internet saw the
+ *   phone's public address; a private one there was put back by a device in
+ *   between. False positive: a registrar on the LAN reached through a public
+ *   address (hairpin NAT).
+ * - "mixed_addresses": a request from a public source whose top Via names
+ *   that source while its Contact or SDP names a private address: rewritten
+ *   in part. False positive: a phone configured with a static public address
+ *   for signalling only. */
 #include "alg.h"
 
 #include <stdio.h>
@@ -160,27 +165,84 @@ static void s_compare(alg_t *self, const sip_msg_t *m, const char *in, uint32_t 
         st->rewritten++;
 }
 
+static void s_sign(alg_t *self, const sip_msg_t *m, int site, const char *how, const char *header,
+        const char *value, uint64_t ts_us)
+{
+    s_site(self, site)->heuristic++;
+    alg_sign_t sg;
+    memset(&sg, 0, sizeof sg);
+    sg.site = site;
+    sg.how = how;
+    sip_str_copy(m->call_id, sg.call_id, sizeof sg.call_id);
+    s_label(m, sg.message, sizeof sg.message);
+    snprintf(sg.header, sizeof sg.header, "%s", header);
+    snprintf(sg.inside, sizeof sg.inside, "%s", value);
+    sg.ts_us = ts_us;
+    if (self->fn)
+        self->fn(&sg, self->ctx);
+}
+
+/* The host of a URI (sip:user@host:port;params), as an address, if it is one. */
+static bool s_uri_ip(sip_str_t uri, ip_addr_t *out)
+{
+    uint32_t at = 0;
+    while (at < uri.len && uri.p[at] != '@')
+        at++;
+    uint32_t start = at < uri.len ? at + 1 : 4; /* after "sip:" when no user */
+    if (start >= uri.len)
+        return false;
+    char host[64];
+    uint32_t n = 0;
+    bool v6 = uri.p[start] == '[';
+    for (uint32_t i = start + v6; i < uri.len && n < sizeof host - 1; i++) {
+        char ch = uri.p[i];
+        if (v6 ? ch == ']' : (ch == ':' || ch == ';' || ch == '>'))
+            break;
+        host[n++] = ch;
+    }
+    host[n] = '\0';
+    return ip_parse(host, out);
+}
+
+/* Outside, a request whose top Via names its public source (the SIP was made
+ * to match the NAT) while its Contact or SDP still names a private address:
+ * a phone that knew its public address would use it everywhere. */
+static void s_mixed(alg_t *self, const sip_msg_t *m, const ip_addr_t *src, int site, uint64_t ts_us)
+{
+    char host[64];
+    ip_addr_t via, a;
+    if (!m->is_request || m->nvia == 0 || ip_is_private(src) ||
+            !ip_parse(sip_str_copy(m->via[0].host, host, sizeof host), &via) ||
+            memcmp(&via, src, sizeof via) != 0)
+        return;
+    if (m->contact_uri.len && s_uri_ip(m->contact_uri, &a) && ip_is_private(&a)) {
+        char v[200];
+        s_sign(self, m, site, "mixed_addresses", "Contact", sip_str_copy(m->contact_uri, v, sizeof v), ts_us);
+        return;
+    }
+    sdp_t sdp;
+    if (m->body_len && sdp_parse(m->body, m->body_len, &sdp) == 0)
+        for (uint8_t i = 0; i < sdp.nm; i++)
+            if (sdp.m[i].has_addr && ip_is_private(&sdp.m[i].addr)) {
+                char v[64];
+                s_sign(self, m, site, "mixed_addresses", "c", ip_to_str(&sdp.m[i].addr, v, sizeof v), ts_us);
+                return;
+            }
+}
+
 static void s_heuristic(alg_t *self, const sip_msg_t *m, const ip_addr_t *src, int site,
         uint64_t ts_us)
 {
+    s_mixed(self, m, src, site, ts_us);
     if (m->is_request || m->nvia == 0 || !m->via[0].received.len || ip_is_private(src))
         return;
     char buf[64];
     ip_addr_t rcv;
     if (!ip_parse(sip_str_copy(m->via[0].received, buf, sizeof buf), &rcv) || !ip_is_private(&rcv))
         return;
-    s_site(self, site)->heuristic++;
-    alg_sign_t sg;
-    memset(&sg, 0, sizeof sg);
-    sg.site = site;
-    sg.how = "private_received";
-    sip_str_copy(m->call_id, sg.call_id, sizeof sg.call_id);
-    s_label(m, sg.message, sizeof sg.message);
-    snprintf(sg.header, sizeof sg.header, "Via");
-    snprintf(sg.inside, sizeof sg.inside, "received=%s", buf);
-    sg.ts_us = ts_us;
-    if (self->fn)
-        self->fn(&sg, self->ctx);
+    char v[80];
+    snprintf(v, sizeof v, "received=%s", buf);
+    s_sign(self, m, site, "private_received", "Via", v, ts_us);
 }
 
 void alg_sip(alg_t *self, const sip_msg_t *m, const uint8_t *raw, uint32_t raw_len,

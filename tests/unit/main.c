@@ -20,6 +20,7 @@ int test_nat(void);
 int test_defrag(void);
 int test_sipstream(void);
 int test_media(void);
+int test_alg(void);
 
 const char *unit_srcdir = PINHOLE_SRCDIR;
 
@@ -40,6 +41,7 @@ static const struct {
         {"defrag", test_defrag},
         {"sipstream", test_sipstream},
         {"media", test_media},
+        {"alg", test_alg},
 };
 
 int main(int argc, char **argv)
