@@ -23,6 +23,22 @@ PY
 done
 for f in rules/*.yaml; do { printf '\x00'; cat "$f"; } >"$C/rules/$(basename "$f")"; done
 for f in rules/inventory/*.yaml; do { printf '\x01'; cat "$f"; } >"$C/rules/inv-$(basename "$f")"; done
+# SIP messages from the lab's own captures (UDP payloads starting like SIP).
+python3 - "$C/sip" pcaps/lab-sip-*-inside.pcap <<'PY'
+import struct, sys
+out, n = sys.argv[1], 0
+for path in sys.argv[2:]:
+    d = open(path, "rb").read(); off = 24
+    while off + 16 <= len(d) and n < 200:
+        cl = struct.unpack("<I", d[off + 8:off + 12])[0]
+        frame = d[off + 16:off + 16 + cl]; off += 16 + cl
+        if len(frame) < 42 or frame[12:14] != b"\x08\x00" or frame[23] != 17:
+            continue
+        ihl = (frame[14] & 15) * 4
+        payload = frame[14 + ihl + 8:]
+        if payload[:1].isupper() or payload.startswith(b"SIP/2.0"):
+            open("%s/lab%03d" % (out, n), "wb").write(b"\x00" + payload); n += 1
+PY
 for f in tests/data/sip/*.txt; do
     { printf '\x00'; cat "$f"; } >"$C/sip/dgram-$(basename "$f")"
     { printf '\x01'; cat "$f" "$f"; } >"$C/sip/stream-$(basename "$f")"
