@@ -14,6 +14,19 @@ bool str_copy(char *dst, const char *src, size_t n);
  * "*." matches one or more labels ("*.blob.core.windows.net"). */
 bool str_host_match(const char *pattern, const char *host);
 
+/* FNV-1a over bytes, continuing from h (start with HASH_FNV_INIT). For the
+ * bounded tables keyed by strings; flow keys use a faster word hash. */
+#define HASH_FNV_INIT 0xcbf29ce484222325ull
+static inline uint64_t hash_fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
 /* An IPv4 or IPv6 address, always 16 bytes; IPv4 is stored v4-mapped. */
 typedef struct {
     uint8_t b[16];

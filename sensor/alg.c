@@ -77,16 +77,6 @@ static alg_site_stats_t *s_site(alg_t *self, int site)
     return &self->sites[site >= 0 && site < self->nsites ? site : self->nsites];
 }
 
-static uint64_t s_fnv(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 static void s_label(const sip_msg_t *m, char *buf, size_t n)
 {
     char meth[32];
@@ -249,12 +239,12 @@ void alg_sip(alg_t *self, const sip_msg_t *m, const uint8_t *raw, uint32_t raw_l
         const ip_addr_t *src, const ip_addr_t *dst, int site, uint64_t ts_us)
 {
     s_heuristic(self, m, src, site, ts_us);
-    uint64_t key = s_fnv(0xcbf29ce484222325ull, m->call_id.p, m->call_id.len);
-    key = s_fnv(key, &m->cseq, sizeof m->cseq);
-    key = s_fnv(key, m->method.p, m->method.len);
-    key = s_fnv(key, &m->status, sizeof m->status);
+    uint64_t key = hash_fnv(HASH_FNV_INIT, m->call_id.p, m->call_id.len);
+    key = hash_fnv(key, &m->cseq, sizeof m->cseq);
+    key = hash_fnv(key, m->method.p, m->method.len);
+    key = hash_fnv(key, &m->status, sizeof m->status);
     if (m->nvia)
-        key = s_fnv(key, m->via[0].branch.p, m->via[0].branch.len);
+        key = hash_fnv(key, m->via[0].branch.p, m->via[0].branch.len);
     key |= 1;
     /* The phone's side: the source of a request, the destination of a response. */
     bool priv = ip_is_private(m->is_request ? src : dst);

@@ -56,16 +56,6 @@ struct media {
     media_stats_t st;
 };
 
-static uint64_t s_fnv(const void *p, size_t n, uint64_t h)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 static uint32_t s_pow2(uint32_t n)
 {
     uint32_t c = 16;
@@ -105,7 +95,7 @@ void media_destroy(media_t **self_p)
 
 static call_t *s_call(media_t *self, sip_str_t call_id, bool create, uint32_t *idx)
 {
-    uint64_t h = s_fnv(call_id.p, call_id.len, 0xcbf29ce484222325ull) | 1;
+    uint64_t h = hash_fnv(HASH_FNV_INIT, call_id.p, call_id.len) | 1;
     for (uint32_t i = (uint32_t)h & (self->ncap - 1);; i = (i + 1) & (self->ncap - 1)) {
         call_t *c = &self->calls[i];
         if (c->hash == h && sip_str_eq(call_id, c->call_id)) {
@@ -131,7 +121,7 @@ static call_t *s_call(media_t *self, sip_str_t call_id, bool create, uint32_t *i
 
 static uint32_t s_ep_slot(const media_t *self, const ip_addr_t *a, uint16_t port)
 {
-    uint64_t h = s_fnv(a->b, 16, s_fnv(&port, sizeof port, 0xcbf29ce484222325ull));
+    uint64_t h = hash_fnv(hash_fnv(HASH_FNV_INIT, &port, sizeof port), a->b, 16);
     return (uint32_t)h & (self->ecap - 1);
 }
 

@@ -77,19 +77,9 @@ struct nat {
     void *ctx;
 };
 
-static uint64_t s_hash(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 static uint64_t s_hash_str(uint64_t h, sip_str_t s)
 {
-    return s_hash(h, s.p, s.len);
+    return hash_fnv(h, s.p, s.len);
 }
 
 nat_t *nat_new(uint32_t max_bindings, int nsites, nat_change_fn *cb, void *ctx)
@@ -154,7 +144,7 @@ static binding_t *s_binding(nat_t *self, uint64_t key, bool create)
 
 static void s_callid_put(nat_t *self, sip_str_t call_id, binding_t *b)
 {
-    uint64_t h = s_hash_str(0xcbf29ce484222325ull, call_id) | 1;
+    uint64_t h = s_hash_str(HASH_FNV_INIT, call_id) | 1;
     for (uint32_t i = (uint32_t)h & (self->cap - 1);; i = (i + 1) & (self->cap - 1)) {
         if (self->calls[i].hash == 0 || self->calls[i].hash == h) {
             self->calls[i].hash = h;
@@ -166,7 +156,7 @@ static void s_callid_put(nat_t *self, sip_str_t call_id, binding_t *b)
 
 static binding_t *s_callid_get(nat_t *self, sip_str_t call_id)
 {
-    uint64_t h = s_hash_str(0xcbf29ce484222325ull, call_id) | 1;
+    uint64_t h = s_hash_str(HASH_FNV_INIT, call_id) | 1;
     for (uint32_t i = (uint32_t)h & (self->cap - 1);; i = (i + 1) & (self->cap - 1)) {
         if (self->calls[i].hash == 0)
             return NULL;
@@ -177,7 +167,7 @@ static binding_t *s_callid_get(nat_t *self, sip_str_t call_id)
 
 static uint64_t s_map_hash(const ip_addr_t *a, uint16_t port)
 {
-    return s_hash(s_hash(0xcbf29ce484222325ull, a->b, 16), &port, sizeof port) | 1;
+    return hash_fnv(hash_fnv(HASH_FNV_INIT, a->b, 16), &port, sizeof port) | 1;
 }
 
 /* Remembers which binding used a public mapping (the newest user wins). The
@@ -276,7 +266,7 @@ static void s_register(nat_t *self, const sip_msg_t *m, const ip_addr_t *src, ui
     if (!m->to_uri.len || !m->call_id.len || m->nvia == 0)
         return;
     sip_str_t dev = m->instance.len ? m->instance : m->contact_uri;
-    uint64_t key = s_hash(0xcbf29ce484222325ull, &site, sizeof site);
+    uint64_t key = hash_fnv(HASH_FNV_INIT, &site, sizeof site);
     key = s_hash_str(s_hash_str(key, m->to_uri), dev);
     binding_t *b = s_binding(self, key, true);
     if (!b)

@@ -111,6 +111,20 @@ static void s_rule(output_t *self, json_object *o, const char *k, int rule)
         s_str(o, k, rules_rule(self->rules, (size_t)rule)->id);
 }
 
+/* A new event object with the fields every event has. */
+static json_object *s_event(output_t *self, const char *type, uint64_t ts_us, int site)
+{
+    char buf[64];
+    json_object *e = json_object_new_object();
+    s_str(e, "timestamp", output_time(ts_us, buf, sizeof buf));
+    s_str(e, "event_type", type);
+    s_int(e, "schema", OUTPUT_SCHEMA_VERSION);
+    s_str(e, "sensor", self->sensor);
+    if (site >= 0)
+        s_str(e, "site", rules_site_name(self->rules, (size_t)site));
+    return e;
+}
+
 void output_object(output_t *self, void *jobj)
 {
     if (!self->f)
@@ -146,14 +160,7 @@ void output_rtp_one_way(output_t *self, const flow_t *f, const verdict_t *v,
 {
     if (!self->f)
         return;
-    char buf[64];
-    json_object *e = json_object_new_object();
-    s_str(e, "timestamp", output_time(f->first_us, buf, sizeof buf));
-    s_str(e, "event_type", "rtp_one_way");
-    s_int(e, "schema", OUTPUT_SCHEMA_VERSION);
-    s_str(e, "sensor", self->sensor);
-    if (v->site >= 0)
-        s_str(e, "site", rules_site_name(self->rules, (size_t)v->site));
+    json_object *e = s_event(self, "rtp_one_way", f->first_us, v->site);
     s_str(e, "call_id", ms->call_id);
     s_int(e, "flow_id", (int64_t)f->id);
     s_ends(e, f);
@@ -175,13 +182,7 @@ void output_flow(output_t *self, const flow_t *f, const verdict_t *v, const medi
     int o = f->orig, r = !f->orig;
     const ip_addr_t *src = o ? &f->key.b : &f->key.a, *dst = o ? &f->key.a : &f->key.b;
     char buf[128];
-    json_object *e = json_object_new_object();
-    s_str(e, "timestamp", output_time(f->first_us, buf, sizeof buf));
-    s_str(e, "event_type", "flow");
-    s_int(e, "schema", OUTPUT_SCHEMA_VERSION);
-    s_str(e, "sensor", self->sensor);
-    if (v->site >= 0)
-        s_str(e, "site", rules_site_name(self->rules, (size_t)v->site));
+    json_object *e = s_event(self, "flow", f->first_us, v->site);
     s_int(e, "flow_id", (int64_t)f->id);
     s_str(e, "src_ip", ip_to_str(src, buf, sizeof buf));
     s_int(e, "src_port", o ? f->key.pb : f->key.pa);
@@ -246,13 +247,7 @@ void output_nat_change(output_t *self, const nat_change_t *c)
     if (!self->f)
         return;
     char buf[64];
-    json_object *e = json_object_new_object();
-    s_str(e, "timestamp", output_time(c->new_us, buf, sizeof buf));
-    s_str(e, "event_type", "nat_port_change");
-    s_int(e, "schema", OUTPUT_SCHEMA_VERSION);
-    s_str(e, "sensor", self->sensor);
-    if (c->site >= 0)
-        s_str(e, "site", rules_site_name(self->rules, (size_t)c->site));
+    json_object *e = s_event(self, "nat_port_change", c->new_us, c->site);
     s_str(e, "vantage", c->vantage == NAT_INSIDE ? "inside" : "outside");
     s_str(e, "aor", c->aor);
     s_str(e, "call_id", c->call_id);
@@ -271,14 +266,7 @@ void output_sip_alg(output_t *self, const alg_sign_t *sg)
 {
     if (!self->f)
         return;
-    char buf[64];
-    json_object *e = json_object_new_object();
-    s_str(e, "timestamp", output_time(sg->ts_us, buf, sizeof buf));
-    s_str(e, "event_type", "sip_alg");
-    s_int(e, "schema", OUTPUT_SCHEMA_VERSION);
-    s_str(e, "sensor", self->sensor);
-    if (sg->site >= 0)
-        s_str(e, "site", rules_site_name(self->rules, (size_t)sg->site));
+    json_object *e = s_event(self, "sip_alg", sg->ts_us, sg->site);
     s_str(e, "evidence", sg->how);
     s_str(e, "call_id", sg->call_id);
     s_str(e, "message", sg->message);
@@ -294,14 +282,7 @@ void output_missed_call(output_t *self, const nat_stale_t *st, const char *reaso
 {
     if (!self->f)
         return;
-    char buf[64];
-    json_object *e = json_object_new_object();
-    s_str(e, "timestamp", output_time(st->ts_us, buf, sizeof buf));
-    s_str(e, "event_type", "missed_call");
-    s_int(e, "schema", OUTPUT_SCHEMA_VERSION);
-    s_str(e, "sensor", self->sensor);
-    if (st->site >= 0)
-        s_str(e, "site", rules_site_name(self->rules, (size_t)st->site));
+    json_object *e = s_event(self, "missed_call", st->ts_us, st->site);
     s_str(e, "reason", reason);
     if (st->aor[0])
         s_str(e, "aor", st->aor);
@@ -319,13 +300,7 @@ void output_sip(output_t *self, const siptx_t *tx, const char *end)
     if (!self->f)
         return;
     char buf[64];
-    json_object *e = json_object_new_object();
-    s_str(e, "timestamp", output_time(tx->req_us, buf, sizeof buf));
-    s_str(e, "event_type", "sip");
-    s_int(e, "schema", OUTPUT_SCHEMA_VERSION);
-    s_str(e, "sensor", self->sensor);
-    if (tx->site >= 0)
-        s_str(e, "site", rules_site_name(self->rules, (size_t)tx->site));
+    json_object *e = s_event(self, "sip", tx->req_us, tx->site);
     s_str(e, "src_ip", ip_to_str(&tx->src, buf, sizeof buf));
     s_int(e, "src_port", tx->sport);
     s_str(e, "dest_ip", ip_to_str(&tx->dst, buf, sizeof buf));

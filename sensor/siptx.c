@@ -60,16 +60,11 @@ void siptx_destroy(siptx_table_t **self_p)
 
 static uint64_t s_key(const sip_msg_t *m)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = HASH_FNV_INIT;
     const sip_str_t parts[3] = {m->call_id, m->cseq_method, m->nvia ? m->via[0].branch : m->call_id};
     for (int k = 0; k < 3; k++)
-        for (uint32_t i = 0; i < parts[k].len; i++) {
-            h ^= (uint8_t)parts[k].p[i];
-            h *= 0x100000001b3ull;
-        }
-    h ^= m->cseq;
-    h *= 0x100000001b3ull;
-    return h | 1;
+        h = hash_fnv(h, parts[k].p, parts[k].len);
+    return hash_fnv(h, &m->cseq, sizeof m->cseq) | 1;
 }
 
 static void s_end(siptx_table_t *self, slot_t *sl, const char *how)
