@@ -47,6 +47,7 @@ enum {
     FLOW_F_MEDIA = 0x80,       /* RTP of a call, known from its SDP */
     FLOW_F_INVITE_IN = 0x100,  /* carried an INVITE towards a site */
     FLOW_F_MISSED = 0x200,     /* a missed call was already reported for it */
+    FLOW_F_NOT_SIP = 0x400,    /* its first payload was not SIP: never parsed again */
 };
 
 typedef struct flow {

@@ -84,16 +84,25 @@ static void s_sip_message(const sip_msg_t *m, flow_t *f, int side, const packet_
  * TCP the stream reassembler decides. */
 static void s_sip(pipeline_t *self, flow_t *f, int side, const packet_t *p)
 {
+    if (f->flags & FLOW_F_NOT_SIP)
+        return;
     if (p->proto == 6) {
         sipstream_segment(self->sipstream, f, side, p);
+        /* The opener speaks first on SIP over TCP: if its first bytes are not
+         * SIP, the flow is decided once (a flow picked up midstream is not). */
+        if (f->sipstream == FLOW_NONE && p->payload_len && side == f->orig &&
+                f->d[side].payload == p->payload_len && !(f->flags & FLOW_F_MIDSTREAM))
+            f->flags |= FLOW_F_NOT_SIP;
         return;
     }
     if (p->proto != 17 || p->payload_caplen < 12 || p->payload[0] < 'A' || p->payload[0] > 'Z')
         return;
     sip_msg_t m;
     sip_rc_t rc = sip_parse(p->payload, p->payload_caplen, false, &m);
-    if (rc == SIP_NOT_SIP)
+    if (rc == SIP_NOT_SIP) {
+        f->flags |= FLOW_F_NOT_SIP; /* a text protocol that is not SIP */
         return;
+    }
     if (rc != SIP_OK) {
         self->st.sip_invalid++;
         return;
@@ -254,9 +263,7 @@ void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *
         uint32_t len;
         if (!defrag_add(self->defrag, &p, &whole, &len))
             return;
-        e = decode_packet(LINK_RAW, whole, len, len, &p);
-        p.ts_us = hdr->ts_us;
-        p.num = hdr->num;
+        e = decode_packet(LINK_RAW, whole, len, len, &p); /* keeps ts_us and num */
         if (e != DECODE_OK) {
             self->st.reassembled_invalid++;
             return;
