@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "slotpool.h"
 #include "strutil.h"
 
 struct classify {
     struct ndpi_detection_module_struct *ndpi;
     uint8_t *slots;        /* max_slots * slot_size bytes */
     size_t slot_size;
-    uint32_t *free_list;
-    uint32_t nfree, max_slots, hwm;
+    slot_pool_t pool;
     uint16_t *seen;        /* packets given per slot */
     uint32_t max_packets;
     classify_stats_t st;
@@ -34,12 +34,10 @@ classify_t *classify_new(uint32_t max_slots, uint32_t max_packets)
     ndpi_set_protocol_detection_bitmask2(self->ndpi, &all);
     ndpi_finalize_initialization(self->ndpi);
     self->slot_size = (SIZEOF_FLOW_STRUCT + 15) & ~(size_t)15;
-    self->max_slots = max_slots;
     self->max_packets = max_packets;
     self->slots = calloc(max_slots, self->slot_size); /* pages touched as used */
-    self->free_list = malloc(max_slots * sizeof(uint32_t));
     self->seen = calloc(max_slots, sizeof(uint16_t));
-    if (!self->slots || !self->free_list || !self->seen)
+    if (!self->slots || !self->seen || slot_pool_init(&self->pool, max_slots) != 0)
         classify_destroy(&self);
     return self;
 }
@@ -52,7 +50,7 @@ void classify_destroy(classify_t **self_p)
     if (self->ndpi)
         ndpi_exit_detection_module(self->ndpi);
     free(self->slots);
-    free(self->free_list);
+    slot_pool_fini(&self->pool);
     free(self->seen);
     free(self);
     *self_p = NULL;
@@ -65,18 +63,20 @@ static struct ndpi_flow_struct *s_slot(classify_t *self, uint32_t i)
 
 static uint32_t s_take(classify_t *self)
 {
-    uint32_t i;
-    if (self->nfree)
-        i = self->free_list[--self->nfree];
-    else if (self->hwm < self->max_slots)
-        i = self->hwm++;
-    else
+    uint32_t i = slot_pool_take(&self->pool);
+    if (i == SLOT_NONE)
         return FLOW_NONE;
     memset(s_slot(self, i), 0, SIZEOF_FLOW_STRUCT);
     self->seen[i] = 0;
-    if (++self->st.slots_in_use > self->st.slots_peak)
-        self->st.slots_peak = self->st.slots_in_use;
     return i;
+}
+
+/* Frees nDPI's own allocations for the flow and gives its slot back. */
+static void s_give(classify_t *self, flow_t *f)
+{
+    ndpi_free_flow_data(s_slot(self, f->ndpi));
+    slot_pool_give(&self->pool, f->ndpi);
+    f->ndpi = FLOW_NONE;
 }
 
 /* Copies what we keep off the nDPI state and returns the slot. */
@@ -89,10 +89,7 @@ static void s_release(classify_t *self, flow_t *f, ndpi_protocol proto)
         str_copy(f->host, (const char *)nf->host_server_name, sizeof f->host);
     if (f->app == NDPI_PROTOCOL_HTTP || f->master == NDPI_PROTOCOL_HTTP)
         f->flags |= FLOW_F_HTTP;
-    ndpi_free_flow_data(nf);
-    self->free_list[self->nfree++] = f->ndpi;
-    self->st.slots_in_use--;
-    f->ndpi = FLOW_NONE;
+    s_give(self, f);
     f->flags |= FLOW_F_CLASSIFIED;
 }
 
@@ -135,12 +132,8 @@ void classify_finish(classify_t *self, flow_t *f)
 
 void classify_mark_rtp(classify_t *self, flow_t *f)
 {
-    if (f->ndpi != FLOW_NONE) {
-        ndpi_free_flow_data(s_slot(self, f->ndpi));
-        self->free_list[self->nfree++] = f->ndpi;
-        self->st.slots_in_use--;
-        f->ndpi = FLOW_NONE;
-    }
+    if (f->ndpi != FLOW_NONE)
+        s_give(self, f);
     f->app = NDPI_PROTOCOL_RTP;
     f->master = NDPI_PROTOCOL_UNKNOWN;
     f->flags |= FLOW_F_CLASSIFIED | FLOW_F_MEDIA;
@@ -160,4 +153,6 @@ bool classify_is_http(const flow_t *f)
 void classify_stats(const classify_t *self, classify_stats_t *out)
 {
     *out = self->st;
+    out->slots_in_use = self->pool.used;
+    out->slots_peak = self->pool.peak;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cursor.h"
+#include "slotpool.h"
 
 typedef struct {
     uint64_t hash; /* 0: empty */
@@ -41,7 +42,6 @@ typedef struct {
 typedef struct {
     bool used;
     uint32_t call;
-    uint32_t next_free;
     media_stream_t pub;
     rtp_state_t rtp[2];
 } stream_t;
@@ -52,7 +52,8 @@ struct media {
     endpoint_t *eps;
     uint32_t ecap, neps;
     stream_t *streams;
-    uint32_t max_streams, hwm, free_head;
+    uint32_t max_streams;
+    slot_pool_t pool;
     media_stats_t st;
 };
 
@@ -73,11 +74,10 @@ media_t *media_new(uint32_t max_calls, uint32_t max_streams)
     self->ncap = s_pow2(2 * max_calls);
     self->ecap = s_pow2(8 * max_calls);
     self->max_streams = max_streams;
-    self->free_head = UINT32_MAX;
     self->calls = calloc(self->ncap, sizeof(call_t));
     self->eps = calloc(self->ecap, sizeof(endpoint_t));
     self->streams = calloc(max_streams ? max_streams : 1, sizeof(stream_t));
-    if (!self->calls || !self->eps || !self->streams)
+    if (!self->calls || !self->eps || !self->streams || slot_pool_init(&self->pool, max_streams) != 0)
         media_destroy(&self);
     return self;
 }
@@ -89,6 +89,7 @@ void media_destroy(media_t **self_p)
     free((*self_p)->calls);
     free((*self_p)->eps);
     free((*self_p)->streams);
+    slot_pool_fini(&(*self_p)->pool);
     free(*self_p);
     *self_p = NULL;
 }
@@ -189,13 +190,8 @@ bool media_match(media_t *self, flow_t *f)
         e = s_ep_get(self, &f->key.b, f->key.pb);
     if (!e)
         return false;
-    uint32_t s;
-    if (self->free_head != UINT32_MAX) {
-        s = self->free_head;
-        self->free_head = self->streams[s].next_free;
-    } else if (self->hwm < self->max_streams) {
-        s = self->hwm++;
-    } else {
+    uint32_t s = slot_pool_take(&self->pool);
+    if (s == SLOT_NONE) {
         self->st.streams_dropped++;
         return false;
     }
@@ -273,10 +269,8 @@ void media_release(media_t *self, flow_t *f)
 {
     if (f->media == FLOW_NONE || f->media >= self->max_streams)
         return;
-    stream_t *st = &self->streams[f->media];
-    st->used = false;
-    st->next_free = self->free_head;
-    self->free_head = f->media;
+    self->streams[f->media].used = false;
+    slot_pool_give(&self->pool, f->media);
     f->media = FLOW_NONE;
 }
 

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "slotpool.h"
+
 typedef struct {
     bool synced;
     uint32_t next_seq;
@@ -21,14 +23,13 @@ typedef struct {
 } dir_t;
 
 typedef struct {
-    bool used;
-    uint32_t next_free;
     dir_t d[2];
 } slot_t;
 
 struct sipstream {
     slot_t *slots;
-    uint32_t max, hwm, free_head;
+    uint32_t max;
+    slot_pool_t pool;
     sipstream_fn *fn;
     void *ctx;
     sipstream_stats_t st;
@@ -41,10 +42,9 @@ sipstream_t *sipstream_new(uint32_t max_streams, sipstream_fn *fn, void *ctx)
         return NULL;
     self->slots = calloc(max_streams ? max_streams : 1, sizeof(slot_t));
     self->max = max_streams;
-    self->free_head = UINT32_MAX;
     self->fn = fn;
     self->ctx = ctx;
-    if (!self->slots)
+    if (!self->slots || slot_pool_init(&self->pool, max_streams) != 0)
         sipstream_destroy(&self);
     return self;
 }
@@ -54,6 +54,7 @@ void sipstream_destroy(sipstream_t **self_p)
     if (!self_p || !*self_p)
         return;
     free((*self_p)->slots);
+    slot_pool_fini(&(*self_p)->pool);
     free(*self_p);
     *self_p = NULL;
 }
@@ -111,17 +112,11 @@ void sipstream_segment(sipstream_t *self, flow_t *f, int side, const packet_t *p
     if (f->sipstream == FLOW_NONE) {
         if (!s_starts_sip(data, n))
             return;
-        uint32_t i;
-        if (self->free_head != UINT32_MAX) {
-            i = self->free_head;
-            self->free_head = self->slots[i].next_free;
-        } else if (self->hwm < self->max) {
-            i = self->hwm++;
-        } else {
+        uint32_t i = slot_pool_take(&self->pool);
+        if (i == SLOT_NONE) {
             self->st.pool_full++;
             return;
         }
-        self->slots[i].used = true;
         self->slots[i].d[0].synced = self->slots[i].d[1].synced = false;
         self->slots[i].d[0].len = self->slots[i].d[1].len = 0;
         f->sipstream = i;
@@ -170,10 +165,7 @@ void sipstream_release(sipstream_t *self, flow_t *f)
 {
     if (f->sipstream == FLOW_NONE || f->sipstream >= self->max)
         return;
-    slot_t *s = &self->slots[f->sipstream];
-    s->used = false;
-    s->next_free = self->free_head;
-    self->free_head = f->sipstream;
+    slot_pool_give(&self->pool, f->sipstream);
     f->sipstream = FLOW_NONE;
 }
 
