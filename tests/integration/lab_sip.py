@@ -9,11 +9,9 @@ two runs of phone 100 the provider sends an INVITE for it to 44821, its first
 mapping: the NAT answers ICMP port unreachable. That is a missed call. Six changes from each vantage; the reboot is not one.
 Consistent NAT: the same public port on every REGISTER: no change at all."""
 import argparse
-import json
-import os
-import subprocess
 import sys
-import tempfile
+
+from sensor_run import print_result, run_sensor
 
 CHANGES = [
     ("sip:100@lab.example", "203.0.113.2:44821", "203.0.113.2:6352"),
@@ -27,15 +25,7 @@ PRIVATE = {"sip:100@lab.example": "192.168.60.10:5060", "sip:101@lab.example": "
 
 
 def run(sensor, src, captures):
-    with tempfile.TemporaryDirectory() as tmp:
-        ev, rep = os.path.join(tmp, "ev.jsonl"), os.path.join(tmp, "rep.json")
-        cmd = [sensor, "--rules", os.path.join(src, "rules"),
-               "--inventory", os.path.join(src, "rules/inventory/lab.yaml"),
-               "--events", ev, "--report", "json", "--report-file", rep]
-        for c in captures:
-            cmd += ["--read", os.path.join(src, "pcaps", c)]
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-        return p, [json.loads(l) for l in open(ev)], json.load(open(rep))
+    return run_sensor(sensor, src, captures)
 
 
 def media(a, kind, vantage):
@@ -85,10 +75,7 @@ def media(a, kind, vantage):
     stats = [e for e in events if e["event_type"] == "stats"][0]["stats"]
     if stats["ndpi"]["packets"] > 20:
         errors.append("nDPI saw %d packets: RTP known from SDP must skip it" % stats["ndpi"]["packets"])
-    for e in errors:
-        print("FAIL:", e)
-    print("%s-%s: %d problem(s)" % (kind, vantage, len(errors)))
-    return 1 if errors else 0
+    return print_result("%s-%s" % (kind, vantage), errors)
 
 
 def alg(a, vantages):
@@ -123,10 +110,7 @@ def alg(a, vantages):
             if e["header"] == "Contact" and e["message"] == "REGISTER" and \
                     not ("@192.168.60.1" in e["inside"] and "@203.0.113.2:" in e["outside"]):
                 errors.append("Contact rewrite not reported exactly: %r" % e)
-    for e in errors:
-        print("FAIL:", e)
-    print("alg-%s: %d problem(s)" % (vantages, len(errors)))
-    return 1 if errors else 0
+    return print_result("alg-" + vantages, errors)
 
 
 def main():
@@ -192,10 +176,7 @@ def main():
     if nat == "portchange" and "outside" in names and \
             (len(invites) != 1 or "status" in invites[0] or invites[0]["end"] != "capture_ended"):
         errors.append("the lost INVITE's transaction: %r" % invites)
-    for e in errors:
-        print("FAIL:", e)
-    print("%s: %d problem(s)" % (a.case, len(errors)))
-    return 1 if errors else 0
+    return print_result(a.case, errors)
 
 
 if __name__ == "__main__":

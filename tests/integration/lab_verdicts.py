@@ -18,11 +18,9 @@ Ground truth, site view (firewall LAN port):
   192.168.50.10 -> 203.0.113.40:8445 SYN in the last second          capture_ended
 """
 import argparse
-import json
-import os
-import subprocess
 import sys
-import tempfile
+
+from sensor_run import print_result, run_sensor
 
 SITE_VIEW = [
     # dest_ip, dest_port, proto, verdict, rule, reason, extra checks
@@ -74,18 +72,7 @@ CASES = {
 
 
 def run(sensor, src, capture, extra, geo=True):
-    with tempfile.TemporaryDirectory() as tmp:
-        ev, rep = os.path.join(tmp, "ev.jsonl"), os.path.join(tmp, "report.json")
-        cmd = [sensor, "--rules", os.path.join(src, "rules"),
-               "--inventory", os.path.join(src, "rules/inventory/lab.yaml"),
-               "--read", os.path.join(src, "pcaps", capture),
-               "--events", ev, "--report", "json", "--report-file", rep] + extra
-        if geo:
-            cmd += ["--geoip", os.path.join(src, "tests/data/lab-asn.mmdb")]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-        events = [json.loads(line) for line in open(ev)]
-        report = json.load(open(rep))
-    return proc, events, report
+    return run_sensor(sensor, src, [capture], extra, geo)
 
 
 def get(e, key):
@@ -198,10 +185,7 @@ def main():
             errors.append("filtered run should be compliant (exit %d)" % proc.returncode)
     else:
         sys.exit("unknown case " + a.case)
-    for e in errors:
-        print("FAIL:", e)
-    print("%s: %d problem(s)" % (a.case, len(errors)))
-    return 1 if errors else 0
+    return print_result(a.case, errors)
 
 
 if __name__ == "__main__":
