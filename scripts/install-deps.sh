@@ -6,9 +6,9 @@ set -euo pipefail
 PKGS=(
     build-essential cmake pkg-config clang libclang-rt-14-dev
     libpcap-dev libndpi-dev libmaxminddb-dev libzmq3-dev
-    libyaml-dev libjson-c-dev libsqlite3-dev
+    libyaml-dev libjson-c-dev libsqlite3-dev libmicrohttpd-dev
     libmaxmind-db-writer-perl mmdb-bin
-    tcpdump tshark nginx-light curl openssl python3
+    tcpdump tshark nginx-light curl openssl python3 prometheus
     iproute2 iptables nftables ethtool conntrack libndpi-bin kamailio sip-tester
 )
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compliance.h"
 #include "output.h"
 
 typedef struct {
@@ -294,9 +295,7 @@ static nat_site_stats_t s_nat(const report_t *self, size_t site)
 const char *report_nat_verdict(const report_t *self, size_t site)
 {
     nat_site_stats_t st = s_nat(self, site);
-    if (st.changes)
-        return "inconsistent";
-    return st.comparisons ? "consistent" : "not_enough_data";
+    return compliance_nat_verdict(st.comparisons, st.changes);
 }
 
 /* ------------------------------------------------------------------ */
@@ -304,16 +303,8 @@ const char *report_nat_verdict(const report_t *self, size_t site)
 
 static const char *s_rule_status(const rule_stat_t *r)
 {
-    uint64_t ok = r->n[VERDICT_ALLOWED], bad = r->n[VERDICT_BLOCKED];
-    if (bad && !ok)
-        return "blocked";
-    if (bad && ok)
-        return "partly_blocked";
-    if (ok)
-        return "verified";
-    if (r->n[VERDICT_ONE_SIDED] || r->n[VERDICT_CAPTURE_ENDED])
-        return "unconfirmed";
-    return "not_observed";
+    return compliance_rule_status(r->n[VERDICT_ALLOWED], r->n[VERDICT_BLOCKED],
+            r->n[VERDICT_ONE_SIDED] + r->n[VERDICT_CAPTURE_ENDED]);
 }
 
 static bool s_site_compliant(const report_t *self, size_t site)
