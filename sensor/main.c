@@ -16,7 +16,9 @@
 #include "err.h"
 #include "geo.h"
 #include "log.h"
+#include "keys.h"
 #include "pipeline.h"
+#include "publish.h"
 #include "rules.h"
 
 #define MAX_INPUTS 256
@@ -35,10 +37,47 @@ typedef struct {
     const char *report_file;
     bool check_only;
     pipeline_cfg_t pipe;
+    const char *publish;      /* collector endpoint */
+    const char *collector_key;
+    const char *key;
+    bool plain;
+    uint32_t publish_timeout_s;
+    publish_cfg_t pub;
 } options_t;
 
 static volatile sig_atomic_t s_stop;
 static capture_t *s_live; /* set while a live capture runs */
+static publish_t *s_pub;  /* set while publishing to a collector */
+static pipeline_t *s_pl;
+
+static uint64_t s_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Lets the publisher seal a waiting batch; about once a second, gives it
+ * the capture statistics for its heartbeat. */
+static void s_publish_tick(void)
+{
+    static uint64_t last_ms;
+    if (!s_pub)
+        return;
+    uint64_t now = s_mono_ms();
+    char *stats = NULL;
+    if (now - last_ms >= 1000) {
+        stats = pipeline_stats_json(s_pl);
+        last_ms = now;
+    }
+    publish_tick(s_pub, stats);
+    free(stats);
+}
+
+static void s_publish_sink(void *ctx, const char *line, size_t len)
+{
+    publish_event(ctx, line, len);
+}
 
 static void s_on_signal(int sig)
 {
@@ -62,6 +101,15 @@ static void s_usage(FILE *f)
             "      --report-file FILE  write the report there instead of stdout\n"
             "  -g, --geoip FILE        MaxMind-format database (ASN, country); repeatable\n"
             "  -n, --sensor NAME       sensor name in events (default: inventory's, or host)\n"
+            "  -p, --publish ENDPOINT  send events to a collector (tcp://HOST:PORT; docs/link.md)\n"
+            "      --collector-key F   the collector's public key file (CURVE)\n"
+            "      --key FILE          this sensor's key pair (pinhole-keygen)\n"
+            "      --plain             publish without CURVE (only on a trusted network)\n"
+            "      --spool DIR         keep unacknowledged events on disk there\n"
+            "      --spool-max MB      spool bound; the oldest events beyond it are discarded\n"
+            "                          and counted (default 1024)\n"
+            "      --publish-timeout S at the end, wait this long for acknowledgements\n"
+            "                          (default 30); what is left stays in the spool\n"
             "      --max-flows N       flow table bound (default 1048576)\n"
             "      --idle-timeout S    seconds before an idle flow is judged (default 120)\n"
             "      --end-window S      attempts this close to the capture end are\n"
@@ -85,7 +133,8 @@ static bool s_number(const char *s, unsigned long long lo, unsigned long long hi
 
 static int s_parse(int argc, char **argv, options_t *o)
 {
-    enum { OPT_MAX_FLOWS = 256, OPT_IDLE, OPT_END_WINDOW, OPT_CHECK, OPT_REPORT_FILE };
+    enum { OPT_MAX_FLOWS = 256, OPT_IDLE, OPT_END_WINDOW, OPT_CHECK, OPT_REPORT_FILE,
+        OPT_COLLECTOR_KEY, OPT_KEY, OPT_PLAIN, OPT_SPOOL, OPT_SPOOL_MAX, OPT_PUB_TIMEOUT };
     static const struct option longs[] = {
             {"rules", required_argument, NULL, 'r'},
             {"inventory", required_argument, NULL, 'i'},
@@ -101,13 +150,20 @@ static int s_parse(int argc, char **argv, options_t *o)
             {"idle-timeout", required_argument, NULL, OPT_IDLE},
             {"end-window", required_argument, NULL, OPT_END_WINDOW},
             {"check", no_argument, NULL, OPT_CHECK},
+            {"publish", required_argument, NULL, 'p'},
+            {"collector-key", required_argument, NULL, OPT_COLLECTOR_KEY},
+            {"key", required_argument, NULL, OPT_KEY},
+            {"plain", no_argument, NULL, OPT_PLAIN},
+            {"spool", required_argument, NULL, OPT_SPOOL},
+            {"spool-max", required_argument, NULL, OPT_SPOOL_MAX},
+            {"publish-timeout", required_argument, NULL, OPT_PUB_TIMEOUT},
             {"verbose", no_argument, NULL, 'v'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0}};
     int c, verbose = 0;
     unsigned long long n;
     o->report = "text";
-    while ((c = getopt_long(argc, argv, "r:i:R:I:f:e:o:g:n:vh", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:i:R:I:f:e:o:g:n:p:vh", longs, NULL)) != -1) {
         switch (c) {
             case 'r':
                 if (o->nrules == MAX_INPUTS)
@@ -148,6 +204,25 @@ static int s_parse(int argc, char **argv, options_t *o)
                 *(c == OPT_IDLE ? &o->pipe.idle_us : &o->pipe.end_window_us) = n * 1000000u;
                 break;
             case OPT_CHECK: o->check_only = true; break;
+            case 'p': o->publish = optarg; break;
+            case OPT_COLLECTOR_KEY: o->collector_key = optarg; break;
+            case OPT_KEY: o->key = optarg; break;
+            case OPT_PLAIN: o->plain = true; break;
+            case OPT_SPOOL: o->pub.spool_dir = optarg; break;
+            case OPT_SPOOL_MAX:
+                if (!s_number(optarg, 1, 1u << 20, &n)) {
+                    log_error("--spool-max: '%s' is not a number of MB (1-1048576)", optarg);
+                    return -1;
+                }
+                o->pub.spool_max = n << 20;
+                break;
+            case OPT_PUB_TIMEOUT:
+                if (!s_number(optarg, 0, 86400, &n)) {
+                    log_error("--publish-timeout: '%s' is not a number of seconds", optarg);
+                    return -1;
+                }
+                o->publish_timeout_s = (uint32_t)n;
+                break;
             case 'v': verbose++; break;
             case 'h': s_usage(stdout); exit(0);
             default: s_usage(stderr); return -1;
@@ -164,6 +239,14 @@ static int s_parse(int argc, char **argv, options_t *o)
     }
     if (!o->check_only && !o->nreads == !o->interface) {
         log_error("give --read FILE (one or more) or --interface IF");
+        return -1;
+    }
+    if (o->publish && !o->plain && (!o->collector_key || !o->key)) {
+        log_error("--publish needs --collector-key and --key (CURVE), or --plain");
+        return -1;
+    }
+    if (!o->publish && (o->collector_key || o->key || o->plain || o->pub.spool_dir)) {
+        log_error("--collector-key, --key, --plain and --spool go with --publish");
         return -1;
     }
     if (strcmp(o->report, "text") && strcmp(o->report, "json") && strcmp(o->report, "none")) {
@@ -201,13 +284,17 @@ static bool s_run_source(pipeline_t *pl, capture_t *cap, const char *name)
 {
     capture_pkt_t hdr;
     const uint8_t *data;
+    uint64_t n = 0;
     for (;;) {
         int rc = capture_next(cap, &hdr, &data);
         if (rc == CAPTURE_PACKET) {
             pipeline_packet(pl, &hdr, data);
+            if (s_pub && (++n & 0xffff) == 0)
+                s_publish_tick();
             continue;
         }
         if (rc == CAPTURE_TIMEOUT) {
+            s_publish_tick();
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             pipeline_tick(pl, (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
@@ -267,6 +354,19 @@ static int s_run(const options_t *o, pipeline_t *pl, uint64_t *sources)
     return status;
 }
 
+static publish_t *s_publisher(options_t *o, char *err, size_t errlen)
+{
+    o->pub.endpoint = o->publish;
+    o->pub.sensor = o->pipe.sensor;
+    o->pub.plain = o->plain;
+    if (!o->plain) {
+        if (keys_load(o->collector_key, o->pub.server_key, NULL, NULL, err, errlen) ||
+                keys_load(o->key, o->pub.public_key, o->pub.secret_key, NULL, err, errlen))
+            return NULL;
+    }
+    return publish_new(&o->pub, err, errlen);
+}
+
 static void s_write_report(const options_t *o, pipeline_t *pl)
 {
     if (strcmp(o->report, "none") == 0)
@@ -297,6 +397,8 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     pipeline_cfg_defaults(&o.pipe);
     o.pipe.sensor = NULL;
+    publish_cfg_defaults(&o.pub);
+    o.publish_timeout_s = 30;
     if (s_parse(argc, argv, &o) != 0)
         return 2;
     rules_t *rs = s_load_rules(&o);
@@ -330,7 +432,17 @@ int main(int argc, char **argv)
             (unsigned long long)(o.pipe.end_window_us / 1000000u),
             (unsigned long long)o.pipe.dup_window_us, o.pipe.ndpi_slots, o.pipe.ndpi_packets,
             o.ngeoip, o.filter ? o.filter : "none");
-    pipeline_t *pl = pipeline_new(&o.pipe, err, sizeof err);
+    if (o.publish && !(s_pub = s_publisher(&o, err, sizeof err))) {
+        log_error("%s", err);
+        geo_destroy(&geo);
+        rules_destroy(&rs);
+        return 2;
+    }
+    if (s_pub) {
+        o.pipe.sink = s_publish_sink;
+        o.pipe.sink_ctx = s_pub;
+    }
+    pipeline_t *pl = s_pl = pipeline_new(&o.pipe, err, sizeof err);
     int status = 2;
     if (!pl) {
         log_error("%s", err);
@@ -338,6 +450,16 @@ int main(int argc, char **argv)
         uint64_t sources = 0;
         int rc = s_run(&o, pl, &sources);
         pipeline_finish(pl, sources);
+        if (s_pub) {
+            char *stats = pipeline_stats_json(pl);
+            publish_stats_t ps;
+            publish_close(&s_pub, o.publish_timeout_s * 1000u, stats, &ps);
+            free(stats);
+            log_notice("published %llu events to %s: %llu acknowledged, %llu spooled for later, "
+                       "%llu discarded (spool full)",
+                    (unsigned long long)ps.events, o.publish, (unsigned long long)ps.acked,
+                    (unsigned long long)ps.pending, (unsigned long long)ps.discarded);
+        }
         s_write_report(&o, pl);
         const report_t *rep = pipeline_report(pl);
         pipeline_stats_t st;

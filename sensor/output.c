@@ -16,7 +16,16 @@ struct output {
     char *sensor;
     const rules_t *rules;
     classify_t *cls;
+    void (*sink)(void *ctx, const char *line, size_t len);
+    void *sink_ctx;
 };
+
+void output_set_sink(output_t *self, void (*fn)(void *ctx, const char *line, size_t len),
+        void *ctx)
+{
+    self->sink = fn;
+    self->sink_ctx = ctx;
+}
 
 output_t *output_new(const char *path, const char *sensor, const rules_t *rules,
         classify_t *cls, char *err, size_t errlen)
@@ -127,11 +136,17 @@ static json_object *s_event(output_t *self, const char *type, uint64_t ts_us, in
 
 void output_object(output_t *self, void *jobj)
 {
-    if (!self->f)
+    if (!self->f && !self->sink)
         return;
-    fputs(json_object_to_json_string_ext(jobj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-            self->f);
-    fputc('\n', self->f);
+    size_t len = 0;
+    const char *line = json_object_to_json_string_length(jobj,
+            JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    if (self->f) {
+        fwrite(line, 1, len, self->f);
+        fputc('\n', self->f);
+    }
+    if (self->sink)
+        self->sink(self->sink_ctx, line, len);
 }
 
 static json_object *s_rtp_dir(const media_dir_t *d)

@@ -25,6 +25,9 @@ typedef struct output output_t;
 output_t *output_new(const char *path, const char *sensor, const rules_t *rules,
         classify_t *cls, char *err, size_t errlen);
 void output_destroy(output_t **self_p);
+/* Every event line also goes to fn (a publisher), without its newline. */
+void output_set_sink(output_t *self, void (*fn)(void *ctx, const char *line, size_t len),
+        void *ctx);
 
 /* One `flow` event for a finished flow (ms: its RTP stream, or NULL). */
 void output_flow(output_t *self, const flow_t *f, const verdict_t *v, const media_stream_t *ms);

@@ -19,8 +19,11 @@
 #include "output.h"
 #include "verdict.h"
 
+#define PIPELINE_SUMMARY_US (60ull * 1000000u) /* live: site summaries each minute */
+
 struct pipeline {
     pipeline_cfg_t cfg;
+    uint64_t last_summary_us;
     flow_table_t *flows;
     classify_t *cls;
     verdict_ctx_t *verdict;
@@ -203,6 +206,8 @@ pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen)
     self->out = output_new(cfg->events_path, cfg->sensor, cfg->rules, self->cls, err, errlen);
     if (!self->out)
         pipeline_destroy(&self);
+    else if (cfg->sink)
+        output_set_sink(self->out, cfg->sink, cfg->sink_ctx);
     return self;
 }
 
@@ -306,30 +311,15 @@ void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *
     s_sip(self, f, side, &p);
 }
 
-void pipeline_tick(pipeline_t *self, uint64_t now_us)
+/* The run's counters (the `stats` event, and the heartbeat's "capture"). */
+static json_object *s_stats_object(const pipeline_t *self)
 {
-    flow_table_expire(self->flows, now_us);
-}
-
-void pipeline_finish(pipeline_t *self, uint64_t sources)
-{
-    self->sources = sources;
-    verdict_set_capture_end(self->verdict, self->st.last_us);
-    flow_table_flush(self->flows);
-    siptx_flush(self->siptx);
     flow_table_stats_t fs;
     flow_table_stats(self->flows, &fs);
     classify_stats_t cs;
     classify_stats(self->cls, &cs);
-    char t[40];
-    json_object *e = json_object_new_object();
-    json_object_object_add(e, "timestamp",
-            json_object_new_string(output_time(self->st.last_us, t, sizeof t)));
-    json_object_object_add(e, "event_type", json_object_new_string("stats"));
-    json_object_object_add(e, "schema", json_object_new_int(OUTPUT_SCHEMA_VERSION));
-    json_object_object_add(e, "sensor", json_object_new_string(self->cfg.sensor));
     json_object *s = json_object_new_object();
-#define ADD(o, k, v) json_object_object_add((o), (k), json_object_new_int64((int64_t)(v)))
+    #define ADD(o, k, v) json_object_object_add((o), (k), json_object_new_int64((int64_t)(v)))
     ADD(s, "packets", self->st.packets);
     ADD(s, "bytes", self->st.bytes);
     ADD(s, "duplicates", self->st.duplicates);
@@ -390,7 +380,84 @@ void pipeline_finish(pipeline_t *self, uint64_t sources)
     ADD(c, "slots_peak", cs.slots_peak);
     json_object_object_add(s, "ndpi", c);
 #undef ADD
-    json_object_object_add(e, "stats", s);
+    return s;
+}
+
+/* One `site_summary` event per observed site: the NAT and SIP ALG counters
+ * the collector needs to call a site consistent (docs/events.md). */
+static void s_site_summaries(pipeline_t *self)
+{
+    char t[40];
+    for (size_t i = 0; i < rules_nsites(self->cfg.rules); i++) {
+        nat_site_stats_t ns;
+        alg_site_stats_t as;
+        nat_site_stats(self->nat, (int)i, &ns);
+        alg_site_stats(self->alg, (int)i, &as);
+        if (!ns.registers && !as.compared && !as.heuristic)
+            continue;
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "timestamp",
+                json_object_new_string(output_time(self->st.last_us, t, sizeof t)));
+        json_object_object_add(e, "event_type", json_object_new_string("site_summary"));
+        json_object_object_add(e, "schema", json_object_new_int(OUTPUT_SCHEMA_VERSION));
+        json_object_object_add(e, "sensor", json_object_new_string(self->cfg.sensor));
+        json_object_object_add(e, "site", json_object_new_string(rules_site_name(self->cfg.rules, i)));
+#define ADD(o, k, v) json_object_object_add((o), (k), json_object_new_int64((int64_t)(v)))
+        json_object *n = json_object_new_object();
+        ADD(n, "registers", ns.registers);
+        ADD(n, "comparisons", ns.comparisons);
+        ADD(n, "changes", ns.changes);
+        ADD(n, "reboots", ns.reboots);
+        ADD(n, "lapsed", ns.silences);
+        ADD(n, "no_rport", ns.no_rport);
+        json_object_object_add(n, "verdict",
+                json_object_new_string(report_nat_verdict(self->report, i)));
+        json_object_object_add(e, "nat", n);
+        json_object *g = json_object_new_object();
+        ADD(g, "compared", as.compared);
+        ADD(g, "rewritten", as.rewritten);
+        ADD(g, "heuristic", as.heuristic);
+        json_object_object_add(e, "sip_alg", g);
+#undef ADD
+        output_object(self->out, e);
+        json_object_put(e);
+    }
+}
+
+void pipeline_tick(pipeline_t *self, uint64_t now_us)
+{
+    flow_table_expire(self->flows, now_us);
+    /* A live run never finishes: its site summaries go out now and then. */
+    if (now_us - self->last_summary_us >= PIPELINE_SUMMARY_US) {
+        if (self->last_summary_us)
+            s_site_summaries(self);
+        self->last_summary_us = now_us;
+    }
+}
+
+char *pipeline_stats_json(const pipeline_t *self)
+{
+    json_object *s = s_stats_object(self);
+    char *out = strdup(json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN));
+    json_object_put(s);
+    return out;
+}
+
+void pipeline_finish(pipeline_t *self, uint64_t sources)
+{
+    self->sources = sources;
+    verdict_set_capture_end(self->verdict, self->st.last_us);
+    flow_table_flush(self->flows);
+    siptx_flush(self->siptx);
+    s_site_summaries(self);
+    char t[40];
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "timestamp",
+            json_object_new_string(output_time(self->st.last_us, t, sizeof t)));
+    json_object_object_add(e, "event_type", json_object_new_string("stats"));
+    json_object_object_add(e, "schema", json_object_new_int(OUTPUT_SCHEMA_VERSION));
+    json_object_object_add(e, "sensor", json_object_new_string(self->cfg.sensor));
+    json_object_object_add(e, "stats", s_stats_object(self));
     output_object(self->out, e);
     json_object_put(e);
 }

@@ -8,6 +8,7 @@
 #ifndef PINHOLE_PIPELINE_H
 #define PINHOLE_PIPELINE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "capture.h"
@@ -31,6 +32,9 @@ typedef struct {
     uint32_t max_calls;        /* calls whose SDP is tracked (media streams: 4x) */
     uint32_t max_fragmented;   /* IP datagrams in reassembly at once */
     uint32_t max_sip_streams;  /* SIP-over-TCP flows followed at once */
+    /* Optional: every event line also goes here (the publisher). */
+    void (*sink)(void *ctx, const char *line, size_t len);
+    void *sink_ctx;
     struct classify *classify; /* optional: a classifier to share (not owned);
                                   nDPI takes ~50 ms to set up (fuzzing) */
 } pipeline_cfg_t;
@@ -58,6 +62,8 @@ void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *
 void pipeline_tick(pipeline_t *self, uint64_t now_us);
 /* End of input: every flow is judged; emits the stats event. */
 void pipeline_finish(pipeline_t *self, uint64_t sources);
+/* The run's counters as a JSON object (for heartbeats); the caller frees. */
+char *pipeline_stats_json(const pipeline_t *self);
 /* Totals, for the report and the tests. */
 void pipeline_stats(const pipeline_t *self, pipeline_stats_t *out);
 const report_t *pipeline_report(const pipeline_t *self);

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/* publish.h: events to the collector over ZeroMQ, acknowledged (docs/link.md).
+ *
+ * An actor: one thread owns the DEALER socket; the capture thread hands it
+ * sealed batches and never waits on the network. Every event is numbered
+ * (per sensor run, the "epoch") and kept until the collector acknowledges
+ * it: in memory up to `mem_max` bytes, then in an on-disk spool of at most
+ * `spool_max` bytes. What a full spool (or, without one, full memory) must
+ * discard is counted, and the collector sees the hole as a gap. */
+#ifndef PINHOLE_PUBLISH_H
+#define PINHOLE_PUBLISH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *endpoint;    /* "tcp://collector:7701" (the sensor connects) */
+    const char *sensor;      /* name; must match its key on the collector's allow-list */
+    bool plain;              /* no CURVE: only when asked for */
+    char server_key[41];     /* CURVE: the collector's public key (Z85) */
+    char public_key[41];     /* CURVE: this sensor's key pair (Z85) */
+    char secret_key[41];
+    const char *spool_dir;   /* NULL: memory only */
+    uint64_t spool_max;      /* bytes on disk */
+    uint64_t mem_max;        /* bytes of unacknowledged events in memory */
+    uint32_t batch_events;   /* events per message */
+    uint32_t batch_ms;       /* a partial batch leaves after this long */
+    uint32_t window;         /* messages in flight */
+    uint32_t resend_ms;      /* no acknowledgement for this long: send again */
+    uint32_t heartbeat_ms;   /* application heartbeat with the capture statistics */
+} publish_cfg_t;
+
+typedef struct {
+    uint64_t events;         /* handed to the publisher */
+    uint64_t acked;          /* acknowledged by the collector */
+    uint64_t messages, resent, heartbeats;
+    uint64_t spooled;        /* events written to the spool */
+    uint64_t discarded;      /* events dropped: the spool (or memory) was full */
+    uint64_t pending;        /* events not yet acknowledged */
+    uint64_t spool_bytes;
+    uint64_t auth_failures;  /* handshakes the collector refused */
+    bool connected;
+} publish_stats_t;
+
+typedef struct publish publish_t;
+
+void publish_cfg_defaults(publish_cfg_t *cfg);
+
+/* Starts the actor (and loads what an earlier run left in the spool).
+ * Returns NULL with why in err. */
+publish_t *publish_new(const publish_cfg_t *cfg, char *err, size_t errlen);
+
+/* One event (a JSON object, no newline); the bytes are copied. Capture
+ * thread only. */
+void publish_event(publish_t *self, const char *line, size_t len);
+
+/* Seals a batch older than batch_ms, and gives the actor the capture
+ * statistics (a JSON object, copied; NULL: keep the last) for its next
+ * heartbeat. Capture thread only; call it now and then (each second). */
+void publish_tick(publish_t *self, const char *stats);
+
+/* Ends the run: sends what is left, waits up to timeout_ms for the
+ * acknowledgements, says "bye" with the final statistics, then spools what
+ * is still unacknowledged (or counts it as lost without a spool). */
+void publish_close(publish_t **self_p, uint32_t timeout_ms, const char *stats,
+        publish_stats_t *out);
+
+void publish_stats(publish_t *self, publish_stats_t *out);
+
+#endif
