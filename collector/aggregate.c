@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/* aggregate.c: events into per-site compliance. */
+#include "aggregate.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "compliance.h"
+#include "evschema.h"
+#include "log.h"
+#include "strutil.h"
+
+typedef struct {
+    const char *name;
+    size_t index;
+} site_ix_t;
+
+struct aggregate {
+    store_t *store;
+    const rules_t *rules;
+    uint64_t window_us;
+    site_ix_t *sites;    /* sorted by name */
+    size_t nsites;
+    bool *touched;
+    uint64_t unknown;
+};
+
+static int s_site_cmp(const void *a, const void *b)
+{
+    return strcmp(((const site_ix_t *)a)->name, ((const site_ix_t *)b)->name);
+}
+
+aggregate_t *aggregate_new(store_t *store, const rules_t *rules, uint64_t window_us)
+{
+    aggregate_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->store = store;
+    self->rules = rules;
+    self->window_us = window_us;
+    self->nsites = rules_nsites(rules);
+    self->sites = calloc(self->nsites + 1, sizeof *self->sites);
+    self->touched = calloc(self->nsites + 1, sizeof *self->touched);
+    if (!self->sites || !self->touched) {
+        aggregate_destroy(&self);
+        return NULL;
+    }
+    for (size_t i = 0; i < self->nsites; i++)
+        self->sites[i] = (site_ix_t){rules_site_name(rules, i), i};
+    qsort(self->sites, self->nsites, sizeof *self->sites, s_site_cmp);
+    return self;
+}
+
+void aggregate_destroy(aggregate_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free((*self_p)->sites);
+    free((*self_p)->touched);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+uint64_t aggregate_unknown(const aggregate_t *self)
+{
+    return self->unknown;
+}
+
+static int s_site(const aggregate_t *self, const char *name)
+{
+    if (!name)
+        return -1;
+    site_ix_t key = {name, 0};
+    const site_ix_t *hit = bsearch(&key, self->sites, self->nsites, sizeof key, s_site_cmp);
+    return hit ? (int)hit->index : -1;
+}
+
+static const char *s_str(json_object *o, const char *k)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+static int64_t s_int(json_object *o, const char *k)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_int))
+        return -1;
+    return json_object_get_int64(v);
+}
+
+static uint64_t s_u64_at(json_object *o, const char *obj, const char *k)
+{
+    json_object *sub;
+    if (!json_object_object_get_ex(o, obj, &sub))
+        return 0;
+    int64_t v = s_int(sub, k);
+    return v > 0 ? (uint64_t)v : 0;
+}
+
+static const char *s_or(const char *s, const char *dflt)
+{
+    return s ? s : dflt;
+}
+
+void aggregate_alert(aggregate_t *self, const char *kind, const char *site, const char *rule,
+        const char *device, const char *from, const char *to, const char *message)
+{
+    json_object *a = json_object_new_object();
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    json_object_object_add(a, "alert", json_object_new_string(kind));
+    json_object_object_add(a, "raised_us", json_object_new_int64(
+            (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000));
+    const char *keys[] = {"site", "rule", "device", "from", "to", "message"};
+    const char *vals[] = {site, rule, device, from, to, message};
+    for (size_t i = 0; i < 6; i++)
+        if (vals[i])
+            json_object_object_add(a, keys[i], json_object_new_string(vals[i]));
+    store_alert_add(self->store, kind,
+            json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(a);
+}
+
+static void s_example(json_object *e, char *buf, size_t n)
+{
+    const char *host = s_str(e, "sni") ? s_str(e, "sni") : s_str(e, "http_host");
+    snprintf(buf, n, "%s:%lld -> %s:%lld %s %s%s%s%s%s", s_or(s_str(e, "src_ip"), "?"),
+            (long long)s_int(e, "src_port"), s_or(s_str(e, "dest_ip"), "?"),
+            (long long)s_int(e, "dest_port"), s_or(s_str(e, "proto"), "?"),
+            s_or(s_str(e, "app"), ""), host ? " host " : "", host ? host : "",
+            s_str(e, "reason") ? " " : "", s_or(s_str(e, "reason"), ""));
+}
+
+static void s_rule(aggregate_t *self, const char *site, const char *rule, const char *verdict,
+        uint64_t ts, const char *example, const char *device)
+{
+    if (rules_rule_index(self->rules, rule) < 0) {
+        self->unknown++;
+        return;
+    }
+    store_rule_t r;
+    store_rule_add(self->store, site, rule, verdict, ts, example, &r);
+    const char *now = compliance_rule_status_at(r.allowed, r.blocked, r.unconfirmed,
+            r.last_allowed_us, r.last_blocked_us, self->window_us);
+    if (strcmp(verdict, "blocked") == 0) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "expected flow blocked: %s", example);
+        aggregate_alert(self, "flow_blocked", site, rule, device, NULL, NULL, msg);
+    }
+    if (strcmp(now, r.status) == 0)
+        return;
+    store_rule_set_status(self->store, site, rule, now);
+    char msg[200];
+    snprintf(msg, sizeof msg, "rule %s at %s is now %s", rule, site, now);
+    if (r.status[0] || compliance_status_is_bad(now))
+        aggregate_alert(self, "rule_status", site, rule, NULL, r.status[0] ? r.status : "not_observed",
+                now, msg);
+}
+
+static void s_flow(aggregate_t *self, const char *site, json_object *e, uint64_t ts)
+{
+    const char *verdict = s_or(s_str(e, "verdict"), "");
+    bool unexpected = strcmp(verdict, "unexpected") == 0;
+    store_site_flow(self->store, site, ts, unexpected);
+    char example[320];
+    s_example(e, example, sizeof example);
+    const char *device = s_str(e, "src_ip");
+    const char *rule = s_str(e, "rule");
+    if (rule && (!strcmp(verdict, "allowed") || !strcmp(verdict, "blocked") ||
+                        !strcmp(verdict, "one_sided") || !strcmp(verdict, "capture_ended")))
+        s_rule(self, site, rule, verdict, ts, example, device);
+    const char *reply = s_str(e, "reply_rule");
+    if (reply && strcmp(verdict, "allowed") == 0)
+        s_rule(self, site, reply, "allowed", ts, example, device);
+    if (unexpected) {
+        int64_t port = s_int(e, "dest_port");
+        store_unexpected(self->store, site, s_or(s_str(e, "dest_ip"), "?"), (int)(port < 0 ? 0 : port),
+                s_or(s_str(e, "proto"), "?"), ts, s_str(e, "nearest_rule"),
+                s_str(e, "nearest_differs"), example);
+    }
+    const char *violation = s_str(e, "violation");
+    if (violation) {
+        store_violation(self->store, site, violation, ts, example);
+        char msg[400];
+        snprintf(msg, sizeof msg, "requirement %s violated: %s", violation, example);
+        aggregate_alert(self, "requirement_violated", site, violation, device, NULL, NULL, msg);
+    }
+}
+
+void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, uint64_t seq,
+        void *event, const char *line, size_t len)
+{
+    json_object *e = event;
+    const char *type = s_str(e, "event_type");
+    const char *site = s_str(e, "site");
+    uint64_t ts = evschema_time_parse(s_str(e, "timestamp"));
+    int si = s_site(self, site);
+    store_event(self->store, sensor, epoch, seq, type, si >= 0 ? site : NULL, ts, line, len);
+    if (!site)
+        return;
+    if (si < 0) {
+        self->unknown++;
+        return;
+    }
+    self->touched[si] = true;
+    char msg[400];
+    if (strcmp(type, "flow") == 0) {
+        s_flow(self, site, e, ts);
+    } else if (strcmp(type, "nat_port_change") == 0) {
+        store_nat_change(self->store, site, ts, line);
+        snprintf(msg, sizeof msg, "NAT mapping of %s changed from %s to %s after %.0f s",
+                s_or(s_str(e, "aor"), "?"), s_or(s_str(e, "old_public"), "?"),
+                s_or(s_str(e, "new_public"), "?"),
+                json_object_get_double(json_object_object_get(e, "interval")));
+        aggregate_alert(self, "nat_port_change", site, "consistent-nat", s_str(e, "aor"), NULL,
+                NULL, msg);
+    } else if (strcmp(type, "site_summary") == 0) {
+        store_site_summary(self->store, sensor, epoch, site, s_u64_at(e, "nat", "comparisons"),
+                s_u64_at(e, "nat", "changes"),
+                s_u64_at(e, "sip_alg", "rewritten") + s_u64_at(e, "sip_alg", "heuristic"),
+                s_u64_at(e, "sip_alg", "compared"));
+    } else if (strcmp(type, "sip_alg") == 0) {
+        store_site_count(self->store, site, "alg_signs");
+        snprintf(msg, sizeof msg, "SIP rewritten in between: %s %s", s_or(s_str(e, "message"), ""),
+                s_or(s_str(e, "header"), ""));
+        aggregate_alert(self, "sip_alg", site, "no-sip-alg", s_str(e, "call_id"), NULL, NULL, msg);
+    } else if (strcmp(type, "rtp_one_way") == 0) {
+        store_site_count(self->store, site, "one_way");
+        snprintf(msg, sizeof msg, "one-way media: %s RTP missing", s_or(s_str(e, "missing"), "?"));
+        aggregate_alert(self, "rtp_one_way", site, s_str(e, "rule"), s_str(e, "src_ip"), NULL,
+                NULL, msg);
+    } else if (strcmp(type, "missed_call") == 0) {
+        store_site_count(self->store, site, "missed");
+        snprintf(msg, sizeof msg, "missed call (%s) to %s", s_or(s_str(e, "reason"), "?"),
+                s_or(s_str(e, "target"), "?"));
+        aggregate_alert(self, "missed_call", site, NULL, s_str(e, "target"), NULL, NULL, msg);
+    }
+}
+
+static void s_settle_site(aggregate_t *self, size_t i)
+{
+    const char *site = rules_site_name(self->rules, i);
+    store_site_t s;
+    store_site_get(self->store, site, &s);
+    const char *nat = compliance_nat_verdict(s.nat_comparisons, s.nat_changes);
+    int compliant = !s.observed ? -1
+                    : (!s.bad_rules && !s.violations && strcmp(nat, "inconsistent") != 0 &&
+                              !s.alg_rewritten);
+    char msg[200];
+    if (strcmp(nat, s.nat) != 0) {
+        snprintf(msg, sizeof msg, "NAT at %s is now %s", site, nat);
+        aggregate_alert(self, "nat_verdict", site, NULL, NULL, s.nat, nat, msg);
+    }
+    if (compliant != s.compliant && compliant >= 0) {
+        snprintf(msg, sizeof msg, "%s is %s", site, compliant ? "compliant" : "not compliant");
+        aggregate_alert(self, "site_compliance", site, NULL, NULL,
+                s.compliant < 0 ? "unknown" : s.compliant ? "compliant" : "not_compliant",
+                compliant ? "compliant" : "not_compliant", msg);
+    }
+    if (compliant != s.compliant || strcmp(nat, s.nat) != 0)
+        store_site_set(self->store, site, compliant, nat);
+}
+
+void aggregate_settle(aggregate_t *self)
+{
+    for (size_t i = 0; i < self->nsites; i++) {
+        if (!self->touched[i])
+            continue;
+        self->touched[i] = false;
+        s_settle_site(self, i);
+    }
+}

@@ -1,0 +1,478 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c: pinhole-collector: one event loop for the sensors' messages and
+ * the timers (silent sensors, alert summaries, table bounds); the HTTP
+ * server runs on its own thread (http.c). docs/collector.md. */
+#include <getopt.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aggregate.h"
+#include "alert.h"
+#include "evschema.h"
+#include "http.h"
+#include "log.h"
+#include "receive.h"
+#include "rules.h"
+#include "store.h"
+
+#define MAX_RULES 64
+
+typedef struct {
+    const char *rules[MAX_RULES];
+    size_t nrules;
+    const char *inventory;
+    const char *db;
+    const char *http;
+    receive_cfg_t rx;
+    alert_cfg_t alert;
+    store_cfg_t store;
+    uint64_t silence_us, window_us;
+    bool check_only;
+} options_t;
+
+typedef struct {
+    options_t *o;
+    store_t *db;
+    receive_t *rx;
+    aggregate_t *agg;
+    alert_t *alert;
+    uint64_t events, messages, first_us, last_us;
+} collector_t;
+
+static volatile sig_atomic_t s_stop;
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
+static uint64_t s_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void s_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: pinhole-collector --rules PATH --inventory FILE [options]\n"
+            "  -r, --rules PATH         profile file or directory (repeatable), as the sensors'\n"
+            "  -i, --inventory FILE     sites and role bindings, as the sensors'\n"
+            "  -l, --listen ENDPOINT    where sensors connect (default tcp://0.0.0.0:7701)\n"
+            "  -d, --db FILE            SQLite state (default pinhole-collector.db)\n"
+            "      --key FILE           the collector's key pair (pinhole-keygen)\n"
+            "      --allow PATH         allowed sensors: a directory of NAME.pub, or a file of\n"
+            "                           'NAME PUBLIC-KEY' lines\n"
+            "      --plain              no CURVE: any sensor may connect (trusted networks only)\n"
+            "      --http ADDR:PORT     API, /metrics and /health (default 127.0.0.1:7780;\n"
+            "                           'off' for none)\n"
+            "      --alerts FILE        alerts as JSON lines\n"
+            "      --syslog             alerts to syslog too\n"
+            "      --alert-publish EP   re-publish alerts on a ZeroMQ PUB socket\n"
+            "      --suppress S         hold back repeats of one alert this long (default 300)\n"
+            "      --silence S          a sensor unheard this long is silent (default 60)\n"
+            "      --window S           allowed and blocked flows of one rule this close in\n"
+            "                           time make it partly_blocked (default 300)\n"
+            "      --max-message BYTES  larger messages are refused (default 8388608)\n"
+            "      --max-events N       events kept for the API (default 1000000)\n"
+            "      --sync full|normal   fsync each commit (full, default) or not (normal:\n"
+            "                           survives a crash of the collector, not of the machine)\n"
+            "      --check              load rules, inventory and keys, then exit\n"
+            "  -v, --verbose            more logging\n");
+}
+
+static bool s_num(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char *end = NULL;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+static int s_parse(int argc, char **argv, options_t *o)
+{
+    enum { O_KEY = 256, O_ALLOW, O_PLAIN, O_HTTP, O_ALERTS, O_SYSLOG, O_ALERT_PUB, O_SUPPRESS,
+        O_SILENCE, O_WINDOW, O_MAXMSG, O_MAXEV, O_SYNC, O_CHECK };
+    static const struct option longs[] = {
+            {"rules", required_argument, NULL, 'r'}, {"inventory", required_argument, NULL, 'i'},
+            {"listen", required_argument, NULL, 'l'}, {"db", required_argument, NULL, 'd'},
+            {"key", required_argument, NULL, O_KEY}, {"allow", required_argument, NULL, O_ALLOW},
+            {"plain", no_argument, NULL, O_PLAIN}, {"http", required_argument, NULL, O_HTTP},
+            {"alerts", required_argument, NULL, O_ALERTS}, {"syslog", no_argument, NULL, O_SYSLOG},
+            {"alert-publish", required_argument, NULL, O_ALERT_PUB},
+            {"suppress", required_argument, NULL, O_SUPPRESS},
+            {"silence", required_argument, NULL, O_SILENCE},
+            {"window", required_argument, NULL, O_WINDOW},
+            {"max-message", required_argument, NULL, O_MAXMSG},
+            {"max-events", required_argument, NULL, O_MAXEV},
+            {"sync", required_argument, NULL, O_SYNC}, {"check", no_argument, NULL, O_CHECK},
+            {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0}};
+    int c, verbose = 0;
+    uint64_t n;
+    while ((c = getopt_long(argc, argv, "r:i:l:d:vh", longs, NULL)) != -1) {
+        switch (c) {
+            case 'r':
+                if (o->nrules == MAX_RULES) {
+                    log_error("too many --rules");
+                    return -1;
+                }
+                o->rules[o->nrules++] = optarg;
+                break;
+            case 'i': o->inventory = optarg; break;
+            case 'l': o->rx.bind = optarg; break;
+            case 'd': o->db = optarg; break;
+            case O_KEY: o->rx.key_path = optarg; break;
+            case O_ALLOW: o->rx.allow_path = optarg; break;
+            case O_PLAIN: o->rx.plain = true; break;
+            case O_HTTP: o->http = optarg; break;
+            case O_ALERTS: o->alert.file = optarg; break;
+            case O_SYSLOG: o->alert.syslog = true; break;
+            case O_ALERT_PUB: o->rx.alert_bind = optarg; break;
+            case O_SUPPRESS:
+            case O_SILENCE:
+            case O_WINDOW:
+                if (!s_num(optarg, c == O_SILENCE ? 1 : 0, 30 * 86400, &n)) {
+                    log_error("'%s' is not a number of seconds", optarg);
+                    return -1;
+                }
+                *(c == O_SUPPRESS ? &o->alert.suppress_us : c == O_SILENCE ? &o->silence_us
+                                                                           : &o->window_us) = n * 1000000u;
+                break;
+            case O_MAXMSG:
+                if (!s_num(optarg, 4096, 256u << 20, &n)) {
+                    log_error("--max-message: '%s' is not a size from 4096 to 268435456", optarg);
+                    return -1;
+                }
+                o->rx.max_message = (size_t)n;
+                break;
+            case O_MAXEV:
+                if (!s_num(optarg, 1000, 1ull << 40, &n)) {
+                    log_error("--max-events: '%s' is not a number (at least 1000)", optarg);
+                    return -1;
+                }
+                o->store.max_events = n;
+                break;
+            case O_SYNC:
+                if (strcmp(optarg, "full") && strcmp(optarg, "normal")) {
+                    log_error("--sync must be full or normal");
+                    return -1;
+                }
+                o->store.sync_full = strcmp(optarg, "full") == 0;
+                break;
+            case O_CHECK: o->check_only = true; break;
+            case 'v': verbose++; break;
+            case 'h': s_usage(stdout); exit(0);
+            default: s_usage(stderr); return -1;
+        }
+    }
+    log_set_level(verbose >= 2 ? LOG_LEVEL_DEBUG : verbose ? LOG_LEVEL_CONFIG : LOG_LEVEL_NOTICE);
+    if (optind < argc) {
+        log_error("unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    if (!o->nrules || !o->inventory) {
+        log_error("--rules and --inventory are required (the same as the sensors')");
+        return -1;
+    }
+    if (!o->rx.plain && (!o->rx.key_path || !o->rx.allow_path)) {
+        log_error("give --key and --allow (CURVE), or --plain");
+        return -1;
+    }
+    return 0;
+}
+
+static rules_t *s_load_rules(const options_t *o)
+{
+    char err[RULES_ERRLEN];
+    rules_t *rs = rules_new();
+    for (size_t i = 0; rs && i < o->nrules; i++)
+        if (rules_load_profiles(rs, o->rules[i], err, sizeof err) != 0)
+            goto fail;
+    if (rs && rules_load_inventory(rs, o->inventory, err, sizeof err) != 0)
+        goto fail;
+    return rs;
+fail:
+    log_error("%s", err);
+    rules_destroy(&rs);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Messages                                                            */
+
+typedef struct {
+    collector_t *c;
+    const receive_msg_t *msg;
+    uint64_t skip;
+    store_sensor_delta_t *d;
+} line_ctx_t;
+
+static void s_line(const char *line, size_t len, uint64_t index, void *arg)
+{
+    line_ctx_t *lc = arg;
+    if (index < lc->skip)
+        return; /* stored before: a resend */
+    const receive_msg_t *m = lc->msg;
+    uint64_t seq = m->h.first + index;
+    char err[160];
+    void *e = evschema_event_parse(line, len, err, sizeof err);
+    if (!e) {
+        lc->d->rejected++;
+        if (lc->d->rejected <= 5)
+            log_warn("sensor %s, epoch %s, event %llu refused: %s", m->h.sensor, m->h.epoch,
+                    (unsigned long long)seq, err);
+        return;
+    }
+    aggregate_event(lc->c->agg, m->h.sensor, m->h.epoch, seq, e, line, len);
+    json_object_put(e);
+    lc->d->received++;
+}
+
+static void s_sensor_back(collector_t *c, const char *sensor, const char *was)
+{
+    if (strcmp(was, "silent") == 0) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "sensor %s is sending again", sensor);
+        aggregate_alert(c->agg, "sensor_silent", NULL, NULL, sensor, "silent", "up", msg);
+    }
+}
+
+static void s_events(collector_t *c, const receive_msg_t *m)
+{
+    const evschema_header_t *h = &m->h;
+    uint64_t now = s_now_us();
+    if (store_begin(c->db) != 0)
+        return; /* no ack: the sensor sends it again */
+    if (!store_sensor_known(c->db, h->sensor)) {
+        store_counter_add(c->db, "rejected.too_many_sensors", 1);
+        store_commit(c->db);
+        return;
+    }
+    bool is_new;
+    uint64_t next = store_stream_next(c->db, h->sensor, h->epoch, &is_new);
+    store_sensor_delta_t d;
+    memset(&d, 0, sizeof d);
+    bool resend = false;
+    if (h->base > next) {
+        /* The sensor no longer holds next..base-1: they were discarded. */
+        d.missing = h->base - next;
+        char msg[200];
+        snprintf(msg, sizeof msg, "sensor %s lost events %llu-%llu of run %s (its spool was full)",
+                h->sensor, (unsigned long long)next, (unsigned long long)(h->base - 1), h->epoch);
+        log_warn("%s", msg);
+        aggregate_alert(c->agg, "events_lost", NULL, NULL, h->sensor, NULL, NULL, msg);
+        next = h->base;
+    }
+    if (h->first > next) {
+        d.out_of_order = 1; /* something in between is on its way again */
+        resend = true;
+    } else if (h->first + h->count > next) {
+        uint64_t skip = next - h->first;
+        d.duplicates = skip;
+        line_ctx_t lc = {c, m, skip, &d};
+        if (evschema_body_split(m->body, m->body_len, h->count, s_line, &lc) != 0) {
+            store_rollback(c->db);
+            if (store_begin(c->db) == 0) {
+                store_counter_add(c->db, "rejected.malformed", 1);
+                store_commit(c->db);
+            }
+            log_warn("sensor %s: a body that does not hold %llu event lines; refused",
+                    h->sensor, (unsigned long long)h->count);
+            return;
+        }
+        next = h->first + h->count;
+        aggregate_settle(c->agg);
+    } else {
+        d.duplicates = h->count;
+    }
+    store_stream_set(c->db, h->sensor, h->epoch, next);
+    store_sensor_update(c->db, h->sensor, &d, now);
+    char was[16];
+    store_sensor_up(c->db, h->sensor, was, sizeof was);
+    s_sensor_back(c, h->sensor, was);
+    if (store_commit(c->db) != 0) {
+        store_rollback(c->db);
+        return; /* not acknowledged: it comes again */
+    }
+    receive_ack(c->rx, m, next - 1, resend);
+    if (!c->first_us)
+        c->first_us = now;
+    c->last_us = now;
+    c->events += d.received;
+}
+
+static void s_heartbeat(collector_t *c, const receive_msg_t *m)
+{
+    if (store_begin(c->db) != 0)
+        return;
+    if (!store_sensor_known(c->db, m->h.sensor)) {
+        store_counter_add(c->db, "rejected.too_many_sensors", 1);
+        store_commit(c->db);
+        return;
+    }
+    char was[16];
+    store_sensor_heartbeat(c->db, m->h.sensor, m->h.epoch, m->h.stats,
+            m->h.kind == EVSCHEMA_BYE, s_now_us(), was, sizeof was);
+    s_sensor_back(c, m->h.sensor, was);
+    if (!was[0])
+        log_notice("sensor %s connected (run %s)", m->h.sensor, m->h.epoch);
+    if (m->h.kind == EVSCHEMA_BYE)
+        log_info("sensor %s ended its run %s", m->h.sensor, m->h.epoch);
+    store_commit(c->db);
+}
+
+static void s_silent(const char *sensor, uint64_t last_us, void *arg)
+{
+    collector_t *c = arg;
+    char msg[160];
+    snprintf(msg, sizeof msg, "sensor %s silent for %llu s", sensor,
+            (unsigned long long)((s_now_us() - last_us) / 1000000u));
+    log_warn("%s", msg);
+    aggregate_alert(c->agg, "sensor_silent", NULL, NULL, sensor, "up", "silent", msg);
+}
+
+static void s_timers(collector_t *c)
+{
+    uint64_t now = s_now_us();
+    if (store_begin(c->db) == 0) {
+        store_sensors_silent(c->db, now - c->o->silence_us, s_silent, c);
+        store_trim(c->db);
+        store_commit(c->db);
+    }
+    alert_flush(c->alert, c->db, now);
+    alert_tick(c->alert, c->db, now);
+}
+
+static void s_publish_alert(void *ctx, const char *json)
+{
+    receive_alert(ctx, json);
+}
+
+static int s_loop(collector_t *c)
+{
+    uint64_t last_timer = 0;
+    while (!s_stop) {
+        receive_msg_t m;
+        const char *reason = NULL;
+        int rc = receive_next(c->rx, 100, &m, &reason);
+        if (rc < 0 && store_begin(c->db) == 0) {
+            char name[64];
+            snprintf(name, sizeof name, "rejected.%s", reason);
+            store_counter_add(c->db, name, 1);
+            store_commit(c->db);
+        } else if (rc > 0) {
+            c->messages++;
+            if (m.h.kind == EVSCHEMA_EVENTS)
+                s_events(c, &m);
+            else
+                s_heartbeat(c, &m);
+            receive_msg_fini(&m);
+            alert_flush(c->alert, c->db, s_now_us());
+        }
+        uint64_t now = s_now_us();
+        if (now - last_timer >= 1000000u) {
+            s_timers(c);
+            last_timer = now;
+        }
+    }
+    return 0;
+}
+
+static bool s_http_addr(const char *s, char *addr, size_t n, uint16_t *port)
+{
+    const char *colon = strrchr(s, ':');
+    uint64_t p;
+    if (!colon || (size_t)(colon - s) >= n || !s_num(colon + 1, 0, 65535, &p))
+        return false;
+    memcpy(addr, s, (size_t)(colon - s));
+    addr[colon - s] = '\0';
+    *port = (uint16_t)p;
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    options_t o;
+    memset(&o, 0, sizeof o);
+    o.rx.bind = "tcp://0.0.0.0:7701";
+    o.rx.max_message = 8u << 20;
+    o.db = "pinhole-collector.db";
+    o.http = "127.0.0.1:7780";
+    o.alert.suppress_us = 300ull * 1000000u;
+    o.silence_us = 60ull * 1000000u;
+    o.window_us = 300ull * 1000000u;
+    store_cfg_defaults(&o.store);
+    if (s_parse(argc, argv, &o) != 0)
+        return 2;
+    rules_t *rs = s_load_rules(&o);
+    if (!rs)
+        return 2;
+    collector_t c;
+    memset(&c, 0, sizeof c);
+    c.o = &o;
+    char err[512];
+    int status = 2;
+    http_t *http = NULL;
+    if (o.check_only) {
+        printf("ok: %zu rules, %zu sites\n", rules_nrules(rs), rules_nsites(rs));
+        rules_destroy(&rs);
+        return 0;
+    }
+    c.db = store_open(o.db, &o.store, false, err, sizeof err);
+    if (!c.db)
+        goto fail;
+    c.rx = receive_new(&o.rx, err, sizeof err);
+    if (!c.rx)
+        goto fail;
+    o.alert.publish = s_publish_alert;
+    o.alert.ctx = c.rx;
+    c.alert = alert_new(&o.alert, err, sizeof err);
+    c.agg = aggregate_new(c.db, rs, o.window_us);
+    if (!c.alert || !c.agg)
+        goto fail;
+    if (strcmp(o.http, "off") != 0) {
+        http_cfg_t hc = {.db_path = o.db, .rules = rs, .store = o.store};
+        char addr[64];
+        if (!s_http_addr(o.http, addr, sizeof addr, &hc.port)) {
+            snprintf(err, sizeof err, "--http %s: want ADDR:PORT", o.http);
+            goto fail;
+        }
+        hc.addr = addr;
+        if (!(http = http_new(&hc, err, sizeof err)))
+            goto fail;
+        log_notice("HTTP API on http://%s:%u/ (/api/sites, /metrics, /health)", addr, http_port(http));
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    log_notice("listening on %s (%s; %zu sensors allowed), state in %s", o.rx.bind,
+            o.rx.plain ? "plain TCP" : "CURVE", receive_allowed(c.rx), o.db);
+    alert_flush(c.alert, c.db, s_now_us()); /* what a crash left in the outbox */
+    status = s_loop(&c);
+    double secs = c.last_us > c.first_us ? (double)(c.last_us - c.first_us) / 1e6 : 0;
+    log_notice("stopped: %llu messages, %llu events stored this run (%.0f events/s while busy)",
+            (unsigned long long)c.messages, (unsigned long long)c.events,
+            secs > 0 ? (double)c.events / secs : 0.0);
+    goto done;
+fail:
+    log_error("%s", err);
+done:
+    http_destroy(&http);
+    aggregate_destroy(&c.agg);
+    alert_destroy(&c.alert);
+    receive_destroy(&c.rx);
+    store_close(&c.db);
+    rules_destroy(&rs);
+    return status;
+}

@@ -1,0 +1,976 @@
+/* SPDX-License-Identifier: MIT */
+/* store.c: the collector's SQLite state (docs/collector.md). */
+#include "store.h"
+
+#include <json-c/json.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compliance.h"
+#include "log.h"
+#include "strbuf.h"
+#include "strutil.h"
+
+#define STORE_NAT_EVIDENCE 8  /* NAT port changes kept per site */
+#define STORE_EPOCHS 64       /* runs remembered per sensor */
+
+static const char s_schema[] =
+        "CREATE TABLE IF NOT EXISTS streams(sensor TEXT, epoch TEXT, next INTEGER, "
+        "  updated INTEGER, PRIMARY KEY(sensor, epoch));"
+        "CREATE TABLE IF NOT EXISTS sensors(sensor TEXT PRIMARY KEY, state TEXT DEFAULT 'up', "
+        "  last_seen INTEGER DEFAULT 0, epoch TEXT DEFAULT '', stats TEXT, "
+        "  received INTEGER DEFAULT 0, duplicates INTEGER DEFAULT 0, missing INTEGER DEFAULT 0, "
+        "  rejected INTEGER DEFAULT 0, out_of_order INTEGER DEFAULT 0);"
+        "CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, sensor TEXT, epoch TEXT, "
+        "  seq INTEGER, type TEXT, site TEXT, ts INTEGER, body TEXT, UNIQUE(sensor, epoch, seq));"
+        "CREATE INDEX IF NOT EXISTS events_type ON events(type, id);"
+        "CREATE TABLE IF NOT EXISTS rules(site TEXT, rule TEXT, allowed INTEGER DEFAULT 0, "
+        "  blocked INTEGER DEFAULT 0, unconfirmed INTEGER DEFAULT 0, first_us INTEGER, "
+        "  last_us INTEGER, last_allowed_us INTEGER DEFAULT 0, last_blocked_us INTEGER DEFAULT 0, "
+        "  example TEXT, example_blocked INTEGER DEFAULT 0, status TEXT DEFAULT '', "
+        "  PRIMARY KEY(site, rule));"
+        "CREATE TABLE IF NOT EXISTS sites(site TEXT PRIMARY KEY, flows INTEGER DEFAULT 0, "
+        "  unexpected INTEGER DEFAULT 0, first_us INTEGER, last_us INTEGER, "
+        "  compliant INTEGER DEFAULT -1, nat TEXT DEFAULT 'not_enough_data', "
+        "  nat_changes INTEGER DEFAULT 0, one_way INTEGER DEFAULT 0, missed INTEGER DEFAULT 0, "
+        "  alg_signs INTEGER DEFAULT 0, groups_dropped INTEGER DEFAULT 0);"
+        "CREATE TABLE IF NOT EXISTS unexpected(site TEXT, dest TEXT, port INTEGER, proto TEXT, "
+        "  count INTEGER DEFAULT 0, first_us INTEGER, last_us INTEGER, nearest TEXT, "
+        "  differs TEXT, example TEXT, PRIMARY KEY(site, dest, port, proto));"
+        "CREATE TABLE IF NOT EXISTS violations(site TEXT, requirement TEXT, count INTEGER, "
+        "  last_us INTEGER, example TEXT, PRIMARY KEY(site, requirement));"
+        "CREATE TABLE IF NOT EXISTS nat_changes(id INTEGER PRIMARY KEY, site TEXT, ts INTEGER, "
+        "  body TEXT);"
+        "CREATE TABLE IF NOT EXISTS summaries(sensor TEXT, epoch TEXT, site TEXT, "
+        "  comparisons INTEGER, changes INTEGER, alg_rewritten INTEGER, alg_compared INTEGER, "
+        "  PRIMARY KEY(sensor, epoch, site));"
+        "CREATE TABLE IF NOT EXISTS alerts(id INTEGER PRIMARY KEY, kind TEXT, body TEXT, "
+        "  state INTEGER DEFAULT 0);"
+        "CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER);";
+
+enum {
+    Q_STREAM_GET, Q_STREAM_SET, Q_SENSOR_COUNT, Q_SENSOR_GET, Q_SENSOR_UPD, Q_SENSOR_HB,
+    Q_SENSOR_UP, Q_EVENT, Q_RULE_UPS, Q_RULE_GET, Q_RULE_STATUS, Q_SITE_FLOW,
+    Q_UNEXP_GET, Q_UNEXP_UPD, Q_UNEXP_INS, Q_GROUPS, Q_VIOL, Q_NAT_INS, Q_SUMMARY,
+    Q_SITE_GET, Q_SITE_SET, Q_ALERT_INS, Q_ALERT_MARK, Q_COUNTER, Q_COUNT,
+};
+
+struct store {
+    sqlite3 *db;
+    store_cfg_t cfg;
+    sqlite3_stmt *q[Q_COUNT];
+};
+
+void store_cfg_defaults(store_cfg_t *cfg)
+{
+    cfg->max_events = 1000000;
+    cfg->max_groups = 1000;
+    cfg->max_sensors = 10000;
+    cfg->max_alerts = 10000;
+    cfg->sync_full = true;
+}
+
+static bool s_exec(store_t *self, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(self->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+        return true;
+    log_error("store: %s", msg ? msg : sqlite3_errmsg(self->db));
+    sqlite3_free(msg);
+    return false;
+}
+
+store_t *store_open(const char *path, const store_cfg_t *cfg, bool readonly, char *err,
+        size_t errlen)
+{
+    store_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = *cfg;
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &self->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, self->db ? sqlite3_errmsg(self->db) : "cannot open");
+        store_close(&self);
+        return NULL;
+    }
+    sqlite3_busy_timeout(self->db, 5000);
+    if (!readonly) {
+        char pragmas[160];
+        snprintf(pragmas, sizeof pragmas,
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=OFF;",
+                cfg->sync_full ? "FULL" : "NORMAL");
+        if (!s_exec(self, pragmas) || !s_exec(self, s_schema)) {
+            snprintf(err, errlen, "%s: cannot set up the database: %s", path,
+                    sqlite3_errmsg(self->db));
+            store_close(&self);
+            return NULL;
+        }
+    }
+    return self;
+}
+
+void store_close(store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    store_t *self = *self_p;
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(self->q[i]);
+    sqlite3_close(self->db);
+    free(self);
+    *self_p = NULL;
+}
+
+/* A cached prepared statement, reset and ready to bind. */
+static sqlite3_stmt *s_q(store_t *self, int id, const char *sql)
+{
+    if (!self->q[id] && sqlite3_prepare_v3(self->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                &self->q[id], NULL) != SQLITE_OK) {
+        log_error("store: %s: %s", sql, sqlite3_errmsg(self->db));
+        return NULL;
+    }
+    sqlite3_reset(self->q[id]);
+    sqlite3_clear_bindings(self->q[id]);
+    return self->q[id];
+}
+
+static void s_bind(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}
+
+static void s_step(store_t *self, sqlite3_stmt *st)
+{
+    if (!st)
+        return;
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        log_error("store: %s", sqlite3_errmsg(self->db));
+    sqlite3_reset(st);
+}
+
+int store_begin(store_t *self)
+{
+    return s_exec(self, "BEGIN IMMEDIATE") ? 0 : -1;
+}
+
+int store_commit(store_t *self)
+{
+    return s_exec(self, "COMMIT") ? 0 : -1;
+}
+
+void store_rollback(store_t *self)
+{
+    s_exec(self, "ROLLBACK");
+}
+
+/* ------------------------------------------------------------------ */
+/* Streams and sensors                                                 */
+
+uint64_t store_stream_next(store_t *self, const char *sensor, const char *epoch, bool *is_new)
+{
+    sqlite3_stmt *st = s_q(self, Q_STREAM_GET, "SELECT next FROM streams WHERE sensor=? AND epoch=?");
+    uint64_t next = 1;
+    *is_new = true;
+    if (!st)
+        return next;
+    s_bind(st, 1, sensor);
+    s_bind(st, 2, epoch);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        next = (uint64_t)sqlite3_column_int64(st, 0);
+        *is_new = false;
+    }
+    sqlite3_reset(st);
+    return next;
+}
+
+void store_stream_set(store_t *self, const char *sensor, const char *epoch, uint64_t next)
+{
+    sqlite3_stmt *st = s_q(self, Q_STREAM_SET,
+            "INSERT INTO streams(sensor, epoch, next, updated) VALUES(?, ?, ?, "
+            "(SELECT COALESCE(MAX(updated), 0) + 1 FROM streams)) "
+            "ON CONFLICT(sensor, epoch) DO UPDATE SET next=excluded.next, updated=excluded.updated");
+    if (!st)
+        return;
+    s_bind(st, 1, sensor);
+    s_bind(st, 2, epoch);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)next);
+    s_step(self, st);
+}
+
+bool store_sensor_known(store_t *self, const char *sensor)
+{
+    sqlite3_stmt *st = s_q(self, Q_SENSOR_GET, "SELECT 1 FROM sensors WHERE sensor=?");
+    if (!st)
+        return false;
+    s_bind(st, 1, sensor);
+    bool known = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    if (known)
+        return true;
+    st = s_q(self, Q_SENSOR_COUNT, "SELECT COUNT(*) FROM sensors");
+    uint64_t n = st && sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+    if (st)
+        sqlite3_reset(st);
+    return n < self->cfg.max_sensors;
+}
+
+void store_sensor_update(store_t *self, const char *sensor, const store_sensor_delta_t *d,
+        uint64_t now_us)
+{
+    sqlite3_stmt *st = s_q(self, Q_SENSOR_UPD,
+            "INSERT INTO sensors(sensor, last_seen, received, duplicates, missing, rejected, "
+            "out_of_order) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(sensor) DO UPDATE SET "
+            "last_seen=?2, received=received+?3, duplicates=duplicates+?4, missing=missing+?5, "
+            "rejected=rejected+?6, out_of_order=out_of_order+?7");
+    if (!st)
+        return;
+    s_bind(st, 1, sensor);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)now_us);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)d->received);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)d->duplicates);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)d->missing);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)d->rejected);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)d->out_of_order);
+    s_step(self, st);
+}
+
+static void s_sensor_state(store_t *self, const char *sensor, char *was, size_t waslen)
+{
+    sqlite3_stmt *st = s_q(self, Q_SENSOR_UP, "SELECT state FROM sensors WHERE sensor=?");
+    was[0] = '\0';
+    if (!st)
+        return;
+    s_bind(st, 1, sensor);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        str_copy(was, (const char *)sqlite3_column_text(st, 0), waslen);
+    sqlite3_reset(st);
+}
+
+void store_sensor_heartbeat(store_t *self, const char *sensor, const char *epoch,
+        const char *stats, bool bye, uint64_t now_us, char *was, size_t waslen)
+{
+    s_sensor_state(self, sensor, was, waslen);
+    sqlite3_stmt *st = s_q(self, Q_SENSOR_HB,
+            "INSERT INTO sensors(sensor, state, last_seen, epoch, stats) VALUES(?1, ?2, ?3, ?4, ?5) "
+            "ON CONFLICT(sensor) DO UPDATE SET state=?2, last_seen=?3, epoch=?4, "
+            "stats=COALESCE(?5, stats)");
+    if (!st)
+        return;
+    s_bind(st, 1, sensor);
+    s_bind(st, 2, bye ? "finished" : "up");
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)now_us);
+    s_bind(st, 4, epoch);
+    s_bind(st, 5, stats);
+    s_step(self, st);
+}
+
+void store_sensor_up(store_t *self, const char *sensor, char *was, size_t waslen)
+{
+    s_sensor_state(self, sensor, was, waslen);
+    if (strcmp(was, "up") == 0)
+        return;
+    char sql[160];
+    sqlite3_stmt *st = NULL;
+    snprintf(sql, sizeof sql, "UPDATE sensors SET state='up' WHERE sensor=?");
+    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        s_bind(st, 1, sensor);
+        s_step(self, st);
+    }
+    sqlite3_finalize(st);
+}
+
+void store_sensors_silent(store_t *self, uint64_t before_us,
+        void (*fn)(const char *sensor, uint64_t last_us, void *ctx), void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                "UPDATE sensors SET state='silent' WHERE state='up' AND last_seen < ? "
+                "RETURNING sensor, last_seen", -1, &st, NULL) != SQLITE_OK) {
+        log_error("store: %s", sqlite3_errmsg(self->db));
+        return;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)before_us);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        fn((const char *)sqlite3_column_text(st, 0), (uint64_t)sqlite3_column_int64(st, 1), ctx);
+    sqlite3_finalize(st);
+}
+
+/* ------------------------------------------------------------------ */
+/* Events and aggregates                                               */
+
+void store_event(store_t *self, const char *sensor, const char *epoch, uint64_t seq,
+        const char *type, const char *site, uint64_t ts_us, const char *body, size_t len)
+{
+    sqlite3_stmt *st = s_q(self, Q_EVENT,
+            "INSERT OR IGNORE INTO events(sensor, epoch, seq, type, site, ts, body) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?)");
+    if (!st)
+        return;
+    s_bind(st, 1, sensor);
+    s_bind(st, 2, epoch);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)seq);
+    s_bind(st, 4, type);
+    s_bind(st, 5, site);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)ts_us);
+    sqlite3_bind_text(st, 7, body, (int)len, SQLITE_TRANSIENT);
+    s_step(self, st);
+}
+
+void store_rule_add(store_t *self, const char *site, const char *rule, const char *verdict,
+        uint64_t ts_us, const char *example, store_rule_t *after)
+{
+    bool ok = strcmp(verdict, "allowed") == 0, bad = strcmp(verdict, "blocked") == 0;
+    sqlite3_stmt *st = s_q(self, Q_RULE_UPS,
+            "INSERT INTO rules(site, rule, allowed, blocked, unconfirmed, first_us, last_us, "
+            "last_allowed_us, last_blocked_us, example, example_blocked) "
+            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6, ?3 * ?6, ?4 * ?6, ?7, ?4) "
+            "ON CONFLICT(site, rule) DO UPDATE SET allowed=allowed+?3, blocked=blocked+?4, "
+            "unconfirmed=unconfirmed+?5, first_us=MIN(first_us, ?6), last_us=MAX(last_us, ?6), "
+            "last_allowed_us=MAX(last_allowed_us, ?3 * ?6), "
+            "last_blocked_us=MAX(last_blocked_us, ?4 * ?6), "
+            "example=CASE WHEN ?4 AND NOT example_blocked THEN ?7 ELSE example END, "
+            "example_blocked=MAX(example_blocked, ?4) "
+            "RETURNING allowed, blocked, unconfirmed, first_us, last_us, last_allowed_us, "
+            "last_blocked_us, status");
+    memset(after, 0, sizeof *after);
+    if (!st)
+        return;
+    s_bind(st, 1, site);
+    s_bind(st, 2, rule);
+    sqlite3_bind_int(st, 3, ok);
+    sqlite3_bind_int(st, 4, bad);
+    sqlite3_bind_int(st, 5, !ok && !bad);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)ts_us);
+    s_bind(st, 7, example);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        after->allowed = (uint64_t)sqlite3_column_int64(st, 0);
+        after->blocked = (uint64_t)sqlite3_column_int64(st, 1);
+        after->unconfirmed = (uint64_t)sqlite3_column_int64(st, 2);
+        after->first_us = (uint64_t)sqlite3_column_int64(st, 3);
+        after->last_us = (uint64_t)sqlite3_column_int64(st, 4);
+        after->last_allowed_us = (uint64_t)sqlite3_column_int64(st, 5);
+        after->last_blocked_us = (uint64_t)sqlite3_column_int64(st, 6);
+        const unsigned char *s = sqlite3_column_text(st, 7);
+        str_copy(after->status, s ? (const char *)s : "", sizeof after->status);
+    } else {
+        log_error("store: %s", sqlite3_errmsg(self->db));
+    }
+    sqlite3_reset(st);
+}
+
+void store_rule_set_status(store_t *self, const char *site, const char *rule, const char *status)
+{
+    sqlite3_stmt *st = s_q(self, Q_RULE_STATUS, "UPDATE rules SET status=? WHERE site=? AND rule=?");
+    if (!st)
+        return;
+    s_bind(st, 1, status);
+    s_bind(st, 2, site);
+    s_bind(st, 3, rule);
+    s_step(self, st);
+}
+
+void store_site_flow(store_t *self, const char *site, uint64_t ts_us, bool unexpected)
+{
+    sqlite3_stmt *st = s_q(self, Q_SITE_FLOW,
+            "INSERT INTO sites(site, flows, unexpected, first_us, last_us) VALUES(?1, 1, ?2, ?3, ?3) "
+            "ON CONFLICT(site) DO UPDATE SET flows=flows+1, unexpected=unexpected+?2, "
+            "first_us=MIN(COALESCE(first_us, ?3), ?3), last_us=MAX(COALESCE(last_us, ?3), ?3)");
+    if (!st)
+        return;
+    s_bind(st, 1, site);
+    sqlite3_bind_int(st, 2, unexpected);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)ts_us);
+    s_step(self, st);
+}
+
+void store_unexpected(store_t *self, const char *site, const char *dest, int port,
+        const char *proto, uint64_t ts_us, const char *nearest, const char *differs,
+        const char *example)
+{
+    sqlite3_stmt *st = s_q(self, Q_UNEXP_UPD,
+            "UPDATE unexpected SET count=count+1, last_us=MAX(last_us, ?5) "
+            "WHERE site=?1 AND dest=?2 AND port=?3 AND proto=?4");
+    if (!st)
+        return;
+    s_bind(st, 1, site);
+    s_bind(st, 2, dest);
+    sqlite3_bind_int(st, 3, port);
+    s_bind(st, 4, proto);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)ts_us);
+    s_step(self, st);
+    if (sqlite3_changes(self->db) > 0)
+        return;
+    st = s_q(self, Q_GROUPS, "SELECT COUNT(*) FROM unexpected WHERE site=?");
+    s_bind(st, 1, site);
+    uint64_t n = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (n >= self->cfg.max_groups) {
+        sqlite3_stmt *d = NULL;
+        if (sqlite3_prepare_v2(self->db, "UPDATE sites SET groups_dropped=groups_dropped+1 WHERE site=?",
+                    -1, &d, NULL) == SQLITE_OK) {
+            s_bind(d, 1, site);
+            s_step(self, d);
+        }
+        sqlite3_finalize(d);
+        return;
+    }
+    st = s_q(self, Q_UNEXP_INS,
+            "INSERT INTO unexpected(site, dest, port, proto, count, first_us, last_us, nearest, "
+            "differs, example) VALUES(?, ?, ?, ?, 1, ?6, ?6, ?7, ?8, ?9)");
+    s_bind(st, 1, site);
+    s_bind(st, 2, dest);
+    sqlite3_bind_int(st, 3, port);
+    s_bind(st, 4, proto);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)ts_us);
+    s_bind(st, 7, nearest);
+    s_bind(st, 8, differs);
+    s_bind(st, 9, example);
+    s_step(self, st);
+}
+
+void store_violation(store_t *self, const char *site, const char *requirement, uint64_t ts_us,
+        const char *example)
+{
+    sqlite3_stmt *st = s_q(self, Q_VIOL,
+            "INSERT INTO violations(site, requirement, count, last_us, example) "
+            "VALUES(?1, ?2, 1, ?3, ?4) ON CONFLICT(site, requirement) DO UPDATE SET "
+            "count=count+1, last_us=MAX(last_us, ?3)");
+    if (!st)
+        return;
+    s_bind(st, 1, site);
+    s_bind(st, 2, requirement);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)ts_us);
+    s_bind(st, 4, example);
+    s_step(self, st);
+}
+
+void store_nat_change(store_t *self, const char *site, uint64_t ts_us, const char *body)
+{
+    sqlite3_stmt *st = s_q(self, Q_NAT_INS, "INSERT INTO nat_changes(site, ts, body) VALUES(?, ?, ?)");
+    if (!st)
+        return;
+    s_bind(st, 1, site);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)ts_us);
+    s_bind(st, 3, body);
+    s_step(self, st);
+    store_site_count(self, site, "nat_changes");
+    char sql[256];
+    snprintf(sql, sizeof sql,
+            "DELETE FROM nat_changes WHERE site=?1 AND id NOT IN "
+            "(SELECT id FROM nat_changes WHERE site=?1 ORDER BY id DESC LIMIT %d)",
+            STORE_NAT_EVIDENCE);
+    sqlite3_stmt *d = NULL;
+    if (sqlite3_prepare_v2(self->db, sql, -1, &d, NULL) == SQLITE_OK) {
+        s_bind(d, 1, site);
+        s_step(self, d);
+    }
+    sqlite3_finalize(d);
+}
+
+void store_site_summary(store_t *self, const char *sensor, const char *epoch, const char *site,
+        uint64_t comparisons, uint64_t changes, uint64_t alg_rewritten, uint64_t alg_compared)
+{
+    sqlite3_stmt *st = s_q(self, Q_SUMMARY,
+            "INSERT OR REPLACE INTO summaries(sensor, epoch, site, comparisons, changes, "
+            "alg_rewritten, alg_compared) VALUES(?, ?, ?, ?, ?, ?, ?)");
+    if (!st)
+        return;
+    s_bind(st, 1, sensor);
+    s_bind(st, 2, epoch);
+    s_bind(st, 3, site);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)comparisons);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)changes);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)alg_rewritten);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)alg_compared);
+    s_step(self, st);
+}
+
+void store_site_count(store_t *self, const char *site, const char *column)
+{
+    /* column is one of ours, never from the wire */
+    char sql[160];
+    snprintf(sql, sizeof sql,
+            "INSERT INTO sites(site, %s) VALUES(?, 1) ON CONFLICT(site) DO UPDATE SET %s=%s+1",
+            column, column, column);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        s_bind(st, 1, site);
+        s_step(self, st);
+    }
+    sqlite3_finalize(st);
+}
+
+void store_site_get(store_t *self, const char *site, store_site_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->compliant = -1;
+    str_copy(out->nat, "not_enough_data", sizeof out->nat);
+    sqlite3_stmt *st = s_q(self, Q_SITE_GET,
+            "SELECT s.flows, s.compliant, s.nat, s.nat_changes, s.alg_signs, "
+            " (SELECT COUNT(*) FROM rules r WHERE r.site=s.site AND r.status IN "
+            "   ('blocked', 'partly_blocked')), "
+            " (SELECT COALESCE(SUM(count), 0) FROM violations v WHERE v.site=s.site), "
+            " (SELECT COALESCE(SUM(comparisons), 0) FROM summaries m WHERE m.site=s.site), "
+            " (SELECT COALESCE(SUM(changes), 0) FROM summaries m WHERE m.site=s.site), "
+            " (SELECT COALESCE(SUM(alg_compared), 0) FROM summaries m WHERE m.site=s.site), "
+            " (SELECT COALESCE(SUM(alg_rewritten), 0) FROM summaries m WHERE m.site=s.site) "
+            "FROM sites s WHERE s.site=?");
+    if (!st)
+        return;
+    s_bind(st, 1, site);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        out->flows = (uint64_t)sqlite3_column_int64(st, 0);
+        out->observed = out->flows > 0;
+        out->compliant = sqlite3_column_int(st, 1);
+        if (sqlite3_column_text(st, 2))
+            str_copy(out->nat, (const char *)sqlite3_column_text(st, 2), sizeof out->nat);
+        uint64_t events = (uint64_t)sqlite3_column_int64(st, 3);
+        uint64_t signs = (uint64_t)sqlite3_column_int64(st, 4);
+        out->bad_rules = (uint64_t)sqlite3_column_int64(st, 5);
+        out->violations = (uint64_t)sqlite3_column_int64(st, 6);
+        out->nat_comparisons = (uint64_t)sqlite3_column_int64(st, 7);
+        uint64_t sum_changes = (uint64_t)sqlite3_column_int64(st, 8);
+        out->nat_changes = events > sum_changes ? events : sum_changes;
+        out->alg_compared = (uint64_t)sqlite3_column_int64(st, 9);
+        uint64_t rw = (uint64_t)sqlite3_column_int64(st, 10);
+        out->alg_rewritten = signs > rw ? signs : rw;
+    }
+    sqlite3_reset(st);
+}
+
+void store_site_set(store_t *self, const char *site, int compliant, const char *nat)
+{
+    sqlite3_stmt *st = s_q(self, Q_SITE_SET,
+            "INSERT INTO sites(site, compliant, nat) VALUES(?1, ?2, ?3) "
+            "ON CONFLICT(site) DO UPDATE SET compliant=?2, nat=?3");
+    if (!st)
+        return;
+    s_bind(st, 1, site);
+    sqlite3_bind_int(st, 2, compliant);
+    s_bind(st, 3, nat);
+    s_step(self, st);
+}
+
+/* ------------------------------------------------------------------ */
+/* Alerts and counters                                                 */
+
+void store_alert_add(store_t *self, const char *kind, const char *body)
+{
+    sqlite3_stmt *st = s_q(self, Q_ALERT_INS, "INSERT INTO alerts(kind, body) VALUES(?, ?)");
+    if (!st)
+        return;
+    s_bind(st, 1, kind);
+    s_bind(st, 2, body);
+    s_step(self, st);
+}
+
+void store_alerts_pending(store_t *self, void (*fn)(int64_t id, const char *kind,
+        const char *body, void *ctx), void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db, "SELECT id, kind, body FROM alerts WHERE state=0 ORDER BY id",
+                -1, &st, NULL) != SQLITE_OK)
+        return;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        fn(sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+                (const char *)sqlite3_column_text(st, 2), ctx);
+    sqlite3_finalize(st);
+}
+
+void store_alert_mark(store_t *self, int64_t id, int state)
+{
+    sqlite3_stmt *st = s_q(self, Q_ALERT_MARK, "UPDATE alerts SET state=? WHERE id=?");
+    if (!st)
+        return;
+    sqlite3_bind_int(st, 1, state);
+    sqlite3_bind_int64(st, 2, id);
+    s_step(self, st);
+}
+
+void store_counter_add(store_t *self, const char *name, uint64_t n)
+{
+    sqlite3_stmt *st = s_q(self, Q_COUNTER,
+            "INSERT INTO counters(name, value) VALUES(?1, ?2) "
+            "ON CONFLICT(name) DO UPDATE SET value=value+?2");
+    if (!st)
+        return;
+    s_bind(st, 1, name);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
+    s_step(self, st);
+}
+
+static uint64_t s_scalar(store_t *self, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    uint64_t v = 0;
+    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+void store_trim(store_t *self)
+{
+    char sql[256];
+    uint64_t max_id = s_scalar(self, "SELECT COALESCE(MAX(id), 0) FROM events");
+    uint64_t min_id = s_scalar(self, "SELECT COALESCE(MIN(id), 0) FROM events");
+    if (max_id >= min_id + self->cfg.max_events) {
+        uint64_t cut = max_id - self->cfg.max_events; /* ids are dense: rowid order */
+        snprintf(sql, sizeof sql, "DELETE FROM events WHERE id <= %llu", (unsigned long long)cut);
+        s_exec(self, sql);
+        store_counter_add(self, "events_evicted", (uint64_t)sqlite3_changes(self->db));
+    }
+    uint64_t amax = s_scalar(self, "SELECT COALESCE(MAX(id), 0) FROM alerts");
+    if (amax > self->cfg.max_alerts) {
+        snprintf(sql, sizeof sql, "DELETE FROM alerts WHERE id <= %llu AND state != 0",
+                (unsigned long long)(amax - self->cfg.max_alerts));
+        s_exec(self, sql);
+        store_counter_add(self, "alerts_evicted", (uint64_t)sqlite3_changes(self->db));
+    }
+    snprintf(sql, sizeof sql,
+            "DELETE FROM streams WHERE rowid IN (SELECT rowid FROM (SELECT rowid, ROW_NUMBER() "
+            "OVER (PARTITION BY sensor ORDER BY updated DESC) AS n FROM streams) WHERE n > %d)",
+            STORE_EPOCHS);
+    s_exec(self, sql);
+}
+
+uint64_t store_count_events(store_t *self)
+{
+    return s_scalar(self, "SELECT COUNT(*) FROM events");
+}
+
+/* ------------------------------------------------------------------ */
+/* Reads                                                               */
+
+static void s_col(json_object *o, sqlite3_stmt *st, int i, const char *k)
+{
+    switch (sqlite3_column_type(st, i)) {
+        case SQLITE_INTEGER:
+            json_object_object_add(o, k, json_object_new_int64(sqlite3_column_int64(st, i)));
+            break;
+        case SQLITE_TEXT:
+            json_object_object_add(o, k, json_object_new_string((const char *)sqlite3_column_text(st, i)));
+            break;
+        default:
+            break;
+    }
+}
+
+/* Runs a query with one optional text parameter; every row becomes an
+ * object named by the columns. */
+static json_object *s_rows(store_t *self, const char *sql, const char *p1, const char *p2,
+        const char *p3, int64_t limit)
+{
+    json_object *arr = json_object_new_array();
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        log_error("store: %s", sqlite3_errmsg(self->db));
+        return arr;
+    }
+    int np = sqlite3_bind_parameter_count(st);
+    if (np >= 1)
+        s_bind(st, 1, p1);
+    if (np >= 2)
+        s_bind(st, 2, p2);
+    if (np >= 3)
+        s_bind(st, 3, p3);
+    if (np >= 4)
+        sqlite3_bind_int64(st, 4, limit);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_object *o = json_object_new_object();
+        for (int i = 0; i < sqlite3_column_count(st); i++) {
+            const char *name = sqlite3_column_name(st, i);
+            if (strcmp(name, "body") == 0 || strcmp(name, "stats") == 0) {
+                const char *t = (const char *)sqlite3_column_text(st, i);
+                json_object *v = t ? json_tokener_parse(t) : NULL;
+                if (v)
+                    json_object_object_add(o, strcmp(name, "body") == 0 ? "event" : name, v);
+            } else {
+                s_col(o, st, i, name);
+            }
+        }
+        json_object_array_add(arr, o);
+    }
+    sqlite3_finalize(st);
+    return arr;
+}
+
+static char *s_take(json_object *o)
+{
+    char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+    return s;
+}
+
+static json_object *s_site_object(store_t *self, const char *site)
+{
+    store_site_t s;
+    store_site_get(self, site, &s);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "site", json_object_new_string(site));
+    json_object_object_add(o, "observed", json_object_new_boolean(s.observed));
+    if (s.observed)
+        json_object_object_add(o, "compliant", json_object_new_boolean(s.compliant == 1));
+    json_object_object_add(o, "flows", json_object_new_int64((int64_t)s.flows));
+    json_object_object_add(o, "rules_failing", json_object_new_int64((int64_t)s.bad_rules));
+    json_object_object_add(o, "violations", json_object_new_int64((int64_t)s.violations));
+    json_object_object_add(o, "nat", json_object_new_string(s.nat));
+    json_object_object_add(o, "sip_alg", json_object_new_string(
+            s.alg_rewritten ? "rewritten" : s.alg_compared ? "not_rewritten" : "not_enough_data"));
+    return o;
+}
+
+char *store_json_sites(store_t *self, const char *const *sites, size_t nsites)
+{
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; i < nsites; i++)
+        json_object_array_add(arr, s_site_object(self, sites[i]));
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "sites", arr);
+    return s_take(o);
+}
+
+char *store_json_site(store_t *self, const char *site, const char *const *rules, size_t nrules)
+{
+    json_object *o = s_site_object(self, site);
+    json_object *rs = json_object_new_array();
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2(self->db,
+            "SELECT allowed, blocked, unconfirmed, first_us, last_us, example, status "
+            "FROM rules WHERE site=? AND rule=?", -1, &st, NULL);
+    for (size_t i = 0; st && i < nrules; i++) {
+        json_object *r = json_object_new_object();
+        json_object_object_add(r, "rule", json_object_new_string(rules[i]));
+        sqlite3_reset(st);
+        s_bind(st, 1, site);
+        s_bind(st, 2, rules[i]);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            const unsigned char *status = sqlite3_column_text(st, 6);
+            json_object_object_add(r, "status", json_object_new_string(
+                    status && *status ? (const char *)status : "not_observed"));
+            s_col(r, st, 0, "allowed");
+            s_col(r, st, 1, "blocked");
+            s_col(r, st, 2, "unconfirmed");
+            s_col(r, st, 3, "first_seen_us");
+            s_col(r, st, 4, "last_seen_us");
+            s_col(r, st, 5, "example");
+        } else {
+            json_object_object_add(r, "status", json_object_new_string("not_observed"));
+        }
+        json_object_array_add(rs, r);
+    }
+    sqlite3_finalize(st);
+    json_object_object_add(o, "rules", rs);
+    store_site_t s;
+    store_site_get(self, site, &s);
+    json_object *nat = json_object_new_object();
+    json_object_object_add(nat, "verdict", json_object_new_string(s.nat));
+    json_object_object_add(nat, "comparisons", json_object_new_int64((int64_t)s.nat_comparisons));
+    json_object_object_add(nat, "changes", json_object_new_int64((int64_t)s.nat_changes));
+    json_object_object_add(nat, "evidence", s_rows(self,
+            "SELECT body FROM nat_changes WHERE site=? ORDER BY id DESC", site, NULL, NULL, 0));
+    json_object_object_add(o, "nat", nat);
+    json_object_object_add(o, "unexpected", s_rows(self,
+            "SELECT dest, port, proto, count, first_us AS first_seen_us, last_us AS last_seen_us, "
+            "nearest AS nearest_rule, differs AS nearest_differs, example FROM unexpected "
+            "WHERE site=? ORDER BY count DESC, dest, port LIMIT 200", site, NULL, NULL, 0));
+    json_object_object_add(o, "requirements_violated", s_rows(self,
+            "SELECT requirement, count, last_us AS last_seen_us, example FROM violations "
+            "WHERE site=? ORDER BY requirement", site, NULL, NULL, 0));
+    json_object_object_add(o, "counts", s_rows(self,
+            "SELECT unexpected, one_way, missed, alg_signs, groups_dropped FROM sites WHERE site=?",
+            site, NULL, NULL, 0));
+    json_object_object_add(o, "sensors", s_rows(self,
+            "SELECT DISTINCT sensor FROM events WHERE site=? AND type='site_summary' "
+            "UNION SELECT DISTINCT sensor FROM events WHERE site=? AND id > "
+            "(SELECT COALESCE(MAX(id), 0) - 100000 FROM events)", site, site, NULL, 0));
+    return s_take(o);
+}
+
+char *store_json_sensors(store_t *self)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "sensors", s_rows(self,
+            "SELECT sensor, state, last_seen AS last_seen_us, epoch, received, duplicates, "
+            "missing, rejected, out_of_order, stats FROM sensors ORDER BY sensor",
+            NULL, NULL, NULL, 0));
+    return s_take(o);
+}
+
+char *store_json_events(store_t *self, const char *type, const char *site, const char *sensor,
+        unsigned limit)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "events", s_rows(self,
+            "SELECT id, sensor, epoch, seq, body FROM events WHERE (?1 IS NULL OR type=?1) AND "
+            "(?2 IS NULL OR site=?2) AND (?3 IS NULL OR sensor=?3) ORDER BY id DESC LIMIT ?4",
+            type, site, sensor, limit));
+    return s_take(o);
+}
+
+char *store_json_alerts(store_t *self, unsigned limit)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "alerts", s_rows(self,
+            "SELECT id, kind, state, body FROM alerts WHERE ?1 IS NULL AND ?2 IS NULL AND ?3 IS NULL "
+            "ORDER BY id DESC LIMIT ?4", NULL, NULL, NULL, limit));
+    return s_take(o);
+}
+
+/* ------------------------------------------------------------------ */
+/* Metrics                                                             */
+
+static void s_help(strbuf_t *b, const char *name, const char *type, const char *help)
+{
+    strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void s_sample(strbuf_t *b, const char *name, const char *l1, const char *v1,
+        const char *l2, const char *v2, const char *l3, const char *v3, double value)
+{
+    strbuf_printf(b, "%s{%s=\"", name, l1);
+    strbuf_label(b, v1);
+    strbuf_append(b, "\"", 1);
+    if (l2) {
+        strbuf_printf(b, ",%s=\"", l2);
+        strbuf_label(b, v2);
+        strbuf_append(b, "\"", 1);
+    }
+    if (l3) {
+        strbuf_printf(b, ",%s=\"", l3);
+        strbuf_label(b, v3);
+        strbuf_append(b, "\"", 1);
+    }
+    strbuf_printf(b, "} %.17g\n", value);
+}
+
+static const char *const s_statuses[] = {"verified", "blocked", "partly_blocked", "unconfirmed",
+        "not_observed"};
+
+static void s_metrics_sites(store_t *self, strbuf_t *b, const char *const *sites, size_t nsites,
+        const char *const *const *site_rules, const size_t *nsite_rules)
+{
+    store_site_t *ss = calloc(nsites ? nsites : 1, sizeof *ss);
+    if (!ss)
+        return;
+    for (size_t i = 0; i < nsites; i++)
+        store_site_get(self, sites[i], &ss[i]);
+    s_help(b, "pinhole_site_observed", "gauge", "1 if a sensor has reported flows of the site");
+    for (size_t i = 0; i < nsites; i++)
+        s_sample(b, "pinhole_site_observed", "site", sites[i], NULL, NULL, NULL, NULL, ss[i].observed);
+    s_help(b, "pinhole_site_compliant", "gauge",
+            "1 if no expected rule is blocked, NAT is consistent and no requirement is violated");
+    for (size_t i = 0; i < nsites; i++)
+        if (ss[i].observed)
+            s_sample(b, "pinhole_site_compliant", "site", sites[i], NULL, NULL, NULL, NULL,
+                    ss[i].compliant == 1);
+    s_help(b, "pinhole_nat_consistent", "gauge",
+            "1 consistent, 0 inconsistent (absent: not enough REGISTERs compared)");
+    for (size_t i = 0; i < nsites; i++)
+        if (strcmp(ss[i].nat, "not_enough_data") != 0)
+            s_sample(b, "pinhole_nat_consistent", "site", sites[i], NULL, NULL, NULL, NULL,
+                    strcmp(ss[i].nat, "consistent") == 0);
+    s_help(b, "pinhole_nat_port_changes_total", "counter",
+            "NAT source-port changes between REGISTERs of one registration");
+    for (size_t i = 0; i < nsites; i++)
+        s_sample(b, "pinhole_nat_port_changes_total", "site", sites[i], NULL, NULL, NULL, NULL,
+                (double)ss[i].nat_changes);
+    free(ss);
+
+    s_help(b, "pinhole_rule_status", "gauge", "1 for the current status of each expected rule");
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2(self->db, "SELECT status, allowed, blocked FROM rules WHERE site=? AND rule=?",
+            -1, &st, NULL);
+    strbuf_t flows;
+    strbuf_init(&flows);
+    for (size_t i = 0; st && i < nsites; i++) {
+        for (size_t r = 0; r < nsite_rules[i]; r++) {
+            const char *rule = site_rules[i][r];
+            sqlite3_reset(st);
+            s_bind(st, 1, sites[i]);
+            s_bind(st, 2, rule);
+            char status[24] = "not_observed";
+            double allowed = 0, blocked = 0;
+            if (sqlite3_step(st) == SQLITE_ROW) {
+                const unsigned char *t = sqlite3_column_text(st, 0);
+                if (t && *t)
+                    str_copy(status, (const char *)t, sizeof status);
+                allowed = (double)sqlite3_column_int64(st, 1);
+                blocked = (double)sqlite3_column_int64(st, 2);
+            }
+            for (size_t k = 0; k < sizeof s_statuses / sizeof *s_statuses; k++)
+                s_sample(b, "pinhole_rule_status", "site", sites[i], "rule", rule, "status",
+                        s_statuses[k], strcmp(status, s_statuses[k]) == 0);
+            s_sample(&flows, "pinhole_rule_flows_total", "site", sites[i], "rule", rule, "verdict",
+                    "allowed", allowed);
+            s_sample(&flows, "pinhole_rule_flows_total", "site", sites[i], "rule", rule, "verdict",
+                    "blocked", blocked);
+        }
+    }
+    sqlite3_finalize(st);
+    s_help(b, "pinhole_rule_flows_total", "counter", "flows judged against each expected rule");
+    if (flows.buf)
+        strbuf_append(b, flows.buf, flows.len);
+    strbuf_fini(&flows);
+}
+
+/* One metric per column of the sensors table (or of a site's row). */
+static void s_metric_rows(store_t *self, strbuf_t *b, const char *name, const char *type,
+        const char *help, const char *label, const char *sql, double scale)
+{
+    s_help(b, name, type, help);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        s_sample(b, name, label, (const char *)sqlite3_column_text(st, 0), NULL, NULL, NULL, NULL,
+                (double)sqlite3_column_int64(st, 1) * scale);
+    sqlite3_finalize(st);
+}
+
+void store_metrics(store_t *self, strbuf_t *b, const char *const *sites, size_t nsites,
+        const char *const *const *site_rules, const size_t *nsite_rules)
+{
+    s_metrics_sites(self, b, sites, nsites, site_rules, nsite_rules);
+    s_metric_rows(self, b, "pinhole_unexpected_flows_total", "counter",
+            "flows that match no expected rule", "site", "SELECT site, unexpected FROM sites", 1);
+    s_metric_rows(self, b, "pinhole_sensor_up", "gauge",
+            "1 if the sensor is sending (0: silent or finished)", "sensor",
+            "SELECT sensor, state='up' FROM sensors", 1);
+    s_metric_rows(self, b, "pinhole_sensor_last_seen_timestamp_seconds", "gauge",
+            "when the collector last heard from the sensor", "sensor",
+            "SELECT sensor, last_seen FROM sensors", 1e-6);
+    s_metric_rows(self, b, "pinhole_sensor_events_received_total", "counter",
+            "events stored, each once", "sensor", "SELECT sensor, received FROM sensors", 1);
+    s_metric_rows(self, b, "pinhole_sensor_events_duplicate_total", "counter",
+            "events received again and dropped", "sensor", "SELECT sensor, duplicates FROM sensors", 1);
+    s_metric_rows(self, b, "pinhole_sensor_events_missing_total", "counter",
+            "events the sensor discarded before sending (gaps in its numbering)", "sensor",
+            "SELECT sensor, missing FROM sensors", 1);
+    s_metric_rows(self, b, "pinhole_sensor_events_rejected_total", "counter",
+            "events refused as malformed", "sensor", "SELECT sensor, rejected FROM sensors", 1);
+    s_metric_rows(self, b, "pinhole_sensor_packets_total", "counter",
+            "packets the sensor has read (from its heartbeat)", "sensor",
+            "SELECT sensor, COALESCE(json_extract(stats, '$.capture.packets'), 0) FROM sensors", 1);
+    s_metric_rows(self, b, "pinhole_sensor_spool_discarded_total", "counter",
+            "events the sensor's full spool discarded (from its heartbeat)", "sensor",
+            "SELECT sensor, COALESCE(json_extract(stats, '$.link.discarded'), 0) FROM sensors", 1);
+    s_metric_rows(self, b, "pinhole_messages_rejected_total", "counter",
+            "messages refused before reading their events, by reason", "reason",
+            "SELECT substr(name, 10), value FROM counters WHERE name LIKE 'rejected.%'", 1);
+    s_metric_rows(self, b, "pinhole_alerts_total", "counter", "alerts raised, by kind", "kind",
+            "SELECT substr(name, 8), value FROM counters WHERE name LIKE 'alerts.%'", 1);
+    s_metric_rows(self, b, "pinhole_alerts_suppressed_total", "counter",
+            "alerts held back as repeats, by kind", "kind",
+            "SELECT substr(name, 12), value FROM counters WHERE name LIKE 'suppressed.%'", 1);
+    s_help(b, "pinhole_events_evicted_total", "counter", "old events dropped from the event table");
+    strbuf_printf(b, "pinhole_events_evicted_total %llu\n",
+            (unsigned long long)s_scalar(self, "SELECT COALESCE(SUM(value), 0) FROM counters "
+                                               "WHERE name='events_evicted'"));
+    s_help(b, "pinhole_events_stored", "gauge", "events in the event table");
+    strbuf_printf(b, "pinhole_events_stored %llu\n", (unsigned long long)store_count_events(self));
+}

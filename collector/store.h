@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/* store.h: the collector's state in SQLite (WAL), the only file that speaks
+ * SQL (schema: docs/collector.md).
+ *
+ * One writer (the collector's event loop) and any number of readers (the
+ * HTTP thread opens its own connection: WAL lets it read while the writer
+ * commits). Everything a sensor's message changes is written in one
+ * transaction, and only then acknowledged: a collector killed at any point
+ * restarts with every acknowledged event and what it changed.
+ *
+ * Every table traffic can grow is bounded, with a counter for what it
+ * drops: events (max_events), unexpected-traffic groups per site, NAT
+ * evidence per site, epochs per sensor, alerts, sensors. */
+#ifndef PINHOLE_STORE_H
+#define PINHOLE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct store store_t;
+
+typedef struct {
+    uint64_t max_events;      /* events kept for the API (default 1,000,000) */
+    uint32_t max_groups;      /* unexpected-traffic groups per site (1000) */
+    uint32_t max_sensors;     /* sensors known (10000) */
+    uint32_t max_alerts;      /* alerts kept (10000) */
+    bool sync_full;           /* fsync at every commit (power-loss safe) */
+} store_cfg_t;
+
+void store_cfg_defaults(store_cfg_t *cfg);
+
+/* Opens (creating) the database; readonly: a reader connection. */
+store_t *store_open(const char *path, const store_cfg_t *cfg, bool readonly, char *err,
+        size_t errlen);
+void store_close(store_t **self_p);
+
+int store_begin(store_t *self);
+int store_commit(store_t *self);
+void store_rollback(store_t *self);
+
+/* --- streams and sensors (writer) ------------------------------------ */
+
+/* The next sequence number expected of (sensor, epoch); 1 for a new one. */
+uint64_t store_stream_next(store_t *self, const char *sensor, const char *epoch, bool *is_new);
+void store_stream_set(store_t *self, const char *sensor, const char *epoch, uint64_t next);
+
+typedef struct {
+    uint64_t received, duplicates, missing, rejected, out_of_order;
+} store_sensor_delta_t;
+
+/* False if the sensor is new and the sensor table is full. */
+bool store_sensor_known(store_t *self, const char *sensor);
+/* Adds to a sensor's counters and marks it seen now (wall clock, us). */
+void store_sensor_update(store_t *self, const char *sensor, const store_sensor_delta_t *d,
+        uint64_t now_us);
+/* A heartbeat (stats: JSON) or, with bye, the end of a run. Returns the
+ * sensor's state before ("up", "silent", "finished", "" if new). */
+void store_sensor_heartbeat(store_t *self, const char *sensor, const char *epoch,
+        const char *stats, bool bye, uint64_t now_us, char *was, size_t waslen);
+/* Sensors last seen before `before_us` that are "up": marked "silent";
+ * fn is called for each. */
+void store_sensors_silent(store_t *self, uint64_t before_us,
+        void (*fn)(const char *sensor, uint64_t last_us, void *ctx), void *ctx);
+/* Marks a sensor "up"; returns its state before. */
+void store_sensor_up(store_t *self, const char *sensor, char *was, size_t waslen);
+
+/* --- events and aggregates (writer) ---------------------------------- */
+
+void store_event(store_t *self, const char *sensor, const char *epoch, uint64_t seq,
+        const char *type, const char *site, uint64_t ts_us, const char *body, size_t len);
+
+typedef struct {
+    uint64_t allowed, blocked, unconfirmed;
+    uint64_t first_us, last_us, last_allowed_us, last_blocked_us;
+    char status[24];
+} store_rule_t;
+
+/* A flow's verdict for (site, rule); returns the row after, and its status
+ * before in `was` ("" if new). The caller computes and sets the status. */
+void store_rule_add(store_t *self, const char *site, const char *rule, const char *verdict,
+        uint64_t ts_us, const char *example, store_rule_t *after);
+void store_rule_set_status(store_t *self, const char *site, const char *rule, const char *status);
+
+void store_site_flow(store_t *self, const char *site, uint64_t ts_us, bool unexpected);
+void store_unexpected(store_t *self, const char *site, const char *dest, int port,
+        const char *proto, uint64_t ts_us, const char *nearest, const char *differs,
+        const char *example);
+void store_violation(store_t *self, const char *site, const char *requirement, uint64_t ts_us,
+        const char *example);
+void store_nat_change(store_t *self, const char *site, uint64_t ts_us, const char *body);
+void store_site_summary(store_t *self, const char *sensor, const char *epoch, const char *site,
+        uint64_t comparisons, uint64_t changes, uint64_t alg_rewritten, uint64_t alg_compared);
+void store_site_count(store_t *self, const char *site, const char *column); /* one_way, missed, alg_signs */
+
+typedef struct {
+    bool observed;
+    uint64_t flows, bad_rules, violations;
+    uint64_t nat_comparisons, nat_changes;
+    uint64_t alg_compared, alg_rewritten;
+    int compliant;           /* -1 never computed */
+    char nat[24];            /* last NAT verdict stored */
+} store_site_t;
+
+void store_site_get(store_t *self, const char *site, store_site_t *out);
+void store_site_set(store_t *self, const char *site, int compliant, const char *nat);
+
+/* --- alerts (writer) -------------------------------------------------- */
+
+void store_alert_add(store_t *self, const char *kind, const char *body);
+/* Unsent alerts, oldest first: fn(id, kind, body). */
+void store_alerts_pending(store_t *self, void (*fn)(int64_t id, const char *kind,
+        const char *body, void *ctx), void *ctx);
+void store_alert_mark(store_t *self, int64_t id, int state); /* 1 sent, 2 suppressed */
+
+/* Collector-wide counters (rejects by reason, evictions). */
+void store_counter_add(store_t *self, const char *name, uint64_t n);
+/* Trims the bounded tables (after a commit). */
+void store_trim(store_t *self);
+
+/* --- reads (JSON / Prometheus text; the caller frees) ------------------ */
+
+char *store_json_sites(store_t *self, const char *const *sites, size_t nsites);
+/* rules: the applicable primary rule ids of the site (not-observed ones too). */
+char *store_json_site(store_t *self, const char *site, const char *const *rules, size_t nrules);
+char *store_json_sensors(store_t *self);
+char *store_json_events(store_t *self, const char *type, const char *site, const char *sensor,
+        unsigned limit);
+char *store_json_alerts(store_t *self, unsigned limit);
+/* Appends the stored metrics to buf (Prometheus text format). */
+typedef struct strbuf strbuf_t;
+void store_metrics(store_t *self, strbuf_t *out, const char *const *sites, size_t nsites,
+        const char *const *const *site_rules, const size_t *nsite_rules);
+/* Events stored for a sensor (tests and the health endpoint). */
+uint64_t store_count_events(store_t *self);
+
+#endif
