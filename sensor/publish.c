@@ -759,6 +759,18 @@ void publish_close(publish_t **self_p, uint32_t timeout_ms, const char *stats,
         if (self->spool_dir && (s->disk || s_spill(self, s)))
             kept += s->count;
     }
+    /* The spool's bound holds at the end too: the oldest go first. */
+    while (self->spool_dir && self->head && self->st.spool_bytes > self->cfg.spool_max) {
+        seg_t *s = self->head;
+        self->head = s->next;
+        self->st.discarded += s->count;
+        self->st.pending -= s->count;
+        kept -= s->disk ? s->count : 0;
+        left -= s->count;
+        log_warn("spool full: %llu events (%s %llu-%llu) discarded", (unsigned long long)s->count,
+                s->epoch, (unsigned long long)s->first, (unsigned long long)(s->first + s->count - 1));
+        s_seg_free(self, s);
+    }
     if (left && kept == left)
         log_warn("%llu events not acknowledged by the collector; kept in %s for the next run",
                 (unsigned long long)left, self->spool_dir);

@@ -1,0 +1,138 @@
+"""Helpers for the collector tests: keys, a collector process on loopback,
+sensors that publish to it, and HTTP/SQLite look-ups. Everything stays on
+127.0.0.1, in a temporary directory."""
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+import urllib.request
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(what, fn, timeout=30.0, step=0.05):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(step)
+    raise AssertionError("timed out waiting for " + what)
+
+
+class Lab:
+    def __init__(self, args, tmp):
+        self.a, self.tmp = args, tmp
+        self.keys = os.path.join(tmp, "keys")
+        self.allow = os.path.join(tmp, "allow")
+        os.makedirs(self.keys)
+        os.makedirs(self.allow)
+        self.port = free_port()
+        self.endpoint = "tcp://127.0.0.1:%d" % self.port
+        self.http_port = free_port()
+        self.alert_port = free_port()
+        self.db = os.path.join(tmp, "collector.db")
+        self.alerts = os.path.join(tmp, "alerts.jsonl")
+        self.proc = None
+        self.keygen("collector")
+
+    def keygen(self, name, allow=True):
+        subprocess.run([self.a.keygen, name, self.keys], check=True, capture_output=True)
+        if allow:
+            os.link(os.path.join(self.keys, name + ".pub"), os.path.join(self.allow, name + ".pub"))
+        return os.path.join(self.keys, name + ".key")
+
+    def start(self, extra=(), inventory=None, rules=None):
+        src = self.a.src
+        cmd = [self.a.collector, "--listen", self.endpoint, "--db", self.db,
+               "--http", "127.0.0.1:%d" % self.http_port, "--alerts", self.alerts,
+               "--alert-publish", "tcp://127.0.0.1:%d" % self.alert_port,
+               "--key", os.path.join(self.keys, "collector.key"), "--allow", self.allow]
+        cmd += ["--inventory", inventory or os.path.join(src, "rules/inventory/lab.yaml")]
+        for r in rules or [os.path.join(src, "rules")]:
+            cmd += ["--rules", r]
+        cmd += list(extra)
+        self.log = open(os.path.join(self.tmp, "collector.log"), "a")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
+        wait_until("the collector's HTTP server", lambda: self.get("/health", quiet=True), 20)
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            return self.proc.returncode
+        return None
+
+    def get(self, path, quiet=False):
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.http_port, path),
+                                        timeout=5) as r:
+                body = r.read().decode()
+                return json.loads(body) if r.headers.get("Content-Type", "").startswith(
+                    "application/json") else body
+        except OSError:
+            if quiet:
+                return None
+            raise
+
+    def sensor_cmd(self, name, captures, key=None, inventory=None, rules=None, extra=()):
+        src = self.a.src
+        ev = os.path.join(self.tmp, name + ".events.jsonl")
+        cmd = [self.a.sensor, "--sensor", name, "--events", ev, "--report", "none",
+               "--publish", self.endpoint,
+               "--collector-key", os.path.join(self.keys, "collector.pub"),
+               "--key", key or os.path.join(self.keys, name + ".key"),
+               "--inventory", inventory or os.path.join(src, "rules/inventory/lab.yaml")]
+        for r in rules or [os.path.join(src, "rules")]:
+            cmd += ["--rules", r]
+        for c in captures:
+            cmd += ["--read", c if os.path.isabs(c) else os.path.join(src, "pcaps", c)]
+        return cmd + list(extra), ev
+
+    def stored(self, sensor):
+        """(count, distinct seq, max seq) of a sensor's events in the database."""
+        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=10)
+        try:
+            return con.execute("SELECT COUNT(*), COUNT(DISTINCT epoch || ':' || seq), "
+                               "COALESCE(MAX(seq), 0) FROM events WHERE sensor=?",
+                               (sensor,)).fetchone()
+        finally:
+            con.close()
+
+    def sensor_row(self, sensor):
+        sensors = self.get("/api/sensors")["sensors"]
+        return next((s for s in sensors if s["sensor"] == sensor), None)
+
+
+def lines(path):
+    with open(path) as f:
+        return sum(1 for _ in f)
+
+
+def metric(text, name, **labels):
+    """The value of one sample of the Prometheus text, or None."""
+    want = ",".join('%s="%s"' % kv for kv in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith("#") or " " not in line:
+            continue
+        key, value = line.rsplit(" ", 1)
+        n, _, rest = key.partition("{")
+        got = ",".join(sorted(rest.rstrip("}").split(","))) if rest else ""
+        if n == name and got == want:
+            return float(value)
+    return None

@@ -1,0 +1,355 @@
+#!/usr/bin/env python3
+"""The collector end to end, on loopback with real sockets, a real SQLite
+file and the lab captures (docs/collector.md).
+
+  --case e2e      three sensors (inside and outside views of lab-branch, one
+                  at lab-voip) feed one collector; the first starts before the
+                  collector. API, /metrics (promtool), alerts (file and PUB),
+                  a silent sensor.
+  --case restart  SIGKILL the collector while a sensor publishes, twice;
+                  restart it; every event arrives exactly once.
+  --case spool    a sensor without a collector fills a small spool (what
+                  it discards is counted); the next run sends the rest; the
+                  collector counts the hole.
+  --case reject   a key not on the allow-list is refused; malformed, oversized,
+                  mis-framed and impersonating messages are refused and
+                  counted; a bad event inside a good batch is counted; the
+                  events around them arrive."""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from collector_lib import Lab, lines, metric, wait_until  # noqa: E402
+
+ERRORS = []
+
+
+def check(cond, what):
+    if not cond:
+        ERRORS.append(what)
+        print("FAIL:", what)
+    return cond
+
+
+def expected_status(allowed, blocked, unconfirmed):
+    """compliance_rule_status (common/compliance.c), over summed counts."""
+    if blocked and not allowed:
+        return "blocked"
+    if blocked and allowed:
+        return "partly_blocked"
+    if allowed:
+        return "verified"
+    return "unconfirmed" if unconfirmed else "not_observed"
+
+
+def sensor_report(a, captures):
+    cmd = [a.sensor, "--rules", os.path.join(a.src, "rules"),
+           "--inventory", os.path.join(a.src, "rules/inventory/lab.yaml"), "--report", "json"]
+    for c in captures:
+        cmd += ["--read", os.path.join(a.src, "pcaps", c)]
+    return json.loads(subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout)
+
+
+def all_arrived(lab, name, events_file, proc_err):
+    n = lines(events_file)
+    count, distinct, top = lab.stored(name)
+    check(n > 0, "%s wrote no events" % name)
+    check(count == n and distinct == n and top == n,
+          "%s: %d events written, collector holds %d (%d distinct, highest seq %d)"
+          % (name, n, count, distinct, top))
+    check("%d acknowledged" % n in proc_err, "%s: not every event acknowledged: %s"
+          % (name, proc_err.strip().splitlines()[-1:]))
+    return n
+
+
+def case_e2e(a, tmp):
+    lab = Lab(a, tmp)
+    for n in ("branch-inside", "branch-outside", "voip"):
+        lab.keygen(n)
+    # The first sensor starts before the collector exists.
+    cmd, ev_in = lab.sensor_cmd("branch-inside", ["lab-https-inside.pcap"],
+                                extra=["--spool", os.path.join(tmp, "spool-in"),
+                                       "--publish-timeout", "60"])
+    early = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    check(early.poll() is None, "the early sensor did not wait for the collector")
+    lab.start(["--window", "86400", "--silence", "2", "--suppress", "300"])
+    sub = subprocess.Popen([a.ztool, "sub", "tcp://127.0.0.1:%d" % lab.alert_port, "1000", "20"],
+                           stdout=subprocess.PIPE, text=True)
+    check(sub.stdout.readline().strip() == "subscribed", "alert subscriber did not start")
+    time.sleep(0.5)  # a SUB socket needs a moment to join
+    _, err = early.communicate(timeout=90)
+    all_arrived(lab, "branch-inside", ev_in, err)
+    runs = {}
+    for name, caps in (("branch-outside", ["lab-https-outside.pcap"]),
+                       ("voip", ["lab-sip-portchange-inside.pcap"])):
+        cmd, ev = lab.sensor_cmd(name, caps, extra=["--publish-timeout", "30"])
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+        runs[name] = all_arrived(lab, name, ev, p.stderr)
+
+    # Per-site compliance, as the sensors' own reports judge the same traffic.
+    sites = {s["site"]: s for s in lab.get("/api/sites")["sites"]}
+    check(sites["lab-branch"]["observed"] and sites["lab-branch"]["compliant"] is False,
+          "lab-branch should be observed and not compliant: %s" % sites["lab-branch"])
+    check(sites["lab-voip"]["observed"] and sites["lab-voip"]["compliant"] is False,
+          "lab-voip should be observed and not compliant: %s" % sites["lab-voip"])
+    check(sites["lab-voip"]["nat"] == "inconsistent", "lab-voip NAT: %s" % sites["lab-voip"]["nat"])
+    counts = {}
+    for caps in (["lab-https-inside.pcap"], ["lab-https-outside.pcap"]):
+        for site in sensor_report(a, caps)["sites"]:
+            if site["site"] != "lab-branch":
+                continue
+            for r in site["rules"]:
+                c = counts.setdefault(r["rule"], [0, 0, 0])
+                c[0] += r["allowed"]
+                c[1] += r["blocked"]
+                c[2] += r["one_sided"] + r["capture_ended"]
+    branch = lab.get("/api/sites/lab-branch")
+    got = {r["rule"]: r["status"] for r in branch["rules"]}
+    for rule, c in counts.items():
+        check(got.get(rule) == expected_status(*c),
+              "lab-branch %s: collector says %s, the sensors' counts %s say %s"
+              % (rule, got.get(rule), c, expected_status(*c)))
+    check(got.get("PBX-CFG") == "blocked", "PBX-CFG should be blocked at lab-branch")
+    check(any(u["port"] == 80 for u in branch["unexpected"]), "plaintext HTTP not in unexpected")
+    check({v["requirement"] for v in branch["requirements_violated"]} >=
+          {"DM-REQ-HTTPS-ALL"}, "https-only violation missing: %s" % branch["requirements_violated"])
+    voip = lab.get("/api/sites/lab-voip")
+    nchanges = sum(1 for line in open(os.path.join(tmp, "voip.events.jsonl"))
+                   if json.loads(line)["event_type"] == "nat_port_change")
+    check(nchanges > 0 and voip["nat"]["changes"] == nchanges,
+          "lab-voip NAT changes: collector %s, sensor events %d" % (voip["nat"]["changes"], nchanges))
+    check(len(voip["nat"]["evidence"]) == min(nchanges, 8), "NAT evidence kept: %d"
+          % len(voip["nat"]["evidence"]))
+
+    # Sensors: heartbeats with capture statistics; a clean end is not silence.
+    row = lab.sensor_row("branch-inside")
+    pkts = int(subprocess.run(["capinfos", "-c", "-M", os.path.join(a.src, "pcaps",
+                              "lab-https-inside.pcap")], capture_output=True, text=True)
+               .stdout.split()[-1])
+    check(row and row["state"] == "finished", "branch-inside should be finished: %s" % row)
+    check(row and row.get("stats", {}).get("capture", {}).get("packets") == pkts,
+          "branch-inside heartbeat packets %s, capture has %d"
+          % (row and row.get("stats", {}).get("capture", {}).get("packets"), pkts))
+
+    # A sensor that says hello and then nothing goes silent.
+    hb = json.dumps({"link": 1, "kind": "heartbeat", "sensor": "voip", "epoch": "0hello"})
+    subprocess.run([a.ztool, "send", lab.endpoint, "--curve",
+                    os.path.join(lab.keys, "collector.pub"), os.path.join(lab.keys, "voip.key"), hb],
+                   capture_output=True, timeout=10)
+    wait_until("voip to go silent", lambda: (lab.sensor_row("voip") or {}).get("state") == "silent", 15)
+
+    # Metrics.
+    text = lab.get("/metrics")
+    prom = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                          text=True)
+    check(prom.returncode == 0, "promtool: %s %s" % (prom.stdout, prom.stderr))
+    check(metric(text, "pinhole_site_compliant", site="lab-branch") == 0, "metric site_compliant")
+    check(metric(text, "pinhole_nat_consistent", site="lab-voip") == 0, "metric nat_consistent")
+    check(metric(text, "pinhole_nat_port_changes_total", site="lab-voip") == nchanges,
+          "metric nat_port_changes_total")
+    check(metric(text, "pinhole_rule_status", site="lab-branch", rule="PBX-CFG", status="blocked") == 1,
+          "metric rule_status PBX-CFG blocked")
+    check(metric(text, "pinhole_sensor_events_received_total", sensor="voip") == runs["voip"],
+          "metric events_received voip")
+    check(metric(text, "pinhole_sensor_events_missing_total", sensor="branch-inside") == 0,
+          "metric events_missing")
+    check(metric(text, "pinhole_sensor_up", sensor="voip") == 0, "metric sensor_up voip (silent)")
+    check(" phone" not in text and "call_id" not in text, "per-call labels in /metrics")
+
+    # Alerts: state changes once each, repeats held back and counted.
+    time.sleep(1.5)  # the alert timer runs each second
+    alerts = [json.loads(line) for line in open(lab.alerts)]
+    kinds = [(x["alert"], x.get("site"), x.get("rule"), x.get("to")) for x in alerts]
+    check(("rule_status", "lab-branch", "PBX-CFG", "blocked") in kinds, "no PBX-CFG blocked alert")
+    check(("site_compliance", "lab-branch", None, "not_compliant") in kinds, "no lab-branch alert")
+    check(("nat_verdict", "lab-voip", None, "inconsistent") in kinds, "no NAT alert")
+    check(any(x["alert"] == "sensor_silent" and x.get("device") == "voip" and x.get("to") == "silent"
+              for x in alerts), "no silent-sensor alert")
+    check(not any(x["alert"] == "sensor_silent" and x.get("device") != "voip" for x in alerts),
+          "a sensor that ended cleanly was called silent")
+    aors = {json.loads(line).get("aor") for line in open(os.path.join(tmp, "voip.events.jsonl"))
+            if json.loads(line)["event_type"] == "nat_port_change"}
+    sent = [x for x in alerts if x["alert"] == "nat_port_change"]
+    check(len(sent) == len(aors), "nat_port_change alerts sent %d, devices %d" % (len(sent), len(aors)))
+    text = lab.get("/metrics")
+    check(metric(text, "pinhole_alerts_suppressed_total", kind="nat_port_change") == nchanges - len(aors),
+          "suppressed nat_port_change alerts: %s" % metric(text, "pinhole_alerts_suppressed_total",
+                                                          kind="nat_port_change"))
+    lab.stop()
+    sub.terminate()
+    sub.wait(30)
+    published = [json.loads(line) for line in sub.stdout.read().splitlines() if line.startswith("{")]
+    check(any(x["alert"] == "nat_verdict" and x.get("site") == "lab-voip" for x in published),
+          "the PUB subscriber did not get the NAT alert (%d alerts)" % len(published))
+
+
+def case_restart(a, tmp):
+    lab = Lab(a, tmp)
+    lab.keygen("bench")
+    inv = os.path.join(tmp, "inv.yaml")
+    with open(inv, "w") as f:
+        f.write("sites:\n  - name: bench\n    cidrs: [10.0.0.0/8]\n"
+                "roles:\n  outbound_proxy:\n    cidrs: [198.18.0.0/15]\n")
+    cap = os.path.join(tmp, "flows.pcap")
+    subprocess.run([a.gen, "flows", cap, "60000", "1"], check=True, capture_output=True)
+    rules = [os.path.join(a.src, "rules")]
+    lab.start(inventory=inv, rules=rules)
+    cmd, ev = lab.sensor_cmd("bench", [cap], inventory=inv, rules=rules,
+                             extra=["--spool", os.path.join(tmp, "spool"), "--publish-timeout", "120"])
+    sensor = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    kills = []
+    for _ in range(2):
+        # Kill it as soon as it has stored something new: mid-stream.
+        before = lab.stored("bench")[0]
+        at = wait_until("events to arrive", lambda: (lab.stored("bench")[0] > before)
+                        and lab.stored("bench")[0], 60, 0.002)
+        lab.kill()
+        kills.append((at, lab.stored("bench")[0]))
+        lab.start(inventory=inv, rules=rules)
+    _, err = sensor.communicate(timeout=180)
+    n = all_arrived(lab, "bench", ev, err)
+    print("killed the collector at %s stored events of %d" % (kills, n))
+    if not all(k[1] < n for k in kills):
+        print("note: a kill came after the last event had been stored")
+    row = lab.sensor_row("bench")
+    check(row["missing"] == 0, "gaps counted: %s" % row["missing"])
+    check(row["received"] == n, "received %d, events %d" % (row["received"], n))
+    print("duplicates dropped after the restarts:", row["duplicates"])
+    lab.stop()
+
+
+def case_spool(a, tmp):
+    """No collector: the run's events go to a 1 MB spool, which keeps the
+    newest and counts what it discards. The next run, with a collector,
+    sends the spooled events first; the collector counts the hole as missing."""
+    lab = Lab(a, tmp)
+    lab.keygen("bench")
+    inv = os.path.join(tmp, "inv.yaml")
+    with open(inv, "w") as f:
+        f.write("sites:\n  - name: bench\n    cidrs: [10.0.0.0/8]\n")
+    cap = os.path.join(tmp, "flows.pcap")
+    subprocess.run([a.gen, "flows", cap, "20000", "1"], check=True, capture_output=True)
+    rules = [os.path.join(a.src, "rules")]
+    spool = os.path.join(tmp, "spool")
+    cmd, ev1 = lab.sensor_cmd("bench", [cap], inventory=inv, rules=rules,
+                              extra=["--spool", spool, "--spool-max", "1", "--publish-timeout", "1"])
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    n1 = lines(ev1)
+    import re
+    m = re.search(r"published (\d+) events .*: (\d+) acknowledged, (\d+) spooled for later, "
+                  r"(\d+) discarded", p.stderr)
+    check(m is not None, "no publish summary: %s" % p.stderr[-400:])
+    if not m:
+        return
+    events, acked, spooled, discarded = map(int, m.groups())
+    check(events == n1 and acked == 0 and spooled + discarded == n1 and discarded > 0 and spooled > 0,
+          "run 1: %d events, %d acked, %d spooled, %d discarded" % (events, acked, spooled, discarded))
+    size = sum(os.path.getsize(os.path.join(spool, f)) for f in os.listdir(spool))
+    check(size <= 1 << 20, "spool holds %d bytes, more than its 1 MB" % size)
+    lab.start(inventory=inv, rules=rules)
+    cmd, ev2 = lab.sensor_cmd("bench", ["lab-https-inside.pcap"], inventory=inv, rules=rules,
+                              extra=["--spool", spool, "--publish-timeout", "60"])
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    n2 = lines(ev2)
+    row = lab.sensor_row("bench")
+    check(row["received"] == spooled + n2, "received %d, want %d spooled + %d new"
+          % (row["received"], spooled, n2))
+    check(row["missing"] == discarded, "missing %d, the spool discarded %d" % (row["missing"], discarded))
+    check(not os.listdir(spool), "spool not emptied once acknowledged: %s" % os.listdir(spool)[:3])
+    text = lab.get("/metrics")
+    check(metric(text, "pinhole_sensor_events_missing_total", sensor="bench") == discarded,
+          "metric events_missing")
+    time.sleep(1.5)
+    alerts = [json.loads(line) for line in open(lab.alerts)]
+    check(any(x["alert"] == "events_lost" and x.get("device") == "bench" for x in alerts),
+          "no events_lost alert")
+    lab.stop()
+
+
+def case_reject(a, tmp):
+    lab = Lab(a, tmp)
+    lab.keygen("voip")
+    rogue = lab.keygen("rogue", allow=False)
+    lab.start(["--max-message", "65536"])
+    ztool = [a.ztool, "send", lab.endpoint, "--curve", os.path.join(lab.keys, "collector.pub"),
+             os.path.join(lab.keys, "voip.key")]
+
+    def send(*frames):
+        return subprocess.run(ztool + list(frames), capture_output=True, text=True,
+                              timeout=20).stdout.strip()
+
+    good = {"timestamp": "2026-11-22T04:11:29.354881+0000", "event_type": "test", "schema": 1,
+            "sensor": "voip"}
+    head = {"link": 1, "kind": "events", "sensor": "voip", "epoch": "0raw", "first": 1,
+            "count": 3, "base": 1}
+    check(send("not json", "x") == "no reply", "a malformed header got a reply")
+    check(send(json.dumps(head), "#100000") == "no reply", "an oversized message got a reply")
+    check(send(json.dumps(head)) == "no reply", "an events header without a body got a reply")
+    check(send(json.dumps(dict(head, sensor="branch-inside")), "{}\n{}\n{}") == "no reply",
+          "a sensor using another's key got a reply")
+    body = "\n".join([json.dumps(good), "{this is not json", json.dumps(dict(good, schema=99))])
+    reply = send(json.dumps(head), body)
+    check('"acked":3' in reply, "a batch with bad lines was not acknowledged whole: %s" % reply)
+    reply = send(json.dumps(dict(head, first=4, count=1, base=4)), json.dumps(good))
+    check('"acked":4' in reply, "the event after the bad ones: %s" % reply)
+
+    # A sensor with a key not on the allow-list: refused, nothing stored.
+    cmd, _ = lab.sensor_cmd("rogue", ["lab-sip-consistent-inside.pcap"], key=rogue,
+                            extra=["--publish-timeout", "3"])
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    check("refused this sensor's key" in p.stderr, "the rogue sensor was not told: %s" % p.stderr[-300:])
+    check(lab.stored("rogue")[0] == 0, "events of the rogue sensor were stored")
+
+    # The real sensor behind all that: everything arrives.
+    cmd, ev = lab.sensor_cmd("voip", ["lab-sip-portchange-inside.pcap"],
+                             extra=["--publish-timeout", "30"])
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+    n = lines(ev)
+    row = lab.sensor_row("voip")
+    check(row["received"] == n + 2, "voip received %d, want %d real + 2 raw" % (row["received"], n))
+    check(row["rejected"] == 2, "voip rejected events: %d" % row["rejected"])
+    text = lab.get("/metrics")
+    for reason in ("malformed", "oversized", "frames", "unauthorized"):
+        check((metric(text, "pinhole_messages_rejected_total", reason=reason) or 0) >= 1,
+              "rejected %s not counted" % reason)
+    log = open(os.path.join(tmp, "collector.log")).read()
+    check("not on the allow-list" in log, "the collector did not log the refused key")
+    check("header: not JSON" in log, "the collector did not say why it refused a header")
+    lab.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for k in ("sensor", "collector", "keygen", "ztool", "gen", "src", "case"):
+        ap.add_argument("--" + k, required=True)
+    a = ap.parse_args()
+    if not shutil.which("promtool") and a.case == "e2e":
+        print("promtool missing (Debian package prometheus): run scripts/install-deps.sh")
+        return 1
+    tmp = tempfile.mkdtemp(prefix="pinhole-collector-")
+    try:
+        {"e2e": case_e2e, "restart": case_restart, "reject": case_reject,
+         "spool": case_spool}[a.case](a, tmp)
+    except AssertionError as e:
+        ERRORS.append(str(e))
+        print("FAIL:", e)
+    finally:
+        log = os.path.join(tmp, "collector.log")
+        if ERRORS and os.path.exists(log):
+            print("--- collector log (tail) ---")
+            print("".join(open(log).readlines()[-40:]))
+        subprocess.run(["pkill", "-f", tmp], capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("collector.%s: %d problem(s)" % (a.case, len(ERRORS)))
+    return 1 if ERRORS else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
