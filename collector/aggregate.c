@@ -213,7 +213,7 @@ void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, u
     if (strcmp(type, "flow") == 0) {
         s_flow(self, site, e, ts);
     } else if (strcmp(type, "nat_port_change") == 0) {
-        store_nat_change(self->store, site, ts, line);
+        store_nat_change(self->store, site, ts, line, len);
         snprintf(msg, sizeof msg, "NAT mapping of %s changed from %s to %s after %.0f s",
                 s_or(s_str(e, "aor"), "?"), s_or(s_str(e, "old_public"), "?"),
                 s_or(s_str(e, "new_public"), "?"),

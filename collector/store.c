@@ -448,14 +448,15 @@ void store_violation(store_t *self, const char *site, const char *requirement, u
     s_step(self, st);
 }
 
-void store_nat_change(store_t *self, const char *site, uint64_t ts_us, const char *body)
+void store_nat_change(store_t *self, const char *site, uint64_t ts_us, const char *body,
+        size_t len)
 {
     sqlite3_stmt *st = s_q(self, Q_NAT_INS, "INSERT INTO nat_changes(site, ts, body) VALUES(?, ?, ?)");
     if (!st)
         return;
     s_bind(st, 1, site);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)ts_us);
-    s_bind(st, 3, body);
+    sqlite3_bind_text(st, 3, body, (int)len, SQLITE_TRANSIENT);
     s_step(self, st);
     store_site_count(self, site, "nat_changes");
     char sql[256];

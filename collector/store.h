@@ -88,7 +88,8 @@ void store_unexpected(store_t *self, const char *site, const char *dest, int por
         const char *example);
 void store_violation(store_t *self, const char *site, const char *requirement, uint64_t ts_us,
         const char *example);
-void store_nat_change(store_t *self, const char *site, uint64_t ts_us, const char *body);
+void store_nat_change(store_t *self, const char *site, uint64_t ts_us, const char *body,
+        size_t len);
 void store_site_summary(store_t *self, const char *sensor, const char *epoch, const char *site,
         uint64_t comparisons, uint64_t changes, uint64_t alg_rewritten, uint64_t alg_compared);
 void store_site_count(store_t *self, const char *site, const char *column); /* one_way, missed, alg_signs */

@@ -173,7 +173,7 @@ static void s_ends(json_object *e, const flow_t *f)
 void output_rtp_one_way(output_t *self, const flow_t *f, const verdict_t *v,
         const media_stream_t *ms, bool inbound)
 {
-    if (!self->f)
+    if (!self->f && !self->sink)
         return;
     json_object *e = s_event(self, "rtp_one_way", f->first_us, v->site);
     s_str(e, "call_id", ms->call_id);
@@ -192,7 +192,7 @@ void output_rtp_one_way(output_t *self, const flow_t *f, const verdict_t *v,
 
 void output_flow(output_t *self, const flow_t *f, const verdict_t *v, const media_stream_t *ms)
 {
-    if (!self->f)
+    if (!self->f && !self->sink)
         return;
     int o = f->orig, r = !f->orig;
     const ip_addr_t *src = o ? &f->key.b : &f->key.a, *dst = o ? &f->key.a : &f->key.b;
@@ -259,7 +259,7 @@ void output_flow(output_t *self, const flow_t *f, const verdict_t *v, const medi
 
 void output_nat_change(output_t *self, const nat_change_t *c)
 {
-    if (!self->f)
+    if (!self->f && !self->sink)
         return;
     char buf[64];
     json_object *e = s_event(self, "nat_port_change", c->new_us, c->site);
@@ -279,7 +279,7 @@ void output_nat_change(output_t *self, const nat_change_t *c)
 
 void output_sip_alg(output_t *self, const alg_sign_t *sg)
 {
-    if (!self->f)
+    if (!self->f && !self->sink)
         return;
     json_object *e = s_event(self, "sip_alg", sg->ts_us, sg->site);
     s_str(e, "evidence", sg->how);
@@ -295,7 +295,7 @@ void output_sip_alg(output_t *self, const alg_sign_t *sg)
 
 void output_missed_call(output_t *self, const nat_stale_t *st, const char *reason)
 {
-    if (!self->f)
+    if (!self->f && !self->sink)
         return;
     json_object *e = s_event(self, "missed_call", st->ts_us, st->site);
     s_str(e, "reason", reason);
@@ -312,7 +312,7 @@ void output_missed_call(output_t *self, const nat_stale_t *st, const char *reaso
 
 void output_sip(output_t *self, const siptx_t *tx, const char *end)
 {
-    if (!self->f)
+    if (!self->f && !self->sink)
         return;
     char buf[64];
     json_object *e = s_event(self, "sip", tx->req_us, tx->site);

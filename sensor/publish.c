@@ -250,7 +250,8 @@ static void s_spool_load(publish_t *self)
         self->st.pending += count;
     }
     closedir(d);
-    qsort(v, n, sizeof *v, s_seg_cmp);
+    if (n)
+        qsort(v, n, sizeof *v, s_seg_cmp);
     for (size_t i = 0; i < n; i++)
         s_append(self, v[i]);
     if (n)

@@ -90,10 +90,13 @@ class Lab:
                 return None
             raise
 
-    def sensor_cmd(self, name, captures, key=None, inventory=None, rules=None, extra=()):
+    def sensor_cmd(self, name, captures, key=None, inventory=None, rules=None, extra=(),
+                   events=True):
+        """The command line of a publishing sensor, and its events file
+        (None with events=False: then it publishes without writing one)."""
         src = self.a.src
-        ev = os.path.join(self.tmp, name + ".events.jsonl")
-        cmd = [self.a.sensor, "--sensor", name, "--events", ev, "--report", "none",
+        ev = os.path.join(self.tmp, name + ".events.jsonl") if events else None
+        cmd = [self.a.sensor, "--sensor", name, "--report", "none",
                "--publish", self.endpoint,
                "--collector-key", os.path.join(self.keys, "collector.pub"),
                "--key", key or os.path.join(self.keys, name + ".key"),
@@ -102,6 +105,8 @@ class Lab:
             cmd += ["--rules", r]
         for c in captures:
             cmd += ["--read", c if os.path.isabs(c) else os.path.join(src, "pcaps", c)]
+        if ev:
+            cmd += ["--events", ev]
         return cmd + list(extra), ev
 
     def stored(self, sensor):

@@ -56,7 +56,8 @@ def sensor_report(a, captures):
     return json.loads(subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout)
 
 
-def all_arrived(lab, name, events_file, proc_err):
+def all_arrived(lab, name, events_file, proc_err, rc):
+    check(rc in (0, 1, 3), "%s exited with %s: %s" % (name, rc, proc_err[-600:]))
     n = lines(events_file)
     count, distinct, top = lab.stored(name)
     check(n > 0, "%s wrote no events" % name)
@@ -85,13 +86,13 @@ def case_e2e(a, tmp):
     check(sub.stdout.readline().strip() == "subscribed", "alert subscriber did not start")
     time.sleep(0.5)  # a SUB socket needs a moment to join
     _, err = early.communicate(timeout=90)
-    all_arrived(lab, "branch-inside", ev_in, err)
+    all_arrived(lab, "branch-inside", ev_in, err, early.returncode)
     runs = {}
     for name, caps in (("branch-outside", ["lab-https-outside.pcap"]),
                        ("voip", ["lab-sip-portchange-inside.pcap"])):
         cmd, ev = lab.sensor_cmd(name, caps, extra=["--publish-timeout", "30"])
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
-        runs[name] = all_arrived(lab, name, ev, p.stderr)
+        runs[name] = all_arrived(lab, name, ev, p.stderr, p.returncode)
 
     # Per-site compliance, as the sensors' own reports judge the same traffic.
     sites = {s["site"]: s for s in lab.get("/api/sites")["sites"]}
@@ -182,7 +183,7 @@ def case_e2e(a, tmp):
     check(metric(text, "pinhole_alerts_suppressed_total", kind="nat_port_change") == nchanges - len(aors),
           "suppressed nat_port_change alerts: %s" % metric(text, "pinhole_alerts_suppressed_total",
                                                           kind="nat_port_change"))
-    lab.stop()
+    check(lab.stop() == 0, "the collector did not end cleanly on SIGTERM (see its log)")
     sub.terminate()
     sub.wait(30)
     published = [json.loads(line) for line in sub.stdout.read().splitlines() if line.startswith("{")]
@@ -214,7 +215,7 @@ def case_restart(a, tmp):
         kills.append((at, lab.stored("bench")[0]))
         lab.start(inventory=inv, rules=rules)
     _, err = sensor.communicate(timeout=180)
-    n = all_arrived(lab, "bench", ev, err)
+    n = all_arrived(lab, "bench", ev, err, sensor.returncode)
     print("killed the collector at %s stored events of %d" % (kills, n))
     if not all(k[1] < n for k in kills):
         print("note: a kill came after the last event had been stored")
@@ -222,7 +223,7 @@ def case_restart(a, tmp):
     check(row["missing"] == 0, "gaps counted: %s" % row["missing"])
     check(row["received"] == n, "received %d, events %d" % (row["received"], n))
     print("duplicates dropped after the restarts:", row["duplicates"])
-    lab.stop()
+    check(lab.stop() == 0, "the collector did not end cleanly on SIGTERM (see its log)")
 
 
 def case_spool(a, tmp):
@@ -254,10 +255,14 @@ def case_spool(a, tmp):
     size = sum(os.path.getsize(os.path.join(spool, f)) for f in os.listdir(spool))
     check(size <= 1 << 20, "spool holds %d bytes, more than its 1 MB" % size)
     lab.start(inventory=inv, rules=rules)
-    cmd, ev2 = lab.sensor_cmd("bench", ["lab-https-inside.pcap"], inventory=inv, rules=rules,
-                              extra=["--spool", spool, "--publish-timeout", "60"])
+    # This run writes no events file: publishing alone must carry every event.
+    cmd, _ = lab.sensor_cmd("bench", ["lab-https-inside.pcap"], inventory=inv, rules=rules,
+                            extra=["--spool", spool, "--publish-timeout", "60"], events=False)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    n2 = lines(ev2)
+    ref = subprocess.run([a.sensor, "--rules", rules[0], "--inventory", inv, "--report", "none",
+                          "--events", "-", "--read", os.path.join(a.src, "pcaps/lab-https-inside.pcap")],
+                         capture_output=True, text=True, timeout=60)
+    n2 = len(ref.stdout.splitlines())
     row = lab.sensor_row("bench")
     check(row["received"] == spooled + n2, "received %d, want %d spooled + %d new"
           % (row["received"], spooled, n2))
@@ -270,7 +275,7 @@ def case_spool(a, tmp):
     alerts = [json.loads(line) for line in open(lab.alerts)]
     check(any(x["alert"] == "events_lost" and x.get("device") == "bench" for x in alerts),
           "no events_lost alert")
-    lab.stop()
+    check(lab.stop() == 0, "the collector did not end cleanly on SIGTERM (see its log)")
 
 
 def case_reject(a, tmp):
@@ -322,7 +327,7 @@ def case_reject(a, tmp):
     log = open(os.path.join(tmp, "collector.log")).read()
     check("not on the allow-list" in log, "the collector did not log the refused key")
     check("header: not JSON" in log, "the collector did not say why it refused a header")
-    lab.stop()
+    check(lab.stop() == 0, "the collector did not end cleanly on SIGTERM (see its log)")
 
 
 def main():
@@ -337,14 +342,14 @@ def main():
     try:
         {"e2e": case_e2e, "restart": case_restart, "reject": case_reject,
          "spool": case_spool}[a.case](a, tmp)
-    except AssertionError as e:
+    except (AssertionError, OSError) as e:
         ERRORS.append(str(e))
         print("FAIL:", e)
     finally:
         log = os.path.join(tmp, "collector.log")
         if ERRORS and os.path.exists(log):
             print("--- collector log (tail) ---")
-            print("".join(open(log).readlines()[-40:]))
+            print("".join(open(log).readlines()[-int(os.environ.get("PINHOLE_LOG_TAIL", "40")):]))
         subprocess.run(["pkill", "-f", tmp], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
     print("collector.%s: %d problem(s)" % (a.case, len(ERRORS)))
