@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for
-# SECONDS (default 60) on seeds from pcaps/ and rules/. A crash fails the run
+# SECONDS (default 60) on seeds from pcaps/ and rules/ (and, for the
+# collector's message path, batches of the events the sensor writes for them). A crash fails the run
 # and leaves the input in build-fuzz/crash-*: minimize it and keep it as a
 # regression case. Usage: scripts/fuzz.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DPINHOLE_FUZZ=ON -DPINHOLE_TESTS=OFF >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_decode fuzz_capture fuzz_rules fuzz_sip >/dev/null
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_decode fuzz_capture fuzz_rules fuzz_sip fuzz_collector \
+    pinhole-sensor >/dev/null
 C=build-fuzz/corpus
-mkdir -p $C/decode $C/capture $C/rules $C/sip
+mkdir -p $C/decode $C/capture $C/rules $C/sip $C/collector
 cp pcaps/*.pcap pcaps/*.pcapng $C/capture/
 for f in pcaps/lab-https-inside.pcap; do # frames of a real capture, as decode seeds
     python3 - "$f" "$C/decode" <<'PY'
@@ -43,7 +45,27 @@ for f in tests/data/sip/*.txt; do
     { printf '\x00'; cat "$f"; } >"$C/sip/dgram-$(basename "$f")"
     { printf '\x01'; cat "$f" "$f"; } >"$C/sip/stream-$(basename "$f")"
 done
-for t in decode capture rules sip; do
+# Collector messages: batches of the events the sensor writes for lab captures.
+for cap in lab-https-inside lab-sip-portchange-inside lab-sip-alg-inside lab-sip-oneway-inside; do
+    ASAN_OPTIONS=detect_leaks=0 build-fuzz/sensor/pinhole-sensor --rules rules \
+        --inventory rules/inventory/lab.yaml --read "pcaps/$cap.pcap" --report none \
+        --events "$C/$cap.jsonl" 2>/dev/null || true
+done
+python3 - "$C/collector" "$C"/*.jsonl <<'PY'
+import json, sys
+out, n = sys.argv[1], 0
+for path in sys.argv[2:]:
+    lines = open(path).read().splitlines()
+    for i in range(0, len(lines), 3):
+        batch = lines[i:i + 3]
+        head = {"link": 1, "kind": "events", "sensor": "fuzz", "epoch": "e1", "first": i + 1,
+                "count": len(batch), "base": 1}
+        open("%s/b%03d" % (out, n), "wb").write(json.dumps(head).encode() + b"\0" +
+                                                 "\n".join(batch).encode())
+        n += 1
+PY
+rm -f "$C"/*.jsonl
+for t in decode capture rules sip collector; do
     echo "== fuzz_$t for ${secs}s"
     if ! build-fuzz/tests/fuzz/fuzz_$t -max_total_time="$secs" -rss_limit_mb=4096 -max_len=262144 \
             -print_final_stats=1 -artifact_prefix=build-fuzz/ "$C/$t" >build-fuzz/fuzz_$t.log 2>&1; then

@@ -21,6 +21,7 @@ int test_defrag(void);
 int test_sipstream(void);
 int test_media(void);
 int test_alg(void);
+int test_evschema(void);
 
 const char *unit_srcdir = PINHOLE_SRCDIR;
 
@@ -42,6 +43,7 @@ static const struct {
         {"sipstream", test_sipstream},
         {"media", test_media},
         {"alg", test_alg},
+        {"evschema", test_evschema},
 };
 
 int main(int argc, char **argv)
