@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for
-# SECONDS (default 60) on seeds from pcaps/ and rules/ (and, for the
-# collector's message path, batches of the events the sensor writes for them). A crash fails the run
-# and leaves the input in build-fuzz/crash-*: minimize it and keep it as a
-# regression case. Usage: scripts/fuzz.sh [SECONDS]
+# SECONDS (default 60) on seeds from pcaps/ and rules/ (for the collector's
+# message path: batches of the events the sensor writes for the lab
+# captures). A crash fails the run and leaves the input in
+# build-fuzz/crash-*: minimize it and keep it as a regression case. Usage: scripts/fuzz.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
