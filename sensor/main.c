@@ -359,6 +359,7 @@ static publish_t *s_publisher(options_t *o, char *err, size_t errlen)
     o->pub.endpoint = o->publish;
     o->pub.sensor = o->pipe.sensor;
     o->pub.plain = o->plain;
+    o->pub.block_when_full = o->nreads > 0; /* files can wait; a SPAN port cannot */
     if (!o->plain) {
         if (keys_load(o->collector_key, o->pub.server_key, NULL, NULL, err, errlen) ||
                 keys_load(o->key, o->pub.public_key, o->pub.secret_key, NULL, err, errlen))

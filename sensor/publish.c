@@ -68,6 +68,8 @@ struct publish {
 
     /* hand-off, under lock */
     pthread_mutex_t lock;
+    pthread_cond_t room;  /* memory was freed (a blocked capture thread waits) */
+    uint64_t mem_bytes;   /* segment buffers in memory, sealed ones included */
     seg_t *handoff, *handoff_tail;
     char *stats;          /* latest capture statistics */
     bool closing;
@@ -81,9 +83,26 @@ struct publish {
     seg_t *next_send;     /* first segment not sent since the last go-back */
     uint32_t inflight;
     uint64_t last_progress_ms, last_heartbeat_ms;
-    uint64_t mem_bytes;
     bool done;
 };
+
+/* Memory accounting, shared with the capture thread (it may wait for room). */
+static void s_mem(publish_t *self, int64_t delta)
+{
+    pthread_mutex_lock(&self->lock);
+    self->mem_bytes = (uint64_t)((int64_t)self->mem_bytes + delta);
+    if (delta < 0)
+        pthread_cond_broadcast(&self->room);
+    pthread_mutex_unlock(&self->lock);
+}
+
+static uint64_t s_mem_now(publish_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    uint64_t m = self->mem_bytes;
+    pthread_mutex_unlock(&self->lock);
+    return m;
+}
 
 static uint64_t s_now_ms(void)
 {
@@ -131,7 +150,7 @@ static bool s_spill(publish_t *self, seg_t *s)
         return false;
     }
     s->disk = (size_t)hl + s->len;
-    self->mem_bytes -= s->cap;
+    s_mem(self, -(int64_t)s->cap);
     free(s->buf);
     s->buf = NULL;
     s->cap = 0;
@@ -163,7 +182,7 @@ static bool s_unspill(publish_t *self, seg_t *s)
         return false;
     }
     s->len = s->cap = len;
-    self->mem_bytes += len;
+    s_mem(self, (int64_t)len);
     return true;
 }
 
@@ -178,7 +197,7 @@ static void s_seg_free(publish_t *self, seg_t *s)
         pthread_mutex_unlock(&self->lock);
     }
     if (s->buf)
-        self->mem_bytes -= s->cap;
+        s_mem(self, -(int64_t)s->cap);
     free(s->buf);
     free(s);
 }
@@ -300,7 +319,10 @@ static void s_discard(publish_t *self, seg_t *s)
 /* Keeps memory and spool within bounds. */
 static void s_bound(publish_t *self)
 {
-    while (self->mem_bytes > self->cfg.mem_max) {
+    pthread_mutex_lock(&self->lock);
+    bool waiting = self->cfg.block_when_full && self->st.connected;
+    pthread_mutex_unlock(&self->lock);
+    while (s_mem_now(self) > self->cfg.mem_max) {
         /* Newest unsent segment in memory goes to disk (or is dropped). */
         seg_t *victim = NULL;
         for (seg_t *s = self->next_send; s; s = s->next)
@@ -308,8 +330,11 @@ static void s_bound(publish_t *self)
                 victim = self->spool_dir ? s : victim ? victim : s;
         if (!victim)
             break;
-        if (!self->spool_dir || !s_spill(self, victim))
-            s_discard(self, victim);
+        if (self->spool_dir && s_spill(self, victim))
+            continue;
+        if (waiting)
+            break; /* the capture thread waits for the collector instead */
+        s_discard(self, victim);
     }
     while (self->spool_dir && self->st.spool_bytes > self->cfg.spool_max) {
         seg_t *victim = NULL;
@@ -505,7 +530,6 @@ static bool s_take(publish_t *self)
     pthread_mutex_unlock(&self->lock);
     while (s) {
         seg_t *next = s->next;
-        self->mem_bytes += s->cap;
         s_append(self, s);
         s = next;
     }
@@ -606,6 +630,7 @@ static void s_free(publish_t *self)
         free(self->open);
     }
     pthread_mutex_destroy(&self->lock);
+    pthread_cond_destroy(&self->room);
     free(self->stats);
     free(self->endpoint);
     free(self->sensor);
@@ -629,6 +654,7 @@ publish_t *publish_new(const publish_cfg_t *cfg, char *err, size_t errlen)
     if (!self->cfg.window)
         self->cfg.window = 1;
     pthread_mutex_init(&self->lock, NULL);
+    pthread_cond_init(&self->room, NULL);
     self->endpoint = strdup(cfg->endpoint);
     self->sensor = strdup(cfg->sensor);
     self->spool_dir = cfg->spool_dir ? strdup(cfg->spool_dir) : NULL;
@@ -671,6 +697,20 @@ static void s_seal(publish_t *self)
         return;
     self->open = NULL;
     pthread_mutex_lock(&self->lock);
+    /* An offline run can wait for a collector that is draining the queue;
+     * a live one cannot (publish_cfg_t.block_when_full). */
+    while (self->cfg.block_when_full && self->st.connected && !self->closing &&
+            self->mem_bytes > self->cfg.mem_max) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 200000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&self->room, &self->lock, &until);
+    }
+    self->mem_bytes += s->cap;
     if (self->handoff_tail)
         self->handoff_tail->next = s;
     else

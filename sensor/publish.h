@@ -29,6 +29,9 @@ typedef struct {
     uint32_t window;         /* messages in flight */
     uint32_t resend_ms;      /* no acknowledgement for this long: send again */
     uint32_t heartbeat_ms;   /* application heartbeat with the capture statistics */
+    bool block_when_full;    /* offline reads: with memory full and the collector
+                                connected, the capture thread waits rather than
+                                discarding (a live capture cannot wait) */
 } publish_cfg_t;
 
 typedef struct {
