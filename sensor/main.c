@@ -456,10 +456,12 @@ int main(int argc, char **argv)
             publish_stats_t ps;
             publish_close(&s_pub, o.publish_timeout_s * 1000u, stats, &ps);
             free(stats);
-            log_notice("published %llu events to %s: %llu acknowledged, %llu spooled for later, "
-                       "%llu discarded (spool full)",
+            log_notice("published %llu events to %s: %llu acknowledged, %llu %s, "
+                       "%llu discarded (queue full)",
                     (unsigned long long)ps.events, o.publish, (unsigned long long)ps.acked,
-                    (unsigned long long)ps.pending, (unsigned long long)ps.discarded);
+                    (unsigned long long)ps.pending,
+                    o.pub.spool_dir ? "spooled for later" : "not delivered (no --spool)",
+                    (unsigned long long)ps.discarded);
         }
         s_write_report(&o, pl);
         const report_t *rep = pipeline_report(pl);
