@@ -18,6 +18,7 @@
 #include "receive.h"
 #include "rules.h"
 #include "store.h"
+#include "strutil.h"
 
 #define MAX_RULES 64
 
@@ -87,16 +88,6 @@ static void s_usage(FILE *f)
             "  -v, --verbose            more logging\n");
 }
 
-static bool s_num(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-    char *end = NULL;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
-
 static int s_parse(int argc, char **argv, options_t *o)
 {
     enum { O_KEY = 256, O_ALLOW, O_PLAIN, O_HTTP, O_ALERTS, O_SYSLOG, O_ALERT_PUB, O_SUPPRESS,
@@ -140,7 +131,7 @@ static int s_parse(int argc, char **argv, options_t *o)
             case O_SUPPRESS:
             case O_SILENCE:
             case O_WINDOW:
-                if (!s_num(optarg, c == O_SILENCE ? 1 : 0, 30 * 86400, &n)) {
+                if (!str_to_u64(optarg, c == O_SILENCE ? 1 : 0, 30 * 86400, &n)) {
                     log_error("'%s' is not a number of seconds", optarg);
                     return -1;
                 }
@@ -148,14 +139,14 @@ static int s_parse(int argc, char **argv, options_t *o)
                                                                            : &o->window_us) = n * 1000000u;
                 break;
             case O_MAXMSG:
-                if (!s_num(optarg, 4096, 256u << 20, &n)) {
+                if (!str_to_u64(optarg, 4096, 256u << 20, &n)) {
                     log_error("--max-message: '%s' is not a size from 4096 to 268435456", optarg);
                     return -1;
                 }
                 o->rx.max_message = (size_t)n;
                 break;
             case O_MAXEV:
-                if (!s_num(optarg, 1000, 1ull << 40, &n)) {
+                if (!str_to_u64(optarg, 1000, 1ull << 40, &n)) {
                     log_error("--max-events: '%s' is not a number (at least 1000)", optarg);
                     return -1;
                 }
@@ -193,17 +184,10 @@ static int s_parse(int argc, char **argv, options_t *o)
 static rules_t *s_load_rules(const options_t *o)
 {
     char err[RULES_ERRLEN];
-    rules_t *rs = rules_new();
-    for (size_t i = 0; rs && i < o->nrules; i++)
-        if (rules_load_profiles(rs, o->rules[i], err, sizeof err) != 0)
-            goto fail;
-    if (rs && rules_load_inventory(rs, o->inventory, err, sizeof err) != 0)
-        goto fail;
+    rules_t *rs = rules_load_all(o->rules, o->nrules, o->inventory, err, sizeof err);
+    if (!rs)
+        log_error("%s", err);
     return rs;
-fail:
-    log_error("%s", err);
-    rules_destroy(&rs);
-    return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -391,7 +375,7 @@ static bool s_http_addr(const char *s, char *addr, size_t n, uint16_t *port)
 {
     const char *colon = strrchr(s, ':');
     uint64_t p;
-    if (!colon || (size_t)(colon - s) >= n || !s_num(colon + 1, 0, 65535, &p))
+    if (!colon || (size_t)(colon - s) >= n || !str_to_u64(colon + 1, 0, 65535, &p))
         return false;
     memcpy(addr, s, (size_t)(colon - s));
     addr[colon - s] = '\0';

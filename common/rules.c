@@ -369,3 +369,22 @@ const char *rules_req_kind_str(req_kind_t k)
     static const char *const names[] = {"consistent_nat", "no_sip_alg", "https_only", "ports_open"};
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
 }
+
+rules_t *rules_load_all(const char *const *profiles, size_t nprofiles, const char *inventory,
+        char *err, size_t errlen)
+{
+    rules_t *rs = rules_new();
+    if (!rs) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < nprofiles; i++)
+        if (rules_load_profiles(rs, profiles[i], err, errlen) != 0)
+            goto fail;
+    if (rules_load_inventory(rs, inventory, err, errlen) != 0)
+        goto fail;
+    return rs;
+fail:
+    rules_destroy(&rs);
+    return NULL;
+}

@@ -87,6 +87,11 @@ int rules_load_profiles(rules_t *self, const char *path, char *err, size_t errle
 /* Loads the inventory. Profiles must be loaded first: role names are checked. */
 int rules_load_inventory(rules_t *self, const char *path, char *err, size_t errlen);
 
+/* A new table from profile files or directories and an inventory, as the
+ * sensor and the collector load them; NULL with file:line and why in err. */
+rules_t *rules_load_all(const char *const *profiles, size_t nprofiles, const char *inventory,
+        char *err, size_t errlen);
+
 size_t rules_nroles(const rules_t *self);
 const role_t *rules_role(const rules_t *self, size_t i);
 int rules_role_index(const rules_t *self, const char *id);

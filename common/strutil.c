@@ -2,6 +2,8 @@
 /* strutil.c: bounded string helpers and address parsing. */
 #include "strutil.h"
 
+#include <errno.h>
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
@@ -123,4 +125,17 @@ bool ip_is_private(const ip_addr_t *a)
     static const uint8_t loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
     return (a->b[0] & 0xfe) == 0xfc || (a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0x80) ||
            memcmp(a->b, loop, 16) == 0;
+}
+
+bool str_to_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char *end = NULL;
+    if (!s || !*s || *s == '-')
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
 }

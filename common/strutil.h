@@ -10,6 +10,9 @@
 /* Copies src into dst (size n), always NUL-terminated; returns false if cut. */
 bool str_copy(char *dst, const char *src, size_t n);
 
+/* Parses a decimal number in [lo, hi] (the whole string); false if not. */
+bool str_to_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
+
 /* Case-insensitive match of a host name against a pattern where a leading
  * "*." matches one or more labels ("*.blob.core.windows.net"). */
 bool str_host_match(const char *pattern, const char *host);

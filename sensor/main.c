@@ -20,6 +20,7 @@
 #include "pipeline.h"
 #include "publish.h"
 #include "rules.h"
+#include "strutil.h"
 
 #define MAX_INPUTS 256
 
@@ -120,17 +121,6 @@ static void s_usage(FILE *f)
             "exit: 0 compliant, 1 not compliant, 2 error, 3 no site observed\n");
 }
 
-static bool s_number(const char *s, unsigned long long lo, unsigned long long hi,
-        unsigned long long *out)
-{
-    char *end = NULL;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
-
 static int s_parse(int argc, char **argv, options_t *o)
 {
     enum { OPT_MAX_FLOWS = 256, OPT_IDLE, OPT_END_WINDOW, OPT_CHECK, OPT_REPORT_FILE,
@@ -161,7 +151,7 @@ static int s_parse(int argc, char **argv, options_t *o)
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0}};
     int c, verbose = 0;
-    unsigned long long n;
+    uint64_t n;
     o->report = "text";
     while ((c = getopt_long(argc, argv, "r:i:R:I:f:e:o:g:n:p:vh", longs, NULL)) != -1) {
         switch (c) {
@@ -188,7 +178,7 @@ static int s_parse(int argc, char **argv, options_t *o)
                 break;
             case 'n': o->pipe.sensor = optarg; break;
             case OPT_MAX_FLOWS:
-                if (!s_number(optarg, 16, 1u << 30, &n)) {
+                if (!str_to_u64(optarg, 16, 1u << 30, &n)) {
                     log_error("--max-flows: '%s' is not a number from 16 to 2^30", optarg);
                     return -1;
                 }
@@ -196,7 +186,7 @@ static int s_parse(int argc, char **argv, options_t *o)
                 break;
             case OPT_IDLE:
             case OPT_END_WINDOW:
-                if (!s_number(optarg, c == OPT_IDLE ? 1 : 0, 86400, &n)) {
+                if (!str_to_u64(optarg, c == OPT_IDLE ? 1 : 0, 86400, &n)) {
                     log_error("%s: '%s' is not a number of seconds (0-86400)",
                             c == OPT_IDLE ? "--idle-timeout" : "--end-window", optarg);
                     return -1;
@@ -210,14 +200,14 @@ static int s_parse(int argc, char **argv, options_t *o)
             case OPT_PLAIN: o->plain = true; break;
             case OPT_SPOOL: o->pub.spool_dir = optarg; break;
             case OPT_SPOOL_MAX:
-                if (!s_number(optarg, 1, 1u << 20, &n)) {
+                if (!str_to_u64(optarg, 1, 1u << 20, &n)) {
                     log_error("--spool-max: '%s' is not a number of MB (1-1048576)", optarg);
                     return -1;
                 }
                 o->pub.spool_max = n << 20;
                 break;
             case OPT_PUB_TIMEOUT:
-                if (!s_number(optarg, 0, 86400, &n)) {
+                if (!str_to_u64(optarg, 0, 86400, &n)) {
                     log_error("--publish-timeout: '%s' is not a number of seconds", optarg);
                     return -1;
                 }
@@ -262,21 +252,14 @@ toomany:
 static rules_t *s_load_rules(const options_t *o)
 {
     char err[RULES_ERRLEN];
-    rules_t *rs = rules_new();
-    if (!rs)
+    rules_t *rs = rules_load_all(o->rules, o->nrules, o->inventory, err, sizeof err);
+    if (!rs) {
+        log_error("%s", err);
         return NULL;
-    for (size_t i = 0; i < o->nrules; i++)
-        if (rules_load_profiles(rs, o->rules[i], err, sizeof err) != 0)
-            goto fail;
-    if (rules_load_inventory(rs, o->inventory, err, sizeof err) != 0)
-        goto fail;
+    }
     log_config("loaded %zu roles, %zu rules, %zu requirements, %zu sites", rules_nroles(rs),
             rules_nrules(rs), rules_nreqs(rs), rules_nsites(rs));
     return rs;
-fail:
-    log_error("%s", err);
-    rules_destroy(&rs);
-    return NULL;
 }
 
 /* Reads one source to its end; returns false if it could not be read whole. */
