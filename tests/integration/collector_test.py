@@ -11,7 +11,8 @@ file and the lab captures (docs/collector.md).
   --case spool    a sensor without a collector fills a small spool (what
                   it discards is counted); the next run sends the rest; the
                   collector counts the hole.
-  --case reject   a key not on the allow-list is refused; malformed, oversized,
+  --case reject   a site that breaks and is fixed (compliant again, alerts);
+                  a key not on the allow-list is refused; malformed, oversized,
                   mis-framed and impersonating messages are refused and
                   counted; a bad event inside a good batch is counted; the
                   events around them arrive."""
@@ -224,6 +225,7 @@ def case_restart(a, tmp):
         lab.start(inventory=inv, rules=rules)
     _, err = sensor.communicate(timeout=180)
     n = all_arrived(lab, "bench", ev, err, sensor.returncode)
+    check("link to the collector" in err and "lost" in err, "the sensor did not notice the dead link")
     print("killed the collector at %s stored events of %d" % (kills, n))
     if not all(k[1] < n for k in kills):
         print("note: a kill came after the last event had been stored")
@@ -313,6 +315,34 @@ def case_reject(a, tmp):
     reply = send(json.dumps(dict(head, first=4, count=1, base=4)), json.dumps(good))
     check('"acked":4' in reply, "the event after the bad ones: %s" % reply)
 
+    # A site that breaks and is fixed: blocked, then allowed 10 minutes
+    # later (beyond the 5-minute window): compliant again, with alerts.
+    def flow(t, verdict, reason=None):
+        e = dict(good, event_type="flow", site="lab-branch", src_ip="192.168.50.10",
+                 src_port=40000, dest_ip="203.0.113.40", dest_port=8445, proto="TCP",
+                 verdict=verdict, rule="PBX-CFG", timestamp="2026-11-22T05:%02d:00.000000+0000" % t)
+        if reason:
+            e["reason"] = reason
+        return json.dumps(e)
+    fix = dict(head, epoch="0fix", count=1)
+    check('"acked":1' in send(json.dumps(fix), flow(0, "blocked", "reset")), "fix: first batch")
+    site = lab.get("/api/sites/lab-branch")
+    check(site["compliant"] is False and
+          next(r for r in site["rules"] if r["rule"] == "PBX-CFG")["status"] == "blocked",
+          "a blocked PBX-CFG should make lab-branch not compliant")
+    check('"acked":2' in send(json.dumps(dict(fix, first=2, base=2)), flow(10, "allowed")),
+          "fix: second batch")
+    site = lab.get("/api/sites/lab-branch")
+    check(site["compliant"] is True and
+          next(r for r in site["rules"] if r["rule"] == "PBX-CFG")["status"] == "verified",
+          "fixed PBX-CFG: lab-branch should be compliant again: %s" % site)
+    time.sleep(1.5)
+    alerts = [json.loads(line) for line in open(lab.alerts)]
+    seq = [(x["alert"], x.get("to")) for x in alerts if x["alert"] in ("rule_status", "site_compliance")]
+    check(seq == [("rule_status", "blocked"), ("site_compliance", "not_compliant"),
+                  ("rule_status", "verified"), ("site_compliance", "compliant")],
+          "alerts of the break and the fix: %s" % seq)
+
     # A sensor with a key not on the allow-list: refused, nothing stored.
     cmd, _ = lab.sensor_cmd("rogue", ["lab-sip-consistent-inside.pcap"], key=rogue,
                             extra=["--publish-timeout", "3"])
@@ -326,7 +356,7 @@ def case_reject(a, tmp):
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
     n = lines(ev)
     row = lab.sensor_row("voip")
-    check(row["received"] == n + 2, "voip received %d, want %d real + 2 raw" % (row["received"], n))
+    check(row["received"] == n + 4, "voip received %d, want %d real + 4 raw" % (row["received"], n))
     check(row["rejected"] == 2, "voip rejected events: %d" % row["rejected"])
     text = lab.get("/metrics")
     for reason in ("malformed", "oversized", "frames", "unauthorized"):
