@@ -134,6 +134,13 @@ static void s_seg_path(const publish_t *self, const seg_t *s, char *buf, size_t 
 /* Writes a segment's lines to its file and frees them. */
 static bool s_spill(publish_t *self, seg_t *s)
 {
+    if (s->disk) { /* read back earlier: its file is still there */
+        s_mem(self, -(int64_t)s->cap);
+        free(s->buf);
+        s->buf = NULL;
+        s->cap = 0;
+        return true;
+    }
     char path[4096];
     s_seg_path(self, s, path, sizeof path);
     FILE *f = fopen(path, "w");

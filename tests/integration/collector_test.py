@@ -315,6 +315,17 @@ def case_reject(a, tmp):
     reply = send(json.dumps(dict(head, first=4, count=1, base=4)), json.dumps(good))
     check('"acked":4' in reply, "the event after the bad ones: %s" % reply)
 
+    # Corrupt messages by the thousand: the collector counts and goes on.
+    spray = [a.ztool, "spray", lab.endpoint, "--curve", os.path.join(lab.keys, "collector.pub"),
+             os.path.join(lab.keys, "voip.key"), "2000", "7"]
+    subprocess.run(spray, capture_output=True, timeout=60)
+    text = wait_until("the corrupt messages to be counted", lambda: (lambda t: t if sum(
+        metric(t, "pinhole_messages_rejected_total", reason=r) or 0
+        for r in ("malformed", "oversized", "frames", "unauthorized")) >= 1000 else None)(
+        lab.get("/metrics")), 30)
+    check(lab.get("/health")["status"] == "ok", "the collector is not healthy after the corrupt messages")
+    check(text is not None, "corrupt messages not counted")
+
     # A site that breaks and is fixed: blocked, then allowed 10 minutes
     # later (beyond the 5-minute window): compliant again, with alerts.
     def flow(t, verdict, reason=None):

@@ -4,6 +4,10 @@
  *   ztool send ENDPOINT [--curve SERVER.pub CLIENT.key] FRAME...
  *       one multipart message from a DEALER; FRAME is text, @FILE (its
  *       bytes) or '#N' (N bytes of 'x'); prints the reply, or "no reply"
+ *   ztool spray ENDPOINT [--curve SERVER.pub CLIENT.key] COUNT SEED
+ *       COUNT corrupt messages: 1-4 frames of random bytes, or a real
+ *       header and body with random bytes changed (never waits for replies;
+ *       the header names sensor "spray", so even an intact one is refused)
  *   ztool sub ENDPOINT COUNT SECONDS
  *       subscribes to everything; prints up to COUNT messages, one a line */
 #include <stdio.h>
@@ -37,10 +41,43 @@ static char *s_frame(const char *arg, size_t *len)
     return strdup(arg);
 }
 
+static const char s_header[] =
+        "{\"link\":1,\"kind\":\"events\",\"sensor\":\"spray\",\"epoch\":\"0spray\","
+        "\"first\":1,\"count\":2,\"base\":1}";
+static const char s_body[] =
+        "{\"timestamp\":\"2026-11-22T04:11:29.354881+0000\",\"event_type\":\"flow\",\"schema\":1,"
+        "\"site\":\"lab-branch\",\"verdict\":\"blocked\",\"rule\":\"PBX-CFG\"}\n"
+        "{\"timestamp\":\"2026-11-22T04:11:30.000000+0000\",\"event_type\":\"nat_port_change\","
+        "\"schema\":1,\"site\":\"lab-voip\",\"interval\":\"x\"}";
+
+static void s_spray(void *s, int count, unsigned seed)
+{
+    srand(seed);
+    char buf[4096];
+    for (int m = 0; m < count; m++) {
+        int frames = 1 + rand() % 4;
+        for (int f = 0; f < frames; f++) {
+            size_t len;
+            if (rand() % 2) { /* a real frame, mutated */
+                const char *src = f == 0 ? s_header : s_body;
+                len = strlen(src);
+                memcpy(buf, src, len);
+                for (int k = rand() % 4; k >= 0; k--)
+                    buf[rand() % len] = (char)(rand() % 256);
+            } else {
+                len = (size_t)(rand() % (int)sizeof buf);
+                for (size_t k = 0; k < len; k++)
+                    buf[k] = (char)(rand() % 256);
+            }
+            zmq_send(s, buf, len, f + 1 < frames ? ZMQ_SNDMORE : 0);
+        }
+    }
+}
+
 static int s_send(int argc, char **argv)
 {
     void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_DEALER);
-    int i = 3, linger = 2000;
+    int i = 3, linger = 5000;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     if (argc > 5 && strcmp(argv[3], "--curve") == 0) {
         char spub[41], cpub[41], csec[41], err[256];
@@ -57,6 +94,14 @@ static int s_send(int argc, char **argv)
     if (zmq_connect(s, argv[2]) != 0) {
         fprintf(stderr, "ztool: %s\n", zmq_strerror(zmq_errno()));
         return 2;
+    }
+    if (strcmp(argv[1], "spray") == 0) {
+        if (i + 2 > argc)
+            return 2;
+        s_spray(s, atoi(argv[i]), (unsigned)atoi(argv[i + 1]));
+        zmq_close(s); /* linger: the messages leave first */
+        zmq_ctx_term(ctx);
+        return 0;
     }
     for (; i < argc; i++) {
         size_t len = 0;
@@ -103,11 +148,11 @@ static int s_sub(char **argv)
 
 int main(int argc, char **argv)
 {
-    if (argc >= 4 && strcmp(argv[1], "send") == 0)
+    if (argc >= 4 && (strcmp(argv[1], "send") == 0 || strcmp(argv[1], "spray") == 0))
         return s_send(argc, argv);
     if (argc == 5 && strcmp(argv[1], "sub") == 0)
         return s_sub(argv);
     fprintf(stderr, "usage: ztool send ENDPOINT [--curve SERVER.pub CLIENT.key] FRAME... | "
-                    "ztool sub ENDPOINT COUNT SECONDS\n");
+                    "ztool spray ENDPOINT [--curve ...] COUNT SEED | ztool sub ENDPOINT COUNT SECONDS\n");
     return 2;
 }
