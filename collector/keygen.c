@@ -2,8 +2,10 @@
 /* keygen.c: pinhole-keygen NAME [DIR]: a CURVE key pair for a sensor or the
  * collector (docs/link.md). Writes DIR/NAME.key (secret, 0600) and
  * DIR/NAME.pub, and prints the allow-list line for the collector. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "evschema.h"
 #include "keys.h"
@@ -22,6 +24,10 @@ int main(int argc, char **argv)
     if (!evschema_is_name(name)) {
         fprintf(stderr, "pinhole-keygen: '%s' is not 1-63 of [A-Za-z0-9._-]\n", name);
         return 2;
+    }
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "pinhole-keygen: %s: %s\n", dir, strerror(errno));
+        return 1;
     }
     char pub[41], sec[41], err[512];
     if (receive_keypair(pub, sec) != 0) {

@@ -99,9 +99,13 @@ static bool s_allow_load(receive_t *self, const char *path, char *err, size_t er
     bool ok = true;
     while (ok && fgets(line, sizeof line, f)) {
         lineno++;
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
+        /* '#' starts a comment only at the start of a line or after a blank:
+         * it is also a Z85 character, so keys may hold one. */
+        for (char *p = line; *p; p++)
+            if (*p == '#' && (p == line || *(p - 1) == ' ' || *(p - 1) == '\t')) {
+                *p = '\0';
+                break;
+            }
         int n = sscanf(line, "%127s %127s", name, key);
         if (n <= 0)
             continue;

@@ -44,17 +44,23 @@ class Lab:
         self.keygen("collector")
 
     def keygen(self, name, allow=True):
-        subprocess.run([self.a.keygen, name, self.keys], check=True, capture_output=True)
+        """A key pair; allowed: its .pub in the allow directory, and the line
+        pinhole-keygen prints in the allow-list file (allow.txt)."""
+        out = subprocess.run([self.a.keygen, name, self.keys], check=True, capture_output=True,
+                             text=True).stdout
         if allow:
             os.link(os.path.join(self.keys, name + ".pub"), os.path.join(self.allow, name + ".pub"))
+            with open(os.path.join(self.tmp, "allow.txt"), "a") as f:
+                f.write("# %s\n%s" % (name, out))
         return os.path.join(self.keys, name + ".key")
 
-    def start(self, extra=(), inventory=None, rules=None):
+    def start(self, extra=(), inventory=None, rules=None, allow_file=False):
         src = self.a.src
         cmd = [self.a.collector, "--listen", self.endpoint, "--db", self.db,
                "--http", "127.0.0.1:%d" % self.http_port, "--alerts", self.alerts,
                "--alert-publish", "tcp://127.0.0.1:%d" % self.alert_port,
-               "--key", os.path.join(self.keys, "collector.key"), "--allow", self.allow]
+               "--key", os.path.join(self.keys, "collector.key"),
+               "--allow", os.path.join(self.tmp, "allow.txt") if allow_file else self.allow]
         cmd += ["--inventory", inventory or os.path.join(src, "rules/inventory/lab.yaml")]
         for r in rules or [os.path.join(src, "rules")]:
             cmd += ["--rules", r]

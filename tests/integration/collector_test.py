@@ -292,7 +292,11 @@ def case_reject(a, tmp):
     lab = Lab(a, tmp)
     lab.keygen("voip")
     rogue = lab.keygen("rogue", allow=False)
-    lab.start(["--max-message", "65536"])
+    for _ in range(20):  # keys with '#' (a Z85 character) in the allow-list file
+        lab.keygen("extra%d" % _)
+    check("#" in "".join(open(os.path.join(tmp, "allow.txt")).read().split("\n")[1::2]),
+          "no allowed key holds a '#': the comment rule is not exercised")
+    lab.start(["--max-message", "65536"], allow_file=True)
     ztool = [a.ztool, "send", lab.endpoint, "--curve", os.path.join(lab.keys, "collector.pub"),
              os.path.join(lab.keys, "voip.key")]
 
