@@ -213,7 +213,7 @@ void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, u
     if (strcmp(type, "flow") == 0) {
         s_flow(self, site, e, ts);
     } else if (strcmp(type, "nat_port_change") == 0) {
-        store_nat_change(self->store, site, ts, line, len);
+        store_nat_change(self->store, sensor, epoch, site, ts, line, len);
         snprintf(msg, sizeof msg, "NAT mapping of %s changed from %s to %s after %.0f s",
                 s_or(s_str(e, "aor"), "?"), s_or(s_str(e, "old_public"), "?"),
                 s_or(s_str(e, "new_public"), "?"),
@@ -221,7 +221,7 @@ void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, u
         aggregate_alert(self, "nat_port_change", site, "consistent-nat", s_str(e, "aor"), NULL,
                 NULL, msg);
     } else if (strcmp(type, "site_summary") == 0) {
-        store_site_summary(self->store, sensor, epoch, site, s_u64_at(e, "nat", "comparisons"),
+        store_site_summary(self->store, sensor, epoch, site, ts, s_u64_at(e, "nat", "comparisons"),
                 s_u64_at(e, "nat", "changes"),
                 s_u64_at(e, "sip_alg", "rewritten") + s_u64_at(e, "sip_alg", "heuristic"),
                 s_u64_at(e, "sip_alg", "compared"));

@@ -44,7 +44,9 @@ static const char s_schema[] =
         "CREATE TABLE IF NOT EXISTS nat_changes(id INTEGER PRIMARY KEY, site TEXT, ts INTEGER, "
         "  body TEXT);"
         "CREATE TABLE IF NOT EXISTS summaries(sensor TEXT, epoch TEXT, site TEXT, "
-        "  comparisons INTEGER, changes INTEGER, alg_rewritten INTEGER, alg_compared INTEGER, "
+        "  comparisons INTEGER DEFAULT 0, changes INTEGER DEFAULT 0, "
+        "  event_changes INTEGER DEFAULT 0, alg_rewritten INTEGER DEFAULT 0, "
+        "  alg_compared INTEGER DEFAULT 0, last_us INTEGER DEFAULT 0, "
         "  PRIMARY KEY(sensor, epoch, site));"
         "CREATE TABLE IF NOT EXISTS alerts(id INTEGER PRIMARY KEY, kind TEXT, body TEXT, "
         "  state INTEGER DEFAULT 0);"
@@ -53,7 +55,7 @@ static const char s_schema[] =
 enum {
     Q_STREAM_GET, Q_STREAM_SET, Q_SENSOR_COUNT, Q_SENSOR_GET, Q_SENSOR_UPD, Q_SENSOR_HB,
     Q_SENSOR_UP, Q_EVENT, Q_RULE_UPS, Q_RULE_GET, Q_RULE_STATUS, Q_SITE_FLOW,
-    Q_UNEXP_GET, Q_UNEXP_UPD, Q_UNEXP_INS, Q_GROUPS, Q_VIOL, Q_NAT_INS, Q_SUMMARY,
+    Q_UNEXP_GET, Q_UNEXP_UPD, Q_UNEXP_INS, Q_GROUPS, Q_VIOL, Q_NAT_INS, Q_NAT_RUN, Q_NAT_NOW, Q_SUMMARY,
     Q_SITE_GET, Q_SITE_SET, Q_ALERT_INS, Q_ALERT_MARK, Q_COUNTER, Q_COUNT,
 };
 
@@ -448,9 +450,20 @@ void store_violation(store_t *self, const char *site, const char *requirement, u
     s_step(self, st);
 }
 
-void store_nat_change(store_t *self, const char *site, uint64_t ts_us, const char *body,
-        size_t len)
+void store_nat_change(store_t *self, const char *sensor, const char *epoch, const char *site,
+        uint64_t ts_us, const char *body, size_t len)
 {
+    sqlite3_stmt *run = s_q(self, Q_NAT_RUN,
+            "INSERT INTO summaries(sensor, epoch, site, event_changes, last_us) "
+            "VALUES(?1, ?2, ?3, 1, ?4) ON CONFLICT(sensor, epoch, site) DO UPDATE SET "
+            "event_changes=event_changes+1, last_us=MAX(last_us, ?4)");
+    if (run) {
+        s_bind(run, 1, sensor);
+        s_bind(run, 2, epoch);
+        s_bind(run, 3, site);
+        sqlite3_bind_int64(run, 4, (sqlite3_int64)ts_us);
+        s_step(self, run);
+    }
     sqlite3_stmt *st = s_q(self, Q_NAT_INS, "INSERT INTO nat_changes(site, ts, body) VALUES(?, ?, ?)");
     if (!st)
         return;
@@ -473,11 +486,14 @@ void store_nat_change(store_t *self, const char *site, uint64_t ts_us, const cha
 }
 
 void store_site_summary(store_t *self, const char *sensor, const char *epoch, const char *site,
-        uint64_t comparisons, uint64_t changes, uint64_t alg_rewritten, uint64_t alg_compared)
+        uint64_t ts_us, uint64_t comparisons, uint64_t changes, uint64_t alg_rewritten,
+        uint64_t alg_compared)
 {
     sqlite3_stmt *st = s_q(self, Q_SUMMARY,
-            "INSERT OR REPLACE INTO summaries(sensor, epoch, site, comparisons, changes, "
-            "alg_rewritten, alg_compared) VALUES(?, ?, ?, ?, ?, ?, ?)");
+            "INSERT INTO summaries(sensor, epoch, site, comparisons, changes, alg_rewritten, "
+            "alg_compared, last_us) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+            "ON CONFLICT(sensor, epoch, site) DO UPDATE SET comparisons=?4, changes=?5, "
+            "alg_rewritten=?6, alg_compared=?7, last_us=MAX(last_us, ?8)");
     if (!st)
         return;
     s_bind(st, 1, sensor);
@@ -487,6 +503,7 @@ void store_site_summary(store_t *self, const char *sensor, const char *epoch, co
     sqlite3_bind_int64(st, 5, (sqlite3_int64)changes);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)alg_rewritten);
     sqlite3_bind_int64(st, 7, (sqlite3_int64)alg_compared);
+    sqlite3_bind_int64(st, 8, (sqlite3_int64)ts_us);
     s_step(self, st);
 }
 
@@ -515,7 +532,7 @@ void store_site_get(store_t *self, const char *site, store_site_t *out)
             " (SELECT COUNT(*) FROM rules r WHERE r.site=s.site AND r.status IN "
             "   ('blocked', 'partly_blocked')), "
             " (SELECT COALESCE(SUM(count), 0) FROM violations v WHERE v.site=s.site), "
-            " (SELECT COALESCE(SUM(comparisons), 0) FROM summaries m WHERE m.site=s.site), "
+            " 0, "
             " (SELECT COALESCE(SUM(changes), 0) FROM summaries m WHERE m.site=s.site), "
             " (SELECT COALESCE(SUM(alg_compared), 0) FROM summaries m WHERE m.site=s.site), "
             " (SELECT COALESCE(SUM(alg_rewritten), 0) FROM summaries m WHERE m.site=s.site) "
@@ -533,12 +550,27 @@ void store_site_get(store_t *self, const char *site, store_site_t *out)
         uint64_t signs = (uint64_t)sqlite3_column_int64(st, 4);
         out->bad_rules = (uint64_t)sqlite3_column_int64(st, 5);
         out->violations = (uint64_t)sqlite3_column_int64(st, 6);
-        out->nat_comparisons = (uint64_t)sqlite3_column_int64(st, 7);
         uint64_t sum_changes = (uint64_t)sqlite3_column_int64(st, 8);
-        out->nat_changes = events > sum_changes ? events : sum_changes;
+        out->nat_changes_total = events > sum_changes ? events : sum_changes;
         out->alg_compared = (uint64_t)sqlite3_column_int64(st, 9);
         uint64_t rw = (uint64_t)sqlite3_column_int64(st, 10);
         out->alg_rewritten = signs > rw ? signs : rw;
+    }
+    sqlite3_reset(st);
+    /* NAT now: each sensor's latest run that compared REGISTERs or saw a
+     * change. A NAT fixed since shows in the next run; the changes of older
+     * runs stay in the evidence and the totals. */
+    st = s_q(self, Q_NAT_NOW,
+            "WITH cur AS (SELECT comparisons, MAX(changes, event_changes) AS ch, ROW_NUMBER() "
+            "  OVER (PARTITION BY sensor ORDER BY last_us DESC, epoch DESC) AS n FROM summaries "
+            "  WHERE site=?1 AND (comparisons > 0 OR changes > 0 OR event_changes > 0)) "
+            "SELECT COALESCE(SUM(comparisons), 0), COALESCE(SUM(ch), 0) FROM cur WHERE n=1");
+    if (!st)
+        return;
+    s_bind(st, 1, site);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        out->nat_comparisons = (uint64_t)sqlite3_column_int64(st, 0);
+        out->nat_changes = (uint64_t)sqlite3_column_int64(st, 1);
     }
     sqlite3_reset(st);
 }
@@ -772,6 +804,7 @@ char *store_json_site(store_t *self, const char *site, const char *const *rules,
     json_object_object_add(nat, "verdict", json_object_new_string(s.nat));
     json_object_object_add(nat, "comparisons", json_object_new_int64((int64_t)s.nat_comparisons));
     json_object_object_add(nat, "changes", json_object_new_int64((int64_t)s.nat_changes));
+    json_object_object_add(nat, "changes_total", json_object_new_int64((int64_t)s.nat_changes_total));
     json_object_object_add(nat, "evidence", s_rows(self,
             "SELECT body FROM nat_changes WHERE site=? ORDER BY id DESC", site, NULL, NULL, 0));
     json_object_object_add(o, "nat", nat);
@@ -879,7 +912,7 @@ static void s_metrics_sites(store_t *self, strbuf_t *b, const char *const *sites
             "NAT source-port changes between REGISTERs of one registration");
     for (size_t i = 0; i < nsites; i++)
         s_sample(b, "pinhole_nat_port_changes_total", "site", sites[i], NULL, NULL, NULL, NULL,
-                (double)ss[i].nat_changes);
+                (double)ss[i].nat_changes_total);
     free(ss);
 
     s_help(b, "pinhole_rule_status", "gauge", "1 for the current status of each expected rule");

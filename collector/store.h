@@ -88,16 +88,20 @@ void store_unexpected(store_t *self, const char *site, const char *dest, int por
         const char *example);
 void store_violation(store_t *self, const char *site, const char *requirement, uint64_t ts_us,
         const char *example);
-void store_nat_change(store_t *self, const char *site, uint64_t ts_us, const char *body,
-        size_t len);
+/* A NAT port change seen by one sensor run (evidence, totals, the run's count). */
+void store_nat_change(store_t *self, const char *sensor, const char *epoch, const char *site,
+        uint64_t ts_us, const char *body, size_t len);
+/* A run's site_summary: its counters so far (they replace the earlier ones). */
 void store_site_summary(store_t *self, const char *sensor, const char *epoch, const char *site,
-        uint64_t comparisons, uint64_t changes, uint64_t alg_rewritten, uint64_t alg_compared);
+        uint64_t ts_us, uint64_t comparisons, uint64_t changes, uint64_t alg_rewritten,
+        uint64_t alg_compared);
 void store_site_count(store_t *self, const char *site, const char *column); /* one_way, missed, alg_signs */
 
 typedef struct {
     bool observed;
     uint64_t flows, bad_rules, violations;
-    uint64_t nat_comparisons, nat_changes;
+    uint64_t nat_comparisons, nat_changes; /* now: each sensor's latest run with data */
+    uint64_t nat_changes_total;             /* every run */
     uint64_t alg_compared, alg_rewritten;
     int compliant;           /* -1 never computed */
     char nat[24];            /* last NAT verdict stored */

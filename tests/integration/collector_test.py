@@ -358,6 +358,35 @@ def case_reject(a, tmp):
                   ("rule_status", "verified"), ("site_compliance", "compliant")],
           "alerts of the break and the fix: %s" % seq)
 
+    # A NAT that changed ports in one run and kept them in the next: the
+    # site's NAT is judged by each sensor's latest run (the change stays in
+    # the evidence and the total).
+    def summary(t, comparisons, changes):
+        return json.dumps(dict(good, event_type="site_summary", site="lab-voip",
+                               timestamp="2026-11-22T%s.000000+0000" % t,
+                               nat={"registers": comparisons + 1, "comparisons": comparisons,
+                                    "changes": changes},
+                               sip_alg={"compared": 0, "rewritten": 0, "heuristic": 0}))
+    change = json.dumps(dict(good, event_type="nat_port_change", site="lab-voip",
+                             timestamp="2026-11-22T06:00:00.000000+0000", aor="sip:100@lab",
+                             old_public="203.0.113.2:1024", new_public="203.0.113.2:2048",
+                             interval=30.0))
+    nat_a = dict(head, epoch="0nata", count=2)
+    check('"acked":2' in send(json.dumps(nat_a), change + "\n" + summary("06:00:01", 3, 1)),
+          "NAT run A")
+    nat = lab.get("/api/sites/lab-voip")["nat"]
+    check(nat["verdict"] == "inconsistent" and nat["changes"] == 1, "NAT after run A: %s" % nat)
+    check('"acked":1' in send(json.dumps(dict(head, epoch="0natb", count=1)), summary("07:00:00", 5, 0)),
+          "NAT run B")
+    nat = lab.get("/api/sites/lab-voip")["nat"]
+    check(nat["verdict"] == "consistent" and nat["changes"] == 0 and nat["changes_total"] == 1
+          and len(nat["evidence"]) == 1, "NAT after run B: %s" % nat)
+    time.sleep(1.5)
+    alerts = [json.loads(line) for line in open(lab.alerts)]
+    seq = [(x.get("from"), x.get("to")) for x in alerts if x["alert"] == "nat_verdict"]
+    check(seq == [("not_enough_data", "inconsistent"), ("inconsistent", "consistent")],
+          "NAT verdict alerts: %s" % seq)
+
     # A sensor with a key not on the allow-list: refused, nothing stored.
     cmd, _ = lab.sensor_cmd("rogue", ["lab-sip-consistent-inside.pcap"], key=rogue,
                             extra=["--publish-timeout", "3"])
@@ -371,7 +400,7 @@ def case_reject(a, tmp):
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
     n = lines(ev)
     row = lab.sensor_row("voip")
-    check(row["received"] == n + 4, "voip received %d, want %d real + 4 raw" % (row["received"], n))
+    check(row["received"] == n + 7, "voip received %d, want %d real + 7 raw" % (row["received"], n))
     check(row["rejected"] == 2, "voip rejected events: %d" % row["rejected"])
     text = lab.get("/metrics")
     for reason in ("malformed", "oversized", "frames", "unauthorized"):
