@@ -152,13 +152,15 @@ receive_t *receive_new(const receive_cfg_t *cfg, char *err, size_t errlen)
     self->router = zmq_socket(self->ctx, ZMQ_ROUTER);
     if (!self->router)
         goto zfail;
-    int one = 1, zero = 0, hb = 2000, hb_to = 10000, hwm = 10000;
+    int one = 1, zero = 0, hwm = 10000, ka_idle = EVSCHEMA_KEEPALIVE_IDLE_S;
+    int hb = EVSCHEMA_HEARTBEAT_MS, hb_to = EVSCHEMA_HEARTBEAT_TIMEOUT_MS;
     int64_t maxmsg = (int64_t)cfg->max_message * 4; /* beyond this libzmq drops the link */
     zmq_setsockopt(self->router, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
     zmq_setsockopt(self->router, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(self->router, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb);
     zmq_setsockopt(self->router, ZMQ_HEARTBEAT_TIMEOUT, &hb_to, sizeof hb_to);
     zmq_setsockopt(self->router, ZMQ_TCP_KEEPALIVE, &one, sizeof one);
+    zmq_setsockopt(self->router, ZMQ_TCP_KEEPALIVE_IDLE, &ka_idle, sizeof ka_idle);
     zmq_setsockopt(self->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     zmq_setsockopt(self->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
     if (!cfg->plain) {

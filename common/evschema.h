@@ -33,6 +33,13 @@
 #define EVSCHEMA_NAME_LEN 64          /* sensor names */
 #define EVSCHEMA_EPOCH_LEN 32
 
+/* Dead-link detection, the same on both ends: ZMTP heartbeats every
+ * EVSCHEMA_HEARTBEAT_MS, a link silent for EVSCHEMA_HEARTBEAT_TIMEOUT_MS is
+ * closed; TCP keepalive probes after EVSCHEMA_KEEPALIVE_IDLE_S idle. */
+#define EVSCHEMA_HEARTBEAT_MS 2000
+#define EVSCHEMA_HEARTBEAT_TIMEOUT_MS 10000
+#define EVSCHEMA_KEEPALIVE_IDLE_S 30
+
 typedef enum {
     EVSCHEMA_EVENTS = 0,
     EVSCHEMA_HEARTBEAT,

@@ -121,6 +121,12 @@ static void s_rule(output_t *self, json_object *o, const char *k, int rule)
 }
 
 /* A new event object with the fields every event has. */
+/* Nobody reads the events: building them would be wasted. */
+static bool s_off(const output_t *self)
+{
+    return !self->f && !self->sink;
+}
+
 static json_object *s_event(output_t *self, const char *type, uint64_t ts_us, int site)
 {
     char buf[64];
@@ -136,7 +142,7 @@ static json_object *s_event(output_t *self, const char *type, uint64_t ts_us, in
 
 void output_object(output_t *self, void *jobj)
 {
-    if (!self->f && !self->sink)
+    if (s_off(self))
         return;
     size_t len = 0;
     const char *line = json_object_to_json_string_length(jobj,
@@ -173,7 +179,7 @@ static void s_ends(json_object *e, const flow_t *f)
 void output_rtp_one_way(output_t *self, const flow_t *f, const verdict_t *v,
         const media_stream_t *ms, bool inbound)
 {
-    if (!self->f && !self->sink)
+    if (s_off(self))
         return;
     json_object *e = s_event(self, "rtp_one_way", f->first_us, v->site);
     s_str(e, "call_id", ms->call_id);
@@ -192,7 +198,7 @@ void output_rtp_one_way(output_t *self, const flow_t *f, const verdict_t *v,
 
 void output_flow(output_t *self, const flow_t *f, const verdict_t *v, const media_stream_t *ms)
 {
-    if (!self->f && !self->sink)
+    if (s_off(self))
         return;
     int o = f->orig, r = !f->orig;
     const ip_addr_t *src = o ? &f->key.b : &f->key.a, *dst = o ? &f->key.a : &f->key.b;
@@ -259,7 +265,7 @@ void output_flow(output_t *self, const flow_t *f, const verdict_t *v, const medi
 
 void output_nat_change(output_t *self, const nat_change_t *c)
 {
-    if (!self->f && !self->sink)
+    if (s_off(self))
         return;
     char buf[64];
     json_object *e = s_event(self, "nat_port_change", c->new_us, c->site);
@@ -279,7 +285,7 @@ void output_nat_change(output_t *self, const nat_change_t *c)
 
 void output_sip_alg(output_t *self, const alg_sign_t *sg)
 {
-    if (!self->f && !self->sink)
+    if (s_off(self))
         return;
     json_object *e = s_event(self, "sip_alg", sg->ts_us, sg->site);
     s_str(e, "evidence", sg->how);
@@ -295,7 +301,7 @@ void output_sip_alg(output_t *self, const alg_sign_t *sg)
 
 void output_missed_call(output_t *self, const nat_stale_t *st, const char *reason)
 {
-    if (!self->f && !self->sink)
+    if (s_off(self))
         return;
     json_object *e = s_event(self, "missed_call", st->ts_us, st->site);
     s_str(e, "reason", reason);
@@ -312,7 +318,7 @@ void output_missed_call(output_t *self, const nat_stale_t *st, const char *reaso
 
 void output_sip(output_t *self, const siptx_t *tx, const char *end)
 {
-    if (!self->f && !self->sink)
+    if (s_off(self))
         return;
     char buf[64];
     json_object *e = s_event(self, "sip", tx->req_us, tx->site);
@@ -354,6 +360,38 @@ void output_sip(output_t *self, const siptx_t *tx, const char *end)
     if (tx->retransmissions)
         s_int(sip, "retransmissions", tx->retransmissions);
     json_object_object_add(e, "sip", sip);
+    output_object(self, e);
+    json_object_put(e);
+}
+
+void output_site_summary(output_t *self, int site, uint64_t ts_us, const nat_site_stats_t *ns,
+        const char *nat_verdict, const alg_site_stats_t *as)
+{
+    if (s_off(self))
+        return;
+    json_object *e = s_event(self, "site_summary", ts_us, site);
+    json_object *n = json_object_new_object();
+    s_int(n, "registers", (int64_t)ns->registers);
+    s_int(n, "comparisons", (int64_t)ns->comparisons);
+    s_int(n, "changes", (int64_t)ns->changes);
+    s_int(n, "reboots", (int64_t)ns->reboots);
+    s_int(n, "lapsed", (int64_t)ns->silences);
+    s_int(n, "no_rport", (int64_t)ns->no_rport);
+    s_str(n, "verdict", nat_verdict);
+    json_object_object_add(e, "nat", n);
+    json_object *g = json_object_new_object();
+    s_int(g, "compared", (int64_t)as->compared);
+    s_int(g, "rewritten", (int64_t)as->rewritten);
+    s_int(g, "heuristic", (int64_t)as->heuristic);
+    json_object_object_add(e, "sip_alg", g);
+    output_object(self, e);
+    json_object_put(e);
+}
+
+void output_stats(output_t *self, uint64_t ts_us, void *stats)
+{
+    json_object *e = s_event(self, "stats", ts_us, -1);
+    json_object_object_add(e, "stats", stats);
     output_object(self, e);
     json_object_put(e);
 }

@@ -42,6 +42,11 @@ void output_missed_call(output_t *self, const nat_stale_t *st, const char *reaso
 void output_sip(output_t *self, const siptx_t *tx, const char *end);
 /* One `sip_alg` event. */
 void output_sip_alg(output_t *self, const alg_sign_t *sg);
+/* One `site_summary` event: a site's NAT and SIP ALG counters so far. */
+void output_site_summary(output_t *self, int site, uint64_t ts_us, const nat_site_stats_t *ns,
+        const char *nat_verdict, const alg_site_stats_t *as);
+/* The `stats` event; takes the stats object (a json_object *). */
+void output_stats(output_t *self, uint64_t ts_us, void *stats);
 /* One `nat_port_change` event. */
 void output_nat_change(output_t *self, const nat_change_t *c);
 /* Any prepared JSON object as one event line (takes a json_object *; the

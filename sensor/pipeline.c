@@ -387,40 +387,14 @@ static json_object *s_stats_object(const pipeline_t *self)
  * the collector needs to call a site consistent (docs/events.md). */
 static void s_site_summaries(pipeline_t *self)
 {
-    char t[40];
     for (size_t i = 0; i < rules_nsites(self->cfg.rules); i++) {
         nat_site_stats_t ns;
         alg_site_stats_t as;
         nat_site_stats(self->nat, (int)i, &ns);
         alg_site_stats(self->alg, (int)i, &as);
-        if (!ns.registers && !as.compared && !as.heuristic)
-            continue;
-        json_object *e = json_object_new_object();
-        json_object_object_add(e, "timestamp",
-                json_object_new_string(output_time(self->st.last_us, t, sizeof t)));
-        json_object_object_add(e, "event_type", json_object_new_string("site_summary"));
-        json_object_object_add(e, "schema", json_object_new_int(OUTPUT_SCHEMA_VERSION));
-        json_object_object_add(e, "sensor", json_object_new_string(self->cfg.sensor));
-        json_object_object_add(e, "site", json_object_new_string(rules_site_name(self->cfg.rules, i)));
-#define ADD(o, k, v) json_object_object_add((o), (k), json_object_new_int64((int64_t)(v)))
-        json_object *n = json_object_new_object();
-        ADD(n, "registers", ns.registers);
-        ADD(n, "comparisons", ns.comparisons);
-        ADD(n, "changes", ns.changes);
-        ADD(n, "reboots", ns.reboots);
-        ADD(n, "lapsed", ns.silences);
-        ADD(n, "no_rport", ns.no_rport);
-        json_object_object_add(n, "verdict",
-                json_object_new_string(report_nat_verdict(self->report, i)));
-        json_object_object_add(e, "nat", n);
-        json_object *g = json_object_new_object();
-        ADD(g, "compared", as.compared);
-        ADD(g, "rewritten", as.rewritten);
-        ADD(g, "heuristic", as.heuristic);
-        json_object_object_add(e, "sip_alg", g);
-#undef ADD
-        output_object(self->out, e);
-        json_object_put(e);
+        if (ns.registers || as.compared || as.heuristic)
+            output_site_summary(self->out, (int)i, self->st.last_us, &ns,
+                    report_nat_verdict(self->report, i), &as);
     }
 }
 
@@ -450,16 +424,7 @@ void pipeline_finish(pipeline_t *self, uint64_t sources)
     flow_table_flush(self->flows);
     siptx_flush(self->siptx);
     s_site_summaries(self);
-    char t[40];
-    json_object *e = json_object_new_object();
-    json_object_object_add(e, "timestamp",
-            json_object_new_string(output_time(self->st.last_us, t, sizeof t)));
-    json_object_object_add(e, "event_type", json_object_new_string("stats"));
-    json_object_object_add(e, "schema", json_object_new_int(OUTPUT_SCHEMA_VERSION));
-    json_object_object_add(e, "sensor", json_object_new_string(self->cfg.sensor));
-    json_object_object_add(e, "stats", s_stats_object(self));
-    output_object(self->out, e);
-    json_object_put(e);
+    output_stats(self->out, self->st.last_us, s_stats_object(self));
 }
 
 void pipeline_stats(const pipeline_t *self, pipeline_stats_t *out)

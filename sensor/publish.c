@@ -581,7 +581,8 @@ static void *s_actor(void *arg)
 static bool s_socket(publish_t *self, char *err, size_t errlen)
 {
     const publish_cfg_t *c = &self->cfg;
-    int one = 1, zero = 0, ivl = 100, ivl_max = 2000, hb = 2000, hb_to = 10000, ka_idle = 30;
+    int one = 1, zero = 0, ivl = 100, ivl_max = 2000, ka_idle = EVSCHEMA_KEEPALIVE_IDLE_S;
+    int hb = EVSCHEMA_HEARTBEAT_MS, hb_to = EVSCHEMA_HEARTBEAT_TIMEOUT_MS;
     self->sock = zmq_socket(self->ctx, ZMQ_DEALER);
     if (!self->sock)
         goto fail;
@@ -718,6 +719,8 @@ static void s_seal(publish_t *self)
         pthread_cond_timedwait(&self->room, &self->lock, &until);
     }
     self->mem_bytes += s->cap;
+    self->st.events += s->count; /* counted per batch: no lock per event */
+    self->st.pending += s->count;
     if (self->handoff_tail)
         self->handoff_tail->next = s;
     else
@@ -758,10 +761,6 @@ void publish_event(publish_t *self, const char *line, size_t len)
     s->len += len;
     s->count++;
     self->next_seq++;
-    pthread_mutex_lock(&self->lock);
-    self->st.events++;
-    self->st.pending++;
-    pthread_mutex_unlock(&self->lock);
     if (s->count >= self->cfg.batch_events || s->len >= (1u << 20))
         s_seal(self);
 }
