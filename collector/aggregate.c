@@ -24,7 +24,8 @@ struct aggregate {
     uint64_t window_us;
     site_ix_t *sites;    /* sorted by name */
     size_t nsites;
-    bool *touched;
+    uint64_t *touched;   /* per site: latest event time of this message; 0 untouched */
+    const char *sensor;  /* the message's sensor (valid until aggregate_settle) */
     uint64_t unknown;
 };
 
@@ -208,7 +209,9 @@ void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, u
         self->unknown++;
         return;
     }
-    self->touched[si] = true;
+    self->sensor = sensor;
+    if (ts + 1 > self->touched[si])
+        self->touched[si] = ts + 1;
     char msg[400];
     if (strcmp(type, "flow") == 0) {
         s_flow(self, site, e, ts);
@@ -272,7 +275,9 @@ void aggregate_settle(aggregate_t *self)
     for (size_t i = 0; i < self->nsites; i++) {
         if (!self->touched[i])
             continue;
-        self->touched[i] = false;
+        store_site_sensor(self->store, rules_site_name(self->rules, i), self->sensor,
+                self->touched[i] - 1);
+        self->touched[i] = 0;
         s_settle_site(self, i);
     }
 }

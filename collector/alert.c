@@ -161,9 +161,8 @@ void alert_flush(alert_t *self, store_t *store, uint64_t now_us)
     store_commit(store);
 }
 
-void alert_tick(alert_t *self, store_t *store, uint64_t now_us)
+void alert_tick(alert_t *self, uint64_t now_us)
 {
-    bool any = false;
     for (size_t i = 0; i < ALERT_KEYS; i++) {
         key_t_ *k = &self->keys[i];
         if (!k->hash || !k->held || now_us - k->since_us < self->cfg.suppress_us)
@@ -179,8 +178,5 @@ void alert_tick(alert_t *self, store_t *store, uint64_t now_us)
         k->since_us = now_us; /* the summary opens a new interval */
         free(k->last);
         k->last = NULL;
-        any = true;
     }
-    (void)any;
-    (void)store;
 }

@@ -32,7 +32,7 @@ void alert_destroy(alert_t **self_p);
 /* Sends or holds back every alert the outbox has (own transaction). */
 void alert_flush(alert_t *self, store_t *store, uint64_t now_us);
 /* Summaries of held-back repeats whose interval has ended. */
-void alert_tick(alert_t *self, store_t *store, uint64_t now_us);
+void alert_tick(alert_t *self, uint64_t now_us);
 
 /* Keys evicted from the suppression table (it was full). */
 uint64_t alert_evicted(const alert_t *self);

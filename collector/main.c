@@ -333,7 +333,7 @@ static void s_timers(collector_t *c)
         store_commit(c->db);
     }
     alert_flush(c->alert, c->db, now);
-    alert_tick(c->alert, c->db, now);
+    alert_tick(c->alert, now);
 }
 
 static void s_publish_alert(void *ctx, const char *json)
@@ -420,9 +420,13 @@ int main(int argc, char **argv)
     o.alert.publish = s_publish_alert;
     o.alert.ctx = c.rx;
     c.alert = alert_new(&o.alert, err, sizeof err);
-    c.agg = aggregate_new(c.db, rs, o.window_us);
-    if (!c.alert || !c.agg)
+    if (!c.alert)
         goto fail;
+    c.agg = aggregate_new(c.db, rs, o.window_us);
+    if (!c.agg) {
+        snprintf(err, sizeof err, "out of memory");
+        goto fail;
+    }
     if (strcmp(o.http, "off") != 0) {
         http_cfg_t hc = {.db_path = o.db, .rules = rs, .store = o.store};
         char addr[64];

@@ -256,12 +256,13 @@ static void s_zap(receive_t *self)
         zmq_msg_close(&f[i]);
 }
 
-static int s_refuse(receive_t *self, const char *reason, const char **out, const char *fmt,
+/* Counts and logs (the first 20, then at powers of two) a refused message. */
+static int s_refuse(receive_t *self, const char *reason, const char **out, const char *what,
         const char *detail)
 {
     self->refused++;
     if (self->refused <= 20 || (self->refused & (self->refused - 1)) == 0)
-        log_warn("refused a message (%s): %s%s (%llu refused so far)", reason, fmt, detail,
+        log_warn("refused a message (%s): %s%s (%llu refused so far)", reason, what, detail,
                 (unsigned long long)self->refused);
     *out = reason;
     return -1;

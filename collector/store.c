@@ -50,11 +50,13 @@ static const char s_schema[] =
         "  PRIMARY KEY(sensor, epoch, site));"
         "CREATE TABLE IF NOT EXISTS alerts(id INTEGER PRIMARY KEY, kind TEXT, body TEXT, "
         "  state INTEGER DEFAULT 0);"
+        "CREATE TABLE IF NOT EXISTS site_sensors(site TEXT, sensor TEXT, last_us INTEGER, "
+        "  PRIMARY KEY(site, sensor));"
         "CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER);";
 
 enum {
     Q_STREAM_GET, Q_STREAM_SET, Q_SENSOR_COUNT, Q_SENSOR_GET, Q_SENSOR_UPD, Q_SENSOR_HB,
-    Q_SENSOR_UP, Q_EVENT, Q_RULE_UPS, Q_RULE_GET, Q_RULE_STATUS, Q_SITE_FLOW,
+    Q_SENSOR_STATE, Q_SENSOR_UP, Q_SITE_SENSOR, Q_EVENT, Q_RULE_UPS, Q_RULE_GET, Q_RULE_STATUS, Q_SITE_FLOW,
     Q_UNEXP_GET, Q_UNEXP_UPD, Q_UNEXP_INS, Q_GROUPS, Q_VIOL, Q_NAT_INS, Q_NAT_RUN, Q_NAT_NOW, Q_SUMMARY,
     Q_SITE_GET, Q_SITE_SET, Q_ALERT_INS, Q_ALERT_MARK, Q_COUNTER, Q_COUNT,
 };
@@ -242,7 +244,7 @@ void store_sensor_update(store_t *self, const char *sensor, const store_sensor_d
 
 static void s_sensor_state(store_t *self, const char *sensor, char *was, size_t waslen)
 {
-    sqlite3_stmt *st = s_q(self, Q_SENSOR_UP, "SELECT state FROM sensors WHERE sensor=?");
+    sqlite3_stmt *st = s_q(self, Q_SENSOR_STATE, "SELECT state FROM sensors WHERE sensor=?");
     was[0] = '\0';
     if (!st)
         return;
@@ -275,14 +277,24 @@ void store_sensor_up(store_t *self, const char *sensor, char *was, size_t waslen
     s_sensor_state(self, sensor, was, waslen);
     if (strcmp(was, "up") == 0)
         return;
-    char sql[160];
-    sqlite3_stmt *st = NULL;
-    snprintf(sql, sizeof sql, "UPDATE sensors SET state='up' WHERE sensor=?");
-    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) == SQLITE_OK) {
-        s_bind(st, 1, sensor);
-        s_step(self, st);
-    }
-    sqlite3_finalize(st);
+    sqlite3_stmt *st = s_q(self, Q_SENSOR_UP, "UPDATE sensors SET state='up' WHERE sensor=?");
+    if (!st)
+        return;
+    s_bind(st, 1, sensor);
+    s_step(self, st);
+}
+
+void store_site_sensor(store_t *self, const char *site, const char *sensor, uint64_t ts_us)
+{
+    sqlite3_stmt *st = s_q(self, Q_SITE_SENSOR,
+            "INSERT INTO site_sensors(site, sensor, last_us) VALUES(?1, ?2, ?3) "
+            "ON CONFLICT(site, sensor) DO UPDATE SET last_us=MAX(last_us, ?3)");
+    if (!st)
+        return;
+    s_bind(st, 1, site);
+    s_bind(st, 2, sensor);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)ts_us);
+    s_step(self, st);
 }
 
 void store_sensors_silent(store_t *self, uint64_t before_us,
@@ -532,7 +544,6 @@ void store_site_get(store_t *self, const char *site, store_site_t *out)
             " (SELECT COUNT(*) FROM rules r WHERE r.site=s.site AND r.status IN "
             "   ('blocked', 'partly_blocked')), "
             " (SELECT COALESCE(SUM(count), 0) FROM violations v WHERE v.site=s.site), "
-            " 0, "
             " (SELECT COALESCE(SUM(changes), 0) FROM summaries m WHERE m.site=s.site), "
             " (SELECT COALESCE(SUM(alg_compared), 0) FROM summaries m WHERE m.site=s.site), "
             " (SELECT COALESCE(SUM(alg_rewritten), 0) FROM summaries m WHERE m.site=s.site) "
@@ -550,10 +561,10 @@ void store_site_get(store_t *self, const char *site, store_site_t *out)
         uint64_t signs = (uint64_t)sqlite3_column_int64(st, 4);
         out->bad_rules = (uint64_t)sqlite3_column_int64(st, 5);
         out->violations = (uint64_t)sqlite3_column_int64(st, 6);
-        uint64_t sum_changes = (uint64_t)sqlite3_column_int64(st, 8);
+        uint64_t sum_changes = (uint64_t)sqlite3_column_int64(st, 7);
         out->nat_changes_total = events > sum_changes ? events : sum_changes;
-        out->alg_compared = (uint64_t)sqlite3_column_int64(st, 9);
-        uint64_t rw = (uint64_t)sqlite3_column_int64(st, 10);
+        out->alg_compared = (uint64_t)sqlite3_column_int64(st, 8);
+        uint64_t rw = (uint64_t)sqlite3_column_int64(st, 9);
         out->alg_rewritten = signs > rw ? signs : rw;
     }
     sqlite3_reset(st);
@@ -693,10 +704,18 @@ static void s_col(json_object *o, sqlite3_stmt *st, int i, const char *k)
     }
 }
 
-/* Runs a query with one optional text parameter; every row becomes an
- * object named by the columns. */
-static json_object *s_rows(store_t *self, const char *sql, const char *p1, const char *p2,
-        const char *p3, int64_t limit)
+static void s_bind_named(sqlite3_stmt *st, const char *name, const char *value)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+    if (i > 0)
+        s_bind(st, i, value);
+}
+
+/* Runs a read query; its parameters are named (:site, :type, :sensor,
+ * :limit), a NULL one stays NULL. Every row becomes an object named by the
+ * columns; "body" and "stats" columns hold JSON and are embedded. */
+static json_object *s_rows(store_t *self, const char *sql, const char *site, const char *type,
+        const char *sensor, int64_t limit)
 {
     json_object *arr = json_object_new_array();
     sqlite3_stmt *st = NULL;
@@ -704,15 +723,12 @@ static json_object *s_rows(store_t *self, const char *sql, const char *p1, const
         log_error("store: %s", sqlite3_errmsg(self->db));
         return arr;
     }
-    int np = sqlite3_bind_parameter_count(st);
-    if (np >= 1)
-        s_bind(st, 1, p1);
-    if (np >= 2)
-        s_bind(st, 2, p2);
-    if (np >= 3)
-        s_bind(st, 3, p3);
-    if (np >= 4)
-        sqlite3_bind_int64(st, 4, limit);
+    s_bind_named(st, ":site", site);
+    s_bind_named(st, ":type", type);
+    s_bind_named(st, ":sensor", sensor);
+    int li = sqlite3_bind_parameter_index(st, ":limit");
+    if (li > 0)
+        sqlite3_bind_int64(st, li, limit);
     while (sqlite3_step(st) == SQLITE_ROW) {
         json_object *o = json_object_new_object();
         for (int i = 0; i < sqlite3_column_count(st); i++) {
@@ -806,22 +822,21 @@ char *store_json_site(store_t *self, const char *site, const char *const *rules,
     json_object_object_add(nat, "changes", json_object_new_int64((int64_t)s.nat_changes));
     json_object_object_add(nat, "changes_total", json_object_new_int64((int64_t)s.nat_changes_total));
     json_object_object_add(nat, "evidence", s_rows(self,
-            "SELECT body FROM nat_changes WHERE site=? ORDER BY id DESC", site, NULL, NULL, 0));
+            "SELECT body FROM nat_changes WHERE site=:site ORDER BY id DESC", site, NULL, NULL, 0));
     json_object_object_add(o, "nat", nat);
     json_object_object_add(o, "unexpected", s_rows(self,
             "SELECT dest, port, proto, count, first_us AS first_seen_us, last_us AS last_seen_us, "
             "nearest AS nearest_rule, differs AS nearest_differs, example FROM unexpected "
-            "WHERE site=? ORDER BY count DESC, dest, port LIMIT 200", site, NULL, NULL, 0));
+            "WHERE site=:site ORDER BY count DESC, dest, port LIMIT 200", site, NULL, NULL, 0));
     json_object_object_add(o, "requirements_violated", s_rows(self,
             "SELECT requirement, count, last_us AS last_seen_us, example FROM violations "
-            "WHERE site=? ORDER BY requirement", site, NULL, NULL, 0));
+            "WHERE site=:site ORDER BY requirement", site, NULL, NULL, 0));
     json_object_object_add(o, "counts", s_rows(self,
-            "SELECT unexpected, one_way, missed, alg_signs, groups_dropped FROM sites WHERE site=?",
+            "SELECT unexpected, one_way, missed, alg_signs, groups_dropped FROM sites WHERE site=:site",
             site, NULL, NULL, 0));
     json_object_object_add(o, "sensors", s_rows(self,
-            "SELECT DISTINCT sensor FROM events WHERE site=? AND type='site_summary' "
-            "UNION SELECT DISTINCT sensor FROM events WHERE site=? AND id > "
-            "(SELECT COALESCE(MAX(id), 0) - 100000 FROM events)", site, site, NULL, 0));
+            "SELECT sensor, last_us AS last_event_us FROM site_sensors WHERE site=:site "
+            "ORDER BY sensor", site, NULL, NULL, 0));
     return s_take(o);
 }
 
@@ -840,9 +855,9 @@ char *store_json_events(store_t *self, const char *type, const char *site, const
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "events", s_rows(self,
-            "SELECT id, sensor, epoch, seq, body FROM events WHERE (?1 IS NULL OR type=?1) AND "
-            "(?2 IS NULL OR site=?2) AND (?3 IS NULL OR sensor=?3) ORDER BY id DESC LIMIT ?4",
-            type, site, sensor, limit));
+            "SELECT id, sensor, epoch, seq, body FROM events WHERE (:type IS NULL OR type=:type) "
+            "AND (:site IS NULL OR site=:site) AND (:sensor IS NULL OR sensor=:sensor) "
+            "ORDER BY id DESC LIMIT :limit", site, type, sensor, limit));
     return s_take(o);
 }
 
@@ -850,8 +865,8 @@ char *store_json_alerts(store_t *self, unsigned limit)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "alerts", s_rows(self,
-            "SELECT id, kind, state, body FROM alerts WHERE ?1 IS NULL AND ?2 IS NULL AND ?3 IS NULL "
-            "ORDER BY id DESC LIMIT ?4", NULL, NULL, NULL, limit));
+            "SELECT id, kind, state, body FROM alerts ORDER BY id DESC LIMIT :limit",
+            NULL, NULL, NULL, limit));
     return s_take(o);
 }
 

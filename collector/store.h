@@ -58,6 +58,8 @@ void store_sensor_update(store_t *self, const char *sensor, const store_sensor_d
  * sensor's state before ("up", "silent", "finished", "" if new). */
 void store_sensor_heartbeat(store_t *self, const char *sensor, const char *epoch,
         const char *stats, bool bye, uint64_t now_us, char *was, size_t waslen);
+/* The sensor reported on the site (ts_us: its latest event there). */
+void store_site_sensor(store_t *self, const char *site, const char *sensor, uint64_t ts_us);
 /* Sensors last seen before `before_us` that are "up": marked "silent";
  * fn is called for each. */
 void store_sensors_silent(store_t *self, uint64_t before_us,

@@ -120,6 +120,8 @@ def case_e2e(a, tmp):
               % (rule, got.get(rule), c, expected_status(*c)))
     check(got.get("PBX-CFG") == "blocked", "PBX-CFG should be blocked at lab-branch")
     check(any(u["port"] == 80 for u in branch["unexpected"]), "plaintext HTTP not in unexpected")
+    check({x["sensor"] for x in branch["sensors"]} == {"branch-inside", "branch-outside"},
+          "lab-branch's sensors: %s" % branch["sensors"])
     check({v["requirement"] for v in branch["requirements_violated"]} >=
           {"DM-REQ-HTTPS-ALL"}, "https-only violation missing: %s" % branch["requirements_violated"])
     voip = lab.get("/api/sites/lab-voip")
