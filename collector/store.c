@@ -50,6 +50,7 @@ static const char s_schema[] =
         "  PRIMARY KEY(sensor, epoch, site));"
         "CREATE TABLE IF NOT EXISTS alerts(id INTEGER PRIMARY KEY, kind TEXT, body TEXT, "
         "  state INTEGER DEFAULT 0);"
+        "CREATE INDEX IF NOT EXISTS alerts_pending ON alerts(id) WHERE state=0;"
         "CREATE TABLE IF NOT EXISTS site_sensors(site TEXT, sensor TEXT, last_us INTEGER, "
         "  PRIMARY KEY(site, sensor));"
         "CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER);";
