@@ -22,6 +22,7 @@ int test_sipstream(void);
 int test_media(void);
 int test_alg(void);
 int test_evschema(void);
+int test_hash(void);
 
 const char *unit_srcdir = PINHOLE_SRCDIR;
 
@@ -44,6 +45,7 @@ static const struct {
         {"media", test_media},
         {"alg", test_alg},
         {"evschema", test_evschema},
+        {"hash", test_hash},
 };
 
 int main(int argc, char **argv)
