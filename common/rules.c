@@ -73,6 +73,40 @@ void rules_destroy(rules_t **self_p)
     *self_p = NULL;
 }
 
+bool rules_same_shape(const rules_t *a, const rules_t *b, char *why, size_t n)
+{
+    if (a->nsites != b->nsites || a->nroles != b->nroles || a->nrules != b->nrules ||
+            a->nreqs != b->nreqs) {
+        snprintf(why, n, "it has %zu sites, %zu roles, %zu rules, %zu requirements "
+                         "(running: %zu, %zu, %zu, %zu)",
+                b->nsites, b->nroles, b->nrules, b->nreqs, a->nsites, a->nroles, a->nrules,
+                a->nreqs);
+        return false;
+    }
+    for (size_t i = 0; i < a->nsites; i++)
+        if (strcmp(a->sites[i].name, b->sites[i].name) != 0) {
+            snprintf(why, n, "site %zu is '%s' (running: '%s')", i + 1, b->sites[i].name,
+                    a->sites[i].name);
+            return false;
+        }
+    for (size_t i = 0; i < a->nroles; i++)
+        if (strcmp(a->roles[i].id, b->roles[i].id) != 0) {
+            snprintf(why, n, "role '%s' is not role '%s'", b->roles[i].id, a->roles[i].id);
+            return false;
+        }
+    for (size_t i = 0; i < a->nrules; i++)
+        if (strcmp(a->rules[i].id, b->rules[i].id) != 0) {
+            snprintf(why, n, "rule '%s' is not rule '%s'", b->rules[i].id, a->rules[i].id);
+            return false;
+        }
+    for (size_t i = 0; i < a->nreqs; i++)
+        if (strcmp(a->reqs[i].id, b->reqs[i].id) != 0) {
+            snprintf(why, n, "requirement '%s' is not '%s'", b->reqs[i].id, a->reqs[i].id);
+            return false;
+        }
+    return true;
+}
+
 size_t rules_nroles(const rules_t *self)
 {
     return self->nroles;

@@ -92,6 +92,12 @@ int rules_load_inventory(rules_t *self, const char *path, char *err, size_t errl
 rules_t *rules_load_all(const char *const *profiles, size_t nprofiles, const char *inventory,
         char *err, size_t errlen);
 
+/* True when b has the same sites, roles, rules and requirements as a (ids
+ * and order): b's role bindings and addresses may differ. So a running
+ * sensor can take b in place of a (SIGHUP) and keep every index it holds.
+ * Else false, with what differs in why. */
+bool rules_same_shape(const rules_t *a, const rules_t *b, char *why, size_t n);
+
 size_t rules_nroles(const rules_t *self);
 const role_t *rules_role(const rules_t *self, size_t i);
 int rules_role_index(const rules_t *self, const char *id);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "pcapng.h"
 
 #define CAPTURE_MAX_FILTERS 8
+#define CAPTURE_WAIT_MS 200 /* live: longest wait for a packet */
 
 typedef struct {
     int linktype;
@@ -23,11 +25,14 @@ struct capture {
     pcapng_t *ng;      /* pcapng file */
     FILE *f;
     bool live;
+    int fd;            /* live: to wait on with a timeout */
     int linktype;      /* of pcap */
     char *filter;
     filter_t filters[CAPTURE_MAX_FILTERS]; /* per link type, for files */
     int nfilters;
     uint64_t num, filtered;
+    struct pcap_stat last; /* live: the kernel's counters last read */
+    capture_kstats_t ks;
     char err[PCAP_ERRBUF_SIZE + 256];
 };
 
@@ -73,7 +78,7 @@ static struct bpf_program *s_filter_for(capture_t *self, int linktype, char *err
         snprintf(err, errlen, "too many link types for one filter");
         return NULL;
     }
-    pcap_t *dead = pcap_open_dead(s_dlt(linktype), 262144);
+    pcap_t *dead = pcap_open_dead(s_dlt(linktype), CAPTURE_SNAPLEN);
     filter_t *f = &self->filters[self->nfilters];
     if (!dead)
         return NULL;
@@ -149,7 +154,7 @@ capture_t *capture_open_live(const char *ifname, const char *filter, char *err, 
         return NULL;
     }
     self->live = true;
-    pcap_set_snaplen(self->pcap, 262144);
+    pcap_set_snaplen(self->pcap, CAPTURE_SNAPLEN);
     pcap_set_promisc(self->pcap, 1);
     pcap_set_timeout(self->pcap, 100);
     pcap_set_immediate_mode(self->pcap, 1);
@@ -161,6 +166,15 @@ capture_t *capture_open_live(const char *ifname, const char *filter, char *err, 
         return NULL;
     }
     self->linktype = pcap_datalink(self->pcap);
+    /* Immediate mode never returns on a quiet port: read without blocking
+     * and wait in poll() with our own timeout, so the caller's clock moves. */
+    char nb[PCAP_ERRBUF_SIZE] = "";
+    if (pcap_setnonblock(self->pcap, 1, nb) != 0 ||
+            (self->fd = pcap_get_selectable_fd(self->pcap)) < 0) {
+        snprintf(err, errlen, "%s: cannot poll the capture: %s", ifname, nb);
+        capture_destroy(&self);
+        return NULL;
+    }
     if (filter) {
         struct bpf_program prog;
         if (pcap_compile(self->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0 ||
@@ -190,14 +204,26 @@ uint64_t capture_filtered(const capture_t *self)
     return self->filtered;
 }
 
-bool capture_kernel_stats(capture_t *self, uint64_t *recv, uint64_t *drop)
+bool capture_kernel_stats(capture_t *self, capture_kstats_t *out)
 {
     struct pcap_stat st;
     if (!self->live || pcap_stats(self->pcap, &st) != 0)
         return false;
-    *recv = st.ps_recv;
-    *drop = (uint64_t)st.ps_drop + st.ps_ifdrop;
+    /* pcap_stat's counters are 32 bits and wrap: carry them into 64. */
+    self->ks.received += (uint32_t)(st.ps_recv - self->last.ps_recv);
+    self->ks.dropped += (uint32_t)(st.ps_drop - self->last.ps_drop);
+    self->ks.ifdropped += (uint32_t)(st.ps_ifdrop - self->last.ps_ifdrop);
+    self->last = st;
+    *out = self->ks;
     return true;
+}
+
+/* Live: nothing buffered; waits up to CAPTURE_WAIT_MS for the socket. */
+static int s_wait(capture_t *self)
+{
+    struct pollfd pfd = {.fd = self->fd, .events = POLLIN};
+    int n = poll(&pfd, 1, CAPTURE_WAIT_MS);
+    return n > 0 ? 1 : 0; /* EINTR (a signal) counts as a timeout */
 }
 
 static int s_next_raw(capture_t *self, capture_pkt_t *hdr, const uint8_t **data)
@@ -218,6 +244,8 @@ static int s_next_raw(capture_t *self, capture_pkt_t *hdr, const uint8_t **data)
     }
     struct pcap_pkthdr *ph;
     int rc = pcap_next_ex(self->pcap, &ph, data);
+    if (rc == 0 && self->live && s_wait(self))
+        rc = pcap_next_ex(self->pcap, &ph, data);
     if (rc == 1) {
         hdr->ts_us = (uint64_t)ph->ts.tv_sec * 1000000u + (uint64_t)ph->ts.tv_usec;
         hdr->caplen = ph->caplen;

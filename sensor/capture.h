@@ -13,6 +13,8 @@
 
 typedef struct capture capture_t;
 
+#define CAPTURE_SNAPLEN 262144 /* the longest frame a source hands out */
+
 typedef struct {
     uint64_t ts_us;
     uint64_t num; /* packet number in the source, from 1 */
@@ -23,7 +25,7 @@ typedef struct {
 enum {
     CAPTURE_PACKET = 1,
     CAPTURE_END = 0,
-    CAPTURE_TIMEOUT = 2, /* live: no packet within the read timeout */
+    CAPTURE_TIMEOUT = 2, /* live: no packet within 200 ms, or a signal came */
 };
 
 /* Opens a pcap or pcapng file; `filter` (BPF, may be NULL) is applied to
@@ -45,8 +47,16 @@ const char *capture_error(const capture_t *self);
 /* Makes a blocked capture_next() return CAPTURE_END; safe to call from a
  * signal handler (pcap_breakloop wakes the poll). */
 void capture_break(capture_t *self);
-/* Frames the filter dropped (files); kernel receive/drop counts (live). */
+/* The kernel's counters of a live capture since it opened (pcap_stats,
+ * carried into 64 bits): packets received, dropped because the capture
+ * buffer was full (ps_drop), dropped by the interface (ps_ifdrop). */
+typedef struct {
+    uint64_t received, dropped, ifdropped;
+} capture_kstats_t;
+
+/* Frames the filter dropped (files). */
 uint64_t capture_filtered(const capture_t *self);
-bool capture_kernel_stats(capture_t *self, uint64_t *recv, uint64_t *drop);
+/* Live only (false otherwise): the kernel's counters so far. */
+bool capture_kernel_stats(capture_t *self, capture_kstats_t *out);
 
 #endif

@@ -4,6 +4,7 @@
  *
  * Exit status: 0 every observed site is compliant; 1 a site is not;
  * 2 bad usage, configuration or input; 3 no site was observed. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,10 +44,12 @@ typedef struct {
     const char *key;
     bool plain;
     uint32_t publish_timeout_s;
+    rules_t *rs;              /* the rules in force (SIGHUP replaces them) */
     publish_cfg_t pub;
 } options_t;
 
 static volatile sig_atomic_t s_stop;
+static volatile sig_atomic_t s_hup;
 static capture_t *s_live; /* set while a live capture runs */
 static publish_t *s_pub;  /* set while publishing to a collector */
 static pipeline_t *s_pl;
@@ -82,10 +85,27 @@ static void s_publish_sink(void *ctx, const char *line, size_t len)
 
 static void s_on_signal(int sig)
 {
-    (void)sig;
+    if (sig == SIGHUP) {
+        s_hup = 1;
+        return;
+    }
     s_stop = 1;
     if (s_live)
         capture_break(s_live);
+}
+
+/* SIGINT and SIGTERM end the run (final events and report written);
+ * SIGHUP reopens the files and re-reads rules and inventory. No SA_RESTART:
+ * a signal wakes the capture's poll(). */
+static void s_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 static void s_usage(FILE *f)
@@ -115,6 +135,8 @@ static void s_usage(FILE *f)
             "      --idle-timeout S    seconds before an idle flow is judged (default 120)\n"
             "      --end-window S      attempts this close to the capture end are\n"
             "                          capture_ended, not blocked (default 3)\n"
+            "      --summary-interval S  live: site_summary and stats events (and the\n"
+            "                          --report-file) this often (default 60)\n"
             "      --check             load rules and inventory, then exit\n"
             "  -v, --verbose           more logging (repeat for debug)\n"
             "  -h, --help              this text\n"
@@ -124,7 +146,8 @@ static void s_usage(FILE *f)
 static int s_parse(int argc, char **argv, options_t *o)
 {
     enum { OPT_MAX_FLOWS = 256, OPT_IDLE, OPT_END_WINDOW, OPT_CHECK, OPT_REPORT_FILE,
-        OPT_COLLECTOR_KEY, OPT_KEY, OPT_PLAIN, OPT_SPOOL, OPT_SPOOL_MAX, OPT_PUB_TIMEOUT };
+        OPT_COLLECTOR_KEY, OPT_KEY, OPT_PLAIN, OPT_SPOOL, OPT_SPOOL_MAX, OPT_PUB_TIMEOUT,
+        OPT_SUMMARY };
     static const struct option longs[] = {
             {"rules", required_argument, NULL, 'r'},
             {"inventory", required_argument, NULL, 'i'},
@@ -139,6 +162,7 @@ static int s_parse(int argc, char **argv, options_t *o)
             {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
             {"idle-timeout", required_argument, NULL, OPT_IDLE},
             {"end-window", required_argument, NULL, OPT_END_WINDOW},
+            {"summary-interval", required_argument, NULL, OPT_SUMMARY},
             {"check", no_argument, NULL, OPT_CHECK},
             {"publish", required_argument, NULL, 'p'},
             {"collector-key", required_argument, NULL, OPT_COLLECTOR_KEY},
@@ -192,6 +216,14 @@ static int s_parse(int argc, char **argv, options_t *o)
                     return -1;
                 }
                 *(c == OPT_IDLE ? &o->pipe.idle_us : &o->pipe.end_window_us) = n * 1000000u;
+                break;
+            case OPT_SUMMARY:
+                if (!str_to_u64(optarg, 1, 86400, &n)) {
+                    log_error("--summary-interval: '%s' is not a number of seconds (1-86400)",
+                            optarg);
+                    return -1;
+                }
+                o->pipe.summary_us = n * 1000000u;
                 break;
             case OPT_CHECK: o->check_only = true; break;
             case 'p': o->publish = optarg; break;
@@ -262,27 +294,94 @@ static rules_t *s_load_rules(const options_t *o)
     return rs;
 }
 
+static uint64_t s_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void s_write_report(const options_t *o, pipeline_t *pl);
+
+/* SIGHUP: the events file is opened again (logrotate moved it), and the
+ * rules and inventory are read again; a file with a mistake is refused with
+ * its error and the rules in force are kept, as is every flow. */
+static void s_reload(options_t *o, pipeline_t *pl)
+{
+    char err[RULES_ERRLEN];
+    if (!pipeline_reopen(pl, err, sizeof err))
+        log_error("SIGHUP: %s; still writing to the old file", err);
+    rules_t *rs = rules_load_all(o->rules, o->nrules, o->inventory, err, sizeof err);
+    if (!rs) {
+        log_error("SIGHUP: %s; the rules in force are kept", err);
+        return;
+    }
+    if (!pipeline_set_rules(pl, rs, err, sizeof err)) {
+        log_error("SIGHUP: the new rules and inventory cannot replace the running ones: %s; "
+                  "they are kept (restart the sensor to apply a new set of sites, roles or rules)",
+                err);
+        rules_destroy(&rs);
+        return;
+    }
+    rules_destroy(&o->rs);
+    o->rs = rs;
+    log_notice("SIGHUP: events file reopened; rules and inventory reloaded (%zu sites)",
+            rules_nsites(rs));
+}
+
+/* Once a second whatever the traffic: the live clock, kernel counters,
+ * buffered events out, SIGHUP. Offline runs keep their packet clock and only
+ * flush and reload. */
+static void s_periodic(options_t *o, pipeline_t *pl, capture_t *cap, bool live)
+{
+    static uint64_t last_us, last_drops, last_warn_us;
+    uint64_t now = s_mono_us();
+    if (now - last_us < 1000000u && !s_hup)
+        return;
+    last_us = now;
+    capture_kstats_t ks;
+    if (live && capture_kernel_stats(cap, &ks)) {
+        pipeline_set_kernel_stats(pl, ks.received, ks.dropped, ks.ifdropped);
+        uint64_t drops = ks.dropped + ks.ifdropped;
+        if (drops > last_drops && now - last_warn_us >= 60000000u) { /* once a minute */
+            log_warn("%s: the kernel dropped %llu packets (%llu in all, of %llu received): "
+                     "the sensor is not keeping up or the capture buffer is too small",
+                    o->interface, (unsigned long long)(drops - last_drops),
+                    (unsigned long long)drops, (unsigned long long)ks.received);
+            last_drops = drops;
+            last_warn_us = now;
+        }
+    }
+    if (live && pipeline_tick(pl, now) && o->report_file)
+        s_write_report(o, pl);
+    if (s_hup) {
+        s_hup = 0;
+        s_reload(o, pl);
+    }
+    pipeline_flush(pl);
+}
+
 /* Reads one source to its end; returns false if it could not be read whole. */
-static bool s_run_source(pipeline_t *pl, capture_t *cap, const char *name)
+static bool s_run_source(options_t *o, pipeline_t *pl, capture_t *cap, const char *name,
+        bool live)
 {
     capture_pkt_t hdr;
     const uint8_t *data;
     uint64_t n = 0;
-    for (;;) {
+    s_periodic(o, pl, cap, live);
+    while (!s_stop) {
         int rc = capture_next(cap, &hdr, &data);
         if (rc == CAPTURE_PACKET) {
             pipeline_packet(pl, &hdr, data);
-            if (s_pub && (++n & 0xff) == 0) /* a busy SPAN port never times out */
+            if ((++n & 0xff) == 0) { /* a busy SPAN port never times out */
                 s_publish_tick();
+                s_periodic(o, pl, cap, live);
+            }
             continue;
         }
         if (rc == CAPTURE_TIMEOUT) {
             s_publish_tick();
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            pipeline_tick(pl, (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
-            if (s_stop)
-                return true;
+            s_periodic(o, pl, cap, live);
             continue;
         }
         if (rc == CAPTURE_END)
@@ -290,9 +389,10 @@ static bool s_run_source(pipeline_t *pl, capture_t *cap, const char *name)
         log_error("%s: %s; the packets before it are kept", name, capture_error(cap));
         return false;
     }
+    return true;
 }
 
-static int s_run(const options_t *o, pipeline_t *pl, uint64_t *sources)
+static int s_run(options_t *o, pipeline_t *pl, uint64_t *sources)
 {
     char err[512];
     int status = 0;
@@ -302,31 +402,31 @@ static int s_run(const options_t *o, pipeline_t *pl, uint64_t *sources)
             log_error("%s", err);
             return 2;
         }
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = s_on_signal;
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
         s_live = cap;
-        log_notice("capturing on %s; SIGINT or SIGTERM ends the run", o->interface);
-        s_run_source(pl, cap, o->interface);
+        log_notice("capturing on %s; SIGINT or SIGTERM ends the run, SIGHUP reopens files "
+                   "and reloads rules", o->interface);
+        s_run_source(o, pl, cap, o->interface, true);
         s_live = NULL;
-        uint64_t recv, drop;
-        if (capture_kernel_stats(cap, &recv, &drop))
-            log_notice("%s: %llu packets received, %llu dropped by the kernel", o->interface,
-                    (unsigned long long)recv, (unsigned long long)drop);
+        capture_kstats_t ks;
+        if (capture_kernel_stats(cap, &ks)) {
+            pipeline_set_kernel_stats(pl, ks.received, ks.dropped, ks.ifdropped);
+            log_notice("%s: %llu packets received, %llu dropped by the kernel (%llu by the "
+                       "interface)", o->interface, (unsigned long long)ks.received,
+                    (unsigned long long)(ks.dropped + ks.ifdropped),
+                    (unsigned long long)ks.ifdropped);
+        }
         capture_destroy(&cap);
         (*sources)++;
         return 0;
     }
-    for (size_t i = 0; i < o->nreads; i++) {
+    for (size_t i = 0; i < o->nreads && !s_stop; i++) {
         capture_t *cap = capture_open_file(o->reads[i], o->filter, err, sizeof err);
         if (!cap) {
             log_error("%s", err);
             status = 2;
             continue;
         }
-        if (!s_run_source(pl, cap, o->reads[i]))
+        if (!s_run_source(o, pl, cap, o->reads[i], false))
             status = 2;
         if (o->filter)
             log_info("%s: %llu packets left out by the filter", o->reads[i],
@@ -356,10 +456,14 @@ static void s_write_report(const options_t *o, pipeline_t *pl)
     if (strcmp(o->report, "none") == 0)
         return;
     FILE *out = stdout;
+    char tmp[4096];
     if (o->report_file) {
-        out = fopen(o->report_file, "w");
+        /* Written beside and renamed: a reader (or a kill) never sees half a
+         * report, and logrotate's moving the old one away does no harm. */
+        snprintf(tmp, sizeof tmp, "%s.tmp", o->report_file);
+        out = fopen(tmp, "w");
         if (!out) {
-            log_error("%s: cannot write the report", o->report_file);
+            log_error("%s: cannot write the report: %s", tmp, strerror(errno));
             return;
         }
     } else if (o->pipe.events_path && strcmp(o->pipe.events_path, "-") == 0) {
@@ -371,8 +475,12 @@ static void s_write_report(const options_t *o, pipeline_t *pl)
         report_write_json(pipeline_report(pl), &meta, out);
     else
         report_write_text(pipeline_report(pl), &meta, out);
-    if (out != stdout && out != stderr)
-        fclose(out);
+    if (out == stdout || out == stderr) {
+        fflush(out);
+        return;
+    }
+    if (fclose(out) != 0 || rename(tmp, o->report_file) != 0)
+        log_error("%s: cannot write the report: %s", o->report_file, strerror(errno));
 }
 
 int main(int argc, char **argv)
@@ -385,7 +493,7 @@ int main(int argc, char **argv)
     o.publish_timeout_s = 30;
     if (s_parse(argc, argv, &o) != 0)
         return 2;
-    rules_t *rs = s_load_rules(&o);
+    rules_t *rs = o.rs = s_load_rules(&o);
     if (!rs)
         return 2;
     if (o.check_only) {
@@ -404,8 +512,8 @@ int main(int argc, char **argv)
     if (!geo && rules_uses_asn(rs))
         log_warn("the inventory binds roles by ASN but no --geoip database is given");
     char host[64] = "pinhole";
-    if (!o.pipe.sensor)
-        o.pipe.sensor = rules_sensor_name(rs);
+    if (!o.pipe.sensor && rules_sensor_name(rs)) /* a copy: SIGHUP replaces the rules */
+        o.pipe.sensor = str_copy(host, rules_sensor_name(rs), sizeof host) ? host : NULL;
     if (!o.pipe.sensor && gethostname(host, sizeof host - 1) == 0)
         o.pipe.sensor = host;
     o.pipe.rules = rs;
@@ -432,12 +540,19 @@ int main(int argc, char **argv)
         log_error("%s", err);
     } else {
         uint64_t sources = 0;
+        s_signals();
         int rc = s_run(&o, pl, &sources);
         pipeline_finish(pl, sources);
+        s_write_report(&o, pl);
         if (s_pub) {
             char *stats = pipeline_stats_json(pl);
             publish_stats_t ps;
-            publish_close(&s_pub, o.publish_timeout_s * 1000u, stats, &ps);
+            /* Told to stop: what is not acknowledged within a second stays
+             * in the spool for the next run. */
+            uint32_t wait_ms = o.publish_timeout_s * 1000u;
+            if (s_stop && wait_ms > 1000u)
+                wait_ms = 1000u;
+            publish_close(&s_pub, wait_ms, stats, &ps);
             free(stats);
             log_notice("published %llu events to %s: %llu acknowledged, %llu %s, "
                        "%llu discarded (queue full)",
@@ -446,7 +561,6 @@ int main(int argc, char **argv)
                     o.pub.spool_dir ? "spooled for later" : "not delivered (no --spool)",
                     (unsigned long long)ps.discarded);
         }
-        s_write_report(&o, pl);
         const report_t *rep = pipeline_report(pl);
         pipeline_stats_t st;
         pipeline_stats(pl, &st);
@@ -465,6 +579,6 @@ int main(int argc, char **argv)
         pipeline_destroy(&pl);
     }
     geo_destroy(&geo);
-    rules_destroy(&rs);
+    rules_destroy(&o.rs);
     return status;
 }

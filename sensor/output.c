@@ -3,22 +3,40 @@
 #include "output.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "conn.h"
 
+/* Events go to the file in whole lines: a line is added to this buffer
+ * only whole, and the buffer is written with write(2) when the next line
+ * would not fit, on output_flush() (the caller's clock: at least once a
+ * second) and at the end. A kill -9 loses at most the buffer, never leaves
+ * half a line. */
+#define OUTPUT_BUF (256u * 1024u)
+
 struct output {
-    FILE *f;
+    int fd;            /* -1: no events file */
     bool own;
+    char *path;
+    char *buf;
+    size_t used;
+    uint64_t write_errors;
     char *sensor;
     const rules_t *rules;
     classify_t *cls;
     void (*sink)(void *ctx, const char *line, size_t len);
     void *sink_ctx;
 };
+
+void output_set_rules(output_t *self, const rules_t *rules)
+{
+    self->rules = rules;
+}
 
 void output_set_sink(output_t *self, void (*fn)(void *ctx, const char *line, size_t len),
         void *ctx)
@@ -35,18 +53,59 @@ output_t *output_new(const char *path, const char *sensor, const rules_t *rules,
         return NULL;
     self->rules = rules;
     self->cls = cls;
+    self->fd = -1;
     self->sensor = strdup(sensor ? sensor : "pinhole");
+    if (path && (!(self->path = strdup(path)) || !(self->buf = malloc(OUTPUT_BUF)))) {
+        snprintf(err, errlen, "out of memory");
+        output_destroy(&self);
+        return NULL;
+    }
     if (path && strcmp(path, "-") == 0) {
-        self->f = stdout;
-    } else if (path) {
-        self->f = fopen(path, "w");
-        self->own = true;
-        if (!self->f) {
-            snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-            output_destroy(&self);
-        }
+        self->fd = STDOUT_FILENO;
+    } else if (path && output_reopen(self, err, errlen) != 0) {
+        output_destroy(&self);
     }
     return self;
+}
+
+int output_reopen(output_t *self, char *err, size_t errlen)
+{
+    if (!self->path || strcmp(self->path, "-") == 0)
+        return 0;
+    output_flush(self);
+    /* Appended to, never truncated: a restart keeps what the last run wrote. */
+    int fd = open(self->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot write: %s", self->path, strerror(errno));
+        return -1;
+    }
+    if (self->own)
+        close(self->fd);
+    self->fd = fd;
+    self->own = true;
+    return 0;
+}
+
+void output_flush(output_t *self)
+{
+    size_t off = 0;
+    /* Bounded: each pass writes something or gives up. */
+    while (self->fd >= 0 && off < self->used) {
+        ssize_t n = write(self->fd, self->buf + off, self->used - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            self->write_errors++; /* disk full, or the reader went away: lines lost */
+            break;
+        }
+        off += (size_t)n;
+    }
+    self->used = 0;
+}
+
+uint64_t output_write_errors(const output_t *self)
+{
+    return self->write_errors;
 }
 
 void output_destroy(output_t **self_p)
@@ -54,13 +113,29 @@ void output_destroy(output_t **self_p)
     if (!self_p || !*self_p)
         return;
     output_t *self = *self_p;
-    if (self->f && self->own)
-        fclose(self->f);
-    else if (self->f)
-        fflush(self->f);
+    if (self->buf)
+        output_flush(self);
+    if (self->own)
+        close(self->fd);
+    free(self->buf);
+    free(self->path);
     free(self->sensor);
     free(self);
     *self_p = NULL;
+}
+
+static void s_write_line(output_t *self, const char *line, size_t len)
+{
+    if (self->used + len + 1 > OUTPUT_BUF)
+        output_flush(self);
+    if (len + 1 > OUTPUT_BUF) { /* longer than the buffer: written on its own */
+        self->write_errors += write(self->fd, line, len) != (ssize_t)len;
+        self->write_errors += write(self->fd, "\n", 1) != 1;
+        return;
+    }
+    memcpy(self->buf + self->used, line, len);
+    self->buf[self->used + len] = '\n';
+    self->used += len + 1;
 }
 
 const char *output_time(uint64_t ts_us, char *buf, size_t n)
@@ -124,7 +199,7 @@ static void s_rule(output_t *self, json_object *o, const char *k, int rule)
 /* Nobody reads the events: building them would be wasted. */
 static bool s_off(const output_t *self)
 {
-    return !self->f && !self->sink;
+    return self->fd < 0 && !self->sink;
 }
 
 static json_object *s_event(output_t *self, const char *type, uint64_t ts_us, int site)
@@ -147,10 +222,8 @@ void output_object(output_t *self, void *jobj)
     size_t len = 0;
     const char *line = json_object_to_json_string_length(jobj,
             JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-    if (self->f) {
-        fwrite(line, 1, len, self->f);
-        fputc('\n', self->f);
-    }
+    if (self->fd >= 0)
+        s_write_line(self, line, len);
     if (self->sink)
         self->sink(self->sink_ctx, line, len);
 }

@@ -25,6 +25,16 @@ typedef struct output output_t;
 output_t *output_new(const char *path, const char *sensor, const rules_t *rules,
         classify_t *cls, char *err, size_t errlen);
 void output_destroy(output_t **self_p);
+/* Names rules and sites from `rules` from now on (same shape as before). */
+void output_set_rules(output_t *self, const rules_t *rules);
+/* Writes the lines still buffered (whole lines only). Call at least once a
+ * second: a kill then loses at most that second, never part of a line. */
+void output_flush(output_t *self);
+/* Opens the events file again (logrotate: after SIGHUP), for append; the
+ * old one is kept on failure (-1, err says why). */
+int output_reopen(output_t *self, char *err, size_t errlen);
+/* Lines that could not be written (disk full...). */
+uint64_t output_write_errors(const output_t *self);
 /* Every event line also goes to fn (a publisher), without its newline. */
 void output_set_sink(output_t *self, void (*fn)(void *ctx, const char *line, size_t len),
         void *ctx);

@@ -19,11 +19,20 @@
 #include "output.h"
 #include "verdict.h"
 
-#define PIPELINE_SUMMARY_US (60ull * 1000000u) /* live: site summaries each minute */
-
 struct pipeline {
     pipeline_cfg_t cfg;
-    uint64_t last_summary_us;
+    /* The packet clock: only moves forward, on believable packets and (live)
+     * on the monotonic clock between them. */
+    uint64_t now_us;
+    uint64_t tick_now_us, tick_mono_us; /* at the last tick */
+    uint64_t last_summary_mono_us;
+    /* A frame held while its date is in doubt (see pipeline_packet). */
+    capture_pkt_t held;
+    uint8_t *held_data;
+    bool holding;
+    uint64_t held_mono_us;
+    uint64_t kernel[3];   /* received, dropped, ifdropped */
+    bool live;
     flow_table_t *flows;
     classify_t *cls;
     verdict_ctx_t *verdict;
@@ -55,6 +64,8 @@ void pipeline_cfg_defaults(pipeline_cfg_t *cfg)
     cfg->max_calls = 1u << 14;
     cfg->max_fragmented = 256;
     cfg->max_sip_streams = 1024;
+    cfg->summary_us = 60ull * 1000000u;
+    cfg->jump_us = 60ull * 1000000u;
 }
 
 /* One whole SIP message, from UDP or TCP. */
@@ -228,6 +239,7 @@ void pipeline_destroy(pipeline_t **self_p)
     verdict_ctx_destroy(&self->verdict);
     if (!self->cfg.classify)
         classify_destroy(&self->cls);
+    free(self->held_data);
     free(self);
     *self_p = NULL;
 }
@@ -249,7 +261,13 @@ static void s_icmp_error(pipeline_t *self, const packet_t *p)
         verdict_note_inbound(self->verdict, to);
 }
 
-void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *data)
+static void s_expire_tables(pipeline_t *self, uint64_t now_us)
+{
+    flow_table_expire(self->flows, now_us);
+}
+
+/* One frame whose date is believed (or corrected). */
+static void s_process(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *data)
 {
     packet_t p;
     p.ts_us = hdr->ts_us;
@@ -276,9 +294,11 @@ void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *
     } else if (e != DECODE_OK) {
         return;
     }
-    if (hdr->ts_us >= self->next_expire_us) {
-        flow_table_expire(self->flows, hdr->ts_us);
-        self->next_expire_us = hdr->ts_us + 1000000u;
+    if (hdr->ts_us > self->now_us)
+        self->now_us = hdr->ts_us;
+    if (self->now_us >= self->next_expire_us) {
+        s_expire_tables(self, self->now_us);
+        self->next_expire_us = self->now_us + 1000000u;
     }
     if (p.icmp_err) {
         s_icmp_error(self, &p);
@@ -311,6 +331,47 @@ void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *
     s_sip(self, f, side, &p);
 }
 
+static bool s_far(const pipeline_t *self, uint64_t a, uint64_t b)
+{
+    return a > b + self->cfg.jump_us || b > a + self->cfg.jump_us;
+}
+
+/* The held frame, judged by the frame after it (NULL: none will come). */
+static void s_release_held(pipeline_t *self, const capture_pkt_t *next, bool believe)
+{
+    self->holding = false;
+    if (next && !s_far(self, next->ts_us, self->held.ts_us))
+        believe = true; /* the next frame agrees: the clock really moved */
+    if (believe) {
+        self->st.clock_steps++;
+        self->now_us = self->held.ts_us;          /* forward or back */
+        self->next_expire_us = self->now_us;
+        self->tick_now_us = self->now_us;
+    } else {
+        self->st.clock_jumps++;
+        self->held.ts_us = self->now_us;          /* taken as dated now */
+    }
+    s_process(self, &self->held, self->held_data);
+}
+
+void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *data)
+{
+    if (self->holding)
+        s_release_held(self, hdr, false);
+    if (self->now_us && s_far(self, hdr->ts_us, self->now_us) && hdr->caplen <= CAPTURE_SNAPLEN) {
+        if (!self->held_data && !(self->held_data = malloc(CAPTURE_SNAPLEN))) {
+            s_process(self, hdr, data);
+            return;
+        }
+        self->held = *hdr;
+        memcpy(self->held_data, data, hdr->caplen);
+        self->holding = true;
+        self->held_mono_us = self->tick_mono_us;
+        return;
+    }
+    s_process(self, hdr, data);
+}
+
 /* The run's counters (the `stats` event, and the heartbeat's "capture"). */
 static json_object *s_stats_object(const pipeline_t *self)
 {
@@ -325,6 +386,16 @@ static json_object *s_stats_object(const pipeline_t *self)
     ADD(s, "duplicates", self->st.duplicates);
     ADD(s, "icmp_errors_matched", self->st.icmp_matched);
     ADD(s, "icmp_errors_unmatched", self->st.icmp_unmatched);
+    ADD(s, "clock_jump", self->st.clock_jumps);
+    ADD(s, "clock_step", self->st.clock_steps);
+    ADD(s, "events_write_errors", output_write_errors(self->out));
+    if (self->live) { /* Suricata EVE's names for the kernel's counters */
+        json_object *k = json_object_new_object();
+        ADD(k, "kernel_packets", self->kernel[0]);
+        ADD(k, "kernel_drops", self->kernel[1]);
+        ADD(k, "kernel_ifdrops", self->kernel[2]);
+        json_object_object_add(s, "capture", k);
+    }
     defrag_stats_t ds;
     defrag_stats(self->defrag, &ds);
     json_object *fr = json_object_new_object();
@@ -398,15 +469,67 @@ static void s_site_summaries(pipeline_t *self)
     }
 }
 
-void pipeline_tick(pipeline_t *self, uint64_t now_us)
+bool pipeline_tick(pipeline_t *self, uint64_t mono_us)
 {
-    flow_table_expire(self->flows, now_us);
-    /* A live run never finishes: its site summaries go out now and then. */
-    if (now_us - self->last_summary_us >= PIPELINE_SUMMARY_US) {
-        if (self->last_summary_us)
-            s_site_summaries(self);
-        self->last_summary_us = now_us;
+    self->live = true;
+    if (!self->tick_mono_us) { /* the first tick starts the clocks */
+        self->tick_mono_us = self->last_summary_mono_us = mono_us;
+        self->tick_now_us = self->now_us;
+        return false;
     }
+    /* A doubted frame on a quiet port: a second without a frame to compare
+     * with, and the wall clock agrees it is live: believe it. */
+    if (self->holding && mono_us - self->held_mono_us >= 1000000u)
+        s_release_held(self, NULL, true);
+    /* The packet clock moves on by the monotonic time since the last tick
+     * (not the wall clock: that one can be stepped). */
+    uint64_t moved = self->tick_now_us + (mono_us - self->tick_mono_us);
+    if (self->now_us && moved > self->now_us)
+        self->now_us = moved;
+    self->tick_now_us = self->now_us;
+    self->tick_mono_us = mono_us;
+    if (self->now_us) {
+        s_expire_tables(self, self->now_us);
+        self->next_expire_us = self->now_us + 1000000u;
+    }
+    /* A live run never finishes: its summaries and counters go out now and then. */
+    if (mono_us - self->last_summary_mono_us < self->cfg.summary_us)
+        return false;
+    self->last_summary_mono_us = mono_us;
+    if (self->now_us)
+        s_site_summaries(self);
+    output_stats(self->out, self->now_us, s_stats_object(self));
+    return true;
+}
+
+void pipeline_set_kernel_stats(pipeline_t *self, uint64_t received, uint64_t dropped,
+        uint64_t ifdropped)
+{
+    self->live = true;
+    self->kernel[0] = received;
+    self->kernel[1] = dropped;
+    self->kernel[2] = ifdropped;
+}
+
+bool pipeline_set_rules(pipeline_t *self, const rules_t *rules, char *why, size_t n)
+{
+    if (!rules_same_shape(self->cfg.rules, rules, why, n))
+        return false;
+    self->cfg.rules = rules;
+    verdict_set_rules(self->verdict, rules);
+    report_set_rules(self->report, rules);
+    output_set_rules(self->out, rules);
+    return true;
+}
+
+void pipeline_flush(pipeline_t *self)
+{
+    output_flush(self->out);
+}
+
+bool pipeline_reopen(pipeline_t *self, char *err, size_t errlen)
+{
+    return output_reopen(self->out, err, errlen) == 0;
 }
 
 char *pipeline_stats_json(const pipeline_t *self)
@@ -419,12 +542,15 @@ char *pipeline_stats_json(const pipeline_t *self)
 
 void pipeline_finish(pipeline_t *self, uint64_t sources)
 {
+    if (self->holding) /* the last frame alone far off: not believed */
+        s_release_held(self, NULL, false);
     self->sources = sources;
     verdict_set_capture_end(self->verdict, self->st.last_us);
     flow_table_flush(self->flows);
     siptx_flush(self->siptx);
     s_site_summaries(self);
     output_stats(self->out, self->st.last_us, s_stats_object(self));
+    output_flush(self->out);
 }
 
 void pipeline_stats(const pipeline_t *self, pipeline_stats_t *out)

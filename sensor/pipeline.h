@@ -32,6 +32,8 @@ typedef struct {
     uint32_t max_calls;        /* calls whose SDP is tracked (media streams: 4x) */
     uint32_t max_fragmented;   /* IP datagrams in reassembly at once */
     uint32_t max_sip_streams;  /* SIP-over-TCP flows followed at once */
+    uint64_t summary_us;       /* live: site_summary + stats events this often */
+    uint64_t jump_us;          /* a packet this far off the clock is doubted */
     /* Optional: every event line also goes here (the publisher). */
     void (*sink)(void *ctx, const char *line, size_t len);
     void *sink_ctx;
@@ -46,6 +48,8 @@ typedef struct {
     uint64_t icmp_matched, icmp_unmatched;
     uint64_t sip_messages, sip_invalid;
     uint64_t reassembled_invalid;
+    uint64_t clock_jumps;  /* packets dated far off the clock, alone: not believed */
+    uint64_t clock_steps;  /* the clock moved far, confirmed by the next packet */
     uint64_t first_us, last_us;
 } pipeline_stats_t;
 
@@ -56,10 +60,28 @@ void pipeline_cfg_defaults(pipeline_cfg_t *cfg);
 pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen);
 void pipeline_destroy(pipeline_t **self_p);
 
-/* One captured frame. */
+/* One captured frame. A frame dated more than jump_us off the packet clock
+ * is held until the next one says whether the clock really moved (then both
+ * are taken as dated) or the frame was odd (then it is taken as dated now,
+ * counted in clock_jumps): one odd timestamp never moves the clock. */
 void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *data);
-/* Live capture: expires idle flows by the wall clock when no packet comes. */
-void pipeline_tick(pipeline_t *self, uint64_t now_us);
+/* Live capture: call at least once a second with CLOCK_MONOTONIC (us),
+ * whatever the traffic. The packet clock moves on by the time elapsed since
+ * the last call (so a quiet port still expires flows, transactions and
+ * fragments), and every summary_us the site summaries and a stats event go
+ * out. Returns true when it wrote those periodic events. */
+bool pipeline_tick(pipeline_t *self, uint64_t mono_us);
+/* The kernel's capture counters, for the stats events (live). */
+void pipeline_set_kernel_stats(pipeline_t *self, uint64_t received, uint64_t dropped,
+        uint64_t ifdropped);
+/* Takes `rules` in place of the running ones (SIGHUP), keeping every flow
+ * and counter: false, with why, unless they have the same shape
+ * (rules_same_shape). The caller keeps both alive until this returns. */
+bool pipeline_set_rules(pipeline_t *self, const rules_t *rules, char *why, size_t n);
+/* Writes buffered events (see output_flush). */
+void pipeline_flush(pipeline_t *self);
+/* Reopens the events file (SIGHUP); false with err on failure. */
+bool pipeline_reopen(pipeline_t *self, char *err, size_t errlen);
 /* End of input: every flow is judged; emits the stats event. */
 void pipeline_finish(pipeline_t *self, uint64_t sources);
 /* The run's counters as a JSON object (for heartbeats); the caller frees. */

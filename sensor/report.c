@@ -68,6 +68,11 @@ struct report {
     uint64_t groups_dropped;
 };
 
+void report_set_rules(report_t *self, const rules_t *rules)
+{
+    self->rules = rules;
+}
+
 report_t *report_new(const rules_t *rules, classify_t *cls)
 {
     report_t *self = calloc(1, sizeof *self);

@@ -30,6 +30,8 @@ typedef struct {
 } report_meta_t;
 
 report_t *report_new(const rules_t *rules, classify_t *cls);
+/* Reports by `rules` from now on: same shape as before (rules_same_shape). */
+void report_set_rules(report_t *self, const rules_t *rules);
 void report_destroy(report_t **self_p);
 
 /* Adds one judged flow. */

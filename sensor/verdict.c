@@ -50,6 +50,11 @@ void verdict_ctx_destroy(verdict_ctx_t **self_p)
     *self_p = NULL;
 }
 
+void verdict_set_rules(verdict_ctx_t *self, const rules_t *rules)
+{
+    self->rules = rules;
+}
+
 void verdict_note_inbound(verdict_ctx_t *self, int site)
 {
     if (site >= 0 && (size_t)site < self->nsites)

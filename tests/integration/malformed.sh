@@ -12,6 +12,7 @@ ok() { passes=$((passes + 1)); echo "ok: $*"; }
 bad() { fails=$((fails + 1)); echo "FAIL: $*"; }
 run() { # name, expected exit codes (e.g. 2, or 01), then sensor args; output in $T/out, $T/err
     local name=$1 want=$2; shift 2
+    rm -f "$T/ev.jsonl" # events are appended to
     "$SENSOR" --rules "$SRC/rules" --inventory "$SRC/rules/inventory/lab.yaml" \
         --events "$T/ev.jsonl" "$@" >"$T/out" 2>"$T/err"
     local rc=$?
