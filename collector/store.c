@@ -1006,6 +1006,19 @@ void store_metrics(store_t *self, strbuf_t *b, const char *const *sites, size_t 
     s_metric_rows(self, b, "pinhole_sensor_packets_total", "counter",
             "packets the sensor has read (from its heartbeat)", "sensor",
             "SELECT sensor, COALESCE(json_extract(stats, '$.capture.packets'), 0) FROM sensors", 1);
+    s_metric_rows(self, b, "pinhole_sensor_kernel_packets_total", "counter",
+            "packets the sensor's kernel capture received (live; from its heartbeat)", "sensor",
+            "SELECT sensor, json_extract(stats, '$.capture.capture.kernel_packets') FROM sensors "
+            "WHERE json_extract(stats, '$.capture.capture') IS NOT NULL", 1);
+    s_metric_rows(self, b, "pinhole_sensor_kernel_drops_total", "counter",
+            "packets the kernel dropped before the sensor read them: capture buffer full "
+            "(live; from its heartbeat)", "sensor",
+            "SELECT sensor, json_extract(stats, '$.capture.capture.kernel_drops') FROM sensors "
+            "WHERE json_extract(stats, '$.capture.capture') IS NOT NULL", 1);
+    s_metric_rows(self, b, "pinhole_sensor_kernel_ifdrops_total", "counter",
+            "packets the capture interface dropped (live; from its heartbeat)", "sensor",
+            "SELECT sensor, json_extract(stats, '$.capture.capture.kernel_ifdrops') FROM sensors "
+            "WHERE json_extract(stats, '$.capture.capture') IS NOT NULL", 1);
     s_metric_rows(self, b, "pinhole_sensor_spool_discarded_total", "counter",
             "events the sensor's full spool discarded (from its heartbeat)", "sensor",
             "SELECT sensor, COALESCE(json_extract(stats, '$.link.discarded'), 0) FROM sensors", 1);
