@@ -3,7 +3,8 @@
 # SECONDS (default 60) on seeds from pcaps/ and rules/ (for the collector's
 # message path: batches of the events the sensor writes for the lab
 # captures). A crash fails the run and leaves the input in
-# build-fuzz/crash-*: minimize it and keep it as a regression case. Usage: scripts/fuzz.sh [SECONDS]
+# build-fuzz/crash-* (or timeout-*: an input that took over 10 s, a hang):
+# minimize it and keep it as a regression case. Usage: scripts/fuzz.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
@@ -67,7 +68,7 @@ PY
 rm -f "$C"/*.jsonl
 for t in decode capture rules sip collector; do
     echo "== fuzz_$t for ${secs}s"
-    if ! build-fuzz/tests/fuzz/fuzz_$t -max_total_time="$secs" -rss_limit_mb=4096 -max_len=262144 \
+    if ! build-fuzz/tests/fuzz/fuzz_$t -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 -max_len=262144 \
             -print_final_stats=1 -artifact_prefix=build-fuzz/ "$C/$t" >build-fuzz/fuzz_$t.log 2>&1; then
         tail -40 build-fuzz/fuzz_$t.log
         echo "fuzz_$t: crash (input saved as build-fuzz/crash-*)"

@@ -9,6 +9,7 @@
 
 #include "capture.h"
 #include "classify.h"
+#include "hash.h"
 #include "log.h"
 #include "pipeline.h"
 #include "rules.h"
@@ -36,6 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         s_rules = s_load();
         s_cls = classify_new(8, 8);
         log_set_level(LOG_LEVEL_ERROR);
+        static const uint8_t key[HASH_KEY_BYTES] = {1}; /* a crash must reproduce */
+        hash_set_key(key);
     }
     FILE *f = fmemopen((void *)(uintptr_t)data, size, "rb");
     if (!f)
