@@ -73,38 +73,60 @@ void rules_destroy(rules_t **self_p)
     *self_p = NULL;
 }
 
-bool rules_same_shape(const rules_t *a, const rules_t *b, char *why, size_t n)
+rules_remap_t *rules_remap_new(const rules_t *from, const rules_t *to)
 {
-    if (a->nsites != b->nsites || a->nroles != b->nroles || a->nrules != b->nrules ||
-            a->nreqs != b->nreqs) {
-        snprintf(why, n, "it has %zu sites, %zu roles, %zu rules, %zu requirements "
-                         "(running: %zu, %zu, %zu, %zu)",
-                b->nsites, b->nroles, b->nrules, b->nreqs, a->nsites, a->nroles, a->nrules,
-                a->nreqs);
-        return false;
+    rules_remap_t *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->nsites = from->nsites;
+    m->nrules = from->nrules;
+    m->nreqs = from->nreqs;
+    m->to_nsites = to->nsites;
+    m->to_nrules = to->nrules;
+    m->to_nreqs = to->nreqs;
+    m->site = calloc(from->nsites + 1, sizeof(int));
+    m->rule = calloc(from->nrules + 1, sizeof(int));
+    m->req = calloc(from->nreqs + 1, sizeof(int));
+    if (!m->site || !m->rule || !m->req) {
+        rules_remap_destroy(&m);
+        return NULL;
     }
-    for (size_t i = 0; i < a->nsites; i++)
-        if (strcmp(a->sites[i].name, b->sites[i].name) != 0) {
-            snprintf(why, n, "site %zu is '%s' (running: '%s')", i + 1, b->sites[i].name,
-                    a->sites[i].name);
-            return false;
-        }
-    for (size_t i = 0; i < a->nroles; i++)
-        if (strcmp(a->roles[i].id, b->roles[i].id) != 0) {
-            snprintf(why, n, "role '%s' is not role '%s'", b->roles[i].id, a->roles[i].id);
-            return false;
-        }
-    for (size_t i = 0; i < a->nrules; i++)
-        if (strcmp(a->rules[i].id, b->rules[i].id) != 0) {
-            snprintf(why, n, "rule '%s' is not rule '%s'", b->rules[i].id, a->rules[i].id);
-            return false;
-        }
-    for (size_t i = 0; i < a->nreqs; i++)
-        if (strcmp(a->reqs[i].id, b->reqs[i].id) != 0) {
-            snprintf(why, n, "requirement '%s' is not '%s'", b->reqs[i].id, a->reqs[i].id);
-            return false;
-        }
-    return true;
+    for (size_t i = 0; i < from->nsites; i++) {
+        m->site[i] = -1;
+        for (size_t j = 0; j < to->nsites; j++)
+            if (strcmp(from->sites[i].name, to->sites[j].name) == 0)
+                m->site[i] = (int)j;
+    }
+    for (size_t i = 0; i < from->nrules; i++)
+        m->rule[i] = rules_rule_index(to, from->rules[i].id);
+    for (size_t i = 0; i < from->nreqs; i++) {
+        m->req[i] = -1;
+        for (size_t j = 0; j < to->nreqs; j++)
+            if (strcmp(from->reqs[i].id, to->reqs[j].id) == 0)
+                m->req[i] = (int)j;
+    }
+    return m;
+}
+
+void rules_remap_destroy(rules_remap_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free((*self_p)->site);
+    free((*self_p)->rule);
+    free((*self_p)->req);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+int rules_remap_site(const rules_remap_t *m, int site)
+{
+    return site >= 0 && (size_t)site < m->nsites ? m->site[site] : -1;
+}
+
+int rules_remap_rule(const rules_remap_t *m, int rule)
+{
+    return rule >= 0 && (size_t)rule < m->nrules ? m->rule[rule] : -1;
 }
 
 size_t rules_nroles(const rules_t *self)

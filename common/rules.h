@@ -92,11 +92,22 @@ int rules_load_inventory(rules_t *self, const char *path, char *err, size_t errl
 rules_t *rules_load_all(const char *const *profiles, size_t nprofiles, const char *inventory,
         char *err, size_t errlen);
 
-/* True when b has the same sites, roles, rules and requirements as a (ids
- * and order): b's role bindings and addresses may differ. So a running
- * sensor can take b in place of a (SIGHUP) and keep every index it holds.
- * Else false, with what differs in why. */
-bool rules_same_shape(const rules_t *a, const rules_t *b, char *why, size_t n);
+/* Where each site, rule and requirement of one rules set stands in another
+ * (same name or id; -1 where it is gone): how a running sensor carries its
+ * state over to a reloaded inventory (SIGHUP). Arrays are indexed by the
+ * old set's positions. */
+typedef struct {
+    int *site, *rule, *req;
+    size_t nsites, nrules, nreqs;          /* the old set's counts */
+    size_t to_nsites, to_nrules, to_nreqs; /* the new set's */
+} rules_remap_t;
+
+rules_remap_t *rules_remap_new(const rules_t *from, const rules_t *to);
+void rules_remap_destroy(rules_remap_t **self_p);
+/* The new index of old site `site` (-1: none, or gone). */
+int rules_remap_site(const rules_remap_t *m, int site);
+/* The new index of old rule `rule` (-1: none, or gone). */
+int rules_remap_rule(const rules_remap_t *m, int rule);
 
 size_t rules_nroles(const rules_t *self);
 const role_t *rules_role(const rules_t *self, size_t i);

@@ -244,6 +244,12 @@ void flow_table_flush(flow_table_t *self)
         s_end(self, self->lru_head, FLOW_END_FLUSH);
 }
 
+void flow_table_foreach(flow_table_t *self, void (*fn)(flow_t *f, void *ctx), void *ctx)
+{
+    for (uint32_t i = self->lru_head; i != FLOW_NONE; i = self->flows[i].next)
+        fn(&self->flows[i], ctx);
+}
+
 void flow_table_stats(const flow_table_t *self, flow_table_stats_t *out)
 {
     *out = self->st;

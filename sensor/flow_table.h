@@ -39,5 +39,8 @@ void flow_table_expire(flow_table_t *self, uint64_t now);
 /* Ends every flow (end of capture). */
 void flow_table_flush(flow_table_t *self);
 void flow_table_stats(const flow_table_t *self, flow_table_stats_t *out);
+/* Calls fn on every flow in the table, oldest first; fn must not add or end
+ * flows. */
+void flow_table_foreach(flow_table_t *self, void (*fn)(flow_t *f, void *ctx), void *ctx);
 
 #endif

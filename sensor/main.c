@@ -317,9 +317,8 @@ static void s_reload(options_t *o, pipeline_t *pl)
         return;
     }
     if (!pipeline_set_rules(pl, rs, err, sizeof err)) {
-        log_error("SIGHUP: the new rules and inventory cannot replace the running ones: %s; "
-                  "they are kept (restart the sensor to apply a new set of sites, roles or rules)",
-                err);
+        log_error("SIGHUP: the new rules and inventory cannot be applied: %s; the rules in "
+                  "force are kept", err);
         rules_destroy(&rs);
         return;
     }

@@ -511,14 +511,24 @@ void pipeline_set_kernel_stats(pipeline_t *self, uint64_t received, uint64_t dro
     self->kernel[2] = ifdropped;
 }
 
+static void s_flow_resite(flow_t *f, void *ctx)
+{
+    verdict_flow_sites(ctx, f);
+}
+
 bool pipeline_set_rules(pipeline_t *self, const rules_t *rules, char *why, size_t n)
 {
-    if (!rules_same_shape(self->cfg.rules, rules, why, n))
+    rules_remap_t *m = rules_remap_new(self->cfg.rules, rules);
+    if (!m || verdict_set_rules(self->verdict, rules, m) != 0 ||
+            report_set_rules(self->report, rules, m) != 0) {
+        rules_remap_destroy(&m);
+        snprintf(why, n, "out of memory");
         return false;
+    }
     self->cfg.rules = rules;
-    verdict_set_rules(self->verdict, rules);
-    report_set_rules(self->report, rules);
     output_set_rules(self->out, rules);
+    flow_table_foreach(self->flows, s_flow_resite, self->verdict);
+    rules_remap_destroy(&m);
     return true;
 }
 

@@ -74,9 +74,11 @@ bool pipeline_tick(pipeline_t *self, uint64_t mono_us);
 /* The kernel's capture counters, for the stats events (live). */
 void pipeline_set_kernel_stats(pipeline_t *self, uint64_t received, uint64_t dropped,
         uint64_t ifdropped);
-/* Takes `rules` in place of the running ones (SIGHUP), keeping every flow
- * and counter: false, with why, unless they have the same shape
- * (rules_same_shape). The caller keeps both alive until this returns. */
+/* Takes `rules` in place of the running ones (SIGHUP), keeping every flow:
+ * flows in the table take their sites from the new inventory; counters
+ * follow their site, rule and requirement (by name) to their new place, and
+ * go with those no longer there. False, with why, when memory ran out. The
+ * caller keeps both sets alive until this returns. */
 bool pipeline_set_rules(pipeline_t *self, const rules_t *rules, char *why, size_t n);
 /* Writes buffered events (see output_flush). */
 void pipeline_flush(pipeline_t *self);

@@ -68,9 +68,64 @@ struct report {
     uint64_t groups_dropped;
 };
 
-void report_set_rules(report_t *self, const rules_t *rules)
+/* One site's counters moved to the new rules' positions. */
+static int s_remap_site(site_stat_t *s, const rules_remap_t *m)
 {
+    if (!s->rules)
+        return 0;
+    rule_stat_t *r = calloc(m->to_nrules + 1, sizeof *r);
+    req_stat_t *q = calloc(m->to_nreqs + 1, sizeof *q);
+    if (!r || !q) {
+        free(r);
+        free(q);
+        return -1;
+    }
+    for (size_t i = 0; i < m->nrules; i++)
+        if (m->rule[i] >= 0)
+            r[m->rule[i]] = s->rules[i];
+    for (size_t i = 0; i < m->nreqs; i++)
+        if (m->req[i] >= 0)
+            q[m->req[i]] = s->reqs[i];
+    free(s->rules);
+    free(s->reqs);
+    s->rules = r;
+    s->reqs = q;
+    return 0;
+}
+
+static void s_add_group_slot(report_t *self, uint32_t gi);
+
+int report_set_rules(report_t *self, const rules_t *rules, const rules_remap_t *m)
+{
+    site_stat_t *ns = calloc(m->to_nsites ? m->to_nsites : 1, sizeof *ns);
+    if (!ns)
+        return -1;
+    for (size_t i = 0; i < self->nsites; i++) {
+        int j = rules_remap_site(m, (int)i);
+        if (j >= 0 && s_remap_site(&self->sites[i], m) == 0) {
+            ns[j] = self->sites[i];
+            continue;
+        }
+        free(self->sites[i].rules); /* a site no longer in the inventory */
+        free(self->sites[i].reqs);
+    }
+    free(self->sites);
+    self->sites = ns;
+    self->nsites = m->to_nsites;
     self->rules = rules;
+    /* Unexpected-flow groups: kept with their site, hashed again. */
+    size_t kept = 0;
+    memset(self->slots, 0, REPORT_GROUP_SLOTS * sizeof(uint32_t));
+    for (size_t i = 0; i < self->ngroups; i++) {
+        group_t g = self->groups[i];
+        if ((g.site = rules_remap_site(m, g.site)) < 0)
+            continue;
+        g.nearest = rules_remap_rule(m, g.nearest);
+        self->groups[kept] = g;
+        s_add_group_slot(self, (uint32_t)kept++);
+    }
+    self->ngroups = kept;
+    return 0;
 }
 
 report_t *report_new(const rules_t *rules, classify_t *cls)
@@ -124,6 +179,16 @@ static uint32_t s_group_hash(int site, uint8_t proto, const ip_addr_t *dst, uint
     uint64_t h = (w[0] ^ (w[1] * 0x9e3779b97f4a7c15ull)) ^ ((uint64_t)site << 24 | (uint64_t)proto << 16 | dport);
     h *= 0xff51afd7ed558ccdull;
     return (uint32_t)(h >> 32);
+}
+
+/* Puts group gi (already filled in) into the open-addressing slots. */
+static void s_add_group_slot(report_t *self, uint32_t gi)
+{
+    const group_t *g = &self->groups[gi];
+    uint32_t i = s_group_hash(g->site, g->proto, &g->dst, g->dport) & (REPORT_GROUP_SLOTS - 1);
+    while (self->slots[i]) /* ends: the table is never more than half full */
+        i = (i + 1) & (REPORT_GROUP_SLOTS - 1);
+    self->slots[i] = gi + 1;
 }
 
 /* Unexpected flows grouped by site, transport, destination and port; the

@@ -30,8 +30,11 @@ typedef struct {
 } report_meta_t;
 
 report_t *report_new(const rules_t *rules, classify_t *cls);
-/* Reports by `rules` from now on: same shape as before (rules_same_shape). */
-void report_set_rules(report_t *self, const rules_t *rules);
+/* Reports by `rules` from now on: each site's counts, rule by rule, follow
+ * it to its new place (`m`); a site, rule or requirement no longer there
+ * takes its counts with it. -1: out of memory (nothing changed, or a site
+ * whose counters could not be moved lost them). */
+int report_set_rules(report_t *self, const rules_t *rules, const rules_remap_t *m);
 void report_destroy(report_t **self_p);
 
 /* Adds one judged flow. */

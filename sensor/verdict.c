@@ -50,9 +50,19 @@ void verdict_ctx_destroy(verdict_ctx_t **self_p)
     *self_p = NULL;
 }
 
-void verdict_set_rules(verdict_ctx_t *self, const rules_t *rules)
+int verdict_set_rules(verdict_ctx_t *self, const rules_t *rules, const rules_remap_t *m)
 {
+    uint64_t *in = calloc(m->to_nsites ? m->to_nsites : 1, sizeof(uint64_t));
+    if (!in)
+        return -1;
+    for (size_t i = 0; i < self->nsites; i++)
+        if (rules_remap_site(m, (int)i) >= 0)
+            in[rules_remap_site(m, (int)i)] = self->site_inbound[i];
+    free(self->site_inbound);
+    self->site_inbound = in;
+    self->nsites = m->to_nsites;
     self->rules = rules;
+    return 0;
 }
 
 void verdict_note_inbound(verdict_ctx_t *self, int site)

@@ -60,8 +60,9 @@ typedef struct verdict_ctx verdict_ctx_t;
 /* end_window_us: attempts that began this close to the end of the capture
  * are capture_ended, not blocked. */
 verdict_ctx_t *verdict_ctx_new(const rules_t *rules, geo_t *geo, uint64_t end_window_us);
-/* Judges by `rules` from now on: same shape as before (rules_same_shape). */
-void verdict_set_rules(verdict_ctx_t *self, const rules_t *rules);
+/* Judges by `rules` from now on; `m` says where the old sites went (their
+ * inbound-traffic counts follow them). -1: out of memory (nothing changed). */
+int verdict_set_rules(verdict_ctx_t *self, const rules_t *rules, const rules_remap_t *m);
 void verdict_ctx_destroy(verdict_ctx_t **self_p);
 
 /* Per-packet: notes that a packet reached a site from outside it (the

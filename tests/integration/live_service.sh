@@ -28,6 +28,7 @@ trap cleanup EXIT
 ip netns add $A && ip netns add $B || { echo "cannot make namespaces: skipped"; exit 77; }
 ip link add svc0 netns $A type veth peer name svc1 netns $B
 ip -n $A addr add 192.168.50.10/24 dev svc0
+ip -n $A addr add 192.168.51.10/24 dev svc0
 ip -n $B addr add 203.0.113.40/24 dev svc1
 ip -n $B addr add 203.0.113.41/24 dev svc1
 ip -n $B addr add 203.0.113.50/24 dev svc1
@@ -36,6 +37,7 @@ ip netns exec $B ethtool -K svc1 gro off gso off tso off tx off rx off >/dev/nul
 ip -n $A link set svc0 up; ip -n $B link set svc1 up; ip -n $A link set lo up
 ip -n $A route add 203.0.113.0/24 dev svc0
 ip -n $B route add 192.168.50.0/24 dev svc1
+ip -n $B route add 192.168.51.0/24 dev svc1
 
 fails=0 passes=0
 check() { if eval "$2"; then passes=$((passes + 1)); echo "ok: $1"; else fails=$((fails + 1)); echo "FAIL: $1"; fi; }
@@ -137,14 +139,20 @@ printf 'sites:\n  - name: [broken\n' >"$T/inv.yaml"
 kill -HUP $SENSOR_PID
 check "a broken inventory on SIGHUP is refused with file:line, the rules kept" \
     "for _ in \$(seq 25); do grep -q 'the rules in force are kept' '$T/err' && break; sleep 0.2; done; grep -q 'inv.yaml:[0-9]*.*the rules in force are kept' '$T/err' && kill -0 $SENSOR_PID"
-# A corrected inventory that adds an address to the PBX's role: used at once.
-sed 's|    cidrs: \[203.0.113.40\]|    cidrs: [203.0.113.40, 203.0.113.41]|' "$T/inv.good" >"$T/inv.yaml"
+# A corrected inventory that adds an address to the PBX's role and a new site
+# ahead of the others (every site's index moves): used at once, and the
+# counts so far stay with their site.
+sed 's|    cidrs: \[203.0.113.40\]|    cidrs: [203.0.113.40, 203.0.113.41]|;
+     s|^sites:$|sites:\n  - name: svc-new\n    cidrs: [192.168.51.0/24]|' "$T/inv.good" >"$T/inv.yaml"
 kill -HUP $SENSOR_PID
 check "a corrected inventory on SIGHUP is taken" \
     "for _ in \$(seq 25); do grep -q 'rules and inventory reloaded' '$T/err' && break; sleep 0.2; done; grep -q 'rules and inventory reloaded' '$T/err'"
 ip netns exec $A timeout 2 bash -c '</dev/tcp/203.0.113.41/8446' 2>/dev/null
 check "the new address has the role: 8446 to it is PBX-CFG, blocked by a reset" \
     "wait_for 10 '$T/ev.jsonl' 'any(e.get(\"dest_ip\")==\"203.0.113.41\" and e.get(\"rule\")==\"PBX-CFG\" and e.get(\"reason\")==\"reset\" for e in ev)'"
+ip netns exec $A python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("192.168.51.10", 0)); s.sendto(b"x", ("203.0.113.40", 8448))'
+check "the new site is known at once" \
+    "wait_for 10 '$T/ev.jsonl' 'any(e.get(\"dest_port\")==8448 and e.get(\"site\")==\"svc-new\" for e in ev)'"
 
 # The unanswered REGISTER ends `timeout` 32 s after it was sent.
 left=$((T0 + 40 - $(date +%s)))
@@ -175,6 +183,15 @@ pkill -P $WATCHDOG sleep 2>/dev/null; kill $WATCHDOG 2>/dev/null
 check "SIGTERM ends the run normally (exit $rc)" "[ $rc -eq 0 ] || [ $rc -eq 1 ]"
 check "the final stats event closes the file" "tail -1 '$T/ev.jsonl' | grep -q '\"event_type\":\"stats\"'"
 check "the final report is written" "grep -q 'Site lab-branch' '$T/report.txt' && [ ! -e '$T/report.txt.tmp' ]"
+check "the report's lab-branch counts every lab-branch flow, before and after the reload" \
+    "python3 -c '
+import json, re, sys
+n = sum(1 for f in sys.argv[1:3] for l in open(f)
+        if json.loads(l)[\"event_type\"] == \"flow\" and json.loads(l).get(\"site\") == \"lab-branch\")
+m = re.search(r\"Site lab-branch: .*\\((\\d+) flows\", open(sys.argv[3]).read())
+print(\"report: %s, events: %d\" % (m and m.group(1), n))
+sys.exit(not (m and int(m.group(1)) == n and n > 5))' '$T/ev.1' '$T/ev.jsonl' '$T/report.txt'"
+check "the new site is in the report" "grep -q 'Site svc-new' '$T/report.txt'"
 check "every line of both files is whole JSON" \
     "python3 -c 'import json,sys; [json.loads(l) for f in sys.argv[1:] for l in open(f)]' '$T/ev.1' '$T/ev.jsonl'"
 ip netns exec $A curl -s http://127.0.0.1:7780/metrics >"$T/metrics.txt"
