@@ -371,6 +371,7 @@ static json_object *s_stats_object(const pipeline_t *self)
     ADD(fl, "evicted", fs.evicted);
     ADD(fl, "flushed", fs.flushed);
     ADD(fl, "peak", fs.peak);
+    ADD(fl, "chain_max", fs.chain_max);
     json_object_object_add(s, "flows", fl);
     json_object *c = json_object_new_object();
     ADD(c, "packets", cs.packets);
