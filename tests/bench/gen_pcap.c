@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* gen_pcap.c: writes synthetic captures for the benchmark (never a test).
+/* gen_pcap.c: writes synthetic captures for the benchmarks and a few tests.
  *
  *   gen_pcap mix OUT.pcap SECONDS CALLS   a site's mix, RTP-heavy: CALLS
  *       two-way G.711 calls (50 packets/s each way, real RTP headers), plus
@@ -10,6 +10,12 @@
  *       one packet each to 2001:db8:ffff:ffff::1, 1 us apart, from sources
  *       that all fall into one bucket of the old unkeyed flow hash
  *       (flowflood.h), or from random sources (hash flooding)
+ *   gen_pcap lookalike OUT.pcap PACKETS alone|copied  PACKETS distinct UDP
+ *       packets, 5 us apart, of one flow 10.0.0.5:40000 -> 198.18.0.9:4000
+ *       that share IP id, IP and UDP checksums, lengths and the first 32
+ *       payload bytes; "copied": each followed 2 us later by a true copy
+ *       with the TTL one lower and the IP checksum fixed, as a mirror port
+ *       on the far side of a router gives it (de-duplication test)
  *
  * Addresses: 10.0.0.0/8 (site) and 198.18.0.0/15 (the benchmark range);
  * 2001:db8::/32 for the flood. */
@@ -148,6 +154,73 @@ static void s_flows(long flows, int rounds)
     }
 }
 
+/* One's-complement sum of big-endian words (RFC 1071), not yet folded. */
+static uint32_t s_sum16(const uint8_t *b, size_t n, uint32_t sum)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+    if (n & 1)
+        sum += (uint32_t)b[n - 1] << 8;
+    return sum;
+}
+
+static uint16_t s_csum(uint32_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+static void s_put16(uint8_t *b, uint16_t v)
+{
+    b[0] = (uint8_t)(v >> 8);
+    b[1] = (uint8_t)v;
+}
+
+/* Distinct packets that look alike: payload words 16 and 17 (bytes 32-35)
+ * are i and 0xffff - i, whose one's-complement sum is 0xffff for every i, so
+ * the UDP checksum stays the same while the bytes differ; the IP header is
+ * the same in every packet, and so its checksum. */
+static void s_lookalike(long packets, bool copied)
+{
+    uint8_t f[14 + 20 + 8 + 200];
+    uint8_t *ip = f + 14, *u = ip + 20, *pl = u + 8;
+    memset(f, 0, sizeof f);
+    f[0] = 0x02; f[6] = 0x02; f[11] = 1; f[12] = 0x08; f[13] = 0x00;
+    /* IPv4: version 4, 20 bytes, total 228, id 0x1234, DF, TTL 64, UDP */
+    static const uint8_t iph[20] = {0x45, 0, 0, 228, 0x12, 0x34, 0x40, 0, 64, 17, 0, 0,
+            10, 0, 0, 5, 198, 18, 0, 9};
+    memcpy(ip, iph, sizeof iph);
+    s_put16(ip + 10, s_csum(s_sum16(ip, 20, 0)));
+    s_put16(u, 40000);
+    s_put16(u + 2, 4000);
+    s_put16(u + 4, 208);
+    for (int i = 0; i < 200; i++)
+        pl[i] = (uint8_t)(0x41 + i % 26); /* the same 32 first bytes, and the rest */
+    for (long i = 0; i < packets; i++) {
+        s_put16(pl + 32, (uint16_t)i);
+        s_put16(pl + 34, (uint16_t)(0xffff - (uint16_t)i));
+        /* UDP checksum: pseudo-header (addresses, protocol, length) + UDP */
+        s_put16(u + 6, 0);
+        uint32_t sum = s_sum16(ip + 12, 8, 17u + 208u);
+        s_put16(u + 6, s_csum(s_sum16(u, 208, sum)));
+        s_record(f, sizeof f);
+        if (copied) {
+            s_ts_us += 2;
+            ip[8] = 63;
+            s_put16(ip + 10, 0);
+            s_put16(ip + 10, s_csum(s_sum16(ip, 20, 0)));
+            s_record(f, sizeof f);
+            ip[8] = 64;
+            s_put16(ip + 10, 0);
+            s_put16(ip + 10, s_csum(s_sum16(ip, 20, 0)));
+            s_ts_us += 3;
+        } else {
+            s_ts_us += 5;
+        }
+    }
+}
+
 /* splitmix64: a fixed sequence of random words (reproducible runs). */
 static uint64_t s_rand(uint64_t *state)
 {
@@ -184,7 +257,7 @@ int main(int argc, char **argv)
 {
     if (argc != 5) {
         fprintf(stderr, "usage: gen_pcap mix OUT SECONDS CALLS | flows OUT FLOWS ROUNDS"
-                        " | flood OUT FLOWS collide|random\n");
+                        " | flood OUT FLOWS collide|random | lookalike OUT PACKETS alone|copied\n");
         return 2;
     }
     s_out = fopen(argv[2], "wb");
@@ -198,6 +271,8 @@ int main(int argc, char **argv)
     fwrite(gh, 1, 24, s_out);
     if (strcmp(argv[1], "mix") == 0)
         s_mix(atoi(argv[3]), atoi(argv[4]));
+    else if (strcmp(argv[1], "lookalike") == 0)
+        s_lookalike(atol(argv[3]), strcmp(argv[4], "copied") == 0);
     else if (strcmp(argv[1], "flood") == 0)
         s_flood(atol(argv[3]), strcmp(argv[4], "collide") == 0);
     else
