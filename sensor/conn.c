@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "hash.h"
+
 static void s_hist(flow_t *f, char ch)
 {
     size_t n = strnlen(f->history, FLOW_HISTORY_LEN);
@@ -33,33 +35,44 @@ void conn_start(flow_t *f, int side, const packet_t *p)
     }
 }
 
-/* What tells two packets of one direction apart: IP id, transport checksum,
- * lengths, TCP sequence and flags, and the first payload bytes (an RTP
- * stream with IP id 0 and no UDP checksum still differs in its sequence
- * number there). A copy of the same packet matches on all of it. */
-static uint32_t s_sig(const packet_t *p)
+/* A true copy is the same packet: the same bytes from the IP header to the
+ * end of the capture. Only the TTL (hop limit) and, for IPv4, the header
+ * checksum may differ, as they do when a mirror copies a packet on both
+ * sides of a router. Look-alikes (same IP id, checksums and first payload
+ * bytes, as a protocol or a tunnel may send many times a second) are not
+ * copies. The IP header is hashed from a copy with those fields zeroed,
+ * the rest in place; the two halves are combined. */
+uint64_t conn_fingerprint(const packet_t *p)
 {
-    /* Runs on every packet: whole words and a multiply-xorshift mix. */
-    uint64_t h = ((uint64_t)p->ip_id << 48) ^ ((uint64_t)p->l4_csum << 32) ^ p->payload_len;
-    h = (h ^ ((uint64_t)p->seq << 32 | p->ack)) * 0x9e3779b97f4a7c15ull;
-    h ^= p->tcp_flags;
-    uint32_t n = p->payload_caplen < 32 ? p->payload_caplen : 32;
-    uint32_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p->payload + i, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
-        h ^= h >> 29;
+    if (!p->l3 || p->l3_len == 0)
+        return 0;
+    /* The outer header: p->ipver is the inner one's in a tunnel. */
+    uint8_t hdr[60];
+    uint32_t hlen;
+    if ((p->l3[0] >> 4) == 4) {
+        hlen = (uint32_t)(p->l3[0] & 0x0f) * 4;
+        hlen = hlen < p->l3_len ? hlen : p->l3_len;
+        memcpy(hdr, p->l3, hlen);
+        if (hlen >= 12)
+            hdr[8] = hdr[10] = hdr[11] = 0; /* TTL, header checksum */
+    } else {
+        hlen = p->l3_len < 40 ? p->l3_len : 40;
+        memcpy(hdr, p->l3, hlen);
+        if (hlen >= 8)
+            hdr[7] = 0; /* hop limit */
     }
-    for (; i < n; i++)
-        h = (h ^ p->payload[i]) * 0x100000001b3ull;
-    return (uint32_t)(h ^ (h >> 32));
+    uint64_t head = hash_fingerprint(hdr, hlen);
+    uint64_t rest = hash_fingerprint(p->l3 + hlen, p->l3_len - hlen);
+    /* An odd multiplier is a bijection: equal results need both halves equal
+     * (or a 2^-64 chance). 0 is kept for "no fingerprint". */
+    return (head * 0x9e3779b97f4a7c15ull ^ rest) | 1;
 }
 
-bool conn_is_duplicate(const flow_t *f, int side, const packet_t *p, uint64_t window_us)
+bool conn_is_duplicate(const flow_t *f, int side, const packet_t *p, uint64_t fp,
+        uint64_t window_us)
 {
     const flow_dir_t *d = &f->d[side];
-    return d->pkts > 0 && d->dup_sig == s_sig(p) && p->ts_us >= d->dup_ts &&
+    return fp != 0 && d->pkts > 0 && d->dup_fp == fp && p->ts_us >= d->dup_ts &&
            p->ts_us - d->dup_ts <= window_us;
 }
 
@@ -97,7 +110,7 @@ static void s_tcp(flow_t *f, int side, const packet_t *p)
     d->flags |= fl;
 }
 
-void conn_update(flow_t *f, int side, const packet_t *p)
+void conn_update(flow_t *f, int side, const packet_t *p, uint64_t fp)
 {
     flow_dir_t *d = &f->d[side];
     if (p->proto == 6)
@@ -105,7 +118,7 @@ void conn_update(flow_t *f, int side, const packet_t *p)
     d->pkts++;
     d->bytes += p->l3_len ? p->l3_len : p->wirelen;
     d->payload += p->payload_len;
-    d->dup_sig = s_sig(p);
+    d->dup_fp = fp;
     d->dup_ts = p->ts_us;
     if (side == f->orig)
         f->orig_last_us = p->ts_us;

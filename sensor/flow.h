@@ -29,10 +29,10 @@ typedef struct {
 typedef struct {
     uint64_t bytes;      /* IP bytes on the wire */
     uint64_t dup_ts;     /* time of the last packet, for duplicate checks */
+    uint64_t dup_fp;     /* fingerprint of the last packet (conn_fingerprint) */
     uint32_t pkts;
     uint32_t payload;    /* payload bytes (TCP/UDP) */
     uint32_t isn;        /* TCP: sequence number of the last SYN */
-    uint32_t dup_sig;    /* signature of the last packet */
     uint8_t flags;       /* TCP flags seen, OR-ed */
 } flow_dir_t;
 

@@ -20,6 +20,16 @@
  * full, the head is ended early (counted as evicted) to make room: the cost
  * per packet stays the same at 10 thousand or a million flows.
  *
+ * Hashing
+ * -------
+ * The key is what the network sends, so the bucket comes from SipHash-2-4
+ * under a key drawn at random once per run (hash_keyed, common/hash.h). An
+ * unkeyed hash can be inverted: 100,000 IPv6 flows crafted into one bucket
+ * turned every lookup into a walk of the whole chain (about 100 s instead of
+ * 1 s for as many random flows; tests/bench/hashflood.sh). The hash is taken
+ * once per packet (flow_table_get) and once when a flow ends (to unlink it).
+ * stats.chain_max, the longest chain a lookup walked, shows an attack.
+ *
  * Limits
  * ------
  * max_flows is the memory bound: sizeof(flow_t) * max_flows plus 4 bytes a
@@ -30,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "log.h"
 
 struct flow_table {
@@ -64,20 +75,32 @@ void flow_key_make(flow_key_t *k, const ip_addr_t *src, uint16_t sport, const ip
     k->proto = proto;
 }
 
-static uint32_t s_hash(const flow_key_t *k)
+/* ip_is_v4, inlined: it runs on every packet. */
+static inline bool s_is_v4(const ip_addr_t *a)
 {
-    /* 64-bit multiply-xorshift over the key words: fast and well mixed. */
-    uint64_t w[5], h = 0x9e3779b97f4a7c15ull;
-    memcpy(w, k, sizeof w);
-    for (int i = 0; i < 5; i++) {
-        h ^= w[i];
-        h *= 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
-    }
-    return (uint32_t)h;
+    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return memcmp(a->b, prefix, sizeof prefix) == 0;
 }
 
-_Static_assert(sizeof(flow_key_t) == 40, "flow_key_t must hash as five 64-bit words");
+static uint32_t s_hash(const flow_key_t *k)
+{
+    /* Keyed: see "Hashing" above. An IPv4 flow hashes only its 13 bytes
+     * that vary (two SipHash blocks instead of six: about half the cost on
+     * every IPv4 packet); inputs of 13 and of 40 bytes never coincide, so
+     * distinct keys still hash distinct inputs. */
+    if (s_is_v4(&k->a) && s_is_v4(&k->b)) {
+        uint8_t v4[13];
+        memcpy(v4, k->a.b + 12, 4);
+        memcpy(v4 + 4, k->b.b + 12, 4);
+        memcpy(v4 + 8, &k->pa, 2);
+        memcpy(v4 + 10, &k->pb, 2);
+        v4[12] = k->proto;
+        return (uint32_t)hash_keyed(v4, sizeof v4);
+    }
+    return (uint32_t)hash_keyed(k, sizeof *k); /* pad bytes are zero (flow_key_make) */
+}
+
+_Static_assert(sizeof(flow_key_t) == 40, "flow_key_t must compare as five 64-bit words");
 
 /* Key equality as five word compares: called on every lookup. */
 static inline bool s_key_eq(const flow_key_t *x, const flow_key_t *y)
@@ -171,24 +194,37 @@ static void s_end(flow_table_t *self, uint32_t idx, flow_end_t why)
         self->st.flushed++;
 }
 
+/* Notes the length of a chain walked (counted only when it grows). */
+static inline void s_chain(flow_table_t *self, uint32_t steps)
+{
+    if (steps > self->st.chain_max)
+        self->st.chain_max = steps;
+}
+
 flow_t *flow_table_find(flow_table_t *self, const flow_key_t *key)
 {
-    uint32_t idx = self->buckets[s_hash(key) & self->mask];
+    uint32_t idx = self->buckets[s_hash(key) & self->mask], steps = 0;
     while (idx != FLOW_NONE) {
         flow_t *f = &self->flows[idx];
-        if (s_key_eq(&f->key, key))
+        steps++;
+        if (s_key_eq(&f->key, key)) {
+            s_chain(self, steps);
             return f;
+        }
         idx = f->hnext;
     }
+    s_chain(self, steps);
     return NULL;
 }
 
 flow_t *flow_table_get(flow_table_t *self, const flow_key_t *key, uint64_t now, bool *created)
 {
-    uint32_t h = s_hash(key) & self->mask;
+    uint32_t h = s_hash(key) & self->mask, steps = 0;
     for (uint32_t idx = self->buckets[h]; idx != FLOW_NONE;) {
         flow_t *f = &self->flows[idx];
+        steps++;
         if (s_key_eq(&f->key, key)) {
+            s_chain(self, steps);
             if (self->lru_tail != idx) {
                 s_lru_unlink(self, f);
                 s_lru_append(self, f, idx);
@@ -200,6 +236,7 @@ flow_t *flow_table_get(flow_table_t *self, const flow_key_t *key, uint64_t now, 
         }
         idx = f->hnext;
     }
+    s_chain(self, steps);
     if (self->free_head == FLOW_NONE && self->hwm == self->max)
         s_end(self, self->lru_head, FLOW_END_EVICTED);
     uint32_t idx;

@@ -22,6 +22,7 @@ typedef void (flow_end_fn)(flow_t *flow, flow_end_t why, void *ctx);
 
 typedef struct {
     uint64_t active, created, expired, evicted, flushed, peak;
+    uint64_t chain_max; /* longest hash chain a lookup walked (flows compared) */
 } flow_table_stats_t;
 
 /* Preallocates room for max_flows; flows idle for idle_us are expired. */

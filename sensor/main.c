@@ -137,6 +137,7 @@ static void s_usage(FILE *f)
             "                          capture_ended, not blocked (default 3)\n"
             "      --summary-interval S  live: site_summary and stats events (and the\n"
             "                          --report-file) this often (default 60)\n"
+            "      --no-dedup          keep true copies of a packet (a mirror's second copy)\n"
             "      --check             load rules and inventory, then exit\n"
             "  -v, --verbose           more logging (repeat for debug)\n"
             "  -h, --help              this text\n"
@@ -147,7 +148,7 @@ static int s_parse(int argc, char **argv, options_t *o)
 {
     enum { OPT_MAX_FLOWS = 256, OPT_IDLE, OPT_END_WINDOW, OPT_CHECK, OPT_REPORT_FILE,
         OPT_COLLECTOR_KEY, OPT_KEY, OPT_PLAIN, OPT_SPOOL, OPT_SPOOL_MAX, OPT_PUB_TIMEOUT,
-        OPT_SUMMARY };
+        OPT_SUMMARY, OPT_NO_DEDUP };
     static const struct option longs[] = {
             {"rules", required_argument, NULL, 'r'},
             {"inventory", required_argument, NULL, 'i'},
@@ -163,6 +164,7 @@ static int s_parse(int argc, char **argv, options_t *o)
             {"idle-timeout", required_argument, NULL, OPT_IDLE},
             {"end-window", required_argument, NULL, OPT_END_WINDOW},
             {"summary-interval", required_argument, NULL, OPT_SUMMARY},
+            {"no-dedup", no_argument, NULL, OPT_NO_DEDUP},
             {"check", no_argument, NULL, OPT_CHECK},
             {"publish", required_argument, NULL, 'p'},
             {"collector-key", required_argument, NULL, OPT_COLLECTOR_KEY},
@@ -226,6 +228,7 @@ static int s_parse(int argc, char **argv, options_t *o)
                 o->pipe.summary_us = n * 1000000u;
                 break;
             case OPT_CHECK: o->check_only = true; break;
+            case OPT_NO_DEDUP: o->pipe.dedup = false; break;
             case 'p': o->publish = optarg; break;
             case OPT_COLLECTOR_KEY: o->collector_key = optarg; break;
             case OPT_KEY: o->key = optarg; break;
@@ -517,10 +520,10 @@ int main(int argc, char **argv)
         o.pipe.sensor = host;
     o.pipe.rules = rs;
     o.pipe.geo = geo;
-    log_config("sensor %s: max-flows %u, idle-timeout %llu s, end-window %llu s, "
+    log_config("sensor %s: max-flows %u, idle-timeout %llu s, end-window %llu s, dedup %s, "
                "duplicate window %llu us, nDPI slots %u x %u packets, geoip %zu db(s), filter %s",
             o.pipe.sensor, o.pipe.max_flows, (unsigned long long)(o.pipe.idle_us / 1000000u),
-            (unsigned long long)(o.pipe.end_window_us / 1000000u),
+            (unsigned long long)(o.pipe.end_window_us / 1000000u), o.pipe.dedup ? "on" : "off",
             (unsigned long long)o.pipe.dup_window_us, o.pipe.ndpi_slots, o.pipe.ndpi_packets,
             o.ngeoip, o.filter ? o.filter : "none");
     if (o.publish && !(s_pub = s_publisher(&o, err, sizeof err))) {

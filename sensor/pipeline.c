@@ -58,6 +58,7 @@ void pipeline_cfg_defaults(pipeline_cfg_t *cfg)
     cfg->idle_us = 120ull * 1000000u;
     cfg->end_window_us = 3ull * 1000000u;
     cfg->dup_window_us = 5000u; /* SPAN copies arrive microseconds apart */
+    cfg->dedup = true;
     cfg->ndpi_slots = 1u << 16;
     cfg->ndpi_packets = 32;
     cfg->max_bindings = 1u << 16;
@@ -309,17 +310,18 @@ static void s_process(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t 
     bool created;
     flow_t *f = flow_table_get(self->flows, &k, p.ts_us, &created);
     int side = flow_side(f, &p);
+    uint64_t fp = self->cfg.dedup ? conn_fingerprint(&p) : 0;
     if (created) {
         verdict_flow_sites(self->verdict, f);
         conn_start(f, side, &p);
         if (p.proto == 17 && media_match(self->media, f))
             classify_mark_rtp(self->cls, f); /* known from SDP: no DPI */
-    } else if (conn_is_duplicate(f, side, &p, self->cfg.dup_window_us)) {
+    } else if (conn_is_duplicate(f, side, &p, fp, self->cfg.dup_window_us)) {
         f->dups++;
         self->st.duplicates++;
         return;
     }
-    conn_update(f, side, &p);
+    conn_update(f, side, &p, fp);
     int to = f->site[!side];
     if (to >= 0 && f->site[side] != to)
         verdict_note_inbound(self->verdict, to);
@@ -442,6 +444,7 @@ static json_object *s_stats_object(const pipeline_t *self)
     ADD(fl, "evicted", fs.evicted);
     ADD(fl, "flushed", fs.flushed);
     ADD(fl, "peak", fs.peak);
+    ADD(fl, "chain_max", fs.chain_max);
     json_object_object_add(s, "flows", fl);
     json_object *c = json_object_new_object();
     ADD(c, "packets", cs.packets);

@@ -8,6 +8,7 @@
 #ifndef PINHOLE_PIPELINE_H
 #define PINHOLE_PIPELINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,7 @@ typedef struct {
     uint64_t idle_us;
     uint64_t end_window_us;
     uint64_t dup_window_us;
+    bool dedup;                /* drop true copies within dup_window_us (default) */
     uint32_t ndpi_slots;
     uint32_t ndpi_packets;
     uint32_t max_bindings;     /* SIP registrations tracked */

@@ -1,17 +1,31 @@
 /* SPDX-License-Identifier: MIT */
-/* gen_pcap.c: writes synthetic captures for the benchmark (never a test).
+/* gen_pcap.c: writes synthetic captures for the benchmarks and a few tests.
  *
  *   gen_pcap mix OUT.pcap SECONDS CALLS   a site's mix, RTP-heavy: CALLS
  *       two-way G.711 calls (50 packets/s each way, real RTP headers), plus
  *       one short TCP 443 flow and one DNS exchange every 10 ms
  *   gen_pcap flows OUT.pcap FLOWS ROUNDS  FLOWS concurrent UDP flows, each
  *       sending ROUNDS packets, interleaved round-robin (flow-table scale)
+ *   gen_pcap flood OUT.pcap FLOWS collide|random  FLOWS IPv6 UDP flows of
+ *       one packet each to 2001:db8:ffff:ffff::1, 1 us apart, from sources
+ *       that all fall into one bucket of the old unkeyed flow hash
+ *       (flowflood.h), or from random sources (hash flooding)
+ *   gen_pcap lookalike OUT.pcap PACKETS alone|copied  PACKETS distinct UDP
+ *       packets, 5 us apart, of one flow 10.0.0.5:40000 -> 198.18.0.9:4000
+ *       that share IP id, IP and UDP checksums, lengths and the first 32
+ *       payload bytes; "copied": each followed 2 us later by a true copy
+ *       with the TTL one lower and the IP checksum fixed, as a mirror port
+ *       on the far side of a router gives it (de-duplication test)
  *
- * Addresses: 10.0.0.0/8 (site) and 198.18.0.0/15 (the benchmark range). */
+ * Addresses: 10.0.0.0/8 (site) and 198.18.0.0/15 (the benchmark range);
+ * 2001:db8::/32 for the flood. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "flowflood.h"
 
 static FILE *s_out;
 static uint64_t s_ts_us = 1700000000ull * 1000000u;
@@ -19,6 +33,18 @@ static uint64_t s_ts_us = 1700000000ull * 1000000u;
 static void s_put32(uint8_t *b, uint32_t v)
 {
     memcpy(b, &v, 4); /* pcap headers: host order, with the magic to match */
+}
+
+/* One pcap record of a whole frame, at the current time. */
+static void s_record(const uint8_t *f, uint32_t caplen)
+{
+    uint8_t hdr[16];
+    s_put32(hdr, (uint32_t)(s_ts_us / 1000000u));
+    s_put32(hdr + 4, (uint32_t)(s_ts_us % 1000000u));
+    s_put32(hdr + 8, caplen);
+    s_put32(hdr + 12, caplen);
+    fwrite(hdr, 1, 16, s_out);
+    fwrite(f, 1, caplen, s_out);
 }
 
 static void s_frame(uint32_t src, uint32_t dst, uint8_t proto, uint16_t sp, uint16_t dp,
@@ -45,14 +71,26 @@ static void s_frame(uint32_t src, uint32_t dst, uint8_t proto, uint16_t sp, uint
         t[4] = (uint8_t)((8 + plen) >> 8); t[5] = (uint8_t)(8 + plen);
     }
     memcpy(t + l4, payload, plen);
-    uint32_t caplen = 14u + iplen;
-    uint8_t hdr[16];
-    s_put32(hdr, (uint32_t)(s_ts_us / 1000000u));
-    s_put32(hdr + 4, (uint32_t)(s_ts_us % 1000000u));
-    s_put32(hdr + 8, caplen);
-    s_put32(hdr + 12, caplen);
-    fwrite(hdr, 1, 16, s_out);
-    fwrite(f, 1, caplen, s_out);
+    s_record(f, 14u + iplen);
+}
+
+/* One IPv6 UDP packet (Ethernet, no extension headers). */
+static void s_frame6(const uint8_t src[16], const uint8_t dst[16], uint16_t sp, uint16_t dp,
+        const uint8_t *payload, uint16_t plen)
+{
+    uint8_t f[14 + 40 + 8 + 256];
+    uint16_t ulen = (uint16_t)(8 + plen);
+    memset(f, 0, 14 + 40 + 8);
+    f[0] = 0x02; f[6] = 0x02; f[11] = 1; f[12] = 0x86; f[13] = 0xdd;
+    uint8_t *ip = f + 14;
+    ip[0] = 0x60; ip[4] = (uint8_t)(ulen >> 8); ip[5] = (uint8_t)ulen; ip[6] = 17; ip[7] = 64;
+    memcpy(ip + 8, src, 16);
+    memcpy(ip + 24, dst, 16);
+    uint8_t *u = ip + 40;
+    u[0] = (uint8_t)(sp >> 8); u[1] = (uint8_t)sp; u[2] = (uint8_t)(dp >> 8); u[3] = (uint8_t)dp;
+    u[4] = (uint8_t)(ulen >> 8); u[5] = (uint8_t)ulen;
+    memcpy(u + 8, payload, plen);
+    s_record(f, 14u + 40u + ulen);
 }
 
 static void s_rtp(uint32_t a, uint32_t b, uint16_t pa, uint16_t pb, uint16_t seq, uint32_t ssrc)
@@ -116,10 +154,110 @@ static void s_flows(long flows, int rounds)
     }
 }
 
+/* One's-complement sum of big-endian words (RFC 1071), not yet folded. */
+static uint32_t s_sum16(const uint8_t *b, size_t n, uint32_t sum)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+    if (n & 1)
+        sum += (uint32_t)b[n - 1] << 8;
+    return sum;
+}
+
+static uint16_t s_csum(uint32_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+static void s_put16(uint8_t *b, uint16_t v)
+{
+    b[0] = (uint8_t)(v >> 8);
+    b[1] = (uint8_t)v;
+}
+
+/* Distinct packets that look alike: payload words 16 and 17 (bytes 32-35)
+ * are i and 0xffff - i, whose one's-complement sum is 0xffff for every i, so
+ * the UDP checksum stays the same while the bytes differ; the IP header is
+ * the same in every packet, and so its checksum. */
+static void s_lookalike(long packets, bool copied)
+{
+    uint8_t f[14 + 20 + 8 + 200];
+    uint8_t *ip = f + 14, *u = ip + 20, *pl = u + 8;
+    memset(f, 0, sizeof f);
+    f[0] = 0x02; f[6] = 0x02; f[11] = 1; f[12] = 0x08; f[13] = 0x00;
+    /* IPv4: version 4, 20 bytes, total 228, id 0x1234, DF, TTL 64, UDP */
+    static const uint8_t iph[20] = {0x45, 0, 0, 228, 0x12, 0x34, 0x40, 0, 64, 17, 0, 0,
+            10, 0, 0, 5, 198, 18, 0, 9};
+    memcpy(ip, iph, sizeof iph);
+    s_put16(ip + 10, s_csum(s_sum16(ip, 20, 0)));
+    s_put16(u, 40000);
+    s_put16(u + 2, 4000);
+    s_put16(u + 4, 208);
+    for (int i = 0; i < 200; i++)
+        pl[i] = (uint8_t)(0x41 + i % 26); /* the same 32 first bytes, and the rest */
+    for (long i = 0; i < packets; i++) {
+        s_put16(pl + 32, (uint16_t)i);
+        s_put16(pl + 34, (uint16_t)(0xffff - (uint16_t)i));
+        /* UDP checksum: pseudo-header (addresses, protocol, length) + UDP */
+        s_put16(u + 6, 0);
+        uint32_t sum = s_sum16(ip + 12, 8, 17u + 208u);
+        s_put16(u + 6, s_csum(s_sum16(u, 208, sum)));
+        s_record(f, sizeof f);
+        if (copied) {
+            s_ts_us += 2;
+            ip[8] = 63;
+            s_put16(ip + 10, 0);
+            s_put16(ip + 10, s_csum(s_sum16(ip, 20, 0)));
+            s_record(f, sizeof f);
+            ip[8] = 64;
+            s_put16(ip + 10, 0);
+            s_put16(ip + 10, s_csum(s_sum16(ip, 20, 0)));
+            s_ts_us += 3;
+        } else {
+            s_ts_us += 5;
+        }
+    }
+}
+
+/* splitmix64: a fixed sequence of random words (reproducible runs). */
+static uint64_t s_rand(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Same packets, same ports and destination either way: only the sources
+ * differ, colliding (flowflood.h) or random within 2001:db8::/32. */
+static void s_flood(long flows, bool collide)
+{
+    static const uint8_t dst[16] = {0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0,
+            0, 0, 0, 1};
+    uint8_t src[16], p[32];
+    uint64_t rnd = 42;
+    memset(p, 0x5a, sizeof p);
+    for (long i = 0; i < flows; i++) {
+        if (collide) {
+            flood_addr((uint32_t)i, src);
+        } else {
+            uint64_t w[2] = {s_rand(&rnd), s_rand(&rnd)};
+            memcpy(src, w, 16);
+            memcpy(src, dst, 4); /* 2001:db8: and below dst's ffff:ffff */
+            src[4] &= 0x7f;
+        }
+        s_frame6(src, dst, 40000, 4000, p, sizeof p);
+        s_ts_us += 1;
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 5) {
-        fprintf(stderr, "usage: gen_pcap mix OUT SECONDS CALLS | flows OUT FLOWS ROUNDS\n");
+        fprintf(stderr, "usage: gen_pcap mix OUT SECONDS CALLS | flows OUT FLOWS ROUNDS"
+                        " | flood OUT FLOWS collide|random | lookalike OUT PACKETS alone|copied\n");
         return 2;
     }
     s_out = fopen(argv[2], "wb");
@@ -133,6 +271,10 @@ int main(int argc, char **argv)
     fwrite(gh, 1, 24, s_out);
     if (strcmp(argv[1], "mix") == 0)
         s_mix(atoi(argv[3]), atoi(argv[4]));
+    else if (strcmp(argv[1], "lookalike") == 0)
+        s_lookalike(atol(argv[3]), strcmp(argv[4], "copied") == 0);
+    else if (strcmp(argv[1], "flood") == 0)
+        s_flood(atol(argv[3]), strcmp(argv[4], "collide") == 0);
     else
         s_flows(atol(argv[3]), atoi(argv[4]));
     return fclose(s_out) != 0;

@@ -12,15 +12,8 @@ B=$(realpath "$1")
 W=$(mktemp -d "${2:-/tmp}/pinhole-bench.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 SRC=$(realpath "$(dirname "$0")/../..")
+INV=$SRC/tests/bench/inventory.yaml
 GEN=$B/tests/bench/pinhole-gen-pcap LOOP=$B/tests/bench/pinhole-pcap-loop SENSOR=$B/sensor/pinhole-sensor
-cat >"$W/inv.yaml" <<'YAML'
-sites:
-  - name: bench
-    cidrs: [10.0.0.0/8]
-roles:
-  outbound_proxy:
-    cidrs: [198.18.0.0/15]
-YAML
 best() { # best of 3 wall-clock seconds of a command
     local b=999
     for _ in 1 2 3; do
@@ -31,7 +24,7 @@ best() { # best of 3 wall-clock seconds of a command
     echo "$b"
 }
 calc() { awk "BEGIN {print $1}"; }
-sensor() { "$SENSOR" --rules "$SRC/rules" --inventory "$W/inv.yaml" --report none --read "$@"; }
+sensor() { "$SENSOR" --rules "$SRC/rules" --inventory "$INV" --report none --read "$@"; }
 
 "$GEN" mix "$W/mix.pcap" 60 200
 n=$("$LOOP" "$W/mix.pcap" | awk '{print $1}')
@@ -54,7 +47,7 @@ for flows in 10000 1000000; do
     "$GEN" flows "$W/b.pcap" "$flows" $((2 * r))
     ta=$(best sensor "$W/a.pcap")
     tb=$(best sensor "$W/b.pcap")
-    /usr/bin/time -o "$W/rss" -f "%M" "$SENSOR" --rules "$SRC/rules" --inventory "$W/inv.yaml" \
+    /usr/bin/time -o "$W/rss" -f "%M" "$SENSOR" --rules "$SRC/rules" --inventory "$INV" \
         --report none --read "$W/a.pcap" >/dev/null 2>&1 || true
     rss=$(tail -1 "$W/rss")
     printf '%8d concurrent flows: %.0f ns per packet (4M packets %.2f s, 8M %.2f s), max RSS %d MB\n' \

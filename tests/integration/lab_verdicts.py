@@ -130,6 +130,24 @@ def check_report(report, rules, exit_code, proc):
     return errors
 
 
+def flow_packets(events):
+    return sum(e["flow"]["pkts_toserver"] + e["flow"]["pkts_toclient"]
+               for e in events if e["event_type"] == "flow")
+
+
+def check_no_dedup(a, events, stats):
+    """With --no-dedup the mirror's copies are packets of their flows."""
+    errors = []
+    nd = run(a.sensor, a.src, "lab-https-mirror.pcap", ["--no-dedup"])[1]
+    nd_stats = [e for e in nd if e["event_type"] == "stats"][0]["stats"]
+    if nd_stats["duplicates"] != 0:
+        errors.append("--no-dedup: %d duplicates dropped" % nd_stats["duplicates"])
+    if flow_packets(nd) != flow_packets(events) + stats["duplicates"]:
+        errors.append("--no-dedup: %d packets in flows, expected %d + %d copies" % (
+            flow_packets(nd), flow_packets(events), stats["duplicates"]))
+    return errors
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sensor", required=True)
@@ -151,6 +169,8 @@ def main():
                 errors.append("read %d packets, expected %d" % (stats["packets"], 2 * n))
             if stats["duplicates"] < n * 9 // 10:
                 errors.append("only %d duplicates recognised of about %d" % (stats["duplicates"], n))
+            if a.case == "mirror":
+                errors += check_no_dedup(a, events, stats)
         elif stats["duplicates"] != 0:
             errors.append("%d duplicates in a capture that has none" % stats["duplicates"])
     elif a.case == "onesided":

@@ -23,6 +23,7 @@ int test_media(void);
 int test_alg(void);
 int test_evschema(void);
 int test_hash(void);
+int test_conn(void);
 
 const char *unit_srcdir = PINHOLE_SRCDIR;
 
@@ -46,6 +47,7 @@ static const struct {
         {"alg", test_alg},
         {"evschema", test_evschema},
         {"hash", test_hash},
+        {"conn", test_conn},
 };
 
 int main(int argc, char **argv)

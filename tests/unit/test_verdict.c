@@ -56,7 +56,7 @@ static void s_pkt(lab_t *l, bool to_server, uint8_t flags, uint32_t seq, uint32_
         l->f.first_us = p.ts_us;
         conn_start(&l->f, side, &p);
     }
-    conn_update(&l->f, side, &p);
+    conn_update(&l->f, side, &p, 0); /* no IP bytes: no fingerprint */
     l->f.last_us = p.ts_us;
     if (!to_server)
         verdict_note_inbound(l->vc, 0);
