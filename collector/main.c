@@ -19,6 +19,7 @@
 #include "rules.h"
 #include "store.h"
 #include "strutil.h"
+#include "version.h"
 
 #define MAX_RULES 64
 
@@ -85,7 +86,9 @@ static void s_usage(FILE *f)
             "      --sync full|normal   fsync each commit (full, default) or not (normal:\n"
             "                           survives a crash of the collector, not of the machine)\n"
             "      --check              load rules, inventory and keys, then exit\n"
-            "  -v, --verbose            more logging\n");
+            "  -v, --verbose            more logging\n"
+            "  -h, --help               this text\n"
+            "  -V, --version            the version\n");
 }
 
 static int s_parse(int argc, char **argv, options_t *o)
@@ -106,10 +109,10 @@ static int s_parse(int argc, char **argv, options_t *o)
             {"max-events", required_argument, NULL, O_MAXEV},
             {"sync", required_argument, NULL, O_SYNC}, {"check", no_argument, NULL, O_CHECK},
             {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
-            {NULL, 0, NULL, 0}};
+            {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
     int c, verbose = 0;
     uint64_t n;
-    while ((c = getopt_long(argc, argv, "r:i:l:d:vh", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:i:l:d:vhV", longs, NULL)) != -1) {
         switch (c) {
             case 'r':
                 if (o->nrules == MAX_RULES) {
@@ -162,6 +165,7 @@ static int s_parse(int argc, char **argv, options_t *o)
             case O_CHECK: o->check_only = true; break;
             case 'v': verbose++; break;
             case 'h': s_usage(stdout); exit(0);
+            case 'V': version_print("pinhole-collector", stdout); exit(0);
             default: s_usage(stderr); return -1;
         }
     }

@@ -21,6 +21,7 @@
 #include "publish.h"
 #include "rules.h"
 #include "strutil.h"
+#include "version.h"
 
 #define MAX_INPUTS 256
 
@@ -118,6 +119,7 @@ static void s_usage(FILE *f)
             "      --check             load rules and inventory, then exit\n"
             "  -v, --verbose           more logging (repeat for debug)\n"
             "  -h, --help              this text\n"
+            "  -V, --version           the version\n"
             "exit: 0 compliant, 1 not compliant, 2 error, 3 no site observed\n");
 }
 
@@ -149,11 +151,12 @@ static int s_parse(int argc, char **argv, options_t *o)
             {"publish-timeout", required_argument, NULL, OPT_PUB_TIMEOUT},
             {"verbose", no_argument, NULL, 'v'},
             {"help", no_argument, NULL, 'h'},
+            {"version", no_argument, NULL, 'V'},
             {NULL, 0, NULL, 0}};
     int c, verbose = 0;
     uint64_t n;
     o->report = "text";
-    while ((c = getopt_long(argc, argv, "r:i:R:I:f:e:o:g:n:p:vh", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:i:R:I:f:e:o:g:n:p:vhV", longs, NULL)) != -1) {
         switch (c) {
             case 'r':
                 if (o->nrules == MAX_INPUTS)
@@ -215,6 +218,7 @@ static int s_parse(int argc, char **argv, options_t *o)
                 break;
             case 'v': verbose++; break;
             case 'h': s_usage(stdout); exit(0);
+            case 'V': version_print("pinhole-sensor", stdout); exit(0);
             default: s_usage(stderr); return -1;
         }
     }

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The programs' command lines: --version on each (the project version, and
+# nothing created), pinhole-keygen's option parsing (an option or a path is
+# never taken for a key name), the modes of the key files, and the version
+# header's fallback when the source is not a git checkout (a tarball).
+# Usage: cli.sh SENSOR COLLECTOR KEYGEN SRCDIR VERSION
+set -u
+SENSOR=$1 COLLECTOR=$2 KEYGEN=$3 SRC=$4 VERSION=$5
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+cd "$T" || exit 1
+
+for p in "$SENSOR" "$COLLECTOR" "$KEYGEN"; do
+    name=$(basename "$p")
+    out=$("$p" --version) || fail "$name --version: exit $?"
+    [[ $out == "$name $VERSION"* ]] || fail "$name --version printed '$out'"
+    "$p" --help | grep -q -- --version || fail "$name --help does not list --version"
+done
+[ -z "$(ls -A)" ] || fail "--version created files: $(ls -A)"
+
+for bad in -x .hidden a/b ../up ''; do
+    "$KEYGEN" -- "$bad" keys 2>err && fail "keygen accepted the name '$bad'"
+    grep -q "is not a key name" err || fail "keygen '$bad': $(cat err)"
+done
+"$KEYGEN" --bogus 2>/dev/null; [ $? -eq 2 ] || fail "keygen --bogus: not a usage error"
+"$KEYGEN" a b c 2>/dev/null; [ $? -eq 2 ] || fail "keygen with three arguments: not a usage error"
+rm -f err
+[ -z "$(ls -A)" ] || fail "refused names created files: $(ls -A)"
+
+"$KEYGEN" branch keys >line || fail "keygen branch keys"
+grep -q '^branch .\{40\}$' line || fail "keygen printed '$(cat line)'"
+[ "$(stat -c %a keys/branch.key)" = 600 ] || fail "branch.key mode $(stat -c %a keys/branch.key)"
+[ "$(stat -c %a keys/branch.pub)" = 644 ] || fail "branch.pub mode $(stat -c %a keys/branch.pub)"
+
+mkdir tarball
+cmake -DSRC="$T/tarball" -DOUT="$T/v.h" -DVERSION="$VERSION" -P "$SRC/common/version.cmake" ||
+    fail "version.cmake outside git"
+grep -q "PINHOLE_VERSION \"$VERSION\"" v.h && grep -q 'PINHOLE_GIT_DESCRIBE ""' v.h ||
+    fail "version header outside git: $(cat v.h)"
+echo "ok"
