@@ -32,6 +32,7 @@ int main(int argc, char **argv)
     static const struct option longs[] = {{"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
     int c;
+    umask(027);
     while ((c = getopt_long(argc, argv, "hV", longs, NULL)) != -1) {
         switch (c) {
             case 'h': s_usage(stdout); return 0;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "aggregate.h"
@@ -389,6 +390,7 @@ static bool s_http_addr(const char *s, char *addr, size_t n, uint16_t *port)
 
 int main(int argc, char **argv)
 {
+    umask(027); /* what it creates: 0640, never world-readable */
     options_t o;
     memset(&o, 0, sizeof o);
     o.rx.bind = "tcp://0.0.0.0:7701";

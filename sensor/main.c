@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -381,6 +382,7 @@ static void s_write_report(const options_t *o, pipeline_t *pl)
 
 int main(int argc, char **argv)
 {
+    umask(027); /* what it creates: 0640, never world-readable */
     options_t o;
     memset(&o, 0, sizeof o);
     pipeline_cfg_defaults(&o.pipe);

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The programs' command lines: --version on each (the project version, and
 # nothing created), pinhole-keygen's option parsing (an option or a path is
-# never taken for a key name), the modes of the key files, and the version
-# header's fallback when the source is not a git checkout (a tarball).
+# never taken for a key name), the modes of the key files, the mode of
+# what the sensor writes (umask 027: 0640), a secret key readable by others
+# refused with what to run, and the version header's fallback when the
+# source is not a git checkout (a tarball).
 # Usage: cli.sh SENSOR COLLECTOR KEYGEN SRCDIR VERSION
 set -u
 SENSOR=$1 COLLECTOR=$2 KEYGEN=$3 SRC=$4 VERSION=$5
@@ -32,6 +34,22 @@ rm -f err
 grep -q '^branch .\{40\}$' line || fail "keygen printed '$(cat line)'"
 [ "$(stat -c %a keys/branch.key)" = 600 ] || fail "branch.key mode $(stat -c %a keys/branch.key)"
 [ "$(stat -c %a keys/branch.pub)" = 644 ] || fail "branch.pub mode $(stat -c %a keys/branch.pub)"
+
+umask 022 # the programs set their own
+"$SENSOR" --rules "$SRC/rules" --inventory "$SRC/rules/inventory/lab.yaml" \
+    --read "$SRC/pcaps/lab-https-inside.pcap" --events ev.jsonl --report-file report.txt
+[ $? -eq 1 ] || fail "sensor on lab-https-inside: exit not 1"
+for f in ev.jsonl report.txt; do
+    [ "$(stat -c %a $f)" = 640 ] || fail "sensor wrote $f with mode $(stat -c %a $f)"
+done
+"$KEYGEN" collector keys >/dev/null || fail "keygen collector keys"
+chmod 644 keys/branch.key
+"$SENSOR" --rules "$SRC/rules" --inventory "$SRC/rules/inventory/lab.yaml" \
+    --read "$SRC/pcaps/lab-https-inside.pcap" --report none --publish tcp://127.0.0.1:9 \
+    --collector-key keys/collector.pub --key keys/branch.key 2>err
+[ $? -eq 2 ] || fail "sensor with a key readable by all: exit not 2"
+grep -q "keys/branch.key: .*open to group or others (mode 0644).*chmod 600 keys/branch.key" err ||
+    fail "the refusal does not say what to do: $(cat err)"
 
 mkdir tarball
 cmake -DSRC="$T/tarball" -DOUT="$T/v.h" -DVERSION="$VERSION" -P "$SRC/common/version.cmake" ||
