@@ -19,6 +19,7 @@
 #include "log.h"
 #include "keys.h"
 #include "pipeline.h"
+#include "privs.h"
 #include "publish.h"
 #include "rules.h"
 #include "strutil.h"
@@ -46,6 +47,7 @@ typedef struct {
     bool plain;
     uint32_t publish_timeout_s;
     publish_cfg_t pub;
+    const char *user; /* --user: run as this user once the capture is open */
 } options_t;
 
 static volatile sig_atomic_t s_stop;
@@ -118,6 +120,8 @@ static void s_usage(FILE *f)
             "      --end-window S      attempts this close to the capture end are\n"
             "                          capture_ended, not blocked (default 3)\n"
             "      --check             load rules and inventory, then exit\n"
+            "      --user NAME         once the capture is open, run as NAME with no\n"
+            "                          capability (needs root; docs/service.md)\n"
             "  -v, --verbose           more logging (repeat for debug)\n"
             "  -h, --help              this text\n"
             "  -V, --version           the version\n"
@@ -127,7 +131,7 @@ static void s_usage(FILE *f)
 static int s_parse(int argc, char **argv, options_t *o)
 {
     enum { OPT_MAX_FLOWS = 256, OPT_IDLE, OPT_END_WINDOW, OPT_CHECK, OPT_REPORT_FILE,
-        OPT_COLLECTOR_KEY, OPT_KEY, OPT_PLAIN, OPT_SPOOL, OPT_SPOOL_MAX, OPT_PUB_TIMEOUT };
+        OPT_COLLECTOR_KEY, OPT_KEY, OPT_PLAIN, OPT_SPOOL, OPT_SPOOL_MAX, OPT_PUB_TIMEOUT, OPT_USER };
     static const struct option longs[] = {
             {"rules", required_argument, NULL, 'r'},
             {"inventory", required_argument, NULL, 'i'},
@@ -150,6 +154,7 @@ static int s_parse(int argc, char **argv, options_t *o)
             {"spool", required_argument, NULL, OPT_SPOOL},
             {"spool-max", required_argument, NULL, OPT_SPOOL_MAX},
             {"publish-timeout", required_argument, NULL, OPT_PUB_TIMEOUT},
+            {"user", required_argument, NULL, OPT_USER},
             {"verbose", no_argument, NULL, 'v'},
             {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, 'V'},
@@ -217,6 +222,7 @@ static int s_parse(int argc, char **argv, options_t *o)
                 }
                 o->publish_timeout_s = (uint32_t)n;
                 break;
+            case OPT_USER: o->user = optarg; break;
             case 'v': verbose++; break;
             case 'h': s_usage(stdout); exit(0);
             case 'V': version_print("pinhole-sensor", stdout); exit(0);
@@ -303,8 +309,9 @@ static int s_run(const options_t *o, pipeline_t *pl, uint64_t *sources)
     int status = 0;
     if (o->interface) {
         capture_t *cap = capture_open_live(o->interface, o->filter, err, sizeof err);
-        if (!cap) {
+        if (!cap || privs_drop(o->user, err, sizeof err) != 0) {
             log_error("%s", err);
+            capture_destroy(&cap);
             return 2;
         }
         struct sigaction sa;
@@ -323,6 +330,10 @@ static int s_run(const options_t *o, pipeline_t *pl, uint64_t *sources)
         capture_destroy(&cap);
         (*sources)++;
         return 0;
+    }
+    if (privs_drop(o->user, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return 2;
     }
     for (size_t i = 0; i < o->nreads; i++) {
         capture_t *cap = capture_open_file(o->reads[i], o->filter, err, sizeof err);
