@@ -46,12 +46,14 @@ typedef struct {
     uint64_t events, messages, first_us, last_us;
 } collector_t;
 
-static volatile sig_atomic_t s_stop;
+static volatile sig_atomic_t s_stop, s_reopen;
 
 static void s_on_signal(int sig)
 {
-    (void)sig;
-    s_stop = 1;
+    if (sig == SIGHUP)
+        s_reopen = 1;
+    else
+        s_stop = 1;
 }
 
 static uint64_t s_now_us(void)
@@ -75,7 +77,7 @@ static void s_usage(FILE *f)
             "      --plain              no CURVE: any sensor may connect (trusted networks only)\n"
             "      --http ADDR:PORT     API, /metrics and /health (default 127.0.0.1:7780;\n"
             "                           'off' for none)\n"
-            "      --alerts FILE        alerts as JSON lines\n"
+            "      --alerts FILE        alerts as JSON lines (SIGHUP opens it again)\n"
             "      --syslog             alerts to syslog too\n"
             "      --alert-publish EP   re-publish alerts on a ZeroMQ PUB socket\n"
             "      --suppress S         hold back repeats of one alert this long (default 300)\n"
@@ -350,6 +352,14 @@ static int s_loop(collector_t *c)
 {
     uint64_t last_timer = 0;
     while (!s_stop) {
+        if (s_reopen) { /* logrotate moved the alerts file */
+            char err[512];
+            s_reopen = 0;
+            if (alert_reopen(c->alert, err, sizeof err) != 0)
+                log_error("%s", err);
+            else
+                log_notice("SIGHUP: the alerts file is open again");
+        }
         receive_msg_t m;
         const char *reason = NULL;
         int rc = receive_next(c->rx, 100, &m, &reason);
@@ -450,6 +460,7 @@ int main(int argc, char **argv)
     sa.sa_handler = s_on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     log_notice("listening on %s (%s; %zu sensors allowed), state in %s", o.rx.bind,
             o.rx.plain ? "plain TCP" : "CURVE", receive_allowed(c.rx), o.db);
     alert_flush(c.alert, c.db, s_now_us()); /* what a crash left in the outbox */
