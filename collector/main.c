@@ -66,8 +66,9 @@ static uint64_t s_now_us(void)
 static void s_usage(FILE *f)
 {
     fprintf(f,
-            "usage: pinhole-collector --rules PATH --inventory FILE [options]\n"
+            "usage: pinhole-collector [--rules PATH] --inventory FILE [options]\n"
             "  -r, --rules PATH         profile file or directory (repeatable), as the sensors'\n"
+            "                           (default " PINHOLE_RULES_DIR ")\n"
             "  -i, --inventory FILE     sites and role bindings, as the sensors'\n"
             "  -l, --listen ENDPOINT    where sensors connect (default tcp://0.0.0.0:7701)\n"
             "  -d, --db FILE            SQLite state (default pinhole-collector.db)\n"
@@ -177,8 +178,10 @@ static int s_parse(int argc, char **argv, options_t *o)
         log_error("unexpected argument '%s'", argv[optind]);
         return -1;
     }
-    if (!o->nrules || !o->inventory) {
-        log_error("--rules and --inventory are required (the same as the sensors')");
+    if (!o->nrules)
+        o->rules[o->nrules++] = PINHOLE_RULES_DIR; /* the installed profiles */
+    if (!o->inventory) {
+        log_error("--inventory is required (the same as the sensors')");
         return -1;
     }
     if (!o->rx.plain && (!o->rx.key_path || !o->rx.allow_path)) {

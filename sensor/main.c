@@ -95,8 +95,9 @@ static void s_on_signal(int sig)
 static void s_usage(FILE *f)
 {
     fprintf(f,
-            "usage: pinhole-sensor --rules PATH --inventory FILE (--read FILE... | --interface IF)\n"
-            "  -r, --rules PATH        profile file or directory of *.yaml (repeatable)\n"
+            "usage: pinhole-sensor [--rules PATH] --inventory FILE (--read FILE... | --interface IF)\n"
+            "  -r, --rules PATH        profile file or directory of *.yaml (repeatable;\n"
+            "                          default " PINHOLE_RULES_DIR ")\n"
             "  -i, --inventory FILE    sites and role bindings (docs/inventory-format.md)\n"
             "  -R, --read FILE         pcap or pcapng file (repeatable; read in order)\n"
             "  -I, --interface IF      live capture (SPAN port); SIGINT/SIGTERM end it\n"
@@ -234,8 +235,10 @@ static int s_parse(int argc, char **argv, options_t *o)
         log_error("unexpected argument '%s' (files are given with --read)", argv[optind]);
         return -1;
     }
-    if (!o->nrules || !o->inventory) {
-        log_error("--rules and --inventory are required");
+    if (!o->nrules)
+        o->rules[o->nrules++] = PINHOLE_RULES_DIR; /* the installed profiles */
+    if (!o->inventory) {
+        log_error("--inventory is required");
         return -1;
     }
     if (!o->check_only && !o->nreads == !o->interface) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The programs' command lines: --version on each (the project version, and
-# nothing created), pinhole-keygen's option parsing (an option or a path is
+# nothing created), every --help option in the man page, pinhole-keygen's option parsing (an option or a path is
 # never taken for a key name), the modes of the key files, the mode of
 # what the sensor writes (umask 027: 0640), a secret key readable by others
 # refused with what to run, and the version header's fallback when the
@@ -20,6 +20,15 @@ for p in "$SENSOR" "$COLLECTOR" "$KEYGEN"; do
     "$p" --help | grep -q -- --version || fail "$name --help does not list --version"
 done
 [ -z "$(ls -A)" ] || fail "--version created files: $(ls -A)"
+
+# Every option of --help is described in the program's man page source.
+for p in "$SENSOR" "$COLLECTOR" "$KEYGEN"; do
+    name=$(basename "$p")
+    page=$(ls "$SRC/docs/man/$name".[18].scd) || fail "no man page for $name"
+    for opt in $("$p" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+        grep -q -- "\*$opt\*" "$page" || fail "$page does not describe $opt"
+    done
+done
 
 for bad in -x .hidden a/b ../up ''; do
     "$KEYGEN" -- "$bad" keys 2>err && fail "keygen accepted the name '$bad'"
