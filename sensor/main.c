@@ -95,7 +95,8 @@ static void s_on_signal(int sig)
 static void s_usage(FILE *f)
 {
     fprintf(f,
-            "usage: pinhole-sensor [--rules PATH] --inventory FILE (--read FILE... | --interface IF)\n"
+            "usage: pinhole-sensor [--rules PATH] --inventory FILE "
+            "(--read FILE... | --interface IF)\n"
             "  -r, --rules PATH        profile file or directory of *.yaml (repeatable;\n"
             "                          default " PINHOLE_RULES_DIR ")\n"
             "  -i, --inventory FILE    sites and role bindings (docs/inventory-format.md)\n"
@@ -132,7 +133,8 @@ static void s_usage(FILE *f)
 static int s_parse(int argc, char **argv, options_t *o)
 {
     enum { OPT_MAX_FLOWS = 256, OPT_IDLE, OPT_END_WINDOW, OPT_CHECK, OPT_REPORT_FILE,
-        OPT_COLLECTOR_KEY, OPT_KEY, OPT_PLAIN, OPT_SPOOL, OPT_SPOOL_MAX, OPT_PUB_TIMEOUT, OPT_USER };
+        OPT_COLLECTOR_KEY, OPT_KEY, OPT_PLAIN, OPT_SPOOL, OPT_SPOOL_MAX, OPT_PUB_TIMEOUT,
+        OPT_USER };
     static const struct option longs[] = {
             {"rules", required_argument, NULL, 'r'},
             {"inventory", required_argument, NULL, 'i'},

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The programs' command lines: --version on each (the project version, and
-# nothing created), every --help option in the man page, pinhole-keygen's option parsing (an option or a path is
-# never taken for a key name), the modes of the key files, the mode of
-# what the sensor writes (umask 027: 0640), a secret key readable by others
-# refused with what to run, and the version header's fallback when the
-# source is not a git checkout (a tarball).
+# nothing created), every --help option in the man page, pinhole-keygen's
+# option parsing (an option or a path is never taken for a key name), the
+# modes of the key files, the mode of what the sensor writes (umask 027:
+# 0640), a secret key readable by others refused with what to run, and the
+# version header's fallback when the source is not a git checkout (a
+# tarball).
 # Usage: cli.sh SENSOR COLLECTOR KEYGEN SRCDIR VERSION
 set -u
 SENSOR=$1 COLLECTOR=$2 KEYGEN=$3 SRC=$4 VERSION=$5

@@ -171,7 +171,8 @@ static int s_keys(void)
     CHECK(chmod(path, 0640) == 0); /* readable by the group: refused, as ssh does */
     CHECK(keys_load(path, pub, sec, name, err, sizeof err) != 0);
     CHECK(strstr(err, "branch.key") && strstr(err, "0640") && strstr(err, "chmod 600"));
-    CHECK_EQ(keys_load(path, pub, NULL, NULL, err, sizeof err), 0); /* its public half is not secret */
+    /* its public half is no secret */
+    CHECK_EQ(keys_load(path, pub, NULL, NULL, err, sizeof err), 0);
     CHECK(chmod(path, 0604) == 0);
     CHECK(keys_load(path, pub, sec, name, err, sizeof err) != 0);
     snprintf(path, sizeof path, "%s/branch.pub", dir);
