@@ -9,6 +9,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "err.h"
 #include "log.h"
 #include "strutil.h"
 
@@ -41,6 +42,21 @@ alert_t *alert_new(const alert_cfg_t *cfg, char *err, size_t errlen)
     if (cfg->syslog)
         openlog("pinhole-collector", LOG_PID, LOG_DAEMON);
     return self;
+}
+
+int alert_reopen(alert_t *self, char *err, size_t errlen)
+{
+    if (!self->file)
+        return 0;
+    FILE *f = fopen(self->cfg.file, "a");
+    if (!f) {
+        snprintf(err, errlen, "--alerts %s: %s; still writing to the file open before",
+                self->cfg.file, strerror(errno));
+        return PINHOLE_EIO;
+    }
+    fclose(self->file);
+    self->file = f;
+    return 0;
 }
 
 void alert_destroy(alert_t **self_p)

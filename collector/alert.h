@@ -34,6 +34,11 @@ void alert_flush(alert_t *self, store_t *store, uint64_t now_us);
 /* Summaries of held-back repeats whose interval has ended. */
 void alert_tick(alert_t *self, uint64_t now_us);
 
+/* Closes and opens again the --alerts file (SIGHUP, after logrotate moved
+ * it). On failure the old file stays in use and err says why. Returns 0 or
+ * PINHOLE_EIO. */
+int alert_reopen(alert_t *self, char *err, size_t errlen);
+
 /* Keys evicted from the suppression table (it was full). */
 uint64_t alert_evicted(const alert_t *self);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "aggregate.h"
@@ -19,6 +20,7 @@
 #include "rules.h"
 #include "store.h"
 #include "strutil.h"
+#include "version.h"
 
 #define MAX_RULES 64
 
@@ -44,12 +46,14 @@ typedef struct {
     uint64_t events, messages, first_us, last_us;
 } collector_t;
 
-static volatile sig_atomic_t s_stop;
+static volatile sig_atomic_t s_stop, s_reopen;
 
 static void s_on_signal(int sig)
 {
-    (void)sig;
-    s_stop = 1;
+    if (sig == SIGHUP)
+        s_reopen = 1;
+    else
+        s_stop = 1;
 }
 
 static uint64_t s_now_us(void)
@@ -62,8 +66,9 @@ static uint64_t s_now_us(void)
 static void s_usage(FILE *f)
 {
     fprintf(f,
-            "usage: pinhole-collector --rules PATH --inventory FILE [options]\n"
+            "usage: pinhole-collector [--rules PATH] --inventory FILE [options]\n"
             "  -r, --rules PATH         profile file or directory (repeatable), as the sensors'\n"
+            "                           (default " PINHOLE_RULES_DIR ")\n"
             "  -i, --inventory FILE     sites and role bindings, as the sensors'\n"
             "  -l, --listen ENDPOINT    where sensors connect (default tcp://0.0.0.0:7701)\n"
             "  -d, --db FILE            SQLite state (default pinhole-collector.db)\n"
@@ -73,7 +78,7 @@ static void s_usage(FILE *f)
             "      --plain              no CURVE: any sensor may connect (trusted networks only)\n"
             "      --http ADDR:PORT     API, /metrics and /health (default 127.0.0.1:7780;\n"
             "                           'off' for none)\n"
-            "      --alerts FILE        alerts as JSON lines\n"
+            "      --alerts FILE        alerts as JSON lines (SIGHUP opens it again)\n"
             "      --syslog             alerts to syslog too\n"
             "      --alert-publish EP   re-publish alerts on a ZeroMQ PUB socket\n"
             "      --suppress S         hold back repeats of one alert this long (default 300)\n"
@@ -85,7 +90,9 @@ static void s_usage(FILE *f)
             "      --sync full|normal   fsync each commit (full, default) or not (normal:\n"
             "                           survives a crash of the collector, not of the machine)\n"
             "      --check              load rules, inventory and keys, then exit\n"
-            "  -v, --verbose            more logging\n");
+            "  -v, --verbose            more logging\n"
+            "  -h, --help               this text\n"
+            "  -V, --version            the version\n");
 }
 
 static int s_parse(int argc, char **argv, options_t *o)
@@ -106,10 +113,10 @@ static int s_parse(int argc, char **argv, options_t *o)
             {"max-events", required_argument, NULL, O_MAXEV},
             {"sync", required_argument, NULL, O_SYNC}, {"check", no_argument, NULL, O_CHECK},
             {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
-            {NULL, 0, NULL, 0}};
+            {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
     int c, verbose = 0;
     uint64_t n;
-    while ((c = getopt_long(argc, argv, "r:i:l:d:vh", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:i:l:d:vhV", longs, NULL)) != -1) {
         switch (c) {
             case 'r':
                 if (o->nrules == MAX_RULES) {
@@ -162,6 +169,7 @@ static int s_parse(int argc, char **argv, options_t *o)
             case O_CHECK: o->check_only = true; break;
             case 'v': verbose++; break;
             case 'h': s_usage(stdout); exit(0);
+            case 'V': version_print("pinhole-collector", stdout); exit(0);
             default: s_usage(stderr); return -1;
         }
     }
@@ -170,8 +178,10 @@ static int s_parse(int argc, char **argv, options_t *o)
         log_error("unexpected argument '%s'", argv[optind]);
         return -1;
     }
-    if (!o->nrules || !o->inventory) {
-        log_error("--rules and --inventory are required (the same as the sensors')");
+    if (!o->nrules)
+        o->rules[o->nrules++] = PINHOLE_RULES_DIR; /* the installed profiles */
+    if (!o->inventory) {
+        log_error("--inventory is required (the same as the sensors')");
         return -1;
     }
     if (!o->rx.plain && (!o->rx.key_path || !o->rx.allow_path)) {
@@ -345,6 +355,14 @@ static int s_loop(collector_t *c)
 {
     uint64_t last_timer = 0;
     while (!s_stop) {
+        if (s_reopen) { /* logrotate moved the alerts file */
+            char err[512];
+            s_reopen = 0;
+            if (alert_reopen(c->alert, err, sizeof err) != 0)
+                log_error("%s", err);
+            else
+                log_notice("SIGHUP: the alerts file is open again");
+        }
         receive_msg_t m;
         const char *reason = NULL;
         int rc = receive_next(c->rx, 100, &m, &reason);
@@ -385,6 +403,7 @@ static bool s_http_addr(const char *s, char *addr, size_t n, uint16_t *port)
 
 int main(int argc, char **argv)
 {
+    umask(027); /* what it creates: 0640, never world-readable */
     options_t o;
     memset(&o, 0, sizeof o);
     o.rx.bind = "tcp://0.0.0.0:7701";
@@ -444,6 +463,7 @@ int main(int argc, char **argv)
     sa.sa_handler = s_on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     log_notice("listening on %s (%s; %zu sensors allowed), state in %s", o.rx.bind,
             o.rx.plain ? "plain TCP" : "CURVE", receive_allowed(c.rx), o.db);
     alert_flush(c.alert, c.db, s_now_us()); /* what a crash left in the outbox */

@@ -58,6 +58,9 @@ int keys_load(const char *path, char *public_key, char *secret_key, char *name, 
         snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
         return PINHOLE_EINVAL;
     }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0)
+        st.st_mode = 0;
     char line[512], val[128];
     int lineno = 0, got_pub = 0, got_sec = 0;
     if (name)
@@ -85,6 +88,12 @@ int keys_load(const char *path, char *public_key, char *secret_key, char *name, 
         snprintf(err, errlen, "%s:%d: no %s", path, lineno, !got_pub ? "public-key" : "secret-key");
         return PINHOLE_EINVAL;
     }
+    if (secret_key && (st.st_mode & 077)) {
+        /* As ssh does: a secret others can read is no longer a secret. */
+        snprintf(err, errlen, "%s: a secret key file open to group or others (mode %04o) "
+                "is refused; run: chmod 600 %s", path, (unsigned)(st.st_mode & 07777), path);
+        return PINHOLE_EINVAL;
+    }
     return 0;
 }
 
@@ -92,6 +101,10 @@ static int s_write(const char *path, mode_t mode, const char *name, const char *
         const char *sec, char *err, size_t errlen)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
+    if (fd >= 0 && fchmod(fd, mode) != 0) { /* the mode, whatever the umask */
+        close(fd);
+        fd = -1;
+    }
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
         snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));

@@ -17,11 +17,14 @@
 
 /* Reads a certificate. public_key: 41 bytes; secret_key (41 bytes) and
  * name (64 bytes) may be NULL; a secret key is required when asked for.
- * Returns 0, or PINHOLE_EINVAL with file:line and what is wrong in err. */
+ * Returns 0, or PINHOLE_EINVAL with file:line and what is wrong in err.
+ * When the secret key is asked for, a file that group or others may read
+ * is refused (err names it and says to run chmod 600). */
 int keys_load(const char *path, char *public_key, char *secret_key, char *name, char *err,
         size_t errlen);
 
-/* Writes DIR/NAME.key (secret, mode 0600) and DIR/NAME.pub. Returns 0 or
+/* Writes DIR/NAME.key (secret, mode 0600) and DIR/NAME.pub (0644), those
+ * modes whatever the umask; never overwrites. Returns 0 or
  * PINHOLE_EIO with why. */
 int keys_write(const char *dir, const char *name, const char *public_key,
         const char *secret_key, char *err, size_t errlen);

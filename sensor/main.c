@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,9 +20,11 @@
 #include "log.h"
 #include "keys.h"
 #include "pipeline.h"
+#include "privs.h"
 #include "publish.h"
 #include "rules.h"
 #include "strutil.h"
+#include "version.h"
 
 #define MAX_INPUTS 256
 
@@ -46,6 +49,7 @@ typedef struct {
     uint32_t publish_timeout_s;
     rules_t *rs;              /* the rules in force (SIGHUP replaces them) */
     publish_cfg_t pub;
+    const char *user; /* --user: run as this user once the capture is open */
 } options_t;
 
 static volatile sig_atomic_t s_stop;
@@ -111,8 +115,10 @@ static void s_signals(void)
 static void s_usage(FILE *f)
 {
     fprintf(f,
-            "usage: pinhole-sensor --rules PATH --inventory FILE (--read FILE... | --interface IF)\n"
-            "  -r, --rules PATH        profile file or directory of *.yaml (repeatable)\n"
+            "usage: pinhole-sensor [--rules PATH] --inventory FILE "
+            "(--read FILE... | --interface IF)\n"
+            "  -r, --rules PATH        profile file or directory of *.yaml (repeatable;\n"
+            "                          default " PINHOLE_RULES_DIR ")\n"
             "  -i, --inventory FILE    sites and role bindings (docs/inventory-format.md)\n"
             "  -R, --read FILE         pcap or pcapng file (repeatable; read in order)\n"
             "  -I, --interface IF      live capture (SPAN port); SIGINT/SIGTERM end it\n"
@@ -139,8 +145,11 @@ static void s_usage(FILE *f)
             "                          --report-file) this often (default 60)\n"
             "      --no-dedup          keep true copies of a packet (a mirror's second copy)\n"
             "      --check             load rules and inventory, then exit\n"
+            "      --user NAME         once the capture is open, run as NAME with no\n"
+            "                          capability (needs root; docs/service.md)\n"
             "  -v, --verbose           more logging (repeat for debug)\n"
             "  -h, --help              this text\n"
+            "  -V, --version           the version\n"
             "exit: 0 compliant, 1 not compliant, 2 error, 3 no site observed\n");
 }
 
@@ -148,7 +157,7 @@ static int s_parse(int argc, char **argv, options_t *o)
 {
     enum { OPT_MAX_FLOWS = 256, OPT_IDLE, OPT_END_WINDOW, OPT_CHECK, OPT_REPORT_FILE,
         OPT_COLLECTOR_KEY, OPT_KEY, OPT_PLAIN, OPT_SPOOL, OPT_SPOOL_MAX, OPT_PUB_TIMEOUT,
-        OPT_SUMMARY, OPT_NO_DEDUP };
+        OPT_SUMMARY, OPT_NO_DEDUP, OPT_USER };
     static const struct option longs[] = {
             {"rules", required_argument, NULL, 'r'},
             {"inventory", required_argument, NULL, 'i'},
@@ -173,13 +182,15 @@ static int s_parse(int argc, char **argv, options_t *o)
             {"spool", required_argument, NULL, OPT_SPOOL},
             {"spool-max", required_argument, NULL, OPT_SPOOL_MAX},
             {"publish-timeout", required_argument, NULL, OPT_PUB_TIMEOUT},
+            {"user", required_argument, NULL, OPT_USER},
             {"verbose", no_argument, NULL, 'v'},
             {"help", no_argument, NULL, 'h'},
+            {"version", no_argument, NULL, 'V'},
             {NULL, 0, NULL, 0}};
     int c, verbose = 0;
     uint64_t n;
     o->report = "text";
-    while ((c = getopt_long(argc, argv, "r:i:R:I:f:e:o:g:n:p:vh", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:i:R:I:f:e:o:g:n:p:vhV", longs, NULL)) != -1) {
         switch (c) {
             case 'r':
                 if (o->nrules == MAX_INPUTS)
@@ -248,8 +259,10 @@ static int s_parse(int argc, char **argv, options_t *o)
                 }
                 o->publish_timeout_s = (uint32_t)n;
                 break;
+            case OPT_USER: o->user = optarg; break;
             case 'v': verbose++; break;
             case 'h': s_usage(stdout); exit(0);
+            case 'V': version_print("pinhole-sensor", stdout); exit(0);
             default: s_usage(stderr); return -1;
         }
     }
@@ -258,8 +271,10 @@ static int s_parse(int argc, char **argv, options_t *o)
         log_error("unexpected argument '%s' (files are given with --read)", argv[optind]);
         return -1;
     }
-    if (!o->nrules || !o->inventory) {
-        log_error("--rules and --inventory are required");
+    if (!o->nrules)
+        o->rules[o->nrules++] = PINHOLE_RULES_DIR; /* the installed profiles */
+    if (!o->inventory) {
+        log_error("--inventory is required");
         return -1;
     }
     if (!o->check_only && !o->nreads == !o->interface) {
@@ -394,16 +409,12 @@ static bool s_run_source(options_t *o, pipeline_t *pl, capture_t *cap, const cha
     return true;
 }
 
-static int s_run(options_t *o, pipeline_t *pl, uint64_t *sources)
+/* Reads the live capture `cap` (taken over) or the --read files. */
+static int s_run(options_t *o, pipeline_t *pl, capture_t *cap, uint64_t *sources)
 {
     char err[512];
     int status = 0;
-    if (o->interface) {
-        capture_t *cap = capture_open_live(o->interface, o->filter, err, sizeof err);
-        if (!cap) {
-            log_error("%s", err);
-            return 2;
-        }
+    if (cap) {
         s_live = cap;
         log_notice("capturing on %s; SIGINT or SIGTERM ends the run, SIGHUP reopens files "
                    "and reloads rules", o->interface);
@@ -422,7 +433,7 @@ static int s_run(options_t *o, pipeline_t *pl, uint64_t *sources)
         return 0;
     }
     for (size_t i = 0; i < o->nreads && !s_stop; i++) {
-        capture_t *cap = capture_open_file(o->reads[i], o->filter, err, sizeof err);
+        cap = capture_open_file(o->reads[i], o->filter, err, sizeof err);
         if (!cap) {
             log_error("%s", err);
             status = 2;
@@ -439,18 +450,49 @@ static int s_run(options_t *o, pipeline_t *pl, uint64_t *sources)
     return status;
 }
 
-static publish_t *s_publisher(options_t *o, char *err, size_t errlen)
+/* The publisher's settings and keys (read while the sensor may still be
+ * root); 0 or -1 with err. */
+static int s_publisher_cfg(options_t *o, char *err, size_t errlen)
 {
     o->pub.endpoint = o->publish;
     o->pub.sensor = o->pipe.sensor;
     o->pub.plain = o->plain;
     o->pub.block_when_full = o->nreads > 0; /* files can wait; a SPAN port cannot */
-    if (!o->plain) {
-        if (keys_load(o->collector_key, o->pub.server_key, NULL, NULL, err, errlen) ||
-                keys_load(o->key, o->pub.public_key, o->pub.secret_key, NULL, err, errlen))
-            return NULL;
+    if (!o->plain && (keys_load(o->collector_key, o->pub.server_key, NULL, NULL, err, errlen) ||
+                             keys_load(o->key, o->pub.public_key, o->pub.secret_key, NULL, err,
+                                     errlen)))
+        return -1;
+    return 0;
+}
+
+/* What needs privileges comes first: the live capture (into *live) and the
+ * keys. Then the drop to --user (or of the capabilities the service gave),
+ * before any thread starts (capabilities are per thread: the publisher's
+ * would keep them) and before any file is created (they are the user's).
+ * Then the publisher and the pipeline. NULL with err on failure. */
+static pipeline_t *s_start(options_t *o, capture_t **live, char *err, size_t errlen)
+{
+    pipeline_t *pl = NULL;
+    if (o->interface && !(*live = capture_open_live(o->interface, o->filter, err, errlen)))
+        goto fail;
+    if ((o->publish && s_publisher_cfg(o, err, errlen) != 0) ||
+            privs_drop(o->user, err, errlen) != 0)
+        goto fail;
+    if (o->publish && !(s_pub = publish_new(&o->pub, err, errlen)))
+        goto fail;
+    if (s_pub) {
+        o->pipe.sink = s_publish_sink;
+        o->pipe.sink_ctx = s_pub;
     }
-    return publish_new(&o->pub, err, errlen);
+    if ((pl = pipeline_new(&o->pipe, err, errlen)))
+        return pl;
+fail:
+    capture_destroy(live);
+    if (s_pub) {
+        publish_stats_t ps;
+        publish_close(&s_pub, 0, NULL, &ps);
+    }
+    return NULL;
 }
 
 static void s_write_report(const options_t *o, pipeline_t *pl)
@@ -487,6 +529,7 @@ static void s_write_report(const options_t *o, pipeline_t *pl)
 
 int main(int argc, char **argv)
 {
+    umask(027); /* what it creates: 0640, never world-readable */
     options_t o;
     memset(&o, 0, sizeof o);
     pipeline_cfg_defaults(&o.pipe);
@@ -526,24 +569,15 @@ int main(int argc, char **argv)
             (unsigned long long)(o.pipe.end_window_us / 1000000u), o.pipe.dedup ? "on" : "off",
             (unsigned long long)o.pipe.dup_window_us, o.pipe.ndpi_slots, o.pipe.ndpi_packets,
             o.ngeoip, o.filter ? o.filter : "none");
-    if (o.publish && !(s_pub = s_publisher(&o, err, sizeof err))) {
-        log_error("%s", err);
-        geo_destroy(&geo);
-        rules_destroy(&rs);
-        return 2;
-    }
-    if (s_pub) {
-        o.pipe.sink = s_publish_sink;
-        o.pipe.sink_ctx = s_pub;
-    }
-    pipeline_t *pl = s_pl = pipeline_new(&o.pipe, err, sizeof err);
+    capture_t *live = NULL;
+    pipeline_t *pl = s_pl = s_start(&o, &live, err, sizeof err);
     int status = 2;
     if (!pl) {
         log_error("%s", err);
     } else {
         uint64_t sources = 0;
         s_signals();
-        int rc = s_run(&o, pl, &sources);
+        int rc = s_run(&o, pl, live, &sources);
         pipeline_finish(pl, sources);
         s_write_report(&o, pl);
         if (s_pub) {

@@ -4,6 +4,7 @@
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "compliance.h"
@@ -165,7 +166,17 @@ static int s_keys(void)
     snprintf(path, sizeof path, "%s/branch.key", dir);
     CHECK_EQ(keys_load(path, pub, sec, name, err, sizeof err), 0);
     CHECK(strcmp(pub, p) == 0 && strcmp(sec, s) == 0 && strcmp(name, "branch") == 0);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600);
+    CHECK(chmod(path, 0640) == 0); /* readable by the group: refused, as ssh does */
+    CHECK(keys_load(path, pub, sec, name, err, sizeof err) != 0);
+    CHECK(strstr(err, "branch.key") && strstr(err, "0640") && strstr(err, "chmod 600"));
+    /* its public half is no secret */
+    CHECK_EQ(keys_load(path, pub, NULL, NULL, err, sizeof err), 0);
+    CHECK(chmod(path, 0604) == 0);
+    CHECK(keys_load(path, pub, sec, name, err, sizeof err) != 0);
     snprintf(path, sizeof path, "%s/branch.pub", dir);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644);
     CHECK_EQ(keys_load(path, pub, NULL, NULL, err, sizeof err), 0);
     CHECK(keys_load(path, pub, sec, NULL, err, sizeof err) != 0); /* no secret in a .pub */
     CHECK(strstr(err, "branch.pub:") && strstr(err, "secret-key"));
