@@ -363,7 +363,10 @@ run_once() {
     fi
     wait $SENSOR_PID 2>/dev/null || true
     SENSOR_PID=""
-    [ "$oneline" = 1 ] || echo "sensor stopped $((waited / 10)).$((waited % 10)) s after SIGINT"
+    if [ "$oneline" != 1 ]; then
+        echo "sensor stopped $((waited / 10)).$((waited % 10)) s after SIGINT; the end of its log:"
+        tail -n 4 "$T/sensor.err" | sed 's/^/  /'
+    fi
     python3 "$T/soak.py" summary "$T/state.json" "$T/replay.out" "$T/sensor.err" "$T/ev.jsonl" \
         $TX $TXIF $RX $RXIF "$WARMUP" "$label" "$oneline"
 }
@@ -384,7 +387,7 @@ fi
 
 # --find-max: double until a run drops or tcpreplay falls short of the
 # rate, then bisect until the interval is within 10%.
-rate=${RATE:-20000} good=0 bad=0 runs=0 replay_max=0
+rate=${RATE:-20000} good=0 bad=0 runs=0 replay_max=0 dropped_at=""
 echo "find-max: $SECONDS_RUN s runs from $rate pps"
 printf '%9s %9s %9s %9s %8s %8s %8s %6s %8s %8s %5s  %s\n' requested achieved sent received "k.drop" \
     "veth" backlog "CPU%" "replay%" "waits%" load verdict
@@ -396,12 +399,12 @@ import json, sys
 j = json.loads(sys.argv[1])
 f = lambda v: "?" if v is None else str(int(v))
 print(f(j["pps"]), f(j["sent"]), f(j["recv"]), f(j["kdrop"]), j["veth_drop"], j["backlog"] + int(j["failed"]),
-      j["cpu"], j["replay_cpu"], f"{j['wait']}/{j['replay_wait']}", j["load"], int(j["drop_free"]))' "$j")
+      j["cpu"], j["replay_cpu"], str(j["wait"]) + "/" + str(j["replay_wait"]), j["load"], int(j["drop_free"]))' "$j")
     short=0
     [ "$pps" != "?" ] && [ $((pps * 100)) -lt $((rate * 95)) ] && short=1
     if [ "$ok" = 1 ] && [ $short = 0 ]; then verdict="drop-free"
     elif [ "$ok" = 1 ]; then verdict="drop-free, tcpreplay short of the rate"
-    else verdict="DROPS"
+    else verdict="DROPS"; dropped_at=${dropped_at:-$rate}
     fi
     printf '%9s %9s %9s %9s %8s %8s %8s %6s %8s %8s %5s  %s\n' "$rate" "$pps" "$sent" "$recv" "$kd" "$vd" "$bl" \
         "$cpu" "$rcpu" "$wt" "$load" "$verdict"
@@ -422,6 +425,7 @@ print(f(j["pps"]), f(j["sent"]), f(j["recv"]), f(j["kdrop"]), j["veth_drop"], j[
     fi
     [ $rate -lt 1000 ] && break
 done
-echo "highest drop-free rate found: $good pps (first failing: ${bad:-none} pps)"
+echo "highest rate replayed in full with no drop: $good pps (the next tried, $bad pps, was not)"
+[ -n "${dropped_at:-}" ] && echo "drops first at $dropped_at pps"
 [ "$replay_max" -gt 0 ] && echo "tcpreplay fell short of the requested rate (at most $replay_max pps sent) with no drop: the replay, not the sensor, was the limit there"
 exit 0
