@@ -7,7 +7,8 @@
 # capture out of one end (--duration bounds it), pinhole-sensor captures the
 # other (--interface, --events to a temporary file, --report none) and is
 # ended with SIGINT. Every S seconds (default 10) a row: the sensor's RSS
-# and CPU (one core = 100%), events written in the interval, packets per
+# (and its anonymous part: RSS less the mmap'ed capture ring, about 84 MB,
+# and the binary) and CPU (one core = 100%), events written in the interval, packets per
 # second sent and received on the veth, time the sensor / tcpreplay waited
 # for a CPU (runnable, not running: /proc/PID/schedstat; other work on the
 # machine), kernel drops so far (the sensor's
@@ -130,11 +131,11 @@ def runq_ns(pid):
     except OSError:
         return None
 
-def rss_kb(pid):
+def rss_kb(pid, key="VmRSS:"):
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(key):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -183,16 +184,21 @@ def sample(a):
     tpid = tpid or rpid
     events_pos = lines = stats_drop = 0
     have_stats_drop = False
+    # The clock starts with the replay's first packet (after its preload).
+    sn0 = softnet_drops()
+    _, ltx0 = link(tx, txif); lrx0, _ = link(rx, rxif)
+    for _ in range(600):
+        if link(tx, txif)[1]["packets"] > ltx0["packets"] or not alive(rpid):
+            break
+        time.sleep(0.1)
     t0 = time.monotonic()
     c0 = cpu_ticks(spid); rc0 = cpu_ticks(tpid) or 0
     q0 = runq_ns(spid) or 0; rq0 = runq_ns(tpid) or 0
     q_prev, rq_prev = q0, rq0
-    sn0 = softnet_drops()
-    _, ltx0 = link(tx, txif); lrx0, _ = link(rx, rxif)
     prev = (t0, c0, rc0, ltx0["packets"], lrx0["packets"])
     rows = []
     if quiet != "1":
-        print(f"{'t s':>5} {'RSS MB':>7} {'CPU %':>6} {'replay %':>8} {'waits %':>9} {'sent pps':>9} "
+        print(f"{'t s':>5} {'RSS MB':>7} {'anon MB':>7} {'CPU %':>6} {'replay %':>8} {'waits %':>9} {'sent pps':>9} "
               f"{'recv pps':>9} {'events':>7} {'ev/int':>7} {'sensor drop':>11} "
               f"{'veth drop':>9} {'backlog drop':>12}", flush=True)
     while alive(rpid) and alive(spid):
@@ -202,6 +208,7 @@ def sample(a):
         now = time.monotonic()
         c = cpu_ticks(spid); rc = cpu_ticks(tpid)
         r = rss_kb(spid)
+        anon = rss_kb(spid, "RssAnon:") or 0
         if c is None or r is None:
             break
         if rc is None:
@@ -227,7 +234,7 @@ def sample(a):
                     stats_drop = sum(int(x) for x in d)
         dt = now - prev[0]
         row = {
-            "t": now - t0, "rss_kb": r, "cpu": 100.0 * (c - prev[1]) / HZ / dt,
+            "t": now - t0, "rss_kb": r, "anon_kb": anon, "cpu": 100.0 * (c - prev[1]) / HZ / dt,
             "replay_cpu": 100.0 * (rc - prev[2]) / HZ / dt,
             "wait": 100.0 * (q - q_prev) / 1e9 / dt, "replay_wait": 100.0 * (rq - rq_prev) / 1e9 / dt,
             "sent_pps": (ltx["packets"] - prev[3]) / dt, "recv_pps": (lrx["packets"] - prev[4]) / dt,
@@ -242,7 +249,7 @@ def sample(a):
         if quiet != "1":
             sd = "n/a" if row["sensor_drop"] is None else str(row["sensor_drop"])
             w = f"{row['wait']:.0f}/{row['replay_wait']:.0f}"
-            print(f"{row['t']:5.0f} {r / 1024:7.1f} {row['cpu']:6.1f} {row['replay_cpu']:8.1f} {w:>9} "
+            print(f"{row['t']:5.0f} {r / 1024:7.1f} {anon / 1024:7.1f} {row['cpu']:6.1f} {row['replay_cpu']:8.1f} {w:>9} "
                   f"{row['sent_pps']:9.0f} {row['recv_pps']:9.0f} {lines:7d} {new:7d} {sd:>11} "
                   f"{row['veth_drop']:9d} {row['backlog_drop']:12d}", flush=True)
     json.dump({"t0": t0, "c0": c0, "end": prev[0], "c_end": prev[1], "rows": rows,
@@ -292,6 +299,8 @@ def summary(a):
     rows = [r for r in s["rows"] if r["t"] >= float(warmup)] or s["rows"]
     rss = [r["rss_kb"] / 1024 for r in rows]
     growth = 100.0 * (rss[-1] - rss[0]) / rss[0] if rss else 0
+    anon = [r["anon_kb"] / 1024 for r in rows]
+    agrowth = 100.0 * (anon[-1] - anon[0]) / anon[0] if anon and anon[0] else 0
     replay_cpu = sum(r["replay_cpu"] for r in s["rows"]) / max(len(s["rows"]), 1)
     wait = 100.0 * s["wait"] / elapsed if elapsed > 0 else 0
     replay_wait = 100.0 * s["replay_wait"] / elapsed if elapsed > 0 else 0
@@ -317,6 +326,8 @@ def summary(a):
     if rss:
         print(f"RSS after {float(warmup):.0f} s warm-up: min {min(rss):.1f} MB, max {max(rss):.1f} MB, "
               f"first {rss[0]:.1f} -> last {rss[-1]:.1f} MB ({growth:+.1f}%)")
+        print(f"  of which anonymous (RSS less the mmap'ed capture ring and the binary): "
+              f"min {min(anon):.1f}, max {max(anon):.1f}, {anon[0]:.1f} -> {anon[-1]:.1f} MB ({agrowth:+.1f}%)")
     print(f"events: {s['events_during']} during the run ({60.0 * s['events_during'] / elapsed:.0f} "
           f"per minute), {n_events} in all after SIGINT")
     print(f"sensor CPU: mean {cpu:.1f}% of one core over {elapsed:.0f} s")
