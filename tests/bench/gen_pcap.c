@@ -4,6 +4,11 @@
  *   gen_pcap mix OUT.pcap SECONDS CALLS   a site's mix, RTP-heavy: CALLS
  *       two-way G.711 calls (50 packets/s each way, real RTP headers), plus
  *       one short TCP 443 flow and one DNS exchange every 10 ms
+ *   gen_pcap site OUT.pcap SECONDS CALLS  the same mix as a site would show it
+ *       to a live sensor (tests/bench/soak.sh): every phone REGISTERs (again
+ *       every 30 s) and sets its call up with INVITE / 200 OK (SDP naming its
+ *       RTP ports) / ACK, ends it with BYE; the 443 flows open with a TLS
+ *       ClientHello naming dm.soak.example
  *   gen_pcap flows OUT.pcap FLOWS ROUNDS  FLOWS concurrent UDP flows, each
  *       sending ROUNDS packets, interleaved round-robin (flow-table scale)
  *   gen_pcap flood OUT.pcap FLOWS collide|random  FLOWS IPv6 UDP flows of
@@ -104,13 +109,104 @@ static void s_rtp(uint32_t a, uint32_t b, uint16_t pa, uint16_t pb, uint16_t seq
     s_frame(a, b, 17, pa, pb, 0, seq, p, sizeof p);
 }
 
-static void s_mix(int seconds, int calls)
+static void s_ip(char *b, size_t n, uint32_t a)
 {
-    uint8_t data[600];
+    snprintf(b, n, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255u, (a >> 8) & 255u, a & 255u);
+}
+
+/* One SIP message over UDP between a phone (ph:5060) and its proxy (gw:5065).
+ * `up`: phone to proxy. A request, or the 200 OK answering it. SDP (an
+ * INVITE and its answer) names the sender's RTP port. */
+static void s_sip(uint32_t ph, uint32_t gw, bool up, const char *method, int c, uint32_t cseq,
+        uint16_t rtp_port)
+{
+    char a[16], g[16], sdp[256] = "", msg[1400];
+    s_ip(a, sizeof a, ph);
+    s_ip(g, sizeof g, gw);
+    bool req = up;
+    if (rtp_port)
+        snprintf(sdp, sizeof sdp,
+                "v=0\r\no=- %d 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+                "m=audio %u RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n",
+                c, up ? a : g, up ? a : g, rtp_port);
+    bool reg = strcmp(method, "REGISTER") == 0;
+    int n = snprintf(msg, sizeof msg,
+            "%s%s%s\r\n"
+            "Via: SIP/2.0/UDP %s:5060;branch=z9hG4bK-%d-%u%s\r\n"
+            "From: <sip:%d@soak.example>;tag=ph%d\r\n"
+            "To: <sip:%d@soak.example>%s\r\n"
+            "Call-ID: %s%d@soak.example\r\n"
+            "CSeq: %u %s\r\n"
+            "Contact: <sip:%d@%s:5060>%s\r\n"
+            "User-Agent: soak-phone/1\r\n"
+            "%s"
+            "Content-Length: %zu\r\n\r\n%s",
+            req ? method : "SIP/2.0 200 OK", req ? " sip:" : "", req ? (reg ? "soak.example SIP/2.0" : "9999@soak.example SIP/2.0") : "",
+            a, c, cseq, req ? ";rport" : ";rport=5060",
+            1000 + c, c, reg ? 1000 + c : 9999, req && (reg || strcmp(method, "INVITE") == 0) ? "" : ";tag=gw",
+            reg ? "reg" : "call", c, cseq, method, 1000 + c, a, reg ? ";expires=60" : "",
+            rtp_port ? "Content-Type: application/sdp\r\n" : "", strlen(sdp), sdp);
+    if (up)
+        s_frame(ph, gw, 17, 5060, 5065, 0, cseq, (const uint8_t *)msg, (uint16_t)n);
+    else
+        s_frame(gw, ph, 17, 5065, 5060, 0, cseq, (const uint8_t *)msg, (uint16_t)n);
+    s_ts_us += 50;
+}
+
+/* A TLS 1.2-style ClientHello naming `host` (enough for nDPI's TLS and SNI). */
+static uint16_t s_client_hello(uint8_t *b, const char *host)
+{
+    uint16_t hl = (uint16_t)strlen(host);
+    uint16_t ext = (uint16_t)(9 + hl);              /* server_name extension */
+    uint16_t body = (uint16_t)(2 + 32 + 1 + 4 + 2 + 2 + ext);
+    uint8_t *p = b;
+    *p++ = 0x16; *p++ = 3; *p++ = 1;                /* record: handshake */
+    *p++ = (uint8_t)((body + 4) >> 8); *p++ = (uint8_t)(body + 4);
+    *p++ = 1; *p++ = 0; *p++ = (uint8_t)(body >> 8); *p++ = (uint8_t)body;
+    *p++ = 3; *p++ = 3;
+    for (int i = 0; i < 32; i++)
+        *p++ = (uint8_t)(i * 13 + 1);               /* random */
+    *p++ = 0;                                       /* session id */
+    *p++ = 0; *p++ = 2; *p++ = 0xc0; *p++ = 0x2f;   /* one cipher suite */
+    *p++ = 1; *p++ = 0;                             /* null compression */
+    *p++ = (uint8_t)(ext >> 8); *p++ = (uint8_t)ext; /* extensions length */
+    *p++ = 0; *p++ = 0;                             /* server_name */
+    *p++ = (uint8_t)((hl + 5) >> 8); *p++ = (uint8_t)(hl + 5);
+    *p++ = (uint8_t)((hl + 3) >> 8); *p++ = (uint8_t)(hl + 3);
+    *p++ = 0; *p++ = (uint8_t)(hl >> 8); *p++ = (uint8_t)hl;
+    memcpy(p, host, hl);
+    return (uint16_t)(p + hl - b);
+}
+
+static void s_mix(int seconds, int calls, bool site_view)
+{
+    uint8_t data[600], hello[300];
     for (size_t i = 0; i < sizeof data; i++)
         data[i] = (uint8_t)(i * 7 + 3);
+    uint16_t hello_len = s_client_hello(hello, "dm.soak.example");
+    uint8_t answer[600]; /* the server's first flight: a handshake record */
+    memcpy(answer, data, sizeof answer);
+    answer[0] = 0x16; answer[1] = 3; answer[2] = 3;
+    answer[3] = (sizeof answer - 5) >> 8; answer[4] = (sizeof answer - 5) & 255; answer[5] = 2;
     uint32_t site = 0x0a000000, cloud = 0xc6120000;
     for (int tick = 0; tick < seconds * 50; tick++) { /* 20 ms ticks */
+        for (int c = 0; site_view && c < calls; c++) {
+            uint32_t ph = site + 0x100 + (uint32_t)c, gw = cloud + 0x10 + (uint32_t)(c % 8);
+            uint32_t n = (uint32_t)(tick / 1500);  /* REGISTER every 30 s */
+            if (tick % 1500 == c % 1500) {
+                s_sip(ph, gw, true, "REGISTER", c, 1 + n, 0);
+                s_sip(ph, gw, false, "REGISTER", c, 1 + n, 0);
+            }
+            if (tick == 0) {
+                s_sip(ph, gw, true, "INVITE", c, 1, (uint16_t)(16384 + 2 * c));
+                s_sip(ph, gw, false, "INVITE", c, 1, (uint16_t)(20000 + 2 * c));
+                s_sip(ph, gw, true, "ACK", c, 1, 0);
+            }
+            if (tick == seconds * 50 - 1) {
+                s_sip(ph, gw, true, "BYE", c, 2, 0);
+                s_sip(ph, gw, false, "BYE", c, 2, 0);
+            }
+        }
         for (int c = 0; c < calls; c++) {
             uint32_t ph = site + 0x100 + (uint32_t)c, gw = cloud + 0x10 + (uint32_t)(c % 8);
             uint16_t pp = (uint16_t)(16384 + 2 * c), gp = (uint16_t)(20000 + 2 * c);
@@ -125,8 +221,11 @@ static void s_mix(int seconds, int calls)
             uint16_t sp = (uint16_t)(30000 + (tick * 2 + k) % 30000);
             s_frame(cl, sv, 6, sp, 443, 0x02, 1, NULL, 0);
             s_frame(sv, cl, 6, 443, sp, 0x12, 9, NULL, 0);
-            s_frame(cl, sv, 6, sp, 443, 0x18, 2, data, 300);
-            s_frame(sv, cl, 6, 443, sp, 0x18, 10, data, 600);
+            if (site_view)
+                s_frame(cl, sv, 6, sp, 443, 0x18, 2, hello, hello_len);
+            else
+                s_frame(cl, sv, 6, sp, 443, 0x18, 2, data, 300);
+            s_frame(sv, cl, 6, 443, sp, 0x18, 10, site_view ? answer : data, 600);
             s_frame(cl, sv, 6, sp, 443, 0x11, 302, NULL, 0);
             s_frame(sv, cl, 6, 443, sp, 0x11, 610, NULL, 0);
             s_frame(cl, site + 1, 17, sp, 53, 0, (uint32_t)tick, data, 40);
@@ -256,7 +355,7 @@ static void s_flood(long flows, bool collide)
 int main(int argc, char **argv)
 {
     if (argc != 5) {
-        fprintf(stderr, "usage: gen_pcap mix OUT SECONDS CALLS | flows OUT FLOWS ROUNDS"
+        fprintf(stderr, "usage: gen_pcap mix|site OUT SECONDS CALLS | flows OUT FLOWS ROUNDS"
                         " | flood OUT FLOWS collide|random | lookalike OUT PACKETS alone|copied\n");
         return 2;
     }
@@ -269,8 +368,8 @@ int main(int argc, char **argv)
     s_put32(gh + 16, 65535);
     s_put32(gh + 20, 1);
     fwrite(gh, 1, 24, s_out);
-    if (strcmp(argv[1], "mix") == 0)
-        s_mix(atoi(argv[3]), atoi(argv[4]));
+    if (strcmp(argv[1], "mix") == 0 || strcmp(argv[1], "site") == 0)
+        s_mix(atoi(argv[3]), atoi(argv[4]), strcmp(argv[1], "site") == 0);
     else if (strcmp(argv[1], "lookalike") == 0)
         s_lookalike(atol(argv[3]), strcmp(argv[4], "copied") == 0);
     else if (strcmp(argv[1], "flood") == 0)
