@@ -65,7 +65,7 @@ static void s_sip_message(const sip_msg_t *m, flow_t *f, int side, const packet_
     /* The phone's side: the source of a request, the destination of a response. */
     int site = m->is_request ? f->site[side] : f->site[!side];
     nat_sip(self->nat, m, &p->src, p->sport, &p->dst, p->dport, site, p->ts_us);
-    media_sip(self->media, m);
+    media_sip(self->media, m, p->ts_us);
     alg_sip(self->alg, m, m->raw, m->msg_len, &p->src, &p->dst, site, p->ts_us);
     siptx_message(self->siptx, m, &p->src, p->sport, &p->dst, p->dport,
             f->site[side] >= 0 ? f->site[side] : f->site[!side], p->ts_us);
@@ -232,6 +232,16 @@ void pipeline_destroy(pipeline_t **self_p)
     *self_p = NULL;
 }
 
+/* Ends what outlived its time in every table traffic fills. */
+static void s_expire_tables(pipeline_t *self, uint64_t now_us)
+{
+    flow_table_expire(self->flows, now_us);
+    nat_expire(self->nat, now_us);
+    media_expire(self->media, now_us);
+    siptx_expire(self->siptx, now_us);
+    defrag_expire(self->defrag, now_us);
+}
+
 /* An ICMP error is about another flow: it marks that flow, makes none. */
 static void s_icmp_error(pipeline_t *self, const packet_t *p)
 {
@@ -277,7 +287,7 @@ void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *
         return;
     }
     if (hdr->ts_us >= self->next_expire_us) {
-        flow_table_expire(self->flows, hdr->ts_us);
+        s_expire_tables(self, hdr->ts_us);
         self->next_expire_us = hdr->ts_us + 1000000u;
     }
     if (p.icmp_err) {
@@ -309,6 +319,44 @@ void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *
     }
     classify_packet(self->cls, f, &p);
     s_sip(self, f, side, &p);
+}
+
+/* One bounded table's counters: {max, active, peak, expired, evicted, released}. */
+static json_object *s_table(const lrutab_stats_t *t, uint32_t max)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "max", json_object_new_int64(max));
+    json_object_object_add(o, "active", json_object_new_int64((int64_t)t->active));
+    json_object_object_add(o, "peak", json_object_new_int64((int64_t)t->peak));
+    json_object_object_add(o, "expired", json_object_new_int64((int64_t)t->expired));
+    json_object_object_add(o, "evicted", json_object_new_int64((int64_t)t->evicted));
+    json_object_object_add(o, "released", json_object_new_int64((int64_t)t->released));
+    return o;
+}
+
+/* `stats.tables`: every table traffic fills, in one shape (docs/design.md). */
+static json_object *s_tables_object(const pipeline_t *self, const flow_table_stats_t *fs,
+        const defrag_stats_t *ds, const siptx_stats_t *ts, const media_stats_t *ms)
+{
+    json_object *t = json_object_new_object();
+    nat_tables_t nt;
+    nat_tables(self->nat, &nt);
+    lrutab_stats_t x = {fs->active, fs->peak, fs->created, fs->expired, fs->evicted, fs->flushed};
+    json_object_object_add(t, "flows", s_table(&x, self->cfg.max_flows));
+    json_object_object_add(t, "nat_bindings", s_table(&nt.bindings, nt.max_bindings));
+    json_object_object_add(t, "nat_call_ids", s_table(&nt.call_ids, nt.max_refs));
+    json_object_object_add(t, "nat_mappings", s_table(&nt.mappings, nt.max_refs));
+    json_object_object_add(t, "media_calls", s_table(&ms->call_table, ms->max_calls));
+    json_object_object_add(t, "media_endpoints", s_table(&ms->endpoint_table, ms->max_endpoints));
+    /* Streams and datagrams in reassembly are not evicted: streams leave
+     * with their flow, and what finds no room is counted as dropped. */
+    x = (lrutab_stats_t){ms->streams_active, ms->streams_peak, ms->streams, 0, 0,
+            ms->streams - ms->streams_active};
+    json_object_object_add(t, "media_streams", s_table(&x, ms->max_streams));
+    json_object_object_add(t, "sip_transactions", s_table(&ts->table, ts->max));
+    x = (lrutab_stats_t){ds->active, ds->peak, 0, ds->timed_out, ds->evicted, 0};
+    json_object_object_add(t, "defrag", s_table(&x, ds->max));
+    return t;
 }
 
 /* The run's counters (the `stats` event, and the heartbeat's "capture"). */
@@ -350,17 +398,17 @@ static json_object *s_stats_object(const pipeline_t *self)
     ADD(tx, "completed", ts.completed);
     ADD(tx, "unanswered", ts.unanswered);
     ADD(tx, "evicted", ts.evicted);
+    ADD(tx, "timed_out", ts.timed_out);
     json_object_object_add(s, "sip_transactions", tx);
     ADD(s, "sip_messages", self->st.sip_messages);
     ADD(s, "sip_invalid", self->st.sip_invalid);
-    ADD(s, "sip_bindings_dropped", nat_dropped(self->nat));
     media_stats_t ms;
     media_stats(self->media, &ms);
     ADD(s, "media_calls", ms.calls);
+    ADD(s, "media_calls_ended", ms.calls_ended);
     ADD(s, "media_streams", ms.streams);
-    ADD(s, "media_calls_dropped", ms.calls_dropped);
     ADD(s, "media_streams_dropped", ms.streams_dropped);
-    ADD(s, "media_endpoints_dropped", ms.endpoints_dropped);
+    json_object_object_add(s, "tables", s_tables_object(self, &fs, &ds, &ts, &ms));
     json_object *d = json_object_new_object();
     for (int i = 1; i < DECODE_ERR_COUNT; i++)
         ADD(d, decode_err_str((decode_err_t)i), self->st.decode[i]);
@@ -400,7 +448,7 @@ static void s_site_summaries(pipeline_t *self)
 
 void pipeline_tick(pipeline_t *self, uint64_t now_us)
 {
-    flow_table_expire(self->flows, now_us);
+    s_expire_tables(self, now_us);
     /* A live run never finishes: its site summaries go out now and then. */
     if (now_us - self->last_summary_us >= PIPELINE_SUMMARY_US) {
         if (self->last_summary_us)
@@ -422,6 +470,7 @@ void pipeline_finish(pipeline_t *self, uint64_t sources)
     self->sources = sources;
     verdict_set_capture_end(self->verdict, self->st.last_us);
     flow_table_flush(self->flows);
+    siptx_expire(self->siptx, self->st.last_us); /* timed out before the end */
     siptx_flush(self->siptx);
     s_site_summaries(self);
     output_stats(self->out, self->st.last_us, s_stats_object(self));
