@@ -16,9 +16,9 @@
  * name their call by index and key: once the call has ended they match no
  * new flow, so RTP on a recycled port is never given to a call long gone.
  * They live as long as their call did when last named, and make room the
- * same way. A stream lives with its flow, and the flow table bounds flows;
- * when every stream slot is taken a new media flow is counted and measured
- * as plain UDP. */
+ * same way. A stream lives with its flow (media_release), and never past
+ * it; when every stream slot is taken, the stream whose last RTP packet is
+ * oldest makes room, and its flow goes on without measurements. */
 #include "media.h"
 
 #include <math.h>
@@ -28,7 +28,6 @@
 #include "cursor.h"
 #include "hash.h"
 #include "lrutab.h"
-#include "slotpool.h"
 
 #define MEDIA_CALL_IDLE_US (600ull * 1000000u)
 
@@ -55,6 +54,7 @@ typedef struct {
 
 typedef struct {
     bool used;
+    flow_t *flow;           /* the flow that holds it (valid while used) */
     uint32_t call;
     uint64_t ckey;
     media_stream_t pub;
@@ -67,8 +67,8 @@ struct media {
     endpoint_t *eps;
     lrutab_t *et;
     stream_t *streams;
+    lrutab_t *stt;          /* streams by flow id, in order of last packet */
     uint32_t max_streams;
-    slot_pool_t pool;
     media_stats_t st;
 };
 
@@ -79,9 +79,19 @@ static void s_call_end(uint32_t idx, lrutab_end_t why, void *ctx)
     self->calls[idx].key = 0;
 }
 
+/* A stream pushed out of a full table: its flow goes on unmeasured. */
+static void s_stream_end(uint32_t idx, lrutab_end_t why, void *ctx)
+{
+    media_t *self = ctx;
+    stream_t *st = &self->streams[idx];
+    if (why == LRUTAB_EVICTED)
+        st->flow->media = FLOW_NONE;
+    st->used = false;
+}
+
 media_t *media_new(uint32_t max_calls, uint32_t max_streams)
 {
-    if (max_calls == 0 || max_calls > (1u << 27))
+    if (max_calls == 0 || max_calls > (1u << 27) || max_streams == 0 || max_streams > (1u << 29))
         return NULL;
     media_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -94,9 +104,9 @@ media_t *media_new(uint32_t max_calls, uint32_t max_streams)
     self->ct = lrutab_new(max_calls, s_call_end, self);
     self->eps = calloc(max_eps, sizeof(endpoint_t));
     self->et = lrutab_new(max_eps, NULL, NULL);
-    self->streams = calloc(max_streams ? max_streams : 1, sizeof(stream_t));
-    if (!self->calls || !self->ct || !self->eps || !self->et || !self->streams ||
-            slot_pool_init(&self->pool, max_streams) != 0)
+    self->streams = calloc(max_streams, sizeof(stream_t));
+    self->stt = lrutab_new(max_streams, s_stream_end, self);
+    if (!self->calls || !self->ct || !self->eps || !self->et || !self->streams || !self->stt)
         media_destroy(&self);
     return self;
 }
@@ -110,7 +120,7 @@ void media_destroy(media_t **self_p)
     free((*self_p)->eps);
     lrutab_destroy(&(*self_p)->et);
     free((*self_p)->streams);
-    slot_pool_fini(&(*self_p)->pool);
+    lrutab_destroy(&(*self_p)->stt);
     free(*self_p);
     *self_p = NULL;
 }
@@ -220,14 +230,12 @@ bool media_match(media_t *self, flow_t *f)
     if (!e)
         return false;
     lrutab_touch(self->ct, e->call, f->first_us + MEDIA_CALL_IDLE_US);
-    uint32_t s = slot_pool_take(&self->pool);
-    if (s == SLOT_NONE) {
-        self->st.streams_dropped++;
-        return false;
-    }
+    /* Streams leave with their flow, not by the clock: no deadline. */
+    uint32_t s = lrutab_add(self->stt, f->id, UINT64_MAX);
     stream_t *st = &self->streams[s];
     memset(st, 0, sizeof *st);
     st->used = true;
+    st->flow = f;
     st->call = e->call;
     st->ckey = e->ckey;
     st->pub.answered = self->calls[e->call].answered;
@@ -286,6 +294,7 @@ void media_packet(media_t *self, flow_t *f, int side, const packet_t *p)
     if (pt >= 72 && pt <= 76)
         return; /* RTCP on the same port (RFC 5761): not a media packet */
     s_rtp(&st->rtp[side], &st->pub.d[side], seq, ts, p->ts_us);
+    lrutab_touch(self->stt, f->media, UINT64_MAX);
     /* Media keeps its call alive, for the SIP that may still end it. */
     if (self->calls[st->call].key == st->ckey)
         lrutab_touch(self->ct, st->call, p->ts_us + MEDIA_CALL_IDLE_US);
@@ -305,8 +314,7 @@ void media_release(media_t *self, flow_t *f)
 {
     if (f->media == FLOW_NONE || f->media >= self->max_streams)
         return;
-    self->streams[f->media].used = false;
-    slot_pool_give(&self->pool, f->media);
+    lrutab_release(self->stt, f->media);
     f->media = FLOW_NONE;
 }
 
@@ -323,7 +331,6 @@ void media_stats(const media_t *self, media_stats_t *out)
     lrutab_stats(self->et, &out->endpoint_table);
     out->max_calls = lrutab_max(self->ct);
     out->max_endpoints = lrutab_max(self->et);
+    lrutab_stats(self->stt, &out->stream_table);
     out->max_streams = self->max_streams;
-    out->streams_active = self->pool.used;
-    out->streams_peak = self->pool.peak;
 }

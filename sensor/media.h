@@ -33,15 +33,14 @@ typedef struct {
 } media_stream_t;
 
 typedef struct {
-    uint64_t calls, streams, streams_dropped;
+    uint64_t calls, streams;
     uint64_t calls_ended;          /* by BYE or a failed INVITE */
-    lrutab_stats_t call_table, endpoint_table;
+    lrutab_stats_t call_table, endpoint_table, stream_table;
     uint32_t max_calls, max_endpoints, max_streams;
-    uint64_t streams_active, streams_peak;
 } media_stats_t;
 
 /* max_calls (1 .. 2^27) calls at once, 4 x max_calls media endpoints and
- * max_streams media flows. */
+ * max_streams (1 .. 2^29) media flows measured at once. */
 media_t *media_new(uint32_t max_calls, uint32_t max_streams);
 void media_destroy(media_t **self_p);
 
@@ -50,7 +49,9 @@ void media_destroy(media_t **self_p);
  * match no new flow). */
 void media_sip(media_t *self, const sip_msg_t *m, uint64_t ts_us);
 /* For a new UDP flow: true if it is a call's media; the flow then carries
- * the stream slot (flow->media). */
+ * the stream slot (flow->media). When every slot is taken, the stream idle
+ * longest is ended early: its flow's media becomes FLOW_NONE. The flow must
+ * stay where it is until media_release. */
 bool media_match(media_t *self, flow_t *f);
 /* Measures one RTP packet of a media flow sent by `side`. */
 void media_packet(media_t *self, flow_t *f, int side, const packet_t *p);

@@ -321,11 +321,13 @@ void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *
     s_sip(self, f, side, &p);
 }
 
-/* One bounded table's counters: {max, active, peak, expired, evicted, released}. */
+/* One bounded table's counters: {max, active, peak, created, expired,
+ * evicted, released}. */
 static json_object *s_table(const lrutab_stats_t *t, uint32_t max)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "max", json_object_new_int64(max));
+    json_object_object_add(o, "created", json_object_new_int64((int64_t)t->created));
     json_object_object_add(o, "active", json_object_new_int64((int64_t)t->active));
     json_object_object_add(o, "peak", json_object_new_int64((int64_t)t->peak));
     json_object_object_add(o, "expired", json_object_new_int64((int64_t)t->expired));
@@ -348,11 +350,7 @@ static json_object *s_tables_object(const pipeline_t *self, const flow_table_sta
     json_object_object_add(t, "nat_mappings", s_table(&nt.mappings, nt.max_refs));
     json_object_object_add(t, "media_calls", s_table(&ms->call_table, ms->max_calls));
     json_object_object_add(t, "media_endpoints", s_table(&ms->endpoint_table, ms->max_endpoints));
-    /* Streams and datagrams in reassembly are not evicted: streams leave
-     * with their flow, and what finds no room is counted as dropped. */
-    x = (lrutab_stats_t){ms->streams_active, ms->streams_peak, ms->streams, 0, 0,
-            ms->streams - ms->streams_active};
-    json_object_object_add(t, "media_streams", s_table(&x, ms->max_streams));
+    json_object_object_add(t, "media_streams", s_table(&ms->stream_table, ms->max_streams));
     json_object_object_add(t, "sip_transactions", s_table(&ts->table, ts->max));
     x = (lrutab_stats_t){ds->active, ds->peak, 0, ds->timed_out, ds->evicted, 0};
     json_object_object_add(t, "defrag", s_table(&x, ds->max));
@@ -407,7 +405,6 @@ static json_object *s_stats_object(const pipeline_t *self)
     ADD(s, "media_calls", ms.calls);
     ADD(s, "media_calls_ended", ms.calls_ended);
     ADD(s, "media_streams", ms.streams);
-    ADD(s, "media_streams_dropped", ms.streams_dropped);
     json_object_object_add(s, "tables", s_tables_object(self, &fs, &ds, &ts, &ms));
     json_object *d = json_object_new_object();
     for (int i = 1; i < DECODE_ERR_COUNT; i++)
