@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "lrutab.h"
 #include "sip.h"
 #include "strutil.h"
 
@@ -38,5 +39,7 @@ void alg_destroy(alg_t **self_p);
 void alg_sip(alg_t *self, const sip_msg_t *m, const uint8_t *raw, uint32_t raw_len,
         const ip_addr_t *src, const ip_addr_t *dst, int site, uint64_t ts_us);
 void alg_site_stats(const alg_t *self, int site, alg_site_stats_t *out);
+/* The kept messages' table: its counters and its limit. */
+void alg_table(const alg_t *self, lrutab_stats_t *out, uint32_t *max);
 
 #endif

@@ -352,6 +352,9 @@ static json_object *s_tables_object(const pipeline_t *self, const flow_table_sta
     json_object_object_add(t, "media_endpoints", s_table(&ms->endpoint_table, ms->max_endpoints));
     json_object_object_add(t, "media_streams", s_table(&ms->stream_table, ms->max_streams));
     json_object_object_add(t, "sip_transactions", s_table(&ts->table, ts->max));
+    uint32_t max;
+    alg_table(self->alg, &x, &max);
+    json_object_object_add(t, "alg_messages", s_table(&x, max));
     x = (lrutab_stats_t){ds->active, ds->peak, 0, ds->timed_out, ds->evicted, 0};
     json_object_object_add(t, "defrag", s_table(&x, ds->max));
     return t;
