@@ -39,6 +39,7 @@ typedef struct siptx_table siptx_table_t;
 
 /* max (1 .. 2^27): transactions open at once. `end` passed to fn: "final"
  * (answered), "timeout" (no final response within 32 s: RFC 3261 timer B/F;
+ * an INVITE with a 1xx other than 100: 3 minutes after the last, timer C;
  * reported by siptx_expire once the clock passes that time), "evicted" (the
  * table was full: the oldest goes), "capture_ended" (siptx_flush). */
 siptx_table_t *siptx_new(uint32_t max, siptx_fn *fn, void *ctx);
@@ -46,7 +47,8 @@ void siptx_destroy(siptx_table_t **self_p);
 
 void siptx_message(siptx_table_t *self, const sip_msg_t *m, const ip_addr_t *src, uint16_t sport,
         const ip_addr_t *dst, uint16_t dport, int site, uint64_t ts_us);
-/* Ends, as "timeout", every transaction unanswered 32 s before now_us. */
+/* Ends, as "timeout", every transaction whose time (above) ended before
+ * now_us. */
 void siptx_expire(siptx_table_t *self, uint64_t now_us);
 /* End of capture: every open transaction is reported "capture_ended" (call
  * siptx_expire with the capture's last time first). */
