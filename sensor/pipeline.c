@@ -338,7 +338,8 @@ static json_object *s_table(const lrutab_stats_t *t, uint32_t max)
 
 /* `stats.tables`: every table traffic fills, in one shape (docs/design.md). */
 static json_object *s_tables_object(const pipeline_t *self, const flow_table_stats_t *fs,
-        const defrag_stats_t *ds, const siptx_stats_t *ts, const media_stats_t *ms)
+        const defrag_stats_t *ds, const siptx_stats_t *ts, const media_stats_t *ms,
+        const sipstream_stats_t *ss)
 {
     json_object *t = json_object_new_object();
     nat_tables_t nt;
@@ -352,6 +353,7 @@ static json_object *s_tables_object(const pipeline_t *self, const flow_table_sta
     json_object_object_add(t, "media_endpoints", s_table(&ms->endpoint_table, ms->max_endpoints));
     json_object_object_add(t, "media_streams", s_table(&ms->stream_table, ms->max_streams));
     json_object_object_add(t, "sip_transactions", s_table(&ts->table, ts->max));
+    json_object_object_add(t, "sip_tcp_streams", s_table(&ss->table, ss->max));
     uint32_t max;
     alg_table(self->alg, &x, &max);
     json_object_object_add(t, "alg_messages", s_table(&x, max));
@@ -390,7 +392,6 @@ static json_object *s_stats_object(const pipeline_t *self)
     ADD(tcp, "messages", ss.messages);
     ADD(tcp, "gaps", ss.gaps);
     ADD(tcp, "bytes_dropped", ss.dropped);
-    ADD(tcp, "pool_full", ss.pool_full);
     json_object_object_add(s, "sip_tcp", tcp);
     siptx_stats_t ts;
     siptx_stats(self->siptx, &ts);
@@ -408,7 +409,7 @@ static json_object *s_stats_object(const pipeline_t *self)
     ADD(s, "media_calls", ms.calls);
     ADD(s, "media_calls_ended", ms.calls_ended);
     ADD(s, "media_streams", ms.streams);
-    json_object_object_add(s, "tables", s_tables_object(self, &fs, &ds, &ts, &ms));
+    json_object_object_add(s, "tables", s_tables_object(self, &fs, &ds, &ts, &ms, &ss));
     json_object *d = json_object_new_object();
     for (int i = 1; i < DECODE_ERR_COUNT; i++)
         ADD(d, decode_err_str((decode_err_t)i), self->st.decode[i]);
