@@ -8,7 +8,11 @@
  * its transaction key (Call-ID, CSeq, method, status, top Via branch); when
  * its other copy arrives, the one whose phone-side address is private is the
  * inside one, and every line that differs is a rewritten header, reported
- * with both values.
+ * with both values. The kept messages are indexed by a keyed hash
+ * (common/lrutab.h) and freed when compared; a full table frees the oldest.
+ * Nothing expires by time: the two captures are read one after the other,
+ * so the packet clock runs through the first before the second's copies
+ * come.
  *
  * Heuristics (one vantage):
  * - "private_received": a response from a public address whose top Via says
@@ -27,10 +31,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hash.h"
+#include "lrutab.h"
+
 #define ALG_TEXT 2048
 
 typedef struct {
-    uint64_t key;      /* 0: empty */
     int site;
     bool priv;         /* the phone-side address was private */
     uint32_t len;
@@ -39,7 +45,7 @@ typedef struct {
 
 struct alg {
     entry_t *e;
-    uint32_t cap, next;
+    lrutab_t *t;
     alg_site_stats_t *sites;
     int nsites;
     alg_fn *fn;
@@ -51,13 +57,15 @@ alg_t *alg_new(uint32_t max_messages, int nsites, alg_fn *fn, void *ctx)
     alg_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->cap = max_messages ? max_messages : 1;
-    self->e = calloc(self->cap, sizeof(entry_t));
+    if (max_messages == 0)
+        max_messages = 1;
+    self->e = calloc(max_messages, sizeof(entry_t));
+    self->t = lrutab_new(max_messages, NULL, NULL);
     self->sites = calloc((size_t)(nsites > 0 ? nsites : 0) + 1, sizeof(alg_site_stats_t));
     self->nsites = nsites;
     self->fn = fn;
     self->ctx = ctx;
-    if (!self->e || !self->sites)
+    if (!self->e || !self->t || !self->sites)
         alg_destroy(&self);
     return self;
 }
@@ -67,6 +75,7 @@ void alg_destroy(alg_t **self_p)
     if (!self_p || !*self_p)
         return;
     free((*self_p)->e);
+    lrutab_destroy(&(*self_p)->t);
     free((*self_p)->sites);
     free(*self_p);
     *self_p = NULL;
@@ -239,39 +248,59 @@ void alg_sip(alg_t *self, const sip_msg_t *m, const uint8_t *raw, uint32_t raw_l
         const ip_addr_t *src, const ip_addr_t *dst, int site, uint64_t ts_us)
 {
     s_heuristic(self, m, src, site, ts_us);
-    uint64_t key = hash_fnv(HASH_FNV_INIT, m->call_id.p, m->call_id.len);
-    key = hash_fnv(key, &m->cseq, sizeof m->cseq);
-    key = hash_fnv(key, m->method.p, m->method.len);
-    key = hash_fnv(key, &m->status, sizeof m->status);
+    uint64_t key = hash_keyed(m->call_id.p, m->call_id.len);
+    key = hash_keyed_more(key, &m->cseq, sizeof m->cseq);
+    key = hash_keyed_more(key, m->method.p, m->method.len);
+    key = hash_keyed_more(key, &m->status, sizeof m->status);
     if (m->nvia)
-        key = hash_fnv(key, m->via[0].branch.p, m->via[0].branch.len);
-    key |= 1;
+        key = hash_keyed_more(key, m->via[0].branch.p, m->via[0].branch.len);
     /* The phone's side: the source of a request, the destination of a response. */
     bool priv = ip_is_private(m->is_request ? src : dst);
     uint32_t len = raw_len < ALG_TEXT ? raw_len : ALG_TEXT;
-    for (uint32_t i = 0; i < self->cap; i++) {
+    uint32_t i = lrutab_find(self->t, key);
+    if (i != LRUTAB_NONE) {
         entry_t *e = &self->e[i];
-        if (e->key != key)
-            continue;
         if (e->priv == priv)
             return; /* the same vantage again: a retransmission */
         if (priv)
             s_compare(self, m, (const char *)raw, len, e->text, e->len, site, ts_us);
         else
             s_compare(self, m, e->text, e->len, (const char *)raw, len, e->site, ts_us);
-        e->key = 0;
+        lrutab_release(self->t, i);
         return;
     }
-    entry_t *e = &self->e[self->next];
-    self->next = (self->next + 1) % self->cap; /* the oldest goes */
-    e->key = key;
+    /* Kept until its twin comes or newer messages push it out. */
+    entry_t *e = &self->e[lrutab_add(self->t, key, UINT64_MAX)];
     e->site = site;
     e->priv = priv;
     e->len = len;
     memcpy(e->text, raw, len);
 }
 
+void alg_table(const alg_t *self, lrutab_stats_t *out, uint32_t *max)
+{
+    lrutab_stats(self->t, out);
+    *max = lrutab_max(self->t);
+}
+
 void alg_site_stats(const alg_t *self, int site, alg_site_stats_t *out)
 {
     *out = self->sites[site >= 0 && site < self->nsites ? site : self->nsites];
+}
+
+int alg_remap_sites(alg_t *self, const rules_remap_t *m)
+{
+    alg_site_stats_t *st = calloc(m->to_nsites + 1, sizeof *st);
+    if (!st)
+        return -1;
+    for (int i = 0; i < self->nsites; i++)
+        if (rules_remap_site(m, i) >= 0)
+            st[rules_remap_site(m, i)] = self->sites[i];
+    st[m->to_nsites] = self->sites[self->nsites]; /* no site */
+    for (uint32_t i = 0; i < lrutab_max(self->t); i++) /* free slots too: harmless */
+        self->e[i].site = rules_remap_site(m, self->e[i].site);
+    free(self->sites);
+    self->sites = st;
+    self->nsites = (int)m->to_nsites;
+    return 0;
 }

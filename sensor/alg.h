@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "lrutab.h"
+#include "rules.h"
 #include "sip.h"
 #include "strutil.h"
 
@@ -38,5 +40,10 @@ void alg_destroy(alg_t **self_p);
 void alg_sip(alg_t *self, const sip_msg_t *m, const uint8_t *raw, uint32_t raw_len,
         const ip_addr_t *src, const ip_addr_t *dst, int site, uint64_t ts_us);
 void alg_site_stats(const alg_t *self, int site, alg_site_stats_t *out);
+/* The inventory was read again (SIGHUP): kept messages and each site's
+ * counters follow their site to its new index. -1: out of memory. */
+int alg_remap_sites(alg_t *self, const rules_remap_t *m);
+/* The kept messages' table: its counters and its limit. */
+void alg_table(const alg_t *self, lrutab_stats_t *out, uint32_t *max);
 
 #endif

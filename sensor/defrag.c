@@ -12,7 +12,10 @@
  *
  * Slots are preallocated (max_datagrams x ~66 KiB of address space, touched
  * as used). A full table evicts the oldest datagram; one older than the
- * timeout is dropped; both are counted. */
+ * timeout is dropped, when a fragment looks for its slot or when
+ * defrag_expire runs; both are counted. Every fragment scans the slots: the
+ * table is small (256 by default), so a scan costs less than a hash would
+ * save. */
 #include "defrag.h"
 
 #include <stdlib.h>
@@ -70,15 +73,28 @@ static bool s_same(const slot_t *s, const packet_t *p)
            memcmp(&s->src, &p->src, sizeof s->src) == 0 && memcmp(&s->dst, &p->dst, sizeof s->dst) == 0;
 }
 
+/* Frees a slot whose datagram is complete, abandoned or pushed out. */
+static void s_free(defrag_t *self, slot_t *s)
+{
+    s->used = false;
+    self->st.active--;
+}
+
+/* Drops s if its datagram has waited longer than the timeout. */
+static void s_timeout(defrag_t *self, slot_t *s, uint64_t now_us)
+{
+    if (s->used && s->first_us + self->timeout_us < now_us) {
+        s_free(self, s); /* too old: dropped incomplete */
+        self->st.timed_out++;
+    }
+}
+
 static slot_t *s_slot(defrag_t *self, const packet_t *p)
 {
     slot_t *free_slot = NULL, *oldest = NULL;
     for (uint32_t i = 0; i < self->max; i++) {
         slot_t *s = &self->slots[i];
-        if (s->used && s->first_us + self->timeout_us < p->ts_us) {
-            s->used = false; /* too old: dropped incomplete */
-            self->st.timed_out++;
-        }
+        s_timeout(self, s, p->ts_us);
         if (s_same(s, p))
             return s;
         if (!s->used && !free_slot)
@@ -89,9 +105,12 @@ static slot_t *s_slot(defrag_t *self, const packet_t *p)
     if (!free_slot) {
         free_slot = oldest;
         self->st.evicted++;
+        s_free(self, oldest);
     }
     slot_t *s = free_slot;
     s->used = true;
+    if (++self->st.active > self->st.peak)
+        self->st.peak = self->st.active;
     s->ver = p->ipver;
     s->proto = p->proto;
     s->src = p->src;
@@ -128,7 +147,7 @@ int defrag_add(defrag_t *self, const packet_t *p, const uint8_t **out, uint32_t 
     if (!p->frag_more) {
         if (s->total && s->total != end) {
             self->st.invalid++;
-            s->used = false;
+            s_free(self, s);
             return 0;
         }
         s->total = end;
@@ -164,13 +183,20 @@ int defrag_add(defrag_t *self, const packet_t *p, const uint8_t **out, uint32_t 
         memcpy(ip + 24, s->dst.b, 16);
         *outlen = 40 + s->total;
     }
-    s->used = false;
+    s_free(self, s);
     self->st.reassembled++;
     *out = ip;
     return 1;
 }
 
+void defrag_expire(defrag_t *self, uint64_t now_us)
+{
+    for (uint32_t i = 0; i < self->max; i++)
+        s_timeout(self, &self->slots[i], now_us);
+}
+
 void defrag_stats(const defrag_t *self, defrag_stats_t *out)
 {
     *out = self->st;
+    out->max = self->max;
 }

@@ -138,6 +138,8 @@ static void s_usage(FILE *f)
             "      --publish-timeout S at the end, wait this long for acknowledgements\n"
             "                          (default 30); what is left stays in the spool\n"
             "      --max-flows N       flow table bound (default 1048576)\n"
+            "      --max-registrations N  SIP registrations tracked (default 65536)\n"
+            "      --max-calls N       calls (SDP, SIP transactions) tracked (default 16384)\n"
             "      --idle-timeout S    seconds before an idle flow is judged (default 120)\n"
             "      --end-window S      attempts this close to the capture end are\n"
             "                          capture_ended, not blocked (default 3)\n"
@@ -157,7 +159,7 @@ static int s_parse(int argc, char **argv, options_t *o)
 {
     enum { OPT_MAX_FLOWS = 256, OPT_IDLE, OPT_END_WINDOW, OPT_CHECK, OPT_REPORT_FILE,
         OPT_COLLECTOR_KEY, OPT_KEY, OPT_PLAIN, OPT_SPOOL, OPT_SPOOL_MAX, OPT_PUB_TIMEOUT,
-        OPT_SUMMARY, OPT_NO_DEDUP, OPT_USER };
+        OPT_SUMMARY, OPT_NO_DEDUP, OPT_USER, OPT_MAX_REGS, OPT_MAX_CALLS };
     static const struct option longs[] = {
             {"rules", required_argument, NULL, 'r'},
             {"inventory", required_argument, NULL, 'i'},
@@ -170,6 +172,8 @@ static int s_parse(int argc, char **argv, options_t *o)
             {"geoip", required_argument, NULL, 'g'},
             {"sensor", required_argument, NULL, 'n'},
             {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+            {"max-registrations", required_argument, NULL, OPT_MAX_REGS},
+            {"max-calls", required_argument, NULL, OPT_MAX_CALLS},
             {"idle-timeout", required_argument, NULL, OPT_IDLE},
             {"end-window", required_argument, NULL, OPT_END_WINDOW},
             {"summary-interval", required_argument, NULL, OPT_SUMMARY},
@@ -220,6 +224,15 @@ static int s_parse(int argc, char **argv, options_t *o)
                     return -1;
                 }
                 o->pipe.max_flows = (uint32_t)n;
+                break;
+            case OPT_MAX_REGS:
+            case OPT_MAX_CALLS:
+                if (!str_to_u64(optarg, 16, 1u << 24, &n)) {
+                    log_error("%s: '%s' is not a number from 16 to 2^24",
+                            c == OPT_MAX_REGS ? "--max-registrations" : "--max-calls", optarg);
+                    return -1;
+                }
+                *(c == OPT_MAX_REGS ? &o->pipe.max_bindings : &o->pipe.max_calls) = (uint32_t)n;
                 break;
             case OPT_IDLE:
             case OPT_END_WINDOW:

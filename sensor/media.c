@@ -6,7 +6,19 @@
  *
  * Three bounded tables: calls by Call-ID, media endpoints (address, port) to
  * their call, and streams (one per media flow, freed when the flow ends).
- * What a full table cannot hold is counted. */
+ *
+ * Lifetimes
+ * ---------
+ * A call ends at its BYE, or at a final failure of an INVITE that was never
+ * answered (busy, cancelled...). One that says nothing for MEDIA_CALL_IDLE_US
+ * (no SIP, no RTP on its streams) is freed by media_expire; a full table
+ * frees the call idle longest to make room (common/lrutab.h). Endpoints
+ * name their call by index and key: once the call has ended they match no
+ * new flow, so RTP on a recycled port is never given to a call long gone.
+ * They live as long as their call did when last named, and make room the
+ * same way. A stream lives with its flow (media_release), and never past
+ * it; when every stream slot is taken, the stream whose last RTP packet is
+ * oldest makes room, and its flow goes on without measurements. */
 #include "media.h"
 
 #include <math.h>
@@ -14,19 +26,20 @@
 #include <string.h>
 
 #include "cursor.h"
-#include "slotpool.h"
+#include "hash.h"
+#include "lrutab.h"
+
+#define MEDIA_CALL_IDLE_US (600ull * 1000000u)
 
 typedef struct {
-    uint64_t hash; /* 0: empty */
+    uint64_t key; /* its key in the calls table; 0: free */
     char call_id[128];
     bool answered;
 } call_t;
 
 typedef struct {
-    ip_addr_t addr;
-    uint16_t port;
-    bool used;
     uint32_t call;
+    uint64_t ckey;          /* the call's key then */
 } endpoint_t;
 
 typedef struct {
@@ -41,43 +54,59 @@ typedef struct {
 
 typedef struct {
     bool used;
+    flow_t *flow;           /* the flow that holds it (valid while used) */
     uint32_t call;
+    uint64_t ckey;
     media_stream_t pub;
     rtp_state_t rtp[2];
 } stream_t;
 
 struct media {
     call_t *calls;
-    uint32_t ncap, ncalls, max_calls;
+    lrutab_t *ct;
     endpoint_t *eps;
-    uint32_t ecap, neps;
+    lrutab_t *et;
     stream_t *streams;
+    lrutab_t *stt;          /* streams by flow id, in order of last packet */
     uint32_t max_streams;
-    slot_pool_t pool;
     media_stats_t st;
 };
 
-static uint32_t s_pow2(uint32_t n)
+static void s_call_end(uint32_t idx, lrutab_end_t why, void *ctx)
 {
-    uint32_t c = 16;
-    while (c < n)
-        c <<= 1;
-    return c;
+    (void)why;
+    media_t *self = ctx;
+    self->calls[idx].key = 0;
+}
+
+/* A stream pushed out of a full table: its flow goes on unmeasured. */
+static void s_stream_end(uint32_t idx, lrutab_end_t why, void *ctx)
+{
+    media_t *self = ctx;
+    stream_t *st = &self->streams[idx];
+    if (why == LRUTAB_EVICTED)
+        st->flow->media = FLOW_NONE;
+    st->used = false;
 }
 
 media_t *media_new(uint32_t max_calls, uint32_t max_streams)
 {
+    if (max_calls == 0 || max_calls > (1u << 27) || max_streams == 0 || max_streams > (1u << 29))
+        return NULL;
     media_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->max_calls = max_calls;
-    self->ncap = s_pow2(2 * max_calls);
-    self->ecap = s_pow2(8 * max_calls);
+    /* An offer and an answer, each with audio (and perhaps video) and
+     * their RTCP ports: four endpoints a call is typical. */
+    uint32_t max_eps = 4 * max_calls;
     self->max_streams = max_streams;
-    self->calls = calloc(self->ncap, sizeof(call_t));
-    self->eps = calloc(self->ecap, sizeof(endpoint_t));
-    self->streams = calloc(max_streams ? max_streams : 1, sizeof(stream_t));
-    if (!self->calls || !self->eps || !self->streams || slot_pool_init(&self->pool, max_streams) != 0)
+    self->calls = calloc(max_calls, sizeof(call_t));
+    self->ct = lrutab_new(max_calls, s_call_end, self);
+    self->eps = calloc(max_eps, sizeof(endpoint_t));
+    self->et = lrutab_new(max_eps, NULL, NULL);
+    self->streams = calloc(max_streams, sizeof(stream_t));
+    self->stt = lrutab_new(max_streams, s_stream_end, self);
+    if (!self->calls || !self->ct || !self->eps || !self->et || !self->streams || !self->stt)
         media_destroy(&self);
     return self;
 }
@@ -87,88 +116,98 @@ void media_destroy(media_t **self_p)
     if (!self_p || !*self_p)
         return;
     free((*self_p)->calls);
+    lrutab_destroy(&(*self_p)->ct);
     free((*self_p)->eps);
+    lrutab_destroy(&(*self_p)->et);
     free((*self_p)->streams);
-    slot_pool_fini(&(*self_p)->pool);
+    lrutab_destroy(&(*self_p)->stt);
     free(*self_p);
     *self_p = NULL;
 }
 
-static call_t *s_call(media_t *self, sip_str_t call_id, bool create, uint32_t *idx)
+/* The call of call_id, or LRUTAB_NONE; created if `create`. */
+static uint32_t s_call(media_t *self, sip_str_t call_id, bool create, uint64_t now_us)
 {
-    uint64_t h = hash_fnv(HASH_FNV_INIT, call_id.p, call_id.len) | 1;
-    for (uint32_t i = (uint32_t)h & (self->ncap - 1);; i = (i + 1) & (self->ncap - 1)) {
-        call_t *c = &self->calls[i];
-        if (c->hash == h && sip_str_eq(call_id, c->call_id)) {
-            *idx = i;
-            return c;
-        }
-        if (c->hash == 0) {
-            if (!create)
-                return NULL;
-            if (self->ncalls >= self->max_calls) {
-                self->st.calls_dropped++;
-                return NULL;
-            }
-            self->ncalls++;
-            self->st.calls++;
-            c->hash = h;
-            sip_str_copy(call_id, c->call_id, sizeof c->call_id);
-            *idx = i;
-            return c;
-        }
+    uint64_t key = hash_keyed(call_id.p, call_id.len) | 1;
+    uint32_t i = lrutab_find(self->ct, key);
+    if (i != LRUTAB_NONE) {
+        lrutab_touch(self->ct, i, now_us + MEDIA_CALL_IDLE_US);
+        return i;
     }
+    if (!create)
+        return LRUTAB_NONE;
+    i = lrutab_add(self->ct, key, now_us + MEDIA_CALL_IDLE_US);
+    call_t *c = &self->calls[i];
+    c->key = key;
+    c->answered = false;
+    sip_str_copy(call_id, c->call_id, sizeof c->call_id);
+    self->st.calls++;
+    return i;
 }
 
-static uint32_t s_ep_slot(const media_t *self, const ip_addr_t *a, uint16_t port)
+static uint64_t s_ep_key(const ip_addr_t *a, uint16_t port)
 {
-    uint64_t h = hash_fnv(hash_fnv(HASH_FNV_INIT, &port, sizeof port), a->b, 16);
-    return (uint32_t)h & (self->ecap - 1);
+    return hash_keyed_more(hash_keyed(a->b, 16), &port, sizeof port);
 }
 
+/* Points an endpoint at a call (the newest SDP wins), for as long as the
+ * call now lives. */
 static void s_ep_put(media_t *self, const ip_addr_t *a, uint16_t port, uint32_t call)
 {
-    for (uint32_t i = s_ep_slot(self, a, port);; i = (i + 1) & (self->ecap - 1)) {
-        endpoint_t *e = &self->eps[i];
-        if (e->used && e->port == port && memcmp(&e->addr, a, sizeof *a) == 0) {
-            e->call = call; /* the newest SDP wins */
-            return;
-        }
-        if (!e->used) {
-            if (self->neps >= self->ecap / 2) {
-                self->st.endpoints_dropped++;
-                return;
-            }
-            self->neps++;
-            *e = (endpoint_t){*a, port, true, call};
-            return;
-        }
-    }
+    uint64_t key = s_ep_key(a, port);
+    uint64_t deadline = lrutab_deadline(self->ct, call);
+    uint32_t i = lrutab_find(self->et, key);
+    if (i == LRUTAB_NONE)
+        i = lrutab_add(self->et, key, deadline);
+    else
+        lrutab_touch(self->et, i, deadline);
+    self->eps[i] = (endpoint_t){call, self->calls[call].key};
 }
 
-static const endpoint_t *s_ep_get(const media_t *self, const ip_addr_t *a, uint16_t port)
+/* The endpoint of a live call at a:port, or NULL. One whose call has ended
+ * is freed on the way. */
+static const endpoint_t *s_ep_get(media_t *self, const ip_addr_t *a, uint16_t port)
 {
-    for (uint32_t i = s_ep_slot(self, a, port);; i = (i + 1) & (self->ecap - 1)) {
-        const endpoint_t *e = &self->eps[i];
-        if (!e->used)
-            return NULL;
-        if (e->port == port && memcmp(&e->addr, a, sizeof *a) == 0)
-            return e;
+    uint32_t i = lrutab_find(self->et, s_ep_key(a, port));
+    if (i == LRUTAB_NONE)
+        return NULL;
+    if (self->calls[self->eps[i].call].key != self->eps[i].ckey) {
+        lrutab_release(self->et, i);
+        return NULL;
     }
+    return &self->eps[i];
 }
 
-void media_sip(media_t *self, const sip_msg_t *m)
+/* A message that ends a call: its BYE, or a final failure of an INVITE
+ * never answered (a failed re-INVITE leaves the call up). */
+static bool s_ends_call(const sip_msg_t *m)
 {
+    if (m->is_request)
+        return sip_str_eq(m->method, "BYE");
+    return m->status >= 300 && sip_str_eq(m->method, "INVITE");
+}
+
+void media_sip(media_t *self, const sip_msg_t *m, uint64_t ts_us)
+{
+    if (!m->call_id.len)
+        return;
+    if (s_ends_call(m)) {
+        uint32_t idx = s_call(self, m->call_id, false, ts_us);
+        if (idx != LRUTAB_NONE && (m->is_request || !self->calls[idx].answered)) {
+            self->st.calls_ended++;
+            lrutab_release(self->ct, idx);
+        }
+        return;
+    }
     bool invite = sip_str_eq(m->method, "INVITE") || sip_str_eq(m->method, "UPDATE");
-    if (!invite || !m->call_id.len)
+    if (!invite)
         return;
     bool answer = !m->is_request && m->status >= 200 && m->status < 300;
-    uint32_t idx;
-    call_t *c = s_call(self, m->call_id, m->is_request || answer, &idx);
-    if (!c)
+    uint32_t idx = s_call(self, m->call_id, m->is_request || answer, ts_us);
+    if (idx == LRUTAB_NONE)
         return;
     if (answer)
-        c->answered = true;
+        self->calls[idx].answered = true;
     sdp_t sdp;
     if (!m->body_len || sdp_parse(m->body, m->body_len, &sdp) != 0)
         return;
@@ -190,15 +229,16 @@ bool media_match(media_t *self, flow_t *f)
         e = s_ep_get(self, &f->key.b, f->key.pb);
     if (!e)
         return false;
-    uint32_t s = slot_pool_take(&self->pool);
-    if (s == SLOT_NONE) {
-        self->st.streams_dropped++;
-        return false;
-    }
+    lrutab_touch(self->ct, e->call, f->first_us + MEDIA_CALL_IDLE_US);
+    /* Streams leave with their flow, not by the clock: no deadline. */
+    uint32_t s = lrutab_add(self->stt, f->id, UINT64_MAX);
     stream_t *st = &self->streams[s];
     memset(st, 0, sizeof *st);
     st->used = true;
+    st->flow = f;
     st->call = e->call;
+    st->ckey = e->ckey;
+    st->pub.answered = self->calls[e->call].answered;
     memcpy(st->pub.call_id, self->calls[e->call].call_id, sizeof st->pub.call_id);
     f->media = s;
     self->st.streams++;
@@ -254,6 +294,10 @@ void media_packet(media_t *self, flow_t *f, int side, const packet_t *p)
     if (pt >= 72 && pt <= 76)
         return; /* RTCP on the same port (RFC 5761): not a media packet */
     s_rtp(&st->rtp[side], &st->pub.d[side], seq, ts, p->ts_us);
+    lrutab_touch(self->stt, f->media, UINT64_MAX);
+    /* Media keeps its call alive, for the SIP that may still end it. */
+    if (self->calls[st->call].key == st->ckey)
+        lrutab_touch(self->ct, st->call, p->ts_us + MEDIA_CALL_IDLE_US);
 }
 
 const media_stream_t *media_stream(media_t *self, const flow_t *f)
@@ -261,7 +305,8 @@ const media_stream_t *media_stream(media_t *self, const flow_t *f)
     if (f->media == FLOW_NONE || f->media >= self->max_streams || !self->streams[f->media].used)
         return NULL;
     stream_t *st = &self->streams[f->media];
-    st->pub.answered = self->calls[st->call].answered;
+    if (self->calls[st->call].key == st->ckey) /* else: as it was when the call ended */
+        st->pub.answered = self->calls[st->call].answered;
     return &st->pub;
 }
 
@@ -269,12 +314,23 @@ void media_release(media_t *self, flow_t *f)
 {
     if (f->media == FLOW_NONE || f->media >= self->max_streams)
         return;
-    self->streams[f->media].used = false;
-    slot_pool_give(&self->pool, f->media);
+    lrutab_release(self->stt, f->media);
     f->media = FLOW_NONE;
+}
+
+void media_expire(media_t *self, uint64_t now_us)
+{
+    lrutab_expire(self->ct, now_us);
+    lrutab_expire(self->et, now_us);
 }
 
 void media_stats(const media_t *self, media_stats_t *out)
 {
     *out = self->st;
+    lrutab_stats(self->ct, &out->call_table);
+    lrutab_stats(self->et, &out->endpoint_table);
+    out->max_calls = lrutab_max(self->ct);
+    out->max_endpoints = lrutab_max(self->et);
+    lrutab_stats(self->stt, &out->stream_table);
+    out->max_streams = self->max_streams;
 }

@@ -6,9 +6,20 @@
  * A binding is one device's registration: its site, its address-of-record
  * (the To URI of its REGISTERs) and the device itself (the Contact's
  * +sip.instance, else the Contact URI, which carries the private address a
- * phone behind NAT puts there). Bindings live in a bounded open-addressing
- * table keyed by a 64-bit hash of those three; a second table finds a binding
- * from a Call-ID, for the registrar's responses.
+ * phone behind NAT puts there). Bindings live in a bounded table
+ * (common/lrutab.h) keyed by a keyed hash of those three; a second table
+ * finds a binding from a Call-ID, for the registrar's responses, and a third
+ * from a public mapping seen outside, for INVITEs sent to it.
+ *
+ * Lifetimes
+ * ---------
+ * A binding lives as long as its registration could: twice the interval its
+ * REGISTER asked for (at least 60 s, the window below) plus a grace of 60 s,
+ * counted from its last REGISTER. Its Call-IDs and mappings live as long as
+ * it did when they were last seen. nat_expire frees what outlived that; when
+ * a table is full, the entry refreshed longest ago makes room. The Call-ID
+ * and mapping entries name their binding by index and key, so one whose
+ * binding has gone (or whose slot serves another phone now) is ignored.
  *
  * Two vantages
  * ------------
@@ -33,6 +44,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+
+#define NAT_GRACE_US (60ull * 1000000u)
+
 typedef struct {
     bool valid;
     char call_id[128];
@@ -44,7 +59,7 @@ typedef struct {
 } view_t;
 
 typedef struct {
-    uint64_t key;        /* 0: empty slot */
+    uint64_t key;        /* its key in the bindings table; 0: free */
     int site;
     char aor[128];
     view_t view[2];      /* NAT_INSIDE, NAT_OUTSIDE */
@@ -58,48 +73,63 @@ typedef struct {
     bool has_priv;
 } binding_t;
 
+/* A Call-ID or a public ip:port -> the binding that used it. */
 typedef struct {
-    uint64_t hash;       /* of the Call-ID, or of a public ip:port; 0: empty */
     uint32_t binding;
-} callid_t;
+    uint64_t bkey;       /* the binding's key then */
+} ref_t;
 
 struct nat {
     binding_t *b;
-    callid_t *calls;
-    callid_t *maps;      /* public mappings seen outside -> binding */
-    uint32_t nmaps;
-    uint32_t cap;        /* power of two, twice max_bindings */
-    uint32_t max, used;
-    uint64_t dropped;
+    lrutab_t *bt;        /* bindings */
+    ref_t *calls;
+    lrutab_t *ct;        /* Call-IDs -> binding */
+    ref_t *maps;
+    lrutab_t *mt;        /* public mappings seen outside -> binding */
     nat_site_stats_t *sites;
     int nsites;
+    /* What a binding's key says of its site: stays the same when a reload
+     * moves the site to another index (nat_remap_sites). */
+    uint64_t *site_ids;
+    uint64_t next_site_id;
     nat_change_fn *cb;
     void *ctx;
 };
 
-static uint64_t s_hash_str(uint64_t h, sip_str_t s)
+/* A binding leaves its table: its slot is free until reused. */
+static void s_binding_end(uint32_t idx, lrutab_end_t why, void *ctx)
 {
-    return hash_fnv(h, s.p, s.len);
+    (void)why;
+    nat_t *self = ctx;
+    self->b[idx].key = 0;
 }
 
 nat_t *nat_new(uint32_t max_bindings, int nsites, nat_change_fn *cb, void *ctx)
 {
+    if (max_bindings == 0 || max_bindings > (1u << 29))
+        return NULL;
     nat_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    uint32_t cap = 16;
-    while (cap < 2 * max_bindings)
-        cap <<= 1;
-    self->cap = cap;
-    self->max = max_bindings;
-    self->b = calloc(cap, sizeof(binding_t));
-    self->calls = calloc(cap, sizeof(callid_t));
-    self->maps = calloc(cap, sizeof(callid_t));
+    /* A binding changes Call-ID when its phone reboots, and mappings when
+     * its NAT moves it: room for two of each per binding. */
+    uint32_t nrefs = 2 * max_bindings;
+    self->b = calloc(max_bindings, sizeof(binding_t));
+    self->bt = lrutab_new(max_bindings, s_binding_end, self);
+    self->calls = calloc(nrefs, sizeof(ref_t));
+    self->ct = lrutab_new(nrefs, NULL, NULL);
+    self->maps = calloc(nrefs, sizeof(ref_t));
+    self->mt = lrutab_new(nrefs, NULL, NULL);
     self->nsites = nsites;
     self->sites = calloc((size_t)(nsites > 0 ? nsites : 1) + 1, sizeof(nat_site_stats_t));
+    self->site_ids = calloc((size_t)(nsites > 0 ? nsites : 1), sizeof(uint64_t));
+    for (int i = 0; self->site_ids && i < nsites; i++)
+        self->site_ids[i] = (uint64_t)i;
+    self->next_site_id = (uint64_t)(nsites > 0 ? nsites : 0);
     self->cb = cb;
     self->ctx = ctx;
-    if (!self->b || !self->calls || !self->maps || !self->sites)
+    if (!self->b || !self->bt || !self->calls || !self->ct || !self->maps || !self->mt ||
+            !self->sites || !self->site_ids)
         nat_destroy(&self);
     return self;
 }
@@ -109,9 +139,13 @@ void nat_destroy(nat_t **self_p)
     if (!self_p || !*self_p)
         return;
     free((*self_p)->b);
+    lrutab_destroy(&(*self_p)->bt);
     free((*self_p)->calls);
+    lrutab_destroy(&(*self_p)->ct);
     free((*self_p)->maps);
+    lrutab_destroy(&(*self_p)->mt);
     free((*self_p)->sites);
+    free((*self_p)->site_ids);
     free(*self_p);
     *self_p = NULL;
 }
@@ -122,84 +156,53 @@ static nat_site_stats_t *s_site(nat_t *self, int site)
     return &self->sites[site >= 0 && site < self->nsites ? site : self->nsites];
 }
 
-static binding_t *s_binding(nat_t *self, uint64_t key, bool create)
+/* The binding of key, refreshed to live until `deadline`; created if
+ * absent (the stalest makes room when the table is full). */
+static binding_t *s_binding(nat_t *self, uint64_t key, uint64_t deadline)
 {
-    key |= 1; /* never 0 */
-    for (uint32_t i = (uint32_t)key & (self->cap - 1);; i = (i + 1) & (self->cap - 1)) {
-        if (self->b[i].key == key)
-            return &self->b[i];
-        if (self->b[i].key == 0) {
-            if (!create)
-                return NULL;
-            if (self->used >= self->max) {
-                self->dropped++;
-                return NULL;
-            }
-            self->used++;
-            self->b[i].key = key;
-            return &self->b[i];
-        }
+    key |= 1; /* never 0: 0 marks a free slot */
+    uint32_t i = lrutab_find(self->bt, key);
+    if (i != LRUTAB_NONE) {
+        lrutab_touch(self->bt, i, deadline);
+        return &self->b[i];
     }
+    i = lrutab_add(self->bt, key, deadline);
+    memset(&self->b[i], 0, sizeof self->b[i]);
+    self->b[i].key = key;
+    return &self->b[i];
 }
 
-static void s_callid_put(nat_t *self, sip_str_t call_id, binding_t *b)
+/* Points key (a Call-ID's or a mapping's) at binding b, for as long as b
+ * now lives (the newest user wins). */
+static void s_ref_put(nat_t *self, lrutab_t *t, ref_t *refs, uint64_t key, const binding_t *b)
 {
-    uint64_t h = s_hash_str(HASH_FNV_INIT, call_id) | 1;
-    for (uint32_t i = (uint32_t)h & (self->cap - 1);; i = (i + 1) & (self->cap - 1)) {
-        if (self->calls[i].hash == 0 || self->calls[i].hash == h) {
-            self->calls[i].hash = h;
-            self->calls[i].binding = (uint32_t)(b - self->b);
-            return;
-        }
-    }
+    uint32_t bi = (uint32_t)(b - self->b);
+    uint64_t deadline = lrutab_deadline(self->bt, bi);
+    uint32_t i = lrutab_find(t, key);
+    if (i == LRUTAB_NONE)
+        i = lrutab_add(t, key, deadline);
+    else
+        lrutab_touch(t, i, deadline);
+    refs[i] = (ref_t){bi, b->key};
 }
 
-static binding_t *s_callid_get(nat_t *self, sip_str_t call_id)
+/* The binding key names, if it is still the one that used it. */
+static binding_t *s_ref_get(nat_t *self, const lrutab_t *t, const ref_t *refs, uint64_t key)
 {
-    uint64_t h = s_hash_str(HASH_FNV_INIT, call_id) | 1;
-    for (uint32_t i = (uint32_t)h & (self->cap - 1);; i = (i + 1) & (self->cap - 1)) {
-        if (self->calls[i].hash == 0)
-            return NULL;
-        if (self->calls[i].hash == h)
-            return &self->b[self->calls[i].binding];
-    }
+    uint32_t i = lrutab_find(t, key);
+    if (i == LRUTAB_NONE || self->b[refs[i].binding].key != refs[i].bkey)
+        return NULL;
+    return &self->b[refs[i].binding];
 }
 
-static uint64_t s_map_hash(const ip_addr_t *a, uint16_t port)
+static uint64_t s_callid_key(sip_str_t call_id)
 {
-    return hash_fnv(hash_fnv(HASH_FNV_INIT, a->b, 16), &port, sizeof port) | 1;
+    return hash_keyed(call_id.p, call_id.len);
 }
 
-/* Remembers which binding used a public mapping (the newest user wins). The
- * table keeps at most half its slots so that lookups end; when it is that
- * full, new mappings are not remembered. */
-static void s_map_put(nat_t *self, const ip_addr_t *a, uint16_t port, binding_t *b)
+static uint64_t s_map_key(const ip_addr_t *a, uint16_t port)
 {
-    uint64_t h = s_map_hash(a, port);
-    for (uint32_t i = (uint32_t)h & (self->cap - 1);; i = (i + 1) & (self->cap - 1)) {
-        if (self->maps[i].hash == h) {
-            self->maps[i].binding = (uint32_t)(b - self->b);
-            return;
-        }
-        if (self->maps[i].hash == 0) {
-            if (self->nmaps >= self->cap / 2)
-                return;
-            self->nmaps++;
-            self->maps[i] = (callid_t){h, (uint32_t)(b - self->b)};
-            return;
-        }
-    }
-}
-
-static binding_t *s_map_get(nat_t *self, const ip_addr_t *a, uint16_t port)
-{
-    uint64_t h = s_map_hash(a, port);
-    for (uint32_t i = (uint32_t)h & (self->cap - 1);; i = (i + 1) & (self->cap - 1)) {
-        if (self->maps[i].hash == 0)
-            return NULL;
-        if (self->maps[i].hash == h)
-            return &self->b[self->maps[i].binding];
-    }
+    return hash_keyed_more(hash_keyed(a->b, 16), &port, sizeof port);
 }
 
 static void s_endpoint(char *buf, size_t n, const ip_addr_t *a, uint16_t port)
@@ -209,12 +212,18 @@ static void s_endpoint(char *buf, size_t n, const ip_addr_t *a, uint16_t port)
     snprintf(buf, n, ip_is_v4(a) ? "%s:%u" : "[%s]:%u", ip, port);
 }
 
-/* Compares a new observation of a binding's public mapping with the last. */
 /* The registration interval a REGISTER asks for (Expires, else the
  * Contact's expires=, else the RFC 3261 default of 3600 s). */
 static int64_t s_expires(const sip_msg_t *m)
 {
     return m->expires >= 0 ? m->expires : m->contact_expires >= 0 ? m->contact_expires : 3600;
+}
+
+/* How long a binding's REGISTERs are compared: twice the interval asked
+ * for, at least 60 s. */
+static uint64_t s_window(int64_t expires)
+{
+    return (uint64_t)(expires < 30 ? 60 : 2 * expires) * 1000000u;
 }
 
 /* Compares a new observation of a binding's public mapping with the last.
@@ -225,7 +234,7 @@ static void s_observe(nat_t *self, binding_t *b, nat_vantage_t vtg, const sip_ms
     view_t *v = &b->view[vtg];
     nat_site_stats_t *st = s_site(self, b->site);
     bool same_call = v->valid && sip_str_eq(m->call_id, v->call_id);
-    uint64_t window = (uint64_t)(expires < 30 ? 60 : 2 * expires) * 1000000u;
+    uint64_t window = s_window(expires);
     if (v->valid && same_call && m->cseq == v->cseq)
         return; /* a retransmission, or the response to one */
     if (v->valid && (!same_call || m->cseq < v->cseq)) {
@@ -266,16 +275,15 @@ static void s_register(nat_t *self, const sip_msg_t *m, const ip_addr_t *src, ui
     if (!m->to_uri.len || !m->call_id.len || m->nvia == 0)
         return;
     sip_str_t dev = m->instance.len ? m->instance : m->contact_uri;
-    uint64_t key = hash_fnv(HASH_FNV_INIT, &site, sizeof site);
-    key = s_hash_str(s_hash_str(key, m->to_uri), dev);
-    binding_t *b = s_binding(self, key, true);
-    if (!b)
-        return;
+    uint64_t sid = site >= 0 && site < self->nsites ? self->site_ids[site] : UINT64_MAX;
+    uint64_t key = hash_keyed(&sid, sizeof sid);
+    key = hash_keyed_more(hash_keyed_more(key, m->to_uri.p, m->to_uri.len), dev.p, dev.len);
+    binding_t *b = s_binding(self, key, ts_us + s_window(s_expires(m)) + NAT_GRACE_US);
     s_site(self, site)->registers++;
     b->site = site;
     if (!b->aor[0])
         sip_str_copy(m->to_uri, b->aor, sizeof b->aor);
-    s_callid_put(self, m->call_id, b);
+    s_ref_put(self, self->ct, self->calls, s_callid_key(m->call_id), b);
     /* Outside the NAT the packet's source is not the top Via's sent-by. */
     char host[64];
     ip_addr_t via_ip;
@@ -286,7 +294,7 @@ static void s_register(nat_t *self, const sip_msg_t *m, const ip_addr_t *src, ui
         b->priv_port = via_port;
         b->has_priv = true;
         s_observe(self, b, NAT_OUTSIDE, m, s_expires(m), src, sport, ts_us);
-        s_map_put(self, src, sport, b);
+        s_ref_put(self, self->mt, self->maps, s_map_key(src, sport), b);
         return;
     }
     /* Inside: remember the request; its response carries the mapping. */
@@ -304,7 +312,7 @@ static void s_register(nat_t *self, const sip_msg_t *m, const ip_addr_t *src, ui
 static void s_response(nat_t *self, const sip_msg_t *m, const ip_addr_t *dst, uint16_t dport,
         uint64_t ts_us)
 {
-    binding_t *b = s_callid_get(self, m->call_id);
+    binding_t *b = s_ref_get(self, self->ct, self->calls, s_callid_key(m->call_id));
     if (!b || !sip_str_eq(m->call_id, b->req_call_id) || m->cseq != b->req_cseq || m->nvia == 0)
         return;
     /* Only the inside view: the response goes to the private address. */
@@ -337,7 +345,7 @@ bool nat_invite(nat_t *self, const sip_msg_t *m, const ip_addr_t *dst, uint16_t 
 {
     if (!m->is_request || !sip_str_eq(m->method, "INVITE"))
         return false;
-    binding_t *b = s_map_get(self, dst, dport);
+    binding_t *b = s_ref_get(self, self->mt, self->maps, s_map_key(dst, dport));
     if (!b)
         return false;
     const view_t *v = &b->view[NAT_OUTSIDE];
@@ -358,7 +366,58 @@ void nat_site_stats(const nat_t *self, int site, nat_site_stats_t *out)
     *out = self->sites[site >= 0 && site < self->nsites ? site : self->nsites];
 }
 
-uint64_t nat_dropped(const nat_t *self)
+void nat_expire(nat_t *self, uint64_t now_us)
 {
-    return self->dropped;
+    lrutab_expire(self->bt, now_us);
+    lrutab_expire(self->ct, now_us);
+    lrutab_expire(self->mt, now_us);
+}
+
+void nat_tables(const nat_t *self, nat_tables_t *out)
+{
+    lrutab_stats(self->bt, &out->bindings);
+    lrutab_stats(self->ct, &out->call_ids);
+    lrutab_stats(self->mt, &out->mappings);
+    out->max_bindings = lrutab_max(self->bt);
+    out->max_refs = lrutab_max(self->ct);
+}
+
+int nat_remap_sites(nat_t *self, const rules_remap_t *m)
+{
+    size_t n = m->to_nsites;
+    nat_site_stats_t *st = calloc(n + 1, sizeof *st);
+    uint64_t *ids = calloc(n ? n : 1, sizeof *ids);
+    if (!st || !ids) {
+        free(st);
+        free(ids);
+        return -1;
+    }
+    bool *kept = calloc(n ? n : 1, sizeof *kept);
+    if (!kept) {
+        free(st);
+        free(ids);
+        return -1;
+    }
+    for (int i = 0; i < self->nsites; i++) {
+        int j = rules_remap_site(m, i);
+        if (j < 0)
+            continue;
+        st[j] = self->sites[i];
+        ids[j] = self->site_ids[i];
+        kept[j] = true;
+    }
+    for (size_t j = 0; j < n; j++) /* a new site: an id never used before */
+        if (!kept[j])
+            ids[j] = self->next_site_id++;
+    st[n] = self->sites[self->nsites]; /* no site */
+    free(kept);
+    for (uint32_t i = 0; i < lrutab_max(self->bt); i++)
+        if (self->b[i].key)
+            self->b[i].site = rules_remap_site(m, self->b[i].site);
+    free(self->sites);
+    free(self->site_ids);
+    self->sites = st;
+    self->site_ids = ids;
+    self->nsites = (int)n;
+    return 0;
 }

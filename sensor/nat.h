@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lrutab.h"
+#include "rules.h"
 #include "sip.h"
 #include "strutil.h"
 
@@ -49,8 +51,15 @@ typedef struct {
 
 typedef struct nat nat_t;
 
-/* max_bindings bounds the registrations tracked (what does not fit is
- * counted in nat_dropped); nsites sizes the per-site counters. */
+/* The three bounded tables and their counters. */
+typedef struct {
+    lrutab_stats_t bindings, call_ids, mappings;
+    uint32_t max_bindings, max_refs; /* max_refs: Call-IDs, and mappings */
+} nat_tables_t;
+
+/* max_bindings (1 .. 2^29) bounds the registrations tracked; Call-IDs and
+ * public mappings get twice as many entries. When a table is full the entry
+ * refreshed longest ago makes room. nsites sizes the per-site counters. */
 nat_t *nat_new(uint32_t max_bindings, int nsites, nat_change_fn *cb, void *ctx);
 void nat_destroy(nat_t **self_p);
 
@@ -67,6 +76,15 @@ bool nat_invite(nat_t *self, const sip_msg_t *m, const ip_addr_t *dst, uint16_t 
         uint64_t ts_us, nat_stale_t *out);
 
 void nat_site_stats(const nat_t *self, int site, nat_site_stats_t *out);
-uint64_t nat_dropped(const nat_t *self);
+/* The inventory was read again (SIGHUP): each binding and each site's
+ * counters follow their site to its new index (m); a binding whose site is
+ * gone is no site's any more. Bindings keep their identity, so the next
+ * REGISTER is still compared with the last. -1: out of memory (unchanged). */
+int nat_remap_sites(nat_t *self, const rules_remap_t *m);
+/* Frees the bindings whose registration lapsed (2 x Expires, at least 60 s,
+ * plus 60 s of grace after their last REGISTER), and their Call-IDs and
+ * mappings. */
+void nat_expire(nat_t *self, uint64_t now_us);
+void nat_tables(const nat_t *self, nat_tables_t *out);
 
 #endif

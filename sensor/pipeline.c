@@ -77,7 +77,7 @@ static void s_sip_message(const sip_msg_t *m, flow_t *f, int side, const packet_
     /* The phone's side: the source of a request, the destination of a response. */
     int site = m->is_request ? f->site[side] : f->site[!side];
     nat_sip(self->nat, m, &p->src, p->sport, &p->dst, p->dport, site, p->ts_us);
-    media_sip(self->media, m);
+    media_sip(self->media, m, p->ts_us);
     alg_sip(self->alg, m, m->raw, m->msg_len, &p->src, &p->dst, site, p->ts_us);
     siptx_message(self->siptx, m, &p->src, p->sport, &p->dst, p->dport,
             f->site[side] >= 0 ? f->site[side] : f->site[!side], p->ts_us);
@@ -245,6 +245,16 @@ void pipeline_destroy(pipeline_t **self_p)
     *self_p = NULL;
 }
 
+/* Ends what outlived its time in every table traffic fills. */
+static void s_expire_tables(pipeline_t *self, uint64_t now_us)
+{
+    flow_table_expire(self->flows, now_us);
+    nat_expire(self->nat, now_us);
+    media_expire(self->media, now_us);
+    siptx_expire(self->siptx, now_us);
+    defrag_expire(self->defrag, now_us);
+}
+
 /* An ICMP error is about another flow: it marks that flow, makes none. */
 static void s_icmp_error(pipeline_t *self, const packet_t *p)
 {
@@ -260,11 +270,6 @@ static void s_icmp_error(pipeline_t *self, const packet_t *p)
     int to = rules_site_of(self->cfg.rules, &p->dst);
     if (to >= 0 && rules_site_of(self->cfg.rules, &p->src) != to)
         verdict_note_inbound(self->verdict, to);
-}
-
-static void s_expire_tables(pipeline_t *self, uint64_t now_us)
-{
-    flow_table_expire(self->flows, now_us);
 }
 
 /* One frame whose date is believed (or corrected). */
@@ -374,6 +379,47 @@ void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *
     s_process(self, hdr, data);
 }
 
+/* One bounded table's counters: {max, active, peak, created, expired,
+ * evicted, released}. */
+static json_object *s_table(const lrutab_stats_t *t, uint32_t max)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "max", json_object_new_int64(max));
+    json_object_object_add(o, "created", json_object_new_int64((int64_t)t->created));
+    json_object_object_add(o, "active", json_object_new_int64((int64_t)t->active));
+    json_object_object_add(o, "peak", json_object_new_int64((int64_t)t->peak));
+    json_object_object_add(o, "expired", json_object_new_int64((int64_t)t->expired));
+    json_object_object_add(o, "evicted", json_object_new_int64((int64_t)t->evicted));
+    json_object_object_add(o, "released", json_object_new_int64((int64_t)t->released));
+    return o;
+}
+
+/* `stats.tables`: every table traffic fills, in one shape (docs/design.md). */
+static json_object *s_tables_object(const pipeline_t *self, const flow_table_stats_t *fs,
+        const defrag_stats_t *ds, const siptx_stats_t *ts, const media_stats_t *ms,
+        const sipstream_stats_t *ss)
+{
+    json_object *t = json_object_new_object();
+    nat_tables_t nt;
+    nat_tables(self->nat, &nt);
+    lrutab_stats_t x = {fs->active, fs->peak, fs->created, fs->expired, fs->evicted, fs->flushed};
+    json_object_object_add(t, "flows", s_table(&x, self->cfg.max_flows));
+    json_object_object_add(t, "nat_bindings", s_table(&nt.bindings, nt.max_bindings));
+    json_object_object_add(t, "nat_call_ids", s_table(&nt.call_ids, nt.max_refs));
+    json_object_object_add(t, "nat_mappings", s_table(&nt.mappings, nt.max_refs));
+    json_object_object_add(t, "media_calls", s_table(&ms->call_table, ms->max_calls));
+    json_object_object_add(t, "media_endpoints", s_table(&ms->endpoint_table, ms->max_endpoints));
+    json_object_object_add(t, "media_streams", s_table(&ms->stream_table, ms->max_streams));
+    json_object_object_add(t, "sip_transactions", s_table(&ts->table, ts->max));
+    json_object_object_add(t, "sip_tcp_streams", s_table(&ss->table, ss->max));
+    uint32_t max;
+    alg_table(self->alg, &x, &max);
+    json_object_object_add(t, "alg_messages", s_table(&x, max));
+    x = (lrutab_stats_t){ds->active, ds->peak, 0, ds->timed_out, ds->evicted, 0};
+    json_object_object_add(t, "defrag", s_table(&x, ds->max));
+    return t;
+}
+
 /* The run's counters (the `stats` event, and the heartbeat's "capture"). */
 static json_object *s_stats_object(const pipeline_t *self)
 {
@@ -414,7 +460,6 @@ static json_object *s_stats_object(const pipeline_t *self)
     ADD(tcp, "messages", ss.messages);
     ADD(tcp, "gaps", ss.gaps);
     ADD(tcp, "bytes_dropped", ss.dropped);
-    ADD(tcp, "pool_full", ss.pool_full);
     json_object_object_add(s, "sip_tcp", tcp);
     siptx_stats_t ts;
     siptx_stats(self->siptx, &ts);
@@ -423,17 +468,16 @@ static json_object *s_stats_object(const pipeline_t *self)
     ADD(tx, "completed", ts.completed);
     ADD(tx, "unanswered", ts.unanswered);
     ADD(tx, "evicted", ts.evicted);
+    ADD(tx, "timed_out", ts.timed_out);
     json_object_object_add(s, "sip_transactions", tx);
     ADD(s, "sip_messages", self->st.sip_messages);
     ADD(s, "sip_invalid", self->st.sip_invalid);
-    ADD(s, "sip_bindings_dropped", nat_dropped(self->nat));
     media_stats_t ms;
     media_stats(self->media, &ms);
     ADD(s, "media_calls", ms.calls);
+    ADD(s, "media_calls_ended", ms.calls_ended);
     ADD(s, "media_streams", ms.streams);
-    ADD(s, "media_calls_dropped", ms.calls_dropped);
-    ADD(s, "media_streams_dropped", ms.streams_dropped);
-    ADD(s, "media_endpoints_dropped", ms.endpoints_dropped);
+    json_object_object_add(s, "tables", s_tables_object(self, &fs, &ds, &ts, &ms, &ss));
     json_object *d = json_object_new_object();
     for (int i = 1; i < DECODE_ERR_COUNT; i++)
         ADD(d, decode_err_str((decode_err_t)i), self->st.decode[i]);
@@ -523,13 +567,15 @@ bool pipeline_set_rules(pipeline_t *self, const rules_t *rules, char *why, size_
 {
     rules_remap_t *m = rules_remap_new(self->cfg.rules, rules);
     if (!m || verdict_set_rules(self->verdict, rules, m) != 0 ||
-            report_set_rules(self->report, rules, m) != 0) {
+            report_set_rules(self->report, rules, m) != 0 || nat_remap_sites(self->nat, m) != 0 ||
+            alg_remap_sites(self->alg, m) != 0) {
         rules_remap_destroy(&m);
         snprintf(why, n, "out of memory");
         return false;
     }
     self->cfg.rules = rules;
     output_set_rules(self->out, rules);
+    siptx_remap_sites(self->siptx, m);
     flow_table_foreach(self->flows, s_flow_resite, self->verdict);
     rules_remap_destroy(&m);
     return true;
@@ -555,11 +601,15 @@ char *pipeline_stats_json(const pipeline_t *self)
 
 void pipeline_finish(pipeline_t *self, uint64_t sources)
 {
-    if (self->holding) /* the last frame alone far off: not believed */
-        s_release_held(self, NULL, false);
+    /* The last frame, alone far off: believed if it is later (a capture can
+     * end after a quiet spell; nothing is left for the clock to freeze),
+     * not if it is earlier. */
+    if (self->holding)
+        s_release_held(self, NULL, self->held.ts_us > self->now_us);
     self->sources = sources;
     verdict_set_capture_end(self->verdict, self->st.last_us);
     flow_table_flush(self->flows);
+    siptx_expire(self->siptx, self->now_us); /* timed out before the end */
     siptx_flush(self->siptx);
     s_site_summaries(self);
     output_stats(self->out, self->st.last_us, s_stats_object(self));

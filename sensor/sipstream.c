@@ -7,13 +7,17 @@
  * segment past it means one was lost: the buffer is emptied and the
  * direction waits for a segment that begins with a SIP start line. Whole
  * messages are cut off the front with sip_parse (stream mode); CRLF
- * keep-alives between them are skipped (RFC 5626 4.4.1). */
+ * keep-alives between them are skipped (RFC 5626 4.4.1).
+ *
+ * Slots live with their flow (sipstream_release) on an lrutab ordered by
+ * their last segment: when all are taken, the stream idle longest is
+ * dropped for the new one, and its flow is no longer followed. */
 #include "sipstream.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "slotpool.h"
+#include "lrutab.h"
 
 typedef struct {
     bool synced;
@@ -23,28 +27,40 @@ typedef struct {
 } dir_t;
 
 typedef struct {
+    flow_t *flow; /* the flow it follows (valid until released) */
     dir_t d[2];
 } slot_t;
 
 struct sipstream {
     slot_t *slots;
     uint32_t max;
-    slot_pool_t pool;
+    lrutab_t *t;
     sipstream_fn *fn;
     void *ctx;
     sipstream_stats_t st;
 };
 
+/* A stream pushed out by a new one: its flow is not followed any more. */
+static void s_stream_end(uint32_t idx, lrutab_end_t why, void *ctx)
+{
+    sipstream_t *self = ctx;
+    if (why == LRUTAB_EVICTED)
+        self->slots[idx].flow->sipstream = FLOW_NONE;
+}
+
 sipstream_t *sipstream_new(uint32_t max_streams, sipstream_fn *fn, void *ctx)
 {
+    if (max_streams == 0)
+        return NULL;
     sipstream_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->slots = calloc(max_streams ? max_streams : 1, sizeof(slot_t));
+    self->slots = calloc(max_streams, sizeof(slot_t));
+    self->t = lrutab_new(max_streams, s_stream_end, self);
     self->max = max_streams;
     self->fn = fn;
     self->ctx = ctx;
-    if (!self->slots || slot_pool_init(&self->pool, max_streams) != 0)
+    if (!self->slots || !self->t)
         sipstream_destroy(&self);
     return self;
 }
@@ -54,7 +70,7 @@ void sipstream_destroy(sipstream_t **self_p)
     if (!self_p || !*self_p)
         return;
     free((*self_p)->slots);
-    slot_pool_fini(&(*self_p)->pool);
+    lrutab_destroy(&(*self_p)->t);
     free(*self_p);
     *self_p = NULL;
 }
@@ -112,15 +128,15 @@ void sipstream_segment(sipstream_t *self, flow_t *f, int side, const packet_t *p
     if (f->sipstream == FLOW_NONE) {
         if (!s_starts_sip(data, n))
             return;
-        uint32_t i = slot_pool_take(&self->pool);
-        if (i == SLOT_NONE) {
-            self->st.pool_full++;
-            return;
-        }
+        /* Streams leave with their flow, not by the clock: no deadline. */
+        uint32_t i = lrutab_add(self->t, f->id, UINT64_MAX);
+        self->slots[i].flow = f;
         self->slots[i].d[0].synced = self->slots[i].d[1].synced = false;
         self->slots[i].d[0].len = self->slots[i].d[1].len = 0;
         f->sipstream = i;
         self->st.streams++;
+    } else {
+        lrutab_touch(self->t, f->sipstream, UINT64_MAX);
     }
     dir_t *d = &self->slots[f->sipstream].d[side];
     if (n < p->payload_len) { /* cut by the snap length: the stream has a hole */
@@ -165,11 +181,13 @@ void sipstream_release(sipstream_t *self, flow_t *f)
 {
     if (f->sipstream == FLOW_NONE || f->sipstream >= self->max)
         return;
-    slot_pool_give(&self->pool, f->sipstream);
+    lrutab_release(self->t, f->sipstream);
     f->sipstream = FLOW_NONE;
 }
 
 void sipstream_stats(const sipstream_t *self, sipstream_stats_t *out)
 {
     *out = self->st;
+    lrutab_stats(self->t, &out->table);
+    out->max = self->max;
 }

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* sipstream.h: SIP over TCP: in-order reassembly of each direction of a
  * flow into messages (Content-Length framing), several messages per segment
- * or one message over several. Bounded: a fixed pool of stream buffers. */
+ * or one message over several. Bounded: a fixed pool of stream buffers;
+ * when all are taken, the stream idle longest makes room. */
 #ifndef PINHOLE_SIPSTREAM_H
 #define PINHOLE_SIPSTREAM_H
 
 #include <stdint.h>
 
 #include "flow.h"
+#include "lrutab.h"
 #include "packet.h"
 #include "sip.h"
 
@@ -19,17 +21,20 @@ typedef struct {
     uint64_t streams, messages;
     uint64_t gaps;          /* a missing segment: the direction resyncs */
     uint64_t dropped;       /* bytes that were not SIP or did not fit */
-    uint64_t pool_full;     /* flows that found no buffer */
+    lrutab_stats_t table;   /* evicted: streams dropped for a newer one */
+    uint32_t max;
 } sipstream_stats_t;
 
 /* Called for each whole message; msg is valid during the call. */
 typedef void(sipstream_fn)(const sip_msg_t *msg, flow_t *f, int side, const packet_t *p, void *ctx);
 
+/* max_streams (at least 1) flows followed at once. */
 sipstream_t *sipstream_new(uint32_t max_streams, sipstream_fn *fn, void *ctx);
 void sipstream_destroy(sipstream_t **self_p);
 
 /* A TCP segment of a flow. Starts following the flow when a segment begins
- * with a SIP start line; does nothing for flows it does not follow. */
+ * with a SIP start line (the flow must stay where it is until
+ * sipstream_release); does nothing for flows it does not follow. */
 void sipstream_segment(sipstream_t *self, flow_t *f, int side, const packet_t *p);
 /* The flow ends: its buffers go back to the pool. */
 void sipstream_release(sipstream_t *self, flow_t *f);

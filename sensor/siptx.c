@@ -2,50 +2,74 @@
 /* siptx.c: SIP transactions (RFC 3261 17).
  *
  * A transaction is keyed by Call-ID, CSeq number and method, and the top
- * Via branch (a response carries its request's top Via). Slots live in one
- * array probed linearly from the key's hash over a short window: a new
- * transaction takes an empty slot there, or one whose transaction is older
- * than 32 s (timer B/F: it has timed out and is reported so), or else the
- * oldest in the window (reported as evicted and counted). No per-message
- * allocation; memory is max x sizeof(slot). ACK has no response and is not
- * recorded; a CANCEL or 2xx retransmission after the final one is ignored. */
+ * Via branch (a response carries its request's top Via), under the run's
+ * hash key. Open transactions live in a bounded table (common/lrutab.h) in
+ * the order their requests came: a final response ends one ("final") and
+ * frees it; one unanswered 32 s after its request has timed out (RFC 3261
+ * timer B/F) and siptx_expire ends it ("timeout") as the capture's clock
+ * passes that time (an INVITE that rings, 3 minutes after its last 1xx); when the table is full the oldest makes room
+ * ("evicted"). At the end of the capture those still inside their 32 s are
+ * "capture_ended". No per-message allocation; memory is max x
+ * sizeof(siptx_t) plus the index. ACK has no response and is not recorded;
+ * a CANCEL or 2xx retransmission after the final one is ignored. */
 #include "siptx.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SIPTX_WINDOW 16
-#define SIPTX_TIMEOUT_US (32ull * 1000000u)
+#include "hash.h"
 
-typedef struct {
-    uint64_t key; /* 0: empty */
-    siptx_t tx;
-} slot_t;
+#define SIPTX_TIMEOUT_US (32ull * 1000000u)
+/* An INVITE answered provisionally may ring for minutes: a proxy's timer C
+ * (RFC 3261 16.6) is at least 3 minutes, restarted by each 1xx. */
+#define SIPTX_RINGING_US (180ull * 1000000u)
 
 struct siptx_table {
-    slot_t *s;
-    uint32_t cap; /* power of two */
+    siptx_t *tx;
+    lrutab_t *t;
     siptx_fn *fn;
     void *ctx;
     siptx_stats_t st;
 };
 
+static const char *const s_end_str[] = {
+        [LRUTAB_EXPIRED] = "timeout",
+        [LRUTAB_EVICTED] = "evicted",
+        [LRUTAB_RELEASED] = "final",
+        [LRUTAB_FLUSHED] = "capture_ended",
+};
+
+/* A transaction leaves the table: it is reported once. */
+static void s_end(uint32_t idx, lrutab_end_t why, void *ctx)
+{
+    siptx_table_t *self = ctx;
+    const siptx_t *tx = &self->tx[idx];
+    if (tx->status >= 200)
+        self->st.completed++;
+    else
+        self->st.unanswered++;
+    if (why == LRUTAB_EVICTED)
+        self->st.evicted++;
+    else if (why == LRUTAB_EXPIRED)
+        self->st.timed_out++;
+    if (self->fn)
+        self->fn(tx, s_end_str[why], self->ctx);
+}
+
 siptx_table_t *siptx_new(uint32_t max, siptx_fn *fn, void *ctx)
 {
+    if (max == 0 || max > (1u << 27))
+        return NULL;
     siptx_table_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->cap = 64;
-    while (self->cap < max)
-        self->cap <<= 1;
-    self->s = calloc(self->cap, sizeof(slot_t));
+    self->tx = calloc(max, sizeof(siptx_t));
+    self->t = lrutab_new(max, s_end, self);
     self->fn = fn;
     self->ctx = ctx;
-    if (!self->s) {
-        free(self);
-        return NULL;
-    }
+    if (!self->tx || !self->t)
+        siptx_destroy(&self);
     return self;
 }
 
@@ -53,29 +77,19 @@ void siptx_destroy(siptx_table_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    free((*self_p)->s);
+    free((*self_p)->tx);
+    lrutab_destroy(&(*self_p)->t);
     free(*self_p);
     *self_p = NULL;
 }
 
 static uint64_t s_key(const sip_msg_t *m)
 {
-    uint64_t h = HASH_FNV_INIT;
     const sip_str_t parts[3] = {m->call_id, m->cseq_method, m->nvia ? m->via[0].branch : m->call_id};
+    uint64_t h = hash_keyed(&m->cseq, sizeof m->cseq);
     for (int k = 0; k < 3; k++)
-        h = hash_fnv(h, parts[k].p, parts[k].len);
-    return hash_fnv(h, &m->cseq, sizeof m->cseq) | 1;
-}
-
-static void s_end(siptx_table_t *self, slot_t *sl, const char *how)
-{
-    if (sl->tx.status >= 200)
-        self->st.completed++;
-    else
-        self->st.unanswered++;
-    if (self->fn)
-        self->fn(&sl->tx, how, self->ctx);
-    sl->key = 0;
+        h = hash_keyed_more(h, parts[k].p, parts[k].len);
+    return h;
 }
 
 static void s_fill(siptx_t *tx, const sip_msg_t *m, const ip_addr_t *src, uint16_t sport,
@@ -109,69 +123,58 @@ static void s_fill(siptx_t *tx, const sip_msg_t *m, const ip_addr_t *src, uint16
     tx->dport = dport;
 }
 
-static void s_request(siptx_table_t *self, const sip_msg_t *m, uint64_t key, const ip_addr_t *src,
-        uint16_t sport, const ip_addr_t *dst, uint16_t dport, int site, uint64_t ts_us)
-{
-    uint32_t base = (uint32_t)key & (self->cap - 1);
-    slot_t *take = NULL, *oldest = NULL;
-    for (uint32_t k = 0; k < SIPTX_WINDOW; k++) {
-        slot_t *sl = &self->s[(base + k) & (self->cap - 1)];
-        if (sl->key == key) {
-            sl->tx.retransmissions++;
-            return;
-        }
-        if (sl->key && sl->tx.req_us + SIPTX_TIMEOUT_US < ts_us)
-            s_end(self, sl, "timeout");
-        if (!sl->key && !take)
-            take = sl;
-        if (sl->key && (!oldest || sl->tx.req_us < oldest->tx.req_us))
-            oldest = sl;
-    }
-    if (!take) {
-        take = oldest;
-        self->st.evicted++;
-        s_end(self, take, "evicted");
-    }
-    take->key = key;
-    s_fill(&take->tx, m, src, sport, dst, dport, site, ts_us);
-    self->st.transactions++;
-}
-
 void siptx_message(siptx_table_t *self, const sip_msg_t *m, const ip_addr_t *src, uint16_t sport,
         const ip_addr_t *dst, uint16_t dport, int site, uint64_t ts_us)
 {
     if (!m->call_id.len || sip_str_eq(m->method, "ACK"))
         return;
     uint64_t key = s_key(m);
+    uint32_t i = lrutab_find(self->t, key);
     if (m->is_request) {
-        s_request(self, m, key, src, sport, dst, dport, site, ts_us);
-        return;
-    }
-    uint32_t base = (uint32_t)key & (self->cap - 1);
-    for (uint32_t k = 0; k < SIPTX_WINDOW; k++) {
-        slot_t *sl = &self->s[(base + k) & (self->cap - 1)];
-        if (sl->key != key)
-            continue;
-        if (m->status < 200) {
-            if (!sl->tx.first_prov_us)
-                sl->tx.first_prov_us = ts_us;
+        if (i != LRUTAB_NONE) {
+            self->tx[i].retransmissions++;
             return;
         }
-        sl->tx.status = m->status;
-        sl->tx.resp_us = ts_us;
-        s_end(self, sl, "final");
+        /* Timer B/F runs from the first request, not its retransmissions. */
+        i = lrutab_add(self->t, key, ts_us + SIPTX_TIMEOUT_US);
+        s_fill(&self->tx[i], m, src, sport, dst, dport, site, ts_us);
+        self->st.transactions++;
         return;
     }
+    if (i == LRUTAB_NONE)
+        return;
+    siptx_t *tx = &self->tx[i];
+    if (m->status < 200) {
+        if (!tx->first_prov_us)
+            tx->first_prov_us = ts_us;
+        if (m->status > 100 && strcmp(tx->method, "INVITE") == 0)
+            lrutab_touch(self->t, i, ts_us + SIPTX_RINGING_US);
+        return;
+    }
+    tx->status = m->status;
+    tx->resp_us = ts_us;
+    lrutab_release(self->t, i);
+}
+
+void siptx_expire(siptx_table_t *self, uint64_t now_us)
+{
+    lrutab_expire(self->t, now_us);
 }
 
 void siptx_flush(siptx_table_t *self)
 {
-    for (uint32_t i = 0; i < self->cap; i++)
-        if (self->s[i].key)
-            s_end(self, &self->s[i], "capture_ended");
+    lrutab_flush(self->t);
 }
 
 void siptx_stats(const siptx_table_t *self, siptx_stats_t *out)
 {
     *out = self->st;
+    lrutab_stats(self->t, &out->table);
+    out->max = lrutab_max(self->t);
+}
+
+void siptx_remap_sites(siptx_table_t *self, const rules_remap_t *m)
+{
+    for (uint32_t i = 0; i < lrutab_max(self->t); i++) /* free slots too: harmless */
+        self->tx[i].site = rules_remap_site(m, self->tx[i].site);
 }

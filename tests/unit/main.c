@@ -20,6 +20,8 @@ int test_nat(void);
 int test_defrag(void);
 int test_sipstream(void);
 int test_media(void);
+int test_lrutab(void);
+int test_siptx(void);
 int test_alg(void);
 int test_evschema(void);
 int test_hash(void);
@@ -48,6 +50,8 @@ static const struct {
         {"evschema", test_evschema},
         {"hash", test_hash},
         {"conn", test_conn},
+        {"lrutab", test_lrutab},
+        {"siptx", test_siptx},
 };
 
 int main(int argc, char **argv)

@@ -81,6 +81,31 @@ int test_alg(void)
                               "Call-ID: c5\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n";
     CHECK(!s_feed(a, lan, "10.0.0.1", "10.0.0.5"));
     CHECK_EQ(g.n, 4);
+    /* Compared copies are freed; the rest wait. */
+    lrutab_stats_t t;
+    uint32_t max;
+    alg_table(a, &t, &max);
+    CHECK_EQ(max, 8);
+    CHECK_EQ(t.released, 2);
+    CHECK_EQ(t.active, 3);
+    /* A full table: the oldest kept message makes room, and its twin then
+     * finds nothing to be compared with. */
+    char msg[256];
+    for (int i = 0; i < 8; i++) {
+        snprintf(msg, sizeof msg, "OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5060;"
+                                  "branch=f%d\r\nCall-ID: f%d\r\nCSeq: 1 OPTIONS\r\n"
+                                  "Content-Length: 0\r\n\r\n", i, i);
+        CHECK(!s_feed(a, msg, "10.0.0.5", "198.51.100.9"));
+    }
+    alg_table(a, &t, &max);
+    CHECK_EQ(t.active, 8);
+    CHECK_EQ(t.evicted, 3);
+    CHECK(!s_feed(a, same, "10.0.0.5", "198.51.100.9")); /* c2 again: new */
+    alg_site_stats(a, 0, &st);
+    CHECK_EQ(st.compared, 2);
+    alg_table(a, &t, &max);
+    CHECK_EQ(t.evicted, 4); /* f0 went for it */
+    CHECK(t.peak <= 8);
     alg_destroy(&a);
     CHECK(a == NULL);
     return 0;

@@ -87,6 +87,16 @@ int test_defrag(void)
     defrag_stats(d, &st);
     CHECK_EQ(st.evicted, 3);
     CHECK_EQ(st.reassembled, 1);
+    CHECK_EQ(st.active, 4);
+    CHECK_EQ(st.peak, 4);
+    /* Without another fragment, the clock alone frees them after 30 s. */
+    defrag_expire(d, 50000105 + 30000000);
+    defrag_stats(d, &st);
+    CHECK_EQ(st.active, 1); /* id 105 has 30 s exactly: not yet */
+    defrag_expire(d, 50000106 + 30000000);
+    defrag_stats(d, &st);
+    CHECK_EQ(st.active, 0);
+    CHECK_EQ(st.timed_out, 5);
     /* A middle fragment whose length is not a multiple of 8 is refused. */
     n[1] = s_fragment(f[1], dgram, sizeof dgram, 800, 801, true, 9);
     CHECK_EQ(s_feed(d, f[1], n[1], 60000000, &out, &len), 0);

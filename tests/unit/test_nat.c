@@ -23,6 +23,8 @@ static void s_cb(const nat_change_t *c, void *ctx)
     s->last = *c;
 }
 
+static int s_test_site; /* the site s_reg's REGISTERs come from */
+
 /* Feeds one REGISTER (user, Call-ID, CSeq) from the phone's private
  * 10.0.0.user:5060, seen outside the NAT from 198.51.100.1:pub_port. */
 static int s_reg(nat_t *nat, int user, const char *call_id, unsigned cseq, uint16_t pub_port,
@@ -43,7 +45,8 @@ static int s_reg(nat_t *nat, int user, const char *call_id, unsigned cseq, uint1
     ip_addr_t src, dst;
     ip_parse(inside ? priv : "198.51.100.1", &src);
     ip_parse("203.0.113.50", &dst);
-    nat_sip(nat, &m, &src, inside ? 5060 : pub_port, &dst, 5065, 0, (uint64_t)(t * SEC));
+    nat_sip(nat, &m, &src, inside ? 5060 : pub_port, &dst, 5065, s_test_site,
+            (uint64_t)(t * SEC));
     if (!inside)
         return 0;
     /* The registrar's answer, with the mapping it saw in received/rport. */
@@ -58,7 +61,7 @@ static int s_reg(nat_t *nat, int user, const char *call_id, unsigned cseq, uint1
                 priv, cseq, call_id, cseq);
     if (sip_parse((const uint8_t *)msg, (size_t)n, false, &m) != SIP_OK)
         return 1;
-    nat_sip(nat, &m, &dst, 5065, &src, 5060, 0, (uint64_t)(t * SEC) + 1000);
+    nat_sip(nat, &m, &dst, 5065, &src, 5060, s_test_site, (uint64_t)(t * SEC) + 1000);
     return 0;
 }
 
@@ -101,10 +104,139 @@ static int s_view(bool inside)
     return 0;
 }
 
+/* The binding table is bounded: a new phone pushes out the one refreshed
+ * longest ago, whose history is then gone. */
+static int s_bounded(void)
+{
+    seen_t seen = {0};
+    nat_t *nat = nat_new(2, 1, s_cb, &seen);
+    CHECK(nat);
+    CHECK(!s_reg(nat, 1, "A", 1, 40000, 0, true, false));
+    CHECK(!s_reg(nat, 2, "B", 1, 40100, 1, true, false));
+    CHECK(!s_reg(nat, 1, "A", 2, 40000, 2, true, false)); /* 1 is now the freshest */
+    CHECK(!s_reg(nat, 3, "D", 1, 40200, 3, true, false)); /* pushes out 2 */
+    nat_tables_t t;
+    nat_tables(nat, &t);
+    CHECK_EQ(t.bindings.evicted, 1);
+    CHECK_EQ(t.bindings.active, 2);
+    CHECK_EQ(t.max_bindings, 2);
+    /* 1 was kept: its next REGISTER is compared. 2 starts again: a new
+     * binding is neither compared nor a reboot. */
+    nat_site_stats_t st;
+    CHECK(!s_reg(nat, 1, "A", 3, 40000, 4, true, false));
+    nat_site_stats(nat, 0, &st);
+    CHECK_EQ(st.comparisons, 2);
+    CHECK(!s_reg(nat, 2, "B", 2, 40999, 5, true, false));
+    nat_site_stats(nat, 0, &st);
+    CHECK_EQ(st.comparisons, 2);
+    CHECK_EQ(st.reboots, 0);
+    CHECK_EQ(seen.changes, 0);
+    nat_tables(nat, &t);
+    CHECK_EQ(t.bindings.evicted, 2); /* 2 came back and pushed out 3 */
+    CHECK(t.bindings.peak <= 2);
+    nat_destroy(&nat);
+    CHECK(nat == NULL);
+    return 0;
+}
+
+/* The Call-ID table used to be filled for good by 2 x max_bindings distinct
+ * Call-IDs, and its insert then looped for ever: 131,073 Call-IDs of one
+ * phone (64 Ki bindings) must end, with the oldest Call-IDs pushed out. */
+static int s_callids(void)
+{
+    seen_t seen = {0};
+    nat_t *nat = nat_new(1u << 16, 1, s_cb, &seen);
+    CHECK(nat);
+    char cid[32];
+    for (unsigned i = 0; i < (1u << 17) + 1; i++) {
+        snprintf(cid, sizeof cid, "cid-%u", i);
+        CHECK(!s_reg(nat, 1, cid, 1, 40000, 0.001 * i, true, false));
+    }
+    nat_tables_t t;
+    nat_tables(nat, &t);
+    CHECK_EQ(t.max_refs, 1u << 17);
+    CHECK_EQ(t.call_ids.active, 1u << 17);
+    CHECK_EQ(t.call_ids.evicted, 1);
+    CHECK_EQ(t.call_ids.created, (1u << 17) + 1);
+    CHECK_EQ(t.bindings.active, 1);
+    nat_site_stats_t st;
+    nat_site_stats(nat, 0, &st);
+    CHECK_EQ(st.reboots, 1u << 17); /* every new Call-ID after the first */
+    nat_destroy(&nat);
+    return 0;
+}
+
+/* A binding, its Call-ID and its mapping are freed once its registration
+ * has lapsed (2 x 60 s) plus the grace (60 s), not before. */
+static int s_expiry(void)
+{
+    seen_t seen = {0};
+    nat_t *nat = nat_new(8, 1, s_cb, &seen);
+    CHECK(nat);
+    CHECK(!s_reg(nat, 1, "A", 1, 40000, 10, true, false));
+    CHECK(!s_reg(nat, 2, "B", 1, 40100, 100, true, false));
+    nat_expire(nat, 190 * SEC); /* 1 lives until 10 + 120 + 60 = 190 s */
+    nat_tables_t t;
+    nat_tables(nat, &t);
+    CHECK_EQ(t.bindings.active, 2);
+    CHECK_EQ(t.bindings.expired, 0);
+    nat_expire(nat, 191 * SEC);
+    nat_tables(nat, &t);
+    CHECK_EQ(t.bindings.active, 1);
+    CHECK_EQ(t.bindings.expired, 1);
+    CHECK_EQ(t.call_ids.expired, 1);
+    CHECK_EQ(t.mappings.expired, 1);
+    nat_expire(nat, 281 * SEC);
+    nat_tables(nat, &t);
+    CHECK_EQ(t.bindings.active, 0);
+    CHECK_EQ(t.call_ids.active, 0);
+    CHECK_EQ(t.mappings.active, 0);
+    CHECK_EQ(t.bindings.expired, 2);
+    nat_destroy(&nat);
+    return 0;
+}
+
+/* A reload moves the sites (SIGHUP): site 0 gone, site 1 now 0, a new
+ * site 1. A phone's binding follows its site: its next REGISTER is still
+ * compared with the last; the same phone at the new site is another one. */
+static int s_remap(void)
+{
+    seen_t seen = {0};
+    nat_t *nat = nat_new(64, 2, s_cb, &seen);
+    CHECK(nat);
+    s_test_site = 1;
+    CHECK(!s_reg(nat, 1, "R", 1, 40000, 0, true, false));
+    int site[2] = {-1, 0};
+    rules_remap_t m = {.site = site, .nsites = 2, .to_nsites = 2};
+    CHECK_EQ(nat_remap_sites(nat, &m), 0);
+    nat_site_stats_t st;
+    nat_site_stats(nat, 0, &st);
+    CHECK_EQ(st.registers, 1);
+    nat_site_stats(nat, 1, &st);
+    CHECK_EQ(st.registers, 0);
+    s_test_site = 0;
+    CHECK(!s_reg(nat, 1, "R", 2, 40009, 30, true, false)); /* the NAT moved it */
+    CHECK_EQ(seen.changes, 1);
+    CHECK_EQ(seen.last.site, 0);
+    nat_site_stats(nat, 0, &st);
+    CHECK_EQ(st.comparisons, 1);
+    s_test_site = 1;
+    CHECK(!s_reg(nat, 1, "R", 3, 40010, 40, true, false)); /* another site's phone */
+    CHECK_EQ(seen.changes, 1);
+    nat_site_stats(nat, 1, &st);
+    CHECK_EQ(st.comparisons, 0);
+    CHECK_EQ(st.registers, 1);
+    s_test_site = 0;
+    nat_destroy(&nat);
+    CHECK(nat == NULL);
+    return 0;
+}
+
 int test_nat(void)
 {
     RUN_ARG(s_view, false);
     RUN_ARG(s_view, true);
+    RUN(s_remap);
     /* Inside, without rport: nothing can be judged, and it is counted. */
     seen_t seen = {0};
     nat_t *nat = nat_new(2, 1, s_cb, &seen);
@@ -114,10 +246,9 @@ int test_nat(void)
     nat_site_stats(nat, 0, &st);
     CHECK_EQ(st.no_rport, 2);
     CHECK_EQ(st.comparisons, 0);
-    /* The binding table is bounded: a third phone is counted, not kept. */
-    CHECK(!s_reg(nat, 2, "B", 1, 40100, 31, true, false));
-    CHECK(!s_reg(nat, 3, "D", 1, 40200, 32, true, false));
-    CHECK_EQ(nat_dropped(nat), 1);
     nat_destroy(&nat);
+    RUN(s_bounded);
+    RUN(s_callids);
+    RUN(s_expiry);
     return 0;
 }

@@ -50,6 +50,7 @@ int test_sipstream(void)
     flow_t f;
     memset(&f, 0, sizeof f);
     f.sipstream = FLOW_NONE;
+    f.id = 1;
     /* Two messages in one segment. */
     s_seg(s, &f, 1000, both, n);
     CHECK_EQ(got.n, 2);
@@ -79,7 +80,28 @@ int test_sipstream(void)
     g.sipstream = FLOW_NONE;
     s_seg(s, &g, 1, "GET / HTTP/1.1\r\n\r\n", 18);
     CHECK(g.sipstream == FLOW_NONE);
-    sipstream_release(s, &f);
+    /* Two slots: a second SIP flow takes the other; a third pushes out the
+     * one idle longest (f, whose last segment came first). */
+    flow_t h[2];
+    memset(h, 0, sizeof h);
+    for (int i = 0; i < 2; i++) {
+        h[i].sipstream = FLOW_NONE;
+        h[i].id = 10 + (uint64_t)i;
+        s_seg(s, &h[i], 1, a, la);
+        CHECK(h[i].sipstream != FLOW_NONE);
+    }
+    CHECK(f.sipstream == FLOW_NONE);
+    CHECK_EQ(got.n, 6);
+    sipstream_stats(s, &st);
+    CHECK_EQ(st.table.evicted, 1);
+    CHECK_EQ(st.table.active, 2);
+    CHECK_EQ(st.max, 2);
+    sipstream_release(s, &h[0]);
+    sipstream_release(s, &h[1]);
+    CHECK(h[0].sipstream == FLOW_NONE);
+    sipstream_stats(s, &st);
+    CHECK_EQ(st.table.active, 0);
+    sipstream_release(s, &f); /* already gone: nothing to do */
     CHECK(f.sipstream == FLOW_NONE);
     sipstream_destroy(&s);
     CHECK(s == NULL);
