@@ -145,7 +145,10 @@ static void s_flow_end(flow_t *f, flow_end_t why, void *ctx)
     /* Media that flowed one way only, in a call that was answered. */
     if (ms && ms->answered && (ms->d[0].pkts == 0) != (ms->d[1].pkts == 0)) {
         int silent = ms->d[0].pkts == 0 ? 0 : 1; /* the side that sent nothing */
-        bool inbound = f->site[silent] < 0 || f->site[silent] != f->site[!silent];
+        /* Missing is the silent side's direction, seen from the flow's site:
+         * a silent far end is media that never came in; a silent phone at
+         * the site, media that never went out. */
+        bool inbound = f->site[silent] != v.site;
         output_rtp_one_way(self->out, f, &v, ms, inbound);
         report_media(self->report, &v, ms->call_id, true);
     } else if (ms) {

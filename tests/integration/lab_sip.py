@@ -113,6 +113,22 @@ def alg(a, vantages):
     return print_result("alg-" + vantages, errors)
 
 
+def silent_phone(a):
+    """The two-way call without the phone's RTP (tests/lab/derive.sh): the
+    far end's media comes in, the phone's never goes out. The one-way alarm
+    names the missing direction from the site's side: outbound."""
+    p, events, report = run(a.sensor, a.src, ["lab-sip-silentphone-inside.pcap"])
+    errors = []
+    oneway = [e for e in events if e["event_type"] == "rtp_one_way"]
+    rtp = [e for e in events if e["event_type"] == "flow" and "rtp" in e]
+    if len(oneway) != 1 or oneway[0]["missing"] != "outbound" or oneway[0]["site"] != "lab-voip":
+        errors.append("rtp_one_way events %r" % oneway)
+    if len(rtp) != 1 or rtp[0]["verdict"] != "blocked" or rtp[0]["rule"] != "PBX-RTP-OUT" \
+            or rtp[0]["reason"] != "one_way_media":
+        errors.append("media flow %r" % rtp)
+    return print_result("silentphone", errors)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sensor", required=True)
@@ -122,6 +138,8 @@ def main():
     nat, vantages = a.case.split("-", 1)  # consistent-inside, portchange-both ...
     if nat in ("twoway", "oneway"):
         return media(a, nat, vantages)
+    if nat == "silentphone":
+        return silent_phone(a)
     if nat == "alg":
         return alg(a, vantages)
     names = ["inside", "outside"] if vantages == "both" else [vantages]
