@@ -37,7 +37,22 @@
  * rising CSeq, less than twice the registration interval apart (Expires,
  * at least 60 s). A new Call-ID or a CSeq that starts again is a reboot; a
  * longer gap is a lapsed registration: neither is a NAT change, the
- * comparison starts again. A retransmission (same CSeq) is not compared. */
+ * comparison starts again. A retransmission (same CSeq) is not compared,
+ * nor counted again.
+ *
+ * Phones behind NAT in any SIP
+ * ----------------------------
+ * Besides REGISTERs, every request and response shows a NAT when the phone
+ * is behind one: outside, a request's source differs from its top Via's
+ * sent-by; inside, the answer's top Via says received=/rport= other than
+ * the sent-by it goes back to. A fourth table (phones: site + private
+ * ip:port, an hour after last seen) keeps each vantage's last public
+ * mapping and reports it when first learned and when it changes
+ * (nat_binding_t). Over TCP, TLS or WebSocket the source port of a
+ * connection is not the sent-by port by design: only the address is
+ * compared there, and the mapping is the address alone. These observations
+ * do not judge consistency (only REGISTERs of one registration are
+ * compared); they show which phones are behind NAT, and where. */
 #include "nat.h"
 
 #include <stdio.h>
@@ -47,6 +62,17 @@
 #include "hash.h"
 
 #define NAT_GRACE_US (60ull * 1000000u)
+#define NAT_PHONE_US (3600ull * 1000000u) /* a phone behind NAT, after last seen */
+
+typedef struct {
+    uint64_t key;        /* 0: free */
+    int site;
+    ip_addr_t priv;
+    uint16_t priv_port;
+    bool valid[2];       /* per vantage */
+    ip_addr_t pub[2];
+    uint16_t pub_port[2];
+} phone_t;
 
 typedef struct {
     bool valid;
@@ -92,9 +118,20 @@ struct nat {
      * moves the site to another index (nat_remap_sites). */
     uint64_t *site_ids;
     uint64_t next_site_id;
+    phone_t *ph;
+    lrutab_t *pt;        /* phones seen behind NAT */
+    nat_binding_fn *bcb;
+    void *bctx;
     nat_change_fn *cb;
     void *ctx;
 };
+
+static void s_phone_end(uint32_t idx, lrutab_end_t why, void *ctx)
+{
+    (void)why;
+    nat_t *self = ctx;
+    self->ph[idx].key = 0;
+}
 
 /* A binding leaves its table: its slot is free until reused. */
 static void s_binding_end(uint32_t idx, lrutab_end_t why, void *ctx)
@@ -120,6 +157,8 @@ nat_t *nat_new(uint32_t max_bindings, int nsites, nat_change_fn *cb, void *ctx)
     self->ct = lrutab_new(nrefs, NULL, NULL);
     self->maps = calloc(nrefs, sizeof(ref_t));
     self->mt = lrutab_new(nrefs, NULL, NULL);
+    self->ph = calloc(max_bindings, sizeof(phone_t));
+    self->pt = lrutab_new(max_bindings, s_phone_end, self);
     self->nsites = nsites;
     self->sites = calloc((size_t)(nsites > 0 ? nsites : 1) + 1, sizeof(nat_site_stats_t));
     self->site_ids = calloc((size_t)(nsites > 0 ? nsites : 1), sizeof(uint64_t));
@@ -129,7 +168,7 @@ nat_t *nat_new(uint32_t max_bindings, int nsites, nat_change_fn *cb, void *ctx)
     self->cb = cb;
     self->ctx = ctx;
     if (!self->b || !self->bt || !self->calls || !self->ct || !self->maps || !self->mt ||
-            !self->sites || !self->site_ids)
+            !self->sites || !self->site_ids || !self->ph || !self->pt)
         nat_destroy(&self);
     return self;
 }
@@ -146,6 +185,8 @@ void nat_destroy(nat_t **self_p)
     lrutab_destroy(&(*self_p)->mt);
     free((*self_p)->sites);
     free((*self_p)->site_ids);
+    lrutab_destroy(&(*self_p)->pt);
+    free((*self_p)->ph);
     free(*self_p);
     *self_p = NULL;
 }
@@ -279,7 +320,12 @@ static void s_register(nat_t *self, const sip_msg_t *m, const ip_addr_t *src, ui
     uint64_t key = hash_keyed(&sid, sizeof sid);
     key = hash_keyed_more(hash_keyed_more(key, m->to_uri.p, m->to_uri.len), dev.p, dev.len);
     binding_t *b = s_binding(self, key, ts_us + s_window(s_expires(m)) + NAT_GRACE_US);
-    s_site(self, site)->registers++;
+    /* A retransmission (or the other vantage's copy) is the same REGISTER. */
+    const view_t *out = &b->view[NAT_OUTSIDE];
+    bool again = (sip_str_eq(m->call_id, b->req_call_id) && m->cseq == b->req_cseq) ||
+                 (out->valid && sip_str_eq(m->call_id, out->call_id) && m->cseq == out->cseq);
+    if (!again)
+        s_site(self, site)->registers++;
     b->site = site;
     if (!b->aor[0])
         sip_str_copy(m->to_uri, b->aor, sizeof b->aor);
@@ -305,8 +351,107 @@ static void s_register(nat_t *self, const sip_msg_t *m, const ip_addr_t *src, ui
     b->req_cseq = m->cseq;
     b->req_expires = s_expires(m);
     b->req_rport = m->via[0].rport;
-    if (!b->req_rport)
+    if (!b->req_rport && !again)
         s_site(self, site)->no_rport++;
+}
+
+/* The top Via's sent-by as an address (false: a host name, or none). */
+static bool s_sent_by(const sip_msg_t *m, ip_addr_t *ip, uint16_t *port)
+{
+    char host[64];
+    if (m->nvia == 0 || !ip_parse(sip_str_copy(m->via[0].host, host, sizeof host), ip))
+        return false;
+    *port = m->via[0].port ? m->via[0].port : 5060;
+    return true;
+}
+
+/* Over a connection (TCP, TLS, WebSocket) the source port is not the
+ * sent-by port, NAT or not: only addresses count there. */
+static bool s_stream_transport(const sip_msg_t *m)
+{
+    return m->nvia && !sip_str_eq(m->via[0].transport, "UDP");
+}
+
+/* A phone (site, private priv:pport) seen behind NAT from vantage vtg with
+ * public mapping pub:pubport: learned, refreshed, or changed. */
+static void s_phone(nat_t *self, const sip_msg_t *m, int site, nat_vantage_t vtg,
+        const ip_addr_t *priv, uint16_t pport, const ip_addr_t *pub, uint16_t pubport,
+        uint64_t ts_us)
+{
+    uint64_t sid = site >= 0 && site < self->nsites ? self->site_ids[site] : UINT64_MAX;
+    uint64_t key = hash_keyed_more(hash_keyed_more(hash_keyed(&sid, sizeof sid), priv->b, 16),
+                           &pport, sizeof pport) | 1;
+    uint32_t i = lrutab_find(self->pt, key);
+    nat_site_stats_t *st = s_site(self, site);
+    if (i == LRUTAB_NONE) {
+        i = lrutab_add(self->pt, key, ts_us + NAT_PHONE_US);
+        memset(&self->ph[i], 0, sizeof self->ph[i]);
+        self->ph[i] = (phone_t){.key = key, .site = site, .priv = *priv, .priv_port = pport};
+        st->behind_nat++;
+    } else {
+        lrutab_touch(self->pt, i, ts_us + NAT_PHONE_US);
+    }
+    phone_t *p = &self->ph[i];
+    bool known = p->valid[vtg];
+    if (known && p->pub_port[vtg] == pubport && memcmp(&p->pub[vtg], pub, sizeof *pub) == 0)
+        return;
+    nat_binding_t nb;
+    memset(&nb, 0, sizeof nb);
+    if (known) {
+        st->mapping_changes++;
+        s_endpoint(nb.old_public, sizeof nb.old_public, &p->pub[vtg], p->pub_port[vtg]);
+    }
+    p->valid[vtg] = true;
+    p->pub[vtg] = *pub;
+    p->pub_port[vtg] = pubport;
+    if (!self->bcb)
+        return;
+    nb.site = site;
+    nb.vantage = vtg;
+    s_endpoint(nb.priv, sizeof nb.priv, priv, pport);
+    s_endpoint(nb.public_, sizeof nb.public_, pub, pubport);
+    sip_str_copy(m->method, nb.method, sizeof nb.method);
+    sip_str_copy(m->call_id, nb.call_id, sizeof nb.call_id);
+    nb.ts_us = ts_us;
+    self->bcb(&nb, self->bctx);
+}
+
+/* Outside: a request whose source is not its sent-by left through a NAT. */
+static void s_request_nat(nat_t *self, const sip_msg_t *m, const ip_addr_t *src, uint16_t sport,
+        int site, uint64_t ts_us)
+{
+    ip_addr_t via;
+    uint16_t vport;
+    if (!s_sent_by(m, &via, &vport))
+        return;
+    bool stream = s_stream_transport(m);
+    if (memcmp(&via, src, sizeof via) == 0 && (stream || vport == sport))
+        return; /* no NAT on the way */
+    s_phone(self, m, site, NAT_OUTSIDE, &via, vport, src, stream ? 0 : sport, ts_us);
+}
+
+/* Inside: the answer to the phone (sent to its sent-by) says where its
+ * request came from: received= (else the sent-by host) and rport=. */
+static void s_response_nat(nat_t *self, const sip_msg_t *m, const ip_addr_t *dst, uint16_t dport,
+        int site, uint64_t ts_us)
+{
+    ip_addr_t via, pub;
+    uint16_t vport;
+    if (!s_sent_by(m, &via, &vport) || memcmp(&via, dst, sizeof via) != 0)
+        return;
+    bool stream = s_stream_transport(m);
+    if (!stream && vport != dport)
+        return; /* not going back to the sent-by: an outside view */
+    const sip_via_t *v = &m->via[0];
+    char host[64];
+    if (!v->received.len || !ip_parse(sip_str_copy(v->received, host, sizeof host), &pub))
+        pub = via;
+    uint16_t pubport = stream ? 0 : v->rport_value;
+    if (!stream && pubport == 0)
+        return; /* no rport asked: no port to tell */
+    if (memcmp(&pub, &via, sizeof pub) == 0 && (stream || pubport == vport))
+        return; /* seen as sent: no NAT */
+    s_phone(self, m, site, NAT_INSIDE, &via, vport, &pub, pubport, ts_us);
 }
 
 static void s_response(nat_t *self, const sip_msg_t *m, const ip_addr_t *dst, uint16_t dport,
@@ -332,6 +477,11 @@ static void s_response(nat_t *self, const sip_msg_t *m, const ip_addr_t *dst, ui
 void nat_sip(nat_t *self, const sip_msg_t *m, const ip_addr_t *src, uint16_t sport,
         const ip_addr_t *dst, uint16_t dport, int site, uint64_t ts_us)
 {
+    s_site(self, site)->sip_messages++;
+    if (m->is_request)
+        s_request_nat(self, m, src, sport, site, ts_us);
+    else
+        s_response_nat(self, m, dst, dport, site, ts_us);
     if (!sip_str_eq(m->method, "REGISTER"))
         return;
     if (m->is_request)
@@ -366,8 +516,15 @@ void nat_site_stats(const nat_t *self, int site, nat_site_stats_t *out)
     *out = self->sites[site >= 0 && site < self->nsites ? site : self->nsites];
 }
 
+void nat_set_binding_cb(nat_t *self, nat_binding_fn *cb, void *ctx)
+{
+    self->bcb = cb;
+    self->bctx = ctx;
+}
+
 void nat_expire(nat_t *self, uint64_t now_us)
 {
+    lrutab_expire(self->pt, now_us);
     lrutab_expire(self->bt, now_us);
     lrutab_expire(self->ct, now_us);
     lrutab_expire(self->mt, now_us);
@@ -378,6 +535,7 @@ void nat_tables(const nat_t *self, nat_tables_t *out)
     lrutab_stats(self->bt, &out->bindings);
     lrutab_stats(self->ct, &out->call_ids);
     lrutab_stats(self->mt, &out->mappings);
+    lrutab_stats(self->pt, &out->phones);
     out->max_bindings = lrutab_max(self->bt);
     out->max_refs = lrutab_max(self->ct);
 }
@@ -414,6 +572,9 @@ int nat_remap_sites(nat_t *self, const rules_remap_t *m)
     for (uint32_t i = 0; i < lrutab_max(self->bt); i++)
         if (self->b[i].key)
             self->b[i].site = rules_remap_site(m, self->b[i].site);
+    for (uint32_t i = 0; i < lrutab_max(self->pt); i++)
+        if (self->ph[i].key)
+            self->ph[i].site = rules_remap_site(m, self->ph[i].site);
     free(self->sites);
     free(self->site_ids);
     self->sites = st;

@@ -35,6 +35,9 @@ typedef struct {
     uint64_t reboots;     /* new Call-ID or CSeq restart: not compared */
     uint64_t silences;    /* gap longer than the registration: not compared */
     uint64_t no_rport;    /* inside view: REGISTERs that did not ask for rport */
+    uint64_t sip_messages;   /* SIP messages of the site's phones, any method */
+    uint64_t behind_nat;     /* phones (private ip:port) seen behind a NAT */
+    uint64_t mapping_changes; /* ... whose public mapping then changed */
 } nat_site_stats_t;
 
 typedef void(nat_change_fn)(const nat_change_t *c, void *ctx);
@@ -49,11 +52,28 @@ typedef struct {
     uint64_t ts_us;
 } nat_stale_t;
 
+/* A phone seen behind a NAT in any SIP request (outside: the packet's
+ * source is not the top Via's sent-by) or in the answer to one (inside: the
+ * Via's received=/rport= differ from its sent-by): when first learned, or
+ * when its public mapping changed (old_public then set). */
+typedef struct {
+    int site;
+    nat_vantage_t vantage;
+    char priv[64];        /* the phone's ip:port (Via sent-by) */
+    char public_[64];     /* its mapping: "ip:port" */
+    char old_public[64];  /* "" when first learned */
+    char method[24];      /* the request that showed it (a response: its CSeq method) */
+    char call_id[128];
+    uint64_t ts_us;
+} nat_binding_t;
+
+typedef void(nat_binding_fn)(const nat_binding_t *b, void *ctx);
+
 typedef struct nat nat_t;
 
-/* The three bounded tables and their counters. */
+/* The bounded tables and their counters. */
 typedef struct {
-    lrutab_stats_t bindings, call_ids, mappings;
+    lrutab_stats_t bindings, call_ids, mappings, phones;
     uint32_t max_bindings, max_refs; /* max_refs: Call-IDs, and mappings */
 } nat_tables_t;
 
@@ -62,6 +82,8 @@ typedef struct {
  * refreshed longest ago makes room. nsites sizes the per-site counters. */
 nat_t *nat_new(uint32_t max_bindings, int nsites, nat_change_fn *cb, void *ctx);
 void nat_destroy(nat_t **self_p);
+/* Where nat_binding_t observations go (none by default). */
+void nat_set_binding_cb(nat_t *self, nat_binding_fn *cb, void *ctx);
 
 /* One SIP message from a packet src:sport -> dst:dport at ts_us. `site` is
  * the site of the phone's side: the source of a request, the destination of
@@ -83,7 +105,7 @@ void nat_site_stats(const nat_t *self, int site, nat_site_stats_t *out);
 int nat_remap_sites(nat_t *self, const rules_remap_t *m);
 /* Frees the bindings whose registration lapsed (2 x Expires, at least 60 s,
  * plus 60 s of grace after their last REGISTER), and their Call-IDs and
- * mappings. */
+ * mappings; and phones seen behind NAT not heard of for an hour. */
 void nat_expire(nat_t *self, uint64_t now_us);
 void nat_tables(const nat_t *self, nat_tables_t *out);
 

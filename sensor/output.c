@@ -356,6 +356,22 @@ void output_nat_change(output_t *self, const nat_change_t *c)
     json_object_put(e);
 }
 
+void output_nat_binding(output_t *self, const nat_binding_t *b)
+{
+    if (s_off(self))
+        return;
+    json_object *e = s_event(self, "nat_binding", b->ts_us, b->site);
+    s_str(e, "vantage", b->vantage == NAT_INSIDE ? "inside" : "outside");
+    s_str(e, "private", b->priv);
+    s_str(e, "public", b->public_);
+    if (b->old_public[0])
+        s_str(e, "old_public", b->old_public);
+    s_str(e, "method", b->method);
+    s_str(e, "call_id", b->call_id);
+    output_object(self, e);
+    json_object_put(e);
+}
+
 void output_sip_alg(output_t *self, const alg_sign_t *sg)
 {
     if (s_off(self))
@@ -450,6 +466,8 @@ void output_site_summary(output_t *self, int site, uint64_t ts_us, const nat_sit
     s_int(n, "reboots", (int64_t)ns->reboots);
     s_int(n, "lapsed", (int64_t)ns->silences);
     s_int(n, "no_rport", (int64_t)ns->no_rport);
+    s_int(n, "behind_nat", (int64_t)ns->behind_nat);
+    s_int(n, "mapping_changes", (int64_t)ns->mapping_changes);
     s_str(n, "verdict", nat_verdict);
     json_object_object_add(e, "nat", n);
     json_object *g = json_object_new_object();
@@ -457,6 +475,7 @@ void output_site_summary(output_t *self, int site, uint64_t ts_us, const nat_sit
     s_int(g, "rewritten", (int64_t)as->rewritten);
     s_int(g, "heuristic", (int64_t)as->heuristic);
     json_object_object_add(e, "sip_alg", g);
+    s_int(e, "sip_messages", (int64_t)ns->sip_messages);
     output_object(self, e);
     json_object_put(e);
 }

@@ -59,6 +59,8 @@ void output_site_summary(output_t *self, int site, uint64_t ts_us, const nat_sit
 void output_stats(output_t *self, uint64_t ts_us, void *stats);
 /* One `nat_port_change` event. */
 void output_nat_change(output_t *self, const nat_change_t *c);
+/* A phone seen behind NAT: first learned, or its mapping changed. */
+void output_nat_binding(output_t *self, const nat_binding_t *b);
 /* Any prepared JSON object as one event line (takes a json_object *; the
  * caller keeps ownership). */
 void output_object(output_t *self, void *jobj);

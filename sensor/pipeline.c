@@ -178,6 +178,13 @@ static void s_nat_change(const nat_change_t *c, void *ctx)
     report_nat_change(self->report, c);
 }
 
+static void s_nat_binding(const nat_binding_t *b, void *ctx)
+{
+    pipeline_t *self = ctx;
+    output_nat_binding(self->out, b);
+    report_nat_binding(self->report, b);
+}
+
 static void s_siptx(const siptx_t *tx, const char *end, void *ctx)
 {
     pipeline_t *self = ctx;
@@ -217,6 +224,7 @@ pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen)
         return NULL;
     }
     report_set_nat(self->report, self->nat);
+    nat_set_binding_cb(self->nat, s_nat_binding, self);
     report_set_alg(self->report, self->alg);
     self->out = output_new(cfg->events_path, cfg->sensor, cfg->rules, self->cls, err, errlen);
     if (!self->out)
@@ -410,6 +418,7 @@ static json_object *s_tables_object(const pipeline_t *self, const flow_table_sta
     json_object_object_add(t, "nat_bindings", s_table(&nt.bindings, nt.max_bindings));
     json_object_object_add(t, "nat_call_ids", s_table(&nt.call_ids, nt.max_refs));
     json_object_object_add(t, "nat_mappings", s_table(&nt.mappings, nt.max_refs));
+    json_object_object_add(t, "nat_phones", s_table(&nt.phones, nt.max_bindings));
     json_object_object_add(t, "media_calls", s_table(&ms->call_table, ms->max_calls));
     json_object_object_add(t, "media_endpoints", s_table(&ms->endpoint_table, ms->max_endpoints));
     json_object_object_add(t, "media_streams", s_table(&ms->stream_table, ms->max_streams));
@@ -513,7 +522,7 @@ static void s_site_summaries(pipeline_t *self)
         alg_site_stats_t as;
         nat_site_stats(self->nat, (int)i, &ns);
         alg_site_stats(self->alg, (int)i, &as);
-        if (ns.registers || as.compared || as.heuristic)
+        if (ns.sip_messages || as.compared || as.heuristic)
             output_site_summary(self->out, (int)i, self->st.last_us, &ns,
                     report_nat_verdict(self->report, i), &as);
     }

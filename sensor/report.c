@@ -44,6 +44,8 @@ typedef struct {
     req_stat_t *reqs;   /* one per requirement */
     nat_change_t nat[REPORT_NAT_EXAMPLES];
     size_t nnat;
+    nat_binding_t phones[REPORT_NAT_EXAMPLES]; /* phones behind NAT, latest mapping */
+    size_t nphones;
     uint64_t media_streams, media_one_way;
     char one_way_call[128];
     alg_sign_t alg[REPORT_NAT_EXAMPLES];
@@ -293,6 +295,20 @@ void report_nat_change(report_t *self, const nat_change_t *c)
         s->nat[s->nnat++] = *c;
 }
 
+void report_nat_binding(report_t *self, const nat_binding_t *b)
+{
+    if (b->site < 0 || (size_t)b->site >= self->nsites)
+        return;
+    site_stat_t *s = &self->sites[b->site];
+    for (size_t k = 0; k < s->nphones; k++)
+        if (s->phones[k].vantage == b->vantage && strcmp(s->phones[k].priv, b->priv) == 0) {
+            s->phones[k] = *b; /* its mapping now */
+            return;
+        }
+    if (s->nphones < REPORT_NAT_EXAMPLES)
+        s->phones[s->nphones++] = *b;
+}
+
 void report_missed_call(report_t *self, int site, const nat_stale_t *st, const char *reason)
 {
     if (site < 0 || (size_t)site >= self->nsites)
@@ -483,6 +499,15 @@ static void s_reasons_text(const rule_stat_t *r, char *buf, size_t n)
 static void s_nat_text(const report_t *self, size_t i, FILE *out)
 {
     nat_site_stats_t st = s_nat(self, i);
+    const site_stat_t *s = &self->sites[i];
+    if (st.behind_nat) {
+        fprintf(out, "  phones behind NAT: %llu (%llu mapping changes)",
+                (unsigned long long)st.behind_nat, (unsigned long long)st.mapping_changes);
+        for (size_t k = 0; k < s->nphones; k++)
+            fprintf(out, "%s%s -> %s (%s)", k ? ", " : ": ", s->phones[k].priv,
+                    s->phones[k].public_, s->phones[k].vantage == NAT_INSIDE ? "inside" : "outside");
+        fprintf(out, "\n");
+    }
     if (!st.registers)
         return;
     fprintf(out, "  NAT: %s (%llu REGISTERs, %llu consecutive pairs compared, %llu mapping changes, "
@@ -494,7 +519,6 @@ static void s_nat_text(const report_t *self, size_t i, FILE *out)
         fprintf(out, "; %llu REGISTERs without rport: the inside view cannot judge those",
                 (unsigned long long)st.no_rport);
     fprintf(out, ")\n");
-    const site_stat_t *s = &self->sites[i];
     for (size_t k = 0; k < s->nnat; k++) {
         const nat_change_t *c = &s->nat[k];
         fprintf(out, "    %s %s: %s -> %s after %.1f s%s%s%s\n",
@@ -680,6 +704,19 @@ static json_object *s_site_json(const report_t *self, size_t i)
     json_object_object_add(nat, "reboots", json_object_new_int64((int64_t)st.reboots));
     json_object_object_add(nat, "lapsed", json_object_new_int64((int64_t)st.silences));
     json_object_object_add(nat, "no_rport", json_object_new_int64((int64_t)st.no_rport));
+    json_object_object_add(nat, "behind_nat", json_object_new_int64((int64_t)st.behind_nat));
+    json_object_object_add(nat, "mapping_changes",
+            json_object_new_int64((int64_t)st.mapping_changes));
+    json_object *ph = json_object_new_array();
+    for (size_t k = 0; k < s->nphones; k++) {
+        json_object *po = json_object_new_object();
+        json_object_object_add(po, "vantage", json_object_new_string(
+                s->phones[k].vantage == NAT_INSIDE ? "inside" : "outside"));
+        json_object_object_add(po, "private", json_object_new_string(s->phones[k].priv));
+        json_object_object_add(po, "public", json_object_new_string(s->phones[k].public_));
+        json_object_array_add(ph, po);
+    }
+    json_object_object_add(nat, "phones", ph);
     json_object *ev = json_object_new_array();
     for (size_t k = 0; k < s->nnat; k++) {
         const nat_change_t *c = &s->nat[k];

@@ -43,6 +43,8 @@ void report_add(report_t *self, const flow_t *f, const verdict_t *v);
 void report_set_nat(report_t *self, const nat_t *nat);
 /* Keeps a NAT port change as evidence (a few per site). */
 void report_nat_change(report_t *self, const nat_change_t *c);
+/* A phone seen behind NAT (nat_binding_t): kept per site, up to 8. */
+void report_nat_binding(report_t *self, const nat_binding_t *b);
 /* "consistent", "inconsistent", or "not_enough_data" for a site. */
 const char *report_nat_verdict(const report_t *self, size_t site);
 /* The SIP ALG analysis whose per-site counters the report reads (borrowed). */

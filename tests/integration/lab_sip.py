@@ -129,6 +129,36 @@ def silent_phone(a):
     return print_result("silentphone", errors)
 
 
+def nat_call(a, vantages):
+    """A phone behind the port-changing NAT that never registers
+    (tests/lab/natcall.xml): OPTIONS and a call from 192.168.60.10:5060 via
+    public port 38769, then after 3 s of quiet a second call via 9614 (as
+    tshark reads both captures). NAT shows in any request (outside: source
+    is not the Via sent-by) or its answer (inside: received=/rport=)."""
+    names = ["inside", "outside"] if vantages == "both" else [vantages]
+    p, events, report = run(a.sensor, a.src, ["lab-sip-natcall-%s.pcap" % v for v in names])
+    errors = []
+    want = [("192.168.60.10:5060", "203.0.113.2:38769", None, "OPTIONS"),
+            ("192.168.60.10:5060", "203.0.113.2:9614", "203.0.113.2:38769", "INVITE")]
+    for v in names:
+        got = [(e["private"], e["public"], e.get("old_public"), e["method"]) for e in events
+               if e["event_type"] == "nat_binding" and e["vantage"] == v and e["site"] == "lab-voip"]
+        if got != want:
+            errors.append("%s nat_binding events:\n  got      %r\n  expected %r" % (v, got, want))
+    if any(e["event_type"] == "nat_port_change" for e in events):
+        errors.append("a port change without REGISTERs: nothing to compare")
+    summ = [e for e in events if e["event_type"] == "site_summary" and e["site"] == "lab-voip"]
+    if len(summ) != 1 or summ[0]["sip_messages"] != 8 * len(names) or \
+            summ[0]["nat"]["behind_nat"] != 1 or summ[0]["nat"]["mapping_changes"] != len(names) or \
+            summ[0]["nat"]["registers"] != 0 or summ[0]["nat"]["verdict"] != "not_enough_data":
+        errors.append("site_summary of a site with SIP but no REGISTER: %r" % summ)
+    site = [s for s in report["sites"] if s["site"] == "lab-voip"][0]
+    phones = sorted((x["vantage"], x["private"], x["public"]) for x in site["nat"]["phones"])
+    if phones != sorted((v, "192.168.60.10:5060", "203.0.113.2:9614") for v in names):
+        errors.append("report's phones behind NAT %r" % phones)
+    return print_result("natcall-" + vantages, errors)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sensor", required=True)
@@ -140,6 +170,8 @@ def main():
         return media(a, nat, vantages)
     if nat == "silentphone":
         return silent_phone(a)
+    if nat == "natcall":
+        return nat_call(a, vantages)
     if nat == "alg":
         return alg(a, vantages)
     names = ["inside", "outside"] if vantages == "both" else [vantages]

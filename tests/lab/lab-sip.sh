@@ -26,9 +26,20 @@
 # 4 s of G.711 (the packaged g711a.pcap). First call: two-way media. Second:
 # the firewall drops RTP coming in from the provider: one-way media.
 # Captures: pcaps/lab-sip-{twoway,oneway}-{inside,outside}.pcap
+#
+# Then a phone behind the port-changing NAT that never registers
+# (tests/lab/natcall.xml): OPTIONS to the proxy, a call (404, ACK), 3 s of
+# quiet (longer than the NAT keeps the mapping), another call. Every request
+# asks for rport, so kamailio's answers carry received=/rport=: the NAT shows
+# in calls alone. Captures: pcaps/lab-sip-natcall-{inside,outside}.pcap
+#
+# Usage: lab-sip.sh [OUTDIR [SECTION]]; SECTION is registers, alg, calls or
+# natcall (default: all of them, which records every capture anew).
 # All traffic stays inside the namespaces made here; removed on exit.
 set -euo pipefail
 OUT=$(realpath "${1:-$(dirname "$0")/../../pcaps}")
+ONLY=${2:-all}
+want() { [ "$ONLY" = all ] || [ "$ONLY" = "$1" ]; }
 HERE=$(realpath "$(dirname "$0")")
 mkdir -p "$OUT"
 WORK=$(mktemp -d /tmp/pinhole-sip.XXXXXX)
@@ -108,6 +119,7 @@ run() { # name [call-old-mapping]
     cp "$WORK/$name-outside.pcap" "$OUT/lab-sip-$name-outside.pcap"
 }
 
+if want registers; then
 in_ns $F iptables -t nat -A POSTROUTING -o nat-out -j MASQUERADE
 run consistent
 in_ns $F iptables -t nat -F POSTROUTING
@@ -115,10 +127,12 @@ in_ns $F iptables -t nat -A POSTROUTING -o nat-out -j MASQUERADE --random-fully
 in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout=1
 in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout_stream=1
 run portchange call-old-mapping
+fi
 
 # SIP ALG: the kernel's SIP helper (nf_conntrack_sip / nf_nat_sip) attached to
 # the proxy's port; MASQUERADE as in the consistent run. The helper rewrites
 # the private addresses in the SIP it forwards.
+if want alg; then
 in_ns $F iptables -t nat -F POSTROUTING
 in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout=30
 in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout_stream=120
@@ -126,8 +140,30 @@ in_ns $F iptables -t nat -A POSTROUTING -o nat-out -j MASQUERADE
 in_ns $F iptables -t raw -A PREROUTING -p udp --dport 5065 -j CT --helper sip
 run alg
 in_ns $F iptables -t raw -F PREROUTING
+fi
+
+# --- a phone that only places calls, behind the port-changing NAT ------------
+if want natcall; then
+in_ns $F iptables -t nat -F POSTROUTING
+in_ns $F iptables -t nat -A POSTROUTING -o nat-out -j MASQUERADE --random-fully
+in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout=1
+in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout_stream=1
+in_ns $F conntrack -F >/dev/null 2>&1 || true
+in_ns $F tcpdump -i nat-in -s 0 -U -w "$WORK/natcall-inside.pcap" udp or icmp 2>/dev/null &
+in_ns $F tcpdump -i nat-out -s 0 -U -w "$WORK/natcall-outside.pcap" udp or icmp 2>/dev/null &
+sleep 1.5
+in_ns $P timeout 30 sipp -sf "$HERE/natcall.xml" -i 192.168.60.10 -p 5060 -mi 192.168.60.10 \
+    -mp 16384 -s 100 -m 1 -l 1 -timeout 25s 203.0.113.50:5065 >"$WORK/natcall.out" 2>&1 ||
+    { echo "sipp natcall ended with an error:"; tail -5 "$WORK/natcall.out"; }
+sleep 1
+in_ns $F pkill -INT tcpdump || true
+sleep 1
+cp "$WORK/natcall-inside.pcap" "$OUT/lab-sip-natcall-inside.pcap"
+cp "$WORK/natcall-outside.pcap" "$OUT/lab-sip-natcall-outside.pcap"
+fi
 
 # --- calls -------------------------------------------------------------------
+want calls || { ls -l "$OUT"/lab-sip-*.pcap; exit 0; }
 in_ns $F iptables -t nat -F POSTROUTING
 in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout=30
 in_ns $V ip route add 192.168.60.0/24 via 203.0.113.2

@@ -99,6 +99,7 @@ static int s_view(bool inside)
     CHECK_EQ(st.comparisons, 2);
     CHECK_EQ(st.reboots, 2);
     CHECK_EQ(st.silences, 1);
+    CHECK_EQ(st.registers, 7); /* 9 sent, 2 of them retransmissions */
     nat_destroy(&nat);
     CHECK(nat == NULL);
     return 0;
