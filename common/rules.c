@@ -56,6 +56,7 @@ void rules_destroy(rules_t **self_p)
         free(self->sites[i].cidrs);
         free(self->sites[i].local);
         s_free_strv(self->sites[i].profiles, self->sites[i].nprofiles);
+        free(self->sites[i].waived);
     }
     free(self->sites);
     for (size_t i = 0; i < self->nbindings; i++) {
@@ -69,6 +70,7 @@ void rules_destroy(rules_t **self_p)
     free(self->bindings);
     s_free_strv(self->profiles, self->nprofiles);
     free(self->sensor);
+    free(self->inventory);
     free(self);
     *self_p = NULL;
 }
@@ -401,6 +403,34 @@ const char *rules_near_str(near_kind_t why)
         default:
             return "none";
     }
+}
+
+bool rules_waived(const rules_t *self, size_t site, size_t rule)
+{
+    if (site >= self->nsites)
+        return false;
+    for (size_t i = 0; i < self->sites[site].nwaived; i++)
+        if (self->sites[site].waived[i] == (int)rule)
+            return true;
+    return false;
+}
+
+int rules_check_apps(const rules_t *self, bool (*known)(void *ctx, const char *name), void *ctx,
+        char *err, size_t errlen)
+{
+    for (size_t i = 0; i < self->nbindings; i++) {
+        const binding_t *b = &self->bindings[i];
+        for (size_t j = 0; j < b->napps; j++)
+            if (!known(ctx, b->apps[j])) {
+                snprintf(err, errlen, "%s:%d: role '%s': '%s' is not an application nDPI "
+                                      "knows: write an nDPI protocol name such as TLS, HTTP, "
+                                      "SIP or RTP ('ndpiReader -H' lists them)",
+                        self->inventory ? self->inventory : "inventory", b->apps_line,
+                        self->roles[b->role].id, b->apps[j]);
+                return -1;
+            }
+    }
+    return 0;
 }
 
 bool rules_applies_to_site(const rules_t *self, size_t site, size_t rule)

@@ -164,6 +164,13 @@ const char *rules_near_str(near_kind_t why);
 /* True if the rule applies to the site: its profile is one the site uses
  * (all by default) and one of its ends is a role located at a site. */
 bool rules_applies_to_site(const rules_t *self, size_t site, size_t rule);
+/* True when the site's inventory entry waives the rule (`waive:`): it is
+ * reported not_checked there, never verified. */
+bool rules_waived(const rules_t *self, size_t site, size_t rule);
+/* Checks every `apps` name of the inventory with known() (the sensor asks
+ * nDPI). -1 with "FILE:LINE: ..." in err for the first unknown one. */
+int rules_check_apps(const rules_t *self, bool (*known)(void *ctx, const char *name), void *ctx,
+        char *err, size_t errlen);
 
 const char *rules_req_kind_str(req_kind_t k);
 

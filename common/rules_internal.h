@@ -19,6 +19,9 @@ typedef struct {
     size_t nlocal;
     char **profiles; /* NULL: all */
     size_t nprofiles;
+    int *waived;     /* rules left unchecked at this site (rule indexes) */
+    size_t nwaived;
+    int line;        /* of its entry in the inventory, for later checks */
 } site_t;
 
 /* One way of recognising a role: every criterion given must hold (a list
@@ -37,6 +40,7 @@ typedef struct {
     size_t ncountries;
     char **apps;      /* nDPI protocol names, or one part of a dotted name */
     size_t napps;
+    int apps_line;    /* of `apps` in the inventory */
 } binding_t;
 
 struct rules {
@@ -51,6 +55,7 @@ struct rules {
     binding_t *bindings;
     size_t nbindings;
     char *sensor;
+    char *inventory;  /* its path, for messages */
     char **profiles; /* profile ids loaded */
     size_t nprofiles;
 };

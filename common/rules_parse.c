@@ -515,9 +515,65 @@ static int s_inv_role(ctx_t *c, rules_t *rs, yaml_node_t *k, int *role)
     return 0;
 }
 
+/* Two CIDRs share addresses when the shorter holds the longer's network. */
+static bool s_overlap(const cidr_t *a, const cidr_t *b)
+{
+    return a->bits <= b->bits ? cidr_contains(a, &b->addr) : cidr_contains(b, &a->addr);
+}
+
+/* A CIDR inside one of the site's. */
+static bool s_within(const site_t *s, const cidr_t *x)
+{
+    for (size_t i = 0; i < s->ncidrs; i++)
+        if (s->cidrs[i].bits <= x->bits && cidr_contains(&s->cidrs[i], &x->addr))
+            return true;
+    return false;
+}
+
+/* No address may belong to two sites: which site a flow is judged for would
+ * depend on the order of the file. */
+static int s_check_overlap(ctx_t *c, const rules_t *rs, const site_t *s, yaml_node_t *n)
+{
+    char a[64], b[64];
+    for (size_t j = 0; j + 1 < rs->nsites; j++)
+        for (size_t x = 0; x < s->ncidrs; x++)
+            for (size_t y = 0; y < rs->sites[j].ncidrs; y++)
+                if (s_overlap(&s->cidrs[x], &rs->sites[j].cidrs[y])) {
+                    ip_to_str(&s->cidrs[x].addr, a, sizeof a);
+                    ip_to_str(&rs->sites[j].cidrs[y].addr, b, sizeof b);
+                    return s_fail(c, n, "site '%s': %s (cidr %zu) overlaps %s of site '%s': an "
+                                        "address belongs to one site only; split the ranges",
+                            s->name, a, x + 1, b, rs->sites[j].name);
+                }
+    return 0;
+}
+
+/* `waive: [RULE, ...]`: rules left unchecked at the site (reported so). */
+static int s_parse_waive(ctx_t *c, rules_t *rs, site_t *s, yaml_node_t *n)
+{
+    yaml_node_t **items;
+    size_t len;
+    int rc = s_list(c, n, "waive", &items, &len);
+    if (rc || !len) {
+        free(items);
+        return rc;
+    }
+    s->waived = calloc(len, sizeof(int));
+    for (size_t i = 0; s->waived && i < len && !rc; i++) {
+        int r = rules_rule_index(rs, s_scalar(items[i]));
+        if (r < 0)
+            rc = s_fail(c, items[i], "site '%s': waive: unknown rule '%s' (not in any loaded "
+                                     "profile)", s->name, s_scalar(items[i]));
+        else
+            s->waived[s->nwaived++] = r;
+    }
+    free(items);
+    return s->waived ? rc : PINHOLE_ENOMEM;
+}
+
 static int s_parse_site(ctx_t *c, rules_t *rs, yaml_node_t *n)
 {
-    static const char *const keys[] = {"name", "cidrs", "roles", "profiles", NULL};
+    static const char *const keys[] = {"name", "cidrs", "roles", "profiles", "waive", NULL};
     int rc = s_check_keys(c, n, keys);
     if (rc)
         return rc;
@@ -532,8 +588,11 @@ static int s_parse_site(ctx_t *c, rules_t *rs, yaml_node_t *n)
     yaml_node_t *cidrs = s_get(c, n, "cidrs");
     if (!cidrs)
         return s_fail(c, n, "site '%s': missing 'cidrs'", s->name);
-    if ((rc = s_parse_cidrs(c, cidrs, "cidrs", &s->cidrs, &s->ncidrs)))
+    if ((rc = s_parse_cidrs(c, cidrs, "cidrs", &s->cidrs, &s->ncidrs)) ||
+            (rc = s_check_overlap(c, rs, s, cidrs)) ||
+            (rc = s_parse_waive(c, rs, s, s_get(c, n, "waive"))))
         return rc;
+    s->line = (int)n->start_mark.line + 1;
     yaml_node_t **items;
     size_t len;
     if ((rc = s_list(c, s_get(c, n, "profiles"), "profiles", &items, &len)))
@@ -571,6 +630,14 @@ static int s_parse_site(ctx_t *c, rules_t *rs, yaml_node_t *n)
                     "role '%s' is a remote role: bind it under the top-level 'roles'",
                     rs->roles[role].id);
         rc = s_parse_cidrs(c, s_node(c, p->value), "roles", &cl, &nc);
+        for (size_t i = 0; !rc && i < nc; i++)
+            if (!s_within(s, &cl[i])) {
+                char a[64];
+                rc = s_fail(c, s_node(c, p->value),
+                        "site '%s': role '%s' address %s lies outside the site's cidrs: add it "
+                        "to the site's 'cidrs', or bind a remote role under the top-level "
+                        "'roles'", s->name, rs->roles[role].id, ip_to_str(&cl[i].addr, a, sizeof a));
+            }
         local_binding_t *nl = rc ? NULL : realloc(s->local, (s->nlocal + nc) * sizeof *nl);
         if (!rc && nl) {
             s->local = nl;
@@ -597,6 +664,27 @@ static int s_strv(ctx_t *c, yaml_node_t *map, const char *key, char ***out, size
             (*n)++;
     free(items);
     return *out ? 0 : PINHOLE_ENOMEM;
+}
+
+/* A host name or "*." and one: letters, digits, '-' and dots, no scheme,
+ * port or path (what TLS SNI and HTTP Host carry). */
+static bool s_host_pattern(const char *h)
+{
+    if (strncmp(h, "*.", 2) == 0)
+        h += 2;
+    size_t label = 0, n = 0;
+    for (const char *p = h; *p; p++, n++) {
+        bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '_';
+        if (*p == '.') {
+            if (label == 0)
+                return false;
+            label = 0;
+        } else if (!ok || ++label > 63) {
+            return false;
+        }
+    }
+    return n > 0 && n <= 253;
 }
 
 /* One binding of a role: a mapping whose criteria must all hold. */
@@ -630,6 +718,14 @@ static int s_parse_binding(ctx_t *c, rules_t *rs, int role, yaml_node_t *v)
             b->asns[b->nasns++] = (uint32_t)asn;
     }
     free(items);
+    for (size_t i = 0; !rc && i < b->nhosts; i++)
+        if (!s_host_pattern(b->hosts[i]))
+            rc = s_fail(c, s_get(c, v, "hosts"), "host pattern '%s' is not a host name: write the "
+                                                 "name alone, e.g. 'dm.example.com' or "
+                                                 "'*.example.com' (no scheme, port or path)",
+                    b->hosts[i]);
+    yaml_node_t *apps = s_get(c, v, "apps");
+    b->apps_line = apps ? (int)apps->start_mark.line + 1 : 0;
     for (size_t i = 0; !rc && i < b->ncountries; i++)
         if (strlen(b->countries[i]) != 2)
             rc = s_fail(c, s_get(c, v, "countries"), "country '%s' is not a two-letter ISO code",
@@ -670,6 +766,41 @@ static size_t s_count_bindings(ctx_t *c, yaml_node_t *roles)
     return n;
 }
 
+static bool s_role_bound(const rules_t *rs, int role)
+{
+    if (rs->roles[role].location == ROLE_AT_SITE)
+        return true; /* a site role not listed is every host of the site */
+    for (size_t i = 0; i < rs->nbindings; i++)
+        if (rs->bindings[i].role == role)
+            return true;
+    return false;
+}
+
+/* Every remote role a rule needs is bound, at every site the rule applies
+ * to, unless the site waives the rule: else the rule's failures would be
+ * judged unexpected and the site could pass with its flows blocked. */
+static int s_check_bound(ctx_t *c, const rules_t *rs)
+{
+    for (size_t s = 0; s < rs->nsites; s++)
+        for (size_t r = 0; r < rs->nrules; r++) {
+            const rule_t *rule = &rs->rules[r];
+            if (!rules_applies_to_site(rs, s, r) || rules_waived(rs, s, r))
+                continue;
+            int miss = !s_role_bound(rs, rule->from) ? rule->from
+                       : !s_role_bound(rs, rule->to) ? rule->to : -1;
+            if (miss < 0)
+                continue;
+            snprintf(c->err, c->errlen,
+                    "%s:%d: site '%s': rule %s (profile %s) needs role '%s', which the "
+                    "inventory does not bind: bind it under the top-level 'roles' (cidrs, hosts "
+                    "or asns), or write 'waive: [%s]' under the site to leave that rule "
+                    "unchecked there", c->file, rs->sites[s].line, rs->sites[s].name, rule->id,
+                    rule->profile, rs->roles[miss].id, rule->id);
+            return PINHOLE_EINVAL;
+        }
+    return 0;
+}
+
 int rules_load_inventory(rules_t *self, const char *path, char *err, size_t errlen)
 {
     static const char *const keys[] = {"sensor", "sites", "roles", NULL};
@@ -687,6 +818,11 @@ int rules_load_inventory(rules_t *self, const char *path, char *err, size_t errl
         goto fail;
     }
     size_t ns = (size_t)(sites->data.sequence.items.top - sites->data.sequence.items.start);
+    if (ns == 0) {
+        rc = s_fail(&c, sites, "the inventory has no site: list at least one under 'sites' "
+                               "(name and cidrs)");
+        goto fail;
+    }
     self->sites = calloc(ns ? ns : 1, sizeof(site_t));
     if (!self->sites) {
         rc = PINHOLE_ENOMEM;
@@ -712,6 +848,10 @@ int rules_load_inventory(rules_t *self, const char *path, char *err, size_t errl
                 !rc && p < roles->data.mapping.pairs.top; p++)
             rc = s_parse_role_bindings(&c, self, s_node(&c, p->key), s_node(&c, p->value));
     }
+    if (!rc)
+        rc = s_check_bound(&c, self);
+    if (!rc && !(self->inventory = strdup(path)))
+        rc = PINHOLE_ENOMEM;
 fail:
     yaml_document_delete(&c.doc);
     return rc;

@@ -19,6 +19,24 @@ struct classify {
     classify_stats_t st;
 };
 
+bool classify_app_known(void *cls, const char *name)
+{
+    classify_t *self = cls;
+    char part[64];
+    const char *p = name;
+    do { /* each dotted part: TLS.Microsoft is TLS over Microsoft */
+        size_t n = strcspn(p, ".");
+        if (n == 0 || n >= sizeof part)
+            return false;
+        memcpy(part, p, n);
+        part[n] = 0;
+        if (ndpi_get_proto_by_name(self->ndpi, part) == NDPI_PROTOCOL_UNKNOWN)
+            return false;
+        p += n + (p[n] == '.');
+    } while (*p);
+    return true;
+}
+
 classify_t *classify_new(uint32_t max_slots, uint32_t max_packets)
 {
     classify_t *self = calloc(1, sizeof *self);

@@ -27,6 +27,10 @@ typedef struct {
 
 /* max_slots bounds the flows nDPI looks at at once; max_packets the packets
  * of one flow it sees before giving up. */
+/* True when nDPI knows `name` as a protocol (any case), or every part of a
+ * dotted name ("TLS.Microsoft"). For checking an inventory's `apps`. */
+bool classify_app_known(void *cls, const char *name);
+
 classify_t *classify_new(uint32_t max_slots, uint32_t max_packets);
 void classify_destroy(classify_t **self_p);
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "classify.h"
 #include "err.h"
 #include "geo.h"
 #include "log.h"
@@ -312,10 +313,25 @@ toomany:
     return -1;
 }
 
+/* Rules and inventory, read and checked whole (the inventory's application
+ * names against nDPI's own list); NULL with err. */
+static rules_t *s_read_rules(const options_t *o, char *err, size_t errlen)
+{
+    rules_t *rs = rules_load_all(o->rules, o->nrules, o->inventory, err, errlen);
+    classify_t *cls = rs ? classify_new(1, 1) : NULL;
+    if (rs && (!cls || rules_check_apps(rs, classify_app_known, cls, err, errlen) != 0)) {
+        if (!cls)
+            snprintf(err, errlen, "cannot start nDPI to check the inventory's apps");
+        rules_destroy(&rs);
+    }
+    classify_destroy(&cls);
+    return rs;
+}
+
 static rules_t *s_load_rules(const options_t *o)
 {
     char err[RULES_ERRLEN];
-    rules_t *rs = rules_load_all(o->rules, o->nrules, o->inventory, err, sizeof err);
+    rules_t *rs = s_read_rules(o, err, sizeof err);
     if (!rs) {
         log_error("%s", err);
         return NULL;
@@ -342,7 +358,7 @@ static void s_reload(options_t *o, pipeline_t *pl)
     char err[RULES_ERRLEN];
     if (!pipeline_reopen(pl, err, sizeof err))
         log_error("SIGHUP: %s; still writing to the old file", err);
-    rules_t *rs = rules_load_all(o->rules, o->nrules, o->inventory, err, sizeof err);
+    rules_t *rs = s_read_rules(o, err, sizeof err);
     if (!rs) {
         log_error("SIGHUP: %s; the rules in force are kept", err);
         return;

@@ -555,7 +555,8 @@ static void s_site_text(const report_t *self, size_t i, FILE *out)
         if (st->n[VERDICT_CAPTURE_ENDED] && off < sizeof reasons)
             snprintf(reasons + off, sizeof reasons - off, "%sat capture end x%llu", off ? ", " : "",
                     (unsigned long long)st->n[VERDICT_CAPTURE_ENDED]);
-        fprintf(out, "  %-14s %-15s %7llu %7llu %7llu  %s%s%s%s\n", rule->id, s_rule_status(st),
+        fprintf(out, "  %-14s %-15s %7llu %7llu %7llu  %s%s%s%s\n", rule->id,
+                rules_waived(rs, i, r) ? "not_checked" : s_rule_status(st),
                 (unsigned long long)st->n[VERDICT_ALLOWED],
                 (unsigned long long)st->n[VERDICT_BLOCKED],
                 (unsigned long long)(st->n[VERDICT_ONE_SIDED] + st->n[VERDICT_CAPTURE_ENDED]),
@@ -661,7 +662,8 @@ static json_object *s_site_json(const report_t *self, size_t i)
         const rule_stat_t *st = &s->rules[r];
         json_object *ro = json_object_new_object();
         json_object_object_add(ro, "rule", json_object_new_string(rule->id));
-        json_object_object_add(ro, "status", json_object_new_string(s_rule_status(st)));
+        json_object_object_add(ro, "status", json_object_new_string(
+                rules_waived(rs, i, r) ? "not_checked" : s_rule_status(st)));
         for (int k = 0; k < VERDICT_UNEXPECTED; k++)
             json_object_object_add(ro, verdict_kind_str((verdict_kind_t)k),
                     json_object_new_int64((int64_t)st->n[k]));

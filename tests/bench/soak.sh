@@ -105,6 +105,14 @@ roles:
   device_manager:
     - hosts: [dm.soak.example]
     - cidrs: [198.18.1.0/24]
+  # Roles of the rules the capture does not exercise: bound to TEST-NET
+  # addresses nothing uses (every role a rule needs must be bound).
+  waf:
+    cidrs: [192.0.2.1/32]
+  blob:
+    hosts: ["*.blob.core.windows.net"]
+  pbx_service:
+    cidrs: [192.0.2.2/32]
 YAML
 fi
 

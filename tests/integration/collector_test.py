@@ -35,6 +35,11 @@ from collector_lib import Lab, lines, metric, wait_until  # noqa: E402
 ERRORS = []
 
 
+
+def bench_inventory(a):
+    """gen_pcap's site (tests/bench/inventory.yaml): every role bound."""
+    return open(os.path.join(a.src, "tests/bench/inventory.yaml")).read()
+
 def check(cond, what):
     if not cond:
         ERRORS.append(what)
@@ -211,8 +216,7 @@ def case_restart(a, tmp):
     lab.keygen("bench")
     inv = os.path.join(tmp, "inv.yaml")
     with open(inv, "w") as f:
-        f.write("sites:\n  - name: bench\n    cidrs: [10.0.0.0/8]\n"
-                "roles:\n  outbound_proxy:\n    cidrs: [198.18.0.0/15]\n")
+        f.write(bench_inventory(a))
     cap = os.path.join(tmp, "flows.pcap")
     subprocess.run([a.gen, "flows", cap, "60000", "1"], check=True, capture_output=True)
     rules = [os.path.join(a.src, "rules")]
@@ -250,7 +254,7 @@ def case_stall(a, tmp):
     lab.keygen("bench")
     inv = os.path.join(tmp, "inv.yaml")
     with open(inv, "w") as f:
-        f.write("sites:\n  - name: bench\n    cidrs: [10.0.0.0/8]\n")
+        f.write(bench_inventory(a))
     cap = os.path.join(tmp, "flows.pcap")
     subprocess.run([a.gen, "flows", cap, "60000", "1"], check=True, capture_output=True)
     rules = [os.path.join(a.src, "rules")]
@@ -284,7 +288,7 @@ def case_spool(a, tmp):
     lab.keygen("bench")
     inv = os.path.join(tmp, "inv.yaml")
     with open(inv, "w") as f:
-        f.write("sites:\n  - name: bench\n    cidrs: [10.0.0.0/8]\n")
+        f.write(bench_inventory(a))
     cap = os.path.join(tmp, "flows.pcap")
     subprocess.run([a.gen, "flows", cap, "20000", "1"], check=True, capture_output=True)
     rules = [os.path.join(a.src, "rules")]

@@ -16,9 +16,12 @@ INVENTORY = """sensor: public
 sites:
   - name: private
     cidrs: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, "fc00::/7"]
+    profiles: [hosted-pbx]
 roles:
   outbound_proxy:
     cidrs: ["0.0.0.0/0"]
+  pbx_service:
+    cidrs: [192.0.2.2/32]
 """
 
 
