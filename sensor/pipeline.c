@@ -309,7 +309,10 @@ static void s_process(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t 
         e = decode_packet_cfg(&self->cfg.decode, LINK_RAW, whole, len, len, &p);
         s_count_tunnels(self, p.tunnels, seen);
         if (e != DECODE_OK) {
-            self->st.reassembled_invalid++;
+            if (p.tunnels) /* what came through the tunnel: ARP, an anomaly */
+                self->st.decode[e]++;
+            else
+                self->st.reassembled_invalid++;
             return;
         }
     } else if (e != DECODE_OK) {
