@@ -12,6 +12,10 @@ asserts the sensor audits the inner traffic as if it were mirrored locally:
   - no event mentions the outer addresses;
   - stats.tunnels.<kind> equals stats.packets (every frame came through
     the tunnel), the other kinds are 0, and no tunnel anomaly is counted.
+
+With --frag every outer IPv4 packet is cut in two fragments: the tunnel is
+taken off the reassembled datagram, stats.tunnels.<kind> equals the plain
+capture's packets and every datagram is reassembled (defrag.invalid 0).
 """
 import argparse
 import collections
@@ -51,13 +55,14 @@ def stats(events):
     return found[-1]["stats"] if found else {}
 
 
-def check(sensor, gen, src, ttype, capture, tmp):
+def check(sensor, gen, src, ttype, capture, tmp, frag):
     errors = []
     tunneled = os.path.join(tmp, "%s-%s" % (ttype, capture))
-    subprocess.run([gen, os.path.join(src, "pcaps", capture), tunneled, ttype], check=True)
+    subprocess.run([gen, os.path.join(src, "pcaps", capture), tunneled, ttype]
+                   + (["frag"] if frag else []), check=True)
     p0, ev0, rep0 = run_sensor(sensor, src, [capture], geo=True)
     p1, ev1, rep1 = run_sensor(sensor, src, [tunneled], geo=True)
-    tag = "%s %s" % (ttype, capture)
+    tag = "%s%s %s" % (ttype, " frag" if frag else "", capture)
     if p1.returncode != p0.returncode:
         errors.append("%s: exit status %d, plain %d" % (tag, p1.returncode, p0.returncode))
     f0, f1 = flows(ev0), flows(ev1)
@@ -78,9 +83,11 @@ def check(sensor, gen, src, ttype, capture, tmp):
     st = stats(ev1)
     kind = KIND.get(ttype, ttype)
     tun = st.get("tunnels", {})
-    if tun.get(kind) != st.get("packets") or not st.get("packets"):
-        errors.append("%s: stats.tunnels.%s is %s, packets %s" % (tag, kind, tun.get(kind),
-                                                                   st.get("packets")))
+    packets = stats(ev0).get("packets") if frag else st.get("packets")
+    if tun.get(kind) != packets or not packets:
+        errors.append("%s: stats.tunnels.%s is %s, packets %s" % (tag, kind, tun.get(kind), packets))
+    if frag and (not st["defrag"]["reassembled"] or st["defrag"]["invalid"]):
+        errors.append("%s: stats.defrag is %s" % (tag, st["defrag"]))
     for k, v in tun.items():
         if k != kind and v:
             errors.append("%s: stats.tunnels.%s is %s, expected 0" % (tag, k, v))
@@ -96,12 +103,13 @@ def main():
     ap.add_argument("--gen", required=True)
     ap.add_argument("--src", required=True)
     ap.add_argument("--type", required=True)
+    ap.add_argument("--frag", action="store_true")
     a = ap.parse_args()
     errors = []
     with tempfile.TemporaryDirectory() as tmp:
         for capture in CAPTURES:
-            errors += check(a.sensor, a.gen, a.src, a.type, capture, tmp)
-    return print_result("tunnel." + a.type, errors)
+            errors += check(a.sensor, a.gen, a.src, a.type, capture, tmp, a.frag)
+    return print_result("tunnel." + a.type + ("-frag" if a.frag else ""), errors)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 /* gen_tunnel.c: re-encapsulates every frame of an Ethernet capture in one
  * tunnel, as a remote SPAN would deliver it (tests/integration/tunnels.py).
  *
- *   pinhole-gen-tunnel IN.pcap OUT.pcap TYPE
+ *   pinhole-gen-tunnel IN.pcap OUT.pcap TYPE [frag]
  *
  * TYPE (outer: Ethernet, IPv4 198.51.100.1 -> 198.51.100.2, outside every
  * lab site; lengths and the IPv4 checksum right, UDP checksum 0):
@@ -18,6 +18,9 @@
  *   mpls     no IP: Ethernet 0x8847, labels 100 and 200 (bottom), then the
  *            IP packet; a frame that is not IP goes as a pseudowire
  *            (control word + the whole frame)
+ * With `frag`, every outer IPv4 packet with more than 16 bytes of payload
+ * (not mpls; frames cut by the snap length aside) goes as two fragments,
+ * the first carrying half the payload rounded down to 8 bytes.
  * Input: classic pcap, either byte order, link type Ethernet. Output: the
  * same timestamps, little-endian, microseconds. */
 #include <stdbool.h>
@@ -56,6 +59,20 @@ static uint8_t *s_eth(uint8_t *p, uint16_t type)
     return s_be(p + 12, type, 2);
 }
 
+/* Sets an IPv4 header's total length and flags/offset, and its checksum. */
+static void s_ipv4_fix(uint8_t *h, uint32_t total, uint16_t frag)
+{
+    s_be(h + 2, total, 2);
+    s_be(h + 6, frag, 2);
+    s_be(h + 10, 0, 2);
+    uint32_t sum = 0;
+    for (int i = 0; i < 20; i += 2)
+        sum += (uint32_t)h[i] << 8 | h[i + 1];
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    s_be(h + 10, ~sum & 0xffff, 2);
+}
+
 /* An IPv4 header carrying `len` bytes of protocol `proto`. */
 static uint8_t *s_ipv4(uint8_t *p, uint8_t proto, uint32_t len)
 {
@@ -70,12 +87,7 @@ static uint8_t *s_ipv4(uint8_t *p, uint8_t proto, uint32_t len)
     p = s_be(p, 0, 2);
     p = s_be(p, OUTER_SRC, 4);
     p = s_be(p, OUTER_DST, 4);
-    uint32_t sum = 0;
-    for (int i = 0; i < 20; i += 2)
-        sum += (uint32_t)h[i] << 8 | h[i + 1];
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    s_be(h + 10, ~sum & 0xffff, 2);
+    s_ipv4_fix(h, 20 + len, 0x4000);
     return p;
 }
 
@@ -159,16 +171,45 @@ static size_t s_headers(const char *type, uint8_t *hdr, const uint8_t *frame, ui
     return (size_t)(p - hdr) + tlen;
 }
 
+static void s_record(FILE *out, uint32_t sec, uint32_t usec, const uint8_t *a, size_t alen,
+        const uint8_t *b, size_t blen, uint32_t wirelen)
+{
+    uint8_t rh[16];
+    s_wr32le(rh, sec);
+    s_wr32le(rh + 4, usec);
+    s_wr32le(rh + 8, (uint32_t)(alen + blen));
+    s_wr32le(rh + 12, wirelen);
+    fwrite(rh, 1, 16, out);
+    fwrite(a, 1, alen, out);
+    fwrite(b, 1, blen, out);
+}
+
+/* The outer packet (hdr: Ethernet + IPv4 + tunnel, then the frame's bytes)
+ * as two IPv4 fragments. */
+static void s_fragments(FILE *out, uint32_t sec, uint32_t usec, uint8_t *hdr, size_t hl,
+        const uint8_t *data, size_t dlen, uint8_t *buf)
+{
+    size_t plen = hl - 34 + dlen; /* the IP payload */
+    size_t off = (plen / 2) & ~(size_t)7;
+    memcpy(buf, hdr + 34, hl - 34);
+    memcpy(buf + hl - 34, data, dlen);
+    s_ipv4_fix(hdr + 14, (uint32_t)(20 + off), 0x2000); /* MF, offset 0 */
+    s_record(out, sec, usec, hdr, 34, buf, off, (uint32_t)(34 + off));
+    s_ipv4_fix(hdr + 14, (uint32_t)(20 + plen - off), (uint16_t)(off / 8));
+    s_record(out, sec, usec, hdr, 34, buf + off, plen - off, (uint32_t)(34 + plen - off));
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s IN.pcap OUT.pcap TYPE\n", argv[0]);
+    if (argc != 4 && !(argc == 5 && !strcmp(argv[4], "frag"))) {
+        fprintf(stderr, "usage: %s IN.pcap OUT.pcap TYPE [frag]\n", argv[0]);
         return 2;
     }
+    bool frag = argc == 5;
     FILE *in = fopen(argv[1], "rb"), *out = fopen(argv[2], "wb");
     uint8_t gh[24], rh[16], hdr[128];
-    uint8_t *frame = malloc(MAX_FRAME);
-    if (!in || !out || !frame || fread(gh, 1, 24, in) != 24) {
+    uint8_t *frame = malloc(MAX_FRAME), *buf = malloc(MAX_FRAME);
+    if (!in || !out || !frame || !buf || fread(gh, 1, 24, in) != 24) {
         fprintf(stderr, "%s: cannot open or read\n", argv[0]);
         return 2;
     }
@@ -209,15 +250,15 @@ int main(int argc, char **argv)
         }
         if (skip > caplen)
             skip = caplen;
-        s_wr32le(rh, sec);
-        s_wr32le(rh + 4, nsec ? frac / 1000 : frac);
-        s_wr32le(rh + 8, (uint32_t)hl + caplen - skip);
-        s_wr32le(rh + 12, (uint32_t)hl + wirelen - skip);
-        fwrite(rh, 1, 16, out);
-        fwrite(hdr, 1, hl, out);
-        fwrite(frame + skip, 1, caplen - skip, out);
+        uint32_t usec = nsec ? frac / 1000 : frac;
+        if (frag && strcmp(argv[3], "mpls") && caplen == wirelen && hl - 34 + caplen - skip > 16)
+            s_fragments(out, sec, usec, hdr, hl, frame + skip, caplen - skip, buf);
+        else
+            s_record(out, sec, usec, hdr, hl, frame + skip, caplen - skip,
+                    (uint32_t)hl + wirelen - skip);
         n++;
     }
+    free(buf);
     free(frame);
     fclose(in);
     if (fclose(out) != 0) {
