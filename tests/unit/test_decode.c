@@ -383,6 +383,40 @@ static int s_mpls(void)
     return 0;
 }
 
+/* VXLAN over IPv6; an inner IPv4 fragment goes to reassembly as itself. */
+static int s_tunnel_v6_frag(void)
+{
+    static const uint8_t ip6_udp[] = {
+            0x60, 0, 0, 0, 0x00, 0x00, 0x11, 0x40, /* plen (below), next UDP, hlim 64 */
+            0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, /* 2001:db8::1 */
+            0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, /* 2001:db8::2 */
+            0x9c, 0x41, 0x12, 0xb5, 0x00, 0x00, 0x00, 0x00, /* UDP 40001 -> 4789, len (below) */
+            0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x64, 0x00, /* VXLAN: I, VNI 100 */
+    };
+    static const uint8_t gre_ip[] = {0x00, 0x00, 0x08, 0x00}; /* GRE: IPv4 */
+    uint8_t f[256], in[SYN_IP_LEN];
+    size_t n = sizeof ip6_udp + sizeof s_syn;
+    memcpy(f, ip6_udp, sizeof ip6_udp);
+    memcpy(f + sizeof ip6_udp, s_syn, sizeof s_syn);
+    f[5] = (uint8_t)(n - 40); /* payload length */
+    f[45] = (uint8_t)(n - 40); /* UDP length */
+    packet_t p = {0};
+    CHECK_EQ(decode_packet(LINK_RAW, f, (uint32_t)n, (uint32_t)n, &p), DECODE_OK);
+    CHECK_EQ(p.tunnels, TUNNEL_VXLAN);
+    CHECK_EQ(p.ipver, 4);
+    CHECK_EQ(p.dport, 8445);
+    /* GRE carrying the SYN with MF set: the inner fragment is handed over. */
+    memcpy(in, SYN_IP, sizeof in);
+    in[6] = 0x20; /* MF, offset 0 */
+    n = s_wrap(f, 47, gre_ip, sizeof gre_ip, in, sizeof in);
+    CHECK_EQ(decode_packet(LINK_ETHERNET, f, (uint32_t)n, (uint32_t)n, &p), DECODE_ERR_FRAGMENT);
+    CHECK_EQ(p.tunnels, TUNNEL_GRE);
+    CHECK(p.frag_hdr == f + 34 + sizeof gre_ip);
+    CHECK_EQ(p.frag_len, 20);
+    CHECK_EQ(p.frag_id, 0x1234);
+    return 0;
+}
+
 /* GRE in IPv4 in GRE...: DECODE_MAX_TUNNELS layers are taken off, one more
  * is an anomaly. Raw IP frames (LINK_RAW), built inside out. */
 static int s_tunnel_depth(void)
@@ -468,5 +502,6 @@ int test_decode(void)
     RUN(s_udp_tunnels);
     RUN(s_mpls);
     RUN(s_tunnel_depth);
+    RUN(s_tunnel_v6_frag);
     return 0;
 }
