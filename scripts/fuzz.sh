@@ -14,13 +14,19 @@ cmake --build build-fuzz -j "$(nproc)" --target fuzz_decode fuzz_capture fuzz_ru
 C=build-fuzz/corpus
 mkdir -p $C/decode $C/capture $C/rules $C/sip $C/collector
 cp pcaps/*.pcap pcaps/*.pcapng $C/capture/
-for f in pcaps/lab-https-inside.pcap; do # frames of a real capture, as decode seeds
-    python3 - "$f" "$C/decode" <<'PY'
+# The same capture through each tunnel a remote mirror uses (decode_tunnel.c).
+cc -O1 -o build-fuzz/gen-tunnel tests/tools/gen_tunnel.c
+for t in gre gre-teb erspan1 erspan2 erspan3 vxlan geneve mpls; do
+    build-fuzz/gen-tunnel pcaps/lab-https-inside.pcap "$C/capture/tunnel-$t.pcap" "$t"
+done
+# Frames of a real capture, plain and tunneled, as decode seeds.
+for f in pcaps/lab-https-inside.pcap "$C"/capture/tunnel-*.pcap; do
+    python3 - "$f" "$C/decode" "$(basename "$f" .pcap)" <<'PY'
 import struct, sys
 d = open(sys.argv[1], "rb").read(); off, i = 24, 0
 while off + 16 <= len(d) and i < 64:
     n = struct.unpack("<I", d[off + 8:off + 12])[0]
-    open("%s/f%03d" % (sys.argv[2], i), "wb").write(b"\x00" + d[off + 16:off + 16 + n])
+    open("%s/%s-f%03d" % (sys.argv[2], sys.argv[3], i), "wb").write(b"\x00" + d[off + 16:off + 16 + n])
     off += 16 + n; i += 1
 PY
 done

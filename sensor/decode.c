@@ -7,19 +7,21 @@
  *   SLL2:     | proto 2 | rsv 2 | ifindex 4 | hatype 2 | pkttype 1 | halen 1 | addr 8 |
  *
  * Every read goes through a cursor. The IP length bounds what the
- * transport parser sees, so Ethernet padding is never taken as payload. */
+ * transport parser sees, so Ethernet padding is never taken as payload.
+ * GRE, VXLAN, Geneve and MPLS go to decode_tunnel.c, which comes back here
+ * with the inner frame. */
 #include "decode.h"
+#include "decode_internal.h"
 
 #include <string.h>
-
-#include "cursor.h"
 
 #define MAX_VLAN_TAGS 4
 #define MAX_IPV6_EXT 8
 
 static const char *const s_err_names[DECODE_ERR_COUNT] = {
         "ok", "linktype", "l2_truncated", "vlan_depth", "not_ip", "ipv4_header",
-        "ipv6_header", "l3_truncated", "l4_truncated", "l4_header", "fragment"};
+        "ipv6_header", "l3_truncated", "l4_truncated", "l4_header", "fragment",
+        "tunnel_truncated", "tunnel_header", "tunnel_depth"};
 
 const char *decode_err_str(decode_err_t e)
 {
@@ -79,7 +81,6 @@ static decode_err_t s_udp(cursor_t *c, packet_t *p, uint32_t l4_wire)
     return DECODE_OK;
 }
 
-static decode_err_t s_ip(cursor_t *c, packet_t *p, int depth);
 
 /* The header of the packet an ICMP error is about. */
 static void s_icmp_inner(cursor_t *c, packet_t *p)
@@ -87,7 +88,7 @@ static void s_icmp_inner(cursor_t *c, packet_t *p)
     packet_t in;
     memset(&in, 0, sizeof in);
     /* The quoted packet is cut short by design: take what is there. */
-    s_ip(c, &in, 1);
+    decode_ip(NULL, c, &in, 1);
     if (in.ipver == 0 || (in.proto != 6 && in.proto != 17) || (in.sport == 0 && in.dport == 0))
         return;
     p->icmp_err = true;
@@ -123,13 +124,21 @@ static decode_err_t s_icmp(cursor_t *c, packet_t *p, bool v6)
 /* ------------------------------------------------------------------ */
 /* Network                                                             */
 
-static decode_err_t s_l4(cursor_t *c, packet_t *p, uint32_t l4_wire, int depth)
+static decode_err_t s_l4(const decode_cfg_t *cfg, cursor_t *c, packet_t *p, uint32_t l4_wire,
+        int depth)
 {
+    decode_err_t e;
     switch (p->proto) {
         case 6:
             return s_tcp(c, p, l4_wire);
         case 17:
-            return s_udp(c, p, l4_wire);
+            e = s_udp(c, p, l4_wire);
+            /* A tunnel inside an ICMP quote or a first fragment stays as it is. */
+            if (e != DECODE_OK || depth || p->first_frag || !decode_udp_is_tunnel(cfg, p->dport))
+                return e;
+            return decode_udp_tunnel(cfg, p);
+        case 47:
+            return depth ? DECODE_OK : decode_gre(cfg, c, p, l4_wire);
         case 1:
             return depth ? DECODE_OK : s_icmp(c, p, false);
         case 58:
@@ -139,7 +148,7 @@ static decode_err_t s_l4(cursor_t *c, packet_t *p, uint32_t l4_wire, int depth)
     }
 }
 
-static decode_err_t s_ipv4(cursor_t *c, packet_t *p, int depth)
+static decode_err_t s_ipv4(const decode_cfg_t *cfg, cursor_t *c, packet_t *p, int depth)
 {
     const uint8_t *start = c->p;
     size_t avail = c->left;
@@ -186,10 +195,10 @@ static decode_err_t s_ipv4(cursor_t *c, packet_t *p, int depth)
     cursor_t l4 = *c;
     if (l4.left > inner)
         l4.left = inner;
-    return s_l4(&l4, p, (uint32_t)inner, depth);
+    return s_l4(cfg, &l4, p, (uint32_t)inner, depth);
 }
 
-static decode_err_t s_ipv6(cursor_t *c, packet_t *p, int depth)
+static decode_err_t s_ipv6(const decode_cfg_t *cfg, cursor_t *c, packet_t *p, int depth)
 {
     const uint8_t *start = c->p;
     size_t avail = c->left;
@@ -256,21 +265,21 @@ static decode_err_t s_ipv6(cursor_t *c, packet_t *p, int depth)
             }
             default:
                 p->proto = nh;
-                return s_l4(&body, p, left, depth);
+                return s_l4(cfg, &body, p, left, depth);
         }
     }
     return DECODE_ERR_IPV6_HDR;
 }
 
-static decode_err_t s_ip(cursor_t *c, packet_t *p, int depth)
+decode_err_t decode_ip(const decode_cfg_t *cfg, cursor_t *c, packet_t *p, int depth)
 {
     if (!cur_has(c, 1))
         return DECODE_ERR_L3_TRUNC;
     switch (c->p[0] >> 4) {
         case 4:
-            return s_ipv4(c, p, depth);
+            return s_ipv4(cfg, c, p, depth);
         case 6:
-            return s_ipv6(c, p, depth);
+            return s_ipv6(cfg, c, p, depth);
         default:
             return DECODE_ERR_NOT_IP;
     }
@@ -279,7 +288,7 @@ static decode_err_t s_ip(cursor_t *c, packet_t *p, int depth)
 /* ------------------------------------------------------------------ */
 /* Link                                                                */
 
-static decode_err_t s_ethertype(cursor_t *c, packet_t *p, uint16_t type)
+decode_err_t decode_ethertype(const decode_cfg_t *cfg, cursor_t *c, packet_t *p, uint16_t type)
 {
     for (int tags = 0;; tags++) {
         if (type == 0x8100 || type == 0x88a8 || type == 0x9100) {
@@ -305,14 +314,54 @@ static decode_err_t s_ethertype(cursor_t *c, packet_t *p, uint16_t type)
         }
         break;
     }
+    if (type == 0x8847 || type == 0x8848)
+        return decode_mpls(cfg, c, p);
     if (type != 0x0800 && type != 0x86dd)
         return DECODE_ERR_NOT_IP;
-    return s_ip(c, p, 0);
+    return decode_ip(cfg, c, p, 0);
+}
+
+decode_err_t decode_eth_frame(const decode_cfg_t *cfg, cursor_t *c, packet_t *p)
+{
+    uint16_t type;
+    if (!cur_skip(c, 12) || !cur_be16(c, &type))
+        return DECODE_ERR_L2_TRUNC;
+    return decode_ethertype(cfg, c, p, type);
+}
+
+void decode_cfg_defaults(decode_cfg_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->vxlan_ports[0] = 4789;
+    cfg->nvxlan = 1;
+    cfg->geneve_port = 6081;
+}
+
+bool decode_cfg_add_vxlan_port(decode_cfg_t *cfg, uint16_t port)
+{
+    for (int i = 0; i < cfg->nvxlan; i++)
+        if (cfg->vxlan_ports[i] == port)
+            return true;
+    if (cfg->nvxlan >= DECODE_MAX_VXLAN_PORTS)
+        return false;
+    cfg->vxlan_ports[cfg->nvxlan++] = port;
+    return true;
 }
 
 decode_err_t decode_packet(int linktype, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
         packet_t *p)
 {
+    return decode_packet_cfg(NULL, linktype, data, caplen, wirelen, p);
+}
+
+decode_err_t decode_packet_cfg(const decode_cfg_t *cfg, int linktype, const uint8_t *data,
+        uint32_t caplen, uint32_t wirelen, packet_t *p)
+{
+    decode_cfg_t defaults;
+    if (!cfg) {
+        decode_cfg_defaults(&defaults);
+        cfg = &defaults;
+    }
     uint64_t ts = p->ts_us, num = p->num;
     memset(p, 0, sizeof *p);
     p->ts_us = ts;
@@ -324,30 +373,28 @@ decode_err_t decode_packet(int linktype, const uint8_t *data, uint32_t caplen, u
     uint32_t af;
     switch (linktype) {
         case LINK_ETHERNET:
-            if (!cur_skip(&c, 12) || !cur_be16(&c, &type))
-                return DECODE_ERR_L2_TRUNC;
-            return s_ethertype(&c, p, type);
+            return decode_eth_frame(cfg, &c, p);
         case LINK_SLL:
             if (!cur_skip(&c, 14) || !cur_be16(&c, &type))
                 return DECODE_ERR_L2_TRUNC;
-            return s_ethertype(&c, p, type);
+            return decode_ethertype(cfg, &c, p, type);
         case LINK_SLL2:
             if (!cur_be16(&c, &type) || !cur_skip(&c, 18))
                 return DECODE_ERR_L2_TRUNC;
-            return s_ethertype(&c, p, type);
+            return decode_ethertype(cfg, &c, p, type);
         case LINK_NULL:
         case LINK_LOOP:
             /* The address family, in the byte order of the capturing host
              * (NULL) or network order (LOOP): the IP version nibble decides. */
             if (!cur_le32(&c, &af))
                 return DECODE_ERR_L2_TRUNC;
-            return s_ip(&c, p, 0);
+            return decode_ip(cfg, &c, p, 0);
         case LINK_RAW_DLT:
         case LINK_RAW_DLT_OBSD:
         case LINK_RAW:
         case LINK_IPV4:
         case LINK_IPV6:
-            return s_ip(&c, p, 0);
+            return decode_ip(cfg, &c, p, 0);
         default:
             return DECODE_ERR_LINKTYPE;
     }

@@ -147,6 +147,9 @@ static void s_usage(FILE *f)
             "      --summary-interval S  live: site_summary and stats events (and the\n"
             "                          --report-file) this often (default 60)\n"
             "      --no-dedup          keep true copies of a packet (a mirror's second copy)\n"
+            "      --vxlan-port N      UDP port of VXLAN-delivered mirrors (repeatable, up to 8;\n"
+            "                          default 4789; 0: none). GRE, ERSPAN, Geneve (6081)\n"
+            "                          and MPLS are taken off too (docs/design.md)\n"
             "      --check             load rules and inventory, then exit\n"
             "      --user NAME         once the capture is open, run as NAME with no\n"
             "                          capability (needs root; docs/service.md)\n"
@@ -160,7 +163,7 @@ static int s_parse(int argc, char **argv, options_t *o)
 {
     enum { OPT_MAX_FLOWS = 256, OPT_IDLE, OPT_END_WINDOW, OPT_CHECK, OPT_REPORT_FILE,
         OPT_COLLECTOR_KEY, OPT_KEY, OPT_PLAIN, OPT_SPOOL, OPT_SPOOL_MAX, OPT_PUB_TIMEOUT,
-        OPT_SUMMARY, OPT_NO_DEDUP, OPT_USER, OPT_MAX_REGS, OPT_MAX_CALLS };
+        OPT_SUMMARY, OPT_NO_DEDUP, OPT_USER, OPT_MAX_REGS, OPT_MAX_CALLS, OPT_VXLAN_PORT };
     static const struct option longs[] = {
             {"rules", required_argument, NULL, 'r'},
             {"inventory", required_argument, NULL, 'i'},
@@ -179,6 +182,7 @@ static int s_parse(int argc, char **argv, options_t *o)
             {"end-window", required_argument, NULL, OPT_END_WINDOW},
             {"summary-interval", required_argument, NULL, OPT_SUMMARY},
             {"no-dedup", no_argument, NULL, OPT_NO_DEDUP},
+            {"vxlan-port", required_argument, NULL, OPT_VXLAN_PORT},
             {"check", no_argument, NULL, OPT_CHECK},
             {"publish", required_argument, NULL, 'p'},
             {"collector-key", required_argument, NULL, OPT_COLLECTOR_KEY},
@@ -194,6 +198,7 @@ static int s_parse(int argc, char **argv, options_t *o)
             {NULL, 0, NULL, 0}};
     int c, verbose = 0;
     uint64_t n;
+    bool vxlan_set = false;
     o->report = "text";
     while ((c = getopt_long(argc, argv, "r:i:R:I:f:e:o:g:n:p:vhV", longs, NULL)) != -1) {
         switch (c) {
@@ -254,6 +259,19 @@ static int s_parse(int argc, char **argv, options_t *o)
                 break;
             case OPT_CHECK: o->check_only = true; break;
             case OPT_NO_DEDUP: o->pipe.dedup = false; break;
+            case OPT_VXLAN_PORT:
+                if (!str_to_u64(optarg, 0, 65535, &n)) {
+                    log_error("--vxlan-port: '%s' is not a port number (0-65535)", optarg);
+                    return -1;
+                }
+                if (!vxlan_set) /* the first one replaces the default */
+                    o->pipe.decode.nvxlan = 0;
+                vxlan_set = true;
+                if (n && !decode_cfg_add_vxlan_port(&o->pipe.decode, (uint16_t)n)) {
+                    log_error("--vxlan-port: at most %d ports", DECODE_MAX_VXLAN_PORTS);
+                    return -1;
+                }
+                break;
             case 'p': o->publish = optarg; break;
             case OPT_COLLECTOR_KEY: o->collector_key = optarg; break;
             case OPT_KEY: o->key = optarg; break;

@@ -37,10 +37,26 @@ typedef enum {
     DECODE_ERR_L4_TRUNC,      /* TCP/UDP/ICMP header cut by the snap length */
     DECODE_ERR_L4_HDR,        /* bad TCP offset or UDP length */
     DECODE_ERR_FRAGMENT,      /* an IP fragment: held for reassembly (defrag.c) */
+    DECODE_ERR_TUNNEL_TRUNC,  /* GRE, ERSPAN, VXLAN, Geneve or MPLS header cut short */
+    DECODE_ERR_TUNNEL_HDR,    /* malformed tunnel header (version, flags, lengths) */
+    DECODE_ERR_TUNNEL_DEPTH,  /* more nested tunnels than we take off */
     DECODE_ERR_COUNT
 } decode_err_t;
 
 const char *decode_err_str(decode_err_t e);
+
+/* Tunnels taken off a packet (packet_t.tunnels), one bit per kind; the
+ * order is that of stats.tunnels (decode_tunnel_str). */
+enum {
+    TUNNEL_GRE = 1 << 0,     /* GRE (RFC 2784/2890), incl. Ethernet bridging 0x6558 */
+    TUNNEL_ERSPAN1 = 1 << 1, /* GRE 0x88BE, no sequence number, no ERSPAN header */
+    TUNNEL_ERSPAN2 = 1 << 2, /* GRE 0x88BE + ERSPAN version 1 header */
+    TUNNEL_ERSPAN3 = 1 << 3, /* GRE 0x22EB + ERSPAN version 2 header */
+    TUNNEL_VXLAN = 1 << 4,   /* RFC 7348 */
+    TUNNEL_GENEVE = 1 << 5,  /* RFC 8926 */
+    TUNNEL_MPLS = 1 << 6,    /* RFC 3032 label stack */
+};
+#define TUNNEL_KINDS 7
 
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -59,7 +75,9 @@ typedef struct {
     uint16_t sport, dport;
     uint16_t ip_id;
     uint16_t l4_csum;
-    uint16_t vlan;        /* outermost VLAN id, 0 if none */
+    uint16_t vlan;        /* outermost VLAN id (of the innermost frame), 0 if none */
+    uint8_t tunnels;      /* TUNNEL_* bits of the encapsulations taken off */
+    uint8_t tun_depth;    /* how many were taken off (at most DECODE_MAX_TUNNELS) */
     uint8_t tcp_flags;
     uint32_t seq, ack;
     const uint8_t *payload; /* captured payload bytes */

@@ -67,6 +67,7 @@ void pipeline_cfg_defaults(pipeline_cfg_t *cfg)
     cfg->max_sip_streams = 1024;
     cfg->summary_us = 60ull * 1000000u;
     cfg->jump_us = 60ull * 1000000u;
+    decode_cfg_defaults(&cfg->decode);
 }
 
 /* One whole SIP message, from UDP or TCP. */
@@ -283,6 +284,14 @@ static void s_icmp_error(pipeline_t *self, const packet_t *p)
         verdict_note_inbound(self->verdict, to);
 }
 
+/* Counts the tunnels taken off a packet, each kind once (`seen`: already counted). */
+static void s_count_tunnels(pipeline_t *self, uint8_t tunnels, uint8_t seen)
+{
+    for (int i = 0; i < TUNNEL_KINDS; i++)
+        if ((tunnels & ~seen) & (1u << i))
+            self->st.tunnels[i]++;
+}
+
 /* One frame whose date is believed (or corrected). */
 static void s_process(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *data)
 {
@@ -295,17 +304,26 @@ static void s_process(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t 
         self->st.first_us = hdr->ts_us;
     if (hdr->ts_us > self->st.last_us)
         self->st.last_us = hdr->ts_us;
-    decode_err_t e = decode_packet(hdr->linktype, data, hdr->caplen, hdr->wirelen, &p);
+    decode_err_t e = decode_packet_cfg(&self->cfg.decode, hdr->linktype, data, hdr->caplen,
+            hdr->wirelen, &p);
     self->st.decode[e]++;
+    s_count_tunnels(self, p.tunnels, 0);
     if (e == DECODE_ERR_FRAGMENT) {
-        /* A fragment: the datagram is processed once it is whole. */
+        /* A fragment (outer, or inside a tunnel): the datagram is processed
+         * once it is whole, and a tunnel in it is taken off then. */
         const uint8_t *whole;
         uint32_t len;
+        uint8_t seen = p.tunnels;
         if (!defrag_add(self->defrag, &p, &whole, &len))
             return;
-        e = decode_packet(LINK_RAW, whole, len, len, &p); /* keeps ts_us and num */
+        /* keeps ts_us and num */
+        e = decode_packet_cfg(&self->cfg.decode, LINK_RAW, whole, len, len, &p);
+        s_count_tunnels(self, p.tunnels, seen);
         if (e != DECODE_OK) {
-            self->st.reassembled_invalid++;
+            if (p.tunnels) /* what came through the tunnel: ARP, an anomaly */
+                self->st.decode[e]++;
+            else
+                self->st.reassembled_invalid++;
             return;
         }
     } else if (e != DECODE_OK) {
@@ -494,6 +512,10 @@ static json_object *s_stats_object(const pipeline_t *self)
     for (int i = 1; i < DECODE_ERR_COUNT; i++)
         ADD(d, decode_err_str((decode_err_t)i), self->st.decode[i]);
     json_object_object_add(s, "decode", d);
+    json_object *tu = json_object_new_object();
+    for (int i = 0; i < TUNNEL_KINDS; i++)
+        ADD(tu, decode_tunnel_str(i), self->st.tunnels[i]);
+    json_object_object_add(s, "tunnels", tu);
     json_object *fl = json_object_new_object();
     ADD(fl, "created", fs.created);
     ADD(fl, "expired", fs.expired);

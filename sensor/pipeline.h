@@ -36,6 +36,7 @@ typedef struct {
     uint32_t max_sip_streams;  /* SIP-over-TCP flows followed at once */
     uint64_t summary_us;       /* live: site_summary + stats events this often */
     uint64_t jump_us;          /* a packet this far off the clock is doubted */
+    decode_cfg_t decode;       /* tunnel ports (VXLAN, Geneve) */
     /* Optional: every event line also goes here (the publisher). */
     void (*sink)(void *ctx, const char *line, size_t len);
     void *sink_ctx;
@@ -46,6 +47,7 @@ typedef struct {
 typedef struct {
     uint64_t packets, bytes;
     uint64_t decode[DECODE_ERR_COUNT];
+    uint64_t tunnels[TUNNEL_KINDS]; /* packets that came through each kind */
     uint64_t duplicates;
     uint64_t icmp_matched, icmp_unmatched;
     uint64_t sip_messages, sip_invalid;
