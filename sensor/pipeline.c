@@ -460,6 +460,7 @@ static json_object *s_stats_object(const pipeline_t *self)
     ADD(tcp, "messages", ss.messages);
     ADD(tcp, "gaps", ss.gaps);
     ADD(tcp, "bytes_dropped", ss.dropped);
+    ADD(tcp, "invalid", ss.invalid);
     json_object_object_add(s, "sip_tcp", tcp);
     siptx_stats_t ts;
     siptx_stats(self->siptx, &ts);

@@ -7,7 +7,11 @@
  * segment past it means one was lost: the buffer is emptied and the
  * direction waits for a segment that begins with a SIP start line. Whole
  * messages are cut off the front with sip_parse (stream mode); CRLF
- * keep-alives between them are skipped (RFC 5626 4.4.1).
+ * keep-alives between them are skipped (RFC 5626 4.4.1). A message that
+ * cannot be framed (no Content-Length, or one that is not a number) is
+ * counted invalid and the direction resyncs on the next start line in its
+ * buffer. A first segment shorter than a start line (a keep-alive, or the
+ * line split over segments) is enough to start following.
  *
  * Slots live with their flow (sipstream_release) on an lrutab ordered by
  * their last segment: when all are taken, the stream idle longest is
@@ -75,14 +79,51 @@ void sipstream_destroy(sipstream_t **self_p)
     *self_p = NULL;
 }
 
+/* Whether a segment may begin a SIP stream: CRLF keep-alives (RFC 5626
+ * 4.4.1) and then a start line, whole or cut by the segment's end (a
+ * first segment of a few bytes, or a start line split over two). Only the
+ * first line is parsed, so the cost is bounded by its length. */
 static bool s_starts_sip(const uint8_t *p, uint32_t n)
 {
-    if (n < 8)
-        return false;
-    if (memcmp(p, "SIP/2.0 ", 8) == 0)
-        return true;
-    sip_msg_t m;
-    return p[0] >= 'A' && p[0] <= 'Z' && sip_parse(p, n, true, &m) != SIP_NOT_SIP;
+    uint32_t i = 0;
+    while (i < n && (p[i] == '\r' || p[i] == '\n'))
+        i++;
+    if (i == n)
+        return true; /* keep-alives only: the start line comes next */
+    p += i;
+    n -= i;
+    uint32_t eol = 0;
+    while (eol < n && p[eol] != '\n')
+        eol++;
+    if (eol == n) { /* no line end yet: a prefix of a start line? */
+        static const char resp[] = "SIP/2.0 ";
+        uint32_t k = n < 8 ? n : 8;
+        if (memcmp(p, resp, k) == 0)
+            return true;
+        return p[0] >= 'A' && p[0] <= 'Z' && n < SIP_MAX_LINE;
+    }
+    sip_msg_t m; /* the start line alone: INCOMPLETE if it is one */
+    return sip_parse(p, eol + 1, true, &m) != SIP_NOT_SIP;
+}
+
+/* The offset of the next line at or past `from` that may start a message,
+ * or len if none: how a stream resyncs after a message it cannot read. */
+static uint32_t s_next_start(const uint8_t *buf, uint32_t from, uint32_t len)
+{
+    for (uint32_t i = from; i < len; i++) {
+        if (buf[i] != '\n' || i + 1 >= len)
+            continue;
+        const uint8_t *q = buf + i + 1;
+        if (q[0] == '\r' || q[0] == '\n')
+            continue;
+        uint32_t eol = 0;
+        while (i + 1 + eol < len && q[eol] != '\n')
+            eol++;
+        if (s_starts_sip(q, i + 1 + eol < len ? eol + 1 : eol))
+            return i + 1;
+        i += eol; /* the line just checked: every line once */
+    }
+    return len;
 }
 
 /* Cuts whole messages off the front of a direction's buffer. */
@@ -98,11 +139,21 @@ static void s_drain(sipstream_t *self, dir_t *d, flow_t *f, int side, const pack
         sip_rc_t rc = sip_parse(d->buf + off, d->len - off, true, &m);
         if (rc == SIP_INCOMPLETE)
             break;
-        if (rc != SIP_OK) { /* not SIP after all, or broken: resync */
-            self->st.dropped += d->len - off;
-            d->len = 0;
-            d->synced = false;
-            return;
+        if (rc != SIP_OK) {
+            /* Not SIP after all, or a message whose end is unknown (no
+             * Content-Length, or one that is not a number): skip to the
+             * next start line in what is buffered, else wait for one. */
+            if (rc == SIP_INVALID)
+                self->st.invalid++;
+            uint32_t next = s_next_start(d->buf, off + 1, d->len);
+            self->st.dropped += next - off;
+            off = next;
+            if (off == d->len) {
+                d->len = 0;
+                d->synced = false;
+                return;
+            }
+            continue;
         }
         self->st.messages++;
         self->fn(&m, f, side, p, self->ctx);

@@ -21,6 +21,7 @@ typedef struct {
     uint64_t streams, messages;
     uint64_t gaps;          /* a missing segment: the direction resyncs */
     uint64_t dropped;       /* bytes that were not SIP or did not fit */
+    uint64_t invalid;       /* messages that could not be framed */
     lrutab_stats_t table;   /* evicted: streams dropped for a newer one */
     uint32_t max;
 } sipstream_stats_t;
