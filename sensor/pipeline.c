@@ -462,6 +462,12 @@ static json_object *s_stats_object(const pipeline_t *self)
     ADD(tcp, "bytes_dropped", ss.dropped);
     ADD(tcp, "invalid", ss.invalid);
     json_object_object_add(s, "sip_tcp", tcp);
+    json_object *ws = json_object_new_object();
+    ADD(ws, "streams", ss.ws.streams);
+    ADD(ws, "messages", ss.ws.messages);
+    ADD(ws, "frames", ss.ws.frames);
+    ADD(ws, "invalid", ss.ws.invalid);
+    json_object_object_add(s, "sip_ws", ws);
     siptx_stats_t ts;
     siptx_stats(self->siptx, &ts);
     json_object *tx = json_object_new_object();

@@ -13,6 +13,12 @@
  * buffer. A first segment shorter than a start line (a keep-alive, or the
  * line split over segments) is enough to start following.
  *
+ * SIP over WebSocket (RFC 7118) shares the slots: a flow that begins with
+ * an Upgrade to the sip subprotocol gets one whose directions feed
+ * websocket.c, which gathers each data message in the direction's buffer;
+ * a message is one SIP message (datagram framing). WebSocket cannot resync
+ * after a lost segment: that direction is no longer read.
+ *
  * Slots live with their flow (sipstream_release) on an lrutab ordered by
  * their last segment: when all are taken, the stream idle longest is
  * dropped for the new one, and its flow is no longer followed. */
@@ -27,11 +33,13 @@ typedef struct {
     bool synced;
     uint32_t next_seq;
     uint32_t len;
+    ws_dir_t ws; /* WebSocket slots: the frame reader; buf holds a message */
     uint8_t buf[SIPSTREAM_BUF];
 } dir_t;
 
 typedef struct {
     flow_t *flow; /* the flow it follows (valid until released) */
+    bool ws;      /* SIP over WebSocket: framed by websocket.c */
     dir_t d[2];
 } slot_t;
 
@@ -170,6 +178,62 @@ static void s_drain(sipstream_t *self, dir_t *d, flow_t *f, int side, const pack
     }
 }
 
+typedef struct {
+    sipstream_t *self;
+    flow_t *f;
+    int side;
+    const packet_t *p;
+} ws_ctx_t;
+
+/* A whole WebSocket data message: one SIP message. */
+static void s_ws_message(const uint8_t *msg, uint32_t len, void *ctx)
+{
+    ws_ctx_t *c = ctx;
+    sip_msg_t m;
+    if (sip_parse(msg, len, false, &m) != SIP_OK) {
+        c->self->st.ws.invalid++;
+        return;
+    }
+    c->self->st.ws.messages++;
+    c->self->fn(&m, c->f, c->side, c->p, c->self->ctx);
+}
+
+/* A hole in a direction: it waits for a start line, or (WebSocket) stops. */
+static void s_lost(sipstream_t *self, slot_t *s, dir_t *d)
+{
+    self->st.gaps++;
+    d->synced = false;
+    d->len = 0;
+    if (s->ws)
+        ws_dir_lost(&d->ws);
+}
+
+static bool s_follow(sipstream_t *self, flow_t *f, int side, const uint8_t *data, uint32_t n)
+{
+    bool ws = false;
+    if (!s_starts_sip(data, n)) {
+        if (!ws_is_sip_upgrade(data, n))
+            return false;
+        ws = true;
+    }
+    /* Streams leave with their flow, not by the clock: no deadline. */
+    uint32_t i = lrutab_add(self->t, f->id, UINT64_MAX);
+    slot_t *s = &self->slots[i];
+    s->flow = f;
+    s->ws = ws;
+    s->d[0].synced = s->d[1].synced = false;
+    s->d[0].len = s->d[1].len = 0;
+    f->sipstream = i;
+    if (ws) {
+        ws_dir_init(&s->d[side].ws, true);
+        ws_dir_init(&s->d[!side].ws, false);
+        self->st.ws.streams++;
+    } else {
+        self->st.streams++;
+    }
+    return true;
+}
+
 void sipstream_segment(sipstream_t *self, flow_t *f, int side, const packet_t *p)
 {
     if (p->proto != 6 || p->payload_len == 0)
@@ -177,31 +241,21 @@ void sipstream_segment(sipstream_t *self, flow_t *f, int side, const packet_t *p
     const uint8_t *data = p->payload;
     uint32_t n = p->payload_caplen;
     if (f->sipstream == FLOW_NONE) {
-        if (!s_starts_sip(data, n))
+        if (!s_follow(self, f, side, data, n))
             return;
-        /* Streams leave with their flow, not by the clock: no deadline. */
-        uint32_t i = lrutab_add(self->t, f->id, UINT64_MAX);
-        self->slots[i].flow = f;
-        self->slots[i].d[0].synced = self->slots[i].d[1].synced = false;
-        self->slots[i].d[0].len = self->slots[i].d[1].len = 0;
-        f->sipstream = i;
-        self->st.streams++;
     } else {
         lrutab_touch(self->t, f->sipstream, UINT64_MAX);
     }
-    dir_t *d = &self->slots[f->sipstream].d[side];
+    slot_t *s = &self->slots[f->sipstream];
+    dir_t *d = &s->d[side];
     if (n < p->payload_len) { /* cut by the snap length: the stream has a hole */
-        d->synced = false;
-        d->len = 0;
-        self->st.gaps++;
+        s_lost(self, s, d);
         return;
     }
     if (d->synced) {
         int32_t ahead = (int32_t)(p->seq - d->next_seq);
         if (ahead > 0) { /* a segment is missing */
-            self->st.gaps++;
-            d->synced = false;
-            d->len = 0;
+            s_lost(self, s, d);
         } else if ((uint32_t)-ahead >= n) {
             return; /* wholly a retransmission */
         } else {
@@ -210,12 +264,17 @@ void sipstream_segment(sipstream_t *self, flow_t *f, int side, const packet_t *p
         }
     }
     if (!d->synced) {
-        if (!s_starts_sip(data, n))
+        if (s->ws ? !ws_dir_is_alive(&d->ws) : !s_starts_sip(data, n))
             return;
         d->synced = true;
         d->len = 0;
     }
     d->next_seq = p->seq + p->payload_len;
+    if (s->ws) {
+        ws_ctx_t c = {self, f, side, p};
+        ws_feed(&d->ws, data, n, d->buf, &d->len, SIPSTREAM_BUF, &self->st.ws, s_ws_message, &c);
+        return;
+    }
     uint32_t room = SIPSTREAM_BUF - d->len;
     uint32_t take = n < room ? n : room;
     memcpy(d->buf + d->len, data, take);
