@@ -517,9 +517,10 @@ static void s_site_summaries(pipeline_t *self)
         alg_site_stats_t as;
         nat_site_stats(self->nat, (int)i, &ns);
         alg_site_stats(self->alg, (int)i, &as);
-        if (ns.registers || as.compared || as.heuristic)
+        uint64_t tls = report_sip_tls_flows(self->report, i);
+        if (ns.registers || as.compared || as.heuristic || tls)
             output_site_summary(self->out, (int)i, self->st.last_us, &ns,
-                    report_nat_verdict(self->report, i), &as);
+                    report_nat_verdict(self->report, i), &as, tls);
     }
 }
 
