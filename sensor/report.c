@@ -342,6 +342,15 @@ void report_sip_alg(report_t *self, const alg_sign_t *sg)
         }
 }
 
+static nat_site_stats_t s_nat(const report_t *self, size_t site)
+{
+    nat_site_stats_t st;
+    memset(&st, 0, sizeof st);
+    if (self->nat)
+        nat_site_stats(self->nat, (int)site, &st);
+    return st;
+}
+
 /* "rewritten" (evidence), "not_rewritten" (compared, all equal),
  * "not_enough_data", or "not_checked" (SIP seen only in TLS; *reason). */
 static const char *s_alg_verdict_why(const report_t *self, size_t site, const char **reason)
@@ -353,7 +362,7 @@ static const char *s_alg_verdict_why(const report_t *self, size_t site, const ch
     const char *v = st.rewritten || st.heuristic ? "rewritten"
                     : st.compared                ? "not_rewritten"
                                                  : "not_enough_data";
-    return compliance_sip_verdict(v, report_sip_tls_flows(self, site), reason);
+    return compliance_sip_verdict(v, report_sip_tls_flows(self, site), s_nat(self, site).registers, reason);
 }
 
 static const char *s_alg_verdict(const report_t *self, size_t site)
@@ -372,20 +381,12 @@ void report_media(report_t *self, const verdict_t *v, const char *call_id, bool 
         str_copy(s->one_way_call, call_id, sizeof s->one_way_call);
 }
 
-static nat_site_stats_t s_nat(const report_t *self, size_t site)
-{
-    nat_site_stats_t st;
-    memset(&st, 0, sizeof st);
-    if (self->nat)
-        nat_site_stats(self->nat, (int)site, &st);
-    return st;
-}
 
 static const char *s_nat_verdict_why(const report_t *self, size_t site, const char **reason)
 {
     nat_site_stats_t st = s_nat(self, site);
     return compliance_sip_verdict(compliance_nat_verdict(st.comparisons, st.changes),
-            report_sip_tls_flows(self, site), reason);
+            report_sip_tls_flows(self, site), st.registers, reason);
 }
 
 const char *report_nat_verdict(const report_t *self, size_t site)
