@@ -38,3 +38,13 @@ const char *compliance_nat_verdict(uint64_t comparisons, uint64_t changes)
         return "inconsistent";
     return comparisons ? "consistent" : "not_enough_data";
 }
+
+const char *compliance_sip_verdict(const char *verdict, uint64_t sip_tls_flows, uint64_t clear_registers,
+        const char **reason)
+{
+    *reason = NULL;
+    if (!sip_tls_flows || clear_registers || strcmp(verdict, "not_enough_data") != 0)
+        return verdict;
+    *reason = COMPLIANCE_REASON_SIP_TLS;
+    return "not_checked";
+}

@@ -27,4 +27,17 @@ bool compliance_status_is_bad(const char *status);
  * "not_enough_data". */
 const char *compliance_nat_verdict(uint64_t comparisons, uint64_t changes);
 
+/* The reason given with "not_checked" when a site's SIP was seen only
+ * encrypted. */
+#define COMPLIANCE_REASON_SIP_TLS "signalling encrypted (SIP over TLS)"
+
+/* A NAT or SIP ALG verdict for a site that had `sip_tls_flows` SIP over
+ * TLS flows and `clear_registers` REGISTERs in clear: with SIP seen only
+ * encrypted (no REGISTER in clear, and the verdict "not_enough_data"), the
+ * checks could not be made: "not_checked", and *reason is
+ * COMPLIANCE_REASON_SIP_TLS. Otherwise the verdict as it is and *reason
+ * NULL (cleartext SIP decides, or there is none of either). */
+const char *compliance_sip_verdict(const char *verdict, uint64_t sip_tls_flows, uint64_t clear_registers,
+        const char **reason);
+
 #endif

@@ -9,10 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DPINHOLE_FUZZ=ON -DPINHOLE_TESTS=OFF >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_decode fuzz_capture fuzz_rules fuzz_sip fuzz_collector \
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_decode fuzz_capture fuzz_rules fuzz_sip fuzz_websocket fuzz_collector \
     pinhole-sensor >/dev/null
 C=build-fuzz/corpus
-mkdir -p $C/decode $C/capture $C/rules $C/sip $C/collector
+mkdir -p $C/decode $C/capture $C/rules $C/sip $C/websocket $C/collector
 cp pcaps/*.pcap pcaps/*.pcapng $C/capture/
 # The same capture through each tunnel a remote mirror uses (decode_tunnel.c).
 cc -O1 -o build-fuzz/gen-tunnel tests/tools/gen_tunnel.c
@@ -52,6 +52,10 @@ for f in tests/data/sip/*.txt; do
     { printf '\x00'; cat "$f"; } >"$C/sip/dgram-$(basename "$f")"
     { printf '\x01'; cat "$f" "$f"; } >"$C/sip/stream-$(basename "$f")"
 done
+# SIP over WebSocket: tests/data/websocket/*.bin, conversations in the
+# target's record format, and one built from the lab's SIP messages.
+cp tests/data/websocket/*.bin $C/websocket/
+python3 tests/data/websocket/make_seeds.py "$C/websocket" "$C"/sip/lab00*
 # Collector messages: batches of the events the sensor writes for lab captures.
 for cap in lab-https-inside lab-sip-portchange-inside lab-sip-alg-inside lab-sip-oneway-inside; do
     ASAN_OPTIONS=detect_leaks=0 build-fuzz/sensor/pinhole-sensor --rules rules \
@@ -72,7 +76,7 @@ for path in sys.argv[2:]:
         n += 1
 PY
 rm -f "$C"/*.jsonl
-for t in decode capture rules sip collector; do
+for t in decode capture rules sip websocket collector; do
     echo "== fuzz_$t for ${secs}s"
     if ! build-fuzz/tests/fuzz/fuzz_$t -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 -max_len=262144 \
             -print_final_stats=1 -artifact_prefix=build-fuzz/ "$C/$t" >build-fuzz/fuzz_$t.log 2>&1; then

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compliance.h"
 #include "conn.h"
 
 /* Events go to the file in whole lines: a line is added to this buffer
@@ -454,7 +455,7 @@ void output_sip(output_t *self, const siptx_t *tx, const char *end)
 }
 
 void output_site_summary(output_t *self, int site, uint64_t ts_us, const nat_site_stats_t *ns,
-        const char *nat_verdict, const alg_site_stats_t *as)
+        const char *nat_verdict, const alg_site_stats_t *as, uint64_t sip_tls_flows)
 {
     if (s_off(self))
         return;
@@ -469,7 +470,10 @@ void output_site_summary(output_t *self, int site, uint64_t ts_us, const nat_sit
     s_int(n, "behind_nat", (int64_t)ns->behind_nat);
     s_int(n, "mapping_changes", (int64_t)ns->mapping_changes);
     s_str(n, "verdict", nat_verdict);
+    if (strcmp(nat_verdict, "not_checked") == 0)
+        s_str(n, "reason", COMPLIANCE_REASON_SIP_TLS);
     json_object_object_add(e, "nat", n);
+    s_int(e, "sip_tls_flows", (int64_t)sip_tls_flows);
     json_object *g = json_object_new_object();
     s_int(g, "compared", (int64_t)as->compared);
     s_int(g, "rewritten", (int64_t)as->rewritten);

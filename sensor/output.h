@@ -52,9 +52,10 @@ void output_missed_call(output_t *self, const nat_stale_t *st, const char *reaso
 void output_sip(output_t *self, const siptx_t *tx, const char *end);
 /* One `sip_alg` event. */
 void output_sip_alg(output_t *self, const alg_sign_t *sg);
-/* One `site_summary` event: a site's NAT and SIP ALG counters so far. */
+/* One `site_summary` event: a site's NAT and SIP ALG counters so far, and
+ * its SIP over TLS flows (a "not_checked" NAT verdict gets its reason). */
 void output_site_summary(output_t *self, int site, uint64_t ts_us, const nat_site_stats_t *ns,
-        const char *nat_verdict, const alg_site_stats_t *as);
+        const char *nat_verdict, const alg_site_stats_t *as, uint64_t sip_tls_flows);
 /* The `stats` event; takes the stats object (a json_object *). */
 void output_stats(output_t *self, uint64_t ts_us, void *stats);
 /* One `nat_port_change` event. */

@@ -490,7 +490,14 @@ static json_object *s_stats_object(const pipeline_t *self)
     ADD(tcp, "messages", ss.messages);
     ADD(tcp, "gaps", ss.gaps);
     ADD(tcp, "bytes_dropped", ss.dropped);
+    ADD(tcp, "invalid", ss.invalid);
     json_object_object_add(s, "sip_tcp", tcp);
+    json_object *ws = json_object_new_object();
+    ADD(ws, "streams", ss.ws.streams);
+    ADD(ws, "messages", ss.ws.messages);
+    ADD(ws, "frames", ss.ws.frames);
+    ADD(ws, "invalid", ss.ws.invalid);
+    json_object_object_add(s, "sip_ws", ws);
     siptx_stats_t ts;
     siptx_stats(self->siptx, &ts);
     json_object *tx = json_object_new_object();
@@ -544,9 +551,10 @@ static void s_site_summaries(pipeline_t *self)
         alg_site_stats_t as;
         nat_site_stats(self->nat, (int)i, &ns);
         alg_site_stats(self->alg, (int)i, &as);
-        if (ns.sip_messages || as.compared || as.heuristic)
+        uint64_t tls = report_sip_tls_flows(self->report, i);
+        if (ns.sip_messages || as.compared || as.heuristic || tls)
             output_site_summary(self->out, (int)i, self->st.last_us, &ns,
-                    report_nat_verdict(self->report, i), &as);
+                    report_nat_verdict(self->report, i), &as, tls);
     }
 }
 

@@ -52,7 +52,10 @@ typedef struct {
     size_t nalg;
     uint64_t missed;
     char missed_example[640];
+    uint64_t sip_tls_flows;
 } site_stat_t;
+
+#define REPORT_SIP_TLS_PORT 5061 /* RFC 3261 26.2 (sips) */
 
 #define REPORT_GROUP_SLOTS (REPORT_MAX_GROUPS * 2) /* open addressing, half full at most */
 
@@ -279,6 +282,15 @@ void report_add(report_t *self, const flow_t *f, const verdict_t *v)
         if (!q->count++)
             s_flow_text(self, f, q->example, sizeof q->example);
     }
+    /* SIP over TLS: a session (bytes both ways) on the sips port. */
+    if (f->key.proto == 6 && (f->key.pa == REPORT_SIP_TLS_PORT || f->key.pb == REPORT_SIP_TLS_PORT) &&
+            f->d[0].payload && f->d[1].payload)
+        s->sip_tls_flows++;
+}
+
+uint64_t report_sip_tls_flows(const report_t *self, size_t site)
+{
+    return site < self->nsites ? self->sites[site].sip_tls_flows : 0;
 }
 
 void report_set_nat(report_t *self, const nat_t *nat)
@@ -346,17 +358,33 @@ void report_sip_alg(report_t *self, const alg_sign_t *sg)
         }
 }
 
-/* "rewritten" (evidence), "not_rewritten" (compared, all equal), or
- * "not_enough_data". */
-static const char *s_alg_verdict(const report_t *self, size_t site)
+static nat_site_stats_t s_nat(const report_t *self, size_t site)
+{
+    nat_site_stats_t st;
+    memset(&st, 0, sizeof st);
+    if (self->nat)
+        nat_site_stats(self->nat, (int)site, &st);
+    return st;
+}
+
+/* "rewritten" (evidence), "not_rewritten" (compared, all equal),
+ * "not_enough_data", or "not_checked" (SIP seen only in TLS; *reason). */
+static const char *s_alg_verdict_why(const report_t *self, size_t site, const char **reason)
 {
     alg_site_stats_t st;
     memset(&st, 0, sizeof st);
     if (self->alg)
         alg_site_stats(self->alg, (int)site, &st);
-    if (st.rewritten || st.heuristic)
-        return "rewritten";
-    return st.compared ? "not_rewritten" : "not_enough_data";
+    const char *v = st.rewritten || st.heuristic ? "rewritten"
+                    : st.compared                ? "not_rewritten"
+                                                 : "not_enough_data";
+    return compliance_sip_verdict(v, report_sip_tls_flows(self, site), s_nat(self, site).registers, reason);
+}
+
+static const char *s_alg_verdict(const report_t *self, size_t site)
+{
+    const char *reason;
+    return s_alg_verdict_why(self, site, &reason);
 }
 
 void report_media(report_t *self, const verdict_t *v, const char *call_id, bool one_way)
@@ -369,19 +397,18 @@ void report_media(report_t *self, const verdict_t *v, const char *call_id, bool 
         str_copy(s->one_way_call, call_id, sizeof s->one_way_call);
 }
 
-static nat_site_stats_t s_nat(const report_t *self, size_t site)
+
+static const char *s_nat_verdict_why(const report_t *self, size_t site, const char **reason)
 {
-    nat_site_stats_t st;
-    memset(&st, 0, sizeof st);
-    if (self->nat)
-        nat_site_stats(self->nat, (int)site, &st);
-    return st;
+    nat_site_stats_t st = s_nat(self, site);
+    return compliance_sip_verdict(compliance_nat_verdict(st.comparisons, st.changes),
+            report_sip_tls_flows(self, site), st.registers, reason);
 }
 
 const char *report_nat_verdict(const report_t *self, size_t site)
 {
-    nat_site_stats_t st = s_nat(self, site);
-    return compliance_nat_verdict(st.comparisons, st.changes);
+    const char *reason;
+    return s_nat_verdict_why(self, site, &reason);
 }
 
 /* ------------------------------------------------------------------ */
@@ -461,12 +488,14 @@ static const char *s_req_status(const report_t *self, size_t site, const require
             const char *v = s_alg_verdict(self, site);
             return strcmp(v, "rewritten") == 0 ? "violated"
                    : strcmp(v, "not_rewritten") == 0 ? "verified"
+                   : strcmp(v, "not_checked") == 0   ? "not_checked"
                                                     : "not_enough_data";
         }
         case REQ_CONSISTENT_NAT: {
             const char *v = report_nat_verdict(self, site);
             return strcmp(v, "inconsistent") == 0 ? "violated"
                    : strcmp(v, "consistent") == 0 ? "verified"
+                   : strcmp(v, "not_checked") == 0 ? "not_checked"
                                                  : "not_enough_data";
         }
         default:
@@ -508,11 +537,18 @@ static void s_nat_text(const report_t *self, size_t i, FILE *out)
                     s->phones[k].public_, s->phones[k].vantage == NAT_INSIDE ? "inside" : "outside");
         fprintf(out, "\n");
     }
+    const char *why;
+    const char *v = s_nat_verdict_why(self, i, &why);
+    if (why) { /* SIP seen only in TLS: NAT could not be checked */
+        fprintf(out, "  NAT: %s, %s (%llu SIP over TLS flows)\n", v, why,
+                (unsigned long long)s->sip_tls_flows);
+        return;
+    }
     if (!st.registers)
         return;
     fprintf(out, "  NAT: %s (%llu REGISTERs, %llu consecutive pairs compared, %llu mapping changes, "
                  "%llu reboots, %llu lapsed",
-            report_nat_verdict(self, i), (unsigned long long)st.registers,
+            v, (unsigned long long)st.registers,
             (unsigned long long)st.comparisons, (unsigned long long)st.changes,
             (unsigned long long)st.reboots, (unsigned long long)st.silences);
     if (st.no_rport)
@@ -699,7 +735,10 @@ static json_object *s_site_json(const report_t *self, size_t i)
     json_object_object_add(o, "requirements", reqs);
     nat_site_stats_t st = s_nat(self, i);
     json_object *nat = json_object_new_object();
-    json_object_object_add(nat, "verdict", json_object_new_string(report_nat_verdict(self, i)));
+    const char *why;
+    json_object_object_add(nat, "verdict", json_object_new_string(s_nat_verdict_why(self, i, &why)));
+    if (why)
+        json_object_object_add(nat, "reason", json_object_new_string(why));
     json_object_object_add(nat, "registers", json_object_new_int64((int64_t)st.registers));
     json_object_object_add(nat, "comparisons", json_object_new_int64((int64_t)st.comparisons));
     json_object_object_add(nat, "changes", json_object_new_int64((int64_t)st.changes));
@@ -733,6 +772,7 @@ static json_object *s_site_json(const report_t *self, size_t i)
     }
     json_object_object_add(nat, "evidence", ev);
     json_object_object_add(o, "nat", nat);
+    json_object_object_add(o, "sip_tls_flows", json_object_new_int64((int64_t)s->sip_tls_flows));
     json_object *media = json_object_new_object();
     json_object_object_add(media, "streams", json_object_new_int64((int64_t)s->media_streams));
     json_object_object_add(media, "one_way", json_object_new_int64((int64_t)s->media_one_way));
@@ -740,7 +780,9 @@ static json_object *s_site_json(const report_t *self, size_t i)
         json_object_object_add(media, "one_way_call_id", json_object_new_string(s->one_way_call));
     json_object_object_add(o, "media", media);
     json_object *alg = json_object_new_object();
-    json_object_object_add(alg, "verdict", json_object_new_string(s_alg_verdict(self, i)));
+    json_object_object_add(alg, "verdict", json_object_new_string(s_alg_verdict_why(self, i, &why)));
+    if (why)
+        json_object_object_add(alg, "reason", json_object_new_string(why));
     json_object *signs = json_object_new_array();
     for (size_t k = 0; k < s->nalg; k++) {
         json_object *so = json_object_new_object();

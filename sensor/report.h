@@ -47,6 +47,9 @@ void report_nat_change(report_t *self, const nat_change_t *c);
 void report_nat_binding(report_t *self, const nat_binding_t *b);
 /* "consistent", "inconsistent", or "not_enough_data" for a site. */
 const char *report_nat_verdict(const report_t *self, size_t site);
+/* SIP over TLS flows (TCP port 5061, bytes both ways) seen at a site: its
+ * signalling cannot be read (docs/nat.md). */
+uint64_t report_sip_tls_flows(const report_t *self, size_t site);
 /* The SIP ALG analysis whose per-site counters the report reads (borrowed). */
 void report_set_alg(report_t *self, const alg_t *alg);
 /* Keeps a sign of SIP rewriting as evidence (a few per site). */

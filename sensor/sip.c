@@ -251,6 +251,8 @@ static void s_header(sip_str_t name, sip_str_t v, sip_msg_t *m)
         if (s_num(v, 1u << 24, &n)) {
             m->has_content_length = true;
             m->content_length = (uint32_t)n;
+        } else {
+            m->bad_content_length = true;
         }
     }
 }
@@ -309,6 +311,8 @@ sip_rc_t sip_parse(const uint8_t *buf, size_t len, bool stream, sip_msg_t *out)
     if (!out->is_request)
         out->method = out->cseq_method;
     size_t body = l.off, left = len - body;
+    if (out->bad_content_length)
+        return SIP_INVALID; /* not "absent": the end of the message is unknown */
     if (stream) {
         if (!out->has_content_length)
             return SIP_INVALID; /* RFC 3261 18.3: mandatory on streams */

@@ -53,6 +53,7 @@ typedef struct {
     uint8_t nvia;
     uint8_t via_dropped;  /* Via entries past SIP_MAX_VIA */
     bool has_content_length;
+    bool bad_content_length; /* present but not a number: SIP_INVALID */
     uint32_t content_length;
     const uint8_t *body;
     uint32_t body_len;
@@ -69,7 +70,9 @@ typedef enum {
 
 /* Parses one message at buf. `stream` (TCP): the message ends where
  * Content-Length says, SIP_INCOMPLETE until it is all there. Datagram (UDP):
- * the body is the rest of the buffer, cut to Content-Length if given. */
+ * the body is the rest of the buffer, cut to Content-Length if given. A
+ * Content-Length that is not a number (or past 16 MiB) is SIP_INVALID in
+ * both modes: the message's end is unknown. */
 sip_rc_t sip_parse(const uint8_t *buf, size_t len, bool stream, sip_msg_t *out);
 
 /* True if the slice equals s (case-insensitive). */

@@ -7,7 +7,17 @@
  * segment past it means one was lost: the buffer is emptied and the
  * direction waits for a segment that begins with a SIP start line. Whole
  * messages are cut off the front with sip_parse (stream mode); CRLF
- * keep-alives between them are skipped (RFC 5626 4.4.1).
+ * keep-alives between them are skipped (RFC 5626 4.4.1). A message that
+ * cannot be framed (no Content-Length, or one that is not a number) is
+ * counted invalid and the direction resyncs on the next start line in its
+ * buffer. A first segment shorter than a start line (a keep-alive, or the
+ * line split over segments) is enough to start following.
+ *
+ * SIP over WebSocket (RFC 7118) shares the slots: a flow that begins with
+ * an Upgrade to the sip subprotocol gets one whose directions feed
+ * websocket.c, which gathers each data message in the direction's buffer;
+ * a message is one SIP message (datagram framing). WebSocket cannot resync
+ * after a lost segment: that direction is no longer read.
  *
  * Slots live with their flow (sipstream_release) on an lrutab ordered by
  * their last segment: when all are taken, the stream idle longest is
@@ -23,11 +33,13 @@ typedef struct {
     bool synced;
     uint32_t next_seq;
     uint32_t len;
+    ws_dir_t ws; /* WebSocket slots: the frame reader; buf holds a message */
     uint8_t buf[SIPSTREAM_BUF];
 } dir_t;
 
 typedef struct {
     flow_t *flow; /* the flow it follows (valid until released) */
+    bool ws;      /* SIP over WebSocket: framed by websocket.c */
     dir_t d[2];
 } slot_t;
 
@@ -75,14 +87,51 @@ void sipstream_destroy(sipstream_t **self_p)
     *self_p = NULL;
 }
 
+/* Whether a segment may begin a SIP stream: CRLF keep-alives (RFC 5626
+ * 4.4.1) and then a start line, whole or cut by the segment's end (a
+ * first segment of a few bytes, or a start line split over two). Only the
+ * first line is parsed, so the cost is bounded by its length. */
 static bool s_starts_sip(const uint8_t *p, uint32_t n)
 {
-    if (n < 8)
-        return false;
-    if (memcmp(p, "SIP/2.0 ", 8) == 0)
-        return true;
-    sip_msg_t m;
-    return p[0] >= 'A' && p[0] <= 'Z' && sip_parse(p, n, true, &m) != SIP_NOT_SIP;
+    uint32_t i = 0;
+    while (i < n && (p[i] == '\r' || p[i] == '\n'))
+        i++;
+    if (i == n)
+        return true; /* keep-alives only: the start line comes next */
+    p += i;
+    n -= i;
+    uint32_t eol = 0;
+    while (eol < n && p[eol] != '\n')
+        eol++;
+    if (eol == n) { /* no line end yet: a prefix of a start line? */
+        static const char resp[] = "SIP/2.0 ";
+        uint32_t k = n < 8 ? n : 8;
+        if (memcmp(p, resp, k) == 0)
+            return true;
+        return p[0] >= 'A' && p[0] <= 'Z' && n < SIP_MAX_LINE;
+    }
+    sip_msg_t m; /* the start line alone: INCOMPLETE if it is one */
+    return sip_parse(p, eol + 1, true, &m) != SIP_NOT_SIP;
+}
+
+/* The offset of the next line at or past `from` that may start a message,
+ * or len if none: how a stream resyncs after a message it cannot read. */
+static uint32_t s_next_start(const uint8_t *buf, uint32_t from, uint32_t len)
+{
+    for (uint32_t i = from; i < len; i++) {
+        if (buf[i] != '\n' || i + 1 >= len)
+            continue;
+        const uint8_t *q = buf + i + 1;
+        if (q[0] == '\r' || q[0] == '\n')
+            continue;
+        uint32_t eol = 0;
+        while (i + 1 + eol < len && q[eol] != '\n')
+            eol++;
+        if (s_starts_sip(q, i + 1 + eol < len ? eol + 1 : eol))
+            return i + 1;
+        i += eol; /* the line just checked: every line once */
+    }
+    return len;
 }
 
 /* Cuts whole messages off the front of a direction's buffer. */
@@ -98,11 +147,21 @@ static void s_drain(sipstream_t *self, dir_t *d, flow_t *f, int side, const pack
         sip_rc_t rc = sip_parse(d->buf + off, d->len - off, true, &m);
         if (rc == SIP_INCOMPLETE)
             break;
-        if (rc != SIP_OK) { /* not SIP after all, or broken: resync */
-            self->st.dropped += d->len - off;
-            d->len = 0;
-            d->synced = false;
-            return;
+        if (rc != SIP_OK) {
+            /* Not SIP after all, or a message whose end is unknown (no
+             * Content-Length, or one that is not a number): skip to the
+             * next start line in what is buffered, else wait for one. */
+            if (rc == SIP_INVALID)
+                self->st.invalid++;
+            uint32_t next = s_next_start(d->buf, off + 1, d->len);
+            self->st.dropped += next - off;
+            off = next;
+            if (off == d->len) {
+                d->len = 0;
+                d->synced = false;
+                return;
+            }
+            continue;
         }
         self->st.messages++;
         self->fn(&m, f, side, p, self->ctx);
@@ -119,6 +178,62 @@ static void s_drain(sipstream_t *self, dir_t *d, flow_t *f, int side, const pack
     }
 }
 
+typedef struct {
+    sipstream_t *self;
+    flow_t *f;
+    int side;
+    const packet_t *p;
+} ws_ctx_t;
+
+/* A whole WebSocket data message: one SIP message. */
+static void s_ws_message(const uint8_t *msg, uint32_t len, void *ctx)
+{
+    ws_ctx_t *c = ctx;
+    sip_msg_t m;
+    if (sip_parse(msg, len, false, &m) != SIP_OK) {
+        c->self->st.ws.invalid++;
+        return;
+    }
+    c->self->st.ws.messages++;
+    c->self->fn(&m, c->f, c->side, c->p, c->self->ctx);
+}
+
+/* A hole in a direction: it waits for a start line, or (WebSocket) stops. */
+static void s_lost(sipstream_t *self, slot_t *s, dir_t *d)
+{
+    self->st.gaps++;
+    d->synced = false;
+    d->len = 0;
+    if (s->ws)
+        ws_dir_lost(&d->ws);
+}
+
+static bool s_follow(sipstream_t *self, flow_t *f, int side, const uint8_t *data, uint32_t n)
+{
+    bool ws = false;
+    if (!s_starts_sip(data, n)) {
+        if (!ws_is_sip_upgrade(data, n))
+            return false;
+        ws = true;
+    }
+    /* Streams leave with their flow, not by the clock: no deadline. */
+    uint32_t i = lrutab_add(self->t, f->id, UINT64_MAX);
+    slot_t *s = &self->slots[i];
+    s->flow = f;
+    s->ws = ws;
+    s->d[0].synced = s->d[1].synced = false;
+    s->d[0].len = s->d[1].len = 0;
+    f->sipstream = i;
+    if (ws) {
+        ws_dir_init(&s->d[side].ws, true);
+        ws_dir_init(&s->d[!side].ws, false);
+        self->st.ws.streams++;
+    } else {
+        self->st.streams++;
+    }
+    return true;
+}
+
 void sipstream_segment(sipstream_t *self, flow_t *f, int side, const packet_t *p)
 {
     if (p->proto != 6 || p->payload_len == 0)
@@ -126,31 +241,21 @@ void sipstream_segment(sipstream_t *self, flow_t *f, int side, const packet_t *p
     const uint8_t *data = p->payload;
     uint32_t n = p->payload_caplen;
     if (f->sipstream == FLOW_NONE) {
-        if (!s_starts_sip(data, n))
+        if (!s_follow(self, f, side, data, n))
             return;
-        /* Streams leave with their flow, not by the clock: no deadline. */
-        uint32_t i = lrutab_add(self->t, f->id, UINT64_MAX);
-        self->slots[i].flow = f;
-        self->slots[i].d[0].synced = self->slots[i].d[1].synced = false;
-        self->slots[i].d[0].len = self->slots[i].d[1].len = 0;
-        f->sipstream = i;
-        self->st.streams++;
     } else {
         lrutab_touch(self->t, f->sipstream, UINT64_MAX);
     }
-    dir_t *d = &self->slots[f->sipstream].d[side];
+    slot_t *s = &self->slots[f->sipstream];
+    dir_t *d = &s->d[side];
     if (n < p->payload_len) { /* cut by the snap length: the stream has a hole */
-        d->synced = false;
-        d->len = 0;
-        self->st.gaps++;
+        s_lost(self, s, d);
         return;
     }
     if (d->synced) {
         int32_t ahead = (int32_t)(p->seq - d->next_seq);
         if (ahead > 0) { /* a segment is missing */
-            self->st.gaps++;
-            d->synced = false;
-            d->len = 0;
+            s_lost(self, s, d);
         } else if ((uint32_t)-ahead >= n) {
             return; /* wholly a retransmission */
         } else {
@@ -159,12 +264,17 @@ void sipstream_segment(sipstream_t *self, flow_t *f, int side, const packet_t *p
         }
     }
     if (!d->synced) {
-        if (!s_starts_sip(data, n))
+        if (s->ws ? !ws_dir_is_alive(&d->ws) : !s_starts_sip(data, n))
             return;
         d->synced = true;
         d->len = 0;
     }
     d->next_seq = p->seq + p->payload_len;
+    if (s->ws) {
+        ws_ctx_t c = {self, f, side, p};
+        ws_feed(&d->ws, data, n, d->buf, &d->len, SIPSTREAM_BUF, &self->st.ws, s_ws_message, &c);
+        return;
+    }
     uint32_t room = SIPSTREAM_BUF - d->len;
     uint32_t take = n < room ? n : room;
     memcpy(d->buf + d->len, data, take);

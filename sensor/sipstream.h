@@ -12,6 +12,7 @@
 #include "lrutab.h"
 #include "packet.h"
 #include "sip.h"
+#include "websocket.h"
 
 #define SIPSTREAM_BUF 16384 /* a SIP message larger than this is skipped */
 
@@ -21,6 +22,8 @@ typedef struct {
     uint64_t streams, messages;
     uint64_t gaps;          /* a missing segment: the direction resyncs */
     uint64_t dropped;       /* bytes that were not SIP or did not fit */
+    uint64_t invalid;       /* messages that could not be framed */
+    ws_stats_t ws;          /* SIP over WebSocket (own streams, not above) */
     lrutab_stats_t table;   /* evicted: streams dropped for a newer one */
     uint32_t max;
 } sipstream_stats_t;
@@ -33,8 +36,10 @@ sipstream_t *sipstream_new(uint32_t max_streams, sipstream_fn *fn, void *ctx);
 void sipstream_destroy(sipstream_t **self_p);
 
 /* A TCP segment of a flow. Starts following the flow when a segment begins
- * with a SIP start line (the flow must stay where it is until
- * sipstream_release); does nothing for flows it does not follow. */
+ * with a SIP start line, or with an HTTP Upgrade to WebSocket for the sip
+ * subprotocol (RFC 7118: its frames are read by websocket.c and each data
+ * message handed to fn); the flow must stay where it is until
+ * sipstream_release. Does nothing for flows it does not follow. */
 void sipstream_segment(sipstream_t *self, flow_t *f, int side, const packet_t *p);
 /* The flow ends: its buffers go back to the pool. */
 void sipstream_release(sipstream_t *self, flow_t *f);

@@ -44,16 +44,10 @@ HERE=$(realpath "$(dirname "$0")")
 mkdir -p "$OUT"
 WORK=$(mktemp -d /tmp/pinhole-sip.XXXXXX)
 P=ph-voip F=ph-nat V=ph-prov
-in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+. "$HERE/netns.sh"
 cleanup() {
     set +e
-    for ns in $P $F $V; do
-        if ip netns list | grep -qw "$ns"; then
-            ip netns pids "$ns" | xargs -r kill 2>/dev/null; sleep 0.2
-            ip netns pids "$ns" | xargs -r kill -9 2>/dev/null
-            ip netns del "$ns"
-        fi
-    done
+    ns_remove $P $F $V
     rm -rf "$WORK"
 }
 trap cleanup EXIT

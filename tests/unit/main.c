@@ -19,6 +19,7 @@ int test_sip(void);
 int test_nat(void);
 int test_defrag(void);
 int test_sipstream(void);
+int test_websocket(void);
 int test_media(void);
 int test_lrutab(void);
 int test_siptx(void);
@@ -45,6 +46,7 @@ static const struct {
         {"nat", test_nat},
         {"defrag", test_defrag},
         {"sipstream", test_sipstream},
+        {"websocket", test_websocket},
         {"media", test_media},
         {"alg", test_alg},
         {"evschema", test_evschema},

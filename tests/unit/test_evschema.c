@@ -149,6 +149,13 @@ static int s_statuses(void)
     CHECK(strcmp(compliance_nat_verdict(0, 0), "not_enough_data") == 0);
     CHECK(strcmp(compliance_nat_verdict(4, 0), "consistent") == 0);
     CHECK(strcmp(compliance_nat_verdict(4, 1), "inconsistent") == 0);
+    const char *why;
+    CHECK(strcmp(compliance_sip_verdict("not_enough_data", 2, 0, &why), "not_checked") == 0);
+    CHECK(why && strcmp(why, COMPLIANCE_REASON_SIP_TLS) == 0);
+    CHECK(strcmp(compliance_sip_verdict("not_enough_data", 0, 0, &why), "not_enough_data") == 0 && !why);
+    /* SIP seen in clear too (a REGISTER): the cleartext decides. */
+    CHECK(strcmp(compliance_sip_verdict("not_enough_data", 2, 1, &why), "not_enough_data") == 0 && !why);
+    CHECK(strcmp(compliance_sip_verdict("inconsistent", 2, 0, &why), "inconsistent") == 0 && !why);
     CHECK(compliance_status_is_bad("partly_blocked") && !compliance_status_is_bad("verified"));
     return 0;
 }

@@ -46,6 +46,36 @@ int test_report(void)
     v.rule = 0;
     report_add(rep, &f, &v);
     CHECK(!report_compliant(rep));
+    /* SIP over TLS: a session on TCP 5061 (bytes both ways) at a site with
+     * no SIP in clear: its NAT and SIP ALG verdicts are not_checked, with
+     * the reason, instead of not_enough_data. An attempt that carried no
+     * bytes back is not counted. */
+    CHECK(strcmp(report_nat_verdict(rep, 0), "not_enough_data") == 0);
+    memset(&f, 0, sizeof f);
+    flow_key_make(&f.key, &cli, 40001, &srv, 5061, 6);
+    f.orig = memcmp(&f.key.a, &cli, sizeof cli) != 0;
+    f.d[f.orig].payload = 517; /* a ClientHello, nothing back */
+    v.kind = VERDICT_UNEXPECTED;
+    v.rule = -1;
+    report_add(rep, &f, &v);
+    CHECK_EQ(report_sip_tls_flows(rep, 0), 0);
+    f.d[!f.orig].payload = 4096; /* the server's TLS records */
+    report_add(rep, &f, &v);
+    CHECK_EQ(report_sip_tls_flows(rep, 0), 1);
+    CHECK(strcmp(report_nat_verdict(rep, 0), "not_checked") == 0);
+    char *json = NULL;
+    size_t jn = 0;
+    FILE *mf = open_memstream(&json, &jn);
+    CHECK(mf);
+    report_meta_t meta;
+    memset(&meta, 0, sizeof meta);
+    meta.sensor = "unit";
+    report_write_json(rep, &meta, mf);
+    fclose(mf);
+    CHECK(strstr(json, "\"sip_tls_flows\":1") || strstr(json, "\"sip_tls_flows\": 1"));
+    CHECK(strstr(json, "signalling encrypted (SIP over TLS)"));
+    CHECK(!strstr(json, "not_enough_data")); /* both verdicts say not_checked */
+    free(json);
     report_destroy(&rep);
     CHECK(rep == NULL);
     classify_destroy(&cls);

@@ -131,6 +131,11 @@ static int s_stream(void)
     free(buf);
     /* UDP: a Content-Length beyond the datagram is invalid (cut). */
     CHECK_EQ(sip_parse((const uint8_t *)s_invite, b - 10, false, &m), SIP_INVALID);
+    /* A Content-Length that is not a number is invalid on UDP and TCP alike,
+     * not read as if the header were absent. */
+    static const char badcl[] = "BYE sip:x SIP/2.0\r\nCSeq: 2 BYE\r\nContent-Length: 1x\r\n\r\n";
+    CHECK_EQ(sip_parse((const uint8_t *)badcl, strlen(badcl), false, &m), SIP_INVALID);
+    CHECK_EQ(sip_parse((const uint8_t *)badcl, strlen(badcl), true, &m), SIP_INVALID);
     return 0;
 }
 

@@ -101,6 +101,38 @@ int test_sipstream(void)
     CHECK(h[0].sipstream == FLOW_NONE);
     sipstream_stats(s, &st);
     CHECK_EQ(st.table.active, 0);
+    /* Point 3: a first segment shorter than a start line still starts the
+     * stream: a CRLF keep-alive (4 bytes), then "OPT" (3 bytes), then the
+     * rest of the OPTIONS request. */
+    flow_t k;
+    memset(&k, 0, sizeof k);
+    k.sipstream = FLOW_NONE;
+    k.id = 20;
+    got.n = 0;
+    s_seg(s, &k, 100, "\r\n\r\n", 4);
+    CHECK(k.sipstream != FLOW_NONE);
+    s_seg(s, &k, 104, a, 3);
+    CHECK_EQ(got.n, 0);
+    s_seg(s, &k, 107, a + 3, la - 3);
+    CHECK_EQ(got.n, 1);
+    CHECK(strcmp(got.methods[0], "OPTIONS") == 0);
+    /* Point 4: "Content-Length: ten" cannot be parsed: that message is
+     * invalid (its end is unknown) and the stream resyncs on the next start
+     * line in the same segment (b), which is read. */
+    static const char badcl[] = "INFO sip:x SIP/2.0\r\nCSeq: 3 INFO\r\n"
+                                "Content-Length: ten\r\n\r\nINFO body\r\n";
+    char two[256];
+    size_t lbad = strlen(badcl);
+    memcpy(two, badcl, lbad);
+    memcpy(two + lbad, b, lb);
+    sipstream_stats(s, &st);
+    uint64_t inv0 = st.invalid;
+    s_seg(s, &k, 107 + (uint32_t)(la - 3), two, lbad + lb);
+    CHECK_EQ(got.n, 2);
+    CHECK(strcmp(got.methods[1], "MESSAGE") == 0);
+    sipstream_stats(s, &st);
+    CHECK_EQ(st.invalid, inv0 + 1);
+    sipstream_release(s, &k);
     sipstream_release(s, &f); /* already gone: nothing to do */
     CHECK(f.sipstream == FLOW_NONE);
     sipstream_destroy(&s);
