@@ -286,8 +286,10 @@ void output_flow(output_t *self, const flow_t *f, const verdict_t *v, const medi
     s_str(e, "src_roles", rules_roles_str(self->rules, v->roles[0], buf, sizeof buf));
     s_str(e, "dest_roles", rules_roles_str(self->rules, v->roles[1], buf, sizeof buf));
     s_str(e, "app", classify_app_name(self->cls, f, buf, sizeof buf));
-    if (f->host[0])
-        s_str(e, f->flags & FLOW_F_HTTP ? "http_host" : "sni", f->host);
+    if (f->host[0] && (f->flags & FLOW_F_HTTP))
+        s_str(e, "http_host", f->host);
+    else if (f->host[0] && (f->flags & FLOW_F_SNI))
+        s_str(e, "sni", f->host);
     if (v->remote >= 0 && v->geo.asn)
         s_int(e, "asn", v->geo.asn);
     if (v->remote >= 0 && v->geo.org[0])
