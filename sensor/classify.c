@@ -100,8 +100,10 @@ static void s_release(classify_t *self, flow_t *f, ndpi_protocol proto)
      * names, DHCP host names, NetBIOS...: none of them names the server of
      * this flow, and a role taken from them would be wrong. Only a
      * ClientHello's SNI and an HTTP Host are kept. */
-    if (nf->host_server_name[0] && (f->flags & (FLOW_F_HTTP | FLOW_F_SNI)))
+    if (nf->host_server_name[0] && (f->flags & (FLOW_F_HTTP | FLOW_F_SNI))) {
         str_copy(f->host, (const char *)nf->host_server_name, sizeof f->host);
+        f->flags &= (uint16_t)~FLOW_F_HOST_DNS; /* the flow's own name wins */
+    }
     s_give(self, f);
     f->flags |= FLOW_F_CLASSIFIED;
 }
