@@ -113,23 +113,25 @@ static role_by_t s_host_by(const flow_t *f)
     return f->flags & FLOW_F_HTTP ? ROLE_BY_HTTP_HOST : ROLE_BY_SNI;
 }
 
-/* The most specific evidence that gave the side a role: each kind is taken
- * away in turn, and the first whose absence loses a role is named. */
+/* How the side got its roles: `address` if its address alone gives them
+ * all; else the name's kind if the name without the network owner gives a
+ * role the address alone does not; else `asn`. */
 static role_by_t s_role_by(const verdict_ctx_t *self, int site, const role_query_t *q,
         role_set_t roles, role_by_t host_by)
 {
     if (!roles)
         return ROLE_BY_NONE;
     role_query_t n = *q;
-    n.host = NULL;
-    role_set_t no_host = rules_roles_of(self->rules, site, &n);
-    if (q->host && no_host != roles)
-        return host_by;
     n.asn = 0;
     n.org = n.country = NULL;
-    if (rules_roles_of(self->rules, site, &n) != no_host)
-        return ROLE_BY_ASN;
-    return ROLE_BY_ADDRESS;
+    n.host = NULL;
+    role_set_t by_addr = rules_roles_of(self->rules, site, &n);
+    if (by_addr == roles)
+        return ROLE_BY_ADDRESS;
+    n.host = q->host;
+    if (q->host && (rules_roles_of(self->rules, site, &n) & ~by_addr))
+        return host_by;
+    return ROLE_BY_ASN;
 }
 
 static void s_roles(verdict_ctx_t *self, const flow_t *f, const char *app, verdict_t *v)
