@@ -154,18 +154,28 @@ static int s_cases(lab_t *l)
     return 0;
 }
 
+/* The profiles of rules/ with inventory rules/inventory/<inventory>, or NULL. */
+static rules_t *s_rules(const char *srcdir, const char *inventory)
+{
+    char path[1024], inv[1024], err[RULES_ERRLEN];
+    snprintf(path, sizeof path, "%s/rules", srcdir);
+    snprintf(inv, sizeof inv, "%s/rules/inventory/%s", srcdir, inventory);
+    rules_t *rs = rules_new();
+    if (rs && (rules_load_profiles(rs, path, err, sizeof err) != 0 ||
+                      rules_load_inventory(rs, inv, err, sizeof err) != 0)) {
+        fprintf(stderr, "%s\n", err);
+        rules_destroy(&rs);
+    }
+    return rs;
+}
+
 /* With rules/inventory/lab-dns.yaml (pbx_service only by the name
  * pbx.lab.example): the responder's role, and how it was recognised, by
  * where its name came from. */
 static int s_role_by(const char *srcdir)
 {
     lab_t l;
-    char path[1024], inv[1024], err[RULES_ERRLEN];
-    snprintf(path, sizeof path, "%s/rules", srcdir);
-    snprintf(inv, sizeof inv, "%s/rules/inventory/lab-dns.yaml", srcdir);
-    l.rs = rules_new();
-    CHECK(rules_load_profiles(l.rs, path, err, sizeof err) == 0);
-    CHECK(rules_load_inventory(l.rs, inv, err, sizeof err) == 0);
+    CHECK((l.rs = s_rules(srcdir, "lab-dns.yaml")) != NULL);
     CHECK(rules_host_known(l.rs, "PBX.lab.example"));
     CHECK(!rules_host_known(l.rs, "sip.lab.example"));
     l.vc = verdict_ctx_new(l.rs, NULL, 3 * SEC);
@@ -205,12 +215,7 @@ static int s_role_by(const char *srcdir)
 int test_verdict(void)
 {
     lab_t l;
-    char path[1024], inv[1024], err[RULES_ERRLEN];
-    snprintf(path, sizeof path, "%s/rules", unit_srcdir);
-    snprintf(inv, sizeof inv, "%s/rules/inventory/lab.yaml", unit_srcdir);
-    l.rs = rules_new();
-    CHECK(rules_load_profiles(l.rs, path, err, sizeof err) == 0);
-    CHECK(rules_load_inventory(l.rs, inv, err, sizeof err) == 0);
+    CHECK((l.rs = s_rules(unit_srcdir, "lab.yaml")) != NULL);
     /* Before any packet reached the site from outside, silence proves nothing. */
     l.vc = verdict_ctx_new(l.rs, NULL, 3 * SEC);
     s_start(&l, "203.0.113.40", 8445, 6);
