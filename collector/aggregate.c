@@ -131,6 +131,8 @@ void aggregate_alert(aggregate_t *self, const char *kind, const char *site, cons
 static void s_example(json_object *e, char *buf, size_t n)
 {
     const char *host = s_str(e, "sni") ? s_str(e, "sni") : s_str(e, "http_host");
+    if (!host)
+        host = s_str(e, "dns_name"); /* the server named by a DNS answer */
     snprintf(buf, n, "%s:%lld -> %s:%lld %s %s%s%s%s%s", s_or(s_str(e, "src_ip"), "?"),
             (long long)s_int(e, "src_port"), s_or(s_str(e, "dest_ip"), "?"),
             (long long)s_int(e, "dest_port"), s_or(s_str(e, "proto"), "?"),

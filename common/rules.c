@@ -200,6 +200,15 @@ bool rules_uses_asn(const rules_t *self)
     return false;
 }
 
+bool rules_host_known(const rules_t *self, const char *host)
+{
+    for (size_t i = 0; i < self->nbindings; i++)
+        for (size_t j = 0; j < self->bindings[i].nhosts; j++)
+            if (str_host_match(self->bindings[i].hosts[j], host))
+                return true;
+    return false;
+}
+
 int rules_site_of(const rules_t *self, const ip_addr_t *addr)
 {
     int best = -1, best_bits = -1;

@@ -124,6 +124,8 @@ const char *rules_site_name(const rules_t *self, size_t i);
 const char *rules_sensor_name(const rules_t *self);
 /* True if the inventory binds any role by ASN (so a MaxMind DB is useful). */
 bool rules_uses_asn(const rules_t *self);
+/* True if some role binding's `hosts` pattern matches the name. */
+bool rules_host_known(const rules_t *self, const char *host);
 
 /* Site whose CIDRs hold the address (longest prefix), or -1. */
 int rules_site_of(const rules_t *self, const ip_addr_t *addr);

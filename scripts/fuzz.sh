@@ -9,10 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DPINHOLE_FUZZ=ON -DPINHOLE_TESTS=OFF >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_decode fuzz_capture fuzz_rules fuzz_sip fuzz_websocket fuzz_collector \
-    pinhole-sensor >/dev/null
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_decode fuzz_capture fuzz_rules fuzz_sip fuzz_websocket \
+    fuzz_dns fuzz_collector pinhole-sensor >/dev/null
 C=build-fuzz/corpus
-mkdir -p $C/decode $C/capture $C/rules $C/sip $C/websocket $C/collector
+mkdir -p $C/decode $C/capture $C/rules $C/sip $C/websocket $C/dns $C/collector
 cp pcaps/*.pcap pcaps/*.pcapng $C/capture/
 # The same capture through each tunnel a remote mirror uses (decode_tunnel.c).
 cc -O1 -o build-fuzz/gen-tunnel tests/tools/gen_tunnel.c
@@ -48,6 +48,26 @@ for path in sys.argv[2:]:
         if payload[:1].isupper() or payload.startswith(b"SIP/2.0"):
             open("%s/lab%03d" % (out, n), "wb").write(b"\x00" + payload); n += 1
 PY
+# DNS responses from the DNS lab (UDP payloads from port 53), as UDP and
+# as TCP segments (with the 2-byte length).
+python3 - "$C/dns" pcaps/lab-dns.pcap <<'PY'
+import struct, sys
+out, n = sys.argv[1], 0
+d = open(sys.argv[2], "rb").read(); off = 24
+while off + 16 <= len(d):
+    cl = struct.unpack("<I", d[off + 8:off + 12])[0]
+    frame = d[off + 16:off + 16 + cl]; off += 16 + cl
+    if len(frame) < 42 or frame[12:14] != b"\x08\x00" or frame[23] != 17:
+        continue
+    ihl = (frame[14] & 15) * 4
+    udp = frame[14 + ihl:]
+    if struct.unpack(">H", udp[0:2])[0] not in (53, 5353):
+        continue
+    p = udp[8:]
+    open("%s/udp%02d" % (out, n), "wb").write(b"\x00" + p)
+    open("%s/tcp%02d" % (out, n), "wb").write(b"\x01" + struct.pack(">H", len(p)) + p)
+    n += 1
+PY
 for f in tests/data/sip/*.txt; do
     { printf '\x00'; cat "$f"; } >"$C/sip/dgram-$(basename "$f")"
     { printf '\x01'; cat "$f" "$f"; } >"$C/sip/stream-$(basename "$f")"
@@ -76,7 +96,7 @@ for path in sys.argv[2:]:
         n += 1
 PY
 rm -f "$C"/*.jsonl
-for t in decode capture rules sip websocket collector; do
+for t in decode capture rules sip websocket dns collector; do
     echo "== fuzz_$t for ${secs}s"
     if ! build-fuzz/tests/fuzz/fuzz_$t -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 -max_len=262144 \
             -print_final_stats=1 -artifact_prefix=build-fuzz/ "$C/$t" >build-fuzz/fuzz_$t.log 2>&1; then

@@ -11,6 +11,7 @@ PKGS=(
     libmaxmind-db-writer-perl mmdb-bin
     tcpdump tshark nginx-light curl openssl python3 prometheus
     iproute2 iptables nftables ethtool conntrack libndpi-bin kamailio sip-tester tcpreplay
+    dnsmasq-base
 )
 
 missing=()

@@ -97,16 +97,31 @@ static void s_give(classify_t *self, flow_t *f)
     f->ndpi = FLOW_NONE;
 }
 
+static bool s_is(ndpi_protocol proto, uint16_t id)
+{
+    return proto.app_protocol == id || proto.master_protocol == id;
+}
+
 /* Copies what we keep off the nDPI state and returns the slot. */
 static void s_release(classify_t *self, flow_t *f, ndpi_protocol proto)
 {
     struct ndpi_flow_struct *nf = s_slot(self, f->ndpi);
     f->app = proto.app_protocol;
     f->master = proto.master_protocol;
-    if (nf->host_server_name[0])
-        str_copy(f->host, (const char *)nf->host_server_name, sizeof f->host);
-    if (f->app == NDPI_PROTOCOL_HTTP || f->master == NDPI_PROTOCOL_HTTP)
+    if (s_is(proto, NDPI_PROTOCOL_HTTP) || s_is(proto, NDPI_PROTOCOL_HTTP_CONNECT) ||
+            s_is(proto, NDPI_PROTOCOL_HTTP_PROXY))
         f->flags |= FLOW_F_HTTP;
+    else if (s_is(proto, NDPI_PROTOCOL_TLS) || s_is(proto, NDPI_PROTOCOL_QUIC) ||
+             s_is(proto, NDPI_PROTOCOL_DTLS))
+        f->flags |= FLOW_F_SNI;
+    /* nDPI also fills host_server_name from DNS questions, mDNS and LLMNR
+     * names, DHCP host names, NetBIOS...: none of them names the server of
+     * this flow, and a role taken from them would be wrong. Only a
+     * ClientHello's SNI and an HTTP Host are kept. */
+    if (nf->host_server_name[0] && (f->flags & (FLOW_F_HTTP | FLOW_F_SNI))) {
+        str_copy(f->host, (const char *)nf->host_server_name, sizeof f->host);
+        f->flags &= (uint16_t)~FLOW_F_HOST_DNS; /* the flow's own name wins */
+    }
     s_give(self, f);
     f->flags |= FLOW_F_CLASSIFIED;
 }

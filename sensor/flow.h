@@ -48,6 +48,8 @@ enum {
     FLOW_F_INVITE_IN = 0x100,  /* carried an INVITE towards a site */
     FLOW_F_MISSED = 0x200,     /* a missed call was already reported for it */
     FLOW_F_NOT_SIP = 0x400,    /* its first payload was not SIP: never parsed again */
+    FLOW_F_SNI = 0x800,        /* TLS, DTLS or QUIC: `host` is the ClientHello's SNI */
+    FLOW_F_HOST_DNS = 0x1000,  /* `host` is the name a DNS answer gave the responder */
 };
 
 typedef struct flow {
@@ -69,7 +71,9 @@ typedef struct flow {
     uint32_t dups;           /* duplicate copies dropped */
     uint64_t orig_last_us;   /* last packet from the originator */
     char history[FLOW_HISTORY_LEN];
-    char host[FLOW_HOST_LEN]; /* TLS SNI or HTTP Host */
+    /* The responder's name: TLS SNI (FLOW_F_SNI), HTTP Host (FLOW_F_HTTP),
+     * or, until either is seen, a DNS answer's name (FLOW_F_HOST_DNS). */
+    char host[FLOW_HOST_LEN];
 } flow_t;
 
 /* Side (0: key.a, 1: key.b) that sent the packet. */

@@ -287,8 +287,17 @@ void output_flow(output_t *self, const flow_t *f, const verdict_t *v, const medi
     s_str(e, "src_roles", rules_roles_str(self->rules, v->roles[0], buf, sizeof buf));
     s_str(e, "dest_roles", rules_roles_str(self->rules, v->roles[1], buf, sizeof buf));
     s_str(e, "app", classify_app_name(self->cls, f, buf, sizeof buf));
-    if (f->host[0])
-        s_str(e, f->flags & FLOW_F_HTTP ? "http_host" : "sni", f->host);
+    const char *by;
+    if ((by = verdict_role_by_str(v->by[0])))
+        s_str(e, "src_role_by", by);
+    if ((by = verdict_role_by_str(v->by[1])))
+        s_str(e, "dest_role_by", by);
+    if (f->host[0] && (f->flags & FLOW_F_HOST_DNS))
+        s_str(e, "dns_name", f->host);
+    else if (f->host[0] && (f->flags & FLOW_F_HTTP))
+        s_str(e, "http_host", f->host);
+    else if (f->host[0] && (f->flags & FLOW_F_SNI))
+        s_str(e, "sni", f->host);
     if (v->remote >= 0 && v->geo.asn)
         s_int(e, "asn", v->geo.asn);
     if (v->remote >= 0 && v->geo.org[0])

@@ -10,6 +10,8 @@
 #include "alg.h"
 #include "conn.h"
 #include "defrag.h"
+#include "dns.h"
+#include "dnsbind.h"
 #include "flow_table.h"
 #include "media.h"
 #include "nat.h"
@@ -44,6 +46,7 @@ struct pipeline {
     sipstream_t *sipstream;
     alg_t *alg;
     siptx_table_t *siptx;
+    dnsbind_t *dns;
     pipeline_stats_t st;
     uint64_t next_expire_us;
     uint64_t sources;
@@ -65,6 +68,7 @@ void pipeline_cfg_defaults(pipeline_cfg_t *cfg)
     cfg->max_calls = 1u << 14;
     cfg->max_fragmented = 256;
     cfg->max_sip_streams = 1024;
+    cfg->max_dns_bindings = 1u << 14;
     cfg->summary_us = 60ull * 1000000u;
     cfg->jump_us = 60ull * 1000000u;
     decode_cfg_defaults(&cfg->decode);
@@ -217,8 +221,10 @@ pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen)
     self->sipstream = sipstream_new(cfg->max_sip_streams, s_sip_message, self);
     self->alg = alg_new(1024, (int)rules_nsites(cfg->rules), s_alg_sign, self);
     self->siptx = siptx_new(cfg->max_calls, s_siptx, self);
+    self->dns = dnsbind_new(cfg->max_dns_bindings);
     if (!self->flows || !self->cls || !self->verdict || !self->report || !self->nat ||
-            !self->media || !self->defrag || !self->sipstream || !self->alg || !self->siptx) {
+            !self->media || !self->defrag || !self->sipstream || !self->alg || !self->siptx ||
+            !self->dns) {
         snprintf(err, errlen, "cannot allocate the flow table (%u flows) or nDPI state",
                 cfg->max_flows);
         pipeline_destroy(&self);
@@ -247,6 +253,7 @@ void pipeline_destroy(pipeline_t **self_p)
     sipstream_destroy(&self->sipstream);
     alg_destroy(&self->alg);
     siptx_destroy(&self->siptx);
+    dnsbind_destroy(&self->dns);
     output_destroy(&self->out);
     report_destroy(&self->report);
     verdict_ctx_destroy(&self->verdict);
@@ -265,6 +272,45 @@ static void s_expire_tables(pipeline_t *self, uint64_t now_us)
     media_expire(self->media, now_us);
     siptx_expire(self->siptx, now_us);
     defrag_expire(self->defrag, now_us);
+    dnsbind_expire(self->dns, now_us);
+}
+
+/* A DNS response from a server (UDP or TCP port 53) to a client of a site:
+ * the answered addresses of a name some role is bound to by `hosts` are
+ * named so for the site's flows (sensor/dnsbind.h). mDNS (5353) and LLMNR
+ * (5355) are not read: any host may claim any name there. */
+static void s_dns(pipeline_t *self, const flow_t *f, int side, const packet_t *p)
+{
+    int site = f->site[!side]; /* the client's */
+    if (p->sport != 53 || site < 0 || !p->payload_caplen)
+        return;
+    const uint8_t *msg = p->payload;
+    size_t len = p->payload_caplen;
+    if (p->proto == 6 && !(msg = dns_tcp_message(p->payload, p->payload_caplen, &len)))
+        return;
+    if (p->proto != 6 && p->proto != 17)
+        return;
+    dns_answer_t a;
+    dns_rc_t rc = dns_parse(msg, len, &a);
+    if (rc == DNS_NOT_RESPONSE)
+        return;
+    dnsbind_count(self->dns, rc != DNS_INVALID);
+    /* A name longer than a flow can hold is not matched half. */
+    if (!a.naddrs || strlen(a.qname) >= FLOW_HOST_LEN ||
+            !rules_host_known(self->cfg.rules, a.qname))
+        return;
+    for (size_t i = 0; i < a.naddrs; i++)
+        dnsbind_add(self->dns, site, &a.addr[i], a.qname, a.ttl[i], p->ts_us);
+}
+
+/* A new flow to an address a DNS answer named for the opener's site. */
+static void s_dns_name(pipeline_t *self, flow_t *f)
+{
+    int o = f->orig;
+    const ip_addr_t *resp = o ? &f->key.a : &f->key.b;
+    const char *name = dnsbind_lookup(self->dns, f->site[o], resp, f->first_us);
+    if (name && str_copy(f->host, name, sizeof f->host))
+        f->flags |= FLOW_F_HOST_DNS;
 }
 
 /* An ICMP error is about another flow: it marks that flow, makes none. */
@@ -348,6 +394,8 @@ static void s_process(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t 
     if (created) {
         verdict_flow_sites(self->verdict, f);
         conn_start(f, side, &p);
+        if (f->site[f->orig] >= 0)
+            s_dns_name(self, f);
         if (p.proto == 17 && media_match(self->media, f))
             classify_mark_rtp(self->cls, f); /* known from SDP: no DPI */
     } else if (conn_is_duplicate(f, side, &p, fp, self->cfg.dup_window_us)) {
@@ -365,6 +413,7 @@ static void s_process(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t 
     }
     classify_packet(self->cls, f, &p);
     s_sip(self, f, side, &p);
+    s_dns(self, f, side, &p);
 }
 
 static bool s_far(const pipeline_t *self, uint64_t a, uint64_t b)
@@ -447,6 +496,9 @@ static json_object *s_tables_object(const pipeline_t *self, const flow_table_sta
     json_object_object_add(t, "alg_messages", s_table(&x, max));
     x = (lrutab_stats_t){ds->active, ds->peak, 0, ds->timed_out, ds->evicted, 0};
     json_object_object_add(t, "defrag", s_table(&x, ds->max));
+    dnsbind_stats_t bs;
+    dnsbind_stats(self->dns, &bs);
+    json_object_object_add(t, "dns_bindings", s_table(&bs.table, bs.max));
     return t;
 }
 
@@ -514,6 +566,13 @@ static json_object *s_stats_object(const pipeline_t *self)
     ADD(s, "media_calls", ms.calls);
     ADD(s, "media_calls_ended", ms.calls_ended);
     ADD(s, "media_streams", ms.streams);
+    dnsbind_stats_t bs;
+    dnsbind_stats(self->dns, &bs);
+    json_object *dn = json_object_new_object();
+    ADD(dn, "answers", bs.answers);
+    ADD(dn, "invalid", bs.invalid);
+    ADD(dn, "bound", bs.bound);
+    json_object_object_add(s, "dns", dn);
     json_object_object_add(s, "tables", s_tables_object(self, &fs, &ds, &ts, &ms, &ss));
     json_object *d = json_object_new_object();
     for (int i = 1; i < DECODE_ERR_COUNT; i++)
@@ -618,6 +677,7 @@ bool pipeline_set_rules(pipeline_t *self, const rules_t *rules, char *why, size_
     self->cfg.rules = rules;
     output_set_rules(self->out, rules);
     siptx_remap_sites(self->siptx, m);
+    dnsbind_flush(self->dns); /* learnt for the old sites, and names the old roles matched */
     flow_table_foreach(self->flows, s_flow_resite, self->verdict);
     rules_remap_destroy(&m);
     return true;

@@ -34,6 +34,7 @@ typedef struct {
     uint32_t max_calls;        /* calls whose SDP is tracked (media streams: 4x) */
     uint32_t max_fragmented;   /* IP datagrams in reassembly at once */
     uint32_t max_sip_streams;  /* SIP-over-TCP flows followed at once */
+    uint32_t max_dns_bindings; /* addresses named by DNS answers, all sites */
     uint64_t summary_us;       /* live: site_summary + stats events this often */
     uint64_t jump_us;          /* a packet this far off the clock is doubted */
     decode_cfg_t decode;       /* tunnel ports (VXLAN, Geneve) */

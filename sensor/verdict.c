@@ -2,8 +2,9 @@
 /* verdict.c: judging finished flows against the expected rules table.
  *
  * Roles are resolved per flow, once, when it ends: the originator from its
- * site bindings and address, the responder also from its host name (TLS SNI
- * or HTTP Host), and the remote side from its network owner (ASN).
+ * site bindings and address, the responder also from its host name (TLS SNI,
+ * HTTP Host, or the name a DNS answer gave its address when the flow
+ * began), and the remote side from its network owner (ASN).
  *
  * No false alarm on one-sided evidence: a flow that looks unanswered is
  * blocked only if the mirror is known to copy the inbound direction of its
@@ -104,6 +105,35 @@ static reason_t s_failure(const flow_t *f, const rule_t *r)
     return REASON_NO_RESPONSE;
 }
 
+/* Where the flow's host name came from. */
+static role_by_t s_host_by(const flow_t *f)
+{
+    if (f->flags & FLOW_F_HOST_DNS)
+        return ROLE_BY_DNS;
+    return f->flags & FLOW_F_HTTP ? ROLE_BY_HTTP_HOST : ROLE_BY_SNI;
+}
+
+/* How the side got its roles: `address` if its address alone gives them
+ * all; else the name's kind if the name without the network owner gives a
+ * role the address alone does not; else `asn`. */
+static role_by_t s_role_by(const verdict_ctx_t *self, int site, const role_query_t *q,
+        role_set_t roles, role_by_t host_by)
+{
+    if (!roles)
+        return ROLE_BY_NONE;
+    role_query_t n = *q;
+    n.asn = 0;
+    n.org = n.country = NULL;
+    n.host = NULL;
+    role_set_t by_addr = rules_roles_of(self->rules, site, &n);
+    if (by_addr == roles)
+        return ROLE_BY_ADDRESS;
+    n.host = q->host;
+    if (q->host && (rules_roles_of(self->rules, site, &n) & ~by_addr))
+        return host_by;
+    return ROLE_BY_ASN;
+}
+
 static void s_roles(verdict_ctx_t *self, const flow_t *f, const char *app, verdict_t *v)
 {
     int o = f->orig, r = !f->orig;
@@ -124,6 +154,7 @@ static void s_roles(verdict_ctx_t *self, const flow_t *f, const char *app, verdi
                 .app = app,
         };
         v->roles[i] = rules_roles_of(self->rules, site[i], &q);
+        v->by[i] = s_role_by(self, site[i], &q, v->roles[i], s_host_by(f));
     }
 }
 
@@ -202,6 +233,13 @@ const char *verdict_kind_str(verdict_kind_t k)
     static const char *const names[VERDICT_COUNT] = {"allowed", "blocked", "unexpected",
             "one_sided", "capture_ended", "unmonitored"};
     return (unsigned)k < VERDICT_COUNT ? names[k] : "unknown";
+}
+
+const char *verdict_role_by_str(role_by_t b)
+{
+    static const char *const names[ROLE_BY_COUNT] = {NULL, "address", "sni", "http_host", "dns",
+            "asn"};
+    return (unsigned)b < ROLE_BY_COUNT ? names[b] : NULL;
 }
 
 const char *verdict_reason_str(reason_t r)

@@ -41,6 +41,18 @@ typedef enum {
     REASON_COUNT
 } reason_t;
 
+/* How a side's roles were recognised: the most specific evidence that
+ * contributed a role. */
+typedef enum {
+    ROLE_BY_NONE = 0, /* no role */
+    ROLE_BY_ADDRESS,  /* a site binding or a `cidrs` binding */
+    ROLE_BY_SNI,      /* the TLS/QUIC ClientHello's server name */
+    ROLE_BY_HTTP_HOST,
+    ROLE_BY_DNS,      /* a DNS answer the site was given for the address */
+    ROLE_BY_ASN,      /* the network owner (`asns`, `orgs`, `countries`) */
+    ROLE_BY_COUNT
+} role_by_t;
+
 typedef struct {
     verdict_kind_t kind;
     reason_t reason;     /* blocked; and the failure a one_sided / capture_ended flow showed */
@@ -51,6 +63,7 @@ typedef struct {
     int site;            /* -1: unmonitored */
     int violation;       /* requirement violated (https_only), -1 */
     role_set_t roles[2]; /* roles of originator [0] and responder [1] */
+    role_by_t by[2];     /* how each was recognised */
     int remote;          /* side (0 orig, 1 resp) outside the site, -1 */
     geo_info_t geo;      /* of the remote side */
 } verdict_t;
@@ -86,5 +99,7 @@ void verdict_judge(verdict_ctx_t *self, const flow_t *f, bool at_end, const verd
 
 const char *verdict_kind_str(verdict_kind_t k);
 const char *verdict_reason_str(reason_t r);
+/* "address", "sni", "http_host", "dns", "asn"; NULL for ROLE_BY_NONE. */
+const char *verdict_role_by_str(role_by_t b);
 
 #endif

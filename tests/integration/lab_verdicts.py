@@ -24,9 +24,9 @@ from sensor_run import print_result, run_sensor
 
 SITE_VIEW = [
     # dest_ip, dest_port, proto, verdict, rule, reason, extra checks
-    ("203.0.113.10", 443, "TCP", "allowed", "DM-EP-1", None, {"sni": "dm.lab.example"}),
-    ("203.0.113.20", 443, "TCP", "allowed", "DM-EP-2", None, {"asn": 64500, "country": "CA"}),
-    ("203.0.113.30", 443, "TCP", "allowed", "DM-EP-3", None, {"sni": "acmefw.blob.core.windows.net"}),
+    ("203.0.113.10", 443, "TCP", "allowed", "DM-EP-1", None, {"sni": "dm.lab.example", "dest_role_by": "address"}),
+    ("203.0.113.20", 443, "TCP", "allowed", "DM-EP-2", None, {"asn": 64500, "country": "CA", "dest_role_by": "asn"}),
+    ("203.0.113.30", 443, "TCP", "allowed", "DM-EP-3", None, {"sni": "acmefw.blob.core.windows.net", "dest_role_by": "sni"}),
     ("203.0.113.31", 443, "TCP", "blocked", "DM-EP-3", "tls_incomplete", {}),
     ("203.0.113.40", 8445, "TCP", "blocked", "PBX-CFG", "no_answer", {"flow.conn_state": "S0", "flow.attempts": 1}),
     ("203.0.113.40", 8446, "TCP", "blocked", "PBX-CFG", "reset", {"flow.conn_state": "REJ"}),
@@ -34,7 +34,8 @@ SITE_VIEW = [
     ("203.0.113.51", 5065, "UDP", "allowed", "PBX-SIP-OUT", None, {"reply_rule": "PBX-SIP-IN"}),
     ("203.0.113.50", 5065, "UDP", "blocked", "PBX-SIP-OUT", "no_response", {}),
     ("203.0.113.10", 80, "TCP", "unexpected", None, None,
-     {"nearest_rule": "DM-EP-1", "nearest_differs": "port", "violation": "DM-REQ-HTTPS-ALL"}),
+     {"nearest_rule": "DM-EP-1", "nearest_differs": "port", "violation": "DM-REQ-HTTPS-ALL",
+      "http_host": "dm.lab.example", "sni": None, "src_role_by": "address"}),
     ("192.168.50.10", 443, "TCP", "allowed", "DM-DM-1", None, {"src_ip": "203.0.113.10"}),
     ("192.168.50.10", 80, "TCP", "unexpected", None, None,
      {"nearest_rule": "DM-DM-1", "violation": "DM-REQ-HTTPS-DEVICES"}),
@@ -52,7 +53,7 @@ OUTSIDE_VIEW = [
     ("203.0.113.10", 443, "TCP", "allowed", "DM-EP-1", None, {"src_ip": "203.0.113.1"}),
     ("203.0.113.20", 443, "TCP", "allowed", "DM-EP-2", None, {}),
     ("203.0.113.30", 443, "TCP", "allowed", "DM-EP-3", None, {}),
-    ("203.0.113.31", 443, "TCP", "blocked", "DM-EP-3", "tls_incomplete", {"asn": 64501}),
+    ("203.0.113.31", 443, "TCP", "blocked", "DM-EP-3", "tls_incomplete", {"asn": 64501, "sni": None, "dest_role_by": "asn"}),
     ("203.0.113.51", 5065, "UDP", "allowed", "PBX-SIP-OUT", None, {}),
     ("203.0.113.10", 80, "TCP", "unexpected", None, None, {"violation": "DM-REQ-HTTPS-ALL"}),
     ("203.0.113.1", 443, "TCP", "allowed", "DM-DM-1", None, {}),

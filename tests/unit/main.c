@@ -27,6 +27,7 @@ int test_alg(void);
 int test_evschema(void);
 int test_hash(void);
 int test_conn(void);
+int test_dns(void);
 
 const char *unit_srcdir = PINHOLE_SRCDIR;
 
@@ -54,6 +55,7 @@ static const struct {
         {"conn", test_conn},
         {"lrutab", test_lrutab},
         {"siptx", test_siptx},
+        {"dns", test_dns},
 };
 
 int main(int argc, char **argv)

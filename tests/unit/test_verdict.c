@@ -154,15 +154,68 @@ static int s_cases(lab_t *l)
     return 0;
 }
 
+/* The profiles of rules/ with inventory rules/inventory/<inventory>, or NULL. */
+static rules_t *s_rules(const char *srcdir, const char *inventory)
+{
+    char path[1024], inv[1024], err[RULES_ERRLEN];
+    snprintf(path, sizeof path, "%s/rules", srcdir);
+    snprintf(inv, sizeof inv, "%s/rules/inventory/%s", srcdir, inventory);
+    rules_t *rs = rules_new();
+    if (rs && (rules_load_profiles(rs, path, err, sizeof err) != 0 ||
+                      rules_load_inventory(rs, inv, err, sizeof err) != 0)) {
+        fprintf(stderr, "%s\n", err);
+        rules_destroy(&rs);
+    }
+    return rs;
+}
+
+/* With rules/inventory/lab-dns.yaml (pbx_service only by the name
+ * pbx.lab.example): the responder's role, and how it was recognised, by
+ * where its name came from. */
+static int s_role_by(const char *srcdir)
+{
+    lab_t l;
+    CHECK((l.rs = s_rules(srcdir, "lab-dns.yaml")) != NULL);
+    CHECK(rules_host_known(l.rs, "PBX.lab.example"));
+    CHECK(!rules_host_known(l.rs, "sip.lab.example"));
+    l.vc = verdict_ctx_new(l.rs, NULL, 3 * SEC);
+    static const struct {
+        uint16_t flags;
+        const char *host;
+        role_by_t by;
+    } cases[] = {
+            {FLOW_F_HOST_DNS, "pbx.lab.example", ROLE_BY_DNS},
+            {FLOW_F_SNI, "pbx.lab.example", ROLE_BY_SNI},
+            {FLOW_F_HTTP, "pbx.lab.example", ROLE_BY_HTTP_HOST},
+            {FLOW_F_SNI, "other.lab.example", ROLE_BY_NONE},
+            {0, "", ROLE_BY_NONE},
+    };
+    int rc = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0] && !rc; i++) {
+        s_start(&l, "203.0.113.40", 8445, 6);
+        s_pkt(&l, true, TCP_SYN, 7, 0, 1, NULL);
+        l.f.flags |= cases[i].flags;
+        str_copy(l.f.host, cases[i].host, sizeof l.f.host);
+        verdict_t v;
+        verdict_judge(l.vc, &l.f, false, NULL, &v);
+        if (v.by[1] != cases[i].by || v.by[0] != ROLE_BY_ADDRESS ||
+                (v.roles[1] != 0) != (cases[i].by != ROLE_BY_NONE)) {
+            fprintf(stderr, "role_by case %zu: by %d/%d roles %llx\n", i, (int)v.by[0],
+                    (int)v.by[1], (unsigned long long)v.roles[1]);
+            rc = 1;
+        }
+    }
+    CHECK(strcmp(verdict_role_by_str(ROLE_BY_DNS), "dns") == 0);
+    CHECK(verdict_role_by_str(ROLE_BY_NONE) == NULL);
+    verdict_ctx_destroy(&l.vc);
+    rules_destroy(&l.rs);
+    return rc;
+}
+
 int test_verdict(void)
 {
     lab_t l;
-    char path[1024], inv[1024], err[RULES_ERRLEN];
-    snprintf(path, sizeof path, "%s/rules", unit_srcdir);
-    snprintf(inv, sizeof inv, "%s/rules/inventory/lab.yaml", unit_srcdir);
-    l.rs = rules_new();
-    CHECK(rules_load_profiles(l.rs, path, err, sizeof err) == 0);
-    CHECK(rules_load_inventory(l.rs, inv, err, sizeof err) == 0);
+    CHECK((l.rs = s_rules(unit_srcdir, "lab.yaml")) != NULL);
     /* Before any packet reached the site from outside, silence proves nothing. */
     l.vc = verdict_ctx_new(l.rs, NULL, 3 * SEC);
     s_start(&l, "203.0.113.40", 8445, 6);
@@ -177,5 +230,7 @@ int test_verdict(void)
     verdict_ctx_destroy(&l.vc);
     CHECK(l.vc == NULL);
     rules_destroy(&l.rs);
-    return rc;
+    if (rc)
+        return rc;
+    return s_role_by(unit_srcdir);
 }
