@@ -48,9 +48,11 @@
  * the sent-by it goes back to. A fourth table (phones: site + private
  * ip:port, an hour after last seen) keeps each vantage's last public
  * mapping and reports it when first learned and when it changes
- * (nat_binding_t). Over TCP, TLS or WebSocket the source port of a
- * connection is not the sent-by port by design: only the address is
- * compared there, and the mapping is the address alone. These observations
+ * (nat_binding_t). A NAT changes the address: a port alone that differs
+ * is one host using several sockets, and a public sent-by behind a private
+ * source is a host told its public address, neither a phone behind NAT.
+ * Over TCP, TLS or WebSocket the mapping is the address alone (a
+ * connection's source port is not its sent-by port by design). These observations
  * do not judge consistency (only REGISTERs of one registration are
  * compared); they show which phones are behind NAT, and where. */
 #include "nat.h"
@@ -416,6 +418,13 @@ static void s_phone(nat_t *self, const sip_msg_t *m, int site, nat_vantage_t vtg
     self->bcb(&nb, self->bctx);
 }
 
+/* No NAT hands out a loopback source: a capture on a host's own loopback. */
+static bool s_loopback(const ip_addr_t *a)
+{
+    static const uint8_t v6[16] = {[15] = 1};
+    return (ip_is_v4(a) && a->b[12] == 127) || memcmp(a->b, v6, 16) == 0;
+}
+
 /* Outside: a request whose source is not its sent-by left through a NAT. */
 static void s_request_nat(nat_t *self, const sip_msg_t *m, const ip_addr_t *src, uint16_t sport,
         int site, uint64_t ts_us)
@@ -424,10 +433,15 @@ static void s_request_nat(nat_t *self, const sip_msg_t *m, const ip_addr_t *src,
     uint16_t vport;
     if (!s_sent_by(m, &via, &vport))
         return;
-    bool stream = s_stream_transport(m);
-    if (memcmp(&via, src, sizeof via) == 0 && (stream || vport == sport))
-        return; /* no NAT on the way */
-    s_phone(self, m, site, NAT_OUTSIDE, &via, vport, src, stream ? 0 : sport, ts_us);
+    /* A NAT changes the address. The same address from another port is one
+     * host using several sockets (public captures show phones doing so);
+     * a public sent-by sent from a private source is a host told its public
+     * address (a cloud instance's 1:1 NAT), not a phone behind a NAT. */
+    if (memcmp(&via, src, sizeof via) == 0 || (ip_is_private(src) && !ip_is_private(&via)) ||
+            s_loopback(src))
+        return;
+    s_phone(self, m, site, NAT_OUTSIDE, &via, vport, src, s_stream_transport(m) ? 0 : sport,
+            ts_us);
 }
 
 /* Inside: the answer to the phone (sent to its sent-by) says where its
@@ -449,8 +463,8 @@ static void s_response_nat(nat_t *self, const sip_msg_t *m, const ip_addr_t *dst
     uint16_t pubport = stream ? 0 : v->rport_value;
     if (!stream && pubport == 0)
         return; /* no rport asked: no port to tell */
-    if (memcmp(&pub, &via, sizeof pub) == 0 && (stream || pubport == vport))
-        return; /* seen as sent: no NAT */
+    if (memcmp(&pub, &via, sizeof pub) == 0 || (ip_is_private(&pub) && !ip_is_private(&via)))
+        return; /* the same address: no NAT (as for requests above) */
     s_phone(self, m, site, NAT_INSIDE, &via, vport, &pub, pubport, ts_us);
 }
 

@@ -74,11 +74,14 @@ def main():
                                capture_output=True, text=True, timeout=300)
             name = os.path.basename(path)
             stats = None
+            nat = []
             if os.path.exists(ev):
                 for line in open(ev):
                     e = json.loads(line)
                     if e["event_type"] == "stats":
                         stats = e["stats"]
+                    elif e["event_type"] in ("nat_binding", "nat_port_change"):
+                        nat.append(e)
             want = capinfos_count(path)
             problems = []
             if p.returncode < 0 or p.returncode == 2 or stats is None:
@@ -98,6 +101,13 @@ def main():
                 ws = stats.get("sip_ws", {})
                 if any(k in name for k in SIP_WEBSOCKET) and (not ws.get("messages") or ws.get("invalid")):
                     problems.append("SIP over WebSocket: %s" % ws)
+            # NAT, as MANIFEST.md reads these captures: only aaa's phone is
+            # behind one (received=80.230.219.70 for sent-by 192.168.1.2);
+            # no capture shows a port change between REGISTERs.
+            got = sorted((e["event_type"], e.get("private"), e.get("public")) for e in nat)
+            exp = [("nat_binding", "192.168.1.2:5060", "80.230.219.70:5060")] if "aaa" in name else []
+            if not problems and got != exp:
+                problems.append("NAT findings %r, expected %r" % (got, exp))
             if problems:
                 errors += 1
                 print("FAIL %s: %s" % (name, "; ".join(problems)))
