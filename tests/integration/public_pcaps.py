@@ -69,6 +69,8 @@ def main():
         open(inv, "w").write(INVENTORY)
         for path in files:
             ev = os.path.join(tmp, "ev.jsonl")
+            if os.path.exists(ev):
+                os.unlink(ev)  # events are appended to: one file per capture
             p = subprocess.run([a.sensor, "--rules", os.path.join(a.src, "rules"), "--inventory", inv,
                                 "--read", path, "--events", ev, "--report", "none"],
                                capture_output=True, text=True, timeout=300)
