@@ -28,7 +28,8 @@
  * turned every lookup into a walk of the whole chain (about 100 s instead of
  * 1 s for as many random flows; tests/bench/hashflood.sh). The hash is taken
  * once per packet (flow_table_get) and once when a flow ends (to unlink it).
- * stats.chain_max, the longest chain a lookup walked, shows an attack.
+ * chain_max, the longest chain a lookup walked, shows an attack (logged at
+ * the end of a run; not in the events, as it depends on the random key).
  *
  * Limits
  * ------

@@ -655,6 +655,8 @@ int main(int argc, char **argv)
             log_warn("%llu of %llu packets were cut short by the snap length before their "
                      "transport header ended; they are counted and not judged",
                     (unsigned long long)cut, (unsigned long long)st.packets);
+        log_info("flow table: the longest hash chain a lookup walked was %u (a few at most, "
+                 "unless something defeats the keyed hash)", pipeline_chain_max(pl));
         if (st.decode[DECODE_ERR_FRAGMENT])
             log_info("%llu IP fragments (reassembly counters: stats.defrag)",
                     (unsigned long long)st.decode[DECODE_ERR_FRAGMENT]);

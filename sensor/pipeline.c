@@ -588,7 +588,6 @@ static json_object *s_stats_object(const pipeline_t *self)
     ADD(fl, "evicted", fs.evicted);
     ADD(fl, "flushed", fs.flushed);
     ADD(fl, "peak", fs.peak);
-    ADD(fl, "chain_max", fs.chain_max);
     json_object_object_add(s, "flows", fl);
     json_object *c = json_object_new_object();
     ADD(c, "packets", cs.packets);
@@ -716,6 +715,13 @@ void pipeline_finish(pipeline_t *self, uint64_t sources)
     s_site_summaries(self);
     output_stats(self->out, self->st.last_us, s_stats_object(self));
     output_flush(self->out);
+}
+
+uint32_t pipeline_chain_max(const pipeline_t *self)
+{
+    flow_table_stats_t fs;
+    flow_table_stats(self->flows, &fs);
+    return (uint32_t)fs.chain_max;
 }
 
 void pipeline_stats(const pipeline_t *self, pipeline_stats_t *out)

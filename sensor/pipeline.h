@@ -93,6 +93,9 @@ bool pipeline_reopen(pipeline_t *self, char *err, size_t errlen);
 void pipeline_finish(pipeline_t *self, uint64_t sources);
 /* The run's counters as a JSON object (for heartbeats); the caller frees. */
 char *pipeline_stats_json(const pipeline_t *self);
+/* The longest flow-table chain a lookup walked: it depends on the run's
+ * random hash key, so it is logged, never put in the (reproducible) events. */
+uint32_t pipeline_chain_max(const pipeline_t *self);
 /* Totals, for the report and the tests. */
 void pipeline_stats(const pipeline_t *self, pipeline_stats_t *out);
 const report_t *pipeline_report(const pipeline_t *self);
