@@ -82,12 +82,24 @@ register() { # phone-ip user
         >"$WORK/sipp-$2.out" 2>&1 || { echo "sipp for $2 ended with an error:"; tail -5 "$WORK/sipp-$2.out" "$WORK"/sipp-$2*.err 2>/dev/null; }
 }
 
+# Both sides of the NAT recorded as lab-sip-NAME-{inside,outside}.pcap.
+record_start() { # name bpf
+    in_ns $F tcpdump -i nat-in -s 0 -U -w "$WORK/$1-inside.pcap" "$2" 2>/dev/null &
+    in_ns $F tcpdump -i nat-out -s 0 -U -w "$WORK/$1-outside.pcap" "$2" 2>/dev/null &
+    sleep 1.5
+}
+record_stop() { # name
+    sleep 1
+    in_ns $F pkill -INT tcpdump || true
+    sleep 1
+    cp "$WORK/$1-inside.pcap" "$OUT/lab-sip-$1-inside.pcap"
+    cp "$WORK/$1-outside.pcap" "$OUT/lab-sip-$1-outside.pcap"
+}
+
 run() { # name [call-old-mapping]
     local name=$1
     in_ns $F conntrack -F >/dev/null 2>&1 || true
-    in_ns $F tcpdump -i nat-in -s 0 -U -w "$WORK/$name-inside.pcap" udp or icmp 2>/dev/null &
-    in_ns $F tcpdump -i nat-out -s 0 -U -w "$WORK/$name-outside.pcap" udp or icmp 2>/dev/null &
-    sleep 1.5
+    record_start "$name" "udp or icmp"
     register 192.168.60.10 100 &
     local first=$!
     sleep 0.3
@@ -106,11 +118,7 @@ run() { # name [call-old-mapping]
     fi
     sleep 1
     register 192.168.60.10 100   # the reboot: a new Call-ID
-    sleep 1
-    in_ns $F pkill -INT tcpdump || true
-    sleep 1
-    cp "$WORK/$name-inside.pcap" "$OUT/lab-sip-$name-inside.pcap"
-    cp "$WORK/$name-outside.pcap" "$OUT/lab-sip-$name-outside.pcap"
+    record_stop "$name"
 }
 
 if want registers; then
@@ -143,17 +151,11 @@ in_ns $F iptables -t nat -A POSTROUTING -o nat-out -j MASQUERADE --random-fully
 in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout=1
 in_ns $F sysctl -qw net.netfilter.nf_conntrack_udp_timeout_stream=1
 in_ns $F conntrack -F >/dev/null 2>&1 || true
-in_ns $F tcpdump -i nat-in -s 0 -U -w "$WORK/natcall-inside.pcap" udp or icmp 2>/dev/null &
-in_ns $F tcpdump -i nat-out -s 0 -U -w "$WORK/natcall-outside.pcap" udp or icmp 2>/dev/null &
-sleep 1.5
+record_start natcall "udp or icmp"
 in_ns $P timeout 30 sipp -sf "$HERE/natcall.xml" -i 192.168.60.10 -p 5060 -mi 192.168.60.10 \
     -mp 16384 -s 100 -m 1 -l 1 -timeout 25s 203.0.113.50:5065 >"$WORK/natcall.out" 2>&1 ||
     { echo "sipp natcall ended with an error:"; tail -5 "$WORK/natcall.out"; }
-sleep 1
-in_ns $F pkill -INT tcpdump || true
-sleep 1
-cp "$WORK/natcall-inside.pcap" "$OUT/lab-sip-natcall-inside.pcap"
-cp "$WORK/natcall-outside.pcap" "$OUT/lab-sip-natcall-outside.pcap"
+record_stop natcall
 fi
 
 # --- calls -------------------------------------------------------------------
@@ -165,17 +167,11 @@ in_ns $V timeout 60 sipp -sn uas -i 203.0.113.51 -p 5065 -mi 203.0.113.51 -mp 20
     -bg >/dev/null 2>&1 || true
 sleep 1
 call() { # name
-    in_ns $F tcpdump -i nat-in -s 0 -U -w "$WORK/$1-inside.pcap" udp 2>/dev/null &
-    in_ns $F tcpdump -i nat-out -s 0 -U -w "$WORK/$1-outside.pcap" udp 2>/dev/null &
-    sleep 1.5
+    record_start "$1" udp
     in_ns $P timeout 30 sipp -sf "$HERE/call.xml" -i 192.168.60.10 -p 5060 -mi 192.168.60.10 \
         -mp 16384 -s 200 -m 1 -l 1 -timeout 25s 203.0.113.51:5065 >"$WORK/call-$1.out" 2>&1 ||
         { echo "sipp call $1 ended with an error:"; tail -5 "$WORK/call-$1.out"; }
-    sleep 1
-    in_ns $F pkill -INT tcpdump || true
-    sleep 1
-    cp "$WORK/$1-inside.pcap" "$OUT/lab-sip-$1-inside.pcap"
-    cp "$WORK/$1-outside.pcap" "$OUT/lab-sip-$1-outside.pcap"
+    record_stop "$1"
 }
 call twoway
 in_ns $F iptables -A FORWARD -p udp -s 203.0.113.51 --sport 20000:20001 -j DROP
