@@ -238,6 +238,14 @@ static binding_t *s_ref_get(nat_t *self, const lrutab_t *t, const ref_t *refs, u
     return &self->b[refs[i].binding];
 }
 
+/* A keyed hash naming the site by its id, which a reload keeps (not its
+ * index, which a reload may change): the start of every per-site key. */
+static uint64_t s_site_key(const nat_t *self, int site)
+{
+    uint64_t sid = site >= 0 && site < self->nsites ? self->site_ids[site] : UINT64_MAX;
+    return hash_keyed(&sid, sizeof sid);
+}
+
 static uint64_t s_callid_key(sip_str_t call_id)
 {
     return hash_keyed(call_id.p, call_id.len);
@@ -318,8 +326,7 @@ static void s_register(nat_t *self, const sip_msg_t *m, const ip_addr_t *src, ui
     if (!m->to_uri.len || !m->call_id.len || m->nvia == 0)
         return;
     sip_str_t dev = m->instance.len ? m->instance : m->contact_uri;
-    uint64_t sid = site >= 0 && site < self->nsites ? self->site_ids[site] : UINT64_MAX;
-    uint64_t key = hash_keyed(&sid, sizeof sid);
+    uint64_t key = s_site_key(self, site);
     key = hash_keyed_more(hash_keyed_more(key, m->to_uri.p, m->to_uri.len), dev.p, dev.len);
     binding_t *b = s_binding(self, key, ts_us + s_window(s_expires(m)) + NAT_GRACE_US);
     /* A retransmission (or the other vantage's copy) is the same REGISTER. */
@@ -380,9 +387,8 @@ static void s_phone(nat_t *self, const sip_msg_t *m, int site, nat_vantage_t vtg
         const ip_addr_t *priv, uint16_t pport, const ip_addr_t *pub, uint16_t pubport,
         uint64_t ts_us)
 {
-    uint64_t sid = site >= 0 && site < self->nsites ? self->site_ids[site] : UINT64_MAX;
-    uint64_t key = hash_keyed_more(hash_keyed_more(hash_keyed(&sid, sizeof sid), priv->b, 16),
-                           &pport, sizeof pport) | 1;
+    uint64_t key = hash_keyed_more(hash_keyed_more(s_site_key(self, site), priv->b, 16), &pport,
+                           sizeof pport) | 1;
     uint32_t i = lrutab_find(self->pt, key);
     nat_site_stats_t *st = s_site(self, site);
     if (i == LRUTAB_NONE) {
@@ -559,15 +565,11 @@ int nat_remap_sites(nat_t *self, const rules_remap_t *m)
     size_t n = m->to_nsites;
     nat_site_stats_t *st = calloc(n + 1, sizeof *st);
     uint64_t *ids = calloc(n ? n : 1, sizeof *ids);
-    if (!st || !ids) {
-        free(st);
-        free(ids);
-        return -1;
-    }
     bool *kept = calloc(n ? n : 1, sizeof *kept);
-    if (!kept) {
+    if (!st || !ids || !kept) {
         free(st);
         free(ids);
+        free(kept);
         return -1;
     }
     for (int i = 0; i < self->nsites; i++) {
