@@ -250,22 +250,41 @@ static void s_ends(json_object *e, const flow_t *f)
     s_int(e, "dest_port", o ? f->key.pa : f->key.pb);
 }
 
-void output_rtp_one_way(output_t *self, const flow_t *f, const verdict_t *v,
-        const media_stream_t *ms, bool inbound)
+static json_object *s_call_dir(const media_call_t *c, int party)
+{
+    json_object *o = json_object_new_object();
+    s_int(o, "packets", c->pkts[party]);
+    s_int(o, "expected_ms", (int64_t)(c->expected_us[party] / 1000u));
+    return o;
+}
+
+void output_rtp_one_way(output_t *self, const media_call_t *c, int site, int party,
+        const flow_t *f, const verdict_t *v, const media_stream_t *ms)
 {
     if (s_off(self))
         return;
-    json_object *e = s_event(self, "rtp_one_way", f->first_us, v->site);
-    s_str(e, "call_id", ms->call_id);
-    s_int(e, "flow_id", (int64_t)f->id);
-    s_ends(e, f);
-    s_str(e, "missing", inbound ? "inbound" : "outbound");
-    s_rule(self, e, "rule", v->rule);
-    int o = f->orig;
-    json_object *r = json_object_new_object();
-    json_object_object_add(r, "toserver", s_rtp_dir(&ms->d[o]));
-    json_object_object_add(r, "toclient", s_rtp_dir(&ms->d[!o]));
-    json_object_object_add(e, "rtp", r);
+    json_object *e = s_event(self, "rtp_one_way", c->end_us, site);
+    s_str(e, "call_id", c->call_id);
+    s_str(e, "missing", c->missing == party ? "inbound" : "outbound");
+    s_str(e, "missing_toward", c->missing == 0 ? "caller" : "callee");
+    /* The call's two directions, seen from the site, over all its flows. */
+    json_object *m = json_object_new_object();
+    json_object_object_add(m, "inbound", s_call_dir(c, party));
+    json_object_object_add(m, "outbound", s_call_dir(c, !party));
+    json_object_object_add(e, "media", m);
+    if (f) {
+        s_int(e, "flow_id", (int64_t)f->id);
+        s_ends(e, f);
+    }
+    if (v)
+        s_rule(self, e, "rule", v->rule);
+    if (f && ms) {
+        int o = f->orig;
+        json_object *r = json_object_new_object();
+        json_object_object_add(r, "toserver", s_rtp_dir(&ms->d[o]));
+        json_object_object_add(r, "toclient", s_rtp_dir(&ms->d[!o]));
+        json_object_object_add(e, "rtp", r);
+    }
     output_object(self, e);
     json_object_put(e);
 }

@@ -41,10 +41,11 @@ void output_set_sink(output_t *self, void (*fn)(void *ctx, const char *line, siz
 
 /* One `flow` event for a finished flow (ms: its RTP stream, or NULL). */
 void output_flow(output_t *self, const flow_t *f, const verdict_t *v, const media_stream_t *ms);
-/* One `rtp_one_way` event: an answered call's media flowed one way only;
- * `inbound`: what is missing is the direction towards the site. */
-void output_rtp_one_way(output_t *self, const flow_t *f, const verdict_t *v,
-        const media_stream_t *ms, bool inbound);
+/* One `rtp_one_way` event: an answered call's media reached one party
+ * only (sensor/media.h). `party`: the site's party; `f`, `v`, `ms`: the
+ * flow that shows it, its verdict and stream, or NULL if none is left. */
+void output_rtp_one_way(output_t *self, const media_call_t *c, int site, int party,
+        const flow_t *f, const verdict_t *v, const media_stream_t *ms);
 /* One `missed_call` event: an INVITE into a site that cannot arrive
  * (reason: stale_mapping, no_response, icmp_unreachable). */
 void output_missed_call(output_t *self, const nat_stale_t *st, const char *reason);

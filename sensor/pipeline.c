@@ -130,6 +130,45 @@ static void s_sip(pipeline_t *self, flow_t *f, int side, const packet_t *p)
     s_sip_message(&m, f, side, p, self);
 }
 
+/* What the verdict needs to know of a flow's application and media. */
+static void s_hint(const flow_t *f, const media_stream_t *ms, const char *app,
+        verdict_hint_t *h)
+{
+    memset(h, 0, sizeof *h);
+    h->app = app;
+    h->is_http = classify_is_http(f);
+    h->is_media = ms != NULL;
+    /* In a one-way call, a flow that carried media shows the failure. */
+    if (ms && ms->judgement == MEDIA_ONE_WAY && (ms->d[0].pkts || ms->d[1].pkts)) {
+        h->one_way = true;
+        h->missing_to_orig = ms->party[f->orig] == ms->missing;
+    }
+}
+
+/* A call with media is over (sensor/media.h): counted per site, and an
+ * `rtp_one_way` event if its media reached one party only. */
+static void s_media_call(const media_call_t *c, flow_t *f, void *ctx)
+{
+    pipeline_t *self = ctx;
+    verdict_t v = {0};
+    const media_stream_t *ms = f ? media_stream(self->media, f) : NULL;
+    int site = c->site[0] >= 0 ? c->site[0] : c->site[1];
+    if (c->judgement == MEDIA_ONE_WAY && ms) {
+        char app[64];
+        verdict_hint_t hint;
+        s_hint(f, ms, classify_app_name(self->cls, f, app, sizeof app), &hint);
+        verdict_judge(self->verdict, f, false, &hint, &v);
+        if (v.site >= 0)
+            site = v.site;
+    }
+    report_media(self->report, site, c->call_id, c->judgement);
+    if (c->judgement != MEDIA_ONE_WAY || site < 0)
+        return;
+    /* The site's party: the one whose media end is at the site. */
+    int party = c->site[c->missing] == site ? c->missing : !c->missing;
+    output_rtp_one_way(self->out, c, site, party, ms ? f : NULL, ms ? &v : NULL, ms);
+}
+
 static void s_flow_end(flow_t *f, flow_end_t why, void *ctx)
 {
     pipeline_t *self = ctx;
@@ -138,7 +177,8 @@ static void s_flow_end(flow_t *f, flow_end_t why, void *ctx)
     char app[64];
     classify_app_name(self->cls, f, app, sizeof app);
     const media_stream_t *ms = media_stream(self->media, f);
-    verdict_hint_t hint = {app, classify_is_http(f), ms != NULL};
+    verdict_hint_t hint;
+    s_hint(f, ms, app, &hint);
     /* A flow pushed out of a full table is cut short like one at the end of
      * the capture: a young unanswered attempt is capture_ended, not blocked. */
     bool cut = why != FLOW_END_IDLE;
@@ -147,18 +187,6 @@ static void s_flow_end(flow_t *f, flow_end_t why, void *ctx)
     verdict_judge(self->verdict, f, cut, &hint, &v);
     output_flow(self->out, f, &v, ms);
     report_add(self->report, f, &v);
-    /* Media that flowed one way only, in a call that was answered. */
-    if (ms && ms->answered && (ms->d[0].pkts == 0) != (ms->d[1].pkts == 0)) {
-        int silent = ms->d[0].pkts == 0 ? 0 : 1; /* the side that sent nothing */
-        /* Missing is the silent side's direction, seen from the flow's site:
-         * a silent far end is media that never came in; a silent phone at
-         * the site, media that never went out. */
-        bool inbound = f->site[silent] != v.site;
-        output_rtp_one_way(self->out, f, &v, ms, inbound);
-        report_media(self->report, &v, ms->call_id, true);
-    } else if (ms) {
-        report_media(self->report, &v, ms->call_id, false);
-    }
     media_release(self->media, f);
     sipstream_release(self->sipstream, f);
     /* An INVITE into a site that got no answer, or an ICMP error. */
@@ -216,7 +244,7 @@ pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen)
     self->verdict = verdict_ctx_new(cfg->rules, cfg->geo, cfg->end_window_us);
     self->report = self->cls ? report_new(cfg->rules, self->cls) : NULL;
     self->nat = nat_new(cfg->max_bindings, (int)rules_nsites(cfg->rules), s_nat_change, self);
-    self->media = media_new(cfg->max_calls, cfg->max_calls * 4);
+    self->media = media_new(cfg->max_calls, cfg->max_calls * 4, s_media_call, self);
     self->defrag = defrag_new(cfg->max_fragmented, 30ull * 1000000u);
     self->sipstream = sipstream_new(cfg->max_sip_streams, s_sip_message, self);
     self->alg = alg_new(1024, (int)rules_nsites(cfg->rules), s_alg_sign, self);
@@ -709,6 +737,7 @@ void pipeline_finish(pipeline_t *self, uint64_t sources)
         s_release_held(self, NULL, self->held.ts_us > self->now_us);
     self->sources = sources;
     verdict_set_capture_end(self->verdict, self->st.last_us);
+    media_flush(self->media); /* calls judged before their flows end */
     flow_table_flush(self->flows);
     siptx_expire(self->siptx, self->now_us); /* timed out before the end */
     siptx_flush(self->siptx);

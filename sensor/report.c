@@ -46,7 +46,8 @@ typedef struct {
     size_t nnat;
     nat_binding_t phones[REPORT_NAT_EXAMPLES]; /* phones behind NAT, latest mapping */
     size_t nphones;
-    uint64_t media_streams, media_one_way;
+    uint64_t media[MEDIA_NOT_CHECKED + 1]; /* calls with media, by judgement */
+    uint64_t media_calls;
     char one_way_call[128];
     alg_sign_t alg[REPORT_NAT_EXAMPLES];
     size_t nalg;
@@ -387,16 +388,16 @@ static const char *s_alg_verdict(const report_t *self, size_t site)
     return s_alg_verdict_why(self, site, &reason);
 }
 
-void report_media(report_t *self, const verdict_t *v, const char *call_id, bool one_way)
+void report_media(report_t *self, int site, const char *call_id, media_judgement_t j)
 {
-    if (v->site < 0 || (size_t)v->site >= self->nsites)
+    if (site < 0 || (size_t)site >= self->nsites || (unsigned)j > MEDIA_NOT_CHECKED)
         return;
-    site_stat_t *s = &self->sites[v->site];
-    s->media_streams++;
-    if (one_way && !s->media_one_way++)
+    site_stat_t *s = &self->sites[site];
+    s->media_calls++;
+    if (j == MEDIA_ONE_WAY && !s->media[j])
         str_copy(s->one_way_call, call_id, sizeof s->one_way_call);
+    s->media[j]++;
 }
-
 
 static const char *s_nat_verdict_why(const report_t *self, size_t site, const char **reason)
 {
@@ -621,10 +622,14 @@ static void s_site_text(const report_t *self, size_t i, FILE *out)
     if (s->missed)
         fprintf(out, "  likely missed calls: %llu, e.g. %s\n", (unsigned long long)s->missed,
                 s->missed_example);
-    if (s->media_streams)
-        fprintf(out, "  media: %llu RTP streams of calls, %llu one-way%s%s%s\n",
-                (unsigned long long)s->media_streams, (unsigned long long)s->media_one_way,
-                s->media_one_way ? " (e.g. call " : "", s->one_way_call, s->media_one_way ? ")" : "");
+    if (s->media_calls)
+        fprintf(out, "  media: %llu call(s): %llu as negotiated, %llu one-way%s%s%s, %llu not seen here, "
+                "%llu not checked (unanswered, on hold or too short)\n",
+                (unsigned long long)s->media_calls, (unsigned long long)s->media[MEDIA_OK],
+                (unsigned long long)s->media[MEDIA_ONE_WAY],
+                s->media[MEDIA_ONE_WAY] ? " (e.g. call " : "", s->one_way_call,
+                s->media[MEDIA_ONE_WAY] ? ")" : "", (unsigned long long)s->media[MEDIA_NO_MEDIA],
+                (unsigned long long)s->media[MEDIA_NOT_CHECKED]);
     bool any = false;
     for (size_t g = 0; g < self->ngroups; g++) {
         const group_t *gr = &self->groups[g];
@@ -774,9 +779,13 @@ static json_object *s_site_json(const report_t *self, size_t i)
     json_object_object_add(o, "nat", nat);
     json_object_object_add(o, "sip_tls_flows", json_object_new_int64((int64_t)s->sip_tls_flows));
     json_object *media = json_object_new_object();
-    json_object_object_add(media, "streams", json_object_new_int64((int64_t)s->media_streams));
-    json_object_object_add(media, "one_way", json_object_new_int64((int64_t)s->media_one_way));
-    if (s->media_one_way)
+    json_object_object_add(media, "calls", json_object_new_int64((int64_t)s->media_calls));
+    json_object_object_add(media, "ok", json_object_new_int64((int64_t)s->media[MEDIA_OK]));
+    json_object_object_add(media, "one_way", json_object_new_int64((int64_t)s->media[MEDIA_ONE_WAY]));
+    json_object_object_add(media, "no_media", json_object_new_int64((int64_t)s->media[MEDIA_NO_MEDIA]));
+    json_object_object_add(media, "not_checked",
+            json_object_new_int64((int64_t)s->media[MEDIA_NOT_CHECKED]));
+    if (s->media[MEDIA_ONE_WAY])
         json_object_object_add(media, "one_way_call_id", json_object_new_string(s->one_way_call));
     json_object_object_add(o, "media", media);
     json_object *alg = json_object_new_object();

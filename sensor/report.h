@@ -14,6 +14,7 @@
 #include "alg.h"
 #include "classify.h"
 #include "flow.h"
+#include "media.h"
 #include "nat.h"
 #include "rules.h"
 #include "verdict.h"
@@ -56,8 +57,8 @@ void report_set_alg(report_t *self, const alg_t *alg);
 void report_sip_alg(report_t *self, const alg_sign_t *sg);
 /* Counts a likely missed call (an INVITE into the site that cannot arrive). */
 void report_missed_call(report_t *self, int site, const nat_stale_t *st, const char *reason);
-/* Counts a call's media stream; one_way: it flowed in one direction only. */
-void report_media(report_t *self, const verdict_t *v, const char *call_id, bool one_way);
+/* Counts a call with media at `site`, as judged at its end (sensor/media.h). */
+void report_media(report_t *self, int site, const char *call_id, media_judgement_t j);
 /* True if every site that was observed is compliant (and one was). */
 bool report_compliant(const report_t *self);
 /* Number of sites with at least one flow. */

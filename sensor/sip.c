@@ -346,6 +346,23 @@ static bool s_conn_addr(sip_str_t v, ip_addr_t *out)
     return a.len < sizeof buf && ip_parse(sip_str_copy(s_trim(a), buf, sizeof buf), out);
 }
 
+/* a=rtpmap:96 opus/48000/2: payload type 96 counts at 48 kHz. */
+static void s_rtpmap(sip_str_t v, sdp_media_t *m)
+{
+    uint64_t pt, clock;
+    uint32_t sp = s_find(v, 0, ' ');
+    sip_str_t enc = s_sub(v, sp + 1, v.len);
+    uint32_t sl = s_find(enc, 0, '/');
+    sip_str_t rate = s_sub(enc, sl + 1, enc.len);
+    rate = s_sub(rate, 0, s_find(rate, 0, '/'));
+    if (m->nmap >= SDP_MAX_RTPMAP || !s_num(s_sub(v, 0, sp), 127, &pt) ||
+            !s_num(s_trim(rate), 10000000, &clock) || clock == 0)
+        return;
+    m->map[m->nmap].pt = (uint8_t)pt;
+    m->map[m->nmap].clock = (uint32_t)clock;
+    m->nmap++;
+}
+
 int sdp_parse(const uint8_t *buf, size_t len, sdp_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -393,6 +410,7 @@ int sdp_parse(const uint8_t *buf, size_t len, sdp_t *out)
                 if (s_num(port, 65535, &n))
                     cur->port = (uint16_t)n;
                 cur->dir = session_dir;
+                cur->rtp = cur->proto.len >= 3 && strncasecmp(cur->proto.p, "RTP", 3) == 0;
                 break;
             }
             case 'a': {
@@ -409,6 +427,8 @@ int sdp_parse(const uint8_t *buf, size_t len, sdp_t *out)
                     sip_str_t p = s_sub(v, 5, v.len);
                     if (s_num(s_sub(p, 0, s_find(p, 0, ' ')), 65535, &n))
                         cur->rtcp_port = (uint16_t)n;
+                } else if (cur && v.len > 7 && strncasecmp(v.p, "rtpmap:", 7) == 0) {
+                    s_rtpmap(s_sub(v, 7, v.len), cur);
                 }
                 break;
             }

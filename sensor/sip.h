@@ -18,6 +18,7 @@
 #define SIP_MAX_HEADERS 128
 #define SIP_MAX_LINE 4096
 #define SDP_MAX_MEDIA 8
+#define SDP_MAX_RTPMAP 8
 
 typedef struct {
     const char *p;
@@ -88,6 +89,12 @@ typedef struct {
     bool has_addr;
     uint16_t rtcp_port;   /* a=rtcp, else port + 1 */
     uint8_t dir;          /* SDP_SENDRECV ... */
+    bool rtp;             /* proto is RTP (RTP/AVP, RTP/SAVPF ...), not udptl */
+    uint8_t nmap;
+    struct {
+        uint8_t pt;
+        uint32_t clock;   /* Hz */
+    } map[SDP_MAX_RTPMAP]; /* a=rtpmap:PT name/clock lines */
 } sdp_media_t;
 
 enum { SDP_SENDRECV = 0, SDP_SENDONLY, SDP_RECVONLY, SDP_INACTIVE };

@@ -196,13 +196,23 @@ void verdict_judge(verdict_ctx_t *self, const flow_t *f, bool at_end, const verd
         return;
     }
     out->reason = s_failure(f, rules_rule(self->rules, (size_t)out->rule));
-    if (out->reason == REASON_NO_RESPONSE && hint && hint->is_media) {
-        /* Media is no request: what failed is the other way, the rule that
-         * lets the far side's RTP in. */
-        out->reason = REASON_ONE_WAY_MEDIA;
-        int rr = rules_match(self->rules, k->proto, out->roles[1], dport, out->roles[0], sport);
-        if (rr >= 0)
-            out->rule = rr;
+    if (hint && hint->is_media) {
+        /* Media is no request: a flow that carried one way only is fine
+         * when its call's other direction came on another flow (asymmetric
+         * RTP, a re-INVITE, hold). In a one-way call, what failed is the
+         * rule that lets the missing direction through. */
+        if (hint->one_way) {
+            out->reason = REASON_ONE_WAY_MEDIA;
+            int rr = hint->missing_to_orig
+                    ? rules_match(self->rules, k->proto, out->roles[1], dport, out->roles[0], sport)
+                    : out->rule;
+            if (rr >= 0)
+                out->rule = rr;
+        } else if (out->reason == REASON_NO_RESPONSE) {
+            out->kind = VERDICT_ALLOWED;
+            out->reason = REASON_NONE;
+            return;
+        }
     }
     if (out->reason == REASON_NONE) {
         out->kind = VERDICT_ALLOWED;
@@ -220,8 +230,9 @@ void verdict_judge(verdict_ctx_t *self, const flow_t *f, bool at_end, const verd
         out->kind = VERDICT_ONE_SIDED;
         return;
     }
+    /* A one-way call was judged on enough of it already (sensor/media.h). */
     if (at_end && out->reason != REASON_RESET && out->reason != REASON_ICMP_UNREACHABLE &&
-            f->first_us + self->end_window_us >= self->capture_end_us) {
+            out->reason != REASON_ONE_WAY_MEDIA && f->first_us + self->end_window_us >= self->capture_end_us) {
         out->kind = VERDICT_CAPTURE_ENDED;
         return;
     }

@@ -91,6 +91,11 @@ typedef struct {
     const char *app; /* nDPI protocol name, NULL if none */
     bool is_http;    /* plaintext HTTP seen */
     bool is_media;   /* RTP of a call, known from its SDP */
+    /* Its call was judged one-way (sensor/media.h): the flow carried media
+     * only from the party no media reached; the direction that failed is
+     * toward the flow's originator (`missing_to_orig`) or its responder. */
+    bool one_way;
+    bool missing_to_orig;
 } verdict_hint_t;
 
 /* Judges a finished flow. `at_end`: the flow ends because the capture did. */

@@ -75,7 +75,7 @@ static void s_rtp(media_t *md, flow_t *f, int side, uint16_t seq, uint32_t ts, u
  * the next call is that call's media, never the old one's. */
 static int s_lifetimes(void)
 {
-    media_t *md = media_new(4, 8);
+    media_t *md = media_new(4, 8, NULL, NULL);
     CHECK(md);
     char cid[128];
     CHECK(!s_sip_call(md, "INVITE sip:200@x SIP/2.0", "c1", "203.0.113.51", 20000, 1));
@@ -130,9 +130,301 @@ static int s_lifetimes(void)
     return 0;
 }
 
+/* --- One-way media, judged per call and direction ------------------- */
+
+typedef struct {
+    int n;
+    media_call_t last;
+    bool flow_shown;
+} seen_t;
+
+static void s_seen(const media_call_t *c, flow_t *f, void *ctx)
+{
+    seen_t *s = ctx;
+    s->n++;
+    s->last = *c;
+    s->flow_shown = f != NULL;
+}
+
+/* A message of call "cj" at t ms: first line, CSeq method, From and To
+ * tags, and an SDP (NULL: none) for ip:port with proto and extra lines. */
+static int s_msg(media_t *md, const char *first, const char *method, const char *to_tag,
+        const char *from_tag, const char *ip, unsigned port, const char *proto,
+        const char *extra, uint64_t t_ms)
+{
+    char body[512] = "", msg[1536];
+    if (ip)
+        snprintf(body, sizeof body,
+                "v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=%s %u %s\r\n%s",
+                ip, ip, strncmp(proto, "udptl", 5) == 0 ? "image" : "audio", port, proto,
+                extra ? extra : "");
+    int n = snprintf(msg, sizeof msg,
+            "%s\r\nCall-ID: cj\r\nCSeq: 1 %s\r\nFrom: <sip:a@x>;tag=%s\r\n"
+            "To: <sip:b@x>%s%s\r\nContent-Type: application/sdp\r\nContent-Length: %zu\r\n\r\n%s",
+            first, method, from_tag, to_tag ? ";tag=" : "", to_tag ? to_tag : "", strlen(body), body);
+    sip_msg_t m;
+    if (sip_parse((const uint8_t *)msg, (size_t)n, false, &m) != SIP_OK)
+        return 1;
+    media_sip(md, &m, t_ms * 1000u);
+    return 0;
+}
+
+/* The caller (tag "A", at the site) and the callee (tag "B"). */
+#define INVITE(md, ip, port, extra, t) \
+    s_msg(md, "INVITE sip:b@x SIP/2.0", "INVITE", NULL, "A", ip, port, "RTP/AVP 0 96", extra, t)
+#define OK(md, ip, port, extra, t) \
+    s_msg(md, "SIP/2.0 200 OK", "INVITE", "B", "A", ip, port, "RTP/AVP 0 96", extra, t)
+#define BYE(md, t) s_msg(md, "BYE sip:b@x SIP/2.0", "BYE", "B", "A", NULL, 0, NULL, NULL, t)
+
+/* A flow phone ip:port <-> provider ip:port, the phone's end in site 0. */
+static void s_mflow(flow_t *f, uint32_t id, const char *pip, unsigned pport, const char *rip,
+        unsigned rport)
+{
+    memset(f, 0, sizeof *f);
+    f->media = FLOW_NONE;
+    f->id = id;
+    ip_addr_t a, b;
+    ip_parse(pip, &a);
+    ip_parse(rip, &b);
+    flow_key_make(&f->key, &a, (uint16_t)pport, &b, (uint16_t)rport, 17);
+    bool phone_is_a = memcmp(&f->key.a, &a, sizeof a) == 0 && f->key.pa == pport;
+    f->site[phone_is_a ? 0 : 1] = 0;
+    f->site[phone_is_a ? 1 : 0] = -1;
+}
+
+/* n RTP packets (PT pt, step ts units per 20 ms) from the flow's phone
+ * end (from_phone) or its provider end, from t ms. */
+static void s_send(media_t *md, flow_t *f, const char *pip, bool from_phone, uint8_t pt,
+        uint32_t step, int n, uint64_t t_ms)
+{
+    ip_addr_t a;
+    ip_parse(pip, &a);
+    int phone_side = memcmp(&f->key.a, &a, sizeof a) == 0 ? 0 : 1;
+    int side = from_phone ? phone_side : !phone_side;
+    for (int i = 0; i < n; i++) {
+        uint8_t rtp[12 + 160] = {0x80, pt};
+        rtp[2] = (uint8_t)(i >> 8);
+        rtp[3] = (uint8_t)i;
+        uint32_t ts = step * (uint32_t)i;
+        rtp[4] = (uint8_t)(ts >> 24); rtp[5] = (uint8_t)(ts >> 16); rtp[6] = (uint8_t)(ts >> 8); rtp[7] = (uint8_t)ts;
+        packet_t p;
+        memset(&p, 0, sizeof p);
+        p.proto = 17;
+        p.ts_us = (t_ms + 20ull * (uint64_t)i) * 1000u;
+        p.payload = rtp;
+        p.payload_len = p.payload_caplen = sizeof rtp;
+        media_packet(md, f, side, &p);
+    }
+}
+
+#define PHONE "192.168.60.10"
+#define PROV "203.0.113.51"
+
+/* RFC 4961: the phone sends from 30000, receives on 30002: two flows, one
+ * way each; the call is two-way. Wideband at 16 kHz: jitter by its clock. */
+static int s_asymmetric(void)
+{
+    seen_t seen = {0};
+    media_t *md = media_new(8, 8, s_seen, &seen);
+    CHECK(md);
+    CHECK(!INVITE(md, PHONE, 30002, "a=rtpmap:96 L16/16000\r\n", 0));
+    CHECK(!OK(md, PROV, 20000, "a=rtpmap:96 L16/16000\r\n", 100));
+    flow_t out, in;
+    s_mflow(&out, 1, PHONE, 30000, PROV, 20000);
+    s_mflow(&in, 2, PHONE, 30002, PROV, 20000);
+    CHECK(media_match(md, &out));
+    CHECK(media_match(md, &in));
+    s_send(md, &out, PHONE, true, 96, 320, 150, 200);
+    s_send(md, &in, PHONE, false, 96, 320, 150, 200);
+    const media_stream_t *ms = media_stream(md, &out);
+    CHECK(ms && ms->judgement == MEDIA_OK);
+    int phone_side = out.site[0] == 0 ? 0 : 1;
+    CHECK_EQ(ms->party[phone_side], 0); /* the caller */
+    CHECK(ms->d[phone_side].jitter_ms < 0.5); /* at 8 kHz it would read 20 ms */
+    CHECK(!BYE(md, 3300));
+    CHECK_EQ(seen.n, 1);
+    CHECK_EQ(seen.last.judgement, MEDIA_OK);
+    CHECK_EQ(seen.last.pkts[0], 150);
+    CHECK_EQ(seen.last.pkts[1], 150);
+    CHECK_EQ(seen.last.streams, 2);
+    CHECK_EQ(seen.last.site[0], 0);
+    CHECK_EQ(seen.last.site[1], -1);
+    ms = media_stream(md, &in);
+    CHECK(ms && ms->judgement == MEDIA_OK); /* the flows learn it */
+    media_release(md, &out);
+    media_release(md, &in);
+    /* The same with nothing coming in: one-way toward the caller, and the
+     * flow that shows it is the outbound one. */
+    CHECK(!INVITE(md, PHONE, 30002, NULL, 10000));
+    CHECK(!OK(md, PROV, 20000, NULL, 10100));
+    s_mflow(&out, 3, PHONE, 30000, PROV, 20000);
+    CHECK(media_match(md, &out));
+    s_send(md, &out, PHONE, true, 0, 160, 150, 10200);
+    CHECK(!BYE(md, 13300));
+    CHECK_EQ(seen.n, 2);
+    CHECK_EQ(seen.last.judgement, MEDIA_ONE_WAY);
+    CHECK_EQ(seen.last.missing, 0);
+    CHECK(seen.flow_shown);
+    CHECK(seen.last.expected_us[0] >= 3000000u);
+    media_release(md, &out);
+    media_stats_t st;
+    media_stats(md, &st);
+    CHECK_EQ(st.one_way, 1);
+    CHECK_EQ(st.stream_table.active, 0);
+    media_destroy(&md);
+    return 0;
+}
+
+/* Late offer: the INVITE has no SDP, the 200 OK offers, the ACK answers.
+ * The phone's flow is matched by its ACK's SDP alone. */
+static int s_late_offer(void)
+{
+    seen_t seen = {0};
+    media_t *md = media_new(8, 8, s_seen, &seen);
+    CHECK(md);
+    CHECK(!INVITE(md, NULL, 0, NULL, 0));
+    CHECK(!OK(md, PROV, 20000, NULL, 100));
+    CHECK(!s_msg(md, "ACK sip:b@x SIP/2.0", "ACK", "B", "A", PHONE, 30000, "RTP/AVP 0", NULL, 150));
+    flow_t f;
+    s_mflow(&f, 1, PHONE, 30000, "198.51.100.9", 40000); /* only the phone's end is known */
+    CHECK(media_match(md, &f));
+    s_send(md, &f, PHONE, true, 0, 160, 100, 200);
+    s_send(md, &f, PHONE, false, 0, 160, 100, 200);
+    CHECK(!BYE(md, 2300));
+    CHECK_EQ(seen.n, 1);
+    CHECK_EQ(seen.last.judgement, MEDIA_OK);
+    media_release(md, &f);
+    media_destroy(&md);
+    return 0;
+}
+
+/* Hold: a re-INVITE moves the phone's media to 30010 and sends only; the
+ * provider answers recvonly. Nothing comes in while on hold: not one-way. */
+static int s_hold(void)
+{
+    seen_t seen = {0};
+    media_t *md = media_new(8, 8, s_seen, &seen);
+    CHECK(md);
+    CHECK(!INVITE(md, PHONE, 30000, NULL, 0));
+    CHECK(!OK(md, PROV, 20000, NULL, 100));
+    flow_t a, b;
+    s_mflow(&a, 1, PHONE, 30000, PROV, 20000);
+    CHECK(media_match(md, &a));
+    s_send(md, &a, PHONE, true, 0, 160, 100, 200);
+    s_send(md, &a, PHONE, false, 0, 160, 100, 200);
+    CHECK(!INVITE(md, PHONE, 30010, "a=sendonly\r\n", 2300));
+    CHECK(!OK(md, PROV, 20000, "a=recvonly\r\n", 2350));
+    s_mflow(&b, 2, PHONE, 30010, PROV, 20000);
+    CHECK(media_match(md, &b));
+    s_send(md, &b, PHONE, true, 0, 160, 200, 2400);
+    const media_stream_t *ms = media_stream(md, &b);
+    CHECK(ms && ms->judgement == MEDIA_OK);
+    CHECK(!BYE(md, 6500));
+    CHECK_EQ(seen.last.judgement, MEDIA_OK);
+    /* Toward the phone: expected only before the hold. */
+    CHECK(seen.last.expected_us[0] < 2300000u);
+    CHECK(seen.last.expected_us[1] > 6000000u);
+    media_release(md, &a);
+    media_release(md, &b);
+    /* Held from the start (inactive), nothing either way: not checked. */
+    CHECK(!INVITE(md, PHONE, 30000, "a=inactive\r\n", 10000));
+    CHECK(!OK(md, PROV, 20000, "a=inactive\r\n", 10100));
+    s_mflow(&a, 3, PHONE, 30000, PROV, 20000);
+    CHECK(media_match(md, &a));
+    s_send(md, &a, PHONE, true, 13, 160, 5, 10200); /* comfort noise */
+    CHECK(!BYE(md, 20000));
+    CHECK_EQ(seen.last.judgement, MEDIA_NOT_CHECKED);
+    media_release(md, &a);
+    /* One way by agreement (recvonly offer, sendonly answer): media toward
+     * the caller only is as negotiated, not one-way. */
+    CHECK(!INVITE(md, PHONE, 30000, "a=recvonly\r\n", 30000));
+    CHECK(!OK(md, PROV, 20000, "a=sendonly\r\n", 30100));
+    s_mflow(&a, 4, PHONE, 30000, PROV, 20000);
+    CHECK(media_match(md, &a));
+    s_send(md, &a, PHONE, false, 0, 160, 200, 30100);
+    CHECK(!BYE(md, 34200));
+    CHECK_EQ(seen.last.judgement, MEDIA_OK);
+    CHECK_EQ(seen.last.expected_us[1], 0);
+    media_release(md, &a);
+    media_destroy(&md);
+    return 0;
+}
+
+/* A re-INVITE to T.38: UDPTL datagrams are media, not RTP. Early media
+ * before the answer does not count; a call too short to tell is not
+ * checked. */
+static int s_fax_early_short(void)
+{
+    seen_t seen = {0};
+    media_t *md = media_new(8, 8, s_seen, &seen);
+    CHECK(md);
+    CHECK(!INVITE(md, PHONE, 30000, NULL, 0));
+    CHECK(!OK(md, PROV, 20000, NULL, 100));
+    CHECK(!s_msg(md, "INVITE sip:a@x SIP/2.0", "INVITE", "A", "B", PROV, 20100, "udptl t38", NULL,
+            150)); /* from the callee */
+    CHECK(!s_msg(md, "SIP/2.0 200 OK", "INVITE", "A", "B", PHONE, 30100, "udptl t38", NULL, 200));
+    flow_t f;
+    s_mflow(&f, 1, PHONE, 30100, PROV, 20100);
+    CHECK(media_match(md, &f));
+    uint8_t udptl[20] = {0x00, 0x01, 0x20};
+    for (int i = 0; i < 150; i++) {
+        packet_t p;
+        memset(&p, 0, sizeof p);
+        p.proto = 17;
+        p.ts_us = (300 + 20ull * (uint64_t)i) * 1000u;
+        p.payload = udptl;
+        p.payload_len = p.payload_caplen = sizeof udptl;
+        int phone_side = f.site[0] == 0 ? 0 : 1;
+        media_packet(md, &f, i % 10 ? phone_side : !phone_side, &p);
+    }
+    CHECK(!BYE(md, 3400));
+    CHECK_EQ(seen.last.judgement, MEDIA_OK);
+    CHECK_EQ(seen.last.pkts[1], 135);
+    CHECK_EQ(seen.last.pkts[0], 15);
+    media_release(md, &f);
+    /* Early media (183 with SDP, ringback toward the phone), then after the
+     * answer nothing comes in: one-way. */
+    CHECK(!INVITE(md, PHONE, 30000, NULL, 10000));
+    CHECK(!s_msg(md, "SIP/2.0 183 Session Progress", "INVITE", "B", "A", PROV, 20000, "RTP/AVP 0",
+            NULL, 10100));
+    s_mflow(&f, 2, PHONE, 30000, PROV, 20000);
+    CHECK(media_match(md, &f));
+    s_send(md, &f, PHONE, false, 0, 160, 100, 10200);
+    CHECK(!OK(md, PROV, 20000, NULL, 12300));
+    s_send(md, &f, PHONE, true, 0, 160, 150, 12400);
+    CHECK(!BYE(md, 15500));
+    CHECK_EQ(seen.last.judgement, MEDIA_ONE_WAY);
+    CHECK_EQ(seen.last.missing, 0);
+    media_release(md, &f);
+    /* Answered, 0.5 s of one-way media, hung up: too short to tell. */
+    CHECK(!INVITE(md, PHONE, 30000, NULL, 20000));
+    CHECK(!OK(md, PROV, 20000, NULL, 20100));
+    s_mflow(&f, 3, PHONE, 30000, PROV, 20000);
+    CHECK(media_match(md, &f));
+    s_send(md, &f, PHONE, true, 0, 160, 25, 20100);
+    CHECK(!BYE(md, 20600));
+    CHECK_EQ(seen.last.judgement, MEDIA_NOT_CHECKED);
+    media_release(md, &f);
+    /* A call still up when the capture ends is judged by media_flush. */
+    int before = seen.n;
+    CHECK(!INVITE(md, PHONE, 30000, NULL, 30000));
+    CHECK(!OK(md, PROV, 20000, NULL, 30100));
+    s_mflow(&f, 4, PHONE, 30000, PROV, 20000);
+    CHECK(media_match(md, &f));
+    s_send(md, &f, PHONE, false, 0, 160, 200, 30100);
+    media_flush(md);
+    CHECK_EQ(seen.n, before + 1);
+    CHECK_EQ(seen.last.judgement, MEDIA_ONE_WAY);
+    CHECK_EQ(seen.last.missing, 1); /* the phone sent nothing out */
+    CHECK(media_stream(md, &f)->judgement == MEDIA_ONE_WAY);
+    media_release(md, &f);
+    media_destroy(&md);
+    return 0;
+}
+
 int test_media(void)
 {
-    media_t *md = media_new(8, 8);
+    media_t *md = media_new(8, 8, NULL, NULL);
     CHECK(md);
     /* The phone offers its private address; the provider answers its own. */
     CHECK(!s_sip(md, "INVITE sip:200@x SIP/2.0", "192.168.60.10", 16384));
@@ -171,5 +463,9 @@ int test_media(void)
     media_destroy(&md);
     CHECK(md == NULL);
     RUN(s_lifetimes);
+    RUN(s_asymmetric);
+    RUN(s_late_offer);
+    RUN(s_hold);
+    RUN(s_fax_early_short);
     return 0;
 }

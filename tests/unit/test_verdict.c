@@ -127,16 +127,29 @@ static int s_cases(lab_t *l)
     CHECK(s_expect(l, false, VERDICT_BLOCKED, REASON_NO_RESPONSE, "PBX-SIP-OUT") == 0);
     s_pkt(l, false, 0, 0, 250, 1.1, NULL);
     CHECK(s_expect(l, false, VERDICT_ALLOWED, REASON_NONE, "PBX-SIP-OUT") == 0);
-    /* RTP of a call, known from SDP, that never comes back: the inbound
-     * media rule is what failed. */
+    /* RTP of a call, known from SDP, that never comes back on this flow:
+     * fine when the call's other direction came on another flow... */
     s_start(l, "203.0.113.50", 20000, 17);
     s_pkt(l, true, 0, 0, 172, 1, NULL);
-    verdict_hint_t media = {"RTP", false, true};
+    verdict_hint_t media = {"RTP", false, true, false, false};
     verdict_t mv;
+    verdict_judge(l->vc, &l->f, false, &media, &mv);
+    CHECK_EQ(mv.kind, VERDICT_ALLOWED);
+    CHECK_EQ(mv.reason, REASON_NONE);
+    CHECK(strcmp(rules_rule(l->rs, (size_t)mv.rule)->id, "PBX-RTP-OUT") == 0);
+    CHECK_EQ(mv.reply_rule, -1);
+    /* ...but in a one-way call the rule of the missing direction failed:
+     * toward the originator (the phone), the inbound media rule... */
+    media.one_way = media.missing_to_orig = true;
     verdict_judge(l->vc, &l->f, false, &media, &mv);
     CHECK_EQ(mv.kind, VERDICT_BLOCKED);
     CHECK_EQ(mv.reason, REASON_ONE_WAY_MEDIA);
     CHECK(strcmp(rules_rule(l->rs, (size_t)mv.rule)->id, "PBX-RTP-IN") == 0);
+    /* ...toward the responder (the provider), the outbound one. */
+    media.missing_to_orig = false;
+    verdict_judge(l->vc, &l->f, false, &media, &mv);
+    CHECK_EQ(mv.reason, REASON_ONE_WAY_MEDIA);
+    CHECK(strcmp(rules_rule(l->rs, (size_t)mv.rule)->id, "PBX-RTP-OUT") == 0);
     /* No rule: unexpected, with the nearest rule named. */
     s_start(l, "203.0.113.10", 8080, 6);
     s_pkt(l, true, TCP_SYN, 7, 0, 1, NULL);
