@@ -100,14 +100,16 @@ def tshark_checks(name, path, sip, nat):
         for e in sip)
     want_sip = collections.Counter(exp.sip)
     if got_sip != want_sip:
-        problems.append("SIP transactions differ from tshark's (%d vs %d):%s" % (
+        problems.append("SIP transactions (method, call_id, cseq, via branch, status, end) differ "
+                        "from tshark's (%d vs %d):%s" % (
             sum(got_sip.values()), sum(want_sip.values()), multiset_diff(got_sip, want_sip)))
     got_nat = collections.Counter(
         (e["vantage"], e["private"], e["public"], e.get("old_public", "")) for e in nat
         if e["event_type"] == "nat_binding")
     want_nat = collections.Counter(exp.nat)
     if got_nat != want_nat:
-        problems.append("nat_binding events differ from tshark's:%s" % multiset_diff(got_nat, want_nat))
+        problems.append("nat_binding events (vantage, private, public, old_public) differ from "
+                        "tshark's:%s" % multiset_diff(got_nat, want_nat))
     # Finals that came after their transaction timed out. Only after a
     # request's 32 s (timer B/F): a non-INVITE one, or an INVITE with no
     # provisional response, has ended then in RFC 3261 terms as well

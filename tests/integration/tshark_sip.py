@@ -8,7 +8,13 @@ here, rule for rule as the sensor's sources state it, so that a difference
 is a difference in what was read, or a rule the sensor does not keep. Used
 by public_pcaps.py; tshark runs once per capture (JSON, every frame: the
 frames without SIP still move the capture clock that times transactions
-out)."""
+out).
+
+Not mirrored, and why that is safe: the sensor drops a frame that copies
+the one before it within 5 ms (SPAN duplicates) and TCP retransmissions;
+tshark hides the latter too, and public_pcaps.py checks that both
+count the same SIP messages. Transactions evicted from a full table (16,384
+open at once) cannot happen in these captures."""
 import ipaddress
 import json
 import subprocess
@@ -295,10 +301,13 @@ class _Transactions:
             self._end(key, 0, "capture_ended")
 
     def message(self, m):
-        # ACK has no response and is no transaction: the ACK of a non-2xx
-        # final belongs to its INVITE's transaction, already ended by that
-        # final; the ACK of a 2xx is a transaction of its own in RFC 3261
-        # terms, but one with no response, which the sensor does not record.
+        # ACK has no response and is no transaction here: the ACK of a
+        # non-2xx final belongs to its INVITE's transaction, already ended
+        # by that final; the ACK of a 2xx is not part of the INVITE
+        # transaction (RFC 3261 17) and gets no response: the sensor records
+        # neither. A CANCEL is a transaction of its own (CSeq method CANCEL,
+        # the INVITE's branch), answered by its own 200 (or not at all);
+        # its INVITE ends with the 487, as tshark shows it.
         if not m.call_id or m.method.upper() == "ACK":
             return
         key = (m.call_id, m.cseq, m.cseq_method, m.via_branch if m.nvia else m.call_id)
