@@ -3,14 +3,32 @@
 (skips with 77 when that folder is absent). Each must be read whole: the
 packet count equals capinfos', the run ends normally (no signal), and no
 capture reports zero packets. Link types we do not decode are counted,
-never fatal. Every SIP message in them parses (sip_invalid is 0)."""
+never fatal. Every SIP message in them parses (sip_invalid is 0). No
+capture shows one-way RTP (they are normal calls; KNOWN_FALSE_ONE_WAY aside).
+
+Where tshark is installed, it reads every capture with SIP once
+(tshark_sip.py, an independent parser) and the sensor's findings are
+compared with that reading: the number of SIP messages; the `sip` events,
+one per transaction, as a multiset of (method, Call-ID, CSeq, top Via
+branch, final status, end); the `nat_binding` events (vantage, private,
+public, old_public). tshark_sip.py applies to tshark's messages the rules
+of sensor/siptx.c and sensor/nat.c (named there), so any difference is in
+what was read, or a rule the sensor does not keep. Without tshark those
+checks are skipped (said once) and the hard-coded NAT expectation still
+holds."""
 import argparse
+import collections
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+
+sys.dont_write_bytecode = True  # no __pycache__ left in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tshark_sip  # noqa: E402
 
 INVENTORY = """sensor: public
 sites:
@@ -36,16 +54,111 @@ def capinfos_count(path):
     return None
 
 
-def tshark_sip_messages(path):
-    """SIP messages in a capture, by tshark (an independent parser); port 6060
-    is decoded as SIP too (the heplify TCP capture uses it)."""
-    try:
-        out = subprocess.run(["tshark", "-r", path, "-d", "tcp.port==6060,sip", "-Y", "sip",
-                              "-T", "fields", "-e", "sip.CSeq"], capture_output=True, text=True,
-                             timeout=120)
-    except FileNotFoundError:
+# The inventory's sites, as tshark_sip.py needs them (an address's site is
+# part of the NAT phone's key in sensor/nat.c): the same as INVENTORY.
+SITES = [("private", ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"])]
+assert all(c in INVENTORY for _, cidrs in SITES for c in cidrs)
+
+# One-way RTP: every capture with RTP here is a normal call (or RTP with no
+# call), so none may report `rtp_one_way`. These two still do, wrongly (a
+# sensor fix is under way): they are printed as known, not failed. Empty
+# this once the sensor is fixed.
+KNOWN_FALSE_ONE_WAY = {
+    "NormB+sipnab__sip-rtp-g711.pcap",         # 2 rtp_one_way
+    "NormB+sipnab__Asterisk_ZFONE_XLITE.pcap",  # 1 rtp_one_way
+}
+
+# Where the sensor's transaction rules and RFC 3261 part: an INVITE that got
+# a provisional response is in the Proceeding state, where timer B no
+# longer runs (RFC 3261 17.1.1.2; a proxy's timer C, 16.6 step 11, is 3
+# minutes), so a final response that comes more than 32 s after it still
+# ends it. sensor/siptx.c keeps the INVITE open past 32 s only after a 1xx
+# other than 100 (lrutab_touch with SIPTX_RINGING_US): after a bare 100
+# Trying it ends the INVITE "timeout" at 32 s and drops the final response
+# that follows. tshark_sip.py mirrors the sensor (so the event comparison
+# holds) and lists such finals; here is each one expected, as (capture,
+# method, Call-ID, CSeq, the final status tshark sees). When siptx.c keeps
+# an INVITE in Proceeding open, change tshark_sip.py to match and empty this.
+KNOWN_TIMEOUT_AFTER_TRYING = {
+    # aaa frames 223/228/252: INVITE at 508.35 s, 100 Trying at 510.57 s,
+    # 408 Request Timeout at 545.12 s (36.8 s after the INVITE; the phone
+    # ACKs it at 545.13 s): pinhole says end "timeout", no status.
+    ("irontec+sngrep__aaa.pcap", "INVITE", "105090259-446faf7a@192.168.1.2", 1, 408),
+}
+
+
+def tshark_checks(name, path, sip, nat):
+    """The sensor's `sip` and `nat_binding` events against tshark's reading
+    (None: tshark not installed). Returns (problems, notes, summary, the
+    number of SIP messages tshark shows)."""
+    cap = tshark_sip.read(path)
+    if cap is None:
         return None
-    return sum(len([x for x in line.split(",") if x]) for line in out.stdout.splitlines())
+    exp = tshark_sip.expected_events(cap, SITES)
+    problems, notes = [], []
+    got_sip = collections.Counter(
+        (e["method"], e["call_id"], e["cseq"], e["via"].get("branch", ""), e.get("status", 0), e["end"])
+        for e in sip)
+    want_sip = collections.Counter(exp.sip)
+    if got_sip != want_sip:
+        problems.append("SIP transactions (method, call_id, cseq, via branch, status, end) differ "
+                        "from tshark's (%d vs %d):%s" % (
+            sum(got_sip.values()), sum(want_sip.values()), multiset_diff(got_sip, want_sip)))
+    got_nat = collections.Counter(
+        (e["vantage"], e["private"], e["public"], e.get("old_public", "")) for e in nat
+        if e["event_type"] == "nat_binding")
+    want_nat = collections.Counter(exp.nat)
+    if got_nat != want_nat:
+        problems.append("nat_binding events (vantage, private, public, old_public) differ from "
+                        "tshark's:%s" % multiset_diff(got_nat, want_nat))
+    # Finals that came after their transaction timed out. Only after a
+    # request's 32 s (timer B/F): a non-INVITE one, or an INVITE with no
+    # provisional response, has ended then in RFC 3261 terms as well
+    # (aaa's CANCEL of that INVITE: its 408 comes 33.0 s after the first
+    # CANCEL): a note. An INVITE with a provisional one: see
+    # KNOWN_TIMEOUT_AFTER_TRYING.
+    seen = set()
+    for ev, status, prov in exp.late:
+        method, call_id, cseq = ev[0], ev[1], ev[2]
+        what = "%s %s CSeq %d: tshark sees final %d after pinhole's timeout" % (method, call_id, cseq, status)
+        if method == "INVITE" and prov:
+            k = (name, method, call_id, cseq, status)
+            seen.add(k)
+            if k in KNOWN_TIMEOUT_AFTER_TRYING:
+                notes.append("known (KNOWN_TIMEOUT_AFTER_TRYING): " + what)
+            else:
+                problems.append("new: " + what + " (an INVITE in Proceeding: RFC 3261 17.1.1.2)")
+        else:
+            notes.append(what + " (after timer B/F: a timeout in RFC 3261 terms too)")
+    for k in sorted(KNOWN_TIMEOUT_AFTER_TRYING - seen):
+        if k[0] == name:
+            problems.append("%s %s CSeq %d no longer ends timeout after its 100 Trying: update "
+                            "KNOWN_TIMEOUT_AFTER_TRYING and tshark_sip.py" % k[1:4])
+    # Messages that show a NAT on their face but that sensor/nat.c does not
+    # take, by its rule (a Via sent-by that is a host name, as WebRTC's
+    # ".invalid"; a port-only difference; a loopback source; received=
+    # without an rport value, as ipv6frag's and sip_tcp_websocket's BYE):
+    # tshark_sip.py applies the same rules, so they are not differences;
+    # printed so that the reading stays visible.
+    if exp.nat_set_aside:
+        notes.append("NAT signs set aside by nat.c's rules: %s" % ", ".join(
+            "%s %d" % kv for kv in sorted(exp.nat_set_aside.items())))
+    ends = collections.Counter(e[5] for e in exp.sip)
+    summary = "tshark agrees: %d SIP messages, %d transactions (%s), %d nat_binding" % (
+        cap.nsip, len(exp.sip), ", ".join("%s %d" % kv for kv in sorted(ends.items())), len(exp.nat))
+    return problems, notes, summary, cap.nsip
+
+
+def multiset_diff(got, want, first=5):
+    """The first few differences of two multisets, each side."""
+    lines = []
+    for label, d in (("pinhole only", got - want), ("tshark only", want - got)):
+        items = sorted(d.elements(), key=repr)
+        for x in items[:first]:
+            lines.append("\n       %s: %r" % (label, x))
+        if len(items) > first:
+            lines.append("\n       %s: ... %d more" % (label, len(items) - first))
+    return "".join(lines)
 
 
 # Captures with SIP inside WebSocket frames (RFC 7118): some of their
@@ -63,6 +176,10 @@ def main():
     if not files:
         print("no public captures at %s: skipped" % public)
         return 77
+    have_tshark = shutil.which("tshark") is not None
+    if not have_tshark:
+        print("note: tshark is not installed: the SIP message, transaction and NAT comparisons "
+              "with tshark are skipped")
     errors = 0
     with tempfile.TemporaryDirectory() as tmp:
         inv = os.path.join(tmp, "inv.yaml")
@@ -76,7 +193,7 @@ def main():
                                capture_output=True, text=True, timeout=300)
             name = os.path.basename(path)
             stats = None
-            nat = []
+            nat, sip, one_way = [], [], 0
             if os.path.exists(ev):
                 for line in open(ev):
                     e = json.loads(line)
@@ -84,8 +201,12 @@ def main():
                         stats = e["stats"]
                     elif e["event_type"] in ("nat_binding", "nat_port_change"):
                         nat.append(e)
+                    elif e["event_type"] == "sip":
+                        sip.append(e["sip"])
+                    elif e["event_type"] == "rtp_one_way":
+                        one_way += 1
             want = capinfos_count(path)
-            problems = []
+            problems, notes, summary = [], [], ""
             if p.returncode < 0 or p.returncode == 2 or stats is None:
                 problems.append("exit %d: %s" % (p.returncode, p.stderr.strip()[:300]))
             elif stats["packets"] == 0:
@@ -96,29 +217,46 @@ def main():
                 # Valid SIP in public captures must parse (fragments reassembled).
                 problems.append("%d SIP messages refused as invalid" % stats["sip_invalid"])
             elif stats["sip_messages"] or "sip" in name.lower():
-                # Every SIP message tshark finds, over UDP, TCP or fragments.
-                ref = tshark_sip_messages(path)
-                if ref is not None and stats["sip_messages"] != ref:
-                    problems.append("%d SIP messages, tshark finds %d" % (stats["sip_messages"], ref))
                 ws = stats.get("sip_ws", {})
                 if any(k in name for k in SIP_WEBSOCKET) and (not ws.get("messages") or ws.get("invalid")):
                     problems.append("SIP over WebSocket: %s" % ws)
+                if have_tshark:
+                    r = tshark_checks(name, path, sip, nat)
+                    if r is not None:
+                        tp, notes, summary, ref = r
+                        # Every SIP message tshark finds, over UDP, TCP or fragments.
+                        if stats["sip_messages"] != ref:
+                            problems.append("%d SIP messages, tshark finds %d" % (stats["sip_messages"], ref))
+                        problems += tp
             # NAT, as MANIFEST.md reads these captures: only aaa's phone is
             # behind one (received=80.230.219.70 for sent-by 192.168.1.2);
-            # no capture shows a port change between REGISTERs.
+            # no capture shows a port change between REGISTERs. Checked with
+            # or without tshark (which must find the same, above).
             got = sorted((e["event_type"], e.get("private"), e.get("public")) for e in nat)
             exp = [("nat_binding", "192.168.1.2:5060", "80.230.219.70:5060")] if "aaa" in name else []
             if not problems and got != exp:
                 problems.append("NAT findings %r, expected %r" % (got, exp))
+            # No one-way RTP in these captures (see KNOWN_FALSE_ONE_WAY).
+            if name in KNOWN_FALSE_ONE_WAY:
+                if one_way:
+                    notes.append("known (KNOWN_FALSE_ONE_WAY): %d rtp_one_way" % one_way)
+                else:
+                    notes.append("no rtp_one_way any more: take it out of KNOWN_FALSE_ONE_WAY")
+            elif one_way:
+                problems.append("%d rtp_one_way events (a normal call)" % one_way)
             if problems:
                 errors += 1
-                print("FAIL %s: %s" % (name, "; ".join(problems)))
+                print("FAIL %s: %s" % (name, "\n     ".join(problems)))
             else:
                 d = stats["decode"]
                 print("ok   %s: %d packets, %d flows, %d duplicates, %d SIP messages, %d reassembled, "
                       "not decoded: %s" % (name, stats["packets"], stats["flows"]["created"],
                                            stats["duplicates"], stats["sip_messages"],
                                            stats["defrag"]["reassembled"], {k: v for k, v in d.items() if v}))
+            if summary and not problems:
+                print("       %s" % summary)
+            for n in notes:
+                print("       %s" % n)
     print("%d passed, %d failed" % (len(files) - errors, errors))
     return 1 if errors else 0
 
