@@ -7,8 +7,9 @@
  * the order their requests came: a final response ends one ("final") and
  * frees it; one unanswered 32 s after its request has timed out (RFC 3261
  * timer B/F) and siptx_expire ends it ("timeout") as the capture's clock
- * passes that time (an INVITE that rings, 3 minutes after its last 1xx); when the table is full the oldest makes room
- * ("evicted"). At the end of the capture those still inside their 32 s are
+ * passes that time (an INVITE with a provisional response, 100 Trying
+ * included, is in Proceeding where timer B no longer runs: 3 minutes after
+ * its last 1xx); when the table is full the oldest makes room ("evicted"). At the end of the capture those still inside their 32 s are
  * "capture_ended". No per-message allocation; memory is max x
  * sizeof(siptx_t) plus the index. ACK has no response and is not recorded;
  * a CANCEL or 2xx retransmission after the final one is ignored. */
@@ -21,8 +22,9 @@
 #include "hash.h"
 
 #define SIPTX_TIMEOUT_US (32ull * 1000000u)
-/* An INVITE answered provisionally may ring for minutes: a proxy's timer C
- * (RFC 3261 16.6) is at least 3 minutes, restarted by each 1xx. */
+/* An INVITE answered provisionally (any 1xx: RFC 3261 17.1.1.2) may ring
+ * for minutes: a proxy's timer C (RFC 3261 16.6) is at least 3 minutes,
+ * restarted by each 1xx. */
 #define SIPTX_RINGING_US (180ull * 1000000u)
 
 struct siptx_table {
@@ -147,7 +149,7 @@ void siptx_message(siptx_table_t *self, const sip_msg_t *m, const ip_addr_t *src
     if (m->status < 200) {
         if (!tx->first_prov_us)
             tx->first_prov_us = ts_us;
-        if (m->status > 100 && strcmp(tx->method, "INVITE") == 0)
+        if (strcmp(tx->method, "INVITE") == 0)
             lrutab_touch(self->t, i, ts_us + SIPTX_RINGING_US);
         return;
     }

@@ -60,31 +60,21 @@ SITES = [("private", ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7
 assert all(c in INVENTORY for _, cidrs in SITES for c in cidrs)
 
 # One-way RTP: every capture with RTP here is a normal call (or RTP with no
-# call), so none may report `rtp_one_way`. These two still do, wrongly (a
-# sensor fix is under way): they are printed as known, not failed. Empty
-# this once the sensor is fixed.
-KNOWN_FALSE_ONE_WAY = {
-    "NormB+sipnab__sip-rtp-g711.pcap",         # 2 rtp_one_way
-    "NormB+sipnab__Asterisk_ZFONE_XLITE.pcap",  # 1 rtp_one_way
-}
+# call), so none may report `rtp_one_way`. sip-rtp-g711 (2) and
+# Asterisk_ZFONE_XLITE (1) did while one-way was judged per 5-tuple; a
+# capture listed here is printed as known instead of failing.
+KNOWN_FALSE_ONE_WAY = set()
 
-# Where the sensor's transaction rules and RFC 3261 part: an INVITE that got
-# a provisional response is in the Proceeding state, where timer B no
-# longer runs (RFC 3261 17.1.1.2; a proxy's timer C, 16.6 step 11, is 3
-# minutes), so a final response that comes more than 32 s after it still
-# ends it. sensor/siptx.c keeps the INVITE open past 32 s only after a 1xx
-# other than 100 (lrutab_touch with SIPTX_RINGING_US): after a bare 100
-# Trying it ends the INVITE "timeout" at 32 s and drops the final response
-# that follows. tshark_sip.py mirrors the sensor (so the event comparison
-# holds) and lists such finals; here is each one expected, as (capture,
-# method, Call-ID, CSeq, the final status tshark sees). When siptx.c keeps
-# an INVITE in Proceeding open, change tshark_sip.py to match and empty this.
-KNOWN_TIMEOUT_AFTER_TRYING = {
-    # aaa frames 223/228/252: INVITE at 508.35 s, 100 Trying at 510.57 s,
-    # 408 Request Timeout at 545.12 s (36.8 s after the INVITE; the phone
-    # ACKs it at 545.13 s): pinhole says end "timeout", no status.
-    ("irontec+sngrep__aaa.pcap", "INVITE", "105090259-446faf7a@192.168.1.2", 1, 408),
-}
+# Where the sensor's transaction rules and RFC 3261 might part: an INVITE
+# that got a provisional response (100 Trying included) is in Proceeding,
+# where timer B no longer runs (RFC 3261 17.1.1.2; a proxy's timer C, 16.6
+# step 11, is 3 minutes), so a final response more than 32 s after it still
+# ends it. aaa's INVITE 105090259-446faf7a@192.168.1.2 (100 Trying at
+# 510.57 s, 408 at 545.12 s, 36.8 s after the INVITE) ended "timeout" while
+# sensor/siptx.c kept only INVITEs with a 1xx above 100 open; it is "final
+# 408" now. A case listed here, as (capture, method, Call-ID, CSeq, status),
+# is printed as known instead of failing.
+KNOWN_TIMEOUT_AFTER_TRYING = set()
 
 
 def tshark_checks(name, path, sip, nat):

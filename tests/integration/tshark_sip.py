@@ -328,7 +328,7 @@ class _Transactions:
             return
         if m.status < 200:
             tx[5] = True
-            if m.status > 100 and tx[1] == "INVITE":
+            if tx[1] == "INVITE":  # any 1xx: Proceeding, no timer B
                 tx[0] = m.ts_us + RINGING_US
                 self.open.move_to_end(key)
             return

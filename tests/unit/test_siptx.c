@@ -75,6 +75,23 @@ static int s_ringing(void)
     }
     CHECK_EQ(e.n, 1);
     CHECK(strcmp(e.end[0], "final") == 0);
+    /* A bare 100 Trying moves the INVITE to Proceeding too (RFC 3261
+     * 17.1.1.2): a 408 36.8 s after the INVITE ends it "final" (as in
+     * sngrep's aaa.pcap), not "timeout" at 32 s. */
+    const char *trying = "SIP/2.0 100 Trying\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK-r\r\n"
+                         "Call-ID: r1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+    const char *late = "SIP/2.0 408 Request Timeout\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK-r\r\n"
+                       "Call-ID: r1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+    const char *msgs2[3] = {inv, trying, late};
+    const uint64_t at2[3] = {200, 202, 237};
+    for (int k = 0; k < 3; k++) {
+        sip_msg_t m;
+        CHECK(sip_parse((const uint8_t *)msgs2[k], strlen(msgs2[k]), false, &m) == SIP_OK);
+        siptx_expire(tx, at2[k] * SEC);
+        siptx_message(tx, &m, &a, 5060, &a, 5060, 0, at2[k] * SEC);
+    }
+    CHECK_EQ(e.n, 2);
+    CHECK(strcmp(e.end[1], "final") == 0);
     siptx_destroy(&tx);
     return 0;
 }
