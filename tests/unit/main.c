@@ -21,6 +21,7 @@ int test_defrag(void);
 int test_sipstream(void);
 int test_websocket(void);
 int test_media(void);
+int test_flowid(void);
 int test_lrutab(void);
 int test_siptx(void);
 int test_alg(void);
@@ -49,6 +50,7 @@ static const struct {
         {"sipstream", test_sipstream},
         {"websocket", test_websocket},
         {"media", test_media},
+        {"flowid", test_flowid},
         {"alg", test_alg},
         {"evschema", test_evschema},
         {"hash", test_hash},

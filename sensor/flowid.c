@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/* flowid.c: Community ID v1 and the stable flow id.
+ *
+ * Community ID v1: base64(SHA-1(seed (16 bits) | src addr | dst addr |
+ * proto (8) | 0 (8) | src port (16) | dst port (16))), all in network
+ * order, prefixed "1:". The ends are ordered (smaller address first, then
+ * smaller port), so both directions give one id; for ICMP the "ports" are
+ * the type and, for messages with an answer type (echo / echo reply ...),
+ * that answer type, else the code, and a message without an answer type
+ * keeps its direction. IPv4 addresses are hashed as 4 bytes. */
+#include "flowid.h"
+
+#include <openssl/evp.h>
+#include <string.h>
+#include <xxhash.h>
+
+/* The answer type of an ICMP (v6) request or reply, or -1: the spec's
+ * port-equivalence table. */
+static int s_icmp_pair(uint8_t type, bool v6)
+{
+    if (!v6) {
+        switch (type) {
+            case 8: return 0;    /* echo / echo reply */
+            case 0: return 8;
+            case 13: return 14;  /* timestamp */
+            case 14: return 13;
+            case 15: return 16;  /* information */
+            case 16: return 15;
+            case 10: return 9;   /* router solicitation / advertisement */
+            case 9: return 10;
+            case 17: return 18;  /* address mask */
+            case 18: return 17;
+            default: return -1;
+        }
+    }
+    switch (type) {
+        case 128: return 129;    /* echo */
+        case 129: return 128;
+        case 133: return 134;    /* router solicitation / advertisement */
+        case 134: return 133;
+        case 135: return 136;    /* neighbor solicitation / advertisement */
+        case 136: return 135;
+        case 130: return 131;    /* multicast listener query / report */
+        case 131: return 130;
+        case 139: return 140;    /* node information query / reply */
+        case 140: return 139;
+        case 144: return 145;    /* home agent address discovery */
+        case 145: return 144;
+        default: return -1;
+    }
+}
+
+/* Orders two ends: true if (a, pa) comes after (b, pb). */
+static bool s_after(const uint8_t *a, uint16_t pa, const uint8_t *b, uint16_t pb, size_t n)
+{
+    int c = memcmp(a, b, n);
+    return c > 0 || (c == 0 && pa > pb);
+}
+
+const char *flowid_community(uint16_t seed, const ip_addr_t *src, const ip_addr_t *dst,
+        uint8_t proto, uint16_t sport, uint16_t dport, char out[FLOWID_COMMUNITY_LEN])
+{
+    bool v4 = ip_is_v4(src) && ip_is_v4(dst);
+    size_t n = v4 ? 4 : 16;
+    const uint8_t *sa = src->b + (v4 ? 12 : 0), *da = dst->b + (v4 ? 12 : 0);
+    bool ports = proto == 6 || proto == 17 || proto == 132 || proto == 1 || proto == 58;
+    bool one_way = false;
+    if (proto == 1 || proto == 58) {
+        int pair = s_icmp_pair((uint8_t)sport, proto == 58);
+        if (pair >= 0)
+            dport = (uint16_t)pair;
+        else
+            one_way = true; /* dport stays the code */
+    }
+    if (!one_way && s_after(sa, sport, da, dport, n)) {
+        const uint8_t *t = sa;
+        sa = da;
+        da = t;
+        uint16_t tp = sport;
+        sport = dport;
+        dport = tp;
+    }
+    uint8_t buf[2 + 16 + 16 + 2 + 4], *w = buf;
+    *w++ = (uint8_t)(seed >> 8);
+    *w++ = (uint8_t)seed;
+    memcpy(w, sa, n);
+    w += n;
+    memcpy(w, da, n);
+    w += n;
+    *w++ = proto;
+    *w++ = 0;
+    if (ports) {
+        *w++ = (uint8_t)(sport >> 8);
+        *w++ = (uint8_t)sport;
+        *w++ = (uint8_t)(dport >> 8);
+        *w++ = (uint8_t)dport;
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (!EVP_Digest(buf, (size_t)(w - buf), md, &mdlen, EVP_sha1(), NULL) || mdlen != 20) {
+        out[0] = '\0';
+        return out;
+    }
+    memcpy(out, "1:", 2);
+    EVP_EncodeBlock((unsigned char *)out + 2, md, 20); /* 28 characters and a NUL */
+    return out;
+}
+
+const char *flowid_community_flow(const flow_t *f, char out[FLOWID_COMMUNITY_LEN])
+{
+    int o = f->orig;
+    const ip_addr_t *src = o ? &f->key.b : &f->key.a, *dst = o ? &f->key.a : &f->key.b;
+    uint16_t sp = o ? f->key.pb : f->key.pa, dp = o ? f->key.pa : f->key.pb;
+    if (f->key.proto == 1 || f->key.proto == 58) {
+        sp = f->icmp_type;
+        dp = f->icmp_code;
+    }
+    return flowid_community(0, src, dst, f->key.proto, sp, dp, out);
+}
+
+uint64_t flowid_stable(const flow_t *f)
+{
+    struct {
+        uint8_t a[16], b[16];
+        uint16_t pa, pb;
+        uint8_t proto, orig;
+        uint64_t first_us;
+    } id;
+    memset(&id, 0, sizeof id);
+    memcpy(id.a, f->key.a.b, 16);
+    memcpy(id.b, f->key.b.b, 16);
+    id.pa = f->key.pa;
+    id.pb = f->key.pb;
+    id.proto = f->key.proto;
+    id.orig = f->orig;
+    id.first_us = f->first_us;
+    return XXH3_64bits(&id, sizeof id) & ((1ull << 53) - 1);
+}
