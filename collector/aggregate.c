@@ -87,6 +87,21 @@ static const char *s_str(json_object *o, const char *k)
     return json_object_get_string(v);
 }
 
+/* The string at o.obj.k, or NULL. */
+static const char *s_str_at(json_object *o, const char *obj, const char *k)
+{
+    json_object *sub;
+    return json_object_object_get_ex(o, obj, &sub) ? s_str(sub, k) : NULL;
+}
+
+/* A flow's judgement field: in its "pinhole" object (schema 2), or at the
+ * top (schema 1, read for a deprecation period: docs/events.md). */
+static const char *s_judged(json_object *e, const char *k)
+{
+    json_object *ph;
+    return json_object_object_get_ex(e, "pinhole", &ph) ? s_str(ph, k) : s_str(e, k);
+}
+
 static int64_t s_int(json_object *o, const char *k)
 {
     json_object *v;
@@ -130,14 +145,19 @@ void aggregate_alert(aggregate_t *self, const char *kind, const char *site, cons
 
 static void s_example(json_object *e, char *buf, size_t n)
 {
-    const char *host = s_str(e, "sni") ? s_str(e, "sni") : s_str(e, "http_host");
+    const char *host = s_str_at(e, "tls", "sni");
     if (!host)
-        host = s_str(e, "dns_name"); /* the server named by a DNS answer */
+        host = s_str_at(e, "http", "hostname");
+    if (!host)
+        host = s_str(e, "sni") ? s_str(e, "sni") : s_str(e, "http_host"); /* schema 1 */
+    if (!host)
+        host = s_judged(e, "dns_name"); /* the server named by a DNS answer */
+    const char *app = s_str(e, "app_proto") ? s_str(e, "app_proto") : s_str(e, "app");
+    const char *reason = s_judged(e, "reason");
     snprintf(buf, n, "%s:%lld -> %s:%lld %s %s%s%s%s%s", s_or(s_str(e, "src_ip"), "?"),
             (long long)s_int(e, "src_port"), s_or(s_str(e, "dest_ip"), "?"),
-            (long long)s_int(e, "dest_port"), s_or(s_str(e, "proto"), "?"),
-            s_or(s_str(e, "app"), ""), host ? " host " : "", host ? host : "",
-            s_str(e, "reason") ? " " : "", s_or(s_str(e, "reason"), ""));
+            (long long)s_int(e, "dest_port"), s_or(s_str(e, "proto"), "?"), s_or(app, ""),
+            host ? " host " : "", host ? host : "", reason ? " " : "", s_or(reason, ""));
 }
 
 static void s_rule(aggregate_t *self, const char *site, const char *rule, const char *verdict,
@@ -168,26 +188,26 @@ static void s_rule(aggregate_t *self, const char *site, const char *rule, const 
 
 static void s_flow(aggregate_t *self, const char *site, json_object *e, uint64_t ts)
 {
-    const char *verdict = s_or(s_str(e, "verdict"), "");
+    const char *verdict = s_or(s_judged(e, "verdict"), "");
     bool unexpected = strcmp(verdict, "unexpected") == 0;
     store_site_flow(self->store, site, ts, unexpected);
     char example[320];
     s_example(e, example, sizeof example);
     const char *device = s_str(e, "src_ip");
-    const char *rule = s_str(e, "rule");
+    const char *rule = s_judged(e, "rule");
     if (rule && (!strcmp(verdict, "allowed") || !strcmp(verdict, "blocked") ||
                         !strcmp(verdict, "one_sided") || !strcmp(verdict, "capture_ended")))
         s_rule(self, site, rule, verdict, ts, example, device);
-    const char *reply = s_str(e, "reply_rule");
+    const char *reply = s_judged(e, "reply_rule");
     if (reply && strcmp(verdict, "allowed") == 0)
         s_rule(self, site, reply, "allowed", ts, example, device);
     if (unexpected) {
         int64_t port = s_int(e, "dest_port");
         store_unexpected(self->store, site, s_or(s_str(e, "dest_ip"), "?"), (int)(port < 0 ? 0 : port),
-                s_or(s_str(e, "proto"), "?"), ts, s_str(e, "nearest_rule"),
-                s_str(e, "nearest_differs"), example);
+                s_or(s_str(e, "proto"), "?"), ts, s_judged(e, "nearest_rule"),
+                s_judged(e, "nearest_differs"), example);
     }
-    const char *violation = s_str(e, "violation");
+    const char *violation = s_judged(e, "violation");
     if (violation) {
         store_violation(self->store, site, violation, ts, example);
         char msg[400];

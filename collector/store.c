@@ -1005,7 +1005,7 @@ void store_metrics(store_t *self, strbuf_t *b, const char *const *sites, size_t 
             "events refused as malformed", "sensor", "SELECT sensor, rejected FROM sensors", 1);
     s_metric_rows(self, b, "pinhole_sensor_packets_total", "counter",
             "packets the sensor has read (from its heartbeat)", "sensor",
-            "SELECT sensor, COALESCE(json_extract(stats, '$.capture.packets'), 0) FROM sensors", 1);
+            "SELECT sensor, COALESCE(json_extract(stats, '$.capture.decoder.pkts'), json_extract(stats, '$.capture.packets'), 0) FROM sensors", 1);
     s_metric_rows(self, b, "pinhole_sensor_kernel_packets_total", "counter",
             "packets the sensor's kernel capture received (live; from its heartbeat)", "sensor",
             "SELECT sensor, json_extract(stats, '$.capture.capture.kernel_packets') FROM sensors "

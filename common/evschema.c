@@ -212,8 +212,9 @@ void *evschema_event_parse(const char *line, size_t len, char *err, size_t errle
     uint64_t v = 0;
     const char *type = s_get_str(o, "event_type");
     const char *ts = s_get_str(o, "timestamp");
-    if (!s_get_u64(o, "schema", &v) || v != EVSCHEMA_EVENT_VERSION) {
-        snprintf(err, errlen, "\"schema\" is not %d", EVSCHEMA_EVENT_VERSION);
+    if (!s_get_u64(o, "schema", &v) || v < EVSCHEMA_EVENT_VERSION_MIN || v > EVSCHEMA_EVENT_VERSION) {
+        snprintf(err, errlen, "\"schema\" is not %d to %d", EVSCHEMA_EVENT_VERSION_MIN,
+                EVSCHEMA_EVENT_VERSION);
     } else if (!type || !*type || strlen(type) > 32) {
         snprintf(err, errlen, "no \"event_type\"");
     } else if (!ts || !evschema_time_parse(ts)) {

@@ -26,7 +26,8 @@
 #include <stdint.h>
 
 #define EVSCHEMA_LINK_VERSION 1
-#define EVSCHEMA_EVENT_VERSION 1      /* docs/events.md; OUTPUT_SCHEMA_VERSION */
+#define EVSCHEMA_EVENT_VERSION 2      /* docs/events.schema.json: what sensors write */
+#define EVSCHEMA_EVENT_VERSION_MIN 1  /* the oldest a collector still reads */
 #define EVSCHEMA_MAX_HEADER 65536     /* header frame bytes (heartbeat stats included) */
 #define EVSCHEMA_MAX_EVENT 65536      /* one event line */
 #define EVSCHEMA_MAX_BATCH 4096       /* events in one message */

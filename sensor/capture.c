@@ -247,7 +247,11 @@ static int s_next_raw(capture_t *self, capture_pkt_t *hdr, const uint8_t **data)
     if (rc == 0 && self->live && s_wait(self))
         rc = pcap_next_ex(self->pcap, &ph, data);
     if (rc == 1) {
-        hdr->ts_us = (uint64_t)ph->ts.tv_sec * 1000000u + (uint64_t)ph->ts.tv_usec;
+        /* A pcap file's seconds are unsigned 32 bits (to 2106), which
+         * libpcap hands over sign-extended: 3867576602 (2092) would read
+         * as 1956, and as a time past the year 500000 once unsigned. */
+        uint64_t sec = ph->ts.tv_sec < 0 ? (uint64_t)(uint32_t)ph->ts.tv_sec : (uint64_t)ph->ts.tv_sec;
+        hdr->ts_us = sec * 1000000u + (uint64_t)ph->ts.tv_usec;
         hdr->caplen = ph->caplen;
         hdr->wirelen = ph->len < ph->caplen ? ph->caplen : ph->len;
         hdr->linktype = self->linktype;

@@ -22,6 +22,10 @@ static void s_hist(flow_t *f, char ch)
 void conn_start(flow_t *f, int side, const packet_t *p)
 {
     f->orig = (uint8_t)side;
+    if (p->proto == 1 || p->proto == 58) { /* its Community ID needs the opener's type */
+        f->icmp_type = p->icmp_type;
+        f->icmp_code = p->icmp_code;
+    }
     if (p->proto != 6)
         return;
     uint8_t fl = p->tcp_flags & (TCP_SYN | TCP_ACK);

@@ -12,6 +12,8 @@
 
 #include "compliance.h"
 #include "conn.h"
+#include "evschema.h"
+#include "flowid.h"
 
 /* Events go to the file in whole lines: a line is added to this buffer
  * only whole, and the buffer is written with write(2) when the next line
@@ -209,7 +211,7 @@ static json_object *s_event(output_t *self, const char *type, uint64_t ts_us, in
     json_object *e = json_object_new_object();
     s_str(e, "timestamp", output_time(ts_us, buf, sizeof buf));
     s_str(e, "event_type", type);
-    s_int(e, "schema", OUTPUT_SCHEMA_VERSION);
+    s_int(e, "schema", EVSCHEMA_EVENT_VERSION);
     s_str(e, "sensor", self->sensor);
     if (site >= 0)
         s_str(e, "site", rules_site_name(self->rules, (size_t)site));
@@ -273,7 +275,9 @@ void output_rtp_one_way(output_t *self, const media_call_t *c, int site, int par
     json_object_object_add(m, "outbound", s_call_dir(c, !party));
     json_object_object_add(e, "media", m);
     if (f) {
-        s_int(e, "flow_id", (int64_t)f->id);
+        char cid[FLOWID_COMMUNITY_LEN];
+        s_int(e, "flow_id", (int64_t)flowid_stable(f));
+        s_str(e, "community_id", flowid_community_flow(f, cid));
         s_ends(e, f);
     }
     if (v)
@@ -297,48 +301,58 @@ void output_flow(output_t *self, const flow_t *f, const verdict_t *v, const medi
     const ip_addr_t *src = o ? &f->key.b : &f->key.a, *dst = o ? &f->key.a : &f->key.b;
     char buf[128];
     json_object *e = s_event(self, "flow", f->first_us, v->site);
-    s_int(e, "flow_id", (int64_t)f->id);
+    /* EVE's fields first: the flow's identity, ends and application. */
+    s_int(e, "flow_id", (int64_t)flowid_stable(f));
+    s_str(e, "community_id", flowid_community_flow(f, buf));
     s_str(e, "src_ip", ip_to_str(src, buf, sizeof buf));
     s_int(e, "src_port", o ? f->key.pb : f->key.pa);
     s_str(e, "dest_ip", ip_to_str(dst, buf, sizeof buf));
     s_int(e, "dest_port", o ? f->key.pa : f->key.pb);
     s_str(e, "proto", s_proto(f->key.proto));
-    s_str(e, "src_roles", rules_roles_str(self->rules, v->roles[0], buf, sizeof buf));
-    s_str(e, "dest_roles", rules_roles_str(self->rules, v->roles[1], buf, sizeof buf));
-    s_str(e, "app", classify_app_name(self->cls, f, buf, sizeof buf));
+    s_str(e, "app_proto", classify_app_name(self->cls, f, buf, sizeof buf));
+    if (f->host[0] && (f->flags & FLOW_F_SNI) && !(f->flags & (FLOW_F_HOST_DNS | FLOW_F_HTTP))) {
+        json_object *tls = json_object_new_object();
+        s_str(tls, "sni", f->host);
+        json_object_object_add(e, "tls", tls);
+    } else if (f->host[0] && (f->flags & FLOW_F_HTTP) && !(f->flags & FLOW_F_HOST_DNS)) {
+        json_object *http = json_object_new_object();
+        s_str(http, "hostname", f->host);
+        json_object_object_add(e, "http", http);
+    }
+    /* pinhole's judgement, in its own object (no clash with EVE's). */
+    json_object *ph = json_object_new_object();
+    s_str(ph, "verdict", verdict_kind_str(v->kind));
+    s_rule(self, ph, "rule", v->rule);
+    s_rule(self, ph, "reply_rule", v->reply_rule);
+    if (v->reason != REASON_NONE)
+        s_str(ph, "reason", verdict_reason_str(v->reason));
+    s_str(ph, "src_roles", rules_roles_str(self->rules, v->roles[0], buf, sizeof buf));
+    s_str(ph, "dest_roles", rules_roles_str(self->rules, v->roles[1], buf, sizeof buf));
     const char *by;
     if ((by = verdict_role_by_str(v->by[0])))
-        s_str(e, "src_role_by", by);
+        s_str(ph, "src_role_by", by);
     if ((by = verdict_role_by_str(v->by[1])))
-        s_str(e, "dest_role_by", by);
+        s_str(ph, "dest_role_by", by);
     if (f->host[0] && (f->flags & FLOW_F_HOST_DNS))
-        s_str(e, "dns_name", f->host);
-    else if (f->host[0] && (f->flags & FLOW_F_HTTP))
-        s_str(e, "http_host", f->host);
-    else if (f->host[0] && (f->flags & FLOW_F_SNI))
-        s_str(e, "sni", f->host);
+        s_str(ph, "dns_name", f->host);
     if (v->remote >= 0 && v->geo.asn)
-        s_int(e, "asn", v->geo.asn);
+        s_int(ph, "asn", v->geo.asn);
     if (v->remote >= 0 && v->geo.org[0])
-        s_str(e, "as_org", v->geo.org);
+        s_str(ph, "as_org", v->geo.org);
     if (v->remote >= 0 && v->geo.country[0])
-        s_str(e, "country", v->geo.country);
-    s_str(e, "verdict", verdict_kind_str(v->kind));
-    s_rule(self, e, "rule", v->rule);
-    s_rule(self, e, "reply_rule", v->reply_rule);
-    if (v->reason != REASON_NONE)
-        s_str(e, "reason", verdict_reason_str(v->reason));
+        s_str(ph, "country", v->geo.country);
     if (f->flags & FLOW_F_ICMP) {
-        s_int(e, "icmp_type", f->icmp_type);
-        s_int(e, "icmp_code", f->icmp_code);
-        s_str(e, "icmp_meaning", s_icmp_meaning(f->icmp_type, f->icmp_code));
+        s_int(ph, "icmp_type", f->icmp_type);
+        s_int(ph, "icmp_code", f->icmp_code);
+        s_str(ph, "icmp_meaning", s_icmp_meaning(f->icmp_type, f->icmp_code));
     }
     if (v->nearest >= 0) {
-        s_rule(self, e, "nearest_rule", v->nearest);
-        s_str(e, "nearest_differs", rules_near_str(v->near));
+        s_rule(self, ph, "nearest_rule", v->nearest);
+        s_str(ph, "nearest_differs", rules_near_str(v->near));
     }
     if (v->violation >= 0)
-        s_str(e, "violation", rules_req(self->rules, (size_t)v->violation)->id);
+        s_str(ph, "violation", rules_req(self->rules, (size_t)v->violation)->id);
+    json_object_object_add(e, "pinhole", ph);
     json_object *fl = json_object_new_object();
     s_int(fl, "pkts_toserver", f->d[o].pkts);
     s_int(fl, "pkts_toclient", f->d[r].pkts);
@@ -449,7 +463,7 @@ void output_sip(output_t *self, const siptx_t *tx, const char *end)
     s_int(sip, "cseq", tx->cseq);
     s_str(sip, "call_id", tx->call_id);
     if (tx->status)
-        s_int(sip, "status", tx->status);
+        s_int(sip, "code", tx->status);
     s_str(sip, "end", end);
     if (tx->from[0])
         s_str(sip, "from", tx->from);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* output.h: the event stream, as JSON lines (schema: docs/events.md).
+/* output.h: the event stream, as JSON lines (docs/events.schema.json).
  *
  * One object per line with `event_type`; field names follow Suricata's EVE
- * where one exists. Event schema version: OUTPUT_SCHEMA_VERSION. */
+ * where one exists, and pinhole's own judgement of a flow is in its
+ * `pinhole` object. Event schema version: EVSCHEMA_EVENT_VERSION. */
 #ifndef PINHOLE_OUTPUT_H
 #define PINHOLE_OUTPUT_H
 
@@ -17,7 +18,6 @@
 #include "rules.h"
 #include "verdict.h"
 
-#define OUTPUT_SCHEMA_VERSION 1
 
 typedef struct output output_t;
 

@@ -467,8 +467,19 @@ static void s_release_held(pipeline_t *self, const capture_pkt_t *next, bool bel
     s_process(self, &self->held, self->held_data);
 }
 
+/* The last microsecond of the year 9999: a timestamp past it (a pcapng
+ * clock gone wrong) cannot be written as an event's time. */
+#define PIPELINE_MAX_TS_US 253402300799999999ull
+
 void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *data)
 {
+    capture_pkt_t fixed;
+    if (hdr->ts_us > PIPELINE_MAX_TS_US) { /* taken as dated now */
+        fixed = *hdr;
+        fixed.ts_us = self->now_us;
+        hdr = &fixed;
+        self->st.clock_jumps++;
+    }
     if (self->holding)
         s_release_held(self, hdr, false);
     if (self->now_us && s_far(self, hdr->ts_us, self->now_us) && hdr->caplen <= CAPTURE_SNAPLEN) {
@@ -537,10 +548,19 @@ static json_object *s_stats_object(const pipeline_t *self)
     flow_table_stats(self->flows, &fs);
     classify_stats_t cs;
     classify_stats(self->cls, &cs);
+    /* EVE's groups where they exist (decoder, capture), pinhole's own
+     * counters in "pinhole". */
+    json_object *top = json_object_new_object();
     json_object *s = json_object_new_object();
     #define ADD(o, k, v) json_object_object_add((o), (k), json_object_new_int64((int64_t)(v)))
-    ADD(s, "packets", self->st.packets);
-    ADD(s, "bytes", self->st.bytes);
+    json_object *dec = json_object_new_object();
+    ADD(dec, "pkts", self->st.packets);
+    ADD(dec, "bytes", self->st.bytes);
+    uint64_t invalid = 0;
+    for (int i = 1; i < DECODE_ERR_COUNT; i++)
+        invalid += self->st.decode[i];
+    ADD(dec, "invalid", invalid);
+    json_object_object_add(top, "decoder", dec);
     ADD(s, "duplicates", self->st.duplicates);
     ADD(s, "icmp_errors_matched", self->st.icmp_matched);
     ADD(s, "icmp_errors_unmatched", self->st.icmp_unmatched);
@@ -552,7 +572,7 @@ static json_object *s_stats_object(const pipeline_t *self)
         ADD(k, "kernel_packets", self->kernel[0]);
         ADD(k, "kernel_drops", self->kernel[1]);
         ADD(k, "kernel_ifdrops", self->kernel[2]);
-        json_object_object_add(s, "capture", k);
+        json_object_object_add(top, "capture", k);
     }
     defrag_stats_t ds;
     defrag_stats(self->defrag, &ds);
@@ -594,6 +614,7 @@ static json_object *s_stats_object(const pipeline_t *self)
     ADD(s, "media_calls", ms.calls);
     ADD(s, "media_calls_ended", ms.calls_ended);
     ADD(s, "media_streams", ms.streams);
+    ADD(s, "media_one_way", ms.one_way);
     dnsbind_stats_t bs;
     dnsbind_stats(self->dns, &bs);
     json_object *dn = json_object_new_object();
@@ -625,7 +646,8 @@ static json_object *s_stats_object(const pipeline_t *self)
     ADD(c, "slots_peak", cs.slots_peak);
     json_object_object_add(s, "ndpi", c);
 #undef ADD
-    return s;
+    json_object_object_add(top, "pinhole", s);
+    return top;
 }
 
 /* One `site_summary` event per observed site: the NAT and SIP ALG counters

@@ -840,7 +840,7 @@ void report_write_json(const report_t *self, const report_meta_t *meta, FILE *ou
 {
     char t[40];
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "schema", json_object_new_int(OUTPUT_SCHEMA_VERSION));
+    json_object_object_add(o, "schema", json_object_new_int(REPORT_FORMAT_VERSION));
     json_object_object_add(o, "sensor", json_object_new_string(meta->sensor));
     json_object_object_add(o, "compliant", json_object_new_boolean(report_compliant(self)));
     json_object *m = json_object_new_object();

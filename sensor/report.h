@@ -19,6 +19,9 @@
 #include "rules.h"
 #include "verdict.h"
 
+/* The JSON report's "schema" (docs/events.md, Report). */
+#define REPORT_FORMAT_VERSION 2
+
 #define REPORT_MAX_GROUPS 4096 /* unexpected-flow groups per run */
 
 typedef struct report report_t;

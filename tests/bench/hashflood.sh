@@ -31,7 +31,7 @@ import json, sys
 for line in open(sys.argv[1]):
     e = json.loads(line)
     if e.get("event_type") == "stats":
-        f = e["stats"]["flows"]
+        f = e["stats"]["pinhole"]["flows"]
         print("created %d, peak %d" % (f["created"], f["peak"]))
 ' "$W/ev.jsonl")
     chain=$(sed -n 's/.*longest hash chain a lookup walked was \([0-9]*\).*/\1/p' "$W/err")

@@ -291,7 +291,7 @@ def summary(a):
             n_events += 1
             if b'"event_type":"stats"' in line:
                 try:
-                    processed = json.loads(line)["stats"]["packets"]
+                    processed = json.loads(line)["stats"]["decoder"]["pkts"]
                 except ValueError:
                     pass
                 d = DROP.findall(line)

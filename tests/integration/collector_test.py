@@ -147,9 +147,9 @@ def case_e2e(a, tmp):
                               "lab-https-inside.pcap")], capture_output=True, text=True)
                .stdout.split()[-1])
     check(row and row["state"] == "finished", "branch-inside should be finished: %s" % row)
-    check(row and row.get("stats", {}).get("capture", {}).get("packets") == pkts,
+    check(row and row.get("stats", {}).get("capture", {}).get("decoder", {}).get("pkts") == pkts,
           "branch-inside heartbeat packets %s, capture has %d"
-          % (row and row.get("stats", {}).get("capture", {}).get("packets"), pkts))
+          % (row and row.get("stats", {}).get("capture", {}).get("decoder", {}).get("pkts"), pkts))
 
     # A sensor that says hello and then nothing goes silent.
     hb = json.dumps({"link": 1, "kind": "heartbeat", "sensor": "voip", "epoch": "0hello"})
@@ -376,12 +376,19 @@ def case_reject(a, tmp):
 
     # A site that breaks and is fixed: blocked, then allowed 10 minutes
     # later (beyond the 5-minute window): compliant again, with alerts.
+    # The break comes from a sensor still on schema 1 (judgement at the
+    # top), the fix from one on schema 2 (in "pinhole"): both are read.
     def flow(t, verdict, reason=None):
+        judged = {"verdict": verdict, "rule": "PBX-CFG"}
+        if reason:
+            judged["reason"] = reason
         e = dict(good, event_type="flow", site="lab-branch", src_ip="192.168.50.10",
                  src_port=40000, dest_ip="203.0.113.40", dest_port=8445, proto="TCP",
-                 verdict=verdict, rule="PBX-CFG", timestamp="2026-11-22T05:%02d:00.000000+0000" % t)
+                 timestamp="2026-11-22T05:%02d:00.000000+0000" % t)
         if reason:
-            e["reason"] = reason
+            e.update(judged)  # schema 1
+        else:
+            e.update(schema=2, pinhole=judged)
         return json.dumps(e)
     fix = dict(head, epoch="0fix", count=1)
     check('"acked":1' in send(json.dumps(fix), flow(0, "blocked", "reset")), "fix: first batch")

@@ -15,6 +15,7 @@ import sys
 import tempfile
 
 from sensor_run import print_result
+from event_schema import flat
 
 PACKETS = 10000
 
@@ -30,8 +31,8 @@ def run(a, tmp, kind, extra=()):
     if proc.returncode == 2:
         sys.exit("sensor failed: %s" % proc.stderr)
     events = [json.loads(line) for line in open(ev)]
-    stats = [e for e in events if e["event_type"] == "stats"][0]["stats"]
-    flows = [e for e in events if e["event_type"] == "flow"]
+    stats = flat([e for e in events if e["event_type"] == "stats"][0])["stats"]
+    flows = [e for e in map(flat, events) if e["event_type"] == "flow"]
     return proc, stats, flows
 
 

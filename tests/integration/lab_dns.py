@@ -17,6 +17,7 @@ import sys
 import tempfile
 
 from sensor_run import print_result
+from event_schema import flat
 
 EXPECT = [
     # dest_ip, dest_port, fields that must be so (None: absent)
@@ -53,7 +54,7 @@ def main():
     a = ap.parse_args()
     errors = []
     proc, events = run(a.sensor, a.src, os.path.join(a.src, "rules/inventory/lab-dns.yaml"))
-    flows = [e for e in events if e["event_type"] == "flow"]
+    flows = [e for e in map(flat, events) if e["event_type"] == "flow"]
     for dip, dport, want in EXPECT:
         got = [e for e in flows if (e["dest_ip"], e["dest_port"]) == (dip, dport)]
         if len(got) != 1:
@@ -62,7 +63,7 @@ def main():
         for k, v in want.items():
             if get(got[0], k) != v:
                 errors.append("%s:%d: %s is %r, expected %r" % (dip, dport, k, get(got[0], k), v))
-    stats = [e for e in events if e["event_type"] == "stats"][-1]["stats"]
+    stats = flat([e for e in events if e["event_type"] == "stats"][-1])["stats"]
     for k, v in [("dns.answers", 1), ("dns.invalid", 0), ("dns.bound", 1),
                  ("tables.dns_bindings.created", 1), ("tables.dns_bindings.max", 16384)]:
         if get(stats, k) != v:
@@ -76,7 +77,7 @@ def main():
         open(inv, "w").write(text.replace("cidrs: [192.168.50.0/24]", "cidrs: [192.168.51.0/24]")
                              .replace("[192.168.50.10]", "[192.168.51.10]"))
         proc, events = run(a.sensor, a.src, inv)
-        got = [e for e in events if e["event_type"] == "flow" and e["dest_port"] == 8445
+        got = [e for e in map(flat, events) if e["event_type"] == "flow" and e["dest_port"] == 8445
                and e["dest_ip"] == "203.0.113.40"]
         if not got or got[0].get("dest_role_by") is not None or got[0]["dest_roles"] != "":
             errors.append("outside every site: 203.0.113.40:8445 still named: %r" % got)

@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from sensor_run import print_result, run_sensor
+from event_schema import flat
 
 CHANGES = [
     ("sip:100@lab.example", "203.0.113.2:44821", "203.0.113.2:6352"),
@@ -34,7 +35,7 @@ def media(a, kind, vantage):
     so inside it never arrives (outside, both directions pass by)."""
     p, events, report = run(a.sensor, a.src, ["lab-sip-%s-%s.pcap" % (kind, vantage)])
     errors = []
-    rtp = [e for e in events if e["event_type"] == "flow" and "rtp" in e]
+    rtp = [e for e in map(flat, events) if e["event_type"] == "flow" and "rtp" in e]
     oneway = [e for e in events if e["event_type"] == "rtp_one_way"]
     if len(rtp) != 1:
         errors.append("%d media flows, expected 1" % len(rtp))
@@ -65,14 +66,14 @@ def media(a, kind, vantage):
             if p.returncode != 0:
                 errors.append("exit %d, expected 0" % p.returncode)
     # The transactions: INVITE and BYE, each answered 200, with a response time.
-    tx = sorted((e["sip"]["method"], e["sip"].get("status"), e["sip"]["end"]) for e in events
+    tx = sorted((e["sip"]["method"], e["sip"].get("code"), e["sip"]["end"]) for e in events
                 if e["event_type"] == "sip")
     if tx != [("BYE", 200, "final"), ("INVITE", 200, "final")]:
         errors.append("SIP transactions %r" % tx)
     if any(not 0 < e["sip"].get("response_ms", 0) < 1000 for e in events if e["event_type"] == "sip"):
         errors.append("response times %r" % [e["sip"].get("response_ms") for e in events
                                              if e["event_type"] == "sip"])
-    stats = [e for e in events if e["event_type"] == "stats"][0]["stats"]
+    stats = flat([e for e in events if e["event_type"] == "stats"][0])["stats"]
     if stats["ndpi"]["packets"] > 20:
         errors.append("nDPI saw %d packets: RTP known from SDP must skip it" % stats["ndpi"]["packets"])
     return print_result("%s-%s" % (kind, vantage), errors)
@@ -120,7 +121,7 @@ def silent_phone(a):
     p, events, report = run(a.sensor, a.src, ["lab-sip-silentphone-inside.pcap"])
     errors = []
     oneway = [e for e in events if e["event_type"] == "rtp_one_way"]
-    rtp = [e for e in events if e["event_type"] == "flow" and "rtp" in e]
+    rtp = [e for e in map(flat, events) if e["event_type"] == "flow" and "rtp" in e]
     if len(oneway) != 1 or oneway[0]["missing"] != "outbound" or oneway[0]["site"] != "lab-voip":
         errors.append("rtp_one_way events %r" % oneway)
     if len(rtp) != 1 or rtp[0]["verdict"] != "blocked" or rtp[0]["rule"] != "PBX-RTP-OUT" \
@@ -211,7 +212,7 @@ def main():
             got = [(e["reason"], e.get("aor"), e["target"], e.get("current_public")) for e in missed]
             if got != want:
                 errors.append("missed calls %r, expected %r" % (got, want))
-            inv = [e for e in events if e["event_type"] == "flow" and e.get("dest_port") == 44821]
+            inv = [e for e in map(flat, events) if e["event_type"] == "flow" and e.get("dest_port") == 44821]
             if len(inv) != 1 or inv[0]["verdict"] != "blocked" or inv[0]["rule"] != "PBX-SIP-IN" or \
                     inv[0]["reason"] != "icmp_unreachable":
                 errors.append("the lost INVITE's flow: %r" % inv)
@@ -220,11 +221,11 @@ def main():
     # Every REGISTER is one transaction answered 200 (9 per vantage); the
     # lost INVITE (outside) is one with no final response, retransmitted.
     regs = [e["sip"] for e in events if e["event_type"] == "sip" and e["sip"]["method"] == "REGISTER"]
-    if len(regs) != 9 * len(names) or any(r.get("status") != 200 for r in regs):
-        errors.append("REGISTER transactions: %d, statuses %r" % (len(regs), {r.get("status") for r in regs}))
+    if len(regs) != 9 * len(names) or any(r.get("code") != 200 for r in regs):
+        errors.append("REGISTER transactions: %d, statuses %r" % (len(regs), {r.get("code") for r in regs}))
     invites = [e["sip"] for e in events if e["event_type"] == "sip" and e["sip"]["method"] == "INVITE"]
     if nat == "portchange" and "outside" in names and \
-            (len(invites) != 1 or "status" in invites[0] or invites[0]["end"] != "capture_ended"):
+            (len(invites) != 1 or "code" in invites[0] or invites[0]["end"] != "capture_ended"):
         errors.append("the lost INVITE's transaction: %r" % invites)
     return print_result(a.case, errors)
 

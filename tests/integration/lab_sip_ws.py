@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from event_schema import flat
 
 REASON = "signalling encrypted (SIP over TLS)"
 
@@ -43,7 +44,7 @@ def main():
                             "--events", ev, "--report", "json"], stdout=out, check=False, timeout=120)
         events = [json.loads(line) for line in open(ev)]
         report = json.load(open(rep))
-    stats = [e for e in events if e["event_type"] == "stats"][-1]["stats"]
+    stats = flat([e for e in events if e["event_type"] == "stats"][-1])["stats"]
     ws = stats["sip_ws"]
     if stats["sip_messages"] != 8 or ws["messages"] != 8 or ws["streams"] != 1 or ws["invalid"]:
         bad.append("SIP over WebSocket: %d messages, sip_ws %s" % (stats["sip_messages"], ws))

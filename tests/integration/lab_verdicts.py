@@ -21,6 +21,7 @@ import argparse
 import sys
 
 from sensor_run import print_result, run_sensor
+from event_schema import flat
 
 SITE_VIEW = [
     # dest_ip, dest_port, proto, verdict, rule, reason, extra checks
@@ -83,7 +84,7 @@ def get(e, key):
 
 
 def check_flows(events, expected):
-    flows = [e for e in events if e["event_type"] == "flow" and e["verdict"] != "unmonitored"]
+    flows = [e for e in map(flat, events) if e["event_type"] == "flow" and e["verdict"] != "unmonitored"]
     errors, used = [], set()
     for (dip, dport, proto, verdict, rule, reason, extra) in expected:
         match = None
@@ -140,7 +141,7 @@ def check_no_dedup(a, events, stats):
     """With --no-dedup the mirror's copies are packets of their flows."""
     errors = []
     nd = run(a.sensor, a.src, "lab-https-mirror.pcap", ["--no-dedup"])[1]
-    nd_stats = [e for e in nd if e["event_type"] == "stats"][0]["stats"]
+    nd_stats = flat([e for e in nd if e["event_type"] == "stats"][0])["stats"]
     if nd_stats["duplicates"] != 0:
         errors.append("--no-dedup: %d duplicates dropped" % nd_stats["duplicates"])
     if flow_packets(nd) != flow_packets(events) + stats["duplicates"]:
@@ -161,11 +162,11 @@ def main():
         proc, events, report = run(a.sensor, a.src, capture, extra)
         errors += check_flows(events, expected)
         errors += check_report(report, rules, code, proc)
-        stats = [e for e in events if e["event_type"] == "stats"][0]["stats"]
+        stats = flat([e for e in events if e["event_type"] == "stats"][0])["stats"]
         if a.case in ("mirror", "mixed"):
             # Every packet of the LAN link is there twice: half are copies.
             single = run(a.sensor, a.src, "lab-https-inside.pcap", [])[1]
-            n = [e for e in single if e["event_type"] == "stats"][0]["stats"]["packets"]
+            n = flat([e for e in single if e["event_type"] == "stats"][0])["stats"]["packets"]
             if stats["packets"] != 2 * n:
                 errors.append("read %d packets, expected %d" % (stats["packets"], 2 * n))
             if stats["duplicates"] < n * 9 // 10:
@@ -177,7 +178,7 @@ def main():
     elif a.case == "onesided":
         # Only the site's own packets: nothing may be called blocked.
         proc, events, report = run(a.sensor, a.src, "lab-https-onesided.pcap", [])
-        flows = [e for e in events if e["event_type"] == "flow" and e["verdict"] != "unmonitored"]
+        flows = [e for e in map(flat, events) if e["event_type"] == "flow" and e["verdict"] != "unmonitored"]
         one = [e for e in flows if e["verdict"] == "one_sided"]
         errors += ["blocked on one-sided evidence: %s:%s" % (e["dest_ip"], e["dest_port"])
                    for e in flows if e["verdict"] == "blocked"]
@@ -190,7 +191,7 @@ def main():
     elif a.case == "nogeo":
         # Without the ASN database the WAF cannot be recognised.
         proc, events, report = run(a.sensor, a.src, "lab-https-inside.pcap", [], geo=False)
-        waf = [e for e in events if e.get("dest_ip") == "203.0.113.20"]
+        waf = [e for e in map(flat, events) if e.get("dest_ip") == "203.0.113.20"]
         if len(waf) != 1 or waf[0]["verdict"] != "unexpected" or "asn" in waf[0]:
             errors.append("WAF flow without --geoip: %r" % waf)
         if "ASN" not in proc.stderr:
@@ -199,7 +200,7 @@ def main():
         # A BPF filter on a file: only the flows that work remain: compliant.
         proc, events, report = run(a.sensor, a.src, "lab-https-inside.pcap",
                                    ["--filter", "tcp port 443 and not host 203.0.113.31"])
-        flows = [e for e in events if e["event_type"] == "flow" and e["verdict"] != "unmonitored"]
+        flows = [e for e in map(flat, events) if e["event_type"] == "flow" and e["verdict"] != "unmonitored"]
         if len(flows) != 4 or any(e["verdict"] != "allowed" for e in flows):
             errors.append("filtered run: %r" % [(e["dest_ip"], e["verdict"]) for e in flows])
         if proc.returncode != 0 or report["compliant"] is not True:

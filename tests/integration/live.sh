@@ -67,6 +67,6 @@ check "the filter kept UDP/ICMP out" "! grep -q '\"proto\":\"UDP\"' '$T/ev.jsonl
 check "a stats event closes the stream" "tail -1 '$T/ev.jsonl' | grep -q '\"event_type\":\"stats\"'"
 n=$(wc -l <"$T/ev.jsonl")
 check "every event of the live run reached the collector ($n)" \
-    "python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))[\"sensors\"][0]; sys.exit(not (s[\"received\"] == $n and s[\"state\"] == \"finished\" and s[\"stats\"][\"capture\"][\"packets\"] > 0))' '$T/sensors.json'"
+    "python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))[\"sensors\"][0]; sys.exit(not (s[\"received\"] == $n and s[\"state\"] == \"finished\" and s[\"stats\"][\"capture\"][\"decoder\"][\"pkts\"] > 0))' '$T/sensors.json'"
 echo "$passes passed, $fails failed"
 [ $fails -eq 0 ]

@@ -46,14 +46,14 @@ size=$(stat -c %s "$PCAP")
 head -c $((size - 37)) "$PCAP" >"$T/truncated.pcap"
 if run "truncated capture" 2 --read "$T/truncated.pcap"; then
     expect_err "truncated capture says where" "truncated.pcap: after packet $((N - 1)): truncated dump file"
-    got=$(stat_of packets)
+    got=$(stat_of decoder.pkts)
     [ "$got" = $((N - 1)) ] && ok "truncated: the $((N - 1)) whole packets are kept" || bad "truncated: $got packets"
     grep -q "Site lab-branch" "$T/out" && ok "truncated: report still written" || bad "truncated: no report"
 fi
 
 # Two files: the broken one is reported, the good one is read whole.
 if run "bad file beside a good one" 2 --read "$T/badmagic.pcap" --read "$PCAP"; then
-    [ "$(stat_of packets)" = "$N" ] && ok "good file read whole after a bad one" || bad "packets lost beside a bad file"
+    [ "$(stat_of decoder.pkts)" = "$N" ] && ok "good file read whole after a bad one" || bad "packets lost beside a bad file"
 fi
 
 editcap -s 40 "$PCAP" "$T/snap40.pcap" >/dev/null
@@ -61,8 +61,8 @@ editcap -s 40 "$PCAP" "$T/snap40.pcap" >/dev/null
 # counted, and the run says so (what remains may still look compliant).
 if run "snaplen 40" 01 --read "$T/snap40.pcap"; then
     expect_err "snaplen 40: the cut is reported" "cut short by the snap length"
-    [ "$(stat_of packets)" = "$N" ] && ok "snaplen 40: every packet read" || bad "snaplen 40: packets lost"
-    l4=$(stat_of decode.l4_truncated)
+    [ "$(stat_of decoder.pkts)" = "$N" ] && ok "snaplen 40: every packet read" || bad "snaplen 40: packets lost"
+    l4=$(stat_of pinhole.decode.l4_truncated)
     [ "$l4" -gt 0 ] && ok "snaplen 40: $l4 cut packets counted" || bad "snaplen 40: cut packets not counted"
 fi
 for s in 54 60 96 128; do

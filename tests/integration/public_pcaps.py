@@ -28,7 +28,9 @@ import tempfile
 
 sys.dont_write_bytecode = True  # no __pycache__ left in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import event_schema  # noqa: E402
 import tshark_sip  # noqa: E402
+from event_schema import flat_stats  # noqa: E402
 
 INVENTORY = """sensor: public
 sites:
@@ -87,7 +89,7 @@ def tshark_checks(name, path, sip, nat):
     exp = tshark_sip.expected_events(cap, SITES)
     problems, notes = [], []
     got_sip = collections.Counter(
-        (e["method"], e["call_id"], e["cseq"], e["via"].get("branch", ""), e.get("status", 0), e["end"])
+        (e["method"], e["call_id"], e["cseq"], e["via"].get("branch", ""), e.get("code", 0), e["end"])
         for e in sip)
     want_sip = collections.Counter(exp.sip)
     if got_sip != want_sip:
@@ -183,12 +185,13 @@ def main():
                                capture_output=True, text=True, timeout=300)
             name = os.path.basename(path)
             stats = None
-            nat, sip, one_way = [], [], 0
+            nat, sip, one_way, all_events = [], [], 0, []
             if os.path.exists(ev):
                 for line in open(ev):
                     e = json.loads(line)
+                    all_events.append(e)
                     if e["event_type"] == "stats":
-                        stats = e["stats"]
+                        stats = flat_stats(e["stats"])
                     elif e["event_type"] in ("nat_binding", "nat_port_change"):
                         nat.append(e)
                     elif e["event_type"] == "sip":
@@ -197,6 +200,8 @@ def main():
                         one_way += 1
             want = capinfos_count(path)
             problems, notes, summary = [], [], ""
+            # Every event matches docs/events.schema.json.
+            problems += event_schema.problems(all_events, limit=3)
             if p.returncode < 0 or p.returncode == 2 or stats is None:
                 problems.append("exit %d: %s" % (p.returncode, p.stderr.strip()[:300]))
             elif stats["packets"] == 0:

@@ -5,6 +5,8 @@ import os
 import subprocess
 import tempfile
 
+import event_schema
+
 
 def run_sensor(sensor, src, captures, extra=(), geo=False):
     with tempfile.TemporaryDirectory() as tmp:
@@ -18,6 +20,7 @@ def run_sensor(sensor, src, captures, extra=(), geo=False):
             cmd += ["--geoip", os.path.join(src, "tests/data/lab-asn.mmdb")]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         events = [json.loads(line) for line in open(ev)]
+        event_schema.check(events, "events of %s" % " ".join(captures))
         report = json.load(open(rep))
     return proc, events, report
 

@@ -26,6 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sensor_run import print_result  # noqa: E402
+from event_schema import flat_stats
 
 
 def run(args, tmp, case, n, opts):
@@ -54,7 +55,7 @@ def run(args, tmp, case, n, opts):
             # Only the few lines the checks need are parsed: the rest
             # (hundreds of thousands of sip and flow events) are skipped.
             if '"event_type":"stats"' in line:
-                stats = json.loads(line)["stats"]
+                stats = flat_stats(json.loads(line)["stats"])
             elif '"rtp":' in line and '"event_type":"flow"' in line:
                 rtp.append(json.loads(line))
     os.unlink(ev)

@@ -26,6 +26,7 @@ import sys
 import tempfile
 
 from sensor_run import print_result, run_sensor
+from event_schema import flat, flat_stats
 
 CAPTURES = ["lab-https-inside.pcap", "lab-sip-portchange-outside.pcap"]
 OUTER = ("198.51.100.1", "198.51.100.2")
@@ -37,7 +38,7 @@ def flows(events):
     return collections.Counter(
         (e["src_ip"], e["src_port"], e["dest_ip"], e["dest_port"], e["proto"], e["verdict"],
          e.get("rule"), e.get("reason"))
-        for e in events if e["event_type"] == "flow")
+        for e in map(flat, events) if e["event_type"] == "flow")
 
 
 def sites(report):
@@ -52,7 +53,7 @@ def sites(report):
 
 def stats(events):
     found = [e for e in events if e["event_type"] == "stats"]
-    return found[-1]["stats"] if found else {}
+    return flat_stats(found[-1]["stats"]) if found else {}
 
 
 def check(sensor, gen, src, ttype, capture, tmp, frag):

@@ -99,7 +99,7 @@ static int s_events(void)
     CHECK(o != NULL);
     json_object_put(o);
     const char *bad[] = {
-            "{\"timestamp\":\"2026-11-22T04:11:29.354881+0000\",\"event_type\":\"flow\",\"schema\":2}",
+            "{\"timestamp\":\"2026-11-22T04:11:29.354881+0000\",\"event_type\":\"flow\",\"schema\":3}",
             "{\"timestamp\":\"2026-11-22 04:11:29\",\"event_type\":\"flow\",\"schema\":1}",
             "{\"timestamp\":\"2026-13-22T04:11:29.354881+0000\",\"event_type\":\"flow\",\"schema\":1}",
             "{\"timestamp\":\"2026-11-22T04:11:29.354881+0000\",\"schema\":1}",
