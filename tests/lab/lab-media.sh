@@ -43,7 +43,7 @@
 #   t38          PCMA 30000 <-> 20000: 100 packets each way 0.52-2.54 s.
 #                Re-INVITE from the provider (its CSeq 1) at 2.51 s:
 #                m=image 20020 udptl t38, answered m=image 30020. UDPTL
-#                (2-byte sequence from 0, 44-byte packets, first byte 0x00):
+#                (2-byte sequence from 0, 45-byte payloads, first byte 0x00):
 #                30020 -> 20020 150 packets 3.10-6.08 s, 20020 -> 30020 5
 #                packets 3.01-5.41 s; BYE at 6.32 s. Call-ID 1-8035@... .
 #                No alarm.
