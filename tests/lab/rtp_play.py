@@ -139,7 +139,7 @@ def main():
                 pass
     if a.log:
         with open(a.log, "a") as f:
-            f.write("%s -> %s sent %d received %d (%s)\n" % (a.bind, a.to, sent, received,
+            f.write("%s -> %s sent %d received %d (%s)\n" % (a.bind, a.to or "-", sent, received,
                                                           " ".join(a.sink) or "-"))
     return 0
 
