@@ -38,7 +38,7 @@
 #   hold         PCMA 30000 <-> 20000: 100 packets each way 0.60-2.58 s.
 #                Re-INVITE (CSeq 2) at 2.51 s: phone audio 30010 a=sendonly,
 #                answered 20000 a=recvonly. Then 30010 -> 20000 150 packets
-#                2.99-5.98 s (music on hold), nothing toward the phone; BYE
+#                3.00-5.98 s (music on hold), nothing toward the phone; BYE
 #                (CSeq 3) at 6.02 s. Call-ID 1-6405@... . No alarm.
 #   t38          PCMA 30000 <-> 20000: 100 packets each way 0.52-2.54 s.
 #                Re-INVITE from the provider (its CSeq 1) at 2.51 s:
