@@ -32,6 +32,7 @@ Usage: lab_media.py --sensor BIN --src DIR [--case NAME|all]"""
 import argparse
 import sys
 
+from event_schema import flat
 from sensor_run import print_result, run_sensor
 
 BYE_INVITE = [("BYE", 200, "final"), ("INVITE", 200, "final")]
@@ -72,7 +73,7 @@ def check(a, name):
     if oneway != want:
         errors.append("rtp_one_way events %r, expected %r" % (oneway, want))
     # Every UDP flow but the SIP one is media known from the SDP, of this call.
-    udp = [e for e in events if e["event_type"] == "flow" and e["proto"] == "UDP"]
+    udp = [e for e in map(flat, events) if e["event_type"] == "flow" and e["proto"] == "UDP"]
     media = [e for e in udp if "rtp" in e]
     other = [e for e in udp if "rtp" not in e and e.get("app") != "SIP"]
     if other:
@@ -102,7 +103,7 @@ def check(a, name):
                           "; ".join(brief(f) for f in bad))
         if p.returncode != 0:
             errors.append("exit %d, expected 0" % p.returncode)
-    tx = sorted((e["sip"]["method"], e["sip"].get("status"), e["sip"]["end"]) for e in events
+    tx = sorted((e["sip"]["method"], e["sip"].get("code"), e["sip"]["end"]) for e in events
                 if e["event_type"] == "sip")
     if tx != want_tx:
         errors.append("SIP transactions %r, expected %r" % (tx, want_tx))
