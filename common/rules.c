@@ -38,6 +38,7 @@ void rules_destroy(rules_t **self_p)
         free(r->profile);
         free(r->purpose);
         free(r->source);
+        free(r->document);
         free(r->seed_direction);
         free(r->file);
     }
@@ -48,6 +49,7 @@ void rules_destroy(rules_t **self_p)
         free(q->profile);
         free(q->text);
         free(q->source);
+        free(q->document);
         s_free_strv(q->rules, q->nrules);
     }
     free(self->reqs);

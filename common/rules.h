@@ -50,6 +50,7 @@ typedef struct {
     int primary;   /* index of the rule this row is the other end's view of */
     char *purpose;
     char *source;  /* which row of which document */
+    char *document; /* the profile's `document:` (the seed file), NULL: none */
     char *seed_direction;
     char *file;
     int line;
@@ -69,6 +70,7 @@ typedef struct {
     int from, to;  /* roles it applies to, -1 for any */
     char *text;
     char *source;
+    char *document; /* the profile's `document:`, NULL: none */
     char **rules;  /* rule ids (for ports_open) */
     size_t nrules;
 } requirement_t;

@@ -247,7 +247,8 @@ static int s_parse_roles(ctx_t *c, rules_t *rs, yaml_node_t *roles, const char *
     return 0;
 }
 
-static int s_parse_rule(ctx_t *c, rules_t *rs, yaml_node_t *n, const char *profile)
+static int s_parse_rule(ctx_t *c, rules_t *rs, yaml_node_t *n, const char *profile,
+        const char *document)
 {
     static const char *const keys[] = {"id", "from", "to", "proto", "from_ports", "to_ports",
             "initiator", "app", "purpose", "source", "seed_direction", "same_flow_as", NULL};
@@ -269,7 +270,8 @@ static int s_parse_rule(ctx_t *c, rules_t *rs, yaml_node_t *n, const char *profi
     r->primary = (int)rs->nrules;
     r->line = (int)n->start_mark.line + 1;
     rs->nrules++; /* counted now so that destroy frees what is filled in */
-    if (!(r->file = strdup(c->file)) || !(r->profile = strdup(profile)))
+    if (!(r->file = strdup(c->file)) || !(r->profile = strdup(profile)) ||
+            (document && !(r->document = strdup(document))))
         return PINHOLE_ENOMEM;
     if ((rc = s_get_str(c, n, "id", true, &r->id)))
         return rc;
@@ -325,7 +327,8 @@ static int s_parse_rule(ctx_t *c, rules_t *rs, yaml_node_t *n, const char *profi
     return 0;
 }
 
-static int s_parse_req(ctx_t *c, rules_t *rs, yaml_node_t *n, const char *profile)
+static int s_parse_req(ctx_t *c, rules_t *rs, yaml_node_t *n, const char *profile,
+        const char *document)
 {
     static const char *const keys[] = {"id", "kind", "from", "to", "rules", "text", "source", NULL};
     static const char *const kinds[] = {"consistent_nat", "no_sip_alg", "https_only", "ports_open"};
@@ -342,7 +345,7 @@ static int s_parse_req(ctx_t *c, rules_t *rs, yaml_node_t *n, const char *profil
     }
     requirement_t *q = &rs->reqs[rs->nreqs++];
     memset(q, 0, sizeof *q);
-    if (!(q->profile = strdup(profile)))
+    if (!(q->profile = strdup(profile)) || (document && !(q->document = strdup(document))))
         return PINHOLE_ENOMEM;
     char *kind = NULL;
     if ((rc = s_get_str(c, n, "id", true, &q->id)) || (rc = s_get_str(c, n, "kind", true, &kind)))
@@ -390,8 +393,9 @@ static int s_load_profile(rules_t *rs, const char *path, char *err, size_t errle
     if (rc)
         return rc;
     yaml_node_t *root = yaml_document_get_root_node(&c.doc);
-    char *profile = NULL;
-    if ((rc = s_check_keys(&c, root, keys)) || (rc = s_get_str(&c, root, "profile", true, &profile)))
+    char *profile = NULL, *document = NULL;
+    if ((rc = s_check_keys(&c, root, keys)) || (rc = s_get_str(&c, root, "profile", true, &profile)) ||
+            (rc = s_get_str(&c, root, "document", false, &document)))
         goto fail;
     for (size_t i = 0; i < rs->nprofiles; i++)
         if (strcmp(rs->profiles[i], profile) == 0) {
@@ -414,7 +418,7 @@ static int s_load_profile(rules_t *rs, const char *path, char *err, size_t errle
     }
     for (yaml_node_item_t *it = rules->data.sequence.items.start;
             it < rules->data.sequence.items.top; it++)
-        if ((rc = s_parse_rule(&c, rs, s_node(&c, *it), profile)))
+        if ((rc = s_parse_rule(&c, rs, s_node(&c, *it), profile, document)))
             goto fail;
     yaml_node_t *reqs = s_get(&c, root, "requirements");
     if (reqs && reqs->type != YAML_SEQUENCE_NODE) {
@@ -423,9 +427,10 @@ static int s_load_profile(rules_t *rs, const char *path, char *err, size_t errle
     }
     for (yaml_node_item_t *it = reqs ? reqs->data.sequence.items.start : NULL;
             reqs && it < reqs->data.sequence.items.top; it++)
-        if ((rc = s_parse_req(&c, rs, s_node(&c, *it), profile)))
+        if ((rc = s_parse_req(&c, rs, s_node(&c, *it), profile, document)))
             goto fail;
 fail:
+    free(document);
     free(profile);
     yaml_document_delete(&c.doc);
     return rc;
