@@ -56,11 +56,14 @@ typedef struct {
     int line;
 } rule_t;
 
+/* Requirement kinds; their names (the profiles' `kind:`) are in
+ * rules_req_kind_str, the one table the loader reads too. */
 typedef enum {
     REQ_CONSISTENT_NAT = 0,
     REQ_NO_SIP_ALG,
     REQ_HTTPS_ONLY,
     REQ_PORTS_OPEN,
+    REQ_KIND_COUNT
 } req_kind_t;
 
 typedef struct {

@@ -331,7 +331,6 @@ static int s_parse_req(ctx_t *c, rules_t *rs, yaml_node_t *n, const char *profil
         const char *document)
 {
     static const char *const keys[] = {"id", "kind", "from", "to", "rules", "text", "source", NULL};
-    static const char *const kinds[] = {"consistent_nat", "no_sip_alg", "https_only", "ports_open"};
     int rc = s_check_keys(c, n, keys);
     if (rc)
         return rc;
@@ -351,12 +350,17 @@ static int s_parse_req(ctx_t *c, rules_t *rs, yaml_node_t *n, const char *profil
     if ((rc = s_get_str(c, n, "id", true, &q->id)) || (rc = s_get_str(c, n, "kind", true, &kind)))
         return rc;
     size_t k = 0;
-    while (k < 4 && strcmp(kinds[k], kind) != 0)
+    while (k < REQ_KIND_COUNT && strcmp(rules_req_kind_str((req_kind_t)k), kind) != 0)
         k++;
     free(kind);
-    if (k == 4)
-        return s_fail(c, s_get(c, n, "kind"),
-                "kind must be consistent_nat, no_sip_alg, https_only or ports_open");
+    if (k == REQ_KIND_COUNT) {
+        char all[128];
+        size_t off = 0;
+        for (size_t i = 0; i < REQ_KIND_COUNT && off < sizeof all; i++)
+            off += (size_t)snprintf(all + off, sizeof all - off, "%s%s", i ? ", " : "",
+                    rules_req_kind_str((req_kind_t)i));
+        return s_fail(c, s_get(c, n, "kind"), "kind must be one of %s", all);
+    }
     q->kind = (req_kind_t)k;
     if ((rc = s_role_ref(c, rs, n, "from", profile, true, &q->from)) ||
             (rc = s_role_ref(c, rs, n, "to", profile, true, &q->to)) ||
