@@ -146,7 +146,7 @@ typedef struct {
 
 /* Roles an end plays: site-local bindings when it is inside `site`, plus
  * every global binding all of whose criteria it meets (see
- * docs/inventory-format.md). */
+ * pinhole-rules(5)). */
 role_set_t rules_roles_of(const rules_t *self, int site, const role_query_t *q);
 /* Writes role ids joined by ',' into buf; "" for none. */
 const char *rules_roles_str(const rules_t *self, role_set_t set, char *buf, size_t n);
