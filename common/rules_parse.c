@@ -398,7 +398,8 @@ static int s_load_profile(rules_t *rs, const char *path, char *err, size_t errle
         return rc;
     yaml_node_t *root = yaml_document_get_root_node(&c.doc);
     char *profile = NULL, *document = NULL;
-    if ((rc = s_check_keys(&c, root, keys)) || (rc = s_get_str(&c, root, "profile", true, &profile)) ||
+    if ((rc = s_check_keys(&c, root, keys)) ||
+            (rc = s_get_str(&c, root, "profile", true, &profile)) ||
             (rc = s_get_str(&c, root, "document", false, &document)))
         goto fail;
     for (size_t i = 0; i < rs->nprofiles; i++)

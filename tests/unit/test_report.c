@@ -95,7 +95,8 @@ static int s_test_purpose(const rules_t *rs, classify_t *cls)
     CHECK(req && json_object_object_get(req, "text") && json_object_object_get(req, "source"));
     json_object *g = json_object_array_get_idx(json_object_object_get(site, "unexpected"), 0);
     CHECK(g);
-    CHECK(strcmp(json_object_get_string(json_object_object_get(g, "nearest_rule")), "PBX-CFG") == 0);
+    CHECK(strcmp(json_object_get_string(json_object_object_get(g, "nearest_rule")), "PBX-CFG") ==
+            0);
     CHECK(strcmp(json_object_get_string(json_object_object_get(g, "nearest_purpose")),
                   r->purpose) == 0);
     json_object_put(o);
