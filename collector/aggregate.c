@@ -138,6 +138,14 @@ void aggregate_alert(aggregate_t *self, const char *kind, const char *site, cons
     for (size_t i = 0; i < 6; i++)
         if (vals[i])
             json_object_object_add(a, keys[i], json_object_new_string(vals[i]));
+    int ri = rule ? rules_rule_index(self->rules, rule) : -1;
+    if (ri >= 0) { /* what the rule is for, from which row of which document */
+        const rule_t *r = rules_rule(self->rules, (size_t)ri);
+        json_object_object_add(a, "purpose", json_object_new_string(r->purpose));
+        if (r->document)
+            json_object_object_add(a, "document", json_object_new_string(r->document));
+        json_object_object_add(a, "source", json_object_new_string(r->source));
+    }
     store_alert_add(self->store, kind,
             json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(a);

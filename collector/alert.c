@@ -95,9 +95,12 @@ static void s_out(alert_t *self, json_object *a)
     if (self->cfg.syslog) {
         json_object *r;
         int64_t repeats = json_object_object_get_ex(a, "repeats", &r) ? json_object_get_int64(r) : 0;
-        syslog(LOG_WARNING, "%s site=%s rule=%s device=%s: %s%s", s_get(a, "alert"), s_get(a, "site"),
-                s_get(a, "rule"), s_get(a, "device"), s_get(a, "message"),
-                repeats ? " (and repeats held back)" : "");
+        /* A rule's alert: what the rule is for, and which row of which document. */
+        const char *purpose = s_get(a, "purpose"), *doc = s_get(a, "document");
+        syslog(LOG_WARNING, "%s site=%s rule=%s device=%s: %s%s%s%s%s%s%s%s", s_get(a, "alert"),
+                s_get(a, "site"), s_get(a, "rule"), s_get(a, "device"), s_get(a, "message"),
+                repeats ? " (and repeats held back)" : "", *purpose ? "; rule for: " : "", purpose,
+                *purpose ? "; source: " : "", doc, *doc ? ": " : "", s_get(a, "source"));
     }
     if (self->cfg.publish)
         self->cfg.publish(self->cfg.ctx, json);

@@ -121,8 +121,7 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
     if (strncmp(url, "/api/sites/", 11) == 0) {
         for (size_t i = 0; i < self->nsites; i++)
             if (strcmp(url + 11, self->sites[i]) == 0)
-                return s_reply(c, MHD_HTTP_OK, json,
-                        store_json_site(db, self->sites[i], self->site_rules[i], self->nsite_rules[i]));
+                return s_reply(c, MHD_HTTP_OK, json, store_json_site(db, self->cfg.rules, i));
         return s_reply(c, MHD_HTTP_NOT_FOUND, json, s_error("no such site in the inventory"));
     }
     if (strcmp(url, "/api/sensors") == 0)

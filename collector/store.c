@@ -784,20 +784,70 @@ char *store_json_sites(store_t *self, const char *const *sites, size_t nsites)
     return s_take(o);
 }
 
-char *store_json_site(store_t *self, const char *site, const char *const *rules, size_t nrules)
+/* What the profile says of a rule: purpose, document and row (the keys of
+ * the profile and of the sensor's report). Looked up, never stored. */
+static void s_rule_words(json_object *r, const rule_t *rule)
 {
+    json_object_object_add(r, "purpose", json_object_new_string(rule->purpose));
+    if (rule->document)
+        json_object_object_add(r, "document", json_object_new_string(rule->document));
+    json_object_object_add(r, "source", json_object_new_string(rule->source));
+}
+
+/* Each unexpected group's nearest rule, with its purpose. */
+static void s_nearest_purpose(json_object *groups, const rules_t *rules)
+{
+    for (size_t i = 0; i < json_object_array_length(groups); i++) {
+        json_object *g = json_object_array_get_idx(groups, i), *near;
+        if (!json_object_object_get_ex(g, "nearest_rule", &near) ||
+                !json_object_is_type(near, json_type_string))
+            continue;
+        int r = rules_rule_index(rules, json_object_get_string(near));
+        if (r >= 0)
+            json_object_object_add(g, "nearest_purpose",
+                    json_object_new_string(rules_rule(rules, (size_t)r)->purpose));
+    }
+}
+
+/* Each violated requirement's text and source, as the profile words them. */
+static void s_req_words(json_object *rows, const rules_t *rules)
+{
+    for (size_t i = 0; i < json_object_array_length(rows); i++) {
+        json_object *v = json_object_array_get_idx(rows, i), *id;
+        if (!json_object_object_get_ex(v, "requirement", &id))
+            continue;
+        for (size_t q = 0; q < rules_nreqs(rules); q++) {
+            const requirement_t *req = rules_req(rules, q);
+            if (strcmp(req->id, json_object_get_string(id)) != 0)
+                continue;
+            json_object_object_add(v, "text", json_object_new_string(req->text));
+            if (req->document)
+                json_object_object_add(v, "document", json_object_new_string(req->document));
+            json_object_object_add(v, "source", json_object_new_string(req->source));
+            break;
+        }
+    }
+}
+
+char *store_json_site(store_t *self, const rules_t *rules, size_t si)
+{
+    const char *site = rules_site_name(rules, si);
     json_object *o = s_site_object(self, site);
     json_object *rs = json_object_new_array();
     sqlite3_stmt *st = NULL;
     sqlite3_prepare_v2(self->db,
             "SELECT allowed, blocked, unconfirmed, first_us, last_us, example, status "
             "FROM rules WHERE site=? AND rule=?", -1, &st, NULL);
-    for (size_t i = 0; st && i < nrules; i++) {
+    for (size_t i = 0; st && i < rules_nrules(rules); i++) {
+        const rule_t *rule = rules_rule(rules, i);
+        if (rule->primary != (int)i || !rules_applies_to_site(rules, si, i))
+            continue;
         json_object *r = json_object_new_object();
-        json_object_object_add(r, "rule", json_object_new_string(rules[i]));
+        json_object_object_add(r, "rule", json_object_new_string(rule->id));
+        s_rule_words(r, rule);
         sqlite3_reset(st);
         s_bind(st, 1, site);
-        s_bind(st, 2, rules[i]);
+        s_bind(st, 2, rule->id);
         if (sqlite3_step(st) == SQLITE_ROW) {
             const unsigned char *status = sqlite3_column_text(st, 6);
             json_object_object_add(r, "status", json_object_new_string(
@@ -825,13 +875,17 @@ char *store_json_site(store_t *self, const char *site, const char *const *rules,
     json_object_object_add(nat, "evidence", s_rows(self,
             "SELECT body FROM nat_changes WHERE site=:site ORDER BY id DESC", site, NULL, NULL, 0));
     json_object_object_add(o, "nat", nat);
-    json_object_object_add(o, "unexpected", s_rows(self,
+    json_object *un = s_rows(self,
             "SELECT dest, port, proto, count, first_us AS first_seen_us, last_us AS last_seen_us, "
             "nearest AS nearest_rule, differs AS nearest_differs, example FROM unexpected "
-            "WHERE site=:site ORDER BY count DESC, dest, port LIMIT 200", site, NULL, NULL, 0));
-    json_object_object_add(o, "requirements_violated", s_rows(self,
+            "WHERE site=:site ORDER BY count DESC, dest, port LIMIT 200", site, NULL, NULL, 0);
+    s_nearest_purpose(un, rules);
+    json_object_object_add(o, "unexpected", un);
+    json_object *viol = s_rows(self,
             "SELECT requirement, count, last_us AS last_seen_us, example FROM violations "
-            "WHERE site=:site ORDER BY requirement", site, NULL, NULL, 0));
+            "WHERE site=:site ORDER BY requirement", site, NULL, NULL, 0);
+    s_req_words(viol, rules);
+    json_object_object_add(o, "requirements_violated", viol);
     json_object_object_add(o, "counts", s_rows(self,
             "SELECT unexpected, one_way, missed, alg_signs, groups_dropped FROM sites WHERE site=:site",
             site, NULL, NULL, 0));

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rules.h"
+
 typedef struct store store_t;
 
 typedef struct {
@@ -128,8 +130,10 @@ void store_trim(store_t *self);
 /* --- reads (JSON / Prometheus text; the caller frees) ------------------ */
 
 char *store_json_sites(store_t *self, const char *const *sites, size_t nsites);
-/* rules: the applicable primary rule ids of the site (not-observed ones too). */
-char *store_json_site(store_t *self, const char *site, const char *const *rules, size_t nrules);
+/* Site `site` of `rules`: its applicable primary rules (not-observed ones
+ * too), each with its purpose and source looked up in `rules`, and the
+ * nearest rule's purpose of each unexpected-traffic group. */
+char *store_json_site(store_t *self, const rules_t *rules, size_t site);
 char *store_json_sensors(store_t *self);
 char *store_json_events(store_t *self, const char *type, const char *site, const char *sensor,
         unsigned limit);

@@ -38,6 +38,7 @@ void rules_destroy(rules_t **self_p)
         free(r->profile);
         free(r->purpose);
         free(r->source);
+        free(r->document);
         free(r->seed_direction);
         free(r->file);
     }
@@ -48,6 +49,7 @@ void rules_destroy(rules_t **self_p)
         free(q->profile);
         free(q->text);
         free(q->source);
+        free(q->document);
         s_free_strv(q->rules, q->nrules);
     }
     free(self->reqs);
@@ -461,8 +463,9 @@ bool rules_applies_to_site(const rules_t *self, size_t site, size_t rule)
 
 const char *rules_req_kind_str(req_kind_t k)
 {
-    static const char *const names[] = {"consistent_nat", "no_sip_alg", "https_only", "ports_open"};
-    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
+    static const char *const names[REQ_KIND_COUNT] = {"consistent_nat", "no_sip_alg",
+            "https_only", "ports_open"};
+    return (unsigned)k < REQ_KIND_COUNT ? names[k] : "unknown";
 }
 
 rules_t *rules_load_all(const char *const *profiles, size_t nprofiles, const char *inventory,

@@ -50,16 +50,20 @@ typedef struct {
     int primary;   /* index of the rule this row is the other end's view of */
     char *purpose;
     char *source;  /* which row of which document */
+    char *document; /* the profile's `document:` (the seed file), NULL: none */
     char *seed_direction;
     char *file;
     int line;
 } rule_t;
 
+/* Requirement kinds; their names (the profiles' `kind:`) are in
+ * rules_req_kind_str, the one table the loader reads too. */
 typedef enum {
     REQ_CONSISTENT_NAT = 0,
     REQ_NO_SIP_ALG,
     REQ_HTTPS_ONLY,
     REQ_PORTS_OPEN,
+    REQ_KIND_COUNT
 } req_kind_t;
 
 typedef struct {
@@ -69,6 +73,7 @@ typedef struct {
     int from, to;  /* roles it applies to, -1 for any */
     char *text;
     char *source;
+    char *document; /* the profile's `document:`, NULL: none */
     char **rules;  /* rule ids (for ports_open) */
     size_t nrules;
 } requirement_t;
@@ -141,7 +146,7 @@ typedef struct {
 
 /* Roles an end plays: site-local bindings when it is inside `site`, plus
  * every global binding all of whose criteria it meets (see
- * docs/inventory-format.md). */
+ * pinhole-rules(5)). */
 role_set_t rules_roles_of(const rules_t *self, int site, const role_query_t *q);
 /* Writes role ids joined by ',' into buf; "" for none. */
 const char *rules_roles_str(const rules_t *self, role_set_t set, char *buf, size_t n);

@@ -247,7 +247,8 @@ static int s_parse_roles(ctx_t *c, rules_t *rs, yaml_node_t *roles, const char *
     return 0;
 }
 
-static int s_parse_rule(ctx_t *c, rules_t *rs, yaml_node_t *n, const char *profile)
+static int s_parse_rule(ctx_t *c, rules_t *rs, yaml_node_t *n, const char *profile,
+        const char *document)
 {
     static const char *const keys[] = {"id", "from", "to", "proto", "from_ports", "to_ports",
             "initiator", "app", "purpose", "source", "seed_direction", "same_flow_as", NULL};
@@ -269,7 +270,8 @@ static int s_parse_rule(ctx_t *c, rules_t *rs, yaml_node_t *n, const char *profi
     r->primary = (int)rs->nrules;
     r->line = (int)n->start_mark.line + 1;
     rs->nrules++; /* counted now so that destroy frees what is filled in */
-    if (!(r->file = strdup(c->file)) || !(r->profile = strdup(profile)))
+    if (!(r->file = strdup(c->file)) || !(r->profile = strdup(profile)) ||
+            (document && !(r->document = strdup(document))))
         return PINHOLE_ENOMEM;
     if ((rc = s_get_str(c, n, "id", true, &r->id)))
         return rc;
@@ -325,10 +327,10 @@ static int s_parse_rule(ctx_t *c, rules_t *rs, yaml_node_t *n, const char *profi
     return 0;
 }
 
-static int s_parse_req(ctx_t *c, rules_t *rs, yaml_node_t *n, const char *profile)
+static int s_parse_req(ctx_t *c, rules_t *rs, yaml_node_t *n, const char *profile,
+        const char *document)
 {
     static const char *const keys[] = {"id", "kind", "from", "to", "rules", "text", "source", NULL};
-    static const char *const kinds[] = {"consistent_nat", "no_sip_alg", "https_only", "ports_open"};
     int rc = s_check_keys(c, n, keys);
     if (rc)
         return rc;
@@ -342,18 +344,23 @@ static int s_parse_req(ctx_t *c, rules_t *rs, yaml_node_t *n, const char *profil
     }
     requirement_t *q = &rs->reqs[rs->nreqs++];
     memset(q, 0, sizeof *q);
-    if (!(q->profile = strdup(profile)))
+    if (!(q->profile = strdup(profile)) || (document && !(q->document = strdup(document))))
         return PINHOLE_ENOMEM;
     char *kind = NULL;
     if ((rc = s_get_str(c, n, "id", true, &q->id)) || (rc = s_get_str(c, n, "kind", true, &kind)))
         return rc;
     size_t k = 0;
-    while (k < 4 && strcmp(kinds[k], kind) != 0)
+    while (k < REQ_KIND_COUNT && strcmp(rules_req_kind_str((req_kind_t)k), kind) != 0)
         k++;
     free(kind);
-    if (k == 4)
-        return s_fail(c, s_get(c, n, "kind"),
-                "kind must be consistent_nat, no_sip_alg, https_only or ports_open");
+    if (k == REQ_KIND_COUNT) {
+        char all[128];
+        size_t off = 0;
+        for (size_t i = 0; i < REQ_KIND_COUNT && off < sizeof all; i++)
+            off += (size_t)snprintf(all + off, sizeof all - off, "%s%s", i ? ", " : "",
+                    rules_req_kind_str((req_kind_t)i));
+        return s_fail(c, s_get(c, n, "kind"), "kind must be one of %s", all);
+    }
     q->kind = (req_kind_t)k;
     if ((rc = s_role_ref(c, rs, n, "from", profile, true, &q->from)) ||
             (rc = s_role_ref(c, rs, n, "to", profile, true, &q->to)) ||
@@ -390,8 +397,10 @@ static int s_load_profile(rules_t *rs, const char *path, char *err, size_t errle
     if (rc)
         return rc;
     yaml_node_t *root = yaml_document_get_root_node(&c.doc);
-    char *profile = NULL;
-    if ((rc = s_check_keys(&c, root, keys)) || (rc = s_get_str(&c, root, "profile", true, &profile)))
+    char *profile = NULL, *document = NULL;
+    if ((rc = s_check_keys(&c, root, keys)) ||
+            (rc = s_get_str(&c, root, "profile", true, &profile)) ||
+            (rc = s_get_str(&c, root, "document", false, &document)))
         goto fail;
     for (size_t i = 0; i < rs->nprofiles; i++)
         if (strcmp(rs->profiles[i], profile) == 0) {
@@ -414,7 +423,7 @@ static int s_load_profile(rules_t *rs, const char *path, char *err, size_t errle
     }
     for (yaml_node_item_t *it = rules->data.sequence.items.start;
             it < rules->data.sequence.items.top; it++)
-        if ((rc = s_parse_rule(&c, rs, s_node(&c, *it), profile)))
+        if ((rc = s_parse_rule(&c, rs, s_node(&c, *it), profile, document)))
             goto fail;
     yaml_node_t *reqs = s_get(&c, root, "requirements");
     if (reqs && reqs->type != YAML_SEQUENCE_NODE) {
@@ -423,9 +432,10 @@ static int s_load_profile(rules_t *rs, const char *path, char *err, size_t errle
     }
     for (yaml_node_item_t *it = reqs ? reqs->data.sequence.items.start : NULL;
             reqs && it < reqs->data.sequence.items.top; it++)
-        if ((rc = s_parse_req(&c, rs, s_node(&c, *it), profile)))
+        if ((rc = s_parse_req(&c, rs, s_node(&c, *it), profile, document)))
             goto fail;
 fail:
+    free(document);
     free(profile);
     yaml_document_delete(&c.doc);
     return rc;

@@ -120,7 +120,7 @@ static void s_usage(FILE *f)
             "(--read FILE... | --interface IF)\n"
             "  -r, --rules PATH        profile file or directory of *.yaml (repeatable;\n"
             "                          default " PINHOLE_RULES_DIR ")\n"
-            "  -i, --inventory FILE    sites and role bindings (docs/inventory-format.md)\n"
+            "  -i, --inventory FILE    sites and role bindings (pinhole-rules(5))\n"
             "  -R, --read FILE         pcap or pcapng file (repeatable; read in order)\n"
             "  -I, --interface IF      live capture (SPAN port); SIGINT/SIGTERM end it\n"
             "  -f, --filter BPF        capture filter, for files and interfaces\n"

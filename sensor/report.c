@@ -516,6 +516,13 @@ static bool s_req_applies(const report_t *self, size_t site, const requirement_t
 /* ------------------------------------------------------------------ */
 /* Text                                                                */
 
+/* Where a rule or requirement comes from: "DOCUMENT: ROW" (the profile's
+ * `document:` and the entry's `source:`), or the row alone. */
+static void s_source_text(const char *document, const char *source, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s%s%s", document ? document : "", document ? ": " : "", source);
+}
+
 static void s_reasons_text(const rule_stat_t *r, char *buf, size_t n)
 {
     size_t off = 0;
@@ -598,6 +605,9 @@ static void s_site_text(const report_t *self, size_t i, FILE *out)
                 (unsigned long long)st->n[VERDICT_BLOCKED],
                 (unsigned long long)(st->n[VERDICT_ONE_SIDED] + st->n[VERDICT_CAPTURE_ENDED]),
                 st->example, reasons[0] ? " [" : "", reasons, reasons[0] ? "]" : "");
+        char src[512];
+        s_source_text(rule->document, rule->source, src, sizeof src);
+        fprintf(out, "  %-14s purpose: %s\n  %-14s source: %s\n", "", rule->purpose, "", src);
     }
     fprintf(out, "  requirements:\n");
     for (size_t q = 0; q < rules_nreqs(rs); q++) {
@@ -609,7 +619,9 @@ static void s_site_text(const report_t *self, size_t i, FILE *out)
                 rules_req_kind_str(req->kind));
         if (st->count)
             fprintf(out, ": %llu flow(s), e.g. %s", (unsigned long long)st->count, st->example);
-        fputc('\n', out);
+        char src[512];
+        s_source_text(req->document, req->source, src, sizeof src);
+        fprintf(out, "\n    %-24s %s\n    %-24s source: %s\n", "", req->text, "", src);
     }
     s_nat_text(self, i, out);
     for (size_t k = 0; k < s->nalg; k++) {
@@ -645,9 +657,11 @@ static void s_site_text(const report_t *self, size_t i, FILE *out)
                 gr->roles[0] ? "" : "");
         if (gr->roles[0])
             fprintf(out, " roles %s", gr->roles);
-        if (gr->nearest >= 0)
-            fprintf(out, " (nearest rule %s: %s differs)", rules_rule(rs, (size_t)gr->nearest)->id,
-                    rules_near_str(gr->near));
+        if (gr->nearest >= 0) {
+            const rule_t *near = rules_rule(rs, (size_t)gr->nearest);
+            fprintf(out, " (nearest rule %s: %s differs)\n      %s is for: %s", near->id,
+                    rules_near_str(gr->near), near->id, near->purpose);
+        }
         fputc('\n', out);
     }
 }
@@ -684,6 +698,18 @@ void report_write_text(const report_t *self, const report_meta_t *meta, FILE *ou
 /* ------------------------------------------------------------------ */
 /* JSON                                                                */
 
+/* The profile's words for a rule or requirement: what it is for (`purpose`
+ * or `text`) and which row of which document it encodes, under the keys the
+ * profile uses. */
+static void s_source_json(json_object *o, const char *key, const char *what, const char *document,
+        const char *source)
+{
+    json_object_object_add(o, key, json_object_new_string(what));
+    if (document)
+        json_object_object_add(o, "document", json_object_new_string(document));
+    json_object_object_add(o, "source", json_object_new_string(source));
+}
+
 static json_object *s_site_json(const report_t *self, size_t i)
 {
     const rules_t *rs = self->rules;
@@ -703,6 +729,7 @@ static json_object *s_site_json(const report_t *self, size_t i)
         const rule_stat_t *st = &s->rules[r];
         json_object *ro = json_object_new_object();
         json_object_object_add(ro, "rule", json_object_new_string(rule->id));
+        s_source_json(ro, "purpose", rule->purpose, rule->document, rule->source);
         json_object_object_add(ro, "status", json_object_new_string(
                 rules_waived(rs, i, r) ? "not_checked" : s_rule_status(st)));
         for (int k = 0; k < VERDICT_UNEXPECTED; k++)
@@ -730,6 +757,7 @@ static json_object *s_site_json(const report_t *self, size_t i)
         json_object *qo = json_object_new_object();
         json_object_object_add(qo, "requirement", json_object_new_string(req->id));
         json_object_object_add(qo, "kind", json_object_new_string(rules_req_kind_str(req->kind)));
+        s_source_json(qo, "text", req->text, req->document, req->source);
         json_object_object_add(qo, "status",
                 json_object_new_string(s_req_status(self, i, req, s, q)));
         json_object_object_add(qo, "violations", json_object_new_int64((int64_t)s->reqs[q].count));
@@ -829,6 +857,8 @@ static json_object *s_site_json(const report_t *self, size_t i)
             json_object_object_add(go, "nearest_rule",
                     json_object_new_string(rules_rule(rs, (size_t)gr->nearest)->id));
             json_object_object_add(go, "nearest_differs", json_object_new_string(rules_near_str(gr->near)));
+            json_object_object_add(go, "nearest_purpose",
+                    json_object_new_string(rules_rule(rs, (size_t)gr->nearest)->purpose));
         }
         json_object_array_add(un, go);
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The programs' command lines: --version on each (the project version, and
-# nothing created), every --help option in the man page, pinhole-keygen's
+# nothing created), every --help option in the man page, every profile and
+# inventory key in pinhole-rules(5), pinhole-keygen's
 # option parsing (an option or a path is never taken for a key name), the
 # modes of the key files, the mode of what the sensor writes (umask 027:
 # 0640), a secret key readable by others refused with what to run, and the
@@ -29,6 +30,16 @@ for p in "$SENSOR" "$COLLECTOR" "$KEYGEN"; do
     for opt in $("$p" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
         grep -q -- "\*$opt\*" "$page" || fail "$page does not describe $opt"
     done
+done
+
+# Every key the profile and inventory loader accepts (its keys[] tables) is
+# described in pinhole-rules(5), the formats' one home (scdoc escapes '_').
+page=$SRC/docs/man/pinhole-rules.5.scd
+keys=$(awk '/keys\[\] = \{/ { on = 1 } on { print } /NULL\}/ { on = 0 }' "$SRC/common/rules_parse.c" |
+    grep -o '"[a-z_]*"' | tr -d '"' | sort -u)
+[ "$(echo "$keys" | wc -l)" -gt 20 ] || fail "found only these loader keys: $keys"
+for k in $keys; do
+    grep -q -- "\*${k//_/\\\\_}\*" "$page" || fail "pinhole-rules.5 does not describe the key '$k'"
 done
 
 for bad in -x .hidden a/b ../up ''; do

@@ -35,6 +35,34 @@ from collector_lib import Lab, lines, metric, wait_until  # noqa: E402
 ERRORS = []
 
 
+def profile_rules(a):
+    """Each shipped rule's purpose, document and source row, read from the
+    profiles themselves (the collector must show the same words); without
+    PyYAML, from the sensor's own JSON report of the same profiles."""
+    words = {}
+    try:
+        import yaml
+    except ImportError:
+        for site in sensor_report(a, ["lab-https-inside.pcap"])["sites"]:
+            for r in site.get("rules", []):
+                words[r["rule"]] = (r["purpose"], r.get("document"), r["source"])
+        return words
+    for name in sorted(os.listdir(os.path.join(a.src, "rules"))):
+        if name.endswith(".yaml"):
+            prof = yaml.safe_load(open(os.path.join(a.src, "rules", name)))
+            for r in prof["rules"]:
+                words[r["id"]] = (r["purpose"], prof["document"], r["source"])
+    return words
+
+
+def check_words(where, obj, rule, words):
+    """obj (an API rule or an alert) carries rule's purpose and source."""
+    purpose, document, source = words[rule]
+    check(obj.get("purpose") == purpose and obj.get("document") == document
+          and obj.get("source") == source,
+          "%s: %s should carry purpose %r, document %r, source %r: %s"
+          % (where, rule, purpose, document, source, obj))
+
 
 def bench_inventory(a):
     """gen_pcap's site (tests/bench/inventory.yaml): every role bound."""
@@ -128,6 +156,15 @@ def case_e2e(a, tmp):
               "lab-branch %s: collector says %s, the sensors' counts %s say %s"
               % (rule, got.get(rule), c, expected_status(*c)))
     check(got.get("PBX-CFG") == "blocked", "PBX-CFG should be blocked at lab-branch")
+    # Purpose and source, looked up in the profiles: every rule, a failing one too.
+    words = profile_rules(a)
+    for r in branch["rules"]:
+        check_words("/api/sites/lab-branch", r, r["rule"], words)
+    near = [u for u in branch["unexpected"] if u.get("nearest_rule")]
+    check(near, "no unexpected group with a nearest rule: %s" % branch["unexpected"])
+    for u in near:
+        check(u.get("nearest_purpose") == words[u["nearest_rule"]][0],
+              "unexpected %s:%s: nearest_purpose %r" % (u["dest"], u["port"], u.get("nearest_purpose")))
     check(any(u["port"] == 80 for u in branch["unexpected"]), "plaintext HTTP not in unexpected")
     check({x["sensor"] for x in branch["sensors"]} == {"branch-inside", "branch-outside"},
           "lab-branch's sensors: %s" % branch["sensors"])
@@ -181,6 +218,11 @@ def case_e2e(a, tmp):
     alerts = [json.loads(line) for line in open(lab.alerts)]
     kinds = [(x["alert"], x.get("site"), x.get("rule"), x.get("to")) for x in alerts]
     check(("rule_status", "lab-branch", "PBX-CFG", "blocked") in kinds, "no PBX-CFG blocked alert")
+    for x in alerts:
+        if x["alert"] in ("rule_status", "flow_blocked"):
+            check_words("alert %s" % x["alert"], x, x["rule"], words)
+    check(any(x["alert"] == "flow_blocked" and x.get("rule") == "PBX-CFG" for x in alerts),
+          "no flow_blocked alert for PBX-CFG")
     check(("site_compliance", "lab-branch", None, "not_compliant") in kinds, "no lab-branch alert")
     check(("nat_verdict", "lab-voip", None, "inconsistent") in kinds, "no NAT alert")
     check(any(x["alert"] == "sensor_silent" and x.get("device") == "voip" and x.get("to") == "silent"

@@ -6,8 +6,8 @@
 #    libcap-ng ...) and adduser; the postinst makes the user pinhole; the
 #    files under /etc are conffiles.
 #  - contents: the three programs, the shipped profiles (all of rules/),
-#    the example inventory, three man pages (every option of --help in its
-#    page), the logrotate file (postrotate, no copytruncate), both systemd
+#    the example inventory, four man pages (every option of --help in its
+#    program's page; pinhole-rules(5) for the file formats), the logrotate file (postrotate, no copytruncate), both systemd
 #    units, the sysusers file.
 #  - running: in a private mount namespace (unshare --mount), the package's
 #    /usr is laid over the host's with a read-only overlay, so the programs
@@ -52,7 +52,8 @@ R=$T/root
 dpkg-deb -x "$DEB" "$R"
 for f in usr/bin/pinhole-sensor usr/bin/pinhole-collector usr/bin/pinhole-keygen \
         usr/share/man/man8/pinhole-sensor.8 usr/share/man/man8/pinhole-collector.8 \
-        usr/share/man/man1/pinhole-keygen.1 etc/logrotate.d/pinhole \
+        usr/share/man/man1/pinhole-keygen.1 usr/share/man/man5/pinhole-rules.5 \
+        etc/logrotate.d/pinhole \
         etc/pinhole/sensor.conf etc/pinhole/collector.conf usr/lib/sysusers.d/pinhole.conf \
         usr/lib/systemd/system/pinhole-sensor@.service \
         usr/lib/systemd/system/pinhole-collector.service usr/share/doc/pinhole/service.md; do
@@ -65,6 +66,8 @@ done
     fail "rules: $(ls "$R/usr/share/pinhole/rules")"
 cmp -s "$SRC/rules/inventory/example.yaml" "$R/usr/share/pinhole/examples/inventory.yaml" ||
     fail "no example inventory"
+grep -q '^\.TH "pinhole-rules" "5"' "$R/usr/share/man/man5/pinhole-rules.5" ||
+    fail "pinhole-rules.5: no .TH line"
 for p in pinhole-sensor.8 pinhole-collector.8 pinhole-keygen.1; do
     page=$R/usr/share/man/man${p##*.}/$p
     grep -q "^\.TH \"${p%.*}\" \"${p##*.}\"" "$page" || fail "$p: no .TH line"

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,101 @@
 #include "unit.h"
 
 int test_report(void);
+
+/* The report in `json` (true) or text form, in a malloc'd string. */
+static char *s_write(const report_t *rep, bool json)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *mf = open_memstream(&buf, &n);
+    if (!mf)
+        return NULL;
+    report_meta_t meta;
+    memset(&meta, 0, sizeof meta);
+    meta.sensor = "unit";
+    if (json)
+        report_write_json(rep, &meta, mf);
+    else
+        report_write_text(rep, &meta, mf);
+    fclose(mf);
+    return buf;
+}
+
+/* Operators act on a failing rule by its purpose and the document row it
+ * encodes: both are in the text and JSON reports, for the rule and for the
+ * nearest rule of an unexpected flow. */
+static int s_test_purpose(const rules_t *rs, classify_t *cls)
+{
+    report_t *rep = report_new(rs, cls);
+    CHECK(rep);
+    int cfg = rules_rule_index(rs, "PBX-CFG");
+    CHECK(cfg >= 0);
+    const rule_t *r = rules_rule(rs, (size_t)cfg);
+    CHECK(r->purpose && r->source && r->document);
+    CHECK(strcmp(r->document, "001_f12f45b19d67c350.txt") == 0);
+    ip_addr_t cli, srv;
+    ip_parse("192.168.50.10", &cli);
+    ip_parse("203.0.113.40", &srv);
+    flow_t f;
+    memset(&f, 0, sizeof f);
+    flow_key_make(&f.key, &cli, 40000, &srv, 8445, 6);
+    f.orig = memcmp(&f.key.a, &cli, sizeof cli) != 0;
+    verdict_t v;
+    memset(&v, 0, sizeof v);
+    v.site = 0;
+    v.kind = VERDICT_BLOCKED;
+    v.reason = REASON_NO_ANSWER;
+    v.rule = cfg;
+    v.reply_rule = v.nearest = v.violation = -1;
+    report_add(rep, &f, &v); /* PBX-CFG blocked */
+    memset(&f, 0, sizeof f);
+    flow_key_make(&f.key, &cli, 40001, &srv, 9999, 6);
+    f.orig = memcmp(&f.key.a, &cli, sizeof cli) != 0;
+    v.kind = VERDICT_UNEXPECTED;
+    v.rule = -1;
+    v.nearest = cfg;
+    v.near = NEAR_PORT;
+    report_add(rep, &f, &v); /* TCP 9999: PBX-CFG but for the port */
+    char *text = s_write(rep, false), *json = s_write(rep, true);
+    CHECK(text && json);
+    char want[1024];
+    snprintf(want, sizeof want, "purpose: %s\n", r->purpose);
+    CHECK(strstr(text, want));
+    snprintf(want, sizeof want, "source: %s: %s\n", r->document, r->source);
+    CHECK(strstr(text, want));
+    snprintf(want, sizeof want, "(nearest rule PBX-CFG: port differs)\n      PBX-CFG is for: %s\n",
+            r->purpose);
+    CHECK(strstr(text, want));
+    json_object *o = json_tokener_parse(json);
+    CHECK(o);
+    json_object *site = json_object_array_get_idx(json_object_object_get(o, "sites"), 0);
+    json_object *rules = json_object_object_get(site, "rules");
+    json_object *ro = NULL;
+    for (size_t i = 0; i < json_object_array_length(rules); i++) {
+        json_object *x = json_object_array_get_idx(rules, i);
+        if (strcmp(json_object_get_string(json_object_object_get(x, "rule")), "PBX-CFG") == 0)
+            ro = x;
+    }
+    CHECK(ro);
+    CHECK(strcmp(json_object_get_string(json_object_object_get(ro, "status")), "blocked") == 0);
+    CHECK(strcmp(json_object_get_string(json_object_object_get(ro, "purpose")), r->purpose) == 0);
+    CHECK(strcmp(json_object_get_string(json_object_object_get(ro, "source")), r->source) == 0);
+    CHECK(strcmp(json_object_get_string(json_object_object_get(ro, "document")), r->document) == 0);
+    json_object *req = json_object_array_get_idx(json_object_object_get(site, "requirements"), 0);
+    CHECK(req && json_object_object_get(req, "text") && json_object_object_get(req, "source"));
+    json_object *g = json_object_array_get_idx(json_object_object_get(site, "unexpected"), 0);
+    CHECK(g);
+    CHECK(strcmp(json_object_get_string(json_object_object_get(g, "nearest_rule")), "PBX-CFG") ==
+            0);
+    CHECK(strcmp(json_object_get_string(json_object_object_get(g, "nearest_purpose")),
+                  r->purpose) == 0);
+    json_object_put(o);
+    free(text);
+    free(json);
+    report_destroy(&rep);
+    CHECK(rep == NULL);
+    return 0;
+}
 
 /* Unexpected flows to 5000 distinct ports: the group table keeps its bound
  * and counts what it could not hold; the same destination groups into one. */
@@ -21,8 +118,10 @@ int test_report(void)
     CHECK(rules_load_profiles(rs, path, err, sizeof err) == 0);
     CHECK(rules_load_inventory(rs, inv, err, sizeof err) == 0);
     classify_t *cls = classify_new(16, 8);
+    CHECK(cls);
+    CHECK(s_test_purpose(rs, cls) == 0);
     report_t *rep = report_new(rs, cls);
-    CHECK(cls && rep);
+    CHECK(rep);
     flow_t f;
     verdict_t v;
     memset(&v, 0, sizeof v);
