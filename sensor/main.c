@@ -117,12 +117,13 @@ static void s_usage(FILE *f)
 {
     fprintf(f,
             "usage: pinhole-sensor [--rules PATH] --inventory FILE "
-            "(--read FILE... | --interface IF)\n"
-            "  -r, --rules PATH        profile file or directory of *.yaml (repeatable;\n"
+            "(-r FILE... | -i IF)\n"
+            "      --rules PATH        profile file or directory of *.yaml (repeatable;\n"
             "                          default " PINHOLE_RULES_DIR ")\n"
-            "  -i, --inventory FILE    sites and role bindings (docs/inventory-format.md)\n"
-            "  -R, --read FILE         pcap or pcapng file (repeatable; read in order)\n"
-            "  -I, --interface IF      live capture (SPAN port); SIGINT/SIGTERM end it\n"
+            "      --inventory FILE    sites and role bindings (docs/inventory-format.md)\n"
+            "  -r, --read FILE         pcap or pcapng file (repeatable; read in order;\n"
+            "                          '-': standard input, once)\n"
+            "  -i, --interface IF      live capture (SPAN port); SIGINT/SIGTERM end it\n"
             "  -f, --filter BPF        capture filter, for files and interfaces\n"
             "  -e, --events FILE       JSON-lines events ('-': stdout)\n"
             "  -o, --report FORMAT     text (default), json or none\n"
@@ -161,14 +162,14 @@ static void s_usage(FILE *f)
 
 static int s_parse(int argc, char **argv, options_t *o)
 {
-    enum { OPT_MAX_FLOWS = 256, OPT_IDLE, OPT_END_WINDOW, OPT_CHECK, OPT_REPORT_FILE,
+    enum { OPT_MAX_FLOWS = 256, OPT_RULES, OPT_INVENTORY, OPT_IDLE, OPT_END_WINDOW, OPT_CHECK, OPT_REPORT_FILE,
         OPT_COLLECTOR_KEY, OPT_KEY, OPT_PLAIN, OPT_SPOOL, OPT_SPOOL_MAX, OPT_PUB_TIMEOUT,
         OPT_SUMMARY, OPT_NO_DEDUP, OPT_USER, OPT_MAX_REGS, OPT_MAX_CALLS, OPT_VXLAN_PORT };
     static const struct option longs[] = {
-            {"rules", required_argument, NULL, 'r'},
-            {"inventory", required_argument, NULL, 'i'},
-            {"read", required_argument, NULL, 'R'},
-            {"interface", required_argument, NULL, 'I'},
+            {"rules", required_argument, NULL, OPT_RULES},
+            {"inventory", required_argument, NULL, OPT_INVENTORY},
+            {"read", required_argument, NULL, 'r'},
+            {"interface", required_argument, NULL, 'i'},
             {"filter", required_argument, NULL, 'f'},
             {"events", required_argument, NULL, 'e'},
             {"report", required_argument, NULL, 'o'},
@@ -196,24 +197,28 @@ static int s_parse(int argc, char **argv, options_t *o)
             {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, 'V'},
             {NULL, 0, NULL, 0}};
-    int c, verbose = 0;
+    int c, verbose = 0, nstdin = 0;
     uint64_t n;
     bool vxlan_set = false;
     o->report = "text";
-    while ((c = getopt_long(argc, argv, "r:i:R:I:f:e:o:g:n:p:vhV", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:i:f:e:o:g:n:p:vhV", longs, NULL)) != -1) {
         switch (c) {
-            case 'r':
+            case OPT_RULES:
                 if (o->nrules == MAX_INPUTS)
                     goto toomany;
                 o->rules[o->nrules++] = optarg;
                 break;
-            case 'i': o->inventory = optarg; break;
-            case 'R':
+            case OPT_INVENTORY: o->inventory = optarg; break;
+            case 'r':
                 if (o->nreads == MAX_INPUTS)
                     goto toomany;
+                if (strcmp(optarg, "-") == 0 && nstdin++) {
+                    log_error("--read -: standard input can be read only once");
+                    return -1;
+                }
                 o->reads[o->nreads++] = optarg;
                 break;
-            case 'I': o->interface = optarg; break;
+            case 'i': o->interface = optarg; break;
             case 'f': o->filter = optarg; break;
             case 'e': o->pipe.events_path = optarg; break;
             case 'o': o->report = optarg; break;
@@ -327,7 +332,8 @@ static int s_parse(int argc, char **argv, options_t *o)
     }
     return 0;
 toomany:
-    log_error("too many --%c options", c);
+    log_error("too many %s options",
+            c == OPT_RULES ? "--rules" : c == 'r' ? "--read" : "--geoip");
     return -1;
 }
 
