@@ -492,10 +492,11 @@ static int s_run(options_t *o, pipeline_t *pl, capture_t *cap, uint64_t *sources
             status = 2;
             continue;
         }
-        if (!s_run_source(o, pl, cap, o->reads[i], false))
+        const char *name = strcmp(o->reads[i], "-") == 0 ? "standard input" : o->reads[i];
+        if (!s_run_source(o, pl, cap, name, false))
             status = 2;
         if (o->filter)
-            log_info("%s: %llu packets left out by the filter", o->reads[i],
+            log_info("%s: %llu packets left out by the filter", name,
                     (unsigned long long)capture_filtered(cap));
         capture_destroy(&cap);
         (*sources)++;
