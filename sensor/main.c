@@ -549,6 +549,40 @@ fail:
     return NULL;
 }
 
+/* Ends the publisher: the final statistics, the acknowledgements waited
+ * for, and a last line that says what is left, where, and why. */
+static void s_publish_finish(const options_t *o, pipeline_t *pl)
+{
+    char *stats = pipeline_stats_json(pl);
+    publish_stats_t ps;
+    /* Told to stop: what is not acknowledged within a second stays in the
+     * spool for the next run. */
+    uint32_t wait_ms = o->publish_timeout_s * 1000u;
+    if (s_stop && wait_ms > 1000u)
+        wait_ms = 1000u;
+    publish_close(&s_pub, wait_ms, stats, &ps);
+    free(stats);
+    log_notice("published %llu events to %s: %llu acknowledged, %llu %s, "
+               "%llu discarded (queue full)",
+            (unsigned long long)ps.events, o->publish, (unsigned long long)ps.acked,
+            (unsigned long long)ps.pending,
+            o->pub.spool_dir ? "spooled for later" : "not delivered (no --spool)",
+            (unsigned long long)ps.discarded);
+    if (!ps.cause[0])
+        return;
+    unsigned long long kept = ps.spool_left, lost = ps.pending - ps.spool_left;
+    if (o->pub.spool_dir && !lost)
+        log_warn("publish: collector %s: %s; %llu events spooled in %s (sent next run)",
+                o->publish, ps.cause, kept, o->pub.spool_dir);
+    else if (o->pub.spool_dir)
+        log_error("publish: collector %s: %s; %llu events spooled in %s (sent next run), "
+                  "%llu lost (the spool could not be written)",
+                o->publish, ps.cause, kept, o->pub.spool_dir, lost);
+    else
+        log_error("publish: collector %s: %s; %llu events not delivered (lost: no --spool)",
+                o->publish, ps.cause, lost);
+}
+
 static void s_write_report(const options_t *o, pipeline_t *pl)
 {
     if (strcmp(o->report, "none") == 0)
@@ -634,23 +668,6 @@ int main(int argc, char **argv)
         int rc = s_run(&o, pl, live, &sources);
         pipeline_finish(pl, sources);
         s_write_report(&o, pl);
-        if (s_pub) {
-            char *stats = pipeline_stats_json(pl);
-            publish_stats_t ps;
-            /* Told to stop: what is not acknowledged within a second stays
-             * in the spool for the next run. */
-            uint32_t wait_ms = o.publish_timeout_s * 1000u;
-            if (s_stop && wait_ms > 1000u)
-                wait_ms = 1000u;
-            publish_close(&s_pub, wait_ms, stats, &ps);
-            free(stats);
-            log_notice("published %llu events to %s: %llu acknowledged, %llu %s, "
-                       "%llu discarded (queue full)",
-                    (unsigned long long)ps.events, o.publish, (unsigned long long)ps.acked,
-                    (unsigned long long)ps.pending,
-                    o.pub.spool_dir ? "spooled for later" : "not delivered (no --spool)",
-                    (unsigned long long)ps.discarded);
-        }
         const report_t *rep = pipeline_report(pl);
         pipeline_stats_t st;
         pipeline_stats(pl, &st);
@@ -667,6 +684,8 @@ int main(int argc, char **argv)
         if (st.decode[DECODE_ERR_FRAGMENT])
             log_info("%llu IP fragments (reassembly counters: stats.defrag)",
                     (unsigned long long)st.decode[DECODE_ERR_FRAGMENT]);
+        if (s_pub) /* last: its outcome is the run's last line */
+            s_publish_finish(&o, pl);
         status = rc ? rc : report_sites_observed(rep) == 0 ? 3 : report_compliant(rep) ? 0 : 1;
         pipeline_destroy(&pl);
     }
