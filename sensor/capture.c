@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -107,6 +108,14 @@ capture_t *capture_open_file(const char *path, const char *filter, char *err, si
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        /* Most likely "-r rules" from before -r meant --read. */
+        snprintf(err, errlen, "%s: a directory, not a capture (-r is --read; profiles are "
+                              "given with --rules)", path);
+        fclose(f);
         return NULL;
     }
     return capture_open_stream(f, path, filter, err, errlen);

@@ -3,7 +3,8 @@
  * to the packet sources, prints the per-site compliance report.
  *
  * Exit status: 0 every observed site is compliant; 1 a site is not;
- * 2 bad usage, configuration or input; 3 no site was observed. */
+ * 2 bad usage, configuration, input or output (the report, the events);
+ * 3 no site was observed. A failed --publish does not change it. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -305,17 +306,23 @@ static int s_parse(int argc, char **argv, options_t *o)
     }
     log_set_level(verbose >= 2 ? LOG_LEVEL_DEBUG : verbose ? LOG_LEVEL_CONFIG : LOG_LEVEL_NOTICE);
     if (optind < argc) {
-        log_error("unexpected argument '%s' (files are given with --read)", argv[optind]);
+        log_error("unexpected argument '%s' (files are given with -r)", argv[optind]);
         return -1;
     }
     if (!o->nrules)
         o->rules[o->nrules++] = PINHOLE_RULES_DIR; /* the installed profiles */
+    const char *dot = o->interface ? strrchr(o->interface, '.') : NULL;
+    if (dot && (strcmp(dot, ".yaml") == 0 || strcmp(dot, ".yml") == 0)) {
+        log_error("-i %s: -i is --interface (as in tcpdump); the inventory is given with "
+                  "--inventory", o->interface);
+        return -1;
+    }
     if (!o->inventory) {
         log_error("--inventory is required");
         return -1;
     }
     if (!o->check_only && !o->nreads == !o->interface) {
-        log_error("give --read FILE (one or more) or --interface IF");
+        log_error("give -r/--read FILE (one or more) or -i/--interface IF");
         return -1;
     }
     if (o->publish && !o->plain && (!o->collector_key || !o->key)) {
@@ -372,7 +379,7 @@ static uint64_t s_mono_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static void s_write_report(const options_t *o, pipeline_t *pl);
+static bool s_write_report(const options_t *o, pipeline_t *pl);
 
 /* SIGHUP: the events file is opened again (logrotate moved it), and the
  * rules and inventory are read again; a file with a mistake is refused with
@@ -504,6 +511,32 @@ static int s_run(options_t *o, pipeline_t *pl, capture_t *cap, uint64_t *sources
     return status;
 }
 
+/* The report's file "FILE.tmp" is written beside FILE and renamed. */
+static void s_report_tmp(const options_t *o, char *tmp, size_t n)
+{
+    snprintf(tmp, n, "%s.tmp", o->report_file);
+}
+
+/* Before any packet: can the --report-file be written (as the user the
+ * sensor runs as)? A long capture should not learn it at the end. 0, or -1
+ * with err. */
+static int s_report_file_check(const options_t *o, char *err, size_t errlen)
+{
+    if (!o->report_file || strcmp(o->report, "none") == 0)
+        return 0;
+    char tmp[4096];
+    s_report_tmp(o, tmp, sizeof tmp);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, errlen, "--report-file: %.300s: cannot write the report: %s", tmp,
+                strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    unlink(tmp);
+    return 0;
+}
+
 /* The publisher's settings and keys (read while the sensor may still be
  * root); 0 or -1 with err. */
 static int s_publisher_cfg(options_t *o, char *err, size_t errlen)
@@ -530,7 +563,7 @@ static pipeline_t *s_start(options_t *o, capture_t **live, char *err, size_t err
     if (o->interface && !(*live = capture_open_live(o->interface, o->filter, err, errlen)))
         goto fail;
     if ((o->publish && s_publisher_cfg(o, err, errlen) != 0) ||
-            privs_drop(o->user, err, errlen) != 0)
+            privs_drop(o->user, err, errlen) != 0 || s_report_file_check(o, err, errlen) != 0)
         goto fail;
     if (o->publish && !(s_pub = publish_new(&o->pub, err, errlen)))
         goto fail;
@@ -583,20 +616,21 @@ static void s_publish_finish(const options_t *o, pipeline_t *pl)
                 o->publish, ps.cause, lost);
 }
 
-static void s_write_report(const options_t *o, pipeline_t *pl)
+/* Returns false (logged) if the report could not be written whole. */
+static bool s_write_report(const options_t *o, pipeline_t *pl)
 {
     if (strcmp(o->report, "none") == 0)
-        return;
+        return true;
     FILE *out = stdout;
     char tmp[4096];
     if (o->report_file) {
         /* Written beside and renamed: a reader (or a kill) never sees half a
          * report, and logrotate's moving the old one away does no harm. */
-        snprintf(tmp, sizeof tmp, "%s.tmp", o->report_file);
+        s_report_tmp(o, tmp, sizeof tmp);
         out = fopen(tmp, "w");
         if (!out) {
             log_error("%s: cannot write the report: %s", tmp, strerror(errno));
-            return;
+            return false;
         }
     } else if (o->pipe.events_path && strcmp(o->pipe.events_path, "-") == 0) {
         out = stderr; /* stdout carries the events */
@@ -608,11 +642,21 @@ static void s_write_report(const options_t *o, pipeline_t *pl)
     else
         report_write_text(pipeline_report(pl), &meta, out);
     if (out == stdout || out == stderr) {
-        fflush(out);
-        return;
+        if (fflush(out) != 0 || ferror(out)) {
+            log_error("%s: cannot write the report: %s",
+                    out == stdout ? "standard output" : "standard error", strerror(errno));
+            clearerr(out);
+            return false;
+        }
+        return true;
     }
-    if (fclose(out) != 0 || rename(tmp, o->report_file) != 0)
+    bool ok = !ferror(out);
+    if (fclose(out) != 0 || !ok || rename(tmp, o->report_file) != 0) {
         log_error("%s: cannot write the report: %s", o->report_file, strerror(errno));
+        unlink(tmp);
+        return false;
+    }
+    return true;
 }
 
 int main(int argc, char **argv)
@@ -667,7 +711,8 @@ int main(int argc, char **argv)
         s_signals();
         int rc = s_run(&o, pl, live, &sources);
         pipeline_finish(pl, sources);
-        s_write_report(&o, pl);
+        if (!s_write_report(&o, pl) && !rc)
+            rc = 2; /* an output error, as one of the input */
         const report_t *rep = pipeline_report(pl);
         pipeline_stats_t st;
         pipeline_stats(pl, &st);
