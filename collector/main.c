@@ -97,8 +97,8 @@ static void s_usage(FILE *f)
 
 static int s_parse(int argc, char **argv, options_t *o)
 {
-    enum { O_RULES = 256, O_INVENTORY, O_KEY, O_ALLOW, O_PLAIN, O_HTTP, O_ALERTS, O_SYSLOG, O_ALERT_PUB, O_SUPPRESS,
-        O_SILENCE, O_WINDOW, O_MAXMSG, O_MAXEV, O_SYNC, O_CHECK };
+    enum { O_RULES = 256, O_INVENTORY, O_KEY, O_ALLOW, O_PLAIN, O_HTTP, O_ALERTS, O_SYSLOG,
+        O_ALERT_PUB, O_SUPPRESS, O_SILENCE, O_WINDOW, O_MAXMSG, O_MAXEV, O_SYNC, O_CHECK };
     static const struct option longs[] = {
             {"rules", required_argument, NULL, O_RULES},
             {"inventory", required_argument, NULL, O_INVENTORY},

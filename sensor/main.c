@@ -164,9 +164,10 @@ static void s_usage(FILE *f)
 
 static int s_parse(int argc, char **argv, options_t *o)
 {
-    enum { OPT_MAX_FLOWS = 256, OPT_RULES, OPT_INVENTORY, OPT_IDLE, OPT_END_WINDOW, OPT_CHECK, OPT_REPORT_FILE,
-        OPT_COLLECTOR_KEY, OPT_KEY, OPT_PLAIN, OPT_SPOOL, OPT_SPOOL_MAX, OPT_PUB_TIMEOUT,
-        OPT_SUMMARY, OPT_NO_DEDUP, OPT_USER, OPT_MAX_REGS, OPT_MAX_CALLS, OPT_VXLAN_PORT };
+    enum { OPT_MAX_FLOWS = 256, OPT_RULES, OPT_INVENTORY, OPT_IDLE, OPT_END_WINDOW, OPT_CHECK,
+        OPT_REPORT_FILE, OPT_COLLECTOR_KEY, OPT_KEY, OPT_PLAIN, OPT_SPOOL, OPT_SPOOL_MAX,
+        OPT_PUB_TIMEOUT, OPT_SUMMARY, OPT_NO_DEDUP, OPT_USER, OPT_MAX_REGS, OPT_MAX_CALLS,
+        OPT_VXLAN_PORT };
     static const struct option longs[] = {
             {"rules", required_argument, NULL, OPT_RULES},
             {"inventory", required_argument, NULL, OPT_INVENTORY},
