@@ -67,9 +67,9 @@ static void s_usage(FILE *f)
 {
     fprintf(f,
             "usage: pinhole-collector [--rules PATH] --inventory FILE [options]\n"
-            "  -r, --rules PATH         profile file or directory (repeatable), as the sensors'\n"
+            "      --rules PATH         profile file or directory (repeatable), as the sensors'\n"
             "                           (default " PINHOLE_RULES_DIR ")\n"
-            "  -i, --inventory FILE     sites and role bindings, as the sensors'\n"
+            "      --inventory FILE     sites and role bindings, as the sensors'\n"
             "  -l, --listen ENDPOINT    where sensors connect (default tcp://0.0.0.0:7701)\n"
             "  -d, --db FILE            SQLite state (default pinhole-collector.db)\n"
             "      --key FILE           the collector's key pair (pinhole-keygen)\n"
@@ -97,10 +97,11 @@ static void s_usage(FILE *f)
 
 static int s_parse(int argc, char **argv, options_t *o)
 {
-    enum { O_KEY = 256, O_ALLOW, O_PLAIN, O_HTTP, O_ALERTS, O_SYSLOG, O_ALERT_PUB, O_SUPPRESS,
-        O_SILENCE, O_WINDOW, O_MAXMSG, O_MAXEV, O_SYNC, O_CHECK };
+    enum { O_RULES = 256, O_INVENTORY, O_KEY, O_ALLOW, O_PLAIN, O_HTTP, O_ALERTS, O_SYSLOG,
+        O_ALERT_PUB, O_SUPPRESS, O_SILENCE, O_WINDOW, O_MAXMSG, O_MAXEV, O_SYNC, O_CHECK };
     static const struct option longs[] = {
-            {"rules", required_argument, NULL, 'r'}, {"inventory", required_argument, NULL, 'i'},
+            {"rules", required_argument, NULL, O_RULES},
+            {"inventory", required_argument, NULL, O_INVENTORY},
             {"listen", required_argument, NULL, 'l'}, {"db", required_argument, NULL, 'd'},
             {"key", required_argument, NULL, O_KEY}, {"allow", required_argument, NULL, O_ALLOW},
             {"plain", no_argument, NULL, O_PLAIN}, {"http", required_argument, NULL, O_HTTP},
@@ -116,16 +117,16 @@ static int s_parse(int argc, char **argv, options_t *o)
             {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
     int c, verbose = 0;
     uint64_t n;
-    while ((c = getopt_long(argc, argv, "r:i:l:d:vhV", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:d:vhV", longs, NULL)) != -1) {
         switch (c) {
-            case 'r':
+            case O_RULES:
                 if (o->nrules == MAX_RULES) {
                     log_error("too many --rules");
                     return -1;
                 }
                 o->rules[o->nrules++] = optarg;
                 break;
-            case 'i': o->inventory = optarg; break;
+            case O_INVENTORY: o->inventory = optarg; break;
             case 'l': o->rx.bind = optarg; break;
             case 'd': o->db = optarg; break;
             case O_KEY: o->rx.key_path = optarg; break;

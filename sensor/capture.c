@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "pcapng.h"
@@ -95,9 +97,25 @@ static struct bpf_program *s_filter_for(capture_t *self, int linktype, char *err
 
 capture_t *capture_open_file(const char *path, const char *filter, char *err, size_t errlen)
 {
+    if (strcmp(path, "-") == 0) {
+        if (isatty(STDIN_FILENO)) {
+            snprintf(err, errlen, "standard input is a terminal, not a capture (pipe one in: "
+                                  "tcpdump -w - ... | pinhole-sensor ... -r -)");
+            return NULL;
+        }
+        return capture_open_stream(stdin, "standard input", filter, err, errlen);
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        /* Most likely "-r rules" from before -r meant --read. */
+        snprintf(err, errlen, "%s: a directory, not a capture (-r is --read; profiles are "
+                              "given with --rules)", path);
+        fclose(f);
         return NULL;
     }
     return capture_open_stream(f, path, filter, err, errlen);
@@ -113,11 +131,18 @@ capture_t *capture_open_stream(FILE *f, const char *name, const char *filter, ch
         return NULL;
     }
     self->f = f;
-    uint8_t magic[4] = {0};
-    size_t got = fread(magic, 1, 4, self->f);
-    rewind(self->f);
+    /* One byte tells the formats apart (a pcapng section header starts
+     * 0x0A, no pcap magic does), and one byte can always be pushed back:
+     * the stream is never sought, so a pipe works as well as a file. */
+    int first = getc(self->f);
+    if (first == EOF || ungetc(first, self->f) == EOF) {
+        snprintf(err, errlen, "%s: not a pcap or pcapng file (%s)", name,
+                ferror(self->f) ? strerror(errno) : "empty");
+        capture_destroy(&self);
+        return NULL;
+    }
     char why[256];
-    if (got == 4 && memcmp(magic, "\x0a\x0d\x0d\x0a", 4) == 0) {
+    if (first == 0x0a) {
         self->ng = pcapng_new(self->f, why, sizeof why);
         if (!self->ng) {
             snprintf(err, errlen, "%s: %s", name, why);
@@ -129,8 +154,7 @@ capture_t *capture_open_stream(FILE *f, const char *name, const char *filter, ch
         self->pcap = pcap_fopen_offline_with_tstamp_precision(self->f,
                 PCAP_TSTAMP_PRECISION_MICRO, ebuf);
         if (!self->pcap) {
-            snprintf(err, errlen, "%s: not a pcap or pcapng file (%s)", name,
-                    got < 4 ? "file shorter than a header" : ebuf);
+            snprintf(err, errlen, "%s: not a pcap or pcapng file (%s)", name, ebuf);
             capture_destroy(&self);
             return NULL;
         }

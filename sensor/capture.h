@@ -28,8 +28,10 @@ enum {
     CAPTURE_TIMEOUT = 2, /* live: no packet within 200 ms, or a signal came */
 };
 
-/* Opens a pcap or pcapng file; `filter` (BPF, may be NULL) is applied to
- * every frame. NULL with a message in err on failure. */
+/* Opens a pcap or pcapng file ("-": standard input, not a terminal; it is
+ * closed by capture_destroy); `filter` (BPF, may be NULL) is applied to
+ * every frame. Files are read straight through, never sought: a pipe works.
+ * NULL with a message in err on failure. */
 capture_t *capture_open_file(const char *path, const char *filter, char *err, size_t errlen);
 /* The same over an open stream (taken over: closed by capture_destroy, also
  * on failure); `name` is used in messages. For fuzzing through fmemopen. */

@@ -3,9 +3,11 @@
  * to the packet sources, prints the per-site compliance report.
  *
  * Exit status: 0 every observed site is compliant; 1 a site is not;
- * 2 bad usage, configuration or input; 3 no site was observed. */
+ * 2 bad usage, configuration, input or output (the report, the events);
+ * 3 no site was observed. A failed --publish does not change it. */
 #include <errno.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,12 +119,13 @@ static void s_usage(FILE *f)
 {
     fprintf(f,
             "usage: pinhole-sensor [--rules PATH] --inventory FILE "
-            "(--read FILE... | --interface IF)\n"
-            "  -r, --rules PATH        profile file or directory of *.yaml (repeatable;\n"
+            "(-r FILE... | -i IF)\n"
+            "      --rules PATH        profile file or directory of *.yaml (repeatable;\n"
             "                          default " PINHOLE_RULES_DIR ")\n"
-            "  -i, --inventory FILE    sites and role bindings (pinhole-rules(5))\n"
-            "  -R, --read FILE         pcap or pcapng file (repeatable; read in order)\n"
-            "  -I, --interface IF      live capture (SPAN port); SIGINT/SIGTERM end it\n"
+            "      --inventory FILE    sites and role bindings (pinhole-rules(5))\n"
+            "  -r, --read FILE         pcap or pcapng file (repeatable; read in order;\n"
+            "                          '-': standard input, once)\n"
+            "  -i, --interface IF      live capture (SPAN port); SIGINT/SIGTERM end it\n"
             "  -f, --filter BPF        capture filter, for files and interfaces\n"
             "  -e, --events FILE       JSON-lines events ('-': stdout)\n"
             "  -o, --report FORMAT     text (default), json or none\n"
@@ -161,14 +164,15 @@ static void s_usage(FILE *f)
 
 static int s_parse(int argc, char **argv, options_t *o)
 {
-    enum { OPT_MAX_FLOWS = 256, OPT_IDLE, OPT_END_WINDOW, OPT_CHECK, OPT_REPORT_FILE,
-        OPT_COLLECTOR_KEY, OPT_KEY, OPT_PLAIN, OPT_SPOOL, OPT_SPOOL_MAX, OPT_PUB_TIMEOUT,
-        OPT_SUMMARY, OPT_NO_DEDUP, OPT_USER, OPT_MAX_REGS, OPT_MAX_CALLS, OPT_VXLAN_PORT };
+    enum { OPT_MAX_FLOWS = 256, OPT_RULES, OPT_INVENTORY, OPT_IDLE, OPT_END_WINDOW, OPT_CHECK,
+        OPT_REPORT_FILE, OPT_COLLECTOR_KEY, OPT_KEY, OPT_PLAIN, OPT_SPOOL, OPT_SPOOL_MAX,
+        OPT_PUB_TIMEOUT, OPT_SUMMARY, OPT_NO_DEDUP, OPT_USER, OPT_MAX_REGS, OPT_MAX_CALLS,
+        OPT_VXLAN_PORT };
     static const struct option longs[] = {
-            {"rules", required_argument, NULL, 'r'},
-            {"inventory", required_argument, NULL, 'i'},
-            {"read", required_argument, NULL, 'R'},
-            {"interface", required_argument, NULL, 'I'},
+            {"rules", required_argument, NULL, OPT_RULES},
+            {"inventory", required_argument, NULL, OPT_INVENTORY},
+            {"read", required_argument, NULL, 'r'},
+            {"interface", required_argument, NULL, 'i'},
             {"filter", required_argument, NULL, 'f'},
             {"events", required_argument, NULL, 'e'},
             {"report", required_argument, NULL, 'o'},
@@ -196,24 +200,28 @@ static int s_parse(int argc, char **argv, options_t *o)
             {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, 'V'},
             {NULL, 0, NULL, 0}};
-    int c, verbose = 0;
+    int c, verbose = 0, nstdin = 0;
     uint64_t n;
     bool vxlan_set = false;
     o->report = "text";
-    while ((c = getopt_long(argc, argv, "r:i:R:I:f:e:o:g:n:p:vhV", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:i:f:e:o:g:n:p:vhV", longs, NULL)) != -1) {
         switch (c) {
-            case 'r':
+            case OPT_RULES:
                 if (o->nrules == MAX_INPUTS)
                     goto toomany;
                 o->rules[o->nrules++] = optarg;
                 break;
-            case 'i': o->inventory = optarg; break;
-            case 'R':
+            case OPT_INVENTORY: o->inventory = optarg; break;
+            case 'r':
                 if (o->nreads == MAX_INPUTS)
                     goto toomany;
+                if (strcmp(optarg, "-") == 0 && nstdin++) {
+                    log_error("--read -: standard input can be read only once");
+                    return -1;
+                }
                 o->reads[o->nreads++] = optarg;
                 break;
-            case 'I': o->interface = optarg; break;
+            case 'i': o->interface = optarg; break;
             case 'f': o->filter = optarg; break;
             case 'e': o->pipe.events_path = optarg; break;
             case 'o': o->report = optarg; break;
@@ -300,17 +308,23 @@ static int s_parse(int argc, char **argv, options_t *o)
     }
     log_set_level(verbose >= 2 ? LOG_LEVEL_DEBUG : verbose ? LOG_LEVEL_CONFIG : LOG_LEVEL_NOTICE);
     if (optind < argc) {
-        log_error("unexpected argument '%s' (files are given with --read)", argv[optind]);
+        log_error("unexpected argument '%s' (files are given with -r)", argv[optind]);
         return -1;
     }
     if (!o->nrules)
         o->rules[o->nrules++] = PINHOLE_RULES_DIR; /* the installed profiles */
+    const char *dot = o->interface ? strrchr(o->interface, '.') : NULL;
+    if (dot && (strcmp(dot, ".yaml") == 0 || strcmp(dot, ".yml") == 0)) {
+        log_error("-i %s: -i is --interface (as in tcpdump); the inventory is given with "
+                  "--inventory", o->interface);
+        return -1;
+    }
     if (!o->inventory) {
         log_error("--inventory is required");
         return -1;
     }
     if (!o->check_only && !o->nreads == !o->interface) {
-        log_error("give --read FILE (one or more) or --interface IF");
+        log_error("give -r/--read FILE (one or more) or -i/--interface IF");
         return -1;
     }
     if (o->publish && !o->plain && (!o->collector_key || !o->key)) {
@@ -327,7 +341,8 @@ static int s_parse(int argc, char **argv, options_t *o)
     }
     return 0;
 toomany:
-    log_error("too many --%c options", c);
+    log_error("too many %s options",
+            c == OPT_RULES ? "--rules" : c == 'r' ? "--read" : "--geoip");
     return -1;
 }
 
@@ -366,7 +381,7 @@ static uint64_t s_mono_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static void s_write_report(const options_t *o, pipeline_t *pl);
+static bool s_write_report(const options_t *o, pipeline_t *pl);
 
 /* SIGHUP: the events file is opened again (logrotate moved it), and the
  * rules and inventory are read again; a file with a mistake is refused with
@@ -486,15 +501,42 @@ static int s_run(options_t *o, pipeline_t *pl, capture_t *cap, uint64_t *sources
             status = 2;
             continue;
         }
-        if (!s_run_source(o, pl, cap, o->reads[i], false))
+        const char *name = strcmp(o->reads[i], "-") == 0 ? "standard input" : o->reads[i];
+        if (!s_run_source(o, pl, cap, name, false))
             status = 2;
         if (o->filter)
-            log_info("%s: %llu packets left out by the filter", o->reads[i],
+            log_info("%s: %llu packets left out by the filter", name,
                     (unsigned long long)capture_filtered(cap));
         capture_destroy(&cap);
         (*sources)++;
     }
     return status;
+}
+
+/* The report's file "FILE.tmp" is written beside FILE and renamed. */
+static void s_report_tmp(const options_t *o, char *tmp, size_t n)
+{
+    snprintf(tmp, n, "%s.tmp", o->report_file);
+}
+
+/* Before any packet: can the --report-file be written (as the user the
+ * sensor runs as)? A long capture should not learn it at the end. 0, or -1
+ * with err. */
+static int s_report_file_check(const options_t *o, char *err, size_t errlen)
+{
+    if (!o->report_file || strcmp(o->report, "none") == 0)
+        return 0;
+    char tmp[4096];
+    s_report_tmp(o, tmp, sizeof tmp);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, errlen, "--report-file: %.300s: cannot write the report: %s", tmp,
+                strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    unlink(tmp);
+    return 0;
 }
 
 /* The publisher's settings and keys (read while the sensor may still be
@@ -523,7 +565,7 @@ static pipeline_t *s_start(options_t *o, capture_t **live, char *err, size_t err
     if (o->interface && !(*live = capture_open_live(o->interface, o->filter, err, errlen)))
         goto fail;
     if ((o->publish && s_publisher_cfg(o, err, errlen) != 0) ||
-            privs_drop(o->user, err, errlen) != 0)
+            privs_drop(o->user, err, errlen) != 0 || s_report_file_check(o, err, errlen) != 0)
         goto fail;
     if (o->publish && !(s_pub = publish_new(&o->pub, err, errlen)))
         goto fail;
@@ -542,20 +584,69 @@ fail:
     return NULL;
 }
 
-static void s_write_report(const options_t *o, pipeline_t *pl)
+/* Ends the publisher: the final statistics, the acknowledgements waited
+ * for, and a last line that says what is left, where, and why. */
+static void s_publish_finish(const options_t *o, pipeline_t *pl)
+{
+    char *stats = pipeline_stats_json(pl);
+    publish_stats_t ps;
+    /* Told to stop: what is not acknowledged within a second stays in the
+     * spool for the next run. */
+    uint32_t wait_ms = o->publish_timeout_s * 1000u;
+    if (s_stop && wait_ms > 1000u)
+        wait_ms = 1000u;
+    publish_close(&s_pub, wait_ms, stats, &ps);
+    free(stats);
+    log_notice("published %llu events to %s: %llu acknowledged, %llu %s, "
+               "%llu discarded (queue full)",
+            (unsigned long long)ps.events, o->publish, (unsigned long long)ps.acked,
+            (unsigned long long)ps.pending,
+            o->pub.spool_dir ? "spooled for later" : "not delivered (no --spool)",
+            (unsigned long long)ps.discarded);
+    if (!ps.cause[0])
+        return;
+    unsigned long long kept = ps.spool_left, lost = ps.pending - ps.spool_left;
+    if (o->pub.spool_dir && !lost)
+        log_warn("publish: collector %s: %s; %llu events spooled in %s (sent next run)",
+                o->publish, ps.cause, kept, o->pub.spool_dir);
+    else if (o->pub.spool_dir)
+        log_error("publish: collector %s: %s; %llu events spooled in %s (sent next run), "
+                  "%llu lost (the spool could not be written)",
+                o->publish, ps.cause, kept, o->pub.spool_dir, lost);
+    else
+        log_error("publish: collector %s: %s; %llu events not delivered (lost: no --spool)",
+                o->publish, ps.cause, lost);
+}
+
+/* Writes of event lines that failed (disk full, the reader went away),
+ * from the run's counters: pipeline_stats_t does not carry them. */
+static uint64_t s_events_write_errors(const pipeline_t *pl)
+{
+    char *js = pipeline_stats_json(pl);
+    json_object *o = js ? json_tokener_parse(js) : NULL, *v;
+    uint64_t n = 0;
+    if (o && json_object_object_get_ex(o, "events_write_errors", &v))
+        n = (uint64_t)json_object_get_int64(v);
+    json_object_put(o);
+    free(js);
+    return n;
+}
+
+/* Returns false (logged) if the report could not be written whole. */
+static bool s_write_report(const options_t *o, pipeline_t *pl)
 {
     if (strcmp(o->report, "none") == 0)
-        return;
+        return true;
     FILE *out = stdout;
     char tmp[4096];
     if (o->report_file) {
         /* Written beside and renamed: a reader (or a kill) never sees half a
          * report, and logrotate's moving the old one away does no harm. */
-        snprintf(tmp, sizeof tmp, "%s.tmp", o->report_file);
+        s_report_tmp(o, tmp, sizeof tmp);
         out = fopen(tmp, "w");
         if (!out) {
             log_error("%s: cannot write the report: %s", tmp, strerror(errno));
-            return;
+            return false;
         }
     } else if (o->pipe.events_path && strcmp(o->pipe.events_path, "-") == 0) {
         out = stderr; /* stdout carries the events */
@@ -567,11 +658,21 @@ static void s_write_report(const options_t *o, pipeline_t *pl)
     else
         report_write_text(pipeline_report(pl), &meta, out);
     if (out == stdout || out == stderr) {
-        fflush(out);
-        return;
+        if (fflush(out) != 0 || ferror(out)) {
+            log_error("%s: cannot write the report: %s",
+                    out == stdout ? "standard output" : "standard error", strerror(errno));
+            clearerr(out);
+            return false;
+        }
+        return true;
     }
-    if (fclose(out) != 0 || rename(tmp, o->report_file) != 0)
+    bool ok = !ferror(out);
+    if (fclose(out) != 0 || !ok || rename(tmp, o->report_file) != 0) {
         log_error("%s: cannot write the report: %s", o->report_file, strerror(errno));
+        unlink(tmp);
+        return false;
+    }
+    return true;
 }
 
 int main(int argc, char **argv)
@@ -626,23 +727,16 @@ int main(int argc, char **argv)
         s_signals();
         int rc = s_run(&o, pl, live, &sources);
         pipeline_finish(pl, sources);
-        s_write_report(&o, pl);
-        if (s_pub) {
-            char *stats = pipeline_stats_json(pl);
-            publish_stats_t ps;
-            /* Told to stop: what is not acknowledged within a second stays
-             * in the spool for the next run. */
-            uint32_t wait_ms = o.publish_timeout_s * 1000u;
-            if (s_stop && wait_ms > 1000u)
-                wait_ms = 1000u;
-            publish_close(&s_pub, wait_ms, stats, &ps);
-            free(stats);
-            log_notice("published %llu events to %s: %llu acknowledged, %llu %s, "
-                       "%llu discarded (queue full)",
-                    (unsigned long long)ps.events, o.publish, (unsigned long long)ps.acked,
-                    (unsigned long long)ps.pending,
-                    o.pub.spool_dir ? "spooled for later" : "not delivered (no --spool)",
-                    (unsigned long long)ps.discarded);
+        if (!s_write_report(&o, pl) && !rc)
+            rc = 2; /* an output error, as one of the input */
+        uint64_t werr = s_events_write_errors(pl);
+        if (werr) {
+            log_error("%s: writing the events failed %llu times (disk full, or the reader "
+                      "went away): events lost", strcmp(o.pipe.events_path, "-") == 0
+                              ? "standard output" : o.pipe.events_path,
+                    (unsigned long long)werr);
+            if (!rc)
+                rc = 2;
         }
         const report_t *rep = pipeline_report(pl);
         pipeline_stats_t st;
@@ -660,6 +754,8 @@ int main(int argc, char **argv)
         if (st.decode[DECODE_ERR_FRAGMENT])
             log_info("%llu IP fragments (reassembly counters: stats.defrag)",
                     (unsigned long long)st.decode[DECODE_ERR_FRAGMENT]);
+        if (s_pub) /* last: its outcome is the run's last line */
+            s_publish_finish(&o, pl);
         status = rc ? rc : report_sites_observed(rep) == 0 ? 3 : report_compliant(rep) ? 0 : 1;
         pipeline_destroy(&pl);
     }

@@ -75,8 +75,11 @@ static int s_read_block(pcapng_t *self, uint32_t *type, cursor_t *body)
     self->blocks++;
     bool le = self->swap;
     uint32_t t = s_raw32(hdr, le);
-    if (t == 0x0A0D0D0A) { /* a new section: its magic sets the byte order */
-        uint8_t magic[4];
+    bool shb = t == 0x0A0D0D0A;
+    uint8_t magic[4] = {0};
+    /* A new section: its magic sets the byte order. It is read ahead and
+     * kept, never sought back to: the file may be a pipe. */
+    if (shb) {
         if (fread(magic, 1, 4, self->f) != 4)
             return s_seterr(self, PINHOLE_EFORMAT, "file ends inside a section header");
         if (memcmp(magic, "\x4d\x3c\x2b\x1a", 4) == 0)
@@ -86,13 +89,11 @@ static int s_read_block(pcapng_t *self, uint32_t *type, cursor_t *body)
         else
             return s_seterr(self, PINHOLE_EFORMAT, "bad byte-order magic in section header");
         self->swap = le;
-        if (fseek(self->f, -4, SEEK_CUR) != 0)
-            return s_seterr(self, PINHOLE_EIO, "cannot seek");
     }
     uint32_t len = s_raw32(hdr + 4, le);
-    if (len < 12 || len % 4 != 0 || len > PCAPNG_MAX_BLOCK)
+    if (len < (shb ? 16u : 12u) || len % 4 != 0 || len > PCAPNG_MAX_BLOCK)
         return s_seterr(self, PINHOLE_EFORMAT, "bad block length");
-    size_t blen = len - 8;
+    size_t blen = len - 8, ahead = shb ? 4 : 0;
     if (blen > self->cap) {
         uint8_t *nb = realloc(self->buf, blen);
         if (!nb)
@@ -100,7 +101,9 @@ static int s_read_block(pcapng_t *self, uint32_t *type, cursor_t *body)
         self->buf = nb;
         self->cap = blen;
     }
-    if (fread(self->buf, 1, blen, self->f) != blen)
+    if (ahead)
+        memcpy(self->buf, magic, ahead);
+    if (fread(self->buf + ahead, 1, blen - ahead, self->f) != blen - ahead)
         return s_seterr(self, PINHOLE_EFORMAT, "file ends inside a block (truncated)");
     if (s_raw32(self->buf + blen - 4, le) != len)
         return s_seterr(self, PINHOLE_EFORMAT, "trailing block length differs from leading");

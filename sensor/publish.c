@@ -30,12 +30,16 @@
  * link is noticed in seconds), CURVE unless plain was asked for. */
 #include "publish.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,6 +79,12 @@ struct publish {
     bool closing;
     uint64_t deadline_ms;
     publish_stats_t st;
+    struct {              /* what the link went through (monitor events) */
+        uint64_t tcp;       /* TCP connections made */
+        uint64_t retried;   /* connects that failed before any succeeded */
+        uint64_t handshakes;   /* handshakes that succeeded */
+        uint64_t hs_failed; /* handshakes failed other than by ZAP (wrong key) */
+    } link;
 
     /* actor */
     pthread_t thread;
@@ -485,6 +495,21 @@ static void s_read_acks(publish_t *self)
     }
 }
 
+/* Logs the first of each kind of link failure (later ones repeat it). */
+static void s_link_failed(publish_t *self, uint16_t ev, uint64_t nth, uint64_t fails)
+{
+    if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && (fails & (fails - 1)) == 0)
+        log_error("the collector %s refused this sensor's key (%llu times); is %s on its "
+                  "allow-list?", self->endpoint, (unsigned long long)fails, self->sensor);
+    else if (ev == ZMQ_EVENT_CONNECT_RETRIED && nth == 1)
+        log_warn("collector %s: cannot connect; retrying, the events are kept", self->endpoint);
+    else if (ev != ZMQ_EVENT_CONNECT_RETRIED && ev != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && nth == 1)
+        log_error("collector %s: %s handshake refused (%s); retrying, the events are kept",
+                self->endpoint, self->cfg.plain ? "plain" : "CURVE",
+                self->cfg.plain ? "does the collector want CURVE?"
+                                : "is --collector-key the collector's public key?");
+}
+
 static void s_read_monitor(publish_t *self)
 {
     zmq_msg_t m;
@@ -506,12 +531,23 @@ static void s_read_monitor(publish_t *self)
         }
         pthread_mutex_lock(&self->lock);
         bool was = self->st.connected;
-        if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+        uint64_t nth = 0;
+        if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             self->st.connected = true;
-        else if (ev == ZMQ_EVENT_DISCONNECTED)
+            self->link.handshakes++;
+        } else if (ev == ZMQ_EVENT_DISCONNECTED) {
             self->st.connected = false;
-        else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        } else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
             self->st.auth_failures++;
+        } else if (ev == ZMQ_EVENT_CONNECTED) {
+            self->link.tcp++;
+        } else if (ev == ZMQ_EVENT_CONNECT_RETRIED) {
+            /* also after a refused handshake: only the first connect counts */
+            nth = self->link.tcp ? 0 : ++self->link.retried;
+        } else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+                   ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+            nth = ++self->link.hs_failed;
+        }
         uint64_t fails = self->st.auth_failures;
         pthread_mutex_unlock(&self->lock);
         if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && !was) {
@@ -520,9 +556,9 @@ static void s_read_monitor(publish_t *self)
             s_go_back(self);
         } else if (ev == ZMQ_EVENT_DISCONNECTED && was) {
             log_warn("link to the collector %s lost; events are kept", self->endpoint);
-        } else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && (fails & (fails - 1)) == 0) {
-            log_error("the collector %s refused this sensor's key (%llu times); is %s on its allow-list?",
-                    self->endpoint, (unsigned long long)fails, self->sensor);
+        } else if (ev != ZMQ_EVENT_CONNECTED && ev != ZMQ_EVENT_DISCONNECTED &&
+                   ev != ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            s_link_failed(self, ev, nth, fails);
         }
     }
 }
@@ -602,7 +638,9 @@ static bool s_socket(publish_t *self, char *err, size_t errlen)
     }
     if (zmq_socket_monitor(self->sock, "inproc://publish-monitor",
                 ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
-                        ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0)
+                        ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_CONNECTED |
+                        ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                        ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0)
         goto fail;
     self->mon = zmq_socket(self->ctx, ZMQ_PAIR);
     if (!self->mon || zmq_connect(self->mon, "inproc://publish-monitor") != 0)
@@ -785,6 +823,95 @@ void publish_stats(publish_t *self, publish_stats_t *out)
     pthread_mutex_unlock(&self->lock);
 }
 
+/* Why a tcp:// endpoint ("tcp://[SOURCE;]HOST:PORT") cannot be reached,
+ * found by one plain connect, waiting at most wait_ms: ZeroMQ's monitor
+ * says that a connect failed, never why. Empty when it cannot tell (or the
+ * endpoint answers now). */
+static void s_probe(const char *endpoint, int wait_ms, char *why, size_t n)
+{
+    why[0] = '\0';
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return;
+    const char *hp = endpoint + 6, *semi = strchr(hp, ';');
+    hp = semi ? semi + 1 : hp;
+    const char *colon = strrchr(hp, ':');
+    char host[256];
+    if (!colon || colon == hp || (size_t)(colon - hp) >= sizeof host)
+        return;
+    memcpy(host, hp, (size_t)(colon - hp));
+    host[colon - hp] = '\0';
+    char *h = host;
+    size_t hl = strlen(h);
+    if (hl > 2 && h[0] == '[' && h[hl - 1] == ']') { /* [IPv6] */
+        h[hl - 1] = '\0';
+        h++;
+    }
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+    int gai = getaddrinfo(h, colon + 1, &hints, &ai);
+    if (gai != 0 || !ai) {
+        snprintf(why, n, "cannot resolve the host: %s", gai_strerror(gai));
+        return;
+    }
+    int e = -1, fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        socklen_t el = sizeof e;
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+            e = 0;
+        else if (errno != EINPROGRESS)
+            e = errno;
+        else if (poll(&pfd, 1, wait_ms) <= 0)
+            e = ETIMEDOUT;
+        else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) != 0)
+            e = -1;
+        close(fd);
+    }
+    freeaddrinfo(ai);
+    if (e == ECONNREFUSED) {
+        snprintf(why, n, "connection refused");
+    } else if (e == ETIMEDOUT) {
+        snprintf(why, n, "no answer");
+    } else if (e > 0) { /* "No route to host", in the middle of a line */
+        snprintf(why, n, "cannot connect: %s", strerror(e));
+        why[16] = (char)tolower((unsigned char)why[16]);
+    }
+}
+
+/* Why events are left unacknowledged, from what the link went through,
+ * the most telling first. */
+static void s_cause(publish_t *self, uint32_t timeout_ms, char *buf, size_t n)
+{
+    pthread_mutex_lock(&self->lock);
+    uint64_t tcp = self->link.tcp, retried = self->link.retried;
+    uint64_t handshakes = self->link.handshakes, hs_failed = self->link.hs_failed;
+    uint64_t auth = self->st.auth_failures;
+    bool connected = self->st.connected;
+    pthread_mutex_unlock(&self->lock);
+    unsigned secs = (timeout_ms + 999) / 1000;
+    if (handshakes && connected) {
+        snprintf(buf, n, "no acknowledgement within the timeout (%u s)", secs);
+    } else if (handshakes) {
+        snprintf(buf, n, "link lost, not restored within the timeout (%u s)", secs);
+    } else if (auth) {
+        snprintf(buf, n, "CURVE handshake refused: the collector does not accept this "
+                         "sensor's key (is %s on its allow-list?)", self->sensor);
+    } else if (hs_failed) {
+        snprintf(buf, n, "%s", self->cfg.plain
+                        ? "handshake refused (does the collector want CURVE?)"
+                        : "CURVE handshake refused (is --collector-key the collector's "
+                          "public key?)");
+    } else if (tcp) {
+        snprintf(buf, n, "no answer within the timeout (%u s): connected, but no handshake "
+                         "(is it a pinhole collector?)", secs);
+    } else if (retried) {
+        s_probe(self->endpoint, 1000, buf, n);
+        if (!buf[0])
+            snprintf(buf, n, "cannot connect");
+    } else {
+        snprintf(buf, n, "no answer within the timeout (%u s)", secs);
+    }
+}
+
 void publish_close(publish_t **self_p, uint32_t timeout_ms, const char *stats,
         publish_stats_t *out)
 {
@@ -818,17 +945,16 @@ void publish_close(publish_t **self_p, uint32_t timeout_ms, const char *stats,
                 s->epoch, (unsigned long long)s->first, (unsigned long long)(s->first + s->count - 1));
         s_seg_free(self, s);
     }
-    if (left && kept == left)
-        log_warn("%llu events not acknowledged by the collector; kept in %s for the next run",
-                (unsigned long long)left, self->spool_dir);
-    else if (left)
-        log_error("%llu events not acknowledged by the collector and not spooled: lost",
-                (unsigned long long)(left - kept));
     /* Spooled segment files stay on disk: forget them without unlinking. */
     for (seg_t *s = self->head; s; s = s->next)
         s->disk = 0;
-    if (out)
+    if (out) {
         publish_stats(self, out);
+        out->spool_left = kept;
+        out->cause[0] = '\0';
+        if (left)
+            s_cause(self, timeout_ms, out->cause, sizeof out->cause);
+    }
     s_free(self);
     *self_p = NULL;
 }

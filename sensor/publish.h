@@ -44,6 +44,11 @@ typedef struct {
     uint64_t spool_bytes;
     uint64_t auth_failures;  /* handshakes the collector refused */
     bool connected;
+    /* Set by publish_close: */
+    uint64_t spool_left;     /* events left in the spool for the next run */
+    char cause[192];         /* why events are left unacknowledged ("connection
+                                refused", "CURVE handshake refused ..."); empty
+                                when every event was acknowledged */
 } publish_stats_t;
 
 typedef struct publish publish_t;
@@ -65,7 +70,11 @@ void publish_tick(publish_t *self, const char *stats);
 
 /* Ends the run: sends what is left, waits up to timeout_ms for the
  * acknowledgements, says "bye" with the final statistics, then spools what
- * is still unacknowledged (or counts it as lost without a spool). */
+ * is still unacknowledged (or counts it as lost without a spool). If some
+ * is, out->cause says why, from what the link went through: the connection
+ * refused (or another connect error), the handshake refused (CURVE: the
+ * sensor's key not allowed, or the wrong collector key), or no answer
+ * within the timeout; out->spool_left counts what the spool keeps. */
 void publish_close(publish_t **self_p, uint32_t timeout_ms, const char *stats,
         publish_stats_t *out);
 

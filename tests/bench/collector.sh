@@ -29,14 +29,15 @@ run() { # name, collector options..., -- sensor options...
     while [ "$1" != "--" ]; do copts+=("$1"); shift; done; shift
     sopts=("$@")
     rm -f "$W"/c.db*
-    "$B/collector/pinhole-collector" -r "$R" -i "$W/inv.yaml" -l "tcp://127.0.0.1:$port" \
-        -d "$W/c.db" --http off "${copts[@]}" 2>"$W/c.log" &
+    "$B/collector/pinhole-collector" --rules "$R" --inventory "$W/inv.yaml" \
+        -l "tcp://127.0.0.1:$port" -d "$W/c.db" --http off "${copts[@]}" 2>"$W/c.log" &
     local cpid=$!
     sleep 0.5
     local s e
     s=$(date +%s.%N)
-    "$B/sensor/pinhole-sensor" -r "$R" -i "$W/inv.yaml" -R "$W/flows.pcap" -n bench -o none \
-        -p "tcp://127.0.0.1:$port" --publish-timeout 600 "${sopts[@]}" 2>"$W/s.log" || true
+    "$B/sensor/pinhole-sensor" --rules "$R" --inventory "$W/inv.yaml" -r "$W/flows.pcap" \
+        -n bench -o none -p "tcp://127.0.0.1:$port" --publish-timeout 600 "${sopts[@]}" \
+        2>"$W/s.log" || true
     e=$(date +%s.%N)
     kill -TERM $cpid; wait $cpid || true
     printf '%-28s %s; sensor run incl. delivery %.2f s; collector: %s\n' "$name" \
@@ -50,7 +51,7 @@ run "CURVE, --sync normal" --key "$W/keys/collector.key" --allow "$W/allow" --sy
     --collector-key "$W/keys/collector.pub" --key "$W/keys/bench.key"
 run "plain, --sync normal" --plain --sync normal -- --plain
 s=$(date +%s.%N)
-"$B/sensor/pinhole-sensor" -r "$R" -i "$W/inv.yaml" -R "$W/flows.pcap" -n bench -o none \
-    -e /dev/null 2>/dev/null || true
+"$B/sensor/pinhole-sensor" --rules "$R" --inventory "$W/inv.yaml" -r "$W/flows.pcap" \
+    -n bench -o none -e /dev/null 2>/dev/null || true
 e=$(date +%s.%N)
 printf '%-28s %.2f s\n' "sensor alone (events to a file)" "$(echo "$e - $s" | bc)"

@@ -14,6 +14,11 @@ file and the lab captures (docs/collector.md).
   --case spool    a sensor without a collector fills a small spool (what
                   it discards is counted); the next run sends the rest; the
                   collector counts the hole.
+  --case cause    a publish that fails says why in its last line, and how
+                  many events the spool keeps (and where): nothing listening
+                  (connection refused), a wrong collector key and a key not
+                  on the allow-list (CURVE handshake refused), a listener that
+                  never speaks ZMTP (no answer within the timeout).
   --case reject   a site that breaks and is fixed (compliant again, alerts);
                   a key not on the allow-list is refused; malformed, oversized,
                   mis-framed and impersonating messages are refused and
@@ -374,6 +379,76 @@ def case_spool(a, tmp):
     check(lab.stop() == 0, "the collector did not end cleanly on SIGTERM (see its log)")
 
 
+def spooled_events(spool):
+    """Events held in a spool directory (the count in each file's header)."""
+    n = 0
+    for f in os.listdir(spool) if os.path.isdir(spool) else []:
+        with open(os.path.join(spool, f)) as fh:
+            n += json.loads(fh.readline())["count"]
+    return n
+
+
+def case_cause(a, tmp):
+    """Each failed --publish ends with one line that names the cause and
+    what became of the events: publish: collector EP: CAUSE; N events
+    spooled in DIR (sent next run), or N events not delivered."""
+    import re
+    import socket
+    lab = Lab(a, tmp)
+    lab.keygen("voip")
+    lab.keygen("other", allow=False)
+    capture = ["lab-sip-consistent-inside.pcap"]
+
+    def publish(tag, cause, spool=True, **kw):
+        extra = ["--publish-timeout", "1"]
+        sp = os.path.join(tmp, "spool-" + tag)
+        if spool:
+            extra += ["--spool", sp]
+        cmd, ev = lab.sensor_cmd("voip", capture, extra=extra + kw.pop("extra", []), **kw)
+        if os.path.exists(ev):  # events are appended to
+            os.unlink(ev)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        n = lines(ev)
+        last = (p.stderr.strip().splitlines() or [""])[-1]
+        if spool:
+            want = r"publish: collector %s: %s; (\d+) events spooled in %s \(sent next run\)$" % (
+                re.escape(lab.endpoint), re.escape(cause), re.escape(sp))
+        else:
+            want = r"publish: collector %s: %s; (\d+) events not delivered \(lost: no --spool\)$" % (
+                re.escape(lab.endpoint), re.escape(cause))
+        m = re.search(want, last)
+        if check(m is not None, "%s: the last line does not say '%s': %s" % (tag, cause, last)):
+            check(int(m.group(1)) == n, "%s: %s events said, %d written" % (tag, m.group(1), n))
+            if spool:
+                check(spooled_events(sp) == n, "%s: the spool holds %d events, not %d"
+                      % (tag, spooled_events(sp), n))
+        check(p.returncode in (0, 1, 3), "%s: exit %d (a failed publish is not a usage "
+              "error: the events are kept)" % (tag, p.returncode))
+        print("%s: %s" % (tag, last))
+
+    # Nothing listens on the port yet.
+    publish("refused", "connection refused")
+    publish("refused-nospool", "connection refused", spool=False)
+    lab.start()
+    publish("wrong-collector-key", "CURVE handshake refused (is --collector-key the "
+            "collector's public key?)",
+            extra=["--collector-key", os.path.join(lab.keys, "other.pub")])
+    publish("key-not-allowed", "CURVE handshake refused: the collector does not accept this "
+            "sensor's key (is voip on its allow-list?)", key=os.path.join(lab.keys, "other.key"))
+    cmd, _ = lab.sensor_cmd("voip", capture, extra=["--publish-timeout", "30"])
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    check("publish: collector" not in p.stderr and "acknowledged, 0 not delivered" in p.stderr,
+          "a good publish is not quiet about causes: %s" % p.stderr[-400:])
+    check(lab.stop() == 0, "the collector did not end cleanly on SIGTERM (see its log)")
+    # A listener that takes the TCP connection and never speaks ZMTP.
+    with socket.socket() as mute:
+        mute.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        mute.bind(("127.0.0.1", lab.port))
+        mute.listen(8)
+        publish("no-answer", "no answer within the timeout (1 s): connected, but no "
+                "handshake (is it a pinhole collector?)")
+
+
 def case_reject(a, tmp):
     lab = Lab(a, tmp)
     lab.keygen("voip")
@@ -515,7 +590,7 @@ def main():
         return 1
     tmp = tempfile.mkdtemp(prefix="pinhole-collector-")
     try:
-        {"e2e": case_e2e, "restart": case_restart, "reject": case_reject,
+        {"e2e": case_e2e, "restart": case_restart, "reject": case_reject, "cause": case_cause,
          "spool": case_spool, "stall": case_stall}[a.case](a, tmp)
     except (AssertionError, OSError) as e:
         ERRORS.append(str(e))
