@@ -10,6 +10,7 @@
 
 #include "compliance.h"
 #include "evschema.h"
+#include "evtypes.h"
 #include "log.h"
 #include "strutil.h"
 
@@ -243,9 +244,9 @@ void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, u
     if (ts + 1 > self->touched[si])
         self->touched[si] = ts + 1;
     char msg[400];
-    if (strcmp(type, "flow") == 0) {
+    if (strcmp(type, EV_FLOW) == 0) {
         s_flow(self, site, e, ts);
-    } else if (strcmp(type, "nat_port_change") == 0) {
+    } else if (strcmp(type, EV_NAT_PORT_CHANGE) == 0) {
         store_nat_change(self->store, sensor, epoch, site, ts, line, len);
         snprintf(msg, sizeof msg, "NAT mapping of %s changed from %s to %s after %.0f s",
                 s_or(s_str(e, "aor"), "?"), s_or(s_str(e, "old_public"), "?"),
@@ -253,22 +254,22 @@ void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, u
                 json_object_get_double(json_object_object_get(e, "interval")));
         aggregate_alert(self, "nat_port_change", site, "consistent-nat", s_str(e, "aor"), NULL,
                 NULL, msg);
-    } else if (strcmp(type, "site_summary") == 0) {
+    } else if (strcmp(type, EV_SITE_SUMMARY) == 0) {
         store_site_summary(self->store, sensor, epoch, site, ts, s_u64_at(e, "nat", "comparisons"),
                 s_u64_at(e, "nat", "changes"),
                 s_u64_at(e, "sip_alg", "rewritten") + s_u64_at(e, "sip_alg", "heuristic"),
                 s_u64_at(e, "sip_alg", "compared"));
-    } else if (strcmp(type, "sip_alg") == 0) {
+    } else if (strcmp(type, EV_SIP_ALG) == 0) {
         store_site_count(self->store, site, "alg_signs");
         snprintf(msg, sizeof msg, "SIP rewritten in between: %s %s", s_or(s_str(e, "message"), ""),
                 s_or(s_str(e, "header"), ""));
         aggregate_alert(self, "sip_alg", site, "no-sip-alg", s_str(e, "call_id"), NULL, NULL, msg);
-    } else if (strcmp(type, "rtp_one_way") == 0) {
+    } else if (strcmp(type, EV_RTP_ONE_WAY) == 0) {
         store_site_count(self->store, site, "one_way");
         snprintf(msg, sizeof msg, "one-way media: %s RTP missing", s_or(s_str(e, "missing"), "?"));
         aggregate_alert(self, "rtp_one_way", site, s_str(e, "rule"), s_str(e, "src_ip"), NULL,
                 NULL, msg);
-    } else if (strcmp(type, "missed_call") == 0) {
+    } else if (strcmp(type, EV_MISSED_CALL) == 0) {
         store_site_count(self->store, site, "missed");
         snprintf(msg, sizeof msg, "missed call (%s) to %s", s_or(s_str(e, "reason"), "?"),
                 s_or(s_str(e, "target"), "?"));

@@ -618,20 +618,6 @@ static void s_publish_finish(const options_t *o, pipeline_t *pl)
                 o->publish, ps.cause, lost);
 }
 
-/* Writes of event lines that failed (disk full, the reader went away),
- * from the run's counters: pipeline_stats_t does not carry them. */
-static uint64_t s_events_write_errors(const pipeline_t *pl)
-{
-    char *js = pipeline_stats_json(pl);
-    json_object *o = js ? json_tokener_parse(js) : NULL, *v;
-    uint64_t n = 0;
-    if (o && json_object_object_get_ex(o, "events_write_errors", &v))
-        n = (uint64_t)json_object_get_int64(v);
-    json_object_put(o);
-    free(js);
-    return n;
-}
-
 /* Returns false (logged) if the report could not be written whole. */
 static bool s_write_report(const options_t *o, pipeline_t *pl)
 {
@@ -729,7 +715,9 @@ int main(int argc, char **argv)
         pipeline_finish(pl, sources);
         if (!s_write_report(&o, pl) && !rc)
             rc = 2; /* an output error, as one of the input */
-        uint64_t werr = s_events_write_errors(pl);
+        pipeline_stats_t pst;
+        pipeline_stats(pl, &pst);
+        uint64_t werr = pst.events_write_errors;
         if (werr) {
             log_error("%s: writing the events failed %llu times (disk full, or the reader "
                       "went away): events lost", strcmp(o.pipe.events_path, "-") == 0

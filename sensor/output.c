@@ -13,6 +13,7 @@
 #include "compliance.h"
 #include "conn.h"
 #include "evschema.h"
+#include "evtypes.h"
 #include "flowid.h"
 
 /* Events go to the file in whole lines: a line is added to this buffer
@@ -265,7 +266,7 @@ void output_rtp_one_way(output_t *self, const media_call_t *c, int site, int par
 {
     if (s_off(self))
         return;
-    json_object *e = s_event(self, "rtp_one_way", c->end_us, site);
+    json_object *e = s_event(self, EV_RTP_ONE_WAY, c->end_us, site);
     s_str(e, "call_id", c->call_id);
     s_str(e, "missing", c->missing == party ? "inbound" : "outbound");
     s_str(e, "missing_toward", c->missing == 0 ? "caller" : "callee");
@@ -300,7 +301,7 @@ void output_flow(output_t *self, const flow_t *f, const verdict_t *v, const medi
     int o = f->orig, r = !f->orig;
     const ip_addr_t *src = o ? &f->key.b : &f->key.a, *dst = o ? &f->key.a : &f->key.b;
     char buf[128];
-    json_object *e = s_event(self, "flow", f->first_us, v->site);
+    json_object *e = s_event(self, EV_FLOW, f->first_us, v->site);
     /* EVE's fields first: the flow's identity, ends and application. */
     s_int(e, "flow_id", (int64_t)flowid_stable(f));
     s_str(e, "community_id", flowid_community_flow(f, buf));
@@ -384,7 +385,7 @@ void output_nat_change(output_t *self, const nat_change_t *c)
     if (s_off(self))
         return;
     char buf[64];
-    json_object *e = s_event(self, "nat_port_change", c->new_us, c->site);
+    json_object *e = s_event(self, EV_NAT_PORT_CHANGE, c->new_us, c->site);
     s_str(e, "vantage", c->vantage == NAT_INSIDE ? "inside" : "outside");
     s_str(e, "aor", c->aor);
     s_str(e, "call_id", c->call_id);
@@ -403,7 +404,7 @@ void output_nat_binding(output_t *self, const nat_binding_t *b)
 {
     if (s_off(self))
         return;
-    json_object *e = s_event(self, "nat_binding", b->ts_us, b->site);
+    json_object *e = s_event(self, EV_NAT_BINDING, b->ts_us, b->site);
     s_str(e, "vantage", b->vantage == NAT_INSIDE ? "inside" : "outside");
     s_str(e, "private", b->priv);
     s_str(e, "public", b->public_);
@@ -419,7 +420,7 @@ void output_sip_alg(output_t *self, const alg_sign_t *sg)
 {
     if (s_off(self))
         return;
-    json_object *e = s_event(self, "sip_alg", sg->ts_us, sg->site);
+    json_object *e = s_event(self, EV_SIP_ALG, sg->ts_us, sg->site);
     s_str(e, "evidence", sg->how);
     s_str(e, "call_id", sg->call_id);
     s_str(e, "message", sg->message);
@@ -435,7 +436,7 @@ void output_missed_call(output_t *self, const nat_stale_t *st, const char *reaso
 {
     if (s_off(self))
         return;
-    json_object *e = s_event(self, "missed_call", st->ts_us, st->site);
+    json_object *e = s_event(self, EV_MISSED_CALL, st->ts_us, st->site);
     s_str(e, "reason", reason);
     if (st->aor[0])
         s_str(e, "aor", st->aor);
@@ -453,7 +454,7 @@ void output_sip(output_t *self, const siptx_t *tx, const char *end)
     if (s_off(self))
         return;
     char buf[64];
-    json_object *e = s_event(self, "sip", tx->req_us, tx->site);
+    json_object *e = s_event(self, EV_SIP, tx->req_us, tx->site);
     s_str(e, "src_ip", ip_to_str(&tx->src, buf, sizeof buf));
     s_int(e, "src_port", tx->sport);
     s_str(e, "dest_ip", ip_to_str(&tx->dst, buf, sizeof buf));
@@ -501,7 +502,7 @@ void output_site_summary(output_t *self, int site, uint64_t ts_us, const nat_sit
 {
     if (s_off(self))
         return;
-    json_object *e = s_event(self, "site_summary", ts_us, site);
+    json_object *e = s_event(self, EV_SITE_SUMMARY, ts_us, site);
     json_object *n = json_object_new_object();
     s_int(n, "registers", (int64_t)ns->registers);
     s_int(n, "comparisons", (int64_t)ns->comparisons);
@@ -528,7 +529,7 @@ void output_site_summary(output_t *self, int site, uint64_t ts_us, const nat_sit
 
 void output_stats(output_t *self, uint64_t ts_us, void *stats)
 {
-    json_object *e = s_event(self, "stats", ts_us, -1);
+    json_object *e = s_event(self, EV_STATS, ts_us, -1);
     json_object_object_add(e, "stats", stats);
     output_object(self, e);
     json_object_put(e);

@@ -778,6 +778,7 @@ uint32_t pipeline_chain_max(const pipeline_t *self)
 void pipeline_stats(const pipeline_t *self, pipeline_stats_t *out)
 {
     *out = self->st;
+    out->events_write_errors = output_write_errors(self->out);
 }
 
 const report_t *pipeline_report(const pipeline_t *self)

@@ -56,6 +56,7 @@ typedef struct {
     uint64_t clock_jumps;  /* packets dated far off the clock, alone: not believed */
     uint64_t clock_steps;  /* the clock moved far, confirmed by the next packet */
     uint64_t first_us, last_us;
+    uint64_t events_write_errors; /* event lines the events file could not take */
 } pipeline_stats_t;
 
 typedef struct pipeline pipeline_t;

@@ -23,6 +23,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
+import event_schema  # noqa: E402
+from event_schema import flat  # noqa: E402
 from sensor_run import print_result  # noqa: E402
 
 # What tiny.yaml says, as the report must show it.
@@ -45,6 +47,8 @@ def run(a, inventory, tmp):
                "--events", ev, "--report", "json")
     report = json.loads(p.stdout) if p.stdout else {}
     events = [json.loads(line) for line in open(ev)] if os.path.exists(ev) else []
+    event_schema.check(events, "the tiny profile's events")
+    events = [flat(e) for e in events]
     return p, report, events
 
 
