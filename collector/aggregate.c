@@ -280,22 +280,24 @@ void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, u
 static void s_settle_site(aggregate_t *self, size_t i)
 {
     const char *site = rules_site_name(self->rules, i);
-    store_site_t s;
-    store_site_get(self->store, site, &s);
-    const char *nat = compliance_nat_verdict(s.nat_comparisons, s.nat_changes);
-    int compliant = !s.observed ? -1
-                    : (!s.bad_rules && !s.violations && strcmp(nat, "inconsistent") != 0 &&
-                              !s.alg_rewritten);
+    /* Judged as the sensor's report judges it (common/compliance.c). */
+    store_facts_t f;
+    if (store_facts_get(self->store, self->rules, i, &f) != 0)
+        return;
+    const store_site_t s = f.s;
+    const char *nat = f.site.nat;
+    int compliant = store_site_code(compliance_site(self->rules, i, &f.site, NULL));
+    store_facts_fini(&f);
     char msg[200];
     if (strcmp(nat, s.nat) != 0) {
         snprintf(msg, sizeof msg, "NAT at %s is now %s", site, nat);
         aggregate_alert(self, "nat_verdict", site, NULL, NULL, s.nat, nat, msg);
     }
-    if (compliant != s.compliant && compliant >= 0) {
-        snprintf(msg, sizeof msg, "%s is %s", site, compliant ? "compliant" : "not compliant");
+    if (compliant != s.compliant && compliant != STORE_SITE_UNKNOWN) {
+        snprintf(msg, sizeof msg, "%s is %s", site, store_site_status(compliant));
         aggregate_alert(self, "site_compliance", site, NULL, NULL,
-                s.compliant < 0 ? "unknown" : s.compliant ? "compliant" : "not_compliant",
-                compliant ? "compliant" : "not_compliant", msg);
+                s.compliant == STORE_SITE_UNKNOWN ? "unknown" : store_site_status(s.compliant),
+                store_site_status(compliant), msg);
     }
     if (compliant != s.compliant || strcmp(nat, s.nat) != 0)
         store_site_set(self->store, site, compliant, nat);

@@ -587,6 +587,104 @@ void store_site_get(store_t *self, const char *site, store_site_t *out)
     sqlite3_reset(st);
 }
 
+int store_site_code(compliance_t c)
+{
+    switch (c) {
+        case COMPLIANCE_COMPLIANT:
+            return STORE_SITE_COMPLIANT;
+        case COMPLIANCE_NOT_COMPLIANT:
+            return STORE_SITE_NOT_COMPLIANT;
+        case COMPLIANCE_INCOMPLETE:
+            return STORE_SITE_INCOMPLETE;
+        default:
+            return STORE_SITE_UNKNOWN;
+    }
+}
+
+const char *store_site_status(int code)
+{
+    return code == STORE_SITE_COMPLIANT       ? "compliant"
+           : code == STORE_SITE_NOT_COMPLIANT ? "not_compliant"
+           : code == STORE_SITE_INCOMPLETE    ? "incomplete"
+                                              : "not_observed";
+}
+
+/* A stored rule status as one of compliance.c's static strings. */
+static const char *s_rule_status_static(const unsigned char *t)
+{
+    static const char *const known[] = {"verified", "blocked", "partly_blocked", "unconfirmed"};
+    for (size_t i = 0; t && i < sizeof known / sizeof *known; i++)
+        if (strcmp((const char *)t, known[i]) == 0)
+            return known[i];
+    return "not_observed";
+}
+
+static const char *s_fact_rule(void *ctx, size_t rule)
+{
+    return ((store_facts_t *)ctx)->rule[rule];
+}
+
+static uint64_t s_fact_req(void *ctx, size_t req)
+{
+    return ((store_facts_t *)ctx)->viol[req];
+}
+
+int store_facts_get(store_t *self, const rules_t *rules, size_t si, store_facts_t *f)
+{
+    memset(f, 0, sizeof *f);
+    const char *site = rules_site_name(rules, si);
+    store_site_get(self, site, &f->s);
+    size_t nr = rules_nrules(rules), nq = rules_nreqs(rules);
+    f->rule = calloc(nr ? nr : 1, sizeof *f->rule);
+    f->viol = calloc(nq ? nq : 1, sizeof *f->viol);
+    if (!f->rule || !f->viol) {
+        store_facts_fini(f);
+        return -1;
+    }
+    for (size_t i = 0; i < nr; i++)
+        f->rule[i] = "not_observed";
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2(self->db, "SELECT rule, status FROM rules WHERE site=?", -1, &st, NULL);
+    if (st) {
+        s_bind(st, 1, site);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            int r = rules_rule_index(rules, (const char *)sqlite3_column_text(st, 0));
+            if (r >= 0)
+                f->rule[r] = s_rule_status_static(sqlite3_column_text(st, 1));
+        }
+        sqlite3_finalize(st);
+    }
+    st = NULL;
+    sqlite3_prepare_v2(self->db, "SELECT requirement, count FROM violations WHERE site=?", -1, &st, NULL);
+    if (st) {
+        s_bind(st, 1, site);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const unsigned char *id = sqlite3_column_text(st, 0);
+            for (size_t q = 0; id && q < nq; q++)
+                if (strcmp(rules_req(rules, q)->id, (const char *)id) == 0)
+                    f->viol[q] = (uint64_t)sqlite3_column_int64(st, 1);
+        }
+        sqlite3_finalize(st);
+    }
+    /* Seen: flows, or SIP findings (a site_summary) of the site. */
+    f->site.observed = f->s.observed || f->s.nat_comparisons || f->s.nat_changes ||
+                       f->s.alg_compared || f->s.alg_rewritten;
+    f->site.rule_status = s_fact_rule;
+    f->site.req_violations = s_fact_req;
+    f->site.nat = compliance_nat_verdict(f->s.nat_comparisons, f->s.nat_changes);
+    f->site.alg = f->s.alg_rewritten ? "rewritten" : f->s.alg_compared ? "not_rewritten" : "not_enough_data";
+    f->site.ctx = f;
+    return 0;
+}
+
+void store_facts_fini(store_facts_t *f)
+{
+    free(f->rule);
+    free(f->viol);
+    f->rule = NULL;
+    f->viol = NULL;
+}
+
 void store_site_set(store_t *self, const char *site, int compliant, const char *nat)
 {
     sqlite3_stmt *st = s_q(self, Q_SITE_SET,
@@ -763,8 +861,9 @@ static json_object *s_site_object(store_t *self, const char *site)
     json_object *o = json_object_new_object();
     json_object_object_add(o, "site", json_object_new_string(site));
     json_object_object_add(o, "observed", json_object_new_boolean(s.observed));
-    if (s.observed)
-        json_object_object_add(o, "compliant", json_object_new_boolean(s.compliant == 1));
+    json_object_object_add(o, "status", json_object_new_string(store_site_status(s.compliant)));
+    if (s.compliant != STORE_SITE_UNKNOWN)
+        json_object_object_add(o, "compliant", json_object_new_boolean(s.compliant == STORE_SITE_COMPLIANT));
     json_object_object_add(o, "flows", json_object_new_int64((int64_t)s.flows));
     json_object_object_add(o, "rules_failing", json_object_new_int64((int64_t)s.bad_rules));
     json_object_object_add(o, "violations", json_object_new_int64((int64_t)s.violations));
@@ -833,6 +932,9 @@ char *store_json_site(store_t *self, const rules_t *rules, size_t si)
 {
     const char *site = rules_site_name(rules, si);
     json_object *o = s_site_object(self, site);
+    store_facts_t facts;
+    if (store_facts_get(self, rules, si, &facts) != 0)
+        return s_take(o);
     json_object *rs = json_object_new_array();
     sqlite3_stmt *st = NULL;
     sqlite3_prepare_v2(self->db,
@@ -848,18 +950,16 @@ char *store_json_site(store_t *self, const rules_t *rules, size_t si)
         sqlite3_reset(st);
         s_bind(st, 1, site);
         s_bind(st, 2, rule->id);
+        /* The status as common/compliance.c has it (not_checked: waived). */
+        json_object_object_add(r, "status",
+                json_object_new_string(compliance_site_rule(rules, si, i, &facts.site)));
         if (sqlite3_step(st) == SQLITE_ROW) {
-            const unsigned char *status = sqlite3_column_text(st, 6);
-            json_object_object_add(r, "status", json_object_new_string(
-                    status && *status ? (const char *)status : "not_observed"));
             s_col(r, st, 0, "allowed");
             s_col(r, st, 1, "blocked");
             s_col(r, st, 2, "unconfirmed");
             s_col(r, st, 3, "first_seen_us");
             s_col(r, st, 4, "last_seen_us");
             s_col(r, st, 5, "example");
-        } else {
-            json_object_object_add(r, "status", json_object_new_string("not_observed"));
         }
         json_object_array_add(rs, r);
     }
@@ -881,11 +981,42 @@ char *store_json_site(store_t *self, const rules_t *rules, size_t si)
             "WHERE site=:site ORDER BY count DESC, dest, port LIMIT 200", site, NULL, NULL, 0);
     s_nearest_purpose(un, rules);
     json_object_object_add(o, "unexpected", un);
+    /* Every requirement that applies, with its status; the violated ones
+     * (https_only flows, and NAT or SIP ALG findings) also listed apart,
+     * with the flows that broke them where there are such. */
+    json_object *reqs = json_object_new_array();
     json_object *viol = s_rows(self,
             "SELECT requirement, count, last_us AS last_seen_us, example FROM violations "
             "WHERE site=:site ORDER BY requirement", site, NULL, NULL, 0);
+    for (size_t q = 0; q < rules_nreqs(rules); q++) {
+        if (!compliance_req_applies(rules, si, q))
+            continue;
+        const char *status = compliance_site_req(rules, si, q, &facts.site);
+        json_object *r = json_object_new_object();
+        json_object_object_add(r, "requirement", json_object_new_string(rules_req(rules, q)->id));
+        json_object_object_add(r, "status", json_object_new_string(status));
+        json_object_array_add(reqs, r);
+        if (strcmp(status, "violated") == 0 && !facts.viol[q]) { /* NAT, SIP ALG, ports */
+            json_object *v = json_object_new_object();
+            json_object_object_add(v, "requirement", json_object_new_string(rules_req(rules, q)->id));
+            json_object_array_add(viol, v);
+        }
+    }
+    s_req_words(reqs, rules);
     s_req_words(viol, rules);
+    json_object_object_add(o, "requirements", reqs);
     json_object_object_add(o, "requirements_violated", viol);
+    compliance_counts_t counts;
+    compliance_site(rules, si, &facts.site, &counts);
+    json_object *cj = json_object_new_object();
+    json_object_object_add(cj, "rules", json_object_new_int64((int64_t)counts.rules));
+    json_object_object_add(cj, "verified", json_object_new_int64((int64_t)counts.verified));
+    json_object_object_add(cj, "waived", json_object_new_int64((int64_t)counts.waived));
+    json_object_object_add(cj, "failing", json_object_new_int64((int64_t)counts.bad));
+    json_object_object_add(cj, "unverified", json_object_new_int64((int64_t)counts.unverified));
+    json_object_object_add(cj, "requirements_violated", json_object_new_int64((int64_t)counts.violated));
+    json_object_object_add(o, "compliance", cj);
+    store_facts_fini(&facts);
     json_object_object_add(o, "counts", s_rows(self,
             "SELECT unexpected, one_way, missed, alg_signs, groups_dropped FROM sites WHERE site=:site",
             site, NULL, NULL, 0));
@@ -967,11 +1098,18 @@ static void s_metrics_sites(store_t *self, strbuf_t *b, const char *const *sites
     for (size_t i = 0; i < nsites; i++)
         s_sample(b, "pinhole_site_observed", "site", sites[i], NULL, NULL, NULL, NULL, ss[i].observed);
     s_help(b, "pinhole_site_compliant", "gauge",
-            "1 if no expected rule is blocked, NAT is consistent and no requirement is violated");
+            "1 if every applicable rule is verified (or waived) and no requirement is violated");
     for (size_t i = 0; i < nsites; i++)
         if (ss[i].observed)
             s_sample(b, "pinhole_site_compliant", "site", sites[i], NULL, NULL, NULL, NULL,
-                    ss[i].compliant == 1);
+                    ss[i].compliant == STORE_SITE_COMPLIANT);
+    s_help(b, "pinhole_site_status", "gauge",
+            "one-hot: compliant, incomplete (nothing failed, a rule not verified) or not_compliant");
+    static const char *const site_statuses[] = {"compliant", "incomplete", "not_compliant"};
+    for (size_t i = 0; i < nsites; i++)
+        for (size_t k = 0; ss[i].compliant != STORE_SITE_UNKNOWN && k < 3; k++)
+            s_sample(b, "pinhole_site_status", "site", sites[i], "status", site_statuses[k], NULL,
+                    NULL, strcmp(store_site_status(ss[i].compliant), site_statuses[k]) == 0);
     s_help(b, "pinhole_nat_consistent", "gauge",
             "1 consistent, 0 inconsistent (absent: not enough REGISTERs compared)");
     for (size_t i = 0; i < nsites; i++)

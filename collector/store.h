@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "compliance.h"
 #include "rules.h"
 
 typedef struct store store_t;
@@ -107,11 +108,31 @@ typedef struct {
     uint64_t nat_comparisons, nat_changes; /* now: each sensor's latest run with data */
     uint64_t nat_changes_total;             /* every run */
     uint64_t alg_compared, alg_rewritten;
-    int compliant;           /* -1 never computed */
+    int compliant;           /* STORE_SITE_*: the site's compliance_t as stored */
     char nat[24];            /* last NAT verdict stored */
 } store_site_t;
 
 void store_site_get(store_t *self, const char *site, store_site_t *out);
+
+/* How a site's compliance_t is stored (sites.compliant). */
+enum { STORE_SITE_UNKNOWN = -1, STORE_SITE_NOT_COMPLIANT = 0, STORE_SITE_COMPLIANT = 1,
+       STORE_SITE_INCOMPLETE = 2 };
+int store_site_code(compliance_t c);
+/* "not_observed", "not_compliant", "compliant", "incomplete". */
+const char *store_site_status(int code);
+
+/* What the store knows of a site, as common/compliance.c judges it: the
+ * rules' stored statuses, requirement violations, NAT and SIP ALG. */
+typedef struct {
+    store_site_t s;
+    const char **rule;        /* by rule index: a status (static string) */
+    uint64_t *viol;           /* by requirement index: violating flows */
+    compliance_site_t site;   /* points into this */
+} store_facts_t;
+
+/* 0, or -1 (out of memory: f is empty). store_facts_fini frees it. */
+int store_facts_get(store_t *self, const rules_t *rules, size_t site, store_facts_t *f);
+void store_facts_fini(store_facts_t *f);
 void store_site_set(store_t *self, const char *site, int compliant, const char *nat);
 
 /* --- alerts (writer) -------------------------------------------------- */

@@ -5,7 +5,10 @@
 #define PINHOLE_COMPLIANCE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "rules.h"
 
 /* An expected rule from its flow counts over one capture: "blocked" (only
  * blocked flows), "partly_blocked" (both), "verified", "unconfirmed" (only
@@ -39,5 +42,53 @@ const char *compliance_nat_verdict(uint64_t comparisons, uint64_t changes);
  * NULL (cleartext SIP decides, or there is none of either). */
 const char *compliance_sip_verdict(const char *verdict, uint64_t sip_tls_flows, uint64_t clear_registers,
         const char **reason);
+
+/* ------------------------------------------------------------------ */
+/* A site, as the sensor's report and the collector both judge it       */
+
+typedef enum {
+    COMPLIANCE_NOT_OBSERVED = 0, /* no flow of the site seen */
+    COMPLIANCE_COMPLIANT,        /* every applicable rule verified or waived, no requirement violated */
+    COMPLIANCE_INCOMPLETE,       /* nothing failed, but some rule is not verified yet */
+    COMPLIANCE_NOT_COMPLIANT,    /* a rule blocked (or partly), or a requirement violated */
+} compliance_t;
+
+/* "not_observed", "compliant", "incomplete", "not_compliant". */
+const char *compliance_str(compliance_t c);
+
+/* What is known of one site, from the sensor's counts over a capture or
+ * the collector's store over time. */
+typedef struct {
+    bool observed;
+    /* The status of rule `rule` (a primary id's index) from its counts:
+     * compliance_rule_status or compliance_rule_status_at. */
+    const char *(*rule_status)(void *ctx, size_t rule);
+    /* Flows that broke requirement `req` (https_only). */
+    uint64_t (*req_violations)(void *ctx, size_t req);
+    const char *nat; /* compliance_nat_verdict, then compliance_sip_verdict */
+    const char *alg; /* "rewritten", "not_rewritten", "not_enough_data", "not_checked" */
+    void *ctx;
+} compliance_site_t;
+
+/* A rule's status at a site: "not_checked" when the site waives it, else
+ * its status from the counts. */
+const char *compliance_site_rule(const rules_t *rs, size_t site, size_t rule,
+        const compliance_site_t *s);
+/* True if a requirement applies to a site: a rule of its profile does. */
+bool compliance_req_applies(const rules_t *rs, size_t site, size_t req);
+/* A requirement's status at a site: "violated", "verified",
+ * "no_violation_seen" (https_only), "not_observed" (ports_open not all
+ * verified yet), "not_enough_data" or "not_checked" (NAT, SIP ALG). */
+const char *compliance_site_req(const rules_t *rs, size_t site, size_t req,
+        const compliance_site_t *s);
+
+typedef struct {
+    size_t rules, verified, waived, bad, unverified; /* applicable primary rules */
+    size_t reqs, violated;                           /* applicable requirements */
+} compliance_counts_t;
+
+/* The site's verdict (docs/verdicts.md); counts filled if not NULL. */
+compliance_t compliance_site(const rules_t *rs, size_t site, const compliance_site_t *s,
+        compliance_counts_t *counts);
 
 #endif

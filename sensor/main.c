@@ -619,6 +619,23 @@ static void s_publish_finish(const options_t *o, pipeline_t *pl)
 }
 
 /* Returns false (logged) if the report could not be written whole. */
+/* The exit status of a run (README, pinhole-sensor(8)): 0 every observed
+ * site compliant, 1 one is not, 3 no site observed, 4 nothing failed but a
+ * rule is not verified yet (incomplete). */
+static int s_exit_status(compliance_t verdict)
+{
+    switch (verdict) {
+        case COMPLIANCE_COMPLIANT:
+            return 0;
+        case COMPLIANCE_NOT_COMPLIANT:
+            return 1;
+        case COMPLIANCE_INCOMPLETE:
+            return 4;
+        default:
+            return 3;
+    }
+}
+
 static bool s_write_report(const options_t *o, pipeline_t *pl)
 {
     if (strcmp(o->report, "none") == 0)
@@ -744,7 +761,7 @@ int main(int argc, char **argv)
                     (unsigned long long)st.decode[DECODE_ERR_FRAGMENT]);
         if (s_pub) /* last: its outcome is the run's last line */
             s_publish_finish(&o, pl);
-        status = rc ? rc : report_sites_observed(rep) == 0 ? 3 : report_compliant(rep) ? 0 : 1;
+        status = rc ? rc : s_exit_status(report_verdict(rep));
         pipeline_destroy(&pl);
     }
     geo_destroy(&geo);

@@ -421,30 +421,54 @@ static const char *s_rule_status(const rule_stat_t *r)
             r->n[VERDICT_ONE_SIDED] + r->n[VERDICT_CAPTURE_ENDED]);
 }
 
-static bool s_site_compliant(const report_t *self, size_t site)
+/* The site's facts, for common/compliance.c (one home of the verdicts). */
+static const char *s_fact_rule(void *ctx, size_t rule)
 {
-    const site_stat_t *s = &self->sites[site];
-    for (size_t i = 0; i < rules_nrules(self->rules); i++)
-        if (s->rules[i].n[VERDICT_BLOCKED])
-            return false;
-    for (size_t i = 0; i < rules_nreqs(self->rules); i++)
-        if (s->reqs[i].count)
-            return false;
-    return strcmp(report_nat_verdict(self, site), "inconsistent") != 0 &&
-           strcmp(s_alg_verdict(self, site), "rewritten") != 0;
+    const site_stat_t *s = ctx;
+    return s->rules ? s_rule_status(&s->rules[rule]) : "not_observed";
 }
 
-bool report_compliant(const report_t *self)
+static uint64_t s_fact_req(void *ctx, size_t req)
 {
-    size_t seen = 0;
+    const site_stat_t *s = ctx;
+    return s->reqs ? s->reqs[req].count : 0;
+}
+
+static const char *s_alg_verdict(const report_t *self, size_t site);
+
+static compliance_site_t s_facts(const report_t *self, size_t site)
+{
+    site_stat_t *s = &self->sites[site];
+    compliance_site_t f = {s->flows > 0, s_fact_rule, s_fact_req, report_nat_verdict(self, site),
+            s_alg_verdict(self, site), s};
+    return f;
+}
+
+static compliance_t s_site_verdict(const report_t *self, size_t site)
+{
+    compliance_site_t f = s_facts(self, site);
+    return compliance_site(self->rules, site, &f, NULL);
+}
+
+compliance_t report_verdict(const report_t *self)
+{
+    compliance_t worst = COMPLIANCE_NOT_OBSERVED;
     for (size_t i = 0; i < self->nsites; i++) {
-        if (!self->sites[i].flows)
-            continue;
-        seen++;
-        if (!s_site_compliant(self, i))
-            return false;
+        compliance_t c = s_site_verdict(self, i);
+        if (c > worst)
+            worst = c; /* not_compliant > incomplete > compliant > not observed */
     }
-    return seen > 0;
+    return worst;
+}
+
+/* COMPLIANT, NOT COMPLIANT, INCOMPLETE (nothing failed, some rule not
+ * verified yet). */
+static const char *s_verdict_text(compliance_t c)
+{
+    return c == COMPLIANCE_COMPLIANT       ? "COMPLIANT"
+           : c == COMPLIANCE_NOT_COMPLIANT ? "NOT COMPLIANT"
+           : c == COMPLIANCE_INCOMPLETE    ? "INCOMPLETE"
+                                           : "NO SITE OBSERVED";
 }
 
 size_t report_sites_observed(const report_t *self)
@@ -458,59 +482,6 @@ size_t report_sites_observed(const report_t *self)
 uint64_t report_groups_dropped(const report_t *self)
 {
     return self->groups_dropped;
-}
-
-/* ports_open: every rule it lists verified, and none blocked. */
-static const char *s_ports_status(const rules_t *rules, const requirement_t *q, const site_stat_t *s)
-{
-    bool all = true;
-    for (size_t i = 0; i < q->nrules; i++) {
-        int r = rules_rule_index(rules, q->rules[i]);
-        const rule_stat_t *st = &s->rules[rules_rule(rules, (size_t)r)->primary];
-        if (st->n[VERDICT_BLOCKED])
-            return "violated";
-        all = all && st->n[VERDICT_ALLOWED] > 0;
-    }
-    return all ? "verified" : "not_observed";
-}
-
-static const char *s_req_status(const report_t *self, size_t site, const requirement_t *q,
-        const site_stat_t *s, size_t qi)
-{
-    const rules_t *rules = self->rules;
-    if (s->reqs[qi].count)
-        return "violated";
-    switch (q->kind) {
-        case REQ_HTTPS_ONLY:
-            return "no_violation_seen";
-        case REQ_PORTS_OPEN:
-            return s_ports_status(rules, q, s);
-        case REQ_NO_SIP_ALG: {
-            const char *v = s_alg_verdict(self, site);
-            return strcmp(v, "rewritten") == 0 ? "violated"
-                   : strcmp(v, "not_rewritten") == 0 ? "verified"
-                   : strcmp(v, "not_checked") == 0   ? "not_checked"
-                                                    : "not_enough_data";
-        }
-        case REQ_CONSISTENT_NAT: {
-            const char *v = report_nat_verdict(self, site);
-            return strcmp(v, "inconsistent") == 0 ? "violated"
-                   : strcmp(v, "consistent") == 0 ? "verified"
-                   : strcmp(v, "not_checked") == 0 ? "not_checked"
-                                                 : "not_enough_data";
-        }
-        default:
-            return "not_checked";
-    }
-}
-
-static bool s_req_applies(const report_t *self, size_t site, const requirement_t *q)
-{
-    for (size_t i = 0; i < rules_nrules(self->rules); i++)
-        if (strcmp(rules_rule(self->rules, i)->profile, q->profile) == 0 &&
-                rules_applies_to_site(self->rules, site, i))
-            return true;
-    return false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -576,9 +547,10 @@ static void s_site_text(const report_t *self, size_t i, FILE *out)
 {
     const rules_t *rs = self->rules;
     const site_stat_t *s = &self->sites[i];
+    compliance_site_t facts = s_facts(self, i);
     fprintf(out, "\nSite %s: %s (%llu flows: %llu allowed, %llu blocked, %llu unexpected, "
                  "%llu one-sided, %llu at capture end)\n",
-            rules_site_name(rs, i), s_site_compliant(self, i) ? "COMPLIANT" : "NOT COMPLIANT",
+            rules_site_name(rs, i), s_verdict_text(s_site_verdict(self, i)),
             (unsigned long long)s->flows, (unsigned long long)s->n[VERDICT_ALLOWED],
             (unsigned long long)s->n[VERDICT_BLOCKED], (unsigned long long)s->n[VERDICT_UNEXPECTED],
             (unsigned long long)s->n[VERDICT_ONE_SIDED],
@@ -600,7 +572,7 @@ static void s_site_text(const report_t *self, size_t i, FILE *out)
             snprintf(reasons + off, sizeof reasons - off, "%sat capture end x%llu", off ? ", " : "",
                     (unsigned long long)st->n[VERDICT_CAPTURE_ENDED]);
         fprintf(out, "  %-14s %-15s %7llu %7llu %7llu  %s%s%s%s\n", rule->id,
-                rules_waived(rs, i, r) ? "not_checked" : s_rule_status(st),
+                compliance_site_rule(rs, i, r, &facts),
                 (unsigned long long)st->n[VERDICT_ALLOWED],
                 (unsigned long long)st->n[VERDICT_BLOCKED],
                 (unsigned long long)(st->n[VERDICT_ONE_SIDED] + st->n[VERDICT_CAPTURE_ENDED]),
@@ -612,10 +584,10 @@ static void s_site_text(const report_t *self, size_t i, FILE *out)
     fprintf(out, "  requirements:\n");
     for (size_t q = 0; q < rules_nreqs(rs); q++) {
         const requirement_t *req = rules_req(rs, q);
-        if (!s_req_applies(self, i, req))
+        if (!compliance_req_applies(rs, i, q))
             continue;
         const req_stat_t *st = &s->reqs[q];
-        fprintf(out, "    %-24s %-18s %s", req->id, s_req_status(self, i, req, s, q),
+        fprintf(out, "    %-24s %-18s %s", req->id, compliance_site_req(rs, i, q, &facts),
                 rules_req_kind_str(req->kind));
         if (st->count)
             fprintf(out, ": %llu flow(s), e.g. %s", (unsigned long long)st->count, st->example);
@@ -691,8 +663,7 @@ void report_write_text(const report_t *self, const report_meta_t *meta, FILE *ou
     if (self->groups_dropped)
         fprintf(out, "\n%llu unexpected flows not grouped (group table full)\n",
                 (unsigned long long)self->groups_dropped);
-    fprintf(out, "\nOverall: %s\n", !shown ? "NO SITE OBSERVED"
-                                   : report_compliant(self) ? "COMPLIANT" : "NOT COMPLIANT");
+    fprintf(out, "\nOverall: %s\n", s_verdict_text(report_verdict(self)));
 }
 
 /* ------------------------------------------------------------------ */
@@ -714,13 +685,16 @@ static json_object *s_site_json(const report_t *self, size_t i)
 {
     const rules_t *rs = self->rules;
     const site_stat_t *s = &self->sites[i];
+    compliance_site_t facts = s_facts(self, i);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "site", json_object_new_string(rules_site_name(rs, i)));
     json_object_object_add(o, "observed", json_object_new_boolean(s->flows > 0));
     json_object_object_add(o, "flows", json_object_new_int64((int64_t)s->flows));
     if (!s->flows)
         return o;
-    json_object_object_add(o, "compliant", json_object_new_boolean(s_site_compliant(self, i)));
+    compliance_t verdict = s_site_verdict(self, i);
+    json_object_object_add(o, "status", json_object_new_string(compliance_str(verdict)));
+    json_object_object_add(o, "compliant", json_object_new_boolean(verdict == COMPLIANCE_COMPLIANT));
     json_object *rules = json_object_new_array();
     for (size_t r = 0; r < rules_nrules(rs); r++) {
         const rule_t *rule = rules_rule(rs, r);
@@ -731,7 +705,7 @@ static json_object *s_site_json(const report_t *self, size_t i)
         json_object_object_add(ro, "rule", json_object_new_string(rule->id));
         s_source_json(ro, "purpose", rule->purpose, rule->document, rule->source);
         json_object_object_add(ro, "status", json_object_new_string(
-                rules_waived(rs, i, r) ? "not_checked" : s_rule_status(st)));
+                compliance_site_rule(rs, i, r, &facts)));
         for (int k = 0; k < VERDICT_UNEXPECTED; k++)
             json_object_object_add(ro, verdict_kind_str((verdict_kind_t)k),
                     json_object_new_int64((int64_t)st->n[k]));
@@ -752,14 +726,14 @@ static json_object *s_site_json(const report_t *self, size_t i)
     json_object *reqs = json_object_new_array();
     for (size_t q = 0; q < rules_nreqs(rs); q++) {
         const requirement_t *req = rules_req(rs, q);
-        if (!s_req_applies(self, i, req))
+        if (!compliance_req_applies(rs, i, q))
             continue;
         json_object *qo = json_object_new_object();
         json_object_object_add(qo, "requirement", json_object_new_string(req->id));
         json_object_object_add(qo, "kind", json_object_new_string(rules_req_kind_str(req->kind)));
         s_source_json(qo, "text", req->text, req->document, req->source);
         json_object_object_add(qo, "status",
-                json_object_new_string(s_req_status(self, i, req, s, q)));
+                json_object_new_string(compliance_site_req(rs, i, q, &facts)));
         json_object_object_add(qo, "violations", json_object_new_int64((int64_t)s->reqs[q].count));
         if (s->reqs[q].count)
             json_object_object_add(qo, "example", json_object_new_string(s->reqs[q].example));
@@ -872,7 +846,9 @@ void report_write_json(const report_t *self, const report_meta_t *meta, FILE *ou
     json_object *o = json_object_new_object();
     json_object_object_add(o, "schema", json_object_new_int(REPORT_FORMAT_VERSION));
     json_object_object_add(o, "sensor", json_object_new_string(meta->sensor));
-    json_object_object_add(o, "compliant", json_object_new_boolean(report_compliant(self)));
+    compliance_t verdict = report_verdict(self);
+    json_object_object_add(o, "status", json_object_new_string(compliance_str(verdict)));
+    json_object_object_add(o, "compliant", json_object_new_boolean(verdict == COMPLIANCE_COMPLIANT));
     json_object *m = json_object_new_object();
     json_object_object_add(m, "packets", json_object_new_int64((int64_t)meta->packets));
     json_object_object_add(m, "sources", json_object_new_int64((int64_t)meta->files));

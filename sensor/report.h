@@ -13,6 +13,7 @@
 
 #include "alg.h"
 #include "classify.h"
+#include "compliance.h"
 #include "flow.h"
 #include "media.h"
 #include "nat.h"
@@ -62,8 +63,9 @@ void report_sip_alg(report_t *self, const alg_sign_t *sg);
 void report_missed_call(report_t *self, int site, const nat_stale_t *st, const char *reason);
 /* Counts a call with media at `site`, as judged at its end (sensor/media.h). */
 void report_media(report_t *self, int site, const char *call_id, media_judgement_t j);
-/* True if every site that was observed is compliant (and one was). */
-bool report_compliant(const report_t *self);
+/* The run's verdict: the worst of the observed sites' (not_compliant, then
+ * incomplete, then compliant), COMPLIANCE_NOT_OBSERVED if none was. */
+compliance_t report_verdict(const report_t *self);
 /* Number of sites with at least one flow. */
 size_t report_sites_observed(const report_t *self);
 /* Groups of unexpected flows dropped because the group table was full. */

@@ -4,7 +4,8 @@
 # with and a fragment its output (stdout and stderr) must hold.
 #   pinhole-sensor:    0 every observed site compliant, 1 a site is not,
 #                      2 usage, configuration, input or output error,
-#                      3 no site observed.
+#                      3 no site observed, 4 incomplete (nothing failed,
+#                      but a rule is not verified yet).
 #   pinhole-collector: 0 stopped by a signal (or --check, --help, --version
 #                      done), 2 usage, configuration or start-up error.
 # Usage: exit_status.sh SENSOR COLLECTOR SRCDIR
@@ -18,7 +19,12 @@ fails=0 rows=0
 # Files the rows refer to.
 LAB=$SRC/rules/inventory/lab.yaml
 PCAP=$SRC/pcaps/lab-https-inside.pcap           # lab-branch: not compliant
-GOOD=$SRC/pcaps/lab-sip-consistent-inside.pcap  # lab-voip: compliant
+GOOD=$SRC/pcaps/lab-sip-consistent-inside.pcap  # lab-voip: incomplete (nothing failed)
+# Compliant: the tiny profile (tests/data/profiles/tiny) with its config
+# rule waived, on the portal flows of the HTTPS lab capture.
+TINY=$SRC/tests/data/profiles/tiny
+sed 's/^    roles:$/    waive: [TINY-CONFIG]\n    roles:/' "$TINY/inventory/tiny.yaml" >tiny-waived.yaml
+CT=(--rules "$TINY/tiny.yaml" --inventory tiny-waived.yaml -r "$PCAP" --filter "host 203.0.113.10")
 printf 'sites:\n  - name: x\n    cidrs: [10.0.0.0/8]\nroles:\n  waf:\n    asns: [ASbad]\n' >bad-inv.yaml
 printf 'NOTAPCAPFILE-at-all-0123456789abcdef' >bad-magic.pcap
 mkdir -p ro && chmod 555 ro
@@ -95,9 +101,10 @@ row "sensor: events to a full disk" 2 "/dev/full: writing the events failed" \
     "$SENSOR" "${S[@]}" -r "$GOOD" --events /dev/full
 row "sensor: events to a full standard output" 2 "standard output: writing the events failed" \
     "$SENSOR" "${S[@]}" -r "$GOOD" --events - --report-file "$T/r.txt" STDOUT /dev/full
-row "sensor: compliant run" 0 "Overall: COMPLIANT" "$SENSOR" "${S[@]}" -r "$GOOD"
+row "sensor: compliant run" 0 "Overall: COMPLIANT" "$SENSOR" "${CT[@]}"
 row "sensor: non-compliant run" 1 "Overall: NOT COMPLIANT" "$SENSOR" "${S[@]}" -r "$PCAP"
-row "sensor: compliant run from standard input" 0 "Overall: COMPLIANT" "$SENSOR" "${S[@]}" -r - STDIN "$GOOD"
+row "sensor: incomplete run" 4 "Overall: INCOMPLETE" "$SENSOR" "${S[@]}" -r "$GOOD"
+row "sensor: incomplete run from standard input" 4 "Overall: INCOMPLETE" "$SENSOR" "${S[@]}" -r - STDIN "$GOOD"
 row "sensor: no site observed" 3 "Overall: NO SITE OBSERVED" \
     "$SENSOR" "${S[@]}" -r "$PCAP" --filter "host 198.51.100.99"
 row "sensor: a failed publish keeps the verdict's status" 1 "connection refused; " \

@@ -101,8 +101,8 @@ def check(a, name):
         if bad:
             errors.append("media flows not allowed in a call with no one-way media: %s" %
                           "; ".join(brief(f) for f in bad))
-        if p.returncode != 0:
-            errors.append("exit %d, expected 0" % p.returncode)
+        if p.returncode != 4:  # nothing failed, other PBX rules not verified
+            errors.append("exit %d, expected 4 (incomplete)" % p.returncode)
     tx = sorted((e["sip"]["method"], e["sip"].get("code"), e["sip"]["end"]) for e in events
                 if e["event_type"] == "sip")
     if tx != want_tx:

@@ -140,11 +140,13 @@ int test_report(void)
     }
     CHECK_EQ(report_groups_dropped(rep), 2 * 904);
     CHECK_EQ(report_sites_observed(rep), 1);
-    CHECK(report_compliant(rep)); /* unexpected traffic alone is listed, not a failure */
+    /* Unexpected traffic alone is listed, not a failure; no rule verified
+     * yet: incomplete, not compliant. */
+    CHECK_EQ(report_verdict(rep), COMPLIANCE_INCOMPLETE);
     v.kind = VERDICT_BLOCKED;
     v.rule = 0;
     report_add(rep, &f, &v);
-    CHECK(!report_compliant(rep));
+    CHECK_EQ(report_verdict(rep), COMPLIANCE_NOT_COMPLIANT);
     /* SIP over TLS: a session on TCP 5061 (bytes both ways) at a site with
      * no SIP in clear: its NAT and SIP ALG verdicts are not_checked, with
      * the reason, instead of not_enough_data. An attempt that carried no
