@@ -21,9 +21,9 @@ set +e
     --events build/demo-events.jsonl
 status=$?
 set -e
-echo "(exit status $status: 0 compliant, 1 not compliant, 2 error, 3 no site observed;"
+echo "(exit status $status: 0 compliant, 1 not compliant, 2 error, 3 no site observed, 4 incomplete;"
 echo " events in build/demo-events.jsonl)"
-[ $status -le 1 ]
+[ $status -le 1 ] || [ $status -eq 4 ]
 
 echo
 echo "== a collector and three sensors on loopback"

@@ -149,7 +149,7 @@ check "a corrected inventory on SIGHUP is taken" \
     "for _ in \$(seq 25); do grep -q 'rules and inventory reloaded' '$T/err' && break; sleep 0.2; done; grep -q 'rules and inventory reloaded' '$T/err'"
 ip netns exec $A timeout 2 bash -c '</dev/tcp/203.0.113.41/8446' 2>/dev/null
 check "the new address has the role: 8446 to it is PBX-CFG, blocked by a reset" \
-    "wait_for 10 '$T/ev.jsonl' 'any(e.get(\"dest_ip\")==\"203.0.113.41\" and e.get(\"rule\")==\"PBX-CFG\" and e.get(\"reason\")==\"reset\" for e in ev)'"
+    "wait_for 10 '$T/ev.jsonl' 'any(e.get(\"dest_ip\")==\"203.0.113.41\" and e.get(\"pinhole\",{}).get(\"rule\")==\"PBX-CFG\" and e.get(\"pinhole\",{}).get(\"reason\")==\"reset\" for e in ev)'"
 ip netns exec $A python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("192.168.51.10", 0)); s.sendto(b"x", ("203.0.113.40", 8448))'
 check "the new site is known at once" \
     "wait_for 10 '$T/ev.jsonl' 'any(e.get(\"dest_port\")==8448 and e.get(\"site\")==\"svc-new\" for e in ev)'"
