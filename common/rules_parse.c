@@ -540,6 +540,28 @@ static bool s_within(const site_t *s, const cidr_t *x)
     return false;
 }
 
+/* `remote:` addresses that belong to the site though they lie outside its
+ * networks (its public NAT address seen from outside, a home worker's
+ * phone): its flows and role bindings, like `cidrs`, marked as such. */
+static int s_parse_remote(ctx_t *c, site_t *s, yaml_node_t *n)
+{
+    if (!n)
+        return 0;
+    cidr_t *r = NULL;
+    size_t nr = 0;
+    int rc = s_parse_cidrs(c, n, "remote", &r, &nr);
+    cidr_t *all = rc ? NULL : realloc(s->cidrs, (s->ncidrs + nr) * sizeof *all);
+    if (!rc && !all)
+        rc = PINHOLE_ENOMEM;
+    if (!rc) {
+        memcpy(all + s->ncidrs, r, nr * sizeof *r);
+        s->cidrs = all;
+        s->ncidrs += nr;
+    }
+    free(r);
+    return rc;
+}
+
 /* No address may belong to two sites: which site a flow is judged for would
  * depend on the order of the file. */
 static int s_check_overlap(ctx_t *c, const rules_t *rs, const site_t *s, yaml_node_t *n)
@@ -583,7 +605,7 @@ static int s_parse_waive(ctx_t *c, rules_t *rs, site_t *s, yaml_node_t *n)
 
 static int s_parse_site(ctx_t *c, rules_t *rs, yaml_node_t *n)
 {
-    static const char *const keys[] = {"name", "cidrs", "roles", "profiles", "waive", NULL};
+    static const char *const keys[] = {"name", "cidrs", "remote", "roles", "profiles", "waive", NULL};
     int rc = s_check_keys(c, n, keys);
     if (rc)
         return rc;
@@ -599,6 +621,7 @@ static int s_parse_site(ctx_t *c, rules_t *rs, yaml_node_t *n)
     if (!cidrs)
         return s_fail(c, n, "site '%s': missing 'cidrs'", s->name);
     if ((rc = s_parse_cidrs(c, cidrs, "cidrs", &s->cidrs, &s->ncidrs)) ||
+            (rc = s_parse_remote(c, s, s_get(c, n, "remote"))) ||
             (rc = s_check_overlap(c, rs, s, cidrs)) ||
             (rc = s_parse_waive(c, rs, s, s_get(c, n, "waive"))))
         return rc;
@@ -645,8 +668,8 @@ static int s_parse_site(ctx_t *c, rules_t *rs, yaml_node_t *n)
                 char a[64];
                 rc = s_fail(c, s_node(c, p->value),
                         "site '%s': role '%s' address %s lies outside the site's cidrs: add it "
-                        "to the site's 'cidrs', or bind a remote role under the top-level "
-                        "'roles'", s->name, rs->roles[role].id, ip_to_str(&cl[i].addr, a, sizeof a));
+                        "to the site's 'cidrs' (or to its 'remote' list if it is the site's "
+                        "though elsewhere), or bind a remote role under the top-level 'roles'", s->name, rs->roles[role].id, ip_to_str(&cl[i].addr, a, sizeof a));
             }
         local_binding_t *nl = rc ? NULL : realloc(s->local, (s->nlocal + nc) * sizeof *nl);
         if (!rc && nl) {

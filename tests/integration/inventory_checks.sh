@@ -41,6 +41,20 @@ sed 's|      phone: \[192.168.50.10, 203.0.113.1\]|      phone: [192.168.50.10, 
     "$INV" >"$T/outside.yaml"
 refused "a site role's address outside the site's cidrs" "$T/outside.yaml" \
     "address 198.51.100.9 lies outside the site's cidrs"
+#    Marked as the site's though elsewhere (`remote:`), it is accepted, and
+#    it is the site's: the firewall's public address moved from `cidrs` to
+#    `remote` gives the same report.
+sed 's|^    cidrs: \[192.168.50.0/24, 203.0.113.1/32\]|    cidrs: [192.168.50.0/24]\n    remote: [203.0.113.1]|' \
+    "$INV" >"$T/remote.yaml"
+for f in "$INV" "$T/remote.yaml"; do
+    "$SENSOR" --rules "$SRC/rules" --inventory "$f" --read "$PCAP" --report json \
+        --geoip "$SRC/tests/data/lab-asn.mmdb" >"$T/$(basename "$f").json" 2>/dev/null
+done
+if grep -q "remote: \[203.0.113.1\]" "$T/remote.yaml" && cmp -s "$T/lab.yaml.json" "$T/remote.yaml.json"; then
+    ok "a site address marked remote is the site's (the same report)"
+else
+    bad "a site address marked remote: reports differ or the inventory was not rewritten"
+fi
 # 3. A URL where a host pattern belongs.
 sed 's|    - hosts: \[dm.lab.example\] |    - hosts: ["https://dm.lab.example/api"] |' "$INV" >"$T/url.yaml"
 refused "a URL as a host pattern" "$T/url.yaml" "host pattern 'https://dm.lab.example/api' is not a host name"
