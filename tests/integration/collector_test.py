@@ -161,6 +161,21 @@ def case_e2e(a, tmp):
               "lab-branch %s: collector says %s, the sensors' counts %s say %s"
               % (rule, got.get(rule), c, expected_status(*c)))
     check(got.get("PBX-CFG") == "blocked", "PBX-CFG should be blocked at lab-branch")
+    # One home for compliance: the collector judges each site as a sensor's
+    # report judges the same traffic (site status, every requirement's).
+    for site, caps in (("lab-branch", ["lab-https-inside.pcap", "lab-https-outside.pcap"]),
+                       ("lab-voip", ["lab-sip-portchange-inside.pcap"])):
+        rep = [s for s in sensor_report(a, caps)["sites"] if s["site"] == site][0]
+        api = lab.get("/api/sites/" + site)
+        check(api["status"] == rep["status"],
+              "%s: collector status %s, the sensor's report %s" % (site, api["status"], rep["status"]))
+        # (SIP ALG comparisons need both vantages in one sensor: one sensor
+        # reading both captures compares them, two sensors each cannot.)
+        want = {q["requirement"]: q["status"] for q in rep["requirements"]
+                if q["requirement"] != "PBX-REQ-NO-SIP-ALG" or len(caps) == 1}
+        have = {q["requirement"]: q["status"] for q in api["requirements"]
+                if q["requirement"] != "PBX-REQ-NO-SIP-ALG" or len(caps) == 1}
+        check(have == want, "%s requirements: collector %s, the sensor's report %s" % (site, have, want))
     # Purpose and source, looked up in the profiles: every rule, a failing one too.
     words = profile_rules(a)
     for r in branch["rules"]:
