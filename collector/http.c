@@ -35,7 +35,8 @@ static void s_site_rules(http_t *self)
         self->sites[i] = rules_site_name(rs, i);
         self->site_rules[i] = calloc(rules_nrules(rs) + 1, sizeof **self->site_rules);
         for (size_t r = 0; self->site_rules[i] && r < rules_nrules(rs); r++)
-            if (rules_rule(rs, r)->primary == (int)r && rules_applies_to_site(rs, i, r))
+            if (rules_rule(rs, r)->primary == (int)r && rules_applies_to_site(rs, i, r) &&
+                    !rules_waived(rs, i, r)) /* waived: not checked, no status */
                 self->site_rules[i][self->nsite_rules[i]++] = rules_rule(rs, r)->id;
     }
 }
