@@ -574,6 +574,14 @@ void media_expire(media_t *self, uint64_t now_us)
     lrutab_expire(self->et, now_us);
 }
 
+void media_remap_sites(media_t *self, const rules_remap_t *m)
+{
+    for (uint32_t i = 0; i < lrutab_max(self->ct); i++) /* free slots too: harmless */
+        for (int p = 0; p < 2; p++)
+            if (self->calls[i].party[p].site >= 0)
+                self->calls[i].party[p].site = rules_remap_site(m, self->calls[i].party[p].site);
+}
+
 void media_flush(media_t *self)
 {
     lrutab_flush(self->ct);

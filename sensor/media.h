@@ -24,6 +24,7 @@
 #include "flow.h"
 #include "lrutab.h"
 #include "packet.h"
+#include "rules.h"
 #include "sip.h"
 
 typedef struct media media_t;
@@ -110,6 +111,8 @@ void media_release(media_t *self, flow_t *f);
 /* Ends the calls silent (no SIP, no RTP) for 10 minutes, and endpoints
  * as old. */
 void media_expire(media_t *self, uint64_t now_us);
+/* The rules were reloaded (SIGHUP): the parties' site indices move. */
+void media_remap_sites(media_t *self, const rules_remap_t *m);
 /* Ends (and judges) every call: the capture is over. */
 void media_flush(media_t *self);
 void media_stats(const media_t *self, media_stats_t *out);

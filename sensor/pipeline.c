@@ -726,6 +726,7 @@ bool pipeline_set_rules(pipeline_t *self, const rules_t *rules, char *why, size_
     self->cfg.rules = rules;
     output_set_rules(self->out, rules);
     siptx_remap_sites(self->siptx, m);
+    media_remap_sites(self->media, m);
     dnsbind_flush(self->dns); /* learnt for the old sites, and names the old roles matched */
     flow_table_foreach(self->flows, s_flow_resite, self->verdict);
     rules_remap_destroy(&m);
