@@ -215,14 +215,21 @@ static bool s_flow_repeated(aggregate_t *self, const char *site, json_object *e)
     return true;
 }
 
-/* A NAT change counted already: the other vantage's copy of it (the same
- * REGISTER: aor, call_id, cseq), or its capture published again. */
-static bool s_nat_repeated(aggregate_t *self, const char *site, json_object *e)
+/* A NAT change with its identity (schema 2: aor, call_id and cseq, the same
+ * in the inside and the outside copy): recorded; true if counted already
+ * (the other vantage's copy, or its capture published again). false too
+ * for a change without one, stored the old way. */
+static bool s_nat_repeated(aggregate_t *self, const char *epoch, const char *site, json_object *e,
+        uint64_t ts, const char *line, size_t len)
 {
+    store_nat_id_t id = {site, s_str(e, "aor"), s_str(e, "call_id"), 0};
     int64_t cseq = s_int(e, "cseq");
-    const char *aor = s_str(e, "aor"), *call_id = s_str(e, "call_id");
-    if (cseq < 0 || !aor || !call_id ||
-            !store_nat_change_seen(self->store, site, aor, call_id, (uint64_t)cseq, s_now_us()))
+    if (s_int(e, "schema") < 2 || cseq < 0 || !id.aor || !id.call_id) {
+        store_nat_change(self->store, self->sensor, epoch, site, ts, line, len);
+        return false;
+    }
+    id.cseq = (uint64_t)cseq;
+    if (!store_nat_change_id(self->store, self->sensor, epoch, &id, ts, line, len, s_now_us()))
         return false;
     store_repeated(self->store, self->sensor, "nat_changes");
     return true;
@@ -282,9 +289,8 @@ void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, u
     if (strcmp(type, EV_FLOW) == 0) {
         s_flow(self, site, e, ts);
     } else if (strcmp(type, EV_NAT_PORT_CHANGE) == 0) {
-        if (s_nat_repeated(self, site, e))
+        if (s_nat_repeated(self, epoch, site, e, ts, line, len))
             return; /* stored as an event; counted, kept as evidence and alerted once */
-        store_nat_change(self->store, sensor, epoch, site, ts, line, len);
         snprintf(msg, sizeof msg, "NAT mapping of %s changed from %s to %s after %.0f s",
                 s_or(s_str(e, "aor"), "?"), s_or(s_str(e, "old_public"), "?"),
                 s_or(s_str(e, "new_public"), "?"),

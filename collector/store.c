@@ -25,6 +25,7 @@ static const char *const s_added[][3] = {
         {"summaries", "comparisons_outside", "INTEGER DEFAULT 0"},
         {"summaries", "changes_inside", "INTEGER DEFAULT 0"},
         {"summaries", "changes_outside", "INTEGER DEFAULT 0"},
+        {"summaries", "event_ids", "INTEGER DEFAULT 0"},
 };
 
 static const char s_schema[] =
@@ -61,13 +62,15 @@ static const char s_schema[] =
         "  alg_compared INTEGER DEFAULT 0, last_us INTEGER DEFAULT 0, "
         "  comparisons_inside INTEGER DEFAULT 0, comparisons_outside INTEGER DEFAULT 0, "
         "  changes_inside INTEGER DEFAULT 0, changes_outside INTEGER DEFAULT 0, "
-        "  PRIMARY KEY(sensor, epoch, site));"
+        "  event_ids INTEGER DEFAULT 0, PRIMARY KEY(sensor, epoch, site));"
         "CREATE TABLE IF NOT EXISTS flow_ids(site TEXT, flow_id INTEGER, seen_us INTEGER, "
         "  PRIMARY KEY(site, flow_id)) WITHOUT ROWID;"
         "CREATE INDEX IF NOT EXISTS flow_ids_seen ON flow_ids(seen_us);"
         "CREATE TABLE IF NOT EXISTS nat_ids(site TEXT, aor TEXT, call_id TEXT, cseq INTEGER, "
-        "  seen_us INTEGER, PRIMARY KEY(site, aor, call_id, cseq)) WITHOUT ROWID;"
+        "  sensor TEXT, epoch TEXT, seen_us INTEGER, "
+        "  PRIMARY KEY(site, aor, call_id, cseq, sensor, epoch)) WITHOUT ROWID;"
         "CREATE INDEX IF NOT EXISTS nat_ids_seen ON nat_ids(seen_us);"
+        "CREATE INDEX IF NOT EXISTS nat_ids_run ON nat_ids(sensor, epoch, site);"
         "CREATE TABLE IF NOT EXISTS alerts(id INTEGER PRIMARY KEY, kind TEXT, body TEXT, "
         "  state INTEGER DEFAULT 0);"
         "CREATE INDEX IF NOT EXISTS alerts_pending ON alerts(id) WHERE state=0;"
@@ -80,7 +83,7 @@ enum {
     Q_SENSOR_STATE, Q_SENSOR_UP, Q_SITE_SENSOR, Q_EVENT, Q_RULE_UPS, Q_RULE_GET, Q_RULE_STATUS, Q_SITE_FLOW,
     Q_UNEXP_GET, Q_UNEXP_UPD, Q_UNEXP_INS, Q_GROUPS, Q_VIOL, Q_NAT_INS, Q_NAT_RUN, Q_NAT_NOW, Q_SUMMARY,
     Q_SITE_GET, Q_SITE_SET, Q_ALERT_INS, Q_ALERT_MARK, Q_COUNTER, Q_FLOW_ID, Q_NAT_ID,
-    Q_SUMMARY_VTG, Q_COUNT,
+    Q_SUMMARY_VTG, Q_NAT_KNOWN, Q_NAT_IDRUN, Q_NAT_RUNID, Q_COUNT,
 };
 
 struct store {
@@ -515,6 +518,9 @@ void store_violation(store_t *self, const char *site, const char *requirement, u
     s_step(self, st);
 }
 
+static void s_nat_evidence(store_t *self, const char *site, uint64_t ts_us, const char *body,
+        size_t len);
+
 void store_nat_change(store_t *self, const char *sensor, const char *epoch, const char *site,
         uint64_t ts_us, const char *body, size_t len)
 {
@@ -529,6 +535,14 @@ void store_nat_change(store_t *self, const char *sensor, const char *epoch, cons
         sqlite3_bind_int64(run, 4, (sqlite3_int64)ts_us);
         s_step(self, run);
     }
+    s_nat_evidence(self, site, ts_us, body, len);
+}
+
+/* A change counted: kept as evidence (the newest STORE_NAT_EVIDENCE) and in
+ * the site's total. */
+static void s_nat_evidence(store_t *self, const char *site, uint64_t ts_us, const char *body,
+        size_t len)
+{
     sqlite3_stmt *st = s_q(self, Q_NAT_INS, "INSERT INTO nat_changes(site, ts, body) VALUES(?, ?, ?)");
     if (!st)
         return;
@@ -576,22 +590,6 @@ bool store_flow_seen(store_t *self, const char *site, uint64_t flow_id, uint64_t
     return s_id_seen(self, st);
 }
 
-bool store_nat_change_seen(store_t *self, const char *site, const char *aor,
-        const char *call_id, uint64_t cseq, uint64_t now_us)
-{
-    sqlite3_stmt *st = s_q(self, Q_NAT_ID,
-            "INSERT INTO nat_ids(site, aor, call_id, cseq, seen_us) VALUES(?, ?, ?, ?, ?) "
-            "ON CONFLICT(site, aor, call_id, cseq) DO NOTHING");
-    if (!st)
-        return false;
-    s_bind(st, 1, site);
-    s_bind(st, 2, aor);
-    s_bind(st, 3, call_id);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)cseq);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)now_us);
-    return s_id_seen(self, st);
-}
-
 void store_repeated(store_t *self, const char *sensor, const char *what)
 {
     /* what is one of ours, never from the wire */
@@ -623,6 +621,49 @@ void store_site_summary_vantages(store_t *self, const char *sensor, const char *
     sqlite3_bind_int64(st, 6, (sqlite3_int64)changes[0]);
     sqlite3_bind_int64(st, 7, (sqlite3_int64)changes[1]);
     s_step(self, st);
+}
+
+bool store_nat_change_id(store_t *self, const char *sensor, const char *epoch,
+        const store_nat_id_t *id, uint64_t ts_us, const char *body, size_t len, uint64_t now_us)
+{
+    sqlite3_stmt *st = s_q(self, Q_NAT_KNOWN,
+            "SELECT 1 FROM nat_ids WHERE site=? AND aor=? AND call_id=? AND cseq=? LIMIT 1");
+    if (!st)
+        return false;
+    s_bind(st, 1, id->site);
+    s_bind(st, 2, id->aor);
+    s_bind(st, 3, id->call_id);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)id->cseq);
+    bool known = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    /* The run's sighting, for the changes it reports now (store_site_get). */
+    st = s_q(self, Q_NAT_IDRUN,
+            "INSERT INTO nat_ids(site, aor, call_id, cseq, sensor, epoch, seen_us) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+    if (st) {
+        s_bind(st, 1, id->site);
+        s_bind(st, 2, id->aor);
+        s_bind(st, 3, id->call_id);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)id->cseq);
+        s_bind(st, 5, sensor);
+        s_bind(st, 6, epoch);
+        sqlite3_bind_int64(st, 7, (sqlite3_int64)now_us);
+        s_step(self, st);
+    }
+    st = s_q(self, Q_NAT_RUNID,
+            "INSERT INTO summaries(sensor, epoch, site, event_ids, last_us) "
+            "VALUES(?1, ?2, ?3, 1, ?4) ON CONFLICT(sensor, epoch, site) DO UPDATE SET "
+            "event_ids=event_ids+1, last_us=MAX(last_us, ?4)");
+    if (st) {
+        s_bind(st, 1, sensor);
+        s_bind(st, 2, epoch);
+        s_bind(st, 3, id->site);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)ts_us);
+        s_step(self, st);
+    }
+    if (!known)
+        s_nat_evidence(self, id->site, ts_us, body, len);
+    return known;
 }
 
 void store_site_summary(store_t *self, const char *sensor, const char *epoch, const char *site,
@@ -700,19 +741,28 @@ void store_site_get(store_t *self, const char *site, store_site_t *out)
      * vantages (an inside and an outside sensor, or one reading both) is
      * compared once from each: the runs' counters are summed per vantage
      * and the larger vantage counts (a run without the split, an older
-     * sensor's, adds its whole count). Changes received as events count
-     * once per (aor, call_id, cseq) (event_changes: the run's new ones). */
+     * sensor's, adds its whole count). Changes: the distinct (aor, call_id,
+     * cseq) the runs sent as events, plus what the runs without such an
+     * event (none sent, or all pruned since) report: their unidentified
+     * events (schema 1), or else their summaries' counts (the larger
+     * vantage, as above). */
     st = s_q(self, Q_NAT_NOW,
             "WITH cur AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY sensor "
-            "  ORDER BY last_us DESC, epoch DESC) AS n FROM summaries "
-            "  WHERE site=?1 AND (comparisons > 0 OR changes > 0 OR event_changes > 0)), "
+            "  ORDER BY last_us DESC, epoch DESC) AS n FROM summaries WHERE site=?1 AND "
+            "  (comparisons > 0 OR changes > 0 OR event_changes > 0 OR event_ids > 0)), "
+            "now AS (SELECT *, NOT EXISTS (SELECT 1 FROM nat_ids i WHERE i.site=?1 AND "
+            "  i.sensor=cur.sensor AND i.epoch=cur.epoch) AS no_ids FROM cur WHERE n=1), "
             "v AS (SELECT COALESCE(SUM(comparisons_inside), 0) AS ci, "
             "  COALESCE(SUM(comparisons_outside), 0) AS co, "
             "  COALESCE(SUM(MAX(comparisons - comparisons_inside - comparisons_outside, 0)), 0) AS cu, "
-            "  COALESCE(SUM(changes_inside), 0) AS hi, COALESCE(SUM(changes_outside), 0) AS ho, "
-            "  COALESCE(SUM(MAX(changes - changes_inside - changes_outside, 0)), 0) AS hu, "
-            "  COALESCE(SUM(event_changes), 0) AS ev FROM cur WHERE n=1) "
-            "SELECT MAX(ci, co) + cu, MAX(MAX(hi, ho) + hu, ev) FROM v");
+            "  COALESCE(SUM(changes_inside * no_ids), 0) AS hi, "
+            "  COALESCE(SUM(changes_outside * no_ids), 0) AS ho, "
+            "  COALESCE(SUM(MAX(changes - changes_inside - changes_outside, 0) * no_ids), 0) "
+            "  AS hu, COALESCE(SUM(event_changes), 0) AS ev FROM now), "
+            "d AS (SELECT COUNT(*) AS ids FROM (SELECT DISTINCT i.aor, i.call_id, i.cseq "
+            "  FROM nat_ids i JOIN now ON i.sensor=now.sensor AND i.epoch=now.epoch "
+            "  WHERE i.site=?1)) "
+            "SELECT MAX(ci, co) + cu, ids + MAX(MAX(hi, ho) + hu, ev) FROM v, d");
     if (!st)
         return;
     s_bind(st, 1, site);

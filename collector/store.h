@@ -102,8 +102,16 @@ void store_nat_change(store_t *self, const char *sensor, const char *epoch, cons
  * once. Each records the identity if new (now_us: the wall clock, for
  * pruning) and returns true if it was already known. */
 bool store_flow_seen(store_t *self, const char *site, uint64_t flow_id, uint64_t now_us);
-bool store_nat_change_seen(store_t *self, const char *site, const char *aor,
-        const char *call_id, uint64_t cseq, uint64_t now_us);
+typedef struct {
+    const char *site, *aor, *call_id;
+    uint64_t cseq; /* of the REGISTER that showed the new mapping */
+} store_nat_id_t;
+/* A NAT change with its identity (schema 2: the inside and the outside
+ * copy have the same): the run's sighting is recorded; a new one is kept as
+ * evidence and counted in the site's total. True if it was known already
+ * (then it is counted no more). Without an identity: store_nat_change. */
+bool store_nat_change_id(store_t *self, const char *sensor, const char *epoch,
+        const store_nat_id_t *id, uint64_t ts_us, const char *body, size_t len, uint64_t now_us);
 /* A sensor's event skipped as a repeat (counter: "flows" or "nat_changes"). */
 void store_repeated(store_t *self, const char *sensor, const char *what);
 /* Forgets identities first seen before now_us - id_retention_us, and the
