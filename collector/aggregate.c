@@ -208,8 +208,8 @@ static uint64_t s_now_us(void)
 static bool s_flow_repeated(aggregate_t *self, const char *site, json_object *e)
 {
     int64_t id = s_int(e, "flow_id");
-    if (s_int(e, "schema") < 2 || id < 0 || !store_flow_seen(self->store, site, (uint64_t)id,
-                                                     s_now_us()))
+    if (s_int(e, "schema") < 2 || id < 0 ||
+            !store_flow_seen(self->store, site, (uint64_t)id, s_now_us()))
         return false;
     store_repeated(self->store, self->sensor, "flows");
     return true;

@@ -34,8 +34,8 @@ static const char s_schema[] =
         "CREATE TABLE IF NOT EXISTS sensors(sensor TEXT PRIMARY KEY, state TEXT DEFAULT 'up', "
         "  last_seen INTEGER DEFAULT 0, epoch TEXT DEFAULT '', stats TEXT, "
         "  received INTEGER DEFAULT 0, duplicates INTEGER DEFAULT 0, missing INTEGER DEFAULT 0, "
-        "  rejected INTEGER DEFAULT 0, out_of_order INTEGER DEFAULT 0, flows_repeated INTEGER DEFAULT 0, "
-        "  nat_changes_repeated INTEGER DEFAULT 0);"
+        "  rejected INTEGER DEFAULT 0, out_of_order INTEGER DEFAULT 0, "
+        "  flows_repeated INTEGER DEFAULT 0, nat_changes_repeated INTEGER DEFAULT 0);"
         "CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, sensor TEXT, epoch TEXT, "
         "  seq INTEGER, type TEXT, site TEXT, ts INTEGER, body TEXT, UNIQUE(sensor, epoch, seq));"
         "CREATE INDEX IF NOT EXISTS events_type ON events(type, id);"
@@ -82,7 +82,7 @@ enum {
     Q_STREAM_GET, Q_STREAM_SET, Q_SENSOR_COUNT, Q_SENSOR_GET, Q_SENSOR_UPD, Q_SENSOR_HB,
     Q_SENSOR_STATE, Q_SENSOR_UP, Q_SITE_SENSOR, Q_EVENT, Q_RULE_UPS, Q_RULE_GET, Q_RULE_STATUS, Q_SITE_FLOW,
     Q_UNEXP_GET, Q_UNEXP_UPD, Q_UNEXP_INS, Q_GROUPS, Q_VIOL, Q_NAT_INS, Q_NAT_RUN, Q_NAT_NOW, Q_SUMMARY,
-    Q_SITE_GET, Q_SITE_SET, Q_ALERT_INS, Q_ALERT_MARK, Q_COUNTER, Q_FLOW_ID, Q_NAT_ID,
+    Q_SITE_GET, Q_SITE_SET, Q_ALERT_INS, Q_ALERT_MARK, Q_COUNTER, Q_FLOW_ID,
     Q_SUMMARY_VTG, Q_NAT_KNOWN, Q_NAT_IDRUN, Q_NAT_RUNID, Q_COUNT,
 };
 
@@ -134,8 +134,8 @@ static bool s_migrate(store_t *self)
         if (s_has_column(self, s_added[i][0], s_added[i][1]))
             continue;
         char sql[160];
-        snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", s_added[i][0],
-                s_added[i][1], s_added[i][2]);
+        snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", s_added[i][0], s_added[i][1],
+                s_added[i][2]);
         if (!s_exec(self, sql))
             return false;
     }
@@ -518,26 +518,6 @@ void store_violation(store_t *self, const char *site, const char *requirement, u
     s_step(self, st);
 }
 
-static void s_nat_evidence(store_t *self, const char *site, uint64_t ts_us, const char *body,
-        size_t len);
-
-void store_nat_change(store_t *self, const char *sensor, const char *epoch, const char *site,
-        uint64_t ts_us, const char *body, size_t len)
-{
-    sqlite3_stmt *run = s_q(self, Q_NAT_RUN,
-            "INSERT INTO summaries(sensor, epoch, site, event_changes, last_us) "
-            "VALUES(?1, ?2, ?3, 1, ?4) ON CONFLICT(sensor, epoch, site) DO UPDATE SET "
-            "event_changes=event_changes+1, last_us=MAX(last_us, ?4)");
-    if (run) {
-        s_bind(run, 1, sensor);
-        s_bind(run, 2, epoch);
-        s_bind(run, 3, site);
-        sqlite3_bind_int64(run, 4, (sqlite3_int64)ts_us);
-        s_step(self, run);
-    }
-    s_nat_evidence(self, site, ts_us, body, len);
-}
-
 /* A change counted: kept as evidence (the newest STORE_NAT_EVIDENCE) and in
  * the site's total. */
 static void s_nat_evidence(store_t *self, const char *site, uint64_t ts_us, const char *body,
@@ -562,6 +542,23 @@ static void s_nat_evidence(store_t *self, const char *site, uint64_t ts_us, cons
         s_step(self, d);
     }
     sqlite3_finalize(d);
+}
+
+void store_nat_change(store_t *self, const char *sensor, const char *epoch, const char *site,
+        uint64_t ts_us, const char *body, size_t len)
+{
+    sqlite3_stmt *run = s_q(self, Q_NAT_RUN,
+            "INSERT INTO summaries(sensor, epoch, site, event_changes, last_us) "
+            "VALUES(?1, ?2, ?3, 1, ?4) ON CONFLICT(sensor, epoch, site) DO UPDATE SET "
+            "event_changes=event_changes+1, last_us=MAX(last_us, ?4)");
+    if (run) {
+        s_bind(run, 1, sensor);
+        s_bind(run, 2, epoch);
+        s_bind(run, 3, site);
+        sqlite3_bind_int64(run, 4, (sqlite3_int64)ts_us);
+        s_step(self, run);
+    }
+    s_nat_evidence(self, site, ts_us, body, len);
 }
 
 /* Inserts a row of an identity table; true if it was there already. */
