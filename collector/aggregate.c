@@ -205,11 +205,11 @@ static uint64_t s_now_us(void)
 /* A flow counted already: the same capture published again, by this sensor
  * or another. Only schema 2 flow_ids are stable across runs (a hash of the
  * 5-tuple and the first packet's time); schema 1's count within a run. */
-static bool s_flow_repeated(aggregate_t *self, const char *site, json_object *e)
+static bool s_flow_repeated(aggregate_t *self, const char *site, json_object *e, uint64_t ts)
 {
     int64_t id = s_int(e, "flow_id");
     if (s_int(e, "schema") < 2 || id < 0 ||
-            !store_flow_seen(self->store, site, (uint64_t)id, s_now_us()))
+            !store_flow_seen(self->store, site, ts, (uint64_t)id, s_now_us()))
         return false;
     store_repeated(self->store, self->sensor, "flows");
     return true;
@@ -237,7 +237,7 @@ static bool s_nat_repeated(aggregate_t *self, const char *epoch, const char *sit
 
 static void s_flow(aggregate_t *self, const char *site, json_object *e, uint64_t ts)
 {
-    if (s_flow_repeated(self, site, e))
+    if (s_flow_repeated(self, site, e, ts))
         return; /* stored as an event; counted once */
     const char *verdict = s_or(s_judged(e, "verdict"), "");
     bool unexpected = strcmp(verdict, "unexpected") == 0;

@@ -63,8 +63,8 @@ static const char s_schema[] =
         "  comparisons_inside INTEGER DEFAULT 0, comparisons_outside INTEGER DEFAULT 0, "
         "  changes_inside INTEGER DEFAULT 0, changes_outside INTEGER DEFAULT 0, "
         "  event_ids INTEGER DEFAULT 0, PRIMARY KEY(sensor, epoch, site));"
-        "CREATE TABLE IF NOT EXISTS flow_ids(site TEXT, flow_id INTEGER, seen_us INTEGER, "
-        "  PRIMARY KEY(site, flow_id)) WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS flow_ids(site TEXT, ts INTEGER, flow_id INTEGER, "
+        "  seen_us INTEGER, PRIMARY KEY(site, ts, flow_id)) WITHOUT ROWID;"
         "CREATE INDEX IF NOT EXISTS flow_ids_seen ON flow_ids(seen_us);"
         "CREATE TABLE IF NOT EXISTS nat_ids(site TEXT, aor TEXT, call_id TEXT, cseq INTEGER, "
         "  sensor TEXT, epoch TEXT, seen_us INTEGER, "
@@ -574,16 +574,21 @@ static bool s_id_seen(store_t *self, sqlite3_stmt *st)
     return seen;
 }
 
-bool store_flow_seen(store_t *self, const char *site, uint64_t flow_id, uint64_t now_us)
+bool store_flow_seen(store_t *self, const char *site, uint64_t ts_us, uint64_t flow_id,
+        uint64_t now_us)
 {
+    /* Keyed by the first packet's time before the hash: a capture's flows
+     * come roughly in time order, so they go in at the end of the tree
+     * rather than all over it (the insert costs a page, not one each). */
     sqlite3_stmt *st = s_q(self, Q_FLOW_ID,
-            "INSERT INTO flow_ids(site, flow_id, seen_us) VALUES(?, ?, ?) "
-            "ON CONFLICT(site, flow_id) DO NOTHING");
+            "INSERT INTO flow_ids(site, ts, flow_id, seen_us) VALUES(?, ?, ?, ?) "
+            "ON CONFLICT(site, ts, flow_id) DO NOTHING");
     if (!st)
         return false;
     s_bind(st, 1, site);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)flow_id);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)now_us);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)ts_us);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)flow_id);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)now_us);
     return s_id_seen(self, st);
 }
 

@@ -101,7 +101,9 @@ void store_nat_change(store_t *self, const char *sensor, const char *epoch, cons
  * again (the same capture read twice, the other vantage's copy) is counted
  * once. Each records the identity if new (now_us: the wall clock, for
  * pruning) and returns true if it was already known. */
-bool store_flow_seen(store_t *self, const char *site, uint64_t flow_id, uint64_t now_us);
+/* A flow: its first packet's time (ts_us, the event's timestamp) and flow_id. */
+bool store_flow_seen(store_t *self, const char *site, uint64_t ts_us, uint64_t flow_id,
+        uint64_t now_us);
 typedef struct {
     const char *site, *aor, *call_id;
     uint64_t cseq; /* of the REGISTER that showed the new mapping */
