@@ -94,7 +94,8 @@ void store_unexpected(store_t *self, const char *site, const char *dest, int por
         const char *example);
 void store_violation(store_t *self, const char *site, const char *requirement, uint64_t ts_us,
         const char *example);
-/* A NAT port change seen by one sensor run (evidence, totals, the run's count). */
+/* A NAT port change seen by one sensor run (evidence, totals, the run's count),
+ * counted as is: for a change without an identity (store_nat_change_id). */
 void store_nat_change(store_t *self, const char *sensor, const char *epoch, const char *site,
         uint64_t ts_us, const char *body, size_t len);
 /* Identities of what was aggregated, so a flow or NAT change published
