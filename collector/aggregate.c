@@ -195,8 +195,50 @@ static void s_rule(aggregate_t *self, const char *site, const char *rule, const 
                 now, msg);
 }
 
+static uint64_t s_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* A flow counted already: the same capture published again, by this sensor
+ * or another. Only schema 2 flow_ids are stable across runs (a hash of the
+ * 5-tuple and the first packet's time); schema 1's count within a run. */
+static bool s_flow_repeated(aggregate_t *self, const char *site, json_object *e, uint64_t ts)
+{
+    int64_t id = s_int(e, "flow_id");
+    if (s_int(e, "schema") < 2 || id < 0 ||
+            !store_flow_seen(self->store, site, ts, (uint64_t)id, s_now_us()))
+        return false;
+    store_repeated(self->store, self->sensor, "flows");
+    return true;
+}
+
+/* A NAT change with its identity (schema 2: aor, call_id and cseq, the same
+ * in the inside and the outside copy): recorded; true if counted already
+ * (the other vantage's copy, or its capture published again). false too
+ * for a change without one, stored the old way. */
+static bool s_nat_repeated(aggregate_t *self, const char *epoch, const char *site, json_object *e,
+        uint64_t ts, const char *line, size_t len)
+{
+    store_nat_id_t id = {site, s_str(e, "aor"), s_str(e, "call_id"), 0};
+    int64_t cseq = s_int(e, "cseq");
+    if (s_int(e, "schema") < 2 || cseq < 0 || !id.aor || !id.call_id) {
+        store_nat_change(self->store, self->sensor, epoch, site, ts, line, len);
+        return false;
+    }
+    id.cseq = (uint64_t)cseq;
+    if (!store_nat_change_id(self->store, self->sensor, epoch, &id, ts, line, len, s_now_us()))
+        return false;
+    store_repeated(self->store, self->sensor, "nat_changes");
+    return true;
+}
+
 static void s_flow(aggregate_t *self, const char *site, json_object *e, uint64_t ts)
 {
+    if (s_flow_repeated(self, site, e, ts))
+        return; /* stored as an event; counted once */
     const char *verdict = s_or(s_judged(e, "verdict"), "");
     bool unexpected = strcmp(verdict, "unexpected") == 0;
     store_site_flow(self->store, site, ts, unexpected);
@@ -247,7 +289,8 @@ void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, u
     if (strcmp(type, EV_FLOW) == 0) {
         s_flow(self, site, e, ts);
     } else if (strcmp(type, EV_NAT_PORT_CHANGE) == 0) {
-        store_nat_change(self->store, sensor, epoch, site, ts, line, len);
+        if (s_nat_repeated(self, epoch, site, e, ts, line, len))
+            return; /* stored as an event; counted, kept as evidence and alerted once */
         snprintf(msg, sizeof msg, "NAT mapping of %s changed from %s to %s after %.0f s",
                 s_or(s_str(e, "aor"), "?"), s_or(s_str(e, "old_public"), "?"),
                 s_or(s_str(e, "new_public"), "?"),
@@ -259,6 +302,12 @@ void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, u
                 s_u64_at(e, "nat", "changes"),
                 s_u64_at(e, "sip_alg", "rewritten") + s_u64_at(e, "sip_alg", "heuristic"),
                 s_u64_at(e, "sip_alg", "compared"));
+        /* Per vantage (absent before: then the whole count is one vantage's). */
+        uint64_t cmp[2] = {s_u64_at(e, "nat", "comparisons_inside"),
+                s_u64_at(e, "nat", "comparisons_outside")};
+        uint64_t chg[2] = {s_u64_at(e, "nat", "changes_inside"),
+                s_u64_at(e, "nat", "changes_outside")};
+        store_site_summary_vantages(self->store, sensor, epoch, site, cmp, chg);
     } else if (strcmp(type, EV_SIP_ALG) == 0) {
         store_site_count(self->store, site, "alg_signs");
         snprintf(msg, sizeof msg, "SIP rewritten in between: %s %s", s_or(s_str(e, "message"), ""),

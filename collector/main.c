@@ -44,6 +44,7 @@ typedef struct {
     aggregate_t *agg;
     alert_t *alert;
     uint64_t events, messages, first_us, last_us;
+    uint64_t pruned_us; /* when identities were last pruned */
 } collector_t;
 
 static volatile sig_atomic_t s_stop, s_reopen;
@@ -87,6 +88,8 @@ static void s_usage(FILE *f)
             "                           time make it partly_blocked (default 300)\n"
             "      --max-message BYTES  larger messages are refused (default 8388608)\n"
             "      --max-events N       events kept for the API (default 1000000)\n"
+            "      --id-retention S     flows and NAT changes are recognised when published\n"
+            "                           again this long after first seen (default 604800)\n"
             "      --sync full|normal   fsync each commit (full, default) or not (normal:\n"
             "                           survives a crash of the collector, not of the machine)\n"
             "      --check              load rules, inventory and keys, then exit\n"
@@ -98,7 +101,8 @@ static void s_usage(FILE *f)
 static int s_parse(int argc, char **argv, options_t *o)
 {
     enum { O_RULES = 256, O_INVENTORY, O_KEY, O_ALLOW, O_PLAIN, O_HTTP, O_ALERTS, O_SYSLOG,
-        O_ALERT_PUB, O_SUPPRESS, O_SILENCE, O_WINDOW, O_MAXMSG, O_MAXEV, O_SYNC, O_CHECK };
+        O_ALERT_PUB, O_SUPPRESS, O_SILENCE, O_WINDOW, O_MAXMSG, O_MAXEV, O_SYNC, O_CHECK,
+        O_IDRET };
     static const struct option longs[] = {
             {"rules", required_argument, NULL, O_RULES},
             {"inventory", required_argument, NULL, O_INVENTORY},
@@ -112,6 +116,7 @@ static int s_parse(int argc, char **argv, options_t *o)
             {"window", required_argument, NULL, O_WINDOW},
             {"max-message", required_argument, NULL, O_MAXMSG},
             {"max-events", required_argument, NULL, O_MAXEV},
+            {"id-retention", required_argument, NULL, O_IDRET},
             {"sync", required_argument, NULL, O_SYNC}, {"check", no_argument, NULL, O_CHECK},
             {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
@@ -159,6 +164,14 @@ static int s_parse(int argc, char **argv, options_t *o)
                     return -1;
                 }
                 o->store.max_events = n;
+                break;
+            case O_IDRET:
+                if (!str_to_u64(optarg, 60, 366 * 86400, &n)) {
+                    log_error("--id-retention: '%s' is not a number of seconds (60 to 31622400)",
+                            optarg);
+                    return -1;
+                }
+                o->store.id_retention_us = n * 1000000u;
                 break;
             case O_SYNC:
                 if (strcmp(optarg, "full") && strcmp(optarg, "normal")) {
@@ -341,6 +354,10 @@ static void s_timers(collector_t *c)
     if (store_begin(c->db) == 0) {
         store_sensors_silent(c->db, now - c->o->silence_us, s_silent, c);
         store_trim(c->db);
+        if (now - c->pruned_us >= 60000000u) { /* a minute: counting them costs a scan */
+            store_ids_prune(c->db, now);
+            c->pruned_us = now;
+        }
         store_commit(c->db);
     }
     alert_flush(c->alert, c->db, now);

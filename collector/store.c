@@ -16,13 +16,26 @@
 #define STORE_NAT_EVIDENCE 8  /* NAT port changes kept per site */
 #define STORE_EPOCHS 64       /* runs remembered per sensor */
 
+/* Columns added since the first release: a database made before gets them
+ * at open (ALTER TABLE; the CREATE statements above have them already). */
+static const char *const s_added[][3] = {
+        {"sensors", "flows_repeated", "INTEGER DEFAULT 0"},
+        {"sensors", "nat_changes_repeated", "INTEGER DEFAULT 0"},
+        {"summaries", "comparisons_inside", "INTEGER DEFAULT 0"},
+        {"summaries", "comparisons_outside", "INTEGER DEFAULT 0"},
+        {"summaries", "changes_inside", "INTEGER DEFAULT 0"},
+        {"summaries", "changes_outside", "INTEGER DEFAULT 0"},
+        {"summaries", "event_ids", "INTEGER DEFAULT 0"},
+};
+
 static const char s_schema[] =
         "CREATE TABLE IF NOT EXISTS streams(sensor TEXT, epoch TEXT, next INTEGER, "
         "  updated INTEGER, PRIMARY KEY(sensor, epoch));"
         "CREATE TABLE IF NOT EXISTS sensors(sensor TEXT PRIMARY KEY, state TEXT DEFAULT 'up', "
         "  last_seen INTEGER DEFAULT 0, epoch TEXT DEFAULT '', stats TEXT, "
         "  received INTEGER DEFAULT 0, duplicates INTEGER DEFAULT 0, missing INTEGER DEFAULT 0, "
-        "  rejected INTEGER DEFAULT 0, out_of_order INTEGER DEFAULT 0);"
+        "  rejected INTEGER DEFAULT 0, out_of_order INTEGER DEFAULT 0, "
+        "  flows_repeated INTEGER DEFAULT 0, nat_changes_repeated INTEGER DEFAULT 0);"
         "CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, sensor TEXT, epoch TEXT, "
         "  seq INTEGER, type TEXT, site TEXT, ts INTEGER, body TEXT, UNIQUE(sensor, epoch, seq));"
         "CREATE INDEX IF NOT EXISTS events_type ON events(type, id);"
@@ -47,7 +60,17 @@ static const char s_schema[] =
         "  comparisons INTEGER DEFAULT 0, changes INTEGER DEFAULT 0, "
         "  event_changes INTEGER DEFAULT 0, alg_rewritten INTEGER DEFAULT 0, "
         "  alg_compared INTEGER DEFAULT 0, last_us INTEGER DEFAULT 0, "
-        "  PRIMARY KEY(sensor, epoch, site));"
+        "  comparisons_inside INTEGER DEFAULT 0, comparisons_outside INTEGER DEFAULT 0, "
+        "  changes_inside INTEGER DEFAULT 0, changes_outside INTEGER DEFAULT 0, "
+        "  event_ids INTEGER DEFAULT 0, PRIMARY KEY(sensor, epoch, site));"
+        "CREATE TABLE IF NOT EXISTS flow_ids(site TEXT, ts INTEGER, flow_id INTEGER, "
+        "  seen_us INTEGER, PRIMARY KEY(site, ts, flow_id)) WITHOUT ROWID;"
+        "CREATE INDEX IF NOT EXISTS flow_ids_seen ON flow_ids(seen_us);"
+        "CREATE TABLE IF NOT EXISTS nat_ids(site TEXT, aor TEXT, call_id TEXT, cseq INTEGER, "
+        "  sensor TEXT, epoch TEXT, seen_us INTEGER, "
+        "  PRIMARY KEY(site, aor, call_id, cseq, sensor, epoch)) WITHOUT ROWID;"
+        "CREATE INDEX IF NOT EXISTS nat_ids_seen ON nat_ids(seen_us);"
+        "CREATE INDEX IF NOT EXISTS nat_ids_run ON nat_ids(sensor, epoch, site);"
         "CREATE TABLE IF NOT EXISTS alerts(id INTEGER PRIMARY KEY, kind TEXT, body TEXT, "
         "  state INTEGER DEFAULT 0);"
         "CREATE INDEX IF NOT EXISTS alerts_pending ON alerts(id) WHERE state=0;"
@@ -59,7 +82,8 @@ enum {
     Q_STREAM_GET, Q_STREAM_SET, Q_SENSOR_COUNT, Q_SENSOR_GET, Q_SENSOR_UPD, Q_SENSOR_HB,
     Q_SENSOR_STATE, Q_SENSOR_UP, Q_SITE_SENSOR, Q_EVENT, Q_RULE_UPS, Q_RULE_GET, Q_RULE_STATUS, Q_SITE_FLOW,
     Q_UNEXP_GET, Q_UNEXP_UPD, Q_UNEXP_INS, Q_GROUPS, Q_VIOL, Q_NAT_INS, Q_NAT_RUN, Q_NAT_NOW, Q_SUMMARY,
-    Q_SITE_GET, Q_SITE_SET, Q_ALERT_INS, Q_ALERT_MARK, Q_COUNTER, Q_COUNT,
+    Q_SITE_GET, Q_SITE_SET, Q_ALERT_INS, Q_ALERT_MARK, Q_COUNTER, Q_FLOW_ID,
+    Q_SUMMARY_VTG, Q_NAT_KNOWN, Q_NAT_IDRUN, Q_NAT_RUNID, Q_COUNT,
 };
 
 struct store {
@@ -75,6 +99,8 @@ void store_cfg_defaults(store_cfg_t *cfg)
     cfg->max_sensors = 10000;
     cfg->max_alerts = 10000;
     cfg->sync_full = true;
+    cfg->id_retention_us = 7ull * 86400 * 1000000;
+    cfg->max_ids = 2000000;
 }
 
 static bool s_exec(store_t *self, const char *sql)
@@ -85,6 +111,35 @@ static bool s_exec(store_t *self, const char *sql)
     log_error("store: %s", msg ? msg : sqlite3_errmsg(self->db));
     sqlite3_free(msg);
     return false;
+}
+
+static bool s_has_column(store_t *self, const char *table, const char *column)
+{
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name=?", table);
+    sqlite3_stmt *st = NULL;
+    bool has = false;
+    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, column, -1, SQLITE_STATIC);
+        has = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return has;
+}
+
+/* Brings a database made by an earlier version up to s_schema. */
+static bool s_migrate(store_t *self)
+{
+    for (size_t i = 0; i < sizeof s_added / sizeof *s_added; i++) {
+        if (s_has_column(self, s_added[i][0], s_added[i][1]))
+            continue;
+        char sql[160];
+        snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", s_added[i][0], s_added[i][1],
+                s_added[i][2]);
+        if (!s_exec(self, sql))
+            return false;
+    }
+    return true;
 }
 
 store_t *store_open(const char *path, const store_cfg_t *cfg, bool readonly, char *err,
@@ -106,7 +161,7 @@ store_t *store_open(const char *path, const store_cfg_t *cfg, bool readonly, cha
         snprintf(pragmas, sizeof pragmas,
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=OFF;",
                 cfg->sync_full ? "FULL" : "NORMAL");
-        if (!s_exec(self, pragmas) || !s_exec(self, s_schema)) {
+        if (!s_exec(self, pragmas) || !s_exec(self, s_schema) || !s_migrate(self)) {
             snprintf(err, errlen, "%s: cannot set up the database: %s", path,
                     sqlite3_errmsg(self->db));
             store_close(&self);
@@ -463,20 +518,11 @@ void store_violation(store_t *self, const char *site, const char *requirement, u
     s_step(self, st);
 }
 
-void store_nat_change(store_t *self, const char *sensor, const char *epoch, const char *site,
-        uint64_t ts_us, const char *body, size_t len)
+/* A change counted: kept as evidence (the newest STORE_NAT_EVIDENCE) and in
+ * the site's total. */
+static void s_nat_evidence(store_t *self, const char *site, uint64_t ts_us, const char *body,
+        size_t len)
 {
-    sqlite3_stmt *run = s_q(self, Q_NAT_RUN,
-            "INSERT INTO summaries(sensor, epoch, site, event_changes, last_us) "
-            "VALUES(?1, ?2, ?3, 1, ?4) ON CONFLICT(sensor, epoch, site) DO UPDATE SET "
-            "event_changes=event_changes+1, last_us=MAX(last_us, ?4)");
-    if (run) {
-        s_bind(run, 1, sensor);
-        s_bind(run, 2, epoch);
-        s_bind(run, 3, site);
-        sqlite3_bind_int64(run, 4, (sqlite3_int64)ts_us);
-        s_step(self, run);
-    }
     sqlite3_stmt *st = s_q(self, Q_NAT_INS, "INSERT INTO nat_changes(site, ts, body) VALUES(?, ?, ?)");
     if (!st)
         return;
@@ -496,6 +542,130 @@ void store_nat_change(store_t *self, const char *sensor, const char *epoch, cons
         s_step(self, d);
     }
     sqlite3_finalize(d);
+}
+
+void store_nat_change(store_t *self, const char *sensor, const char *epoch, const char *site,
+        uint64_t ts_us, const char *body, size_t len)
+{
+    sqlite3_stmt *run = s_q(self, Q_NAT_RUN,
+            "INSERT INTO summaries(sensor, epoch, site, event_changes, last_us) "
+            "VALUES(?1, ?2, ?3, 1, ?4) ON CONFLICT(sensor, epoch, site) DO UPDATE SET "
+            "event_changes=event_changes+1, last_us=MAX(last_us, ?4)");
+    if (run) {
+        s_bind(run, 1, sensor);
+        s_bind(run, 2, epoch);
+        s_bind(run, 3, site);
+        sqlite3_bind_int64(run, 4, (sqlite3_int64)ts_us);
+        s_step(self, run);
+    }
+    s_nat_evidence(self, site, ts_us, body, len);
+}
+
+/* Inserts a row of an identity table; true if it was there already. */
+static bool s_id_seen(store_t *self, sqlite3_stmt *st)
+{
+    if (!st)
+        return false;
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        log_error("store: %s", sqlite3_errmsg(self->db));
+    bool seen = rc == SQLITE_DONE && sqlite3_changes(self->db) == 0;
+    sqlite3_reset(st);
+    return seen;
+}
+
+bool store_flow_seen(store_t *self, const char *site, uint64_t ts_us, uint64_t flow_id,
+        uint64_t now_us)
+{
+    /* Keyed by the first packet's time before the hash: a capture's flows
+     * come roughly in time order, so they go in at the end of the tree
+     * rather than all over it (the insert costs a page, not one each). */
+    sqlite3_stmt *st = s_q(self, Q_FLOW_ID,
+            "INSERT INTO flow_ids(site, ts, flow_id, seen_us) VALUES(?, ?, ?, ?) "
+            "ON CONFLICT(site, ts, flow_id) DO NOTHING");
+    if (!st)
+        return false;
+    s_bind(st, 1, site);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)ts_us);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)flow_id);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)now_us);
+    return s_id_seen(self, st);
+}
+
+void store_repeated(store_t *self, const char *sensor, const char *what)
+{
+    /* what is one of ours, never from the wire */
+    char sql[200];
+    snprintf(sql, sizeof sql,
+            "INSERT INTO sensors(sensor, %s_repeated) VALUES(?, 1) "
+            "ON CONFLICT(sensor) DO UPDATE SET %s_repeated=%s_repeated+1", what, what, what);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        s_bind(st, 1, sensor);
+        s_step(self, st);
+    }
+    sqlite3_finalize(st);
+}
+
+void store_site_summary_vantages(store_t *self, const char *sensor, const char *epoch,
+        const char *site, const uint64_t comparisons[2], const uint64_t changes[2])
+{
+    sqlite3_stmt *st = s_q(self, Q_SUMMARY_VTG,
+            "UPDATE summaries SET comparisons_inside=?4, comparisons_outside=?5, "
+            "changes_inside=?6, changes_outside=?7 WHERE sensor=?1 AND epoch=?2 AND site=?3");
+    if (!st)
+        return;
+    s_bind(st, 1, sensor);
+    s_bind(st, 2, epoch);
+    s_bind(st, 3, site);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)comparisons[0]);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)comparisons[1]);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)changes[0]);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)changes[1]);
+    s_step(self, st);
+}
+
+bool store_nat_change_id(store_t *self, const char *sensor, const char *epoch,
+        const store_nat_id_t *id, uint64_t ts_us, const char *body, size_t len, uint64_t now_us)
+{
+    sqlite3_stmt *st = s_q(self, Q_NAT_KNOWN,
+            "SELECT 1 FROM nat_ids WHERE site=? AND aor=? AND call_id=? AND cseq=? LIMIT 1");
+    if (!st)
+        return false;
+    s_bind(st, 1, id->site);
+    s_bind(st, 2, id->aor);
+    s_bind(st, 3, id->call_id);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)id->cseq);
+    bool known = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    /* The run's sighting, for the changes it reports now (store_site_get). */
+    st = s_q(self, Q_NAT_IDRUN,
+            "INSERT INTO nat_ids(site, aor, call_id, cseq, sensor, epoch, seen_us) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+    if (st) {
+        s_bind(st, 1, id->site);
+        s_bind(st, 2, id->aor);
+        s_bind(st, 3, id->call_id);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)id->cseq);
+        s_bind(st, 5, sensor);
+        s_bind(st, 6, epoch);
+        sqlite3_bind_int64(st, 7, (sqlite3_int64)now_us);
+        s_step(self, st);
+    }
+    st = s_q(self, Q_NAT_RUNID,
+            "INSERT INTO summaries(sensor, epoch, site, event_ids, last_us) "
+            "VALUES(?1, ?2, ?3, 1, ?4) ON CONFLICT(sensor, epoch, site) DO UPDATE SET "
+            "event_ids=event_ids+1, last_us=MAX(last_us, ?4)");
+    if (st) {
+        s_bind(st, 1, sensor);
+        s_bind(st, 2, epoch);
+        s_bind(st, 3, id->site);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)ts_us);
+        s_step(self, st);
+    }
+    if (!known)
+        s_nat_evidence(self, id->site, ts_us, body, len);
+    return known;
 }
 
 void store_site_summary(store_t *self, const char *sensor, const char *epoch, const char *site,
@@ -545,7 +715,6 @@ void store_site_get(store_t *self, const char *site, store_site_t *out)
             " (SELECT COUNT(*) FROM rules r WHERE r.site=s.site AND r.status IN "
             "   ('blocked', 'partly_blocked')), "
             " (SELECT COALESCE(SUM(count), 0) FROM violations v WHERE v.site=s.site), "
-            " (SELECT COALESCE(SUM(changes), 0) FROM summaries m WHERE m.site=s.site), "
             " (SELECT COALESCE(SUM(alg_compared), 0) FROM summaries m WHERE m.site=s.site), "
             " (SELECT COALESCE(SUM(alg_rewritten), 0) FROM summaries m WHERE m.site=s.site) "
             "FROM sites s WHERE s.site=?");
@@ -562,21 +731,40 @@ void store_site_get(store_t *self, const char *site, store_site_t *out)
         uint64_t signs = (uint64_t)sqlite3_column_int64(st, 4);
         out->bad_rules = (uint64_t)sqlite3_column_int64(st, 5);
         out->violations = (uint64_t)sqlite3_column_int64(st, 6);
-        uint64_t sum_changes = (uint64_t)sqlite3_column_int64(st, 7);
-        out->nat_changes_total = events > sum_changes ? events : sum_changes;
-        out->alg_compared = (uint64_t)sqlite3_column_int64(st, 8);
-        uint64_t rw = (uint64_t)sqlite3_column_int64(st, 9);
+        out->nat_changes_total = events; /* distinct changes; at least those of now, below */
+        out->alg_compared = (uint64_t)sqlite3_column_int64(st, 7);
+        uint64_t rw = (uint64_t)sqlite3_column_int64(st, 8);
         out->alg_rewritten = signs > rw ? signs : rw;
     }
     sqlite3_reset(st);
     /* NAT now: each sensor's latest run that compared REGISTERs or saw a
      * change. A NAT fixed since shows in the next run; the changes of older
-     * runs stay in the evidence and the totals. */
+     * runs stay in the evidence and the totals. One REGISTER seen from both
+     * vantages (an inside and an outside sensor, or one reading both) is
+     * compared once from each: the runs' counters are summed per vantage
+     * and the larger vantage counts (a run without the split, an older
+     * sensor's, adds its whole count). Changes: the distinct (aor, call_id,
+     * cseq) the runs sent as events, plus what the runs without such an
+     * event (none sent, or all pruned since) report: their unidentified
+     * events (schema 1), or else their summaries' counts (the larger
+     * vantage, as above). */
     st = s_q(self, Q_NAT_NOW,
-            "WITH cur AS (SELECT comparisons, MAX(changes, event_changes) AS ch, ROW_NUMBER() "
-            "  OVER (PARTITION BY sensor ORDER BY last_us DESC, epoch DESC) AS n FROM summaries "
-            "  WHERE site=?1 AND (comparisons > 0 OR changes > 0 OR event_changes > 0)) "
-            "SELECT COALESCE(SUM(comparisons), 0), COALESCE(SUM(ch), 0) FROM cur WHERE n=1");
+            "WITH cur AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY sensor "
+            "  ORDER BY last_us DESC, epoch DESC) AS n FROM summaries WHERE site=?1 AND "
+            "  (comparisons > 0 OR changes > 0 OR event_changes > 0 OR event_ids > 0)), "
+            "now AS (SELECT *, NOT EXISTS (SELECT 1 FROM nat_ids i WHERE i.site=?1 AND "
+            "  i.sensor=cur.sensor AND i.epoch=cur.epoch) AS no_ids FROM cur WHERE n=1), "
+            "v AS (SELECT COALESCE(SUM(comparisons_inside), 0) AS ci, "
+            "  COALESCE(SUM(comparisons_outside), 0) AS co, "
+            "  COALESCE(SUM(MAX(comparisons - comparisons_inside - comparisons_outside, 0)), 0) AS cu, "
+            "  COALESCE(SUM(changes_inside * no_ids), 0) AS hi, "
+            "  COALESCE(SUM(changes_outside * no_ids), 0) AS ho, "
+            "  COALESCE(SUM(MAX(changes - changes_inside - changes_outside, 0) * no_ids), 0) "
+            "  AS hu, COALESCE(SUM(event_changes), 0) AS ev FROM now), "
+            "d AS (SELECT COUNT(*) AS ids FROM (SELECT DISTINCT i.aor, i.call_id, i.cseq "
+            "  FROM nat_ids i JOIN now ON i.sensor=now.sensor AND i.epoch=now.epoch "
+            "  WHERE i.site=?1)) "
+            "SELECT MAX(ci, co) + cu, ids + MAX(MAX(hi, ho) + hu, ev) FROM v, d");
     if (!st)
         return;
     s_bind(st, 1, site);
@@ -585,6 +773,8 @@ void store_site_get(store_t *self, const char *site, store_site_t *out)
         out->nat_changes = (uint64_t)sqlite3_column_int64(st, 1);
     }
     sqlite3_reset(st);
+    if (out->nat_changes > out->nat_changes_total)
+        out->nat_changes_total = out->nat_changes;
 }
 
 int store_site_code(compliance_t c)
@@ -779,6 +969,31 @@ void store_trim(store_t *self)
             "OVER (PARTITION BY sensor ORDER BY updated DESC) AS n FROM streams) WHERE n > %d)",
             STORE_EPOCHS);
     s_exec(self, sql);
+}
+
+void store_ids_prune(store_t *self, uint64_t now_us)
+{
+    static const char *const tables[] = {"flow_ids", "nat_ids"};
+    uint64_t before = now_us > self->cfg.id_retention_us ? now_us - self->cfg.id_retention_us : 0;
+    char sql[256];
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE seen_us < %llu", tables[i],
+                (unsigned long long)before);
+        s_exec(self, sql);
+        uint64_t n = (uint64_t)sqlite3_changes(self->db);
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s", tables[i]);
+        uint64_t rows = s_scalar(self, sql);
+        if (rows > self->cfg.max_ids) { /* the oldest make room */
+            snprintf(sql, sizeof sql,
+                    "DELETE FROM %s WHERE seen_us <= (SELECT seen_us FROM %s "
+                    "ORDER BY seen_us LIMIT 1 OFFSET %llu)", tables[i], tables[i],
+                    (unsigned long long)(rows - self->cfg.max_ids - 1));
+            s_exec(self, sql);
+            n += (uint64_t)sqlite3_changes(self->db);
+        }
+        if (n)
+            store_counter_add(self, i == 0 ? "flow_ids_pruned" : "nat_ids_pruned", n);
+    }
 }
 
 uint64_t store_count_events(store_t *self)
@@ -1031,7 +1246,8 @@ char *store_json_sensors(store_t *self)
     json_object *o = json_object_new_object();
     json_object_object_add(o, "sensors", s_rows(self,
             "SELECT sensor, state, last_seen AS last_seen_us, epoch, received, duplicates, "
-            "missing, rejected, out_of_order, stats FROM sensors ORDER BY sensor",
+            "missing, rejected, out_of_order, flows_repeated, nat_changes_repeated, stats "
+            "FROM sensors ORDER BY sensor",
             NULL, NULL, NULL, 0));
     return s_take(o);
 }
@@ -1195,6 +1411,17 @@ void store_metrics(store_t *self, strbuf_t *b, const char *const *sites, size_t 
             "SELECT sensor, missing FROM sensors", 1);
     s_metric_rows(self, b, "pinhole_sensor_events_rejected_total", "counter",
             "events refused as malformed", "sensor", "SELECT sensor, rejected FROM sensors", 1);
+    s_metric_rows(self, b, "pinhole_flows_repeated_total", "counter",
+            "flow events of a flow already counted (the same capture published again): stored, "
+            "not counted again", "sensor", "SELECT sensor, flows_repeated FROM sensors", 1);
+    s_metric_rows(self, b, "pinhole_nat_changes_repeated_total", "counter",
+            "NAT port changes already counted (the other vantage's copy, or published again)",
+            "sensor", "SELECT sensor, nat_changes_repeated FROM sensors", 1);
+    s_metric_rows(self, b, "pinhole_identities_pruned_total", "counter",
+            "flow and NAT change identities forgotten (older than the retention, or beyond the "
+            "bound)", "kind",
+            "SELECT substr(name, 1, length(name) - 11), value FROM counters "
+            "WHERE name LIKE '%_ids_pruned'", 1);
     s_metric_rows(self, b, "pinhole_sensor_packets_total", "counter",
             "packets the sensor has read (from its heartbeat)", "sensor",
             "SELECT sensor, COALESCE(json_extract(stats, '$.capture.decoder.pkts'), json_extract(stats, '$.capture.packets'), 0) FROM sensors", 1);

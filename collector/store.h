@@ -29,6 +29,8 @@ typedef struct {
     uint32_t max_sensors;     /* sensors known (10000) */
     uint32_t max_alerts;      /* alerts kept (10000) */
     bool sync_full;           /* fsync at every commit (power-loss safe) */
+    uint64_t id_retention_us; /* flow and NAT change identities kept (7 days) */
+    uint64_t max_ids;         /* at most this many of each (2,000,000): the oldest go */
 } store_cfg_t;
 
 void store_cfg_defaults(store_cfg_t *cfg);
@@ -93,9 +95,35 @@ void store_unexpected(store_t *self, const char *site, const char *dest, int por
         const char *example);
 void store_violation(store_t *self, const char *site, const char *requirement, uint64_t ts_us,
         const char *example);
-/* A NAT port change seen by one sensor run (evidence, totals, the run's count). */
+/* A NAT port change seen by one sensor run (evidence, totals, the run's count),
+ * counted as is: for a change without an identity (store_nat_change_id). */
 void store_nat_change(store_t *self, const char *sensor, const char *epoch, const char *site,
         uint64_t ts_us, const char *body, size_t len);
+/* Identities of what was aggregated, so a flow or NAT change published
+ * again (the same capture read twice, the other vantage's copy) is counted
+ * once. Each records the identity if new (now_us: the wall clock, for
+ * pruning) and returns true if it was already known. */
+/* A flow: its first packet's time (ts_us, the event's timestamp) and flow_id. */
+bool store_flow_seen(store_t *self, const char *site, uint64_t ts_us, uint64_t flow_id,
+        uint64_t now_us);
+typedef struct {
+    const char *site, *aor, *call_id;
+    uint64_t cseq; /* of the REGISTER that showed the new mapping */
+} store_nat_id_t;
+/* A NAT change with its identity (schema 2: the inside and the outside
+ * copy have the same): the run's sighting is recorded; a new one is kept as
+ * evidence and counted in the site's total. True if it was known already
+ * (then it is counted no more). Without an identity: store_nat_change. */
+bool store_nat_change_id(store_t *self, const char *sensor, const char *epoch,
+        const store_nat_id_t *id, uint64_t ts_us, const char *body, size_t len, uint64_t now_us);
+/* A sensor's event skipped as a repeat (counter: "flows" or "nat_changes"). */
+void store_repeated(store_t *self, const char *sensor, const char *what);
+/* Forgets identities first seen before now_us - id_retention_us, and the
+ * oldest beyond max_ids (counted: ids_pruned). */
+void store_ids_prune(store_t *self, uint64_t now_us);
+/* A run's per-vantage NAT counters (site_summary; after store_site_summary). */
+void store_site_summary_vantages(store_t *self, const char *sensor, const char *epoch,
+        const char *site, const uint64_t comparisons[2], const uint64_t changes[2]);
 /* A run's site_summary: its counters so far (they replace the earlier ones). */
 void store_site_summary(store_t *self, const char *sensor, const char *epoch, const char *site,
         uint64_t ts_us, uint64_t comparisons, uint64_t changes, uint64_t alg_rewritten,
@@ -105,8 +133,11 @@ void store_site_count(store_t *self, const char *site, const char *column); /* o
 typedef struct {
     bool observed;
     uint64_t flows, bad_rules, violations;
-    uint64_t nat_comparisons, nat_changes; /* now: each sensor's latest run with data */
-    uint64_t nat_changes_total;             /* every run */
+    /* now: each sensor's latest run with data; comparisons and changes of
+     * one REGISTER seen from both vantages count once (the larger vantage),
+     * changes reported as events once per (aor, call_id, cseq) */
+    uint64_t nat_comparisons, nat_changes;
+    uint64_t nat_changes_total;             /* every run (distinct changes) */
     uint64_t alg_compared, alg_rewritten;
     int compliant;           /* STORE_SITE_*: the site's compliance_t as stored */
     char nat[24];            /* last NAT verdict stored */

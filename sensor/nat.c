@@ -294,14 +294,17 @@ static void s_observe(nat_t *self, binding_t *b, nat_vantage_t vtg, const sip_ms
         st->silences++;
     } else if (v->valid) {
         st->comparisons++;
+        st->comparisons_v[vtg]++;
         if (v->pub_port != pub_port || memcmp(&v->pub, pub, sizeof *pub) != 0) {
             st->changes++;
+            st->changes_v[vtg]++;
             nat_change_t c;
             memset(&c, 0, sizeof c);
             c.site = b->site;
             c.vantage = vtg;
             str_copy(c.aor, b->aor, sizeof c.aor);
             sip_str_copy(m->call_id, c.call_id, sizeof c.call_id);
+            c.cseq = m->cseq; /* inside: the 2xx's CSeq, the REGISTER's own */
             if (b->has_priv)
                 s_endpoint(c.priv, sizeof c.priv, &b->priv, b->priv_port);
             s_endpoint(c.old_public, sizeof c.old_public, &v->pub, v->pub_port);

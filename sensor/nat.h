@@ -22,6 +22,8 @@ typedef struct {
     nat_vantage_t vantage;
     char aor[128];
     char call_id[128];
+    uint32_t cseq;        /* the new REGISTER's CSeq: with aor and call_id, the change's
+                           * identity, the same from either vantage */
     char priv[64];        /* the phone's private ip:port, "" if not seen */
     char old_public[64];  /* "ip:port" */
     char new_public[64];
@@ -32,6 +34,7 @@ typedef struct {
     uint64_t registers;   /* REGISTER requests seen */
     uint64_t comparisons; /* consecutive REGISTERs of one binding compared */
     uint64_t changes;     /* ... whose public mapping differed */
+    uint64_t comparisons_v[2], changes_v[2]; /* the same per vantage (nat_vantage_t) */
     uint64_t reboots;     /* new Call-ID or CSeq restart: not compared */
     uint64_t silences;    /* gap longer than the registration: not compared */
     uint64_t no_rport;    /* inside view: REGISTERs that did not ask for rport */

@@ -389,6 +389,7 @@ void output_nat_change(output_t *self, const nat_change_t *c)
     s_str(e, "vantage", c->vantage == NAT_INSIDE ? "inside" : "outside");
     s_str(e, "aor", c->aor);
     s_str(e, "call_id", c->call_id);
+    s_int(e, "cseq", (int64_t)c->cseq);
     if (c->priv[0])
         s_str(e, "private", c->priv);
     s_str(e, "old_public", c->old_public);
@@ -507,6 +508,12 @@ void output_site_summary(output_t *self, int site, uint64_t ts_us, const nat_sit
     s_int(n, "registers", (int64_t)ns->registers);
     s_int(n, "comparisons", (int64_t)ns->comparisons);
     s_int(n, "changes", (int64_t)ns->changes);
+    /* Per vantage: inside and outside copies of one REGISTER are one
+     * comparison; the collector takes the larger vantage (docs/collector.md). */
+    s_int(n, "comparisons_inside", (int64_t)ns->comparisons_v[NAT_INSIDE]);
+    s_int(n, "comparisons_outside", (int64_t)ns->comparisons_v[NAT_OUTSIDE]);
+    s_int(n, "changes_inside", (int64_t)ns->changes_v[NAT_INSIDE]);
+    s_int(n, "changes_outside", (int64_t)ns->changes_v[NAT_OUTSIDE]);
     s_int(n, "reboots", (int64_t)ns->reboots);
     s_int(n, "lapsed", (int64_t)ns->silences);
     s_int(n, "no_rport", (int64_t)ns->no_rport);

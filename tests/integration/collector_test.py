@@ -23,12 +23,22 @@ file and the lab captures (docs/collector.md).
                   a key not on the allow-list is refused; malformed, oversized,
                   mis-framed and impersonating messages are refused and
                   counted; a bad event inside a good batch is counted; the
-                  events around them arrive."""
+                  events around them arrive.
+  --case republish  the same capture published twice by one sensor (two
+                  runs), then by another: the site's flows, rule counts,
+                  unexpected groups, violations and alerts stay as after one
+                  run; the repeats are counted (pinhole_flows_repeated_total).
+                  Schema 1 flow_ids (a run's counter) are not taken as
+                  identities.
+  --case vantages  one site's inside and outside sensors read the two sides
+                  of the lab's port-changing NAT: the site's NAT changes and
+                  comparisons are those of one vantage, not twice."""
 import argparse
 import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -603,6 +613,173 @@ def case_reject(a, tmp):
     check(lab.stop() == 0, "the collector did not end cleanly on SIGTERM (see its log)")
 
 
+def site_counts(lab, site):
+    """What aggregation made of a site: flows, each rule's counts and status,
+    unexpected groups, violations, the per-site counters and the alerts
+    about it (from the outbox table, before any suppression)."""
+    s = lab.get("/api/sites/" + site)
+    summary = next(x for x in lab.get("/api/sites")["sites"] if x["site"] == site)
+    con = sqlite3.connect("file:%s?mode=ro" % lab.db, uri=True, timeout=10)
+    try:
+        alerts = sorted(con.execute("SELECT kind, COUNT(*) FROM alerts WHERE kind NOT IN "
+                                    "('sensor_silent', 'events_lost') GROUP BY kind").fetchall())
+    finally:
+        con.close()
+    return {"flows": summary["flows"], "violations": summary["violations"],
+            "rules": sorted((r["rule"], r["status"], r.get("allowed"), r.get("blocked"),
+                             r.get("unconfirmed")) for r in s["rules"]),
+            "unexpected": sorted((u["dest"], u["port"], u["proto"], u["count"]) for u in s["unexpected"]),
+            "requirements": sorted((v["requirement"], v["count"]) for v in s["requirements_violated"]),
+            "counts": s["counts"], "nat": {k: s["nat"][k] for k in ("verdict", "comparisons", "changes",
+                                                                   "changes_total")},
+            "evidence": len(s["nat"]["evidence"]), "alerts": alerts}
+
+
+def site_events(path, sites):
+    """The flow events of an events file that a collector aggregates (a
+    site of the inventory), and its nat_port_change events."""
+    evs = [json.loads(line) for line in open(path)]
+    flows = [e for e in evs if e["event_type"] == "flow" and e.get("site") in sites]
+    return flows, [e for e in evs if e["event_type"] == "nat_port_change"]
+
+
+def case_republish(a, tmp):
+    lab = Lab(a, tmp)
+    for n in ("branch", "replay"):
+        lab.keygen(n)
+    lab.start(["--window", "86400"])
+    sites = {x["site"] for x in lab.get("/api/sites")["sites"]}
+    caps = ["lab-https-inside.pcap", "lab-sip-portchange-inside.pcap"]
+    after = []
+    for run, name in enumerate(("branch", "branch", "replay")):
+        cmd, ev = lab.sensor_cmd(name, caps, extra=["--publish-timeout", "30"])
+        if os.path.exists(ev):
+            os.unlink(ev)  # events are appended to: this run's only
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+        check(p.returncode in (0, 1, 3) and "acknowledged, 0 not delivered" in p.stderr,
+              "run %d (%s): exit %d: %s" % (run + 1, name, p.returncode, p.stderr[-400:]))
+        flows, changes = site_events(ev, sites)
+        after.append({site: site_counts(lab, site) for site in ("lab-branch", "lab-voip")})
+        row = lab.sensor_row(name)
+        want = (0, 0) if run == 0 else (len(flows), len(changes))
+        got = (row.get("flows_repeated"), row.get("nat_changes_repeated"))
+        check(got == want, "run %d (%s): repeated (flows, NAT changes) %s, want %s (this run's)"
+              % (run + 1, name, got, want))
+        if run == 2:
+            # REGISTER comparisons are counters, not identities: two sensors
+            # of one vantage are taken to watch different phones, so theirs
+            # add up (docs/collector.md). Changes are identities: once.
+            print("comparisons at lab-voip after run 3 (another sensor): %d, after run 1: %d"
+                  % (after[2]["lab-voip"]["nat"]["comparisons"], after[0]["lab-voip"]["nat"]["comparisons"]))
+            after[2]["lab-voip"]["nat"]["comparisons"] = after[0]["lab-voip"]["nat"]["comparisons"]
+        if run:
+            for site in after[0]:
+                check(after[run][site] == after[0][site],
+                      "run %d (%s) changed %s:\n  after run 1 %s\n  now         %s"
+                      % (run + 1, name, site, after[0][site], after[run][site]))
+        else:
+            check(len(flows) > 0 and len(changes) == 6, "run 1: %d flows, %d NAT changes"
+                  % (len(flows), len(changes)))
+            check(after[0]["lab-branch"]["flows"] > 0 and after[0]["lab-voip"]["nat"]["changes"] == 6,
+                  "run 1 made %s" % after[0])
+    text = lab.get("/metrics")
+    for name in ("branch", "replay"):
+        got, want = metric(text, "pinhole_flows_repeated_total", sensor=name), \
+            lab.sensor_row(name)["flows_repeated"]
+        check(want > 0 and got == want, "pinhole_flows_repeated_total{sensor=%s}: %s, /api/sensors %s"
+              % (name, got, want))
+    check(metric(text, "pinhole_nat_port_changes_total", site="lab-voip") == 6,
+          "pinhole_nat_port_changes_total after three runs: %s"
+          % metric(text, "pinhole_nat_port_changes_total", site="lab-voip"))
+    # Every copy is stored as an event all the same.
+    for name in ("branch", "replay"):
+        row = lab.sensor_row(name)
+        check(lab.stored(name)[0] == row["received"], "%s: %d events stored, %d received"
+              % (name, lab.stored(name)[0], row["received"]))
+
+    # Schema 1: flow_id counts within a run, so equal ones are two flows.
+    ztool = [a.ztool, "send", lab.endpoint, "--curve", os.path.join(lab.keys, "collector.pub"),
+             os.path.join(lab.keys, "replay.key")]
+    before = lab.get("/api/sites/lab-branch")
+    flow = {"timestamp": "2026-11-22T05:00:00.000000+0000", "event_type": "flow", "schema": 1,
+            "sensor": "replay", "site": "lab-branch", "flow_id": 1, "src_ip": "192.168.50.10",
+            "src_port": 40000, "dest_ip": "203.0.113.40", "dest_port": 8445, "proto": "TCP",
+            "verdict": "unexpected"}
+    for epoch in ("0old1", "0old2"):
+        head = {"link": 1, "kind": "events", "sensor": "replay", "epoch": epoch, "first": 1,
+                "count": 1, "base": 1}
+        out = subprocess.run(ztool + [json.dumps(head), json.dumps(flow)], capture_output=True,
+                             text=True, timeout=20).stdout
+        check('"acked":1' in out, "schema 1 flow (%s) not acknowledged: %s" % (epoch, out))
+    now = next(x for x in lab.get("/api/sites")["sites"] if x["site"] == "lab-branch")
+    check(now["flows"] == after[0]["lab-branch"]["flows"] + 2,
+          "two schema 1 flows with one flow_id: flows %d, want %d"
+          % (now["flows"], after[0]["lab-branch"]["flows"] + 2))
+    check(lab.stop() == 0, "the collector did not end cleanly on SIGTERM (see its log)")
+
+
+def case_vantages(a, tmp):
+    """The lab's port-changing NAT (tests/lab/lab-sip.sh): six changes
+    (tests/integration/lab_sip.py), seen by a sensor inside and one outside."""
+    lab = Lab(a, tmp)
+    for n in ("voip-inside", "voip-outside"):
+        lab.keygen(n)
+    lab.start()
+    summaries = {}
+    for name, cap in (("voip-inside", "lab-sip-portchange-inside.pcap"),
+                      ("voip-outside", "lab-sip-portchange-outside.pcap")):
+        cmd, ev = lab.sensor_cmd(name, [cap], extra=["--publish-timeout", "30"])
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+        check("acknowledged, 0 not delivered" in p.stderr, "%s: %s" % (name, p.stderr[-400:]))
+        evs = [json.loads(line) for line in open(ev)]
+        changes = [e for e in evs if e["event_type"] == "nat_port_change"]
+        check(len(changes) == 6 and all("cseq" in e for e in changes),
+              "%s: %d nat_port_change events (with cseq: %d), want 6"
+              % (name, len(changes), sum("cseq" in e for e in changes)))
+        summaries[name] = [e["nat"] for e in evs if e["event_type"] == "site_summary"
+                           and e["site"] == "lab-voip"][-1]
+        if name == "voip-inside":
+            alone = lab.get("/api/sites/lab-voip")["nat"]
+    both = lab.get("/api/sites/lab-voip")["nat"]
+    print("one sensor: %s\ninside and outside: %s" % (
+        {k: alone[k] for k in ("comparisons", "changes", "changes_total")},
+        {k: both[k] for k in ("comparisons", "changes", "changes_total")}))
+    ins, out = summaries["voip-inside"], summaries["voip-outside"]
+    check(ins["comparisons_inside"] == ins["comparisons"] and ins["comparisons_outside"] == 0 and
+          out["comparisons_outside"] == out["comparisons"] and out["comparisons_inside"] == 0,
+          "site_summary per vantage: inside %s, outside %s" % (ins, out))
+    check(alone["changes"] == 6 and alone["changes_total"] == 6, "one sensor: %s" % alone)
+    check(both["verdict"] == "inconsistent" and both["changes"] == 6 and both["changes_total"] == 6,
+          "inside and outside sensors: NAT changes %s, want 6 (one sensor alone: %s)"
+          % (both, alone))
+    check(both["comparisons"] == max(ins["comparisons"], out["comparisons"]) == alone["comparisons"],
+          "comparisons %d, want the larger vantage's %d (one sensor alone: %d)"
+          % (both["comparisons"], max(ins["comparisons"], out["comparisons"]), alone["comparisons"]))
+    check(len(both["evidence"]) == 6, "NAT evidence: %d changes, want 6" % len(both["evidence"]))
+    check(lab.sensor_row("voip-outside")["nat_changes_repeated"] == 6,
+          "the outside copies are not counted as repeats: %s" % lab.sensor_row("voip-outside"))
+    text = lab.get("/metrics")
+    check(metric(text, "pinhole_nat_port_changes_total", site="lab-voip") == 6,
+          "pinhole_nat_port_changes_total: %s" % metric(text, "pinhole_nat_port_changes_total",
+                                                         site="lab-voip"))
+    check(lab.stop() == 0, "the collector did not end cleanly on SIGTERM (see its log)")
+
+    # One sensor reading both sides in one run: the same counts.
+    lab1 = Lab(a, os.path.join(tmp, "one"))
+    lab1.keygen("voip")
+    lab1.start()
+    cmd, ev = lab1.sensor_cmd("voip", ["lab-sip-portchange-inside.pcap",
+                                       "lab-sip-portchange-outside.pcap"],
+                              extra=["--publish-timeout", "30"])
+    subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+    one = lab1.get("/api/sites/lab-voip")["nat"]
+    check(one["changes"] == 6 and one["changes_total"] == 6 and
+          one["comparisons"] == alone["comparisons"],
+          "one sensor reading inside and outside: %s, want 6 changes and %d comparisons"
+          % ({k: one[k] for k in ("comparisons", "changes", "changes_total")}, alone["comparisons"]))
+    check(lab1.stop() == 0, "the second collector did not end cleanly on SIGTERM")
+
+
 def main():
     ap = argparse.ArgumentParser()
     for k in ("sensor", "collector", "keygen", "ztool", "gen", "src", "case"):
@@ -614,7 +791,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="pinhole-collector-")
     try:
         {"e2e": case_e2e, "restart": case_restart, "reject": case_reject, "cause": case_cause,
-         "spool": case_spool, "stall": case_stall}[a.case](a, tmp)
+         "spool": case_spool, "stall": case_stall, "republish": case_republish,
+         "vantages": case_vantages}[a.case](a, tmp)
     except (AssertionError, OSError) as e:
         ERRORS.append(str(e))
         print("FAIL:", e)

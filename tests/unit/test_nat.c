@@ -81,6 +81,7 @@ static int s_view(bool inside)
     CHECK(strcmp(seen.last.priv, "10.0.0.1:5060") == 0);
     CHECK(strcmp(seen.last.aor, "sip:1@lab.example") == 0);
     CHECK_EQ(seen.last.vantage, inside ? NAT_INSIDE : NAT_OUTSIDE);
+    CHECK_EQ(seen.last.cseq, 3); /* the new REGISTER's: the change's identity */
     CHECK_EQ(seen.last.new_us - seen.last.old_us, 30 * SEC);
     /* Not NAT changes: another phone on another port, a reboot (new
      * Call-ID), a CSeq that starts again, a registration that lapsed. */
@@ -97,6 +98,11 @@ static int s_view(bool inside)
     nat_site_stats(nat, 0, &st);
     CHECK_EQ(st.changes, 1);
     CHECK_EQ(st.comparisons, 2);
+    nat_vantage_t v = inside ? NAT_INSIDE : NAT_OUTSIDE;
+    CHECK_EQ(st.comparisons_v[v], 2); /* all from this view */
+    CHECK_EQ(st.changes_v[v], 1);
+    CHECK_EQ(st.comparisons_v[!v], 0);
+    CHECK_EQ(st.changes_v[!v], 0);
     CHECK_EQ(st.reboots, 2);
     CHECK_EQ(st.silences, 1);
     CHECK_EQ(st.registers, 7); /* 9 sent, 2 of them retransmissions */
