@@ -629,7 +629,7 @@ def site_counts(lab, site):
             "rules": sorted((r["rule"], r["status"], r.get("allowed"), r.get("blocked"),
                              r.get("unconfirmed")) for r in s["rules"]),
             "unexpected": sorted((u["dest"], u["port"], u["proto"], u["count"]) for u in s["unexpected"]),
-            "requirements": sorted((v["requirement"], v["count"]) for v in s["requirements_violated"]),
+            "requirements": sorted((v["requirement"], v.get("count", 0)) for v in s["requirements_violated"]),
             "counts": s["counts"], "nat": {k: s["nat"][k] for k in ("verdict", "comparisons", "changes",
                                                                    "changes_total")},
             "evidence": len(s["nat"]["evidence"]), "alerts": alerts}
