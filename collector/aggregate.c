@@ -308,6 +308,9 @@ void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, u
         uint64_t chg[2] = {s_u64_at(e, "nat", "changes_inside"),
                 s_u64_at(e, "nat", "changes_outside")};
         store_site_summary_vantages(self->store, sensor, epoch, site, cmp, chg);
+        int64_t tls = s_int(e, "sip_tls_flows");
+        store_site_summary_sip(self->store, sensor, epoch, site, s_u64_at(e, "nat", "registers"),
+                tls > 0 ? (uint64_t)tls : 0);
     } else if (strcmp(type, EV_SIP_ALG) == 0) {
         store_site_count(self->store, site, "alg_signs");
         snprintf(msg, sizeof msg, "SIP rewritten in between: %s %s", s_or(s_str(e, "message"), ""),

@@ -26,6 +26,8 @@ static const char *const s_added[][3] = {
         {"summaries", "changes_inside", "INTEGER DEFAULT 0"},
         {"summaries", "changes_outside", "INTEGER DEFAULT 0"},
         {"summaries", "event_ids", "INTEGER DEFAULT 0"},
+        {"summaries", "registers", "INTEGER DEFAULT 0"},
+        {"summaries", "sip_tls", "INTEGER DEFAULT 0"},
 };
 
 static const char s_schema[] =
@@ -62,7 +64,8 @@ static const char s_schema[] =
         "  alg_compared INTEGER DEFAULT 0, last_us INTEGER DEFAULT 0, "
         "  comparisons_inside INTEGER DEFAULT 0, comparisons_outside INTEGER DEFAULT 0, "
         "  changes_inside INTEGER DEFAULT 0, changes_outside INTEGER DEFAULT 0, "
-        "  event_ids INTEGER DEFAULT 0, PRIMARY KEY(sensor, epoch, site));"
+        "  event_ids INTEGER DEFAULT 0, registers INTEGER DEFAULT 0, sip_tls INTEGER DEFAULT 0, "
+        "  PRIMARY KEY(sensor, epoch, site));"
         "CREATE TABLE IF NOT EXISTS flow_ids(site TEXT, ts INTEGER, flow_id INTEGER, "
         "  seen_us INTEGER, PRIMARY KEY(site, ts, flow_id)) WITHOUT ROWID;"
         "CREATE INDEX IF NOT EXISTS flow_ids_seen ON flow_ids(seen_us);"
@@ -83,7 +86,7 @@ enum {
     Q_SENSOR_STATE, Q_SENSOR_UP, Q_SITE_SENSOR, Q_EVENT, Q_RULE_UPS, Q_RULE_GET, Q_RULE_STATUS, Q_SITE_FLOW,
     Q_UNEXP_GET, Q_UNEXP_UPD, Q_UNEXP_INS, Q_GROUPS, Q_VIOL, Q_NAT_INS, Q_NAT_RUN, Q_NAT_NOW, Q_SUMMARY,
     Q_SITE_GET, Q_SITE_SET, Q_ALERT_INS, Q_ALERT_MARK, Q_COUNTER, Q_FLOW_ID,
-    Q_SUMMARY_VTG, Q_NAT_KNOWN, Q_NAT_IDRUN, Q_NAT_RUNID, Q_COUNT,
+    Q_SUMMARY_VTG, Q_SUMMARY_SIP, Q_NAT_KNOWN, Q_NAT_IDRUN, Q_NAT_RUNID, Q_COUNT,
 };
 
 struct store {
@@ -668,6 +671,30 @@ bool store_nat_change_id(store_t *self, const char *sensor, const char *epoch,
     return known;
 }
 
+void store_site_summary_sip(store_t *self, const char *sensor, const char *epoch,
+        const char *site, uint64_t registers, uint64_t sip_tls_flows)
+{
+    sqlite3_stmt *st = s_q(self, Q_SUMMARY_SIP,
+            "UPDATE summaries SET registers=?4, sip_tls=?5 WHERE sensor=?1 AND epoch=?2 AND site=?3");
+    if (!st)
+        return;
+    s_bind(st, 1, sensor);
+    s_bind(st, 2, epoch);
+    s_bind(st, 3, site);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)registers);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)sip_tls_flows);
+    s_step(self, st);
+}
+
+/* The SIP ALG verdict from the counts ("rewritten", "not_rewritten",
+ * "not_enough_data"), "not_checked" when SIP was seen only in TLS. */
+static const char *s_alg_verdict(const store_site_t *s)
+{
+    const char *reason;
+    const char *v = s->alg_rewritten ? "rewritten" : s->alg_compared ? "not_rewritten" : "not_enough_data";
+    return compliance_sip_verdict(v, s->sip_tls_flows, s->registers, &reason);
+}
+
 void store_site_summary(store_t *self, const char *sensor, const char *epoch, const char *site,
         uint64_t ts_us, uint64_t comparisons, uint64_t changes, uint64_t alg_rewritten,
         uint64_t alg_compared)
@@ -716,7 +743,9 @@ void store_site_get(store_t *self, const char *site, store_site_t *out)
             "   ('blocked', 'partly_blocked')), "
             " (SELECT COALESCE(SUM(count), 0) FROM violations v WHERE v.site=s.site), "
             " (SELECT COALESCE(SUM(alg_compared), 0) FROM summaries m WHERE m.site=s.site), "
-            " (SELECT COALESCE(SUM(alg_rewritten), 0) FROM summaries m WHERE m.site=s.site) "
+            " (SELECT COALESCE(SUM(alg_rewritten), 0) FROM summaries m WHERE m.site=s.site), "
+            " (SELECT COALESCE(SUM(registers), 0) FROM summaries m WHERE m.site=s.site), "
+            " (SELECT COALESCE(SUM(sip_tls), 0) FROM summaries m WHERE m.site=s.site) "
             "FROM sites s WHERE s.site=?");
     if (!st)
         return;
@@ -735,6 +764,8 @@ void store_site_get(store_t *self, const char *site, store_site_t *out)
         out->alg_compared = (uint64_t)sqlite3_column_int64(st, 7);
         uint64_t rw = (uint64_t)sqlite3_column_int64(st, 8);
         out->alg_rewritten = signs > rw ? signs : rw;
+        out->registers = (uint64_t)sqlite3_column_int64(st, 9);
+        out->sip_tls_flows = (uint64_t)sqlite3_column_int64(st, 10);
     }
     sqlite3_reset(st);
     /* NAT now: each sensor's latest run that compared REGISTERs or saw a
@@ -861,8 +892,11 @@ int store_facts_get(store_t *self, const rules_t *rules, size_t si, store_facts_
                        f->s.alg_compared || f->s.alg_rewritten;
     f->site.rule_status = s_fact_rule;
     f->site.req_violations = s_fact_req;
-    f->site.nat = compliance_nat_verdict(f->s.nat_comparisons, f->s.nat_changes);
-    f->site.alg = f->s.alg_rewritten ? "rewritten" : f->s.alg_compared ? "not_rewritten" : "not_enough_data";
+    /* SIP seen only in TLS: NAT and SIP ALG not checked (as the sensor says). */
+    const char *reason;
+    f->site.nat = compliance_sip_verdict(compliance_nat_verdict(f->s.nat_comparisons, f->s.nat_changes),
+            f->s.sip_tls_flows, f->s.registers, &reason);
+    f->site.alg = s_alg_verdict(&f->s);
     f->site.ctx = f;
     return 0;
 }
@@ -1084,7 +1118,7 @@ static json_object *s_site_object(store_t *self, const char *site)
     json_object_object_add(o, "violations", json_object_new_int64((int64_t)s.violations));
     json_object_object_add(o, "nat", json_object_new_string(s.nat));
     json_object_object_add(o, "sip_alg", json_object_new_string(
-            s.alg_rewritten ? "rewritten" : s.alg_compared ? "not_rewritten" : "not_enough_data"));
+            s_alg_verdict(&s)));
     return o;
 }
 
@@ -1184,6 +1218,8 @@ char *store_json_site(store_t *self, const rules_t *rules, size_t si)
     store_site_get(self, site, &s);
     json_object *nat = json_object_new_object();
     json_object_object_add(nat, "verdict", json_object_new_string(s.nat));
+    if (strcmp(s.nat, "not_checked") == 0)
+        json_object_object_add(nat, "reason", json_object_new_string(COMPLIANCE_REASON_SIP_TLS));
     json_object_object_add(nat, "comparisons", json_object_new_int64((int64_t)s.nat_comparisons));
     json_object_object_add(nat, "changes", json_object_new_int64((int64_t)s.nat_changes));
     json_object_object_add(nat, "changes_total", json_object_new_int64((int64_t)s.nat_changes_total));

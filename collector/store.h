@@ -124,6 +124,10 @@ void store_ids_prune(store_t *self, uint64_t now_us);
 /* A run's per-vantage NAT counters (site_summary; after store_site_summary). */
 void store_site_summary_vantages(store_t *self, const char *sensor, const char *epoch,
         const char *site, const uint64_t comparisons[2], const uint64_t changes[2]);
+/* A run's REGISTERs in clear and SIP over TLS sessions (after
+ * store_site_summary): with TLS only, NAT and SIP ALG are not_checked. */
+void store_site_summary_sip(store_t *self, const char *sensor, const char *epoch,
+        const char *site, uint64_t registers, uint64_t sip_tls_flows);
 /* A run's site_summary: its counters so far (they replace the earlier ones). */
 void store_site_summary(store_t *self, const char *sensor, const char *epoch, const char *site,
         uint64_t ts_us, uint64_t comparisons, uint64_t changes, uint64_t alg_rewritten,
@@ -139,6 +143,7 @@ typedef struct {
     uint64_t nat_comparisons, nat_changes;
     uint64_t nat_changes_total;             /* every run (distinct changes) */
     uint64_t alg_compared, alg_rewritten;
+    uint64_t registers, sip_tls_flows;     /* REGISTERs in clear, SIP over TLS sessions */
     int compliant;           /* STORE_SITE_*: the site's compliance_t as stored */
     char nat[24];            /* last NAT verdict stored */
 } store_site_t;

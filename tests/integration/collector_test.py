@@ -587,6 +587,20 @@ def case_reject(a, tmp):
     seq = [(x.get("from"), x.get("to")) for x in alerts if x["alert"] == "nat_verdict"]
     check(seq == [("not_enough_data", "inconsistent"), ("inconsistent", "consistent")],
           "NAT verdict alerts: %s" % seq)
+    # A site whose SIP is seen only in TLS: NAT and SIP ALG not checked,
+    # with the reason, as the sensor's report says (common/compliance.c).
+    tls = json.dumps(dict(good, event_type="site_summary", site="lab-branch",
+                          timestamp="2026-11-22T08:00:00.000000+0000", sip_tls_flows=3,
+                          nat={"registers": 0, "comparisons": 0, "changes": 0},
+                          sip_alg={"compared": 0, "rewritten": 0, "heuristic": 0}))
+    check('"acked":1' in send(json.dumps(dict(head, epoch="0tls", count=1)), tls), "SIP over TLS summary")
+    branch = lab.get("/api/sites/lab-branch")
+    reqs = {q["requirement"]: q["status"] for q in branch["requirements"]}
+    check(branch["nat"]["verdict"] == "not_checked" and
+          branch["nat"].get("reason") == "signalling encrypted (SIP over TLS)" and
+          reqs.get("PBX-REQ-CONSISTENT-NAT") == "not_checked" and
+          reqs.get("PBX-REQ-NO-SIP-ALG") == "not_checked",
+          "SIP over TLS only: %s %s" % (branch["nat"], reqs))
 
     # A sensor with a key not on the allow-list: refused, nothing stored.
     cmd, _ = lab.sensor_cmd("rogue", ["lab-sip-consistent-inside.pcap"], key=rogue,
@@ -601,7 +615,7 @@ def case_reject(a, tmp):
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
     n = lines(ev)
     row = lab.sensor_row("voip")
-    check(row["received"] == n + 7, "voip received %d, want %d real + 7 raw" % (row["received"], n))
+    check(row["received"] == n + 8, "voip received %d, want %d real + 8 raw" % (row["received"], n))
     check(row["rejected"] == 2, "voip rejected events: %d" % row["rejected"])
     text = lab.get("/metrics")
     for reason in ("malformed", "oversized", "frames", "unauthorized"):
