@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from event_schema import flat
+import event_schema  # noqa: E402
 
 T0 = 1_700_000_000  # 2023-11-14
 
@@ -70,7 +71,9 @@ def run(args, capture, extra=(), events=None):
            "--read", capture, "--events", ev, "--report", "none",
            "--idle-timeout", "120"] + list(extra)
     subprocess.run(cmd, capture_output=True, timeout=120)
-    return [json.loads(line) for line in open(ev)]
+    events = [json.loads(line) for line in open(ev)]
+    event_schema.check(events, "events of %s" % ev)
+    return events
 
 
 def stats(events):

@@ -46,6 +46,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from collector_lib import Lab, lines, metric, wait_until  # noqa: E402
+import event_schema  # noqa: E402
 
 ERRORS = []
 
@@ -112,6 +113,7 @@ def sensor_report(a, captures):
 def all_arrived(lab, name, events_file, proc_err, rc):
     check(rc in (0, 1, 3, 4), "%s exited with %s: %s" % (name, rc, proc_err[-600:]))
     n = lines(events_file)
+    event_schema.check_file(events_file)
     count, distinct, top = lab.stored(name)
     check(n > 0, "%s wrote no events" % name)
     check(count == n and distinct == n and top == n,

@@ -16,6 +16,7 @@ import tempfile
 
 from sensor_run import print_result
 from event_schema import flat
+import event_schema  # noqa: E402
 
 PACKETS = 10000
 
@@ -31,6 +32,7 @@ def run(a, tmp, kind, extra=()):
     if proc.returncode == 2:
         sys.exit("sensor failed: %s" % proc.stderr)
     events = [json.loads(line) for line in open(ev)]
+    event_schema.check(events, "events of %s" % ev)
     stats = flat([e for e in events if e["event_type"] == "stats"][0])["stats"]
     flows = [e for e in map(flat, events) if e["event_type"] == "flow"]
     return proc, stats, flows

@@ -48,6 +48,17 @@ def check(events, what="events"):
         raise AssertionError("%s do not match docs/events.schema.json:\n  %s" % (what, "\n  ".join(p)))
 
 
+def check_file(path, max_events=5000):
+    """Checks the first max_events events of an events file."""
+    events = []
+    with open(path) as f:
+        for line in f:
+            events.append(json.loads(line))
+            if len(events) >= max_events:
+                break
+    check(events, "events of %s" % os.path.basename(path))
+
+
 def flat_stats(st):
     """A stats event's `stats` in one level: pinhole's counters, and
     `packets` / `bytes` for `decoder.pkts` / `decoder.bytes`."""

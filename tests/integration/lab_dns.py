@@ -18,6 +18,7 @@ import tempfile
 
 from sensor_run import print_result
 from event_schema import flat
+import event_schema  # noqa: E402
 
 EXPECT = [
     # dest_ip, dest_port, fields that must be so (None: absent)
@@ -44,7 +45,9 @@ def run(sensor, src, inventory):
         cmd = [sensor, "--rules", os.path.join(src, "rules"), "--inventory", inventory,
                "--events", ev, "--read", os.path.join(src, "pcaps/lab-dns.pcap")]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-        return proc, [json.loads(line) for line in open(ev)]
+        events = [json.loads(line) for line in open(ev)]
+        event_schema.check(events, "events of the DNS lab")
+        return proc, events
 
 
 def main():

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 from event_schema import flat
+import event_schema  # noqa: E402
 
 REASON = "signalling encrypted (SIP over TLS)"
 
@@ -43,6 +44,7 @@ def main():
                             os.path.join(a.src, "rules", "inventory", "lab.yaml"), "--read", pcap,
                             "--events", ev, "--report", "json"], stdout=out, check=False, timeout=120)
         events = [json.loads(line) for line in open(ev)]
+        event_schema.check(events, "events of the WebSocket lab")
         report = json.load(open(rep))
     stats = flat([e for e in events if e["event_type"] == "stats"][-1])["stats"]
     ws = stats["sip_ws"]

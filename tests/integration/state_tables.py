@@ -27,6 +27,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sensor_run import print_result  # noqa: E402
 from event_schema import flat_stats
+import event_schema  # noqa: E402
 
 
 def run(args, tmp, case, n, opts):
@@ -55,9 +56,13 @@ def run(args, tmp, case, n, opts):
             # Only the few lines the checks need are parsed: the rest
             # (hundreds of thousands of sip and flow events) are skipped.
             if '"event_type":"stats"' in line:
-                stats = flat_stats(json.loads(line)["stats"])
+                raw = json.loads(line)
+                event_schema.check([raw], "the stats event")
+                stats = flat_stats(raw["stats"])
             elif '"rtp":' in line and '"event_type":"flow"' in line:
                 rtp.append(json.loads(line))
+                if len(rtp) <= 100:
+                    event_schema.check(rtp[-1:], "a media flow event")
     os.unlink(ev)
     # ru_maxrss is in KiB on Linux.
     return stats, rtp, usage.ru_maxrss, secs
