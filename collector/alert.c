@@ -171,6 +171,21 @@ static void s_one(int64_t id, const char *kind, const char *body, void *arg)
     json_object_put(a);
 }
 
+void alert_direct(alert_t *self, const char *kind, const char *from, const char *to,
+        const char *message, uint64_t now_us)
+{
+    json_object *a = json_object_new_object();
+    json_object_object_add(a, "alert", json_object_new_string(kind));
+    json_object_object_add(a, "raised_us", json_object_new_int64((int64_t)now_us));
+    if (from)
+        json_object_object_add(a, "from", json_object_new_string(from));
+    if (to)
+        json_object_object_add(a, "to", json_object_new_string(to));
+    json_object_object_add(a, "message", json_object_new_string(message));
+    s_out(self, a);
+    json_object_put(a);
+}
+
 void alert_flush(alert_t *self, store_t *store, uint64_t now_us)
 {
     flush_ctx_t c = {self, store, now_us};

@@ -31,6 +31,10 @@ void alert_destroy(alert_t **self_p);
 
 /* Sends or holds back every alert the outbox has (own transaction). */
 void alert_flush(alert_t *self, store_t *store, uint64_t now_us);
+/* An alert about the collector itself, sent at once (not through the
+ * outbox: it is about the store, which may be what fails). */
+void alert_direct(alert_t *self, const char *kind, const char *from, const char *to,
+        const char *message, uint64_t now_us);
 /* Summaries of held-back repeats whose interval has ended. */
 void alert_tick(alert_t *self, uint64_t now_us);
 

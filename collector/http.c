@@ -3,11 +3,13 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <json-c/json.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "health.h"
 #include "log.h"
 #include "strbuf.h"
 
@@ -101,11 +103,22 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
         return s_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, json, s_error("GET only"));
     store_t *db = s_db(self);
     if (strcmp(url, "/health") == 0) {
-        strbuf_t b;
-        strbuf_init(&b);
-        strbuf_printf(&b, "{\"status\":\"%s\",\"events\":%llu}", db ? "ok" : "no_database",
-                db ? (unsigned long long)store_count_events(db) : 0ull);
-        return s_reply(c, db ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, json, strbuf_take(&b, NULL));
+        health_t h;
+        health_get(&h);
+        json_object *o = json_object_new_object();
+        const char *status = !db ? "no_database" : h.failing ? "store_failing" : "ok";
+        json_object_object_add(o, "status", json_object_new_string(status));
+        json_object_object_add(o, "events", json_object_new_int64(
+                db ? (int64_t)store_count_events(db) : 0));
+        if (h.failing) { /* nothing is acknowledged until the store takes writes */
+            json_object_object_add(o, "reason", json_object_new_string(h.reason));
+            json_object_object_add(o, "since_us", json_object_new_int64((int64_t)h.since_us));
+        }
+        json_object_object_add(o, "store_failures", json_object_new_int64((int64_t)h.failures));
+        char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+        return s_reply(c, strcmp(status, "ok") == 0 ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+                json, text);
     }
     if (!db)
         return s_reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, json, s_error("database not ready"));
@@ -114,6 +127,16 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
         strbuf_init(&b);
         store_metrics(db, &b, self->sites, self->nsites,
                 (const char *const *const *)self->site_rules, self->nsite_rules);
+        health_t h;
+        health_get(&h);
+        strbuf_printf(&b, "# HELP pinhole_store_failing 1 while the store refuses writes "
+                          "(nothing is acknowledged)\n# TYPE pinhole_store_failing gauge\n"
+                          "pinhole_store_failing %d\n", h.failing ? 1 : 0);
+        strbuf_printf(&b, "# HELP pinhole_store_write_failures_total transactions the store "
+                          "refused (disk full, I/O error, locked)\n# TYPE "
+                          "pinhole_store_write_failures_total counter\n"
+                          "pinhole_store_write_failures_total %llu\n",
+                (unsigned long long)h.failures);
         return s_reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
                 strbuf_take(&b, NULL));
     }

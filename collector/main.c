@@ -14,6 +14,7 @@
 #include "aggregate.h"
 #include "alert.h"
 #include "evschema.h"
+#include "health.h"
 #include "http.h"
 #include "log.h"
 #include "receive.h"
@@ -245,6 +246,35 @@ static void s_line(const char *line, size_t len, uint64_t index, void *arg)
     lc->d->received++;
 }
 
+/* A transaction the store refused (disk full, I/O error, locked): nothing
+ * of it was kept and it is not acknowledged (sensors send it again). Said
+ * once when it begins, with an alert sent directly. */
+static void s_store_failed(collector_t *c)
+{
+    const char *why = store_error(c->db);
+    uint64_t now = s_now_us();
+    if (health_store_failed(why, now)) {
+        char msg[320];
+        snprintf(msg, sizeof msg, "the store refuses writes (%s): nothing is acknowledged; "
+                 "sensors keep their events until it takes them again", why ? why : "?");
+        log_error("%s", msg);
+        alert_direct(c->alert, "store_failing", "ok", "failing", msg, now);
+    }
+}
+
+static void s_store_ok(collector_t *c)
+{
+    if (health_store_ok()) {
+        health_t h;
+        health_get(&h);
+        char msg[200];
+        snprintf(msg, sizeof msg, "the store takes writes again, after %llu refused transaction(s)",
+                (unsigned long long)h.failures);
+        log_notice("%s", msg);
+        alert_direct(c->alert, "store_failing", "failing", "ok", msg, s_now_us());
+    }
+}
+
 static void s_sensor_back(collector_t *c, const char *sensor, const char *was)
 {
     if (strcmp(was, "silent") == 0) {
@@ -258,8 +288,10 @@ static void s_events(collector_t *c, const receive_msg_t *m)
 {
     const evschema_header_t *h = &m->h;
     uint64_t now = s_now_us();
-    if (store_begin(c->db) != 0)
+    if (store_begin(c->db) != 0) {
+        s_store_failed(c);
         return; /* no ack: the sensor sends it again */
+    }
     if (!store_sensor_known(c->db, h->sensor)) {
         store_counter_add(c->db, "rejected.too_many_sensors", 1);
         store_commit(c->db);
@@ -309,8 +341,11 @@ static void s_events(collector_t *c, const receive_msg_t *m)
     s_sensor_back(c, h->sensor, was);
     if (store_commit(c->db) != 0) {
         store_rollback(c->db);
+        s_store_failed(c);
         return; /* not acknowledged: it comes again */
     }
+    if (d.received) /* new events stored: the store takes writes again */
+        s_store_ok(c);
     receive_ack(c->rx, m, next - 1, resend);
     if (!c->first_us)
         c->first_us = now;
@@ -335,7 +370,8 @@ static void s_heartbeat(collector_t *c, const receive_msg_t *m)
         log_notice("sensor %s connected (run %s)", m->h.sensor, m->h.epoch);
     if (m->h.kind == EVSCHEMA_BYE)
         log_info("sensor %s ended its run %s", m->h.sensor, m->h.epoch);
-    store_commit(c->db);
+    if (store_commit(c->db) != 0)
+        s_store_failed(c);
 }
 
 static void s_silent(const char *sensor, uint64_t last_us, void *arg)

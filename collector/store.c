@@ -93,7 +93,23 @@ struct store {
     sqlite3 *db;
     store_cfg_t cfg;
     sqlite3_stmt *q[Q_COUNT];
+    /* The first statement that failed in the open transaction (0: none):
+     * such a transaction is never committed, so what is acknowledged is
+     * whole (docs/collector.md, "Durable"). */
+    int werr;
+    char werr_msg[200];
 };
+
+/* sqlite3_step, with a failure remembered for store_commit. */
+static int s_sqlstep(store_t *self, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE && !self->werr) {
+        self->werr = rc;
+        snprintf(self->werr_msg, sizeof self->werr_msg, "%s", sqlite3_errmsg(self->db));
+    }
+    return rc;
+}
 
 void store_cfg_defaults(store_cfg_t *cfg)
 {
@@ -106,14 +122,23 @@ void store_cfg_defaults(store_cfg_t *cfg)
     cfg->max_ids = 2000000;
 }
 
-static bool s_exec(store_t *self, const char *sql)
+/* Runs sql; a failure is logged, but that of the ingest's own BEGIN,
+ * COMMIT and ROLLBACK (quiet: the caller reports a failing store once, not
+ * at every message a full disk refuses). */
+static bool s_exec_how(store_t *self, const char *sql, bool quiet)
 {
     char *msg = NULL;
     if (sqlite3_exec(self->db, sql, NULL, NULL, &msg) == SQLITE_OK)
         return true;
-    log_error("store: %s", msg ? msg : sqlite3_errmsg(self->db));
+    if (!quiet)
+        log_error("store: %s", msg ? msg : sqlite3_errmsg(self->db));
     sqlite3_free(msg);
     return false;
+}
+
+static bool s_exec(store_t *self, const char *sql)
+{
+    return s_exec_how(self, sql, false);
 }
 
 static bool s_has_column(store_t *self, const char *table, const char *column)
@@ -124,7 +149,7 @@ static bool s_has_column(store_t *self, const char *table, const char *column)
     bool has = false;
     if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, column, -1, SQLITE_STATIC);
-        has = sqlite3_step(st) == SQLITE_ROW;
+        has = s_sqlstep(self, st) == SQLITE_ROW;
     }
     sqlite3_finalize(st);
     return has;
@@ -209,25 +234,45 @@ static void s_step(store_t *self, sqlite3_stmt *st)
 {
     if (!st)
         return;
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        log_error("store: %s", sqlite3_errmsg(self->db));
+    s_sqlstep(self, st);
     sqlite3_reset(st);
 }
 
 int store_begin(store_t *self)
 {
-    return s_exec(self, "BEGIN IMMEDIATE") ? 0 : -1;
+    self->werr = 0;
+    self->werr_msg[0] = '\0';
+    if (s_exec_how(self, "BEGIN IMMEDIATE", true))
+        return 0;
+    self->werr = sqlite3_errcode(self->db);
+    snprintf(self->werr_msg, sizeof self->werr_msg, "%s", sqlite3_errmsg(self->db));
+    return -1;
 }
 
 int store_commit(store_t *self)
 {
-    return s_exec(self, "COMMIT") ? 0 : -1;
+    if (self->werr) { /* a write failed: nothing of it is kept, nor acknowledged */
+        s_exec_how(self, "ROLLBACK", true);
+        return -1;
+    }
+    if (s_exec_how(self, "COMMIT", true))
+        return 0;
+    self->werr = sqlite3_errcode(self->db);
+    snprintf(self->werr_msg, sizeof self->werr_msg, "%s", sqlite3_errmsg(self->db));
+    if (!sqlite3_get_autocommit(self->db))
+        s_exec_how(self, "ROLLBACK", true);
+    return -1;
+}
+
+const char *store_error(const store_t *self)
+{
+    return self->werr ? self->werr_msg : NULL;
 }
 
 void store_rollback(store_t *self)
 {
-    s_exec(self, "ROLLBACK");
+    if (!sqlite3_get_autocommit(self->db)) /* else: rolled back already */
+        s_exec_how(self, "ROLLBACK", true);
 }
 
 /* ------------------------------------------------------------------ */
@@ -242,7 +287,7 @@ uint64_t store_stream_next(store_t *self, const char *sensor, const char *epoch,
         return next;
     s_bind(st, 1, sensor);
     s_bind(st, 2, epoch);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    if (s_sqlstep(self, st) == SQLITE_ROW) {
         next = (uint64_t)sqlite3_column_int64(st, 0);
         *is_new = false;
     }
@@ -270,12 +315,12 @@ bool store_sensor_known(store_t *self, const char *sensor)
     if (!st)
         return false;
     s_bind(st, 1, sensor);
-    bool known = sqlite3_step(st) == SQLITE_ROW;
+    bool known = s_sqlstep(self, st) == SQLITE_ROW;
     sqlite3_reset(st);
     if (known)
         return true;
     st = s_q(self, Q_SENSOR_COUNT, "SELECT COUNT(*) FROM sensors");
-    uint64_t n = st && sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+    uint64_t n = st && s_sqlstep(self, st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
     if (st)
         sqlite3_reset(st);
     return n < self->cfg.max_sensors;
@@ -308,7 +353,7 @@ static void s_sensor_state(store_t *self, const char *sensor, char *was, size_t 
     if (!st)
         return;
     s_bind(st, 1, sensor);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+    if (s_sqlstep(self, st) == SQLITE_ROW && sqlite3_column_text(st, 0))
         str_copy(was, (const char *)sqlite3_column_text(st, 0), waslen);
     sqlite3_reset(st);
 }
@@ -367,7 +412,7 @@ void store_sensors_silent(store_t *self, uint64_t before_us,
         return;
     }
     sqlite3_bind_int64(st, 1, (sqlite3_int64)before_us);
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (s_sqlstep(self, st) == SQLITE_ROW)
         fn((const char *)sqlite3_column_text(st, 0), (uint64_t)sqlite3_column_int64(st, 1), ctx);
     sqlite3_finalize(st);
 }
@@ -419,7 +464,7 @@ void store_rule_add(store_t *self, const char *site, const char *rule, const cha
     sqlite3_bind_int(st, 5, !ok && !bad);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)ts_us);
     s_bind(st, 7, example);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    if (s_sqlstep(self, st) == SQLITE_ROW) {
         after->allowed = (uint64_t)sqlite3_column_int64(st, 0);
         after->blocked = (uint64_t)sqlite3_column_int64(st, 1);
         after->unconfirmed = (uint64_t)sqlite3_column_int64(st, 2);
@@ -479,7 +524,7 @@ void store_unexpected(store_t *self, const char *site, const char *dest, int por
         return;
     st = s_q(self, Q_GROUPS, "SELECT COUNT(*) FROM unexpected WHERE site=?");
     s_bind(st, 1, site);
-    uint64_t n = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+    uint64_t n = s_sqlstep(self, st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     if (n >= self->cfg.max_groups) {
         sqlite3_stmt *d = NULL;
@@ -569,7 +614,7 @@ static bool s_id_seen(store_t *self, sqlite3_stmt *st)
 {
     if (!st)
         return false;
-    int rc = sqlite3_step(st);
+    int rc = s_sqlstep(self, st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         log_error("store: %s", sqlite3_errmsg(self->db));
     bool seen = rc == SQLITE_DONE && sqlite3_changes(self->db) == 0;
@@ -639,7 +684,7 @@ bool store_nat_change_id(store_t *self, const char *sensor, const char *epoch,
     s_bind(st, 2, id->aor);
     s_bind(st, 3, id->call_id);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)id->cseq);
-    bool known = sqlite3_step(st) == SQLITE_ROW;
+    bool known = s_sqlstep(self, st) == SQLITE_ROW;
     sqlite3_reset(st);
     /* The run's sighting, for the changes it reports now (store_site_get). */
     st = s_q(self, Q_NAT_IDRUN,
@@ -750,7 +795,7 @@ void store_site_get(store_t *self, const char *site, store_site_t *out)
     if (!st)
         return;
     s_bind(st, 1, site);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    if (s_sqlstep(self, st) == SQLITE_ROW) {
         out->flows = (uint64_t)sqlite3_column_int64(st, 0);
         out->observed = out->flows > 0;
         out->compliant = sqlite3_column_int(st, 1);
@@ -799,7 +844,7 @@ void store_site_get(store_t *self, const char *site, store_site_t *out)
     if (!st)
         return;
     s_bind(st, 1, site);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    if (s_sqlstep(self, st) == SQLITE_ROW) {
         out->nat_comparisons = (uint64_t)sqlite3_column_int64(st, 0);
         out->nat_changes = (uint64_t)sqlite3_column_int64(st, 1);
     }
@@ -868,7 +913,7 @@ int store_facts_get(store_t *self, const rules_t *rules, size_t si, store_facts_
     sqlite3_prepare_v2(self->db, "SELECT rule, status FROM rules WHERE site=?", -1, &st, NULL);
     if (st) {
         s_bind(st, 1, site);
-        while (sqlite3_step(st) == SQLITE_ROW) {
+        while (s_sqlstep(self, st) == SQLITE_ROW) {
             int r = rules_rule_index(rules, (const char *)sqlite3_column_text(st, 0));
             if (r >= 0)
                 f->rule[r] = s_rule_status_static(sqlite3_column_text(st, 1));
@@ -879,7 +924,7 @@ int store_facts_get(store_t *self, const rules_t *rules, size_t si, store_facts_
     sqlite3_prepare_v2(self->db, "SELECT requirement, count FROM violations WHERE site=?", -1, &st, NULL);
     if (st) {
         s_bind(st, 1, site);
-        while (sqlite3_step(st) == SQLITE_ROW) {
+        while (s_sqlstep(self, st) == SQLITE_ROW) {
             const unsigned char *id = sqlite3_column_text(st, 0);
             for (size_t q = 0; id && q < nq; q++)
                 if (strcmp(rules_req(rules, q)->id, (const char *)id) == 0)
@@ -942,7 +987,7 @@ void store_alerts_pending(store_t *self, void (*fn)(int64_t id, const char *kind
     if (sqlite3_prepare_v2(self->db, "SELECT id, kind, body FROM alerts WHERE state=0 ORDER BY id",
                 -1, &st, NULL) != SQLITE_OK)
         return;
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (s_sqlstep(self, st) == SQLITE_ROW)
         fn(sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
                 (const char *)sqlite3_column_text(st, 2), ctx);
     sqlite3_finalize(st);
@@ -974,7 +1019,7 @@ static uint64_t s_scalar(store_t *self, const char *sql)
 {
     sqlite3_stmt *st = NULL;
     uint64_t v = 0;
-    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) == SQLITE_OK && s_sqlstep(self, st) == SQLITE_ROW)
         v = (uint64_t)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return v;
@@ -1077,7 +1122,7 @@ static json_object *s_rows(store_t *self, const char *sql, const char *site, con
     int li = sqlite3_bind_parameter_index(st, ":limit");
     if (li > 0)
         sqlite3_bind_int64(st, li, limit);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (s_sqlstep(self, st) == SQLITE_ROW) {
         json_object *o = json_object_new_object();
         for (int i = 0; i < sqlite3_column_count(st); i++) {
             const char *name = sqlite3_column_name(st, i);
@@ -1202,7 +1247,7 @@ char *store_json_site(store_t *self, const rules_t *rules, size_t si)
         /* The status as common/compliance.c has it (not_checked: waived). */
         json_object_object_add(r, "status",
                 json_object_new_string(compliance_site_rule(rules, si, i, &facts.site)));
-        if (sqlite3_step(st) == SQLITE_ROW) {
+        if (s_sqlstep(self, st) == SQLITE_ROW) {
             s_col(r, st, 0, "allowed");
             s_col(r, st, 1, "blocked");
             s_col(r, st, 2, "unconfirmed");
@@ -1389,7 +1434,7 @@ static void s_metrics_sites(store_t *self, strbuf_t *b, const char *const *sites
             s_bind(st, 2, rule);
             char status[24] = "not_observed";
             double allowed = 0, blocked = 0;
-            if (sqlite3_step(st) == SQLITE_ROW) {
+            if (s_sqlstep(self, st) == SQLITE_ROW) {
                 const unsigned char *t = sqlite3_column_text(st, 0);
                 if (t && *t)
                     str_copy(status, (const char *)t, sizeof status);
@@ -1420,7 +1465,7 @@ static void s_metric_rows(store_t *self, strbuf_t *b, const char *name, const ch
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK)
         return;
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (s_sqlstep(self, st) == SQLITE_ROW)
         s_sample(b, name, label, (const char *)sqlite3_column_text(st, 0), NULL, NULL, NULL, NULL,
                 (double)sqlite3_column_int64(st, 1) * scale);
     sqlite3_finalize(st);

@@ -42,6 +42,9 @@ void store_close(store_t **self_p);
 
 int store_begin(store_t *self);
 int store_commit(store_t *self);
+/* Why the last transaction could not be begun or committed (a write
+ * failed: disk full, I/O error, locked), or NULL. */
+const char *store_error(const store_t *self);
 void store_rollback(store_t *self);
 
 /* --- streams and sensors (writer) ------------------------------------ */

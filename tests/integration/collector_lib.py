@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 
@@ -91,6 +92,13 @@ class Lab:
                 body = r.read().decode()
                 return json.loads(body) if r.headers.get("Content-Type", "").startswith(
                     "application/json") else body
+        except urllib.error.HTTPError as e:  # 503 and the like: the body says why
+            body = e.read().decode()
+            if e.headers.get("Content-Type", "").startswith("application/json"):
+                return json.loads(body)
+            if quiet:
+                return None
+            raise
         except OSError:
             if quiet:
                 return None
