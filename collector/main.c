@@ -46,7 +46,25 @@ typedef struct {
     alert_t *alert;
     uint64_t events, messages, first_us, last_us;
     uint64_t pruned_us; /* when identities were last pruned */
+    /* Refused messages by reason, counted in memory and stored once a
+     * second with the timers (never a transaction, or an fsync, each). */
+    struct {
+        const char *reason; /* receive.c's static strings */
+        uint64_t n;
+    } refused[8];
 } collector_t;
+
+static void s_refused(collector_t *c, const char *reason)
+{
+    size_t n = sizeof c->refused / sizeof *c->refused;
+    for (size_t i = 0; i < n; i++)
+        if (!c->refused[i].reason || strcmp(c->refused[i].reason, reason) == 0) {
+            c->refused[i].reason = reason;
+            c->refused[i].n++;
+            return;
+        }
+    c->refused[n - 1].n++; /* more reasons than slots: the last one takes them */
+}
 
 static volatile sig_atomic_t s_stop, s_reopen;
 
@@ -388,13 +406,24 @@ static void s_timers(collector_t *c)
 {
     uint64_t now = s_now_us();
     if (store_begin(c->db) == 0) {
+        for (size_t i = 0; i < sizeof c->refused / sizeof *c->refused; i++)
+            if (c->refused[i].n) {
+                char name[64];
+                snprintf(name, sizeof name, "rejected.%s", c->refused[i].reason);
+                store_counter_add(c->db, name, c->refused[i].n);
+            }
         store_sensors_silent(c->db, now - c->o->silence_us, s_silent, c);
         store_trim(c->db);
         if (now - c->pruned_us >= 60000000u) { /* a minute: counting them costs a scan */
             store_ids_prune(c->db, now);
             c->pruned_us = now;
         }
-        store_commit(c->db);
+        if (store_commit(c->db) == 0) {
+            for (size_t i = 0; i < sizeof c->refused / sizeof *c->refused; i++)
+                c->refused[i].n = 0;
+        } else {
+            store_rollback(c->db);
+        }
     }
     alert_flush(c->alert, c->db, now);
     alert_tick(c->alert, now);
@@ -420,11 +449,8 @@ static int s_loop(collector_t *c)
         receive_msg_t m;
         const char *reason = NULL;
         int rc = receive_next(c->rx, 100, &m, &reason);
-        if (rc < 0 && store_begin(c->db) == 0) {
-            char name[64];
-            snprintf(name, sizeof name, "rejected.%s", reason);
-            store_counter_add(c->db, name, 1);
-            store_commit(c->db);
+        if (rc < 0) {
+            s_refused(c, reason);
         } else if (rc > 0) {
             c->messages++;
             if (m.h.kind == EVSCHEMA_EVENTS)

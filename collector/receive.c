@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "keys.h"
@@ -16,6 +17,9 @@
 typedef struct {
     uint8_t key[32];
     char name[EVSCHEMA_NAME_LEN];
+    uint64_t minute_us;        /* start of the minute its refusals are counted in */
+    uint32_t refused;          /* its messages refused in that minute */
+    uint64_t quarantine_us;    /* until then its messages are dropped unread */
 } allowed_t;
 
 struct receive {
@@ -26,7 +30,16 @@ struct receive {
     zmq_msg_t body;
     bool have_body;
     uint64_t refused;
+    uint64_t log_minute_us;    /* refusals are logged once a minute */
+    uint64_t logged_refused;   /* the count when last logged */
 };
+
+static uint64_t s_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 int receive_keypair(char *public_key, char *secret_key)
 {
@@ -53,6 +66,7 @@ static bool s_allow_add(receive_t *self, const char *name, const char *z85, cons
     }
     self->allow = a;
     a = &a[self->nallow];
+    memset(a, 0, sizeof *a);
     if (!zmq_z85_decode(a->key, z85)) {
         snprintf(err, errlen, "%s: not a Z85 key", where);
         return false;
@@ -118,11 +132,19 @@ static bool s_allow_load(receive_t *self, const char *path, char *err, size_t er
     return ok;
 }
 
-static const char *s_allowed_name(const receive_t *self, const uint8_t *key)
+static allowed_t *s_allowed(const receive_t *self, const uint8_t *key)
 {
     for (size_t i = 0; i < self->nallow; i++)
         if (memcmp(self->allow[i].key, key, 32) == 0)
-            return self->allow[i].name;
+            return &self->allow[i];
+    return NULL;
+}
+
+static allowed_t *s_allowed_by_name(const receive_t *self, const char *name)
+{
+    for (size_t i = 0; name && i < self->nallow; i++)
+        if (strcmp(self->allow[i].name, name) == 0)
+            return &self->allow[i];
     return NULL;
 }
 
@@ -152,9 +174,12 @@ receive_t *receive_new(const receive_cfg_t *cfg, char *err, size_t errlen)
     self->router = zmq_socket(self->ctx, ZMQ_ROUTER);
     if (!self->router)
         goto zfail;
-    int one = 1, zero = 0, hwm = 10000, ka_idle = EVSCHEMA_KEEPALIVE_IDLE_S;
+    /* Per connection: a sensor has at most 8 batches in flight, and each
+     * queued message is at most maxmsg bytes: 256 of them bound what one
+     * peer can make the collector hold (refused ones are read at once). */
+    int one = 1, zero = 0, hwm = 256, ka_idle = EVSCHEMA_KEEPALIVE_IDLE_S;
     int hb = EVSCHEMA_HEARTBEAT_MS, hb_to = EVSCHEMA_HEARTBEAT_TIMEOUT_MS;
-    int64_t maxmsg = (int64_t)cfg->max_message * 4; /* beyond this libzmq drops the link */
+    int64_t maxmsg = (int64_t)cfg->max_message * 2; /* beyond this libzmq drops the link */
     zmq_setsockopt(self->router, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
     zmq_setsockopt(self->router, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(self->router, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb);
@@ -233,16 +258,22 @@ static void s_zap(receive_t *self)
     }
     const char *name = NULL;
     bool curve = n == 7 && zmq_msg_size(&f[5]) == 5 && memcmp(zmq_msg_data(&f[5]), "CURVE", 5) == 0;
-    if (curve && zmq_msg_size(&f[6]) == 32)
-        name = s_allowed_name(self, zmq_msg_data(&f[6]));
-    if (!name) {
+    const allowed_t *al = curve && zmq_msg_size(&f[6]) == 32 ? s_allowed(self, zmq_msg_data(&f[6])) : NULL;
+    const char *text = "key not on the allow-list";
+    if (al && al->quarantine_us > s_mono_us())
+        text = "key quarantined: too many bad messages"; /* no reconnection for a while */
+    else if (al)
+        name = al->name;
+    if (!al) {
         char z85[41] = "?";
         if (curve && zmq_msg_size(&f[6]) == 32)
             zmq_z85_encode(z85, zmq_msg_data(&f[6]), 32);
         log_warn("refused a sensor whose key %s is not on the allow-list", z85);
     }
     /* version, request id, status code, status text, user id, metadata */
-    const char *code = name ? "200" : "400", *text = name ? "OK" : "key not on the allow-list";
+    const char *code = name ? "200" : "400";
+    if (name)
+        text = "OK";
     zmq_send(self->zap, "1.0", 3, ZMQ_SNDMORE);
     if (n > 1)
         zmq_send(self->zap, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), ZMQ_SNDMORE);
@@ -257,15 +288,41 @@ static void s_zap(receive_t *self)
 }
 
 /* Counts and logs (the first 20, then at powers of two) a refused message. */
+/* A refused message: counted (by the caller, in memory: no transaction,
+ * no fsync for garbage), logged at most once a minute. */
 static int s_refuse(receive_t *self, const char *reason, const char **out, const char *what,
         const char *detail)
 {
     self->refused++;
-    if (self->refused <= 20 || (self->refused & (self->refused - 1)) == 0)
-        log_warn("refused a message (%s): %s%s (%llu refused so far)", reason, what, detail,
+    uint64_t now = s_mono_us();
+    if (!self->log_minute_us || now - self->log_minute_us >= RECEIVE_MINUTE_US) {
+        log_warn("refused a message (%s): %s%s (%llu refused in the last minute, %llu in all)",
+                reason, what, detail, (unsigned long long)(self->refused - self->logged_refused),
                 (unsigned long long)self->refused);
+        self->log_minute_us = now;
+        self->logged_refused = self->refused;
+    }
     *out = reason;
     return -1;
+}
+
+/* A sensor key whose messages keep being refused (garbage from an allowed
+ * key: a bug or an attack) is quarantined: its messages are dropped unread
+ * and its reconnections refused for RECEIVE_QUARANTINE_US. ZeroMQ's ROUTER
+ * cannot close one peer's connection; dropping unread is as cheap. */
+static void s_count_bad(allowed_t *al)
+{
+    uint64_t now = s_mono_us();
+    if (now - al->minute_us >= RECEIVE_MINUTE_US) {
+        al->minute_us = now;
+        al->refused = 0;
+    }
+    if (++al->refused == RECEIVE_BAD_PER_MINUTE) {
+        al->quarantine_us = now + RECEIVE_QUARANTINE_US;
+        log_warn("sensor %s: %u bad messages within a minute: its messages are dropped and its "
+                 "reconnections refused for %llu s", al->name, (unsigned)al->refused,
+                (unsigned long long)(RECEIVE_QUARANTINE_US / 1000000u));
+    }
 }
 
 /* Reads one ROUTER message into msg; -1 if refused. */
@@ -293,7 +350,12 @@ static int s_read(receive_t *self, receive_msg_t *msg, const char **reason)
     int rc = 1;
     char err[160] = "";
     const char *user = kept >= 2 ? zmq_msg_gets(&f[1], "User-Id") : NULL;
-    if (n < 2 || n > 3) {
+    allowed_t *al = self->cfg.plain ? NULL : s_allowed_by_name(self, user);
+    if (al && al->quarantine_us > s_mono_us()) {
+        *reason = "quarantined"; /* dropped unread */
+        self->refused++;
+        rc = -1;
+    } else if (n < 2 || n > 3) {
         rc = s_refuse(self, "frames", reason, "frames: ", n < 2 ? "too few" : "too many");
     } else if (total > self->cfg.max_message) {
         snprintf(err, sizeof err, "%zu bytes", total);
@@ -309,6 +371,8 @@ static int s_read(receive_t *self, receive_msg_t *msg, const char **reason)
                 msg->h.sensor);
         evschema_header_fini(&msg->h);
     }
+    if (rc < 0 && al && strcmp(*reason, "quarantined") != 0)
+        s_count_bad(al);
     if (kept >= 1) {
         msg->peer_len = zmq_msg_size(&f[0]) < sizeof msg->peer ? zmq_msg_size(&f[0]) : 0;
         memcpy(msg->peer, zmq_msg_data(&f[0]), msg->peer_len);

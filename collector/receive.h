@@ -12,6 +12,12 @@
 
 #include "evschema.h"
 
+/* A sensor key with RECEIVE_BAD_PER_MINUTE refused messages within a
+ * minute is quarantined for RECEIVE_QUARANTINE_US (docs/collector.md). */
+#define RECEIVE_MINUTE_US (60ull * 1000000u)
+#define RECEIVE_BAD_PER_MINUTE 200u
+#define RECEIVE_QUARANTINE_US (60ull * 1000000u)
+
 typedef struct {
     const char *bind;          /* "tcp://0.0.0.0:7701" */
     bool plain;                /* no CURVE (explicitly asked for) */

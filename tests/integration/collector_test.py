@@ -548,6 +548,7 @@ def case_cause(a, tmp):
 def case_reject(a, tmp):
     lab = Lab(a, tmp)
     lab.keygen("voip")
+    lab.keygen("spray")
     rogue = lab.keygen("rogue", allow=False)
     for _ in range(20):  # keys with '#' (a Z85 character) in the allow-list file
         lab.keygen("extra%d" % _)
@@ -576,15 +577,31 @@ def case_reject(a, tmp):
     reply = send(json.dumps(dict(head, first=4, count=1, base=4)), json.dumps(good))
     check('"acked":4' in reply, "the event after the bad ones: %s" % reply)
 
-    # Corrupt messages by the thousand: the collector counts and goes on.
+    # Corrupt messages by the ten thousand from an allowed key: counted in
+    # memory (no transaction, no fsync each), the key quarantined after 200
+    # in a minute (its messages dropped unread, its reconnections refused);
+    # the collector goes on, its memory bounded, the other sensors unharmed.
+    def rss_kib():
+        return int([x for x in open("/proc/%d/status" % lab.proc.pid)
+                    if x.startswith("VmRSS")][0].split()[1])
+    rss0 = rss_kib()
     spray = [a.ztool, "spray", lab.endpoint, "--curve", os.path.join(lab.keys, "collector.pub"),
-             os.path.join(lab.keys, "voip.key"), "2000", "7"]
-    subprocess.run(spray, capture_output=True, timeout=60)
+             os.path.join(lab.keys, "spray.key"), "30000", "7"]
+    subprocess.run(spray, capture_output=True, timeout=120)
+    reasons = ("malformed", "oversized", "frames", "unauthorized", "quarantined")
+
     def refused():
         text = lab.get("/metrics")
-        return sum(metric(text, "pinhole_messages_rejected_total", reason=r) or 0
-                   for r in ("malformed", "oversized", "frames", "unauthorized")) >= 1000
-    wait_until("the corrupt messages to be counted", refused, 30)
+        return sum(metric(text, "pinhole_messages_rejected_total", reason=r) or 0 for r in reasons)
+    wait_until("the corrupt messages to be counted", lambda: refused() >= 10000, 60)
+    text = lab.get("/metrics")
+    bad = sum(metric(text, "pinhole_messages_rejected_total", reason=r) or 0 for r in reasons[:4])
+    quarantined = metric(text, "pinhole_messages_rejected_total", reason="quarantined") or 0
+    print("garbage: %d refused, %d of them unread (quarantined); collector RSS %d -> %d KiB"
+          % (refused(), quarantined, rss0, rss_kib()))
+    check(lab.proc.poll() is None, "the collector died under the garbage")
+    check(quarantined > 0 and bad >= 200, "no quarantine: %d bad, %d quarantined" % (bad, quarantined))
+    check(rss_kib() < rss0 + 64 * 1024, "collector RSS grew from %d to %d KiB" % (rss0, rss_kib()))
     check(lab.get("/health")["status"] == "ok", "the collector is not healthy after the corrupt messages")
 
     # A site that breaks and is fixed: blocked, then allowed 10 minutes
