@@ -26,7 +26,7 @@ struct aggregate {
     site_ix_t *sites;    /* sorted by name */
     size_t nsites;
     uint64_t *touched;   /* per site: latest event time of this message; 0 untouched */
-    const char *sensor;  /* the message's sensor (valid until aggregate_settle) */
+    char sensor[EVSCHEMA_NAME_LEN]; /* the sensor of the events since the last settle */
     uint64_t unknown;
 };
 
@@ -267,6 +267,9 @@ static void s_flow(aggregate_t *self, const char *site, json_object *e, uint64_t
     }
 }
 
+static void s_apply(aggregate_t *self, const char *sensor, const char *epoch, json_object *e,
+        const char *line, size_t len);
+
 void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, uint64_t seq,
         void *event, const char *line, size_t len)
 {
@@ -275,14 +278,66 @@ void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, u
     const char *site = s_str(e, "site");
     uint64_t ts = evschema_time_parse(s_str(e, "timestamp"));
     int si = s_site(self, site);
-    store_event(self->store, sensor, epoch, seq, type, si >= 0 ? site : NULL, ts, line, len);
-    if (!site)
-        return;
-    if (si < 0) {
+    bool keep_site = si >= 0;
+    if (site && si < 0) { /* kept and counted: adding the site later shows them */
+        int k = store_unknown_site(self->store, site, ts);
+        if (k == 1)
+            log_notice("sensor %s sends events for site '%s', which the inventory does not know: "
+                       "they are kept and counted (/api/sites unknown_sites) until it does",
+                    sensor, site);
+        keep_site = k >= 0;
         self->unknown++;
-        return;
     }
-    self->sensor = sensor;
+    store_event(self->store, sensor, epoch, seq, type, keep_site ? site : NULL, ts, line, len);
+    if (si >= 0)
+        s_apply(self, sensor, epoch, e, line, len);
+}
+
+typedef struct {
+    aggregate_t *self;
+    uint64_t n;
+} adopt_t;
+
+static void s_adopt_one(const char *sensor, const char *epoch, uint64_t seq, const char *body,
+        size_t len, void *ctx)
+{
+    (void)seq;
+    adopt_t *ad = ctx;
+    json_object *e = json_tokener_parse(body);
+    if (e && json_object_is_type(e, json_type_object)) {
+        s_apply(ad->self, sensor, epoch, e, body, len);
+        ad->n++;
+    }
+    json_object_put(e);
+}
+
+uint64_t aggregate_adopt(aggregate_t *self)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < self->nsites; i++) {
+        const char *site = rules_site_name(self->rules, i);
+        adopt_t ad = {self, 0};
+        if (!store_unknown_take(self->store, site, s_adopt_one, &ad))
+            continue;
+        log_notice("site '%s' is in the inventory now: its %llu event(s) kept from before are "
+                   "counted", site, (unsigned long long)ad.n);
+        total += ad.n;
+    }
+    aggregate_settle(self);
+    return total;
+}
+
+/* What an event of a known site changes: counts, statuses, alerts. */
+static void s_apply(aggregate_t *self, const char *sensor, const char *epoch, json_object *e,
+        const char *line, size_t len)
+{
+    const char *type = s_str(e, "event_type");
+    const char *site = s_str(e, "site");
+    uint64_t ts = evschema_time_parse(s_str(e, "timestamp"));
+    int si = s_site(self, site);
+    if (si < 0 || !type)
+        return;
+    str_copy(self->sensor, sensor, sizeof self->sensor);
     if (ts + 1 > self->touched[si])
         self->touched[si] = ts + 1;
     char msg[400];

@@ -26,6 +26,10 @@ void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, u
         void *event, const char *line, size_t len);
 /* The end of a message: judges the touched sites, queues alerts. */
 void aggregate_settle(aggregate_t *self);
+/* At start: sites now in the inventory whose events were kept while it did
+ * not know them are counted from those events (in the caller's
+ * transaction). Returns how many events were counted. */
+uint64_t aggregate_adopt(aggregate_t *self);
 
 /* Queues an alert (inside a transaction). Any string may be NULL. */
 void aggregate_alert(aggregate_t *self, const char *kind, const char *site, const char *rule,

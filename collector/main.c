@@ -526,6 +526,12 @@ int main(int argc, char **argv)
         snprintf(err, sizeof err, "out of memory");
         goto fail;
     }
+    /* Sites added to the inventory since events for them came in. */
+    if (store_begin(c.db) == 0) {
+        aggregate_adopt(c.agg);
+        if (store_commit(c.db) != 0)
+            store_rollback(c.db);
+    }
     if (strcmp(o.http, "off") != 0) {
         http_cfg_t hc = {.db_path = o.db, .rules = rs, .store = o.store};
         char addr[64];

@@ -66,6 +66,8 @@ static const char s_schema[] =
         "  changes_inside INTEGER DEFAULT 0, changes_outside INTEGER DEFAULT 0, "
         "  event_ids INTEGER DEFAULT 0, registers INTEGER DEFAULT 0, sip_tls INTEGER DEFAULT 0, "
         "  PRIMARY KEY(sensor, epoch, site));"
+        "CREATE TABLE IF NOT EXISTS unknown_sites(site TEXT PRIMARY KEY, events INTEGER DEFAULT 0, "
+        "  first_us INTEGER, last_us INTEGER);"
         "CREATE TABLE IF NOT EXISTS flow_ids(site TEXT, ts INTEGER, flow_id INTEGER, "
         "  seen_us INTEGER, PRIMARY KEY(site, ts, flow_id)) WITHOUT ROWID;"
         "CREATE INDEX IF NOT EXISTS flow_ids_seen ON flow_ids(seen_us);"
@@ -86,7 +88,7 @@ enum {
     Q_SENSOR_STATE, Q_SENSOR_UP, Q_SITE_SENSOR, Q_EVENT, Q_RULE_UPS, Q_RULE_GET, Q_RULE_STATUS, Q_SITE_FLOW,
     Q_UNEXP_GET, Q_UNEXP_UPD, Q_UNEXP_INS, Q_GROUPS, Q_VIOL, Q_NAT_INS, Q_NAT_RUN, Q_NAT_NOW, Q_SUMMARY,
     Q_SITE_GET, Q_SITE_SET, Q_ALERT_INS, Q_ALERT_MARK, Q_COUNTER, Q_FLOW_ID,
-    Q_SUMMARY_VTG, Q_SUMMARY_SIP, Q_NAT_KNOWN, Q_NAT_IDRUN, Q_NAT_RUNID, Q_COUNT,
+    Q_SUMMARY_VTG, Q_SUMMARY_SIP, Q_UNKNOWN_GET, Q_UNKNOWN_UPS, Q_NAT_KNOWN, Q_NAT_IDRUN, Q_NAT_RUNID, Q_COUNT,
 };
 
 struct store {
@@ -436,6 +438,71 @@ void store_event(store_t *self, const char *sensor, const char *epoch, uint64_t 
     sqlite3_bind_int64(st, 6, (sqlite3_int64)ts_us);
     sqlite3_bind_text(st, 7, body, (int)len, SQLITE_TRANSIENT);
     s_step(self, st);
+}
+
+int store_unknown_site(store_t *self, const char *site, uint64_t ts_us)
+{
+    sqlite3_stmt *st = s_q(self, Q_UNKNOWN_GET,
+            "SELECT (SELECT 1 FROM unknown_sites WHERE site=?1), (SELECT COUNT(*) FROM unknown_sites)");
+    if (!st)
+        return -1;
+    s_bind(st, 1, site);
+    bool known = false;
+    uint64_t n = 0;
+    if (s_sqlstep(self, st) == SQLITE_ROW) {
+        known = sqlite3_column_type(st, 0) != SQLITE_NULL;
+        n = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    if (!known && n >= STORE_UNKNOWN_SITES) {
+        store_counter_add(self, "unknown_sites.dropped", 1);
+        return -1;
+    }
+    st = s_q(self, Q_UNKNOWN_UPS,
+            "INSERT INTO unknown_sites(site, events, first_us, last_us) VALUES(?1, 1, ?2, ?2) "
+            "ON CONFLICT(site) DO UPDATE SET events=events+1, first_us=MIN(first_us, ?2), "
+            "last_us=MAX(last_us, ?2)");
+    if (!st)
+        return -1;
+    s_bind(st, 1, site);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)ts_us);
+    s_step(self, st);
+    return known ? 0 : 1;
+}
+
+bool store_unknown_take(store_t *self, const char *site,
+        void (*fn)(const char *sensor, const char *epoch, uint64_t seq, const char *body,
+                size_t len, void *ctx),
+        void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2(self->db, "SELECT 1 FROM unknown_sites WHERE site=?", -1, &st, NULL);
+    if (!st)
+        return false;
+    s_bind(st, 1, site);
+    bool was = s_sqlstep(self, st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (!was)
+        return false;
+    st = NULL;
+    sqlite3_prepare_v2(self->db, "SELECT sensor, epoch, seq, body FROM events WHERE site=? ORDER BY id",
+            -1, &st, NULL);
+    if (st) {
+        s_bind(st, 1, site);
+        while (s_sqlstep(self, st) == SQLITE_ROW)
+            fn((const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+                    (uint64_t)sqlite3_column_int64(st, 2), (const char *)sqlite3_column_text(st, 3),
+                    (size_t)sqlite3_column_bytes(st, 3), ctx);
+        sqlite3_finalize(st);
+    }
+    st = NULL;
+    sqlite3_prepare_v2(self->db, "DELETE FROM unknown_sites WHERE site=?", -1, &st, NULL);
+    if (st) {
+        s_bind(st, 1, site);
+        s_sqlstep(self, st);
+        sqlite3_finalize(st);
+    }
+    return true;
 }
 
 void store_rule_add(store_t *self, const char *site, const char *rule, const char *verdict,
@@ -1174,6 +1241,9 @@ char *store_json_sites(store_t *self, const char *const *sites, size_t nsites)
         json_object_array_add(arr, s_site_object(self, sites[i]));
     json_object *o = json_object_new_object();
     json_object_object_add(o, "sites", arr);
+    json_object_object_add(o, "unknown_sites", s_rows(self,
+            "SELECT site, events, first_us AS first_seen_us, last_us AS last_seen_us "
+            "FROM unknown_sites ORDER BY site", NULL, NULL, NULL, 0));
     return s_take(o);
 }
 
@@ -1534,6 +1604,9 @@ void store_metrics(store_t *self, strbuf_t *b, const char *const *sites, size_t 
     strbuf_printf(b, "pinhole_events_evicted_total %llu\n",
             (unsigned long long)s_scalar(self, "SELECT COALESCE(SUM(value), 0) FROM counters "
                                                "WHERE name='events_evicted'"));
+    s_metric_rows(self, b, "pinhole_unknown_site_events_total", "counter",
+            "events for sites the inventory does not know (kept; at most 1000 names)", "site",
+            "SELECT site, events FROM unknown_sites", 1);
     s_help(b, "pinhole_events_stored", "gauge", "events in the event table");
     strbuf_printf(b, "pinhole_events_stored %llu\n", (unsigned long long)store_count_events(self));
 }

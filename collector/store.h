@@ -77,6 +77,19 @@ void store_sensor_up(store_t *self, const char *sensor, char *was, size_t waslen
 
 /* --- events and aggregates (writer) ---------------------------------- */
 
+/* Events for sites the inventory does not know are kept and counted per
+ * name, for at most STORE_UNKNOWN_SITES names (more: counted in
+ * unknown_sites.dropped, their events kept without a site). Returns 1 for
+ * a new name, 0 for one already counted, -1 beyond the bound. */
+#define STORE_UNKNOWN_SITES 1000
+int store_unknown_site(store_t *self, const char *site, uint64_t ts_us);
+/* A site now in the inventory that was unknown: calls fn for each of its
+ * events kept (oldest first) and forgets the name. False if it was never
+ * unknown. */
+bool store_unknown_take(store_t *self, const char *site,
+        void (*fn)(const char *sensor, const char *epoch, uint64_t seq, const char *body,
+                size_t len, void *ctx),
+        void *ctx);
 void store_event(store_t *self, const char *sensor, const char *epoch, uint64_t seq,
         const char *type, const char *site, uint64_t ts_us, const char *body, size_t len);
 

@@ -820,6 +820,43 @@ def case_republish(a, tmp):
     check(lab.stop() == 0, "the collector did not end cleanly on SIGTERM (see its log)")
 
 
+def case_unknown(a, tmp):
+    """Events for a site the collector's inventory does not know are kept
+    and counted per name (one log line per new name); once the site is in
+    the inventory, the collector counts them at its next start."""
+    full = os.path.join(a.src, "rules/inventory/lab.yaml")
+    lines_ = open(full).read().split("\n")
+    start = lines_.index("  - name: lab-voip")
+    end = lines_.index("roles:")
+    partial = os.path.join(tmp, "branch-only.yaml")
+    with open(partial, "w") as f:
+        f.write("\n".join(lines_[:start] + lines_[end:]))
+    lab = Lab(a, tmp)
+    lab.keygen("voip")
+    lab.start(inventory=partial)
+    cmd, ev = lab.sensor_cmd("voip", ["lab-sip-portchange-inside.pcap"], extra=["--publish-timeout", "30"])
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+    all_arrived(lab, "voip", ev, p.stderr, p.returncode)
+    voip_events = sum(1 for line in open(ev) if json.loads(line).get("site") == "lab-voip")
+    unknown = {u["site"]: u for u in lab.get("/api/sites")["unknown_sites"]}
+    check(unknown.get("lab-voip", {}).get("events") == voip_events,
+          "unknown sites %s, want lab-voip with %d events" % (unknown, voip_events))
+    check(metric(lab.get("/metrics"), "pinhole_unknown_site_events_total", site="lab-voip") == voip_events,
+          "pinhole_unknown_site_events_total for lab-voip")
+    check(lab.stop() == 0, "the collector did not end cleanly")
+    said = open(os.path.join(tmp, "collector.log")).read().count("which the inventory does not know")
+    check(said == 1, "the unknown site was logged %d times, want once" % said)
+    # The site added: counted from the events kept, at the next start.
+    lab.start(inventory=full)
+    site = lab.get("/api/sites/lab-voip")
+    changes = sum(1 for line in open(ev) if json.loads(line)["event_type"] == "nat_port_change")
+    check(site["observed"] and site["nat"]["changes_total"] == changes and
+          not lab.get("/api/sites")["unknown_sites"],
+          "lab-voip after it was added: observed %s, NAT %s (want %d changes), unknown %s"
+          % (site["observed"], site["nat"], changes, lab.get("/api/sites")["unknown_sites"]))
+    check(lab.stop() == 0, "the collector did not end cleanly")
+
+
 def case_vantages(a, tmp):
     """The lab's port-changing NAT (tests/lab/lab-sip.sh): six changes
     (tests/integration/lab_sip.py), seen by a sensor inside and one outside."""
@@ -895,7 +932,7 @@ def main():
     try:
         skipped = 77 == {"e2e": case_e2e, "restart": case_restart, "reject": case_reject, "cause": case_cause,
          "spool": case_spool, "stall": case_stall, "republish": case_republish,
-         "vantages": case_vantages, "diskfull": case_diskfull}[a.case](a, tmp)
+         "vantages": case_vantages, "diskfull": case_diskfull, "unknown": case_unknown}[a.case](a, tmp)
     except (AssertionError, OSError) as e:
         ERRORS.append(str(e))
         print("FAIL:", e)
