@@ -14,7 +14,7 @@
 #include "aggregate.h"
 #include "alert.h"
 #include "evschema.h"
-#include "health.h"
+#include "ingest.h"
 #include "http.h"
 #include "log.h"
 #include "receive.h"
@@ -44,6 +44,7 @@ typedef struct {
     receive_t *rx;
     aggregate_t *agg;
     alert_t *alert;
+    ingest_t *ingest;
     uint64_t events, messages, first_us, last_us;
     uint64_t pruned_us; /* when identities were last pruned */
     /* Refused messages by reason, counted in memory and stored once a
@@ -107,6 +108,8 @@ static void s_usage(FILE *f)
             "                           time make it partly_blocked (default 300)\n"
             "      --max-message BYTES  larger messages are refused (default 8388608)\n"
             "      --max-events N       events kept for the API (default 1000000)\n"
+            "      --max-db-size MB     the database's size bound: past it nothing more is\n"
+            "                           stored nor acknowledged, as on a full disk (default none)\n"
             "      --id-retention S     flows and NAT changes are recognised when published\n"
             "                           again this long after first seen (default 604800)\n"
             "      --sync full|normal   fsync each commit (full, default) or not (normal:\n"
@@ -120,7 +123,7 @@ static void s_usage(FILE *f)
 static int s_parse(int argc, char **argv, options_t *o)
 {
     enum { O_RULES = 256, O_INVENTORY, O_KEY, O_ALLOW, O_PLAIN, O_HTTP, O_ALERTS, O_SYSLOG,
-        O_ALERT_PUB, O_SUPPRESS, O_SILENCE, O_WINDOW, O_MAXMSG, O_MAXEV, O_SYNC, O_CHECK,
+        O_ALERT_PUB, O_SUPPRESS, O_SILENCE, O_WINDOW, O_MAXMSG, O_MAXEV, O_MAXDB, O_SYNC, O_CHECK,
         O_IDRET };
     static const struct option longs[] = {
             {"rules", required_argument, NULL, O_RULES},
@@ -136,6 +139,7 @@ static int s_parse(int argc, char **argv, options_t *o)
             {"max-message", required_argument, NULL, O_MAXMSG},
             {"max-events", required_argument, NULL, O_MAXEV},
             {"id-retention", required_argument, NULL, O_IDRET},
+            {"max-db-size", required_argument, NULL, O_MAXDB},
             {"sync", required_argument, NULL, O_SYNC}, {"check", no_argument, NULL, O_CHECK},
             {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
@@ -183,6 +187,14 @@ static int s_parse(int argc, char **argv, options_t *o)
                     return -1;
                 }
                 o->store.max_events = n;
+                break;
+            case O_MAXDB:
+                if (!str_to_u64(optarg, 1, 1ull << 24, &n)) {
+                    log_error("--max-db-size: '%s' is not a number of megabytes (1 to 16777216)",
+                            optarg);
+                    return -1;
+                }
+                o->store.max_db_bytes = n << 20;
                 break;
             case O_IDRET:
                 if (!str_to_u64(optarg, 60, 366 * 86400, &n)) {
@@ -236,160 +248,18 @@ static rules_t *s_load_rules(const options_t *o)
 /* ------------------------------------------------------------------ */
 /* Messages                                                            */
 
-typedef struct {
-    collector_t *c;
-    const receive_msg_t *msg;
-    uint64_t skip;
-    store_sensor_delta_t *d;
-} line_ctx_t;
-
-static void s_line(const char *line, size_t len, uint64_t index, void *arg)
-{
-    line_ctx_t *lc = arg;
-    if (index < lc->skip)
-        return; /* stored before: a resend */
-    const receive_msg_t *m = lc->msg;
-    uint64_t seq = m->h.first + index;
-    char err[160];
-    void *e = evschema_event_parse(line, len, err, sizeof err);
-    if (!e) {
-        lc->d->rejected++;
-        if (lc->d->rejected <= 5)
-            log_warn("sensor %s, epoch %s, event %llu refused: %s", m->h.sensor, m->h.epoch,
-                    (unsigned long long)seq, err);
-        return;
-    }
-    aggregate_event(lc->c->agg, m->h.sensor, m->h.epoch, seq, e, line, len);
-    json_object_put(e);
-    lc->d->received++;
-}
-
-/* A transaction the store refused (disk full, I/O error, locked): nothing
- * of it was kept and it is not acknowledged (sensors send it again). Said
- * once when it begins, with an alert sent directly. */
-static void s_store_failed(collector_t *c)
-{
-    const char *why = store_error(c->db);
-    uint64_t now = s_now_us();
-    if (health_store_failed(why, now)) {
-        char msg[320];
-        snprintf(msg, sizeof msg, "the store refuses writes (%s): nothing is acknowledged; "
-                 "sensors keep their events until it takes them again", why ? why : "?");
-        log_error("%s", msg);
-        alert_direct(c->alert, "store_failing", "ok", "failing", msg, now);
-    }
-}
-
-static void s_store_ok(collector_t *c)
-{
-    if (health_store_ok()) {
-        health_t h;
-        health_get(&h);
-        char msg[200];
-        snprintf(msg, sizeof msg, "the store takes writes again, after %llu refused transaction(s)",
-                (unsigned long long)h.failures);
-        log_notice("%s", msg);
-        alert_direct(c->alert, "store_failing", "failing", "ok", msg, s_now_us());
-    }
-}
-
-static void s_sensor_back(collector_t *c, const char *sensor, const char *was)
-{
-    if (strcmp(was, "silent") == 0) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "sensor %s is sending again", sensor);
-        aggregate_alert(c->agg, "sensor_silent", NULL, NULL, sensor, "silent", "up", msg);
-    }
-}
-
 static void s_events(collector_t *c, const receive_msg_t *m)
 {
-    const evschema_header_t *h = &m->h;
     uint64_t now = s_now_us();
-    if (store_begin(c->db) != 0) {
-        s_store_failed(c);
-        return; /* no ack: the sensor sends it again */
-    }
-    if (!store_sensor_known(c->db, h->sensor)) {
-        store_counter_add(c->db, "rejected.too_many_sensors", 1);
-        store_commit(c->db);
-        return;
-    }
-    bool is_new;
-    uint64_t next = store_stream_next(c->db, h->sensor, h->epoch, &is_new);
-    store_sensor_delta_t d;
-    memset(&d, 0, sizeof d);
-    bool resend = false;
-    if (h->base > next) {
-        /* The sensor no longer holds next..base-1: they were discarded. */
-        d.missing = h->base - next;
-        char msg[200];
-        snprintf(msg, sizeof msg, "sensor %s lost events %llu-%llu of run %s (its spool was full)",
-                h->sensor, (unsigned long long)next, (unsigned long long)(h->base - 1), h->epoch);
-        log_warn("%s", msg);
-        aggregate_alert(c->agg, "events_lost", NULL, NULL, h->sensor, NULL, NULL, msg);
-        next = h->base;
-    }
-    if (h->first > next) {
-        d.out_of_order = 1; /* something in between is on its way again */
-        resend = true;
-    } else if (h->first + h->count > next) {
-        uint64_t skip = next - h->first;
-        d.duplicates = skip;
-        line_ctx_t lc = {c, m, skip, &d};
-        if (evschema_body_split(m->body, m->body_len, h->count, s_line, &lc) != 0) {
-            store_rollback(c->db);
-            if (store_begin(c->db) == 0) {
-                store_counter_add(c->db, "rejected.malformed", 1);
-                store_commit(c->db);
-            }
-            log_warn("sensor %s: a body that does not hold %llu event lines; refused",
-                    h->sensor, (unsigned long long)h->count);
-            return;
-        }
-        next = h->first + h->count;
-        aggregate_settle(c->agg);
-    } else {
-        d.duplicates = h->count;
-    }
-    store_stream_set(c->db, h->sensor, h->epoch, next);
-    store_sensor_update(c->db, h->sensor, &d, now);
-    char was[16];
-    store_sensor_up(c->db, h->sensor, was, sizeof was);
-    s_sensor_back(c, h->sensor, was);
-    if (store_commit(c->db) != 0) {
-        store_rollback(c->db);
-        s_store_failed(c);
-        return; /* not acknowledged: it comes again */
-    }
-    if (d.received) /* new events stored: the store takes writes again */
-        s_store_ok(c);
-    receive_ack(c->rx, m, next - 1, resend);
+    ingest_result_t r;
+    ingest_events(c->ingest, &m->h, m->body, m->body_len, now, &r);
+    if (!r.ack)
+        return; /* refused, or the store failed: it comes again */
+    receive_ack(c->rx, m, r.acked, r.resend);
     if (!c->first_us)
         c->first_us = now;
     c->last_us = now;
-    c->events += d.received;
-}
-
-static void s_heartbeat(collector_t *c, const receive_msg_t *m)
-{
-    if (store_begin(c->db) != 0)
-        return;
-    if (!store_sensor_known(c->db, m->h.sensor)) {
-        store_counter_add(c->db, "rejected.too_many_sensors", 1);
-        store_commit(c->db);
-        return;
-    }
-    char was[16];
-    store_sensor_heartbeat(c->db, m->h.sensor, m->h.epoch, m->h.stats,
-            m->h.kind == EVSCHEMA_BYE, s_now_us(), was, sizeof was);
-    s_sensor_back(c, m->h.sensor, was);
-    if (!was[0])
-        log_notice("sensor %s connected (run %s)", m->h.sensor, m->h.epoch);
-    if (m->h.kind == EVSCHEMA_BYE)
-        log_info("sensor %s ended its run %s", m->h.sensor, m->h.epoch);
-    if (store_commit(c->db) != 0)
-        s_store_failed(c);
+    c->events += r.stored;
 }
 
 static void s_silent(const char *sensor, uint64_t last_us, void *arg)
@@ -456,7 +326,7 @@ static int s_loop(collector_t *c)
             if (m.h.kind == EVSCHEMA_EVENTS)
                 s_events(c, &m);
             else
-                s_heartbeat(c, &m);
+                ingest_heartbeat(c->ingest, &m.h, s_now_us());
             receive_msg_fini(&m);
             alert_flush(c->alert, c->db, s_now_us());
         }
@@ -522,7 +392,8 @@ int main(int argc, char **argv)
     if (!c.alert)
         goto fail;
     c.agg = aggregate_new(c.db, rs, o.window_us);
-    if (!c.agg) {
+    c.ingest = c.agg ? ingest_new(c.db, c.agg, c.alert) : NULL;
+    if (!c.agg || !c.ingest) {
         snprintf(err, sizeof err, "out of memory");
         goto fail;
     }
@@ -563,6 +434,7 @@ fail:
     log_error("%s", err);
 done:
     http_destroy(&http);
+    ingest_destroy(&c.ingest);
     aggregate_destroy(&c.agg);
     alert_destroy(&c.alert);
     receive_destroy(&c.rx);

@@ -100,11 +100,17 @@ struct store {
      * whole (docs/collector.md, "Durable"). */
     int werr;
     char werr_msg[200];
+    bool failed;            /* the last transaction was refused (werr_msg says why) */
 };
 
-/* sqlite3_step, with a failure remembered for store_commit. */
+/* sqlite3_step, with a failure remembered for store_commit. After one,
+ * nothing more runs until the next store_begin: SQLite may have rolled the
+ * transaction back already (SQLITE_FULL, IOERR), and a statement run then
+ * would commit on its own. */
 static int s_sqlstep(store_t *self, sqlite3_stmt *st)
 {
+    if (self->werr)
+        return self->werr;
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE && !self->werr) {
         self->werr = rc;
@@ -191,7 +197,14 @@ store_t *store_open(const char *path, const store_cfg_t *cfg, bool readonly, cha
         snprintf(pragmas, sizeof pragmas,
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=OFF;",
                 cfg->sync_full ? "FULL" : "NORMAL");
-        if (!s_exec(self, pragmas) || !s_exec(self, s_schema) || !s_migrate(self)) {
+        /* A size bound: past it writes fail as on a full disk (and are not
+         * acknowledged, see store_commit). */
+        char bound[64] = "";
+        if (cfg->max_db_bytes)
+            snprintf(bound, sizeof bound, "PRAGMA max_page_count=%llu;",
+                    (unsigned long long)(cfg->max_db_bytes / 4096 + 1));
+        if (!s_exec(self, pragmas) || !s_exec(self, s_schema) || !s_migrate(self) ||
+                (bound[0] && !s_exec(self, bound))) {
             snprintf(err, errlen, "%s: cannot set up the database: %s", path,
                     sqlite3_errmsg(self->db));
             store_close(&self);
@@ -243,36 +256,43 @@ static void s_step(store_t *self, sqlite3_stmt *st)
 int store_begin(store_t *self)
 {
     self->werr = 0;
-    self->werr_msg[0] = '\0';
+    self->failed = false;
     if (s_exec_how(self, "BEGIN IMMEDIATE", true))
         return 0;
-    self->werr = sqlite3_errcode(self->db);
     snprintf(self->werr_msg, sizeof self->werr_msg, "%s", sqlite3_errmsg(self->db));
+    self->failed = true;
+    return -1;
+}
+
+/* The transaction is over, refused: rolled back (by SQLite already, or
+ * now); statements run again (outside a transaction, each its own). */
+static int s_refused(store_t *self)
+{
+    if (!sqlite3_get_autocommit(self->db))
+        s_exec_how(self, "ROLLBACK", true);
+    self->werr = 0;
+    self->failed = true;
     return -1;
 }
 
 int store_commit(store_t *self)
 {
-    if (self->werr) { /* a write failed: nothing of it is kept, nor acknowledged */
-        s_exec_how(self, "ROLLBACK", true);
-        return -1;
-    }
+    if (self->werr) /* a write failed: nothing of it is kept, nor acknowledged */
+        return s_refused(self);
     if (s_exec_how(self, "COMMIT", true))
         return 0;
-    self->werr = sqlite3_errcode(self->db);
     snprintf(self->werr_msg, sizeof self->werr_msg, "%s", sqlite3_errmsg(self->db));
-    if (!sqlite3_get_autocommit(self->db))
-        s_exec_how(self, "ROLLBACK", true);
-    return -1;
+    return s_refused(self);
 }
 
 const char *store_error(const store_t *self)
 {
-    return self->werr ? self->werr_msg : NULL;
+    return self->failed ? self->werr_msg : NULL;
 }
 
 void store_rollback(store_t *self)
 {
+    self->werr = 0;
     if (!sqlite3_get_autocommit(self->db)) /* else: rolled back already */
         s_exec_how(self, "ROLLBACK", true);
 }

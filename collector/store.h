@@ -31,6 +31,7 @@ typedef struct {
     bool sync_full;           /* fsync at every commit (power-loss safe) */
     uint64_t id_retention_us; /* flow and NAT change identities kept (7 days) */
     uint64_t max_ids;         /* at most this many of each (2,000,000): the oldest go */
+    uint64_t max_db_bytes;    /* the database file's size bound (0: the disk's) */
 } store_cfg_t;
 
 void store_cfg_defaults(store_cfg_t *cfg);

@@ -22,6 +22,7 @@ int test_sipstream(void);
 int test_websocket(void);
 int test_media(void);
 int test_flowid(void);
+int test_ingest(void);
 int test_lrutab(void);
 int test_siptx(void);
 int test_alg(void);
@@ -51,6 +52,7 @@ static const struct {
         {"websocket", test_websocket},
         {"media", test_media},
         {"flowid", test_flowid},
+        {"ingest", test_ingest},
         {"alg", test_alg},
         {"evschema", test_evschema},
         {"hash", test_hash},

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/* ingest.c: a sensor's message into the store, in one transaction. */
+#include "ingest.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "health.h"
+#include "log.h"
+
+struct ingest {
+    store_t *db;
+    aggregate_t *agg;
+    alert_t *alert;
+};
+
+ingest_t *ingest_new(store_t *db, aggregate_t *agg, alert_t *alert)
+{
+    ingest_t *self = calloc(1, sizeof *self);
+    if (self)
+        *self = (ingest_t){db, agg, alert};
+    return self;
+}
+
+void ingest_destroy(ingest_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free(*self_p);
+    *self_p = NULL;
+}
+
+typedef struct {
+    ingest_t *c;
+    const evschema_header_t *h;
+    uint64_t skip;
+    store_sensor_delta_t *d;
+} line_ctx_t;
+
+static void s_line(const char *line, size_t len, uint64_t index, void *arg)
+{
+    line_ctx_t *lc = arg;
+    if (index < lc->skip)
+        return; /* stored before: a resend */
+    const evschema_header_t *h = lc->h;
+    uint64_t seq = h->first + index;
+    char err[160];
+    void *e = evschema_event_parse(line, len, err, sizeof err);
+    if (!e) {
+        lc->d->rejected++;
+        if (lc->d->rejected <= 5)
+            log_warn("sensor %s, epoch %s, event %llu refused: %s", h->sensor, h->epoch,
+                    (unsigned long long)seq, err);
+        return;
+    }
+    aggregate_event(lc->c->agg, h->sensor, h->epoch, seq, e, line, len);
+    json_object_put(e);
+    lc->d->received++;
+}
+
+/* A transaction the store refused (disk full, I/O error, locked): nothing
+ * of it was kept and it is not acknowledged (sensors send it again). Said
+ * once when it begins, with an alert sent directly. */
+static void s_store_failed(ingest_t *c, uint64_t now)
+{
+    const char *why = store_error(c->db);
+    if (health_store_failed(why, now)) {
+        char msg[320];
+        snprintf(msg, sizeof msg, "the store refuses writes (%s): nothing is acknowledged; "
+                 "sensors keep their events until it takes them again", why ? why : "?");
+        log_error("%s", msg);
+        alert_direct(c->alert, "store_failing", "ok", "failing", msg, now);
+    }
+}
+
+static void s_store_ok(ingest_t *c, uint64_t now)
+{
+    if (health_store_ok()) {
+        health_t h;
+        health_get(&h);
+        char msg[200];
+        snprintf(msg, sizeof msg, "the store takes writes again, after %llu refused transaction(s)",
+                (unsigned long long)h.failures);
+        log_notice("%s", msg);
+        alert_direct(c->alert, "store_failing", "failing", "ok", msg, now);
+    }
+}
+
+static void s_sensor_back(ingest_t *c, const char *sensor, const char *was)
+{
+    if (strcmp(was, "silent") == 0) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "sensor %s is sending again", sensor);
+        aggregate_alert(c->agg, "sensor_silent", NULL, NULL, sensor, "silent", "up", msg);
+    }
+}
+
+void ingest_events(ingest_t *c, const evschema_header_t *h, const char *body, size_t len,
+        uint64_t now, ingest_result_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (store_begin(c->db) != 0) {
+        s_store_failed(c, now);
+        return; /* no ack: the sensor sends it again */
+    }
+    if (!store_sensor_known(c->db, h->sensor)) {
+        store_counter_add(c->db, "rejected.too_many_sensors", 1);
+        store_commit(c->db);
+        return;
+    }
+    bool is_new;
+    uint64_t next = store_stream_next(c->db, h->sensor, h->epoch, &is_new);
+    store_sensor_delta_t d;
+    memset(&d, 0, sizeof d);
+    bool resend = false;
+    if (h->base > next) {
+        /* The sensor no longer holds next..base-1: they were discarded. */
+        d.missing = h->base - next;
+        char msg[200];
+        snprintf(msg, sizeof msg, "sensor %s lost events %llu-%llu of run %s (its spool was full)",
+                h->sensor, (unsigned long long)next, (unsigned long long)(h->base - 1), h->epoch);
+        log_warn("%s", msg);
+        aggregate_alert(c->agg, "events_lost", NULL, NULL, h->sensor, NULL, NULL, msg);
+        next = h->base;
+    }
+    if (h->first > next) {
+        d.out_of_order = 1; /* something in between is on its way again */
+        resend = true;
+    } else if (h->first + h->count > next) {
+        uint64_t skip = next - h->first;
+        d.duplicates = skip;
+        line_ctx_t lc = {c, h, skip, &d};
+        if (evschema_body_split(body, len, h->count, s_line, &lc) != 0) {
+            store_rollback(c->db);
+            if (store_begin(c->db) == 0) {
+                store_counter_add(c->db, "rejected.malformed", 1);
+                store_commit(c->db);
+            }
+            log_warn("sensor %s: a body that does not hold %llu event lines; refused",
+                    h->sensor, (unsigned long long)h->count);
+            return;
+        }
+        next = h->first + h->count;
+        aggregate_settle(c->agg);
+    } else {
+        d.duplicates = h->count;
+    }
+    store_stream_set(c->db, h->sensor, h->epoch, next);
+    store_sensor_update(c->db, h->sensor, &d, now);
+    char was[16];
+    store_sensor_up(c->db, h->sensor, was, sizeof was);
+    s_sensor_back(c, h->sensor, was);
+    if (store_commit(c->db) != 0) {
+        store_rollback(c->db);
+        s_store_failed(c, now);
+        return; /* not acknowledged: it comes again */
+    }
+    if (d.received) /* new events stored: the store takes writes again */
+        s_store_ok(c, now);
+    out->ack = true;
+    out->acked = next - 1;
+    out->resend = resend;
+    out->stored = d.received;
+}
+
+void ingest_heartbeat(ingest_t *c, const evschema_header_t *h, uint64_t now)
+{
+    if (store_begin(c->db) != 0)
+        return;
+    if (!store_sensor_known(c->db, h->sensor)) {
+        store_counter_add(c->db, "rejected.too_many_sensors", 1);
+        store_commit(c->db);
+        return;
+    }
+    char was[16];
+    store_sensor_heartbeat(c->db, h->sensor, h->epoch, h->stats,
+            h->kind == EVSCHEMA_BYE, now, was, sizeof was);
+    s_sensor_back(c, h->sensor, was);
+    if (!was[0])
+        log_notice("sensor %s connected (run %s)", h->sensor, h->epoch);
+    if (h->kind == EVSCHEMA_BYE)
+        log_info("sensor %s ended its run %s", h->sensor, h->epoch);
+    if (store_commit(c->db) != 0)
+        s_store_failed(c, now);
+}
+
