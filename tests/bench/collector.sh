@@ -11,11 +11,7 @@ B=$(realpath "$1")
 N=${2:-200000}
 W=$(mktemp -d /tmp/pinhole-cbench.XXXXXX)
 trap 'pkill -f "$W" 2>/dev/null || true; rm -rf "$W"' EXIT
-cat >"$W/inv.yaml" <<'YAML'
-sites:
-  - name: bench
-    cidrs: [10.0.0.0/8]
-YAML
+cp "$(dirname "$0")/inventory.yaml" "$W/inv.yaml"  # every role its rules need is bound
 R=$(realpath "$(dirname "$0")/../../rules")
 "$B/tests/bench/pinhole-gen-pcap" flows "$W/flows.pcap" "$N" 1 >/dev/null
 mkdir -p "$W/keys" "$W/allow"
