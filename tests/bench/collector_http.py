@@ -2,13 +2,16 @@
 """The collector's HTTP server: figures, never a test.
 
   tests/bench/collector_http.py --collector BIN --keygen BIN --src DIR [--events N]
+                                [--args 'COLLECTOR OPTIONS']
 
   - /health latency while 64 clients send their request a byte a second,
     from 64 loopback addresses (each probe waits up to 90 s);
   - a big /api/events?limit=100000 over N stored events (default 100,000
     flow events written straight into the database): time, bytes, events
-    returned and the collector's peak memory (VmHWM) before and after.
-Works with any collector build (it passes no --http-* option)."""
+    returned and the collector's peak memory (VmHWM) before and after;
+  - /health latency while 8 clients page through /api/events nonstop.
+Works with any collector build (it passes no --http-* option of its own:
+--args gives some, e.g. '--http-threads 1')."""
 import argparse
 import json
 import os
@@ -112,22 +115,47 @@ def big_page(lab):
           "memory %d MiB" % (n, pages, size / 1e6, time.time() - start, vm(pid, "VmHWM")))
 
 
+def busy_health(lab, seconds=5.0, readers=8):
+    """/health every 50 ms while `readers` clients read pages nonstop."""
+    done, probes = threading.Event(), []
+
+    def reader():
+        while not done.is_set():
+            timed_get(lab.http_port, "/api/events?limit=1000", 30)
+    threads = [threading.Thread(target=reader) for _ in range(readers)]
+    for t in threads:
+        t.start()
+    end = time.time() + seconds
+    while time.time() < end:
+        took, _ = timed_get(lab.http_port, "/health", 30)
+        probes.append(took if took is not None else 30.0)
+        time.sleep(0.05)
+    done.set()
+    for t in threads:
+        t.join()
+    probes.sort()
+    print("/health while %d clients read pages nonstop: median %.3f s, slowest %.3f s of %d" % (
+        readers, probes[len(probes) // 2], probes[-1], len(probes)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     for k in ("collector", "keygen", "src"):
         ap.add_argument("--" + k, required=True)
     ap.add_argument("--events", type=int, default=100000)
+    ap.add_argument("--args", default="")
     a = ap.parse_args()
     a.sensor = a.ztool = None
     tmp = tempfile.mkdtemp(prefix="pinhole-hbench-")
     lab = Lab(a, tmp)
     try:
-        lab.start(["--sync", "normal"])
+        lab.start(["--sync", "normal"] + a.args.split())
         slow_health(lab)
         lab.stop()
         fill(lab, a.events)
-        lab.start(["--sync", "normal", "--max-events", str(max(a.events, 1000))])
+        lab.start(["--sync", "normal", "--max-events", str(max(a.events, 1000))] + a.args.split())
         big_page(lab)
+        busy_health(lab)
     finally:
         lab.stop()
         shutil.rmtree(tmp, ignore_errors=True)
