@@ -56,20 +56,21 @@
 #include "log.h"
 #include "strbuf.h"
 
-#define HTTP_EVENTS_DEFAULT 100   /* events a page without `limit` */
-#define HTTP_EVENTS_MAX 1000      /* events a page at most */
-#define HTTP_EVENTS_CHUNK 100     /* events read from the store at a time */
-#define HTTP_RESPONSE_S 60        /* a response must be read within this */
-#define HTTP_IDLE_S 10            /* libmicrohttpd's own: no byte either way */
-#define HTTP_WATCH_MS 200         /* how often the watchdog looks */
+#define HTTP_EVENTS_DEFAULT 100 /* events a page without `limit` */
+#define HTTP_EVENTS_MAX 1000    /* events a page at most */
+#define HTTP_EVENTS_CHUNK 100   /* events read from the store at a time */
+#define HTTP_BLOCK 32768        /* bytes handed to libmicrohttpd at a time */
+#define HTTP_RESPONSE_S 60      /* a response must be read within this */
+#define HTTP_IDLE_S 10          /* libmicrohttpd's own: no byte either way */
+#define HTTP_WATCH_MS 200       /* how often the watchdog looks */
 
 /* One client connection, as the watchdog sees it. */
 typedef struct conn {
     struct conn *prev, *next;
     int fd;
-    bool responding;          /* its request is whole; a response is under way */
-    bool dropped;             /* shut down by the watchdog */
-    uint64_t since_ms;        /* when the current phase began (monotonic) */
+    bool responding;   /* its request is whole; a response is under way */
+    bool dropped;      /* shut down by the watchdog */
+    uint64_t since_ms; /* when the current phase began (monotonic) */
 } conn_t;
 
 struct http {
@@ -80,13 +81,13 @@ struct http {
     const char ***site_rules;  /* per site: its applicable primary rules */
     size_t *nsite_rules;
     uint16_t port;
-    pthread_mutex_t lock;      /* everything below */
+    pthread_mutex_t lock; /* everything below */
     pthread_cond_t wake;
-    store_t **pool;            /* read-only store connections, one a thread */
+    store_t **pool; /* read-only store connections, one a thread */
     bool *taken;
     unsigned npool;
     conn_t *conns;
-    uint64_t timed_out;        /* connections the watchdog shut down */
+    uint64_t timed_out; /* connections the watchdog shut down */
     bool stopping;
     bool watching;
     pthread_t watchdog;
@@ -149,8 +150,8 @@ static store_t *s_db_get(http_t *self, unsigned *slot)
             *slot = i;
             if (!self->pool[i]) {
                 char err[256];
-                self->pool[i] = store_open(self->cfg.db_path, &self->cfg.store, true, err,
-                        sizeof err);
+                self->pool[i] =
+                        store_open(self->cfg.db_path, &self->cfg.store, true, err, sizeof err);
                 if (!self->pool[i]) {
                     log_warn("http: %s", err);
                     s_db_put(self, i);
@@ -176,8 +177,8 @@ static void s_on_connection(void *cls, struct MHD_Connection *c, void **socket_c
         conn_t *k = calloc(1, sizeof *k);
         if (!k)
             return; /* not watched: libmicrohttpd's idle timeout still holds */
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
-                MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         k->fd = ci ? ci->connect_fd : -1;
         k->since_ms = s_now_ms();
         pthread_mutex_lock(&self->lock);
@@ -208,8 +209,8 @@ static void s_on_connection(void *cls, struct MHD_Connection *c, void **socket_c
  * the next one. */
 static void s_phase(http_t *self, struct MHD_Connection *c, bool responding)
 {
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
-            MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     conn_t *k = ci ? ci->socket_context : NULL;
     if (!k)
         return;
@@ -219,8 +220,8 @@ static void s_phase(http_t *self, struct MHD_Connection *c, bool responding)
     pthread_mutex_unlock(&self->lock);
 }
 
-static void s_on_completed(void *cls, struct MHD_Connection *c, void **req,
-        enum MHD_RequestTerminationCode code)
+static void s_on_completed(
+        void *cls, struct MHD_Connection *c, void **req, enum MHD_RequestTerminationCode code)
 {
     (void)req;
     (void)code;
@@ -242,7 +243,8 @@ static void *s_watchdog(void *arg)
         pthread_cond_timedwait(&self->wake, &self->lock, &ts);
         uint64_t now = s_now_ms();
         for (conn_t *k = self->conns; k; k = k->next) {
-            uint64_t limit = (k->responding ? HTTP_RESPONSE_S : self->cfg.lim.timeout_s) * 1000u;
+            uint64_t limit =
+                    (uint64_t)(k->responding ? HTTP_RESPONSE_S : self->cfg.lim.timeout_s) * 1000u;
             if (k->dropped || k->fd < 0 || now - k->since_ms <= limit)
                 continue;
             /* Still open (the record goes before the socket): its own
@@ -312,12 +314,12 @@ static int64_t s_id_arg(struct MHD_Connection *c, const char *k, int64_t lo)
 
 typedef struct {
     http_t *http;
-    store_events_query_t q;   /* its strings point into `args` */
-    char *args[3];            /* type, site, sensor (owned) */
-    unsigned limit, left;     /* the page's size, and what is still to read */
-    int64_t last;             /* the id of the last event read */
+    store_events_query_t q; /* its strings point into `args` */
+    char *args[3];          /* type, site, sensor (owned) */
+    unsigned limit, left;   /* the page's size, and what is still to read */
+    int64_t last;           /* the id of the last event read */
     bool started, more, done;
-    strbuf_t out;             /* text not yet sent */
+    strbuf_t out; /* text not yet sent */
     size_t off;
 } events_stream_t;
 
@@ -402,16 +404,20 @@ static enum MHD_Result s_events(http_t *self, struct MHD_Connection *c)
             s_events_free(s);
             return s_reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, json, NULL);
         }
-    s->q = (store_events_query_t){.type = s->args[0], .site = s->args[1], .sensor = s->args[2],
-            .before = before, .after = after, .oldest_first = after >= 0};
+    s->q = (store_events_query_t){.type = s->args[0],
+            .site = s->args[1],
+            .sensor = s->args[2],
+            .before = before,
+            .after = after,
+            .oldest_first = after >= 0};
     s->limit = s->left = s_limit(c, HTTP_EVENTS_DEFAULT, HTTP_EVENTS_MAX);
     /* The first chunk now: a store that cannot be read is still a 503. */
     if (s_events_fill(s) < 0) {
         s_events_free(s);
         return s_reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, json, s_error("database not ready"));
     }
-    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024,
-            s_events_read, s, s_events_free);
+    struct MHD_Response *r = MHD_create_response_from_callback(
+            MHD_SIZE_UNKNOWN, HTTP_BLOCK, s_events_read, s, s_events_free);
     if (!r) {
         s_events_free(s);
         return MHD_NO;
@@ -429,8 +435,8 @@ static char *s_metrics(http_t *self, store_t *db)
 {
     strbuf_t b;
     strbuf_init(&b);
-    store_metrics(db, &b, self->sites, self->nsites,
-            (const char *const *const *)self->site_rules, self->nsite_rules);
+    store_metrics(db, &b, self->sites, self->nsites, (const char *const *const *)self->site_rules,
+            self->nsite_rules);
     pthread_mutex_lock(&self->lock);
     uint64_t timed_out = self->timed_out;
     pthread_mutex_unlock(&self->lock);
@@ -438,13 +444,13 @@ static char *s_metrics(http_t *self, store_t *db)
             "# HELP pinhole_http_timeouts_total HTTP connections dropped: a request not whole "
             "in time, or a response not read in time\n"
             "# TYPE pinhole_http_timeouts_total counter\n"
-            "pinhole_http_timeouts_total %" PRIu64 "\n", timed_out);
+            "pinhole_http_timeouts_total %" PRIu64 "\n",
+            timed_out);
     return strbuf_take(&b, NULL);
 }
 
 /* Everything but /api/events, answered whole from one store connection. */
-static enum MHD_Result s_route(http_t *self, struct MHD_Connection *c, const char *url,
-        store_t *db)
+static enum MHD_Result s_route(http_t *self, struct MHD_Connection *c, const char *url, store_t *db)
 {
     const char *json = "application/json";
     if (strcmp(url, "/health") == 0) {
@@ -457,8 +463,8 @@ static enum MHD_Result s_route(http_t *self, struct MHD_Connection *c, const cha
     if (!db)
         return s_reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, json, s_error("database not ready"));
     if (strcmp(url, "/metrics") == 0)
-        return s_reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
-                s_metrics(self, db));
+        return s_reply(
+                c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", s_metrics(self, db));
     if (strcmp(url, "/api/sites") == 0 || strcmp(url, "/api/sites/") == 0)
         return s_reply(c, MHD_HTTP_OK, json, store_json_sites(db, self->sites, self->nsites));
     if (strncmp(url, "/api/sites/", 11) == 0) {
@@ -514,11 +520,10 @@ static int s_start(http_t *self, const struct sockaddr_in *sa)
     self->d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, self->cfg.port,
             NULL, NULL, s_handle, self, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa,
             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(lim->threads > 1 ? lim->threads : 0),
-            MHD_OPTION_CONNECTION_LIMIT, lim->connections,
-            MHD_OPTION_PER_IP_CONNECTION_LIMIT, lim->per_ip,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_S,
-            MHD_OPTION_NOTIFY_CONNECTION, s_on_connection, self,
-            MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, self, MHD_OPTION_END);
+            MHD_OPTION_CONNECTION_LIMIT, lim->connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+            lim->per_ip, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_S,
+            MHD_OPTION_NOTIFY_CONNECTION, s_on_connection, self, MHD_OPTION_NOTIFY_COMPLETED,
+            s_on_completed, self, MHD_OPTION_END);
     if (!self->d)
         return -1;
     if (pthread_create(&self->watchdog, NULL, s_watchdog, self) != 0)

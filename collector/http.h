@@ -18,10 +18,10 @@
 
 /* What the server lets its clients hold (docs/collector.md). */
 typedef struct {
-    unsigned threads;          /* threads serving connections (4) */
-    unsigned connections;      /* connections open at once, in all (256) */
-    unsigned per_ip;           /* ... from one client address (16) */
-    unsigned timeout_s;        /* a request must arrive whole within this (5) */
+    unsigned threads;     /* threads serving connections (4) */
+    unsigned connections; /* connections open at once, in all (256) */
+    unsigned per_ip;      /* ... from one client address (16) */
+    unsigned timeout_s;   /* a request must arrive whole within this (5) */
 } http_limits_t;
 
 void http_limits_defaults(http_limits_t *lim);

@@ -1085,8 +1085,8 @@ int store_events_page(store_t *self, const store_events_query_t *q, unsigned n, 
         if (rows > 0 || !first)
             strbuf_append(out, ",", 1);
         size_t len = 0;
-        const char *js = json_object_to_json_string_length(o,
-                JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+        const char *js = json_object_to_json_string_length(
+                o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
         strbuf_append(out, js, len);
         json_object_put(o);
         *last = sqlite3_column_int64(st, 0);
