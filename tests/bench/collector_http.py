@@ -29,12 +29,16 @@ from collector_http import SlowClient, flow_event, trickle  # noqa: E402
 from collector_lib import Lab  # noqa: E402
 
 
-def vm(pid, key):
+def status(pid, key):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
             if line.startswith(key + ":"):
-                return int(line.split()[1]) // 1024  # MiB
+                return int(line.split()[1])
     return 0
+
+
+def vm(pid, key):
+    return status(pid, key) // 1024  # MiB
 
 
 def timed_get(port, path, timeout):
@@ -53,6 +57,9 @@ def slow_health(lab):
     t = threading.Thread(target=trickle, args=(clients, stop), daemon=True)
     t.start()
     time.sleep(1.5)
+    pid = lab.proc.pid
+    held = "the collector with them: %d threads, %d MiB resident, %d MiB virtual" % (
+        status(pid, "Threads"), vm(pid, "VmRSS"), vm(pid, "VmSize"))
     lat = []
     for _ in range(3):
         # Until it answers (a refused connection is tried again): how long.
@@ -66,6 +73,7 @@ def slow_health(lab):
         took = time.time() - start
         lat.append("%.3f s%s" % (took, " (%d refused: %s)" % (refused, err) if refused else ""))
     print("/health under 64 slow clients (64 addresses):", "; ".join(lat))
+    print(held)
     stop.set()
     t.join()
     for c in clients:
