@@ -31,7 +31,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from collector_lib import Lab, lines, wait_until  # noqa: E402
+from collector_lib import Lab, lines, metric, wait_until  # noqa: E402
 
 ERRORS = []
 LABS = []  # collectors started, stopped at the end whatever happens
@@ -169,8 +169,9 @@ def case_slow(a, tmp):
     check(body.closed_at and body.closed_at - start < timeout_s + 3,
           "a slow POST body held its connection")
     body.close()
-    text = lab.get("/metrics")
-    print([line for line in text.splitlines() if line.startswith("pinhole_http_timeouts_total")])
+    dropped = metric(lab.get("/metrics"), "pinhole_http_timeouts_total")
+    print("pinhole_http_timeouts_total:", dropped)
+    check(dropped is not None and dropped >= SLOW + 1, "timeouts counted: %s" % dropped)
     check(lab.get("/health")["status"] == "ok", "not healthy after the slow clients")
     check(lab.stop() == 0, "the collector did not end cleanly on SIGTERM (see its log)")
 
