@@ -1,28 +1,114 @@
 /* SPDX-License-Identifier: MIT */
-/* http.c: the API, /metrics and /health on libmicrohttpd. */
+/* http.c: the API, /metrics and /health on libmicrohttpd (docs/collector.md).
+ *
+ * Threads
+ * -------
+ * libmicrohttpd runs a pool of `threads` event-driven threads (epoll); each
+ * owns the connections it accepted and calls the handlers below for them. A
+ * connection that sends its request a byte at a time costs a socket and a
+ * small buffer, never a thread, so a thread per connection was not chosen:
+ * it would spend a thread (and its stack) on every slow client. A handler
+ * that reads the store blocks only its own thread's connections; /health
+ * goes on answering on the others.
+ *
+ * The store
+ * ---------
+ * SQLite connections are not shared between threads: a small pool holds one
+ * read-only connection per thread (opened when first needed), taken for the
+ * length of one handler call or one streamed chunk. WAL lets each of them
+ * read while the collector's event loop commits: an API reader never makes
+ * ingest wait.
+ *
+ * Limits
+ * ------
+ * libmicrohttpd counts connections in all (`connections`, shared among the
+ * threads) and per client address (`per_ip`): one client cannot hold them
+ * all. Its own timeout only notices a connection that says nothing at all,
+ * and a byte a second resets it; so a watchdog thread keeps every
+ * connection's phase and the time it began, and shuts down (shutdown(2):
+ * the owning thread sees the end and closes it) one whose request is not
+ * whole `timeout_s` after the connection opened or its last response ended,
+ * or whose response has not been read within HTTP_RESPONSE_S. libmicrohttpd
+ * reports a connection closed (NOTIFY_CLOSED) before it closes the socket,
+ * and the record goes under the same lock, so the watchdog never shuts down
+ * a descriptor that was reused.
+ *
+ * /api/events
+ * -----------
+ * At most HTTP_EVENTS_MAX events a request (a larger `limit` is cut down to
+ * it), with `next`, the cursor for the following page. The page is streamed:
+ * the response callback reads HTTP_EVENTS_CHUNK rows at a time, each read a
+ * short one of its own, so memory stays bounded and no reader holds a
+ * snapshot while a slow client reads. */
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "health.h"
 #include "log.h"
 #include "strbuf.h"
 
+#define HTTP_EVENTS_DEFAULT 100 /* events a page without `limit` */
+#define HTTP_EVENTS_MAX 1000    /* events a page at most */
+#define HTTP_EVENTS_CHUNK 100   /* events read from the store at a time */
+#define HTTP_BLOCK 32768        /* bytes handed to libmicrohttpd at a time */
+#define HTTP_RESPONSE_S 60      /* a response must be read within this */
+#define HTTP_IDLE_S 10          /* libmicrohttpd's own: no byte either way */
+#define HTTP_WATCH_MS 200       /* how often the watchdog looks */
+
+/* One client connection, as the watchdog sees it. */
+typedef struct conn {
+    struct conn *prev, *next;
+    int fd;
+    bool responding;   /* its request is whole; a response is under way */
+    bool dropped;      /* shut down by the watchdog */
+    uint64_t since_ms; /* when the current phase began (monotonic) */
+} conn_t;
+
 struct http {
     http_cfg_t cfg;
     struct MHD_Daemon *d;
-    store_t *db;               /* the reader; HTTP thread only */
     const char **sites;
     size_t nsites;
     const char ***site_rules;  /* per site: its applicable primary rules */
     size_t *nsite_rules;
     uint16_t port;
+    pthread_mutex_t lock; /* everything below */
+    pthread_cond_t wake;
+    store_t **pool; /* read-only store connections, one a thread */
+    bool *taken;
+    unsigned npool;
+    conn_t *conns;
+    uint64_t timed_out; /* connections the watchdog shut down */
+    bool stopping;
+    bool watching;
+    pthread_t watchdog;
 };
+
+static uint64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void http_limits_defaults(http_limits_t *lim)
+{
+    lim->threads = 4;
+    lim->connections = 256;
+    lim->per_ip = 16;
+    lim->timeout_s = 5;
+}
 
 static void s_site_rules(http_t *self)
 {
@@ -43,16 +129,139 @@ static void s_site_rules(http_t *self)
     }
 }
 
-static store_t *s_db(http_t *self)
+static void s_db_put(http_t *self, unsigned slot)
 {
-    if (!self->db) {
-        char err[256];
-        self->db = store_open(self->cfg.db_path, &self->cfg.store, true, err, sizeof err);
-        if (!self->db)
-            log_warn("http: %s", err);
-    }
-    return self->db;
+    pthread_mutex_lock(&self->lock);
+    self->taken[slot] = false;
+    pthread_cond_broadcast(&self->wake);
+    pthread_mutex_unlock(&self->lock);
 }
+
+/* A read-only store connection for this thread's call; slot: give it back
+ * with s_db_put. NULL (nothing to give back) if the database cannot be
+ * opened (yet). */
+static store_t *s_db_get(http_t *self, unsigned *slot)
+{
+    pthread_mutex_lock(&self->lock);
+    for (;;) {
+        for (unsigned i = 0; i < self->npool; i++) {
+            if (self->taken[i])
+                continue;
+            self->taken[i] = true;
+            pthread_mutex_unlock(&self->lock);
+            *slot = i;
+            if (!self->pool[i]) {
+                char err[256];
+                self->pool[i] =
+                        store_open(self->cfg.db_path, &self->cfg.store, true, err, sizeof err);
+                if (!self->pool[i]) {
+                    log_warn("http: %s", err);
+                    s_db_put(self, i);
+                    return NULL;
+                }
+            }
+            return self->pool[i];
+        }
+        /* One connection a thread: only reached if libmicrohttpd ran more
+         * threads than asked. */
+        pthread_cond_wait(&self->wake, &self->lock);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections and the watchdog                                        */
+
+static void s_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+        enum MHD_ConnectionNotificationCode code)
+{
+    http_t *self = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        conn_t *k = calloc(1, sizeof *k);
+        if (!k)
+            return; /* not watched: libmicrohttpd's idle timeout still holds */
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        k->fd = ci ? ci->connect_fd : -1;
+        k->since_ms = s_now_ms();
+        pthread_mutex_lock(&self->lock);
+        k->next = self->conns;
+        if (k->next)
+            k->next->prev = k;
+        self->conns = k;
+        pthread_mutex_unlock(&self->lock);
+        *socket_context = k;
+        return;
+    }
+    conn_t *k = *socket_context;
+    if (!k)
+        return;
+    pthread_mutex_lock(&self->lock);
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        self->conns = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    pthread_mutex_unlock(&self->lock);
+    free(k);
+    *socket_context = NULL;
+}
+
+/* The connection's phase: its request is whole (responding) or it waits for
+ * the next one. */
+static void s_phase(http_t *self, struct MHD_Connection *c, bool responding)
+{
+    const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    conn_t *k = ci ? ci->socket_context : NULL;
+    if (!k)
+        return;
+    pthread_mutex_lock(&self->lock);
+    k->responding = responding;
+    k->since_ms = s_now_ms();
+    pthread_mutex_unlock(&self->lock);
+}
+
+static void s_on_completed(
+        void *cls, struct MHD_Connection *c, void **req, enum MHD_RequestTerminationCode code)
+{
+    (void)req;
+    (void)code;
+    s_phase(cls, c, false);
+}
+
+static void *s_watchdog(void *arg)
+{
+    http_t *self = arg;
+    pthread_mutex_lock(&self->lock);
+    while (!self->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += HTTP_WATCH_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&self->wake, &self->lock, &ts);
+        uint64_t now = s_now_ms();
+        for (conn_t *k = self->conns; k; k = k->next) {
+            uint64_t limit =
+                    (uint64_t)(k->responding ? HTTP_RESPONSE_S : self->cfg.lim.timeout_s) * 1000u;
+            if (k->dropped || k->fd < 0 || now - k->since_ms <= limit)
+                continue;
+            /* Still open (the record goes before the socket): its own
+             * thread sees the end and closes it. */
+            shutdown(k->fd, SHUT_RDWR);
+            k->dropped = true;
+            self->timed_out++;
+        }
+    }
+    pthread_mutex_unlock(&self->lock);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Replies                                                             */
 
 static enum MHD_Result s_reply(struct MHD_Connection *c, unsigned status, const char *type,
         char *body)
@@ -89,19 +298,172 @@ static const char *s_arg(struct MHD_Connection *c, const char *k)
     return v && *v ? v : NULL;
 }
 
-static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char *url,
-        const char *method, const char *version, const char *upload, size_t *upload_size,
-        void **req)
+/* An event id argument, at least `lo`: -1 if absent, -2 if not a number
+ * from lo. */
+static int64_t s_id_arg(struct MHD_Connection *c, const char *k, int64_t lo)
 {
-    (void)version;
-    (void)upload;
-    (void)upload_size;
-    (void)req;
-    http_t *self = cls;
+    const char *v = s_arg(c, k);
+    if (!v)
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    return errno || *end || n < lo ? -2 : (int64_t)n;
+}
+
+/* ------------------------------------------------------------------ */
+/* /api/events, streamed                                               */
+
+typedef struct {
+    http_t *http;
+    store_events_query_t q; /* its strings point into `args` */
+    char *args[3];          /* type, site, sensor (owned) */
+    unsigned limit, left;   /* the page's size, and what is still to read */
+    int64_t last;           /* the id of the last event read */
+    bool started, more, done;
+    strbuf_t out; /* text not yet sent */
+    size_t off;
+} events_stream_t;
+
+static void s_events_free(void *cls)
+{
+    events_stream_t *s = cls;
+    for (int i = 0; i < 3; i++)
+        free(s->args[i]);
+    strbuf_fini(&s->out);
+    free(s);
+}
+
+/* Reads the next chunk of the page into s->out, and the page's end after
+ * the last one. -1: the database failed (503 before the first byte, a cut
+ * response after). */
+static int s_events_fill(events_stream_t *s)
+{
+    if (!s->started)
+        strbuf_printf(&s->out, "{\"events\":[");
+    if (s->left > 0 && (!s->started || s->more)) {
+        unsigned n = s->left < HTTP_EVENTS_CHUNK ? s->left : HTTP_EVENTS_CHUNK, slot;
+        store_t *db = s_db_get(s->http, &slot);
+        if (!db)
+            return -1;
+        int rows = store_events_page(db, &s->q, n, !s->started, &s->out, &s->last, &s->more);
+        s_db_put(s->http, slot);
+        if (rows < 0)
+            return -1;
+        s->left -= (unsigned)rows;
+        if (s->q.oldest_first)
+            s->q.after = s->last; /* the next chunk starts above */
+        else
+            s->q.before = s->last;
+    }
+    s->started = true;
+    if (s->left == 0 || !s->more) {
+        if (s->more)
+            strbuf_printf(&s->out, "],\"limit\":%u,\"next\":%" PRId64 "}", s->limit, s->last);
+        else
+            strbuf_printf(&s->out, "],\"limit\":%u,\"next\":null}", s->limit);
+        s->done = true;
+    }
+    return s->out.failed ? -1 : 0;
+}
+
+static ssize_t s_events_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    events_stream_t *s = cls;
+    while (s->off == s->out.len) {
+        if (s->done)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        s->out.len = 0;
+        s->off = 0;
+        if (s_events_fill(s) < 0) {
+            log_warn("http: /api/events: the store failed while streaming; response cut");
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+    }
+    size_t n = s->out.len - s->off < max ? s->out.len - s->off : max;
+    memcpy(buf, s->out.buf + s->off, n);
+    s->off += n;
+    return (ssize_t)n;
+}
+
+static enum MHD_Result s_events(http_t *self, struct MHD_Connection *c)
+{
     const char *json = "application/json";
-    if (strcmp(method, "GET") != 0)
-        return s_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, json, s_error("GET only"));
-    store_t *db = s_db(self);
+    /* after=0: from the oldest. */
+    int64_t before = s_id_arg(c, "before", 1), after = s_id_arg(c, "after", 0);
+    if (before == -2 || after == -2)
+        return s_reply(c, MHD_HTTP_BAD_REQUEST, json,
+                s_error("before takes an event id, after an event id or 0"));
+    events_stream_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return s_reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, json, NULL);
+    s->http = self;
+    strbuf_init(&s->out);
+    const char *names[3] = {"type", "site", "sensor"};
+    for (int i = 0; i < 3; i++)
+        if (s_arg(c, names[i]) && !(s->args[i] = strdup(s_arg(c, names[i])))) {
+            s_events_free(s);
+            return s_reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, json, NULL);
+        }
+    s->q = (store_events_query_t){.type = s->args[0],
+            .site = s->args[1],
+            .sensor = s->args[2],
+            .before = before,
+            .after = after,
+            .oldest_first = after >= 0};
+    s->limit = s->left = s_limit(c, HTTP_EVENTS_DEFAULT, HTTP_EVENTS_MAX);
+    /* The first chunk now: a store that cannot be read is still a 503. */
+    if (s_events_fill(s) < 0) {
+        s_events_free(s);
+        return s_reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, json, s_error("database not ready"));
+    }
+    struct MHD_Response *r = MHD_create_response_from_callback(
+            MHD_SIZE_UNKNOWN, HTTP_BLOCK, s_events_read, s, s_events_free);
+    if (!r) {
+        s_events_free(s);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", json);
+    enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Requests                                                            */
+
+static char *s_metrics(http_t *self, store_t *db)
+{
+    strbuf_t b;
+    strbuf_init(&b);
+    store_metrics(db, &b, self->sites, self->nsites, (const char *const *const *)self->site_rules,
+            self->nsite_rules);
+    pthread_mutex_lock(&self->lock);
+    uint64_t timed_out = self->timed_out;
+    pthread_mutex_unlock(&self->lock);
+    strbuf_printf(&b,
+            "# HELP pinhole_http_timeouts_total HTTP connections dropped: a request not whole "
+            "in time, or a response not read in time\n"
+            "# TYPE pinhole_http_timeouts_total counter\n"
+            "pinhole_http_timeouts_total %" PRIu64 "\n",
+            timed_out);
+    health_t h;
+    health_get(&h);
+    strbuf_printf(&b, "# HELP pinhole_store_failing 1 while the store refuses writes "
+                      "(nothing is acknowledged)\n# TYPE pinhole_store_failing gauge\n"
+                      "pinhole_store_failing %d\n", h.failing ? 1 : 0);
+    strbuf_printf(&b, "# HELP pinhole_store_write_failures_total transactions the store "
+                      "refused (disk full, I/O error, locked)\n# TYPE "
+                      "pinhole_store_write_failures_total counter\n"
+                      "pinhole_store_write_failures_total %" PRIu64 "\n", h.failures);
+    return strbuf_take(&b, NULL);
+}
+
+/* Everything but /api/events, answered whole from one store connection. */
+static enum MHD_Result s_route(http_t *self, struct MHD_Connection *c, const char *url, store_t *db)
+{
+    const char *json = "application/json";
     if (strcmp(url, "/health") == 0) {
         health_t h;
         health_get(&h);
@@ -122,24 +484,9 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
     }
     if (!db)
         return s_reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, json, s_error("database not ready"));
-    if (strcmp(url, "/metrics") == 0) {
-        strbuf_t b;
-        strbuf_init(&b);
-        store_metrics(db, &b, self->sites, self->nsites,
-                (const char *const *const *)self->site_rules, self->nsite_rules);
-        health_t h;
-        health_get(&h);
-        strbuf_printf(&b, "# HELP pinhole_store_failing 1 while the store refuses writes "
-                          "(nothing is acknowledged)\n# TYPE pinhole_store_failing gauge\n"
-                          "pinhole_store_failing %d\n", h.failing ? 1 : 0);
-        strbuf_printf(&b, "# HELP pinhole_store_write_failures_total transactions the store "
-                          "refused (disk full, I/O error, locked)\n# TYPE "
-                          "pinhole_store_write_failures_total counter\n"
-                          "pinhole_store_write_failures_total %llu\n",
-                (unsigned long long)h.failures);
-        return s_reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
-                strbuf_take(&b, NULL));
-    }
+    if (strcmp(url, "/metrics") == 0)
+        return s_reply(
+                c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", s_metrics(self, db));
     if (strcmp(url, "/api/sites") == 0 || strcmp(url, "/api/sites/") == 0)
         return s_reply(c, MHD_HTTP_OK, json, store_json_sites(db, self->sites, self->nsites));
     if (strncmp(url, "/api/sites/", 11) == 0) {
@@ -150,13 +497,61 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
     }
     if (strcmp(url, "/api/sensors") == 0)
         return s_reply(c, MHD_HTTP_OK, json, store_json_sensors(db));
-    if (strcmp(url, "/api/events") == 0)
-        return s_reply(c, MHD_HTTP_OK, json,
-                store_json_events(db, s_arg(c, "type"), s_arg(c, "site"), s_arg(c, "sensor"),
-                        s_limit(c, 100, 100000)));
     if (strcmp(url, "/api/alerts") == 0)
         return s_reply(c, MHD_HTTP_OK, json, store_json_alerts(db, s_limit(c, 100, 10000)));
     return s_reply(c, MHD_HTTP_NOT_FOUND, json, s_error("not found"));
+}
+
+static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char *url,
+        const char *method, const char *version, const char *upload, size_t *upload_size,
+        void **req)
+{
+    (void)version;
+    (void)upload;
+    (void)upload_size;
+    (void)req;
+    http_t *self = cls;
+    /* Called once the headers are whole: from now on the response's time
+     * limit holds, not the request's. */
+    s_phase(self, c, true);
+    if (strcmp(method, "GET") != 0)
+        return s_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json", s_error("GET only"));
+    if (strcmp(url, "/api/events") == 0)
+        return s_events(self, c);
+    unsigned slot;
+    store_t *db = s_db_get(self, &slot);
+    enum MHD_Result rc = s_route(self, c, url, db);
+    if (db)
+        s_db_put(self, slot);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The server                                                          */
+
+static int s_start(http_t *self, const struct sockaddr_in *sa)
+{
+    const http_limits_t *lim = &self->cfg.lim;
+    self->npool = lim->threads;
+    self->pool = calloc(self->npool, sizeof *self->pool);
+    self->taken = calloc(self->npool, sizeof *self->taken);
+    if (!self->pool || !self->taken)
+        return -1;
+    /* MHD_OPTION_THREAD_POOL_SIZE only past one thread: one is the
+     * internal polling thread itself. */
+    self->d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, self->cfg.port,
+            NULL, NULL, s_handle, self, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa,
+            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(lim->threads > 1 ? lim->threads : 0),
+            MHD_OPTION_CONNECTION_LIMIT, lim->connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+            lim->per_ip, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_S,
+            MHD_OPTION_NOTIFY_CONNECTION, s_on_connection, self, MHD_OPTION_NOTIFY_COMPLETED,
+            s_on_completed, self, MHD_OPTION_END);
+    if (!self->d)
+        return -1;
+    if (pthread_create(&self->watchdog, NULL, s_watchdog, self) != 0)
+        return -1;
+    self->watching = true;
+    return 0;
 }
 
 http_t *http_new(const http_cfg_t *cfg, char *err, size_t errlen)
@@ -165,6 +560,8 @@ http_t *http_new(const http_cfg_t *cfg, char *err, size_t errlen)
     if (!self)
         return NULL;
     self->cfg = *cfg;
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_cond_init(&self->wake, NULL);
     s_site_rules(self);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
@@ -175,17 +572,21 @@ http_t *http_new(const http_cfg_t *cfg, char *err, size_t errlen)
         http_destroy(&self);
         return NULL;
     }
-    self->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, cfg->port, NULL,
-            NULL, s_handle, self, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-            MHD_OPTION_END);
-    if (!self->d) {
+    if (cfg->lim.connections < cfg->lim.threads) {
+        snprintf(err, errlen, "--http-connections %u: want at least one per thread (%u)",
+                cfg->lim.connections, cfg->lim.threads);
+        http_destroy(&self);
+        return NULL;
+    }
+    if (s_start(self, &sa) < 0) {
         snprintf(err, errlen, "--http %s:%u: cannot listen", cfg->addr, cfg->port);
         http_destroy(&self);
         return NULL;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(self->d, MHD_DAEMON_INFO_BIND_PORT);
     self->port = info ? info->port : cfg->port;
+    log_config("http: %u threads, %u connections (%u per address), requests within %u s",
+            cfg->lim.threads, cfg->lim.connections, cfg->lim.per_ip, cfg->lim.timeout_s);
     return self;
 }
 
@@ -200,13 +601,25 @@ void http_destroy(http_t **self_p)
         return;
     http_t *self = *self_p;
     if (self->d)
-        MHD_stop_daemon(self->d);
-    store_close(&self->db);
+        MHD_stop_daemon(self->d); /* every connection closed: no record left */
+    if (self->watching) {
+        pthread_mutex_lock(&self->lock);
+        self->stopping = true;
+        pthread_cond_broadcast(&self->wake);
+        pthread_mutex_unlock(&self->lock);
+        pthread_join(self->watchdog, NULL);
+    }
+    for (unsigned i = 0; self->pool && i < self->npool; i++)
+        store_close(&self->pool[i]);
+    free(self->pool);
+    free(self->taken);
     for (size_t i = 0; self->site_rules && i < self->nsites; i++)
         free(self->site_rules[i]);
     free(self->site_rules);
     free(self->nsite_rules);
     free(self->sites);
+    pthread_cond_destroy(&self->wake);
+    pthread_mutex_destroy(&self->lock);
     free(self);
     *self_p = NULL;
 }

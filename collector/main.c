@@ -34,6 +34,7 @@ typedef struct {
     receive_cfg_t rx;
     alert_cfg_t alert;
     store_cfg_t store;
+    http_limits_t http_lim;
     uint64_t silence_us, window_us;
     bool check_only;
 } options_t;
@@ -99,6 +100,11 @@ static void s_usage(FILE *f)
             "      --plain              no CURVE: any sensor may connect (trusted networks only)\n"
             "      --http ADDR:PORT     API, /metrics and /health (default 127.0.0.1:7780;\n"
             "                           'off' for none)\n"
+            "      --http-threads N     threads serving HTTP (default 4)\n"
+            "      --http-connections N HTTP connections open at once (default 256)\n"
+            "      --http-per-ip N      ... from one client address (default 16)\n"
+            "      --http-timeout S     an HTTP request must arrive whole within this\n"
+            "                           (default 5)\n"
             "      --alerts FILE        alerts as JSON lines (SIGHUP opens it again)\n"
             "      --syslog             alerts to syslog too\n"
             "      --alert-publish EP   re-publish alerts on a ZeroMQ PUB socket\n"
@@ -120,17 +126,40 @@ static void s_usage(FILE *f)
             "  -V, --version            the version\n");
 }
 
+/* The --http-* limit i: threads, connections, per-ip, timeout. */
+static int s_http_limit(int i, const char *arg, http_limits_t *lim)
+{
+    static const struct {
+        const char *name;
+        uint64_t lo, hi;
+    } range[4] = {{"--http-threads", 1, 64}, {"--http-connections", 1, 4096},
+            {"--http-per-ip", 1, 4096}, {"--http-timeout", 1, 300}};
+    unsigned *field[4] = {&lim->threads, &lim->connections, &lim->per_ip, &lim->timeout_s};
+    uint64_t n;
+    if (!str_to_u64(arg, range[i].lo, range[i].hi, &n)) {
+        log_error("%s: '%s' is not a number from %llu to %llu", range[i].name, arg,
+                (unsigned long long)range[i].lo, (unsigned long long)range[i].hi);
+        return -1;
+    }
+    *field[i] = (unsigned)n;
+    return 0;
+}
+
 static int s_parse(int argc, char **argv, options_t *o)
 {
     enum { O_RULES = 256, O_INVENTORY, O_KEY, O_ALLOW, O_PLAIN, O_HTTP, O_ALERTS, O_SYSLOG,
         O_ALERT_PUB, O_SUPPRESS, O_SILENCE, O_WINDOW, O_MAXMSG, O_MAXEV, O_MAXDB, O_SYNC, O_CHECK,
-        O_IDRET };
+        O_IDRET, O_HTTP_THREADS, O_HTTP_CONNS, O_HTTP_PER_IP, O_HTTP_TIMEOUT };
     static const struct option longs[] = {
             {"rules", required_argument, NULL, O_RULES},
             {"inventory", required_argument, NULL, O_INVENTORY},
             {"listen", required_argument, NULL, 'l'}, {"db", required_argument, NULL, 'd'},
             {"key", required_argument, NULL, O_KEY}, {"allow", required_argument, NULL, O_ALLOW},
             {"plain", no_argument, NULL, O_PLAIN}, {"http", required_argument, NULL, O_HTTP},
+            {"http-threads", required_argument, NULL, O_HTTP_THREADS},
+            {"http-connections", required_argument, NULL, O_HTTP_CONNS},
+            {"http-per-ip", required_argument, NULL, O_HTTP_PER_IP},
+            {"http-timeout", required_argument, NULL, O_HTTP_TIMEOUT},
             {"alerts", required_argument, NULL, O_ALERTS}, {"syslog", no_argument, NULL, O_SYSLOG},
             {"alert-publish", required_argument, NULL, O_ALERT_PUB},
             {"suppress", required_argument, NULL, O_SUPPRESS},
@@ -161,6 +190,13 @@ static int s_parse(int argc, char **argv, options_t *o)
             case O_ALLOW: o->rx.allow_path = optarg; break;
             case O_PLAIN: o->rx.plain = true; break;
             case O_HTTP: o->http = optarg; break;
+            case O_HTTP_THREADS:
+            case O_HTTP_CONNS:
+            case O_HTTP_PER_IP:
+            case O_HTTP_TIMEOUT:
+                if (s_http_limit(c - O_HTTP_THREADS, optarg, &o->http_lim) != 0)
+                    return -1;
+                break;
             case O_ALERTS: o->alert.file = optarg; break;
             case O_SYSLOG: o->alert.syslog = true; break;
             case O_ALERT_PUB: o->rx.alert_bind = optarg; break;
@@ -364,6 +400,7 @@ int main(int argc, char **argv)
     o.silence_us = 60ull * 1000000u;
     o.window_us = 300ull * 1000000u;
     store_cfg_defaults(&o.store);
+    http_limits_defaults(&o.http_lim);
     if (s_parse(argc, argv, &o) != 0)
         return 2;
     rules_t *rs = s_load_rules(&o);
@@ -404,7 +441,7 @@ int main(int argc, char **argv)
             store_rollback(c.db);
     }
     if (strcmp(o.http, "off") != 0) {
-        http_cfg_t hc = {.db_path = o.db, .rules = rs, .store = o.store};
+        http_cfg_t hc = {.db_path = o.db, .rules = rs, .store = o.store, .lim = o.http_lim};
         char addr[64];
         if (!s_http_addr(o.http, addr, sizeof addr, &hc.port)) {
             snprintf(err, sizeof err, "--http %s: want ADDR:PORT", o.http);

@@ -1423,15 +1423,68 @@ char *store_json_sensors(store_t *self)
     return s_take(o);
 }
 
-char *store_json_events(store_t *self, const char *type, const char *site, const char *sensor,
-        unsigned limit)
+/* The SQL of one page of events: only the filters given, so that a type
+ * uses events_type(type, id) and the id bound is a range of the rowid. */
+static void s_events_sql(const store_events_query_t *q, char *sql, size_t n)
 {
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "events", s_rows(self,
-            "SELECT id, sensor, epoch, seq, body FROM events WHERE (:type IS NULL OR type=:type) "
-            "AND (:site IS NULL OR site=:site) AND (:sensor IS NULL OR sensor=:sensor) "
-            "ORDER BY id DESC LIMIT :limit", site, type, sensor, limit));
-    return s_take(o);
+    snprintf(sql, n,
+            "SELECT id, sensor, epoch, seq, body FROM events WHERE 1%s%s%s%s%s "
+            "ORDER BY id %s LIMIT :limit",
+            q->type ? " AND type=:type" : "", q->site ? " AND site=:site" : "",
+            q->sensor ? " AND sensor=:sensor" : "", q->before > 0 ? " AND id<:before" : "",
+            q->after > 0 ? " AND id>:after" : "", q->oldest_first ? "ASC" : "DESC");
+}
+
+int store_events_page(store_t *self, const store_events_query_t *q, unsigned n, bool first,
+        strbuf_t *out, int64_t *last, bool *more)
+{
+    char sql[320];
+    sqlite3_stmt *st = NULL;
+    s_events_sql(q, sql, sizeof sql);
+    *more = false;
+    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        log_error("store: %s", sqlite3_errmsg(self->db));
+        return -1;
+    }
+    s_bind_named(st, ":type", q->type);
+    s_bind_named(st, ":site", q->site);
+    s_bind_named(st, ":sensor", q->sensor);
+    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":limit"), (sqlite3_int64)n + 1);
+    if (q->before > 0)
+        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":before"), q->before);
+    if (q->after > 0)
+        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":after"), q->after);
+    int rows = 0, rc;
+    /* One row at a time: parse its body, write it out, drop it. The
+     * statement ends here, so no read transaction outlives the call. */
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((unsigned)rows == n) {
+            *more = true; /* the (n+1)th: another page follows */
+            break;
+        }
+        json_object *o = json_object_new_object();
+        for (int i = 0; i < 4; i++)
+            s_col(o, st, i, sqlite3_column_name(st, i));
+        const char *t = (const char *)sqlite3_column_text(st, 4);
+        json_object *v = t ? json_tokener_parse(t) : NULL;
+        if (v)
+            json_object_object_add(o, "event", v);
+        if (rows > 0 || !first)
+            strbuf_append(out, ",", 1);
+        size_t len = 0;
+        const char *js = json_object_to_json_string_length(
+                o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+        strbuf_append(out, js, len);
+        json_object_put(o);
+        *last = sqlite3_column_int64(st, 0);
+        rows++;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        log_error("store: %s", sqlite3_errmsg(self->db));
+        rows = -1;
+    }
+    sqlite3_finalize(st);
+    return out->failed ? -1 : rows;
 }
 
 char *store_json_alerts(store_t *self, unsigned limit)

@@ -203,17 +203,31 @@ void store_trim(store_t *self);
 
 /* --- reads (JSON / Prometheus text; the caller frees) ------------------ */
 
+typedef struct strbuf strbuf_t;
+
 char *store_json_sites(store_t *self, const char *const *sites, size_t nsites);
 /* Site `site` of `rules`: its applicable primary rules (not-observed ones
  * too), each with its purpose and source looked up in `rules`, and the
  * nearest rule's purpose of each unexpected-traffic group. */
 char *store_json_site(store_t *self, const rules_t *rules, size_t site);
 char *store_json_sensors(store_t *self);
-char *store_json_events(store_t *self, const char *type, const char *site, const char *sensor,
-        unsigned limit);
+/* /api/events, a bounded page at a time: events matching every filter
+ * given (NULL: any), with ids below `before` (if > 0) and above `after` (if
+ * > 0); newest first, or oldest first. */
+typedef struct {
+    const char *type, *site, *sensor;
+    int64_t before, after;
+    bool oldest_first;
+} store_events_query_t;
+/* Appends up to n events of q to out as JSON objects separated by commas
+ * (and preceded by one unless `first`), sets *last to the id of the last
+ * one appended and *more when another event of q follows it. Returns the
+ * number appended, or -1 (a database error, or out of memory: out is cut).
+ * Each call is its own short read: nothing stays open in between. */
+int store_events_page(store_t *self, const store_events_query_t *q, unsigned n, bool first,
+        strbuf_t *out, int64_t *last, bool *more);
 char *store_json_alerts(store_t *self, unsigned limit);
 /* Appends the stored metrics to buf (Prometheus text format). */
-typedef struct strbuf strbuf_t;
 void store_metrics(store_t *self, strbuf_t *out, const char *const *sites, size_t nsites,
         const char *const *const *site_rules, const size_t *nsite_rules);
 /* Events stored for a sensor (tests and the health endpoint). */
