@@ -92,13 +92,13 @@ class Lab:
                 body = r.read().decode()
                 return json.loads(body) if r.headers.get("Content-Type", "").startswith(
                     "application/json") else body
-        except urllib.error.HTTPError as e:  # 503 and the like: the body says why
+        except urllib.error.HTTPError as e:  # quiet: a 503's JSON body says why
+            if not quiet:
+                raise
             body = e.read().decode()
             if e.headers.get("Content-Type", "").startswith("application/json"):
                 return json.loads(body)
-            if quiet:
-                return None
-            raise
+            return None
         except OSError:
             if quiet:
                 return None
