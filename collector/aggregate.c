@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <xxhash.h>
 
 #include "compliance.h"
 #include "evschema.h"
@@ -235,6 +236,32 @@ static bool s_nat_repeated(aggregate_t *self, const char *epoch, const char *sit
     return true;
 }
 
+/* An rtp_one_way, sip_alg or missed_call event counted already (the same
+ * capture published again): its identity is a hash of its type and the
+ * fields that name it, with its time, kept with the flows' (schema 2). */
+static bool s_event_repeated(aggregate_t *self, const char *site, json_object *e, uint64_t ts,
+        const char *const *keys)
+{
+    if (s_int(e, "schema") < 2)
+        return false;
+    XXH3_state_t *h = XXH3_createState();
+    if (!h)
+        return false;
+    XXH3_64bits_reset(h);
+    const char *type = s_str(e, "event_type");
+    XXH3_64bits_update(h, type, strlen(type) + 1);
+    for (size_t i = 0; keys[i]; i++) {
+        const char *v = s_or(s_str(e, keys[i]), "");
+        XXH3_64bits_update(h, v, strlen(v) + 1);
+    }
+    uint64_t id = XXH3_64bits_digest(h) >> 1; /* a positive SQLite integer */
+    XXH3_freeState(h);
+    if (!store_flow_seen(self->store, site, ts, id, s_now_us()))
+        return false;
+    store_repeated(self->store, self->sensor, "events");
+    return true;
+}
+
 static void s_flow(aggregate_t *self, const char *site, json_object *e, uint64_t ts)
 {
     if (s_flow_repeated(self, site, e, ts))
@@ -367,16 +394,25 @@ static void s_apply(aggregate_t *self, const char *sensor, const char *epoch, js
         store_site_summary_sip(self->store, sensor, epoch, site, s_u64_at(e, "nat", "registers"),
                 tls > 0 ? (uint64_t)tls : 0);
     } else if (strcmp(type, EV_SIP_ALG) == 0) {
+        static const char *const k[] = {"evidence", "call_id", "message", "header", "inside", NULL};
+        if (s_event_repeated(self, site, e, ts, k))
+            return;
         store_site_count(self->store, site, "alg_signs");
         snprintf(msg, sizeof msg, "SIP rewritten in between: %s %s", s_or(s_str(e, "message"), ""),
                 s_or(s_str(e, "header"), ""));
         aggregate_alert(self, "sip_alg", site, "no-sip-alg", s_str(e, "call_id"), NULL, NULL, msg);
     } else if (strcmp(type, EV_RTP_ONE_WAY) == 0) {
+        static const char *const k[] = {"call_id", "missing", NULL};
+        if (s_event_repeated(self, site, e, ts, k))
+            return;
         store_site_count(self->store, site, "one_way");
         snprintf(msg, sizeof msg, "one-way media: %s RTP missing", s_or(s_str(e, "missing"), "?"));
         aggregate_alert(self, "rtp_one_way", site, s_str(e, "rule"), s_str(e, "src_ip"), NULL,
                 NULL, msg);
     } else if (strcmp(type, EV_MISSED_CALL) == 0) {
+        static const char *const k[] = {"reason", "call_id", "target", NULL};
+        if (s_event_repeated(self, site, e, ts, k))
+            return;
         store_site_count(self->store, site, "missed");
         snprintf(msg, sizeof msg, "missed call (%s) to %s", s_or(s_str(e, "reason"), "?"),
                 s_or(s_str(e, "target"), "?"));

@@ -20,6 +20,7 @@
  * at open (ALTER TABLE; the CREATE statements above have them already). */
 static const char *const s_added[][3] = {
         {"sensors", "flows_repeated", "INTEGER DEFAULT 0"},
+        {"sensors", "events_repeated", "INTEGER DEFAULT 0"},
         {"sensors", "nat_changes_repeated", "INTEGER DEFAULT 0"},
         {"summaries", "comparisons_inside", "INTEGER DEFAULT 0"},
         {"summaries", "comparisons_outside", "INTEGER DEFAULT 0"},
@@ -37,7 +38,8 @@ static const char s_schema[] =
         "  last_seen INTEGER DEFAULT 0, epoch TEXT DEFAULT '', stats TEXT, "
         "  received INTEGER DEFAULT 0, duplicates INTEGER DEFAULT 0, missing INTEGER DEFAULT 0, "
         "  rejected INTEGER DEFAULT 0, out_of_order INTEGER DEFAULT 0, "
-        "  flows_repeated INTEGER DEFAULT 0, nat_changes_repeated INTEGER DEFAULT 0);"
+        "  flows_repeated INTEGER DEFAULT 0, nat_changes_repeated INTEGER DEFAULT 0, "
+        "  events_repeated INTEGER DEFAULT 0);"
         "CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, sensor TEXT, epoch TEXT, "
         "  seq INTEGER, type TEXT, site TEXT, ts INTEGER, body TEXT, UNIQUE(sensor, epoch, seq));"
         "CREATE INDEX IF NOT EXISTS events_type ON events(type, id);"
@@ -1417,7 +1419,8 @@ char *store_json_sensors(store_t *self)
     json_object *o = json_object_new_object();
     json_object_object_add(o, "sensors", s_rows(self,
             "SELECT sensor, state, last_seen AS last_seen_us, epoch, received, duplicates, "
-            "missing, rejected, out_of_order, flows_repeated, nat_changes_repeated, stats "
+            "missing, rejected, out_of_order, flows_repeated, nat_changes_repeated, "
+            "events_repeated, stats "
             "FROM sensors ORDER BY sensor",
             NULL, NULL, NULL, 0));
     return s_take(o);
@@ -1641,6 +1644,9 @@ void store_metrics(store_t *self, strbuf_t *b, const char *const *sites, size_t 
     s_metric_rows(self, b, "pinhole_nat_changes_repeated_total", "counter",
             "NAT port changes already counted (the other vantage's copy, or published again)",
             "sensor", "SELECT sensor, nat_changes_repeated FROM sensors", 1);
+    s_metric_rows(self, b, "pinhole_events_repeated_total", "counter",
+            "rtp_one_way, sip_alg and missed_call events already counted (published again): "
+            "stored, not counted again", "sensor", "SELECT sensor, events_repeated FROM sensors", 1);
     s_metric_rows(self, b, "pinhole_identities_pruned_total", "counter",
             "flow and NAT change identities forgotten (older than the retention, or beyond the "
             "bound)", "kind",

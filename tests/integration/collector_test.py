@@ -754,7 +754,8 @@ def case_republish(a, tmp):
         lab.keygen(n)
     lab.start(["--window", "86400"])
     sites = {x["site"] for x in lab.get("/api/sites")["sites"]}
-    caps = ["lab-https-inside.pcap", "lab-sip-portchange-inside.pcap"]
+    caps = ["lab-https-inside.pcap", "lab-sip-portchange-inside.pcap", "lab-sip-oneway-inside.pcap",
+            "lab-sip-alg-inside.pcap"]
     after = []
     for run, name in enumerate(("branch", "branch", "replay")):
         cmd, ev = lab.sensor_cmd(name, caps, extra=["--publish-timeout", "30"])
@@ -782,7 +783,13 @@ def case_republish(a, tmp):
                 check(after[run][site] == after[0][site],
                       "run %d (%s) changed %s:\n  after run 1 %s\n  now         %s"
                       % (run + 1, name, site, after[0][site], after[run][site]))
+            check(row.get("events_repeated", 0) > 0,
+                  "run %d (%s): no one-way, ALG or missed-call event counted as repeated: %s"
+                  % (run + 1, name, row))
         else:
+            counts = after[0]["lab-voip"]["counts"][0]
+            check(counts["one_way"] >= 1 and counts["alg_signs"] >= 1,
+                  "run 1: one-way and ALG counts %s" % counts)
             check(len(flows) > 0 and len(changes) == 6, "run 1: %d flows, %d NAT changes"
                   % (len(flows), len(changes)))
             check(after[0]["lab-branch"]["flows"] > 0 and after[0]["lab-voip"]["nat"]["changes"] == 6,
