@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* store.c: the collector's SQLite state (docs/collector.md). */
 #include "store.h"
+#include "store_internal.h"
 
 #include <json-c/json.h>
 #include <sqlite3.h>
@@ -85,31 +86,15 @@ static const char s_schema[] =
         "  PRIMARY KEY(site, sensor));"
         "CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER);";
 
-enum {
-    Q_STREAM_GET, Q_STREAM_SET, Q_SENSOR_COUNT, Q_SENSOR_GET, Q_SENSOR_UPD, Q_SENSOR_HB,
-    Q_SENSOR_STATE, Q_SENSOR_UP, Q_SITE_SENSOR, Q_EVENT, Q_RULE_UPS, Q_RULE_GET, Q_RULE_STATUS, Q_SITE_FLOW,
-    Q_UNEXP_GET, Q_UNEXP_UPD, Q_UNEXP_INS, Q_GROUPS, Q_VIOL, Q_NAT_INS, Q_NAT_RUN, Q_NAT_NOW, Q_SUMMARY,
-    Q_SITE_GET, Q_SITE_SET, Q_ALERT_INS, Q_ALERT_MARK, Q_COUNTER, Q_FLOW_ID,
-    Q_SUMMARY_VTG, Q_SUMMARY_SIP, Q_UNKNOWN_GET, Q_UNKNOWN_UPS, Q_NAT_KNOWN, Q_NAT_IDRUN, Q_NAT_RUNID, Q_COUNT,
-};
 
-struct store {
-    sqlite3 *db;
-    store_cfg_t cfg;
-    sqlite3_stmt *q[Q_COUNT];
-    /* The first statement that failed in the open transaction (0: none):
-     * such a transaction is never committed, so what is acknowledged is
-     * whole (docs/collector.md, "Durable"). */
-    int werr;
-    char werr_msg[200];
-    bool failed;            /* the last transaction was refused (werr_msg says why) */
-};
+
+
 
 /* sqlite3_step, with a failure remembered for store_commit. After one,
  * nothing more runs until the next store_begin: SQLite may have rolled the
  * transaction back already (SQLITE_FULL, IOERR), and a statement run then
  * would commit on its own. */
-static int s_sqlstep(store_t *self, sqlite3_stmt *st)
+int store_sqlstep(store_t *self, sqlite3_stmt *st)
 {
     if (self->werr)
         return self->werr;
@@ -159,7 +144,7 @@ static bool s_has_column(store_t *self, const char *table, const char *column)
     bool has = false;
     if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, column, -1, SQLITE_STATIC);
-        has = s_sqlstep(self, st) == SQLITE_ROW;
+        has = store_sqlstep(self, st) == SQLITE_ROW;
     }
     sqlite3_finalize(st);
     return has;
@@ -241,7 +226,7 @@ static sqlite3_stmt *s_q(store_t *self, int id, const char *sql)
     return self->q[id];
 }
 
-static void s_bind(sqlite3_stmt *st, int i, const char *s)
+void store_bind(sqlite3_stmt *st, int i, const char *s)
 {
     if (s)
         sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
@@ -251,7 +236,7 @@ static void s_step(store_t *self, sqlite3_stmt *st)
 {
     if (!st)
         return;
-    s_sqlstep(self, st);
+    store_sqlstep(self, st);
     sqlite3_reset(st);
 }
 
@@ -309,9 +294,9 @@ uint64_t store_stream_next(store_t *self, const char *sensor, const char *epoch,
     *is_new = true;
     if (!st)
         return next;
-    s_bind(st, 1, sensor);
-    s_bind(st, 2, epoch);
-    if (s_sqlstep(self, st) == SQLITE_ROW) {
+    store_bind(st, 1, sensor);
+    store_bind(st, 2, epoch);
+    if (store_sqlstep(self, st) == SQLITE_ROW) {
         next = (uint64_t)sqlite3_column_int64(st, 0);
         *is_new = false;
     }
@@ -327,8 +312,8 @@ void store_stream_set(store_t *self, const char *sensor, const char *epoch, uint
             "ON CONFLICT(sensor, epoch) DO UPDATE SET next=excluded.next, updated=excluded.updated");
     if (!st)
         return;
-    s_bind(st, 1, sensor);
-    s_bind(st, 2, epoch);
+    store_bind(st, 1, sensor);
+    store_bind(st, 2, epoch);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)next);
     s_step(self, st);
 }
@@ -338,13 +323,13 @@ bool store_sensor_known(store_t *self, const char *sensor)
     sqlite3_stmt *st = s_q(self, Q_SENSOR_GET, "SELECT 1 FROM sensors WHERE sensor=?");
     if (!st)
         return false;
-    s_bind(st, 1, sensor);
-    bool known = s_sqlstep(self, st) == SQLITE_ROW;
+    store_bind(st, 1, sensor);
+    bool known = store_sqlstep(self, st) == SQLITE_ROW;
     sqlite3_reset(st);
     if (known)
         return true;
     st = s_q(self, Q_SENSOR_COUNT, "SELECT COUNT(*) FROM sensors");
-    uint64_t n = st && s_sqlstep(self, st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+    uint64_t n = st && store_sqlstep(self, st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
     if (st)
         sqlite3_reset(st);
     return n < self->cfg.max_sensors;
@@ -360,7 +345,7 @@ void store_sensor_update(store_t *self, const char *sensor, const store_sensor_d
             "rejected=rejected+?6, out_of_order=out_of_order+?7");
     if (!st)
         return;
-    s_bind(st, 1, sensor);
+    store_bind(st, 1, sensor);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)now_us);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)d->received);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)d->duplicates);
@@ -376,8 +361,8 @@ static void s_sensor_state(store_t *self, const char *sensor, char *was, size_t 
     was[0] = '\0';
     if (!st)
         return;
-    s_bind(st, 1, sensor);
-    if (s_sqlstep(self, st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+    store_bind(st, 1, sensor);
+    if (store_sqlstep(self, st) == SQLITE_ROW && sqlite3_column_text(st, 0))
         str_copy(was, (const char *)sqlite3_column_text(st, 0), waslen);
     sqlite3_reset(st);
 }
@@ -392,11 +377,11 @@ void store_sensor_heartbeat(store_t *self, const char *sensor, const char *epoch
             "stats=COALESCE(?5, stats)");
     if (!st)
         return;
-    s_bind(st, 1, sensor);
-    s_bind(st, 2, bye ? "finished" : "up");
+    store_bind(st, 1, sensor);
+    store_bind(st, 2, bye ? "finished" : "up");
     sqlite3_bind_int64(st, 3, (sqlite3_int64)now_us);
-    s_bind(st, 4, epoch);
-    s_bind(st, 5, stats);
+    store_bind(st, 4, epoch);
+    store_bind(st, 5, stats);
     s_step(self, st);
 }
 
@@ -408,7 +393,7 @@ void store_sensor_up(store_t *self, const char *sensor, char *was, size_t waslen
     sqlite3_stmt *st = s_q(self, Q_SENSOR_UP, "UPDATE sensors SET state='up' WHERE sensor=?");
     if (!st)
         return;
-    s_bind(st, 1, sensor);
+    store_bind(st, 1, sensor);
     s_step(self, st);
 }
 
@@ -419,8 +404,8 @@ void store_site_sensor(store_t *self, const char *site, const char *sensor, uint
             "ON CONFLICT(site, sensor) DO UPDATE SET last_us=MAX(last_us, ?3)");
     if (!st)
         return;
-    s_bind(st, 1, site);
-    s_bind(st, 2, sensor);
+    store_bind(st, 1, site);
+    store_bind(st, 2, sensor);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)ts_us);
     s_step(self, st);
 }
@@ -436,7 +421,7 @@ void store_sensors_silent(store_t *self, uint64_t before_us,
         return;
     }
     sqlite3_bind_int64(st, 1, (sqlite3_int64)before_us);
-    while (s_sqlstep(self, st) == SQLITE_ROW)
+    while (store_sqlstep(self, st) == SQLITE_ROW)
         fn((const char *)sqlite3_column_text(st, 0), (uint64_t)sqlite3_column_int64(st, 1), ctx);
     sqlite3_finalize(st);
 }
@@ -452,11 +437,11 @@ void store_event(store_t *self, const char *sensor, const char *epoch, uint64_t 
             "VALUES(?, ?, ?, ?, ?, ?, ?)");
     if (!st)
         return;
-    s_bind(st, 1, sensor);
-    s_bind(st, 2, epoch);
+    store_bind(st, 1, sensor);
+    store_bind(st, 2, epoch);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)seq);
-    s_bind(st, 4, type);
-    s_bind(st, 5, site);
+    store_bind(st, 4, type);
+    store_bind(st, 5, site);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)ts_us);
     sqlite3_bind_text(st, 7, body, (int)len, SQLITE_TRANSIENT);
     s_step(self, st);
@@ -468,10 +453,10 @@ int store_unknown_site(store_t *self, const char *site, uint64_t ts_us)
             "SELECT (SELECT 1 FROM unknown_sites WHERE site=?1), (SELECT COUNT(*) FROM unknown_sites)");
     if (!st)
         return -1;
-    s_bind(st, 1, site);
+    store_bind(st, 1, site);
     bool known = false;
     uint64_t n = 0;
-    if (s_sqlstep(self, st) == SQLITE_ROW) {
+    if (store_sqlstep(self, st) == SQLITE_ROW) {
         known = sqlite3_column_type(st, 0) != SQLITE_NULL;
         n = (uint64_t)sqlite3_column_int64(st, 1);
     }
@@ -486,7 +471,7 @@ int store_unknown_site(store_t *self, const char *site, uint64_t ts_us)
             "last_us=MAX(last_us, ?2)");
     if (!st)
         return -1;
-    s_bind(st, 1, site);
+    store_bind(st, 1, site);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)ts_us);
     s_step(self, st);
     return known ? 0 : 1;
@@ -501,8 +486,8 @@ bool store_unknown_take(store_t *self, const char *site,
     sqlite3_prepare_v2(self->db, "SELECT 1 FROM unknown_sites WHERE site=?", -1, &st, NULL);
     if (!st)
         return false;
-    s_bind(st, 1, site);
-    bool was = s_sqlstep(self, st) == SQLITE_ROW;
+    store_bind(st, 1, site);
+    bool was = store_sqlstep(self, st) == SQLITE_ROW;
     sqlite3_finalize(st);
     if (!was)
         return false;
@@ -510,8 +495,8 @@ bool store_unknown_take(store_t *self, const char *site,
     sqlite3_prepare_v2(self->db, "SELECT sensor, epoch, seq, body FROM events WHERE site=? ORDER BY id",
             -1, &st, NULL);
     if (st) {
-        s_bind(st, 1, site);
-        while (s_sqlstep(self, st) == SQLITE_ROW)
+        store_bind(st, 1, site);
+        while (store_sqlstep(self, st) == SQLITE_ROW)
             fn((const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
                     (uint64_t)sqlite3_column_int64(st, 2), (const char *)sqlite3_column_text(st, 3),
                     (size_t)sqlite3_column_bytes(st, 3), ctx);
@@ -520,8 +505,8 @@ bool store_unknown_take(store_t *self, const char *site,
     st = NULL;
     sqlite3_prepare_v2(self->db, "DELETE FROM unknown_sites WHERE site=?", -1, &st, NULL);
     if (st) {
-        s_bind(st, 1, site);
-        s_sqlstep(self, st);
+        store_bind(st, 1, site);
+        store_sqlstep(self, st);
         sqlite3_finalize(st);
     }
     return true;
@@ -546,14 +531,14 @@ void store_rule_add(store_t *self, const char *site, const char *rule, const cha
     memset(after, 0, sizeof *after);
     if (!st)
         return;
-    s_bind(st, 1, site);
-    s_bind(st, 2, rule);
+    store_bind(st, 1, site);
+    store_bind(st, 2, rule);
     sqlite3_bind_int(st, 3, ok);
     sqlite3_bind_int(st, 4, bad);
     sqlite3_bind_int(st, 5, !ok && !bad);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)ts_us);
-    s_bind(st, 7, example);
-    if (s_sqlstep(self, st) == SQLITE_ROW) {
+    store_bind(st, 7, example);
+    if (store_sqlstep(self, st) == SQLITE_ROW) {
         after->allowed = (uint64_t)sqlite3_column_int64(st, 0);
         after->blocked = (uint64_t)sqlite3_column_int64(st, 1);
         after->unconfirmed = (uint64_t)sqlite3_column_int64(st, 2);
@@ -574,9 +559,9 @@ void store_rule_set_status(store_t *self, const char *site, const char *rule, co
     sqlite3_stmt *st = s_q(self, Q_RULE_STATUS, "UPDATE rules SET status=? WHERE site=? AND rule=?");
     if (!st)
         return;
-    s_bind(st, 1, status);
-    s_bind(st, 2, site);
-    s_bind(st, 3, rule);
+    store_bind(st, 1, status);
+    store_bind(st, 2, site);
+    store_bind(st, 3, rule);
     s_step(self, st);
 }
 
@@ -588,7 +573,7 @@ void store_site_flow(store_t *self, const char *site, uint64_t ts_us, bool unexp
             "first_us=MIN(COALESCE(first_us, ?3), ?3), last_us=MAX(COALESCE(last_us, ?3), ?3)");
     if (!st)
         return;
-    s_bind(st, 1, site);
+    store_bind(st, 1, site);
     sqlite3_bind_int(st, 2, unexpected);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)ts_us);
     s_step(self, st);
@@ -603,23 +588,23 @@ void store_unexpected(store_t *self, const char *site, const char *dest, int por
             "WHERE site=?1 AND dest=?2 AND port=?3 AND proto=?4");
     if (!st)
         return;
-    s_bind(st, 1, site);
-    s_bind(st, 2, dest);
+    store_bind(st, 1, site);
+    store_bind(st, 2, dest);
     sqlite3_bind_int(st, 3, port);
-    s_bind(st, 4, proto);
+    store_bind(st, 4, proto);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)ts_us);
     s_step(self, st);
     if (sqlite3_changes(self->db) > 0)
         return;
     st = s_q(self, Q_GROUPS, "SELECT COUNT(*) FROM unexpected WHERE site=?");
-    s_bind(st, 1, site);
-    uint64_t n = s_sqlstep(self, st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+    store_bind(st, 1, site);
+    uint64_t n = store_sqlstep(self, st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     if (n >= self->cfg.max_groups) {
         sqlite3_stmt *d = NULL;
         if (sqlite3_prepare_v2(self->db, "UPDATE sites SET groups_dropped=groups_dropped+1 WHERE site=?",
                     -1, &d, NULL) == SQLITE_OK) {
-            s_bind(d, 1, site);
+            store_bind(d, 1, site);
             s_step(self, d);
         }
         sqlite3_finalize(d);
@@ -628,14 +613,14 @@ void store_unexpected(store_t *self, const char *site, const char *dest, int por
     st = s_q(self, Q_UNEXP_INS,
             "INSERT INTO unexpected(site, dest, port, proto, count, first_us, last_us, nearest, "
             "differs, example) VALUES(?, ?, ?, ?, 1, ?6, ?6, ?7, ?8, ?9)");
-    s_bind(st, 1, site);
-    s_bind(st, 2, dest);
+    store_bind(st, 1, site);
+    store_bind(st, 2, dest);
     sqlite3_bind_int(st, 3, port);
-    s_bind(st, 4, proto);
+    store_bind(st, 4, proto);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)ts_us);
-    s_bind(st, 7, nearest);
-    s_bind(st, 8, differs);
-    s_bind(st, 9, example);
+    store_bind(st, 7, nearest);
+    store_bind(st, 8, differs);
+    store_bind(st, 9, example);
     s_step(self, st);
 }
 
@@ -648,10 +633,10 @@ void store_violation(store_t *self, const char *site, const char *requirement, u
             "count=count+1, last_us=MAX(last_us, ?3)");
     if (!st)
         return;
-    s_bind(st, 1, site);
-    s_bind(st, 2, requirement);
+    store_bind(st, 1, site);
+    store_bind(st, 2, requirement);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)ts_us);
-    s_bind(st, 4, example);
+    store_bind(st, 4, example);
     s_step(self, st);
 }
 
@@ -663,7 +648,7 @@ static void s_nat_evidence(store_t *self, const char *site, uint64_t ts_us, cons
     sqlite3_stmt *st = s_q(self, Q_NAT_INS, "INSERT INTO nat_changes(site, ts, body) VALUES(?, ?, ?)");
     if (!st)
         return;
-    s_bind(st, 1, site);
+    store_bind(st, 1, site);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)ts_us);
     sqlite3_bind_text(st, 3, body, (int)len, SQLITE_TRANSIENT);
     s_step(self, st);
@@ -675,7 +660,7 @@ static void s_nat_evidence(store_t *self, const char *site, uint64_t ts_us, cons
             STORE_NAT_EVIDENCE);
     sqlite3_stmt *d = NULL;
     if (sqlite3_prepare_v2(self->db, sql, -1, &d, NULL) == SQLITE_OK) {
-        s_bind(d, 1, site);
+        store_bind(d, 1, site);
         s_step(self, d);
     }
     sqlite3_finalize(d);
@@ -689,9 +674,9 @@ void store_nat_change(store_t *self, const char *sensor, const char *epoch, cons
             "VALUES(?1, ?2, ?3, 1, ?4) ON CONFLICT(sensor, epoch, site) DO UPDATE SET "
             "event_changes=event_changes+1, last_us=MAX(last_us, ?4)");
     if (run) {
-        s_bind(run, 1, sensor);
-        s_bind(run, 2, epoch);
-        s_bind(run, 3, site);
+        store_bind(run, 1, sensor);
+        store_bind(run, 2, epoch);
+        store_bind(run, 3, site);
         sqlite3_bind_int64(run, 4, (sqlite3_int64)ts_us);
         s_step(self, run);
     }
@@ -703,7 +688,7 @@ static bool s_id_seen(store_t *self, sqlite3_stmt *st)
 {
     if (!st)
         return false;
-    int rc = s_sqlstep(self, st);
+    int rc = store_sqlstep(self, st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         log_error("store: %s", sqlite3_errmsg(self->db));
     bool seen = rc == SQLITE_DONE && sqlite3_changes(self->db) == 0;
@@ -722,7 +707,7 @@ bool store_flow_seen(store_t *self, const char *site, uint64_t ts_us, uint64_t f
             "ON CONFLICT(site, ts, flow_id) DO NOTHING");
     if (!st)
         return false;
-    s_bind(st, 1, site);
+    store_bind(st, 1, site);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)ts_us);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)flow_id);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)now_us);
@@ -738,7 +723,7 @@ void store_repeated(store_t *self, const char *sensor, const char *what)
             "ON CONFLICT(sensor) DO UPDATE SET %s_repeated=%s_repeated+1", what, what, what);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) == SQLITE_OK) {
-        s_bind(st, 1, sensor);
+        store_bind(st, 1, sensor);
         s_step(self, st);
     }
     sqlite3_finalize(st);
@@ -752,9 +737,9 @@ void store_site_summary_vantages(store_t *self, const char *sensor, const char *
             "changes_inside=?6, changes_outside=?7 WHERE sensor=?1 AND epoch=?2 AND site=?3");
     if (!st)
         return;
-    s_bind(st, 1, sensor);
-    s_bind(st, 2, epoch);
-    s_bind(st, 3, site);
+    store_bind(st, 1, sensor);
+    store_bind(st, 2, epoch);
+    store_bind(st, 3, site);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)comparisons[0]);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)comparisons[1]);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)changes[0]);
@@ -769,23 +754,23 @@ bool store_nat_change_id(store_t *self, const char *sensor, const char *epoch,
             "SELECT 1 FROM nat_ids WHERE site=? AND aor=? AND call_id=? AND cseq=? LIMIT 1");
     if (!st)
         return false;
-    s_bind(st, 1, id->site);
-    s_bind(st, 2, id->aor);
-    s_bind(st, 3, id->call_id);
+    store_bind(st, 1, id->site);
+    store_bind(st, 2, id->aor);
+    store_bind(st, 3, id->call_id);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)id->cseq);
-    bool known = s_sqlstep(self, st) == SQLITE_ROW;
+    bool known = store_sqlstep(self, st) == SQLITE_ROW;
     sqlite3_reset(st);
     /* The run's sighting, for the changes it reports now (store_site_get). */
     st = s_q(self, Q_NAT_IDRUN,
             "INSERT INTO nat_ids(site, aor, call_id, cseq, sensor, epoch, seen_us) "
             "VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
     if (st) {
-        s_bind(st, 1, id->site);
-        s_bind(st, 2, id->aor);
-        s_bind(st, 3, id->call_id);
+        store_bind(st, 1, id->site);
+        store_bind(st, 2, id->aor);
+        store_bind(st, 3, id->call_id);
         sqlite3_bind_int64(st, 4, (sqlite3_int64)id->cseq);
-        s_bind(st, 5, sensor);
-        s_bind(st, 6, epoch);
+        store_bind(st, 5, sensor);
+        store_bind(st, 6, epoch);
         sqlite3_bind_int64(st, 7, (sqlite3_int64)now_us);
         s_step(self, st);
     }
@@ -794,9 +779,9 @@ bool store_nat_change_id(store_t *self, const char *sensor, const char *epoch,
             "VALUES(?1, ?2, ?3, 1, ?4) ON CONFLICT(sensor, epoch, site) DO UPDATE SET "
             "event_ids=event_ids+1, last_us=MAX(last_us, ?4)");
     if (st) {
-        s_bind(st, 1, sensor);
-        s_bind(st, 2, epoch);
-        s_bind(st, 3, id->site);
+        store_bind(st, 1, sensor);
+        store_bind(st, 2, epoch);
+        store_bind(st, 3, id->site);
         sqlite3_bind_int64(st, 4, (sqlite3_int64)ts_us);
         s_step(self, st);
     }
@@ -812,9 +797,9 @@ void store_site_summary_sip(store_t *self, const char *sensor, const char *epoch
             "UPDATE summaries SET registers=?4, sip_tls=?5 WHERE sensor=?1 AND epoch=?2 AND site=?3");
     if (!st)
         return;
-    s_bind(st, 1, sensor);
-    s_bind(st, 2, epoch);
-    s_bind(st, 3, site);
+    store_bind(st, 1, sensor);
+    store_bind(st, 2, epoch);
+    store_bind(st, 3, site);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)registers);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)sip_tls_flows);
     s_step(self, st);
@@ -822,7 +807,7 @@ void store_site_summary_sip(store_t *self, const char *sensor, const char *epoch
 
 /* The SIP ALG verdict from the counts ("rewritten", "not_rewritten",
  * "not_enough_data"), "not_checked" when SIP was seen only in TLS. */
-static const char *s_alg_verdict(const store_site_t *s)
+const char *store_alg_verdict(const store_site_t *s)
 {
     const char *reason;
     const char *v = s->alg_rewritten ? "rewritten" : s->alg_compared ? "not_rewritten" : "not_enough_data";
@@ -840,9 +825,9 @@ void store_site_summary(store_t *self, const char *sensor, const char *epoch, co
             "alg_rewritten=?6, alg_compared=?7, last_us=MAX(last_us, ?8)");
     if (!st)
         return;
-    s_bind(st, 1, sensor);
-    s_bind(st, 2, epoch);
-    s_bind(st, 3, site);
+    store_bind(st, 1, sensor);
+    store_bind(st, 2, epoch);
+    store_bind(st, 3, site);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)comparisons);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)changes);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)alg_rewritten);
@@ -860,7 +845,7 @@ void store_site_count(store_t *self, const char *site, const char *column)
             column, column, column);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) == SQLITE_OK) {
-        s_bind(st, 1, site);
+        store_bind(st, 1, site);
         s_step(self, st);
     }
     sqlite3_finalize(st);
@@ -883,8 +868,8 @@ void store_site_get(store_t *self, const char *site, store_site_t *out)
             "FROM sites s WHERE s.site=?");
     if (!st)
         return;
-    s_bind(st, 1, site);
-    if (s_sqlstep(self, st) == SQLITE_ROW) {
+    store_bind(st, 1, site);
+    if (store_sqlstep(self, st) == SQLITE_ROW) {
         out->flows = (uint64_t)sqlite3_column_int64(st, 0);
         out->observed = out->flows > 0;
         out->compliant = sqlite3_column_int(st, 1);
@@ -932,8 +917,8 @@ void store_site_get(store_t *self, const char *site, store_site_t *out)
             "SELECT MAX(ci, co) + cu, ids + MAX(MAX(hi, ho) + hu, ev) FROM v, d");
     if (!st)
         return;
-    s_bind(st, 1, site);
-    if (s_sqlstep(self, st) == SQLITE_ROW) {
+    store_bind(st, 1, site);
+    if (store_sqlstep(self, st) == SQLITE_ROW) {
         out->nat_comparisons = (uint64_t)sqlite3_column_int64(st, 0);
         out->nat_changes = (uint64_t)sqlite3_column_int64(st, 1);
     }
@@ -1001,8 +986,8 @@ int store_facts_get(store_t *self, const rules_t *rules, size_t si, store_facts_
     sqlite3_stmt *st = NULL;
     sqlite3_prepare_v2(self->db, "SELECT rule, status FROM rules WHERE site=?", -1, &st, NULL);
     if (st) {
-        s_bind(st, 1, site);
-        while (s_sqlstep(self, st) == SQLITE_ROW) {
+        store_bind(st, 1, site);
+        while (store_sqlstep(self, st) == SQLITE_ROW) {
             int r = rules_rule_index(rules, (const char *)sqlite3_column_text(st, 0));
             if (r >= 0)
                 f->rule[r] = s_rule_status_static(sqlite3_column_text(st, 1));
@@ -1012,8 +997,8 @@ int store_facts_get(store_t *self, const rules_t *rules, size_t si, store_facts_
     st = NULL;
     sqlite3_prepare_v2(self->db, "SELECT requirement, count FROM violations WHERE site=?", -1, &st, NULL);
     if (st) {
-        s_bind(st, 1, site);
-        while (s_sqlstep(self, st) == SQLITE_ROW) {
+        store_bind(st, 1, site);
+        while (store_sqlstep(self, st) == SQLITE_ROW) {
             const unsigned char *id = sqlite3_column_text(st, 0);
             for (size_t q = 0; id && q < nq; q++)
                 if (strcmp(rules_req(rules, q)->id, (const char *)id) == 0)
@@ -1030,7 +1015,7 @@ int store_facts_get(store_t *self, const rules_t *rules, size_t si, store_facts_
     const char *reason;
     f->site.nat = compliance_sip_verdict(compliance_nat_verdict(f->s.nat_comparisons, f->s.nat_changes),
             f->s.sip_tls_flows, f->s.registers, &reason);
-    f->site.alg = s_alg_verdict(&f->s);
+    f->site.alg = store_alg_verdict(&f->s);
     f->site.ctx = f;
     return 0;
 }
@@ -1050,9 +1035,9 @@ void store_site_set(store_t *self, const char *site, int compliant, const char *
             "ON CONFLICT(site) DO UPDATE SET compliant=?2, nat=?3");
     if (!st)
         return;
-    s_bind(st, 1, site);
+    store_bind(st, 1, site);
     sqlite3_bind_int(st, 2, compliant);
-    s_bind(st, 3, nat);
+    store_bind(st, 3, nat);
     s_step(self, st);
 }
 
@@ -1064,8 +1049,8 @@ void store_alert_add(store_t *self, const char *kind, const char *body)
     sqlite3_stmt *st = s_q(self, Q_ALERT_INS, "INSERT INTO alerts(kind, body) VALUES(?, ?)");
     if (!st)
         return;
-    s_bind(st, 1, kind);
-    s_bind(st, 2, body);
+    store_bind(st, 1, kind);
+    store_bind(st, 2, body);
     s_step(self, st);
 }
 
@@ -1076,7 +1061,7 @@ void store_alerts_pending(store_t *self, void (*fn)(int64_t id, const char *kind
     if (sqlite3_prepare_v2(self->db, "SELECT id, kind, body FROM alerts WHERE state=0 ORDER BY id",
                 -1, &st, NULL) != SQLITE_OK)
         return;
-    while (s_sqlstep(self, st) == SQLITE_ROW)
+    while (store_sqlstep(self, st) == SQLITE_ROW)
         fn(sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
                 (const char *)sqlite3_column_text(st, 2), ctx);
     sqlite3_finalize(st);
@@ -1099,16 +1084,16 @@ void store_counter_add(store_t *self, const char *name, uint64_t n)
             "ON CONFLICT(name) DO UPDATE SET value=value+?2");
     if (!st)
         return;
-    s_bind(st, 1, name);
+    store_bind(st, 1, name);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
     s_step(self, st);
 }
 
-static uint64_t s_scalar(store_t *self, const char *sql)
+uint64_t store_scalar(store_t *self, const char *sql)
 {
     sqlite3_stmt *st = NULL;
     uint64_t v = 0;
-    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) == SQLITE_OK && s_sqlstep(self, st) == SQLITE_ROW)
+    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) == SQLITE_OK && store_sqlstep(self, st) == SQLITE_ROW)
         v = (uint64_t)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return v;
@@ -1117,15 +1102,15 @@ static uint64_t s_scalar(store_t *self, const char *sql)
 void store_trim(store_t *self)
 {
     char sql[256];
-    uint64_t max_id = s_scalar(self, "SELECT COALESCE(MAX(id), 0) FROM events");
-    uint64_t min_id = s_scalar(self, "SELECT COALESCE(MIN(id), 0) FROM events");
+    uint64_t max_id = store_scalar(self, "SELECT COALESCE(MAX(id), 0) FROM events");
+    uint64_t min_id = store_scalar(self, "SELECT COALESCE(MIN(id), 0) FROM events");
     if (max_id >= min_id + self->cfg.max_events) {
         uint64_t cut = max_id - self->cfg.max_events; /* ids are dense: rowid order */
         snprintf(sql, sizeof sql, "DELETE FROM events WHERE id <= %llu", (unsigned long long)cut);
         s_exec(self, sql);
         store_counter_add(self, "events_evicted", (uint64_t)sqlite3_changes(self->db));
     }
-    uint64_t amax = s_scalar(self, "SELECT COALESCE(MAX(id), 0) FROM alerts");
+    uint64_t amax = store_scalar(self, "SELECT COALESCE(MAX(id), 0) FROM alerts");
     if (amax > self->cfg.max_alerts) {
         snprintf(sql, sizeof sql, "DELETE FROM alerts WHERE id <= %llu AND state != 0",
                 (unsigned long long)(amax - self->cfg.max_alerts));
@@ -1150,7 +1135,7 @@ void store_ids_prune(store_t *self, uint64_t now_us)
         s_exec(self, sql);
         uint64_t n = (uint64_t)sqlite3_changes(self->db);
         snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s", tables[i]);
-        uint64_t rows = s_scalar(self, sql);
+        uint64_t rows = store_scalar(self, sql);
         if (rows > self->cfg.max_ids) { /* the oldest make room */
             snprintf(sql, sizeof sql,
                     "DELETE FROM %s WHERE seen_us <= (SELECT seen_us FROM %s "
@@ -1166,526 +1151,6 @@ void store_ids_prune(store_t *self, uint64_t now_us)
 
 uint64_t store_count_events(store_t *self)
 {
-    return s_scalar(self, "SELECT COUNT(*) FROM events");
+    return store_scalar(self, "SELECT COUNT(*) FROM events");
 }
 
-/* ------------------------------------------------------------------ */
-/* Reads                                                               */
-
-static void s_col(json_object *o, sqlite3_stmt *st, int i, const char *k)
-{
-    switch (sqlite3_column_type(st, i)) {
-        case SQLITE_INTEGER:
-            json_object_object_add(o, k, json_object_new_int64(sqlite3_column_int64(st, i)));
-            break;
-        case SQLITE_TEXT:
-            json_object_object_add(o, k, json_object_new_string((const char *)sqlite3_column_text(st, i)));
-            break;
-        default:
-            break;
-    }
-}
-
-static void s_bind_named(sqlite3_stmt *st, const char *name, const char *value)
-{
-    int i = sqlite3_bind_parameter_index(st, name);
-    if (i > 0)
-        s_bind(st, i, value);
-}
-
-/* Runs a read query; its parameters are named (:site, :type, :sensor,
- * :limit), a NULL one stays NULL. Every row becomes an object named by the
- * columns; "body" and "stats" columns hold JSON and are embedded. */
-static json_object *s_rows(store_t *self, const char *sql, const char *site, const char *type,
-        const char *sensor, int64_t limit)
-{
-    json_object *arr = json_object_new_array();
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        log_error("store: %s", sqlite3_errmsg(self->db));
-        return arr;
-    }
-    s_bind_named(st, ":site", site);
-    s_bind_named(st, ":type", type);
-    s_bind_named(st, ":sensor", sensor);
-    int li = sqlite3_bind_parameter_index(st, ":limit");
-    if (li > 0)
-        sqlite3_bind_int64(st, li, limit);
-    while (s_sqlstep(self, st) == SQLITE_ROW) {
-        json_object *o = json_object_new_object();
-        for (int i = 0; i < sqlite3_column_count(st); i++) {
-            const char *name = sqlite3_column_name(st, i);
-            if (strcmp(name, "body") == 0 || strcmp(name, "stats") == 0) {
-                const char *t = (const char *)sqlite3_column_text(st, i);
-                json_object *v = t ? json_tokener_parse(t) : NULL;
-                if (v)
-                    json_object_object_add(o, strcmp(name, "body") == 0 ? "event" : name, v);
-            } else {
-                s_col(o, st, i, name);
-            }
-        }
-        json_object_array_add(arr, o);
-    }
-    sqlite3_finalize(st);
-    return arr;
-}
-
-static char *s_take(json_object *o)
-{
-    char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(o);
-    return s;
-}
-
-static json_object *s_site_object(store_t *self, const char *site)
-{
-    store_site_t s;
-    store_site_get(self, site, &s);
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "site", json_object_new_string(site));
-    json_object_object_add(o, "observed", json_object_new_boolean(s.observed));
-    json_object_object_add(o, "status", json_object_new_string(store_site_status(s.compliant)));
-    if (s.compliant != STORE_SITE_UNKNOWN)
-        json_object_object_add(o, "compliant", json_object_new_boolean(s.compliant == STORE_SITE_COMPLIANT));
-    json_object_object_add(o, "flows", json_object_new_int64((int64_t)s.flows));
-    json_object_object_add(o, "rules_failing", json_object_new_int64((int64_t)s.bad_rules));
-    json_object_object_add(o, "violations", json_object_new_int64((int64_t)s.violations));
-    json_object_object_add(o, "nat", json_object_new_string(s.nat));
-    json_object_object_add(o, "sip_alg", json_object_new_string(
-            s_alg_verdict(&s)));
-    return o;
-}
-
-char *store_json_sites(store_t *self, const char *const *sites, size_t nsites)
-{
-    json_object *arr = json_object_new_array();
-    for (size_t i = 0; i < nsites; i++)
-        json_object_array_add(arr, s_site_object(self, sites[i]));
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "sites", arr);
-    json_object_object_add(o, "unknown_sites", s_rows(self,
-            "SELECT site, events, first_us AS first_seen_us, last_us AS last_seen_us "
-            "FROM unknown_sites ORDER BY site", NULL, NULL, NULL, 0));
-    return s_take(o);
-}
-
-/* What the profile says of a rule: purpose, document and row (the keys of
- * the profile and of the sensor's report). Looked up, never stored. */
-static void s_rule_words(json_object *r, const rule_t *rule)
-{
-    json_object_object_add(r, "purpose", json_object_new_string(rule->purpose));
-    if (rule->document)
-        json_object_object_add(r, "document", json_object_new_string(rule->document));
-    json_object_object_add(r, "source", json_object_new_string(rule->source));
-}
-
-/* Each unexpected group's nearest rule, with its purpose. */
-static void s_nearest_purpose(json_object *groups, const rules_t *rules)
-{
-    for (size_t i = 0; i < json_object_array_length(groups); i++) {
-        json_object *g = json_object_array_get_idx(groups, i), *near;
-        if (!json_object_object_get_ex(g, "nearest_rule", &near) ||
-                !json_object_is_type(near, json_type_string))
-            continue;
-        int r = rules_rule_index(rules, json_object_get_string(near));
-        if (r >= 0)
-            json_object_object_add(g, "nearest_purpose",
-                    json_object_new_string(rules_rule(rules, (size_t)r)->purpose));
-    }
-}
-
-/* Each violated requirement's text and source, as the profile words them. */
-static void s_req_words(json_object *rows, const rules_t *rules)
-{
-    for (size_t i = 0; i < json_object_array_length(rows); i++) {
-        json_object *v = json_object_array_get_idx(rows, i), *id;
-        if (!json_object_object_get_ex(v, "requirement", &id))
-            continue;
-        for (size_t q = 0; q < rules_nreqs(rules); q++) {
-            const requirement_t *req = rules_req(rules, q);
-            if (strcmp(req->id, json_object_get_string(id)) != 0)
-                continue;
-            json_object_object_add(v, "text", json_object_new_string(req->text));
-            if (req->document)
-                json_object_object_add(v, "document", json_object_new_string(req->document));
-            json_object_object_add(v, "source", json_object_new_string(req->source));
-            break;
-        }
-    }
-}
-
-char *store_json_site(store_t *self, const rules_t *rules, size_t si)
-{
-    const char *site = rules_site_name(rules, si);
-    json_object *o = s_site_object(self, site);
-    store_facts_t facts;
-    if (store_facts_get(self, rules, si, &facts) != 0)
-        return s_take(o);
-    json_object *rs = json_object_new_array();
-    sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2(self->db,
-            "SELECT allowed, blocked, unconfirmed, first_us, last_us, example, status "
-            "FROM rules WHERE site=? AND rule=?", -1, &st, NULL);
-    for (size_t i = 0; st && i < rules_nrules(rules); i++) {
-        const rule_t *rule = rules_rule(rules, i);
-        if (rule->primary != (int)i || !rules_applies_to_site(rules, si, i))
-            continue;
-        json_object *r = json_object_new_object();
-        json_object_object_add(r, "rule", json_object_new_string(rule->id));
-        s_rule_words(r, rule);
-        sqlite3_reset(st);
-        s_bind(st, 1, site);
-        s_bind(st, 2, rule->id);
-        /* The status as common/compliance.c has it (not_checked: waived). */
-        json_object_object_add(r, "status",
-                json_object_new_string(compliance_site_rule(rules, si, i, &facts.site)));
-        if (s_sqlstep(self, st) == SQLITE_ROW) {
-            s_col(r, st, 0, "allowed");
-            s_col(r, st, 1, "blocked");
-            s_col(r, st, 2, "unconfirmed");
-            s_col(r, st, 3, "first_seen_us");
-            s_col(r, st, 4, "last_seen_us");
-            s_col(r, st, 5, "example");
-        }
-        json_object_array_add(rs, r);
-    }
-    sqlite3_finalize(st);
-    json_object_object_add(o, "rules", rs);
-    store_site_t s;
-    store_site_get(self, site, &s);
-    json_object *nat = json_object_new_object();
-    json_object_object_add(nat, "verdict", json_object_new_string(s.nat));
-    if (strcmp(s.nat, "not_checked") == 0)
-        json_object_object_add(nat, "reason", json_object_new_string(COMPLIANCE_REASON_SIP_TLS));
-    json_object_object_add(nat, "comparisons", json_object_new_int64((int64_t)s.nat_comparisons));
-    json_object_object_add(nat, "changes", json_object_new_int64((int64_t)s.nat_changes));
-    json_object_object_add(nat, "changes_total", json_object_new_int64((int64_t)s.nat_changes_total));
-    json_object_object_add(nat, "evidence", s_rows(self,
-            "SELECT body FROM nat_changes WHERE site=:site ORDER BY id DESC", site, NULL, NULL, 0));
-    json_object_object_add(o, "nat", nat);
-    json_object *un = s_rows(self,
-            "SELECT dest, port, proto, count, first_us AS first_seen_us, last_us AS last_seen_us, "
-            "nearest AS nearest_rule, differs AS nearest_differs, example FROM unexpected "
-            "WHERE site=:site ORDER BY count DESC, dest, port LIMIT 200", site, NULL, NULL, 0);
-    s_nearest_purpose(un, rules);
-    json_object_object_add(o, "unexpected", un);
-    /* Every requirement that applies, with its status; the violated ones
-     * (https_only flows, and NAT or SIP ALG findings) also listed apart,
-     * with the flows that broke them where there are such. */
-    json_object *reqs = json_object_new_array();
-    json_object *viol = s_rows(self,
-            "SELECT requirement, count, last_us AS last_seen_us, example FROM violations "
-            "WHERE site=:site ORDER BY requirement", site, NULL, NULL, 0);
-    for (size_t q = 0; q < rules_nreqs(rules); q++) {
-        if (!compliance_req_applies(rules, si, q))
-            continue;
-        const char *status = compliance_site_req(rules, si, q, &facts.site);
-        json_object *r = json_object_new_object();
-        json_object_object_add(r, "requirement", json_object_new_string(rules_req(rules, q)->id));
-        json_object_object_add(r, "status", json_object_new_string(status));
-        json_object_array_add(reqs, r);
-        if (strcmp(status, "violated") == 0 && !facts.viol[q]) { /* NAT, SIP ALG, ports */
-            json_object *v = json_object_new_object();
-            json_object_object_add(v, "requirement", json_object_new_string(rules_req(rules, q)->id));
-            json_object_array_add(viol, v);
-        }
-    }
-    s_req_words(reqs, rules);
-    s_req_words(viol, rules);
-    json_object_object_add(o, "requirements", reqs);
-    json_object_object_add(o, "requirements_violated", viol);
-    compliance_counts_t counts;
-    compliance_site(rules, si, &facts.site, &counts);
-    json_object *cj = json_object_new_object();
-    json_object_object_add(cj, "rules", json_object_new_int64((int64_t)counts.rules));
-    json_object_object_add(cj, "verified", json_object_new_int64((int64_t)counts.verified));
-    json_object_object_add(cj, "waived", json_object_new_int64((int64_t)counts.waived));
-    json_object_object_add(cj, "failing", json_object_new_int64((int64_t)counts.bad));
-    json_object_object_add(cj, "unverified", json_object_new_int64((int64_t)counts.unverified));
-    json_object_object_add(cj, "requirements_violated", json_object_new_int64((int64_t)counts.violated));
-    json_object_object_add(o, "compliance", cj);
-    store_facts_fini(&facts);
-    json_object_object_add(o, "counts", s_rows(self,
-            "SELECT unexpected, one_way, missed, alg_signs, groups_dropped FROM sites WHERE site=:site",
-            site, NULL, NULL, 0));
-    json_object_object_add(o, "sensors", s_rows(self,
-            "SELECT sensor, last_us AS last_event_us FROM site_sensors WHERE site=:site "
-            "ORDER BY sensor", site, NULL, NULL, 0));
-    return s_take(o);
-}
-
-char *store_json_sensors(store_t *self)
-{
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "sensors", s_rows(self,
-            "SELECT sensor, state, last_seen AS last_seen_us, epoch, received, duplicates, "
-            "missing, rejected, out_of_order, flows_repeated, nat_changes_repeated, "
-            "events_repeated, stats "
-            "FROM sensors ORDER BY sensor",
-            NULL, NULL, NULL, 0));
-    return s_take(o);
-}
-
-/* The SQL of one page of events: only the filters given, so that a type
- * uses events_type(type, id) and the id bound is a range of the rowid. */
-static void s_events_sql(const store_events_query_t *q, char *sql, size_t n)
-{
-    snprintf(sql, n,
-            "SELECT id, sensor, epoch, seq, body FROM events WHERE 1%s%s%s%s%s "
-            "ORDER BY id %s LIMIT :limit",
-            q->type ? " AND type=:type" : "", q->site ? " AND site=:site" : "",
-            q->sensor ? " AND sensor=:sensor" : "", q->before > 0 ? " AND id<:before" : "",
-            q->after > 0 ? " AND id>:after" : "", q->oldest_first ? "ASC" : "DESC");
-}
-
-int store_events_page(store_t *self, const store_events_query_t *q, unsigned n, bool first,
-        strbuf_t *out, int64_t *last, bool *more)
-{
-    char sql[320];
-    sqlite3_stmt *st = NULL;
-    s_events_sql(q, sql, sizeof sql);
-    *more = false;
-    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        log_error("store: %s", sqlite3_errmsg(self->db));
-        return -1;
-    }
-    s_bind_named(st, ":type", q->type);
-    s_bind_named(st, ":site", q->site);
-    s_bind_named(st, ":sensor", q->sensor);
-    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":limit"), (sqlite3_int64)n + 1);
-    if (q->before > 0)
-        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":before"), q->before);
-    if (q->after > 0)
-        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":after"), q->after);
-    int rows = 0, rc;
-    /* One row at a time: parse its body, write it out, drop it. The
-     * statement ends here, so no read transaction outlives the call. */
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((unsigned)rows == n) {
-            *more = true; /* the (n+1)th: another page follows */
-            break;
-        }
-        json_object *o = json_object_new_object();
-        for (int i = 0; i < 4; i++)
-            s_col(o, st, i, sqlite3_column_name(st, i));
-        const char *t = (const char *)sqlite3_column_text(st, 4);
-        json_object *v = t ? json_tokener_parse(t) : NULL;
-        if (v)
-            json_object_object_add(o, "event", v);
-        if (rows > 0 || !first)
-            strbuf_append(out, ",", 1);
-        size_t len = 0;
-        const char *js = json_object_to_json_string_length(
-                o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-        strbuf_append(out, js, len);
-        json_object_put(o);
-        *last = sqlite3_column_int64(st, 0);
-        rows++;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        log_error("store: %s", sqlite3_errmsg(self->db));
-        rows = -1;
-    }
-    sqlite3_finalize(st);
-    return out->failed ? -1 : rows;
-}
-
-char *store_json_alerts(store_t *self, unsigned limit)
-{
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "alerts", s_rows(self,
-            "SELECT id, kind, state, body FROM alerts ORDER BY id DESC LIMIT :limit",
-            NULL, NULL, NULL, limit));
-    return s_take(o);
-}
-
-/* ------------------------------------------------------------------ */
-/* Metrics                                                             */
-
-static void s_help(strbuf_t *b, const char *name, const char *type, const char *help)
-{
-    strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void s_sample(strbuf_t *b, const char *name, const char *l1, const char *v1,
-        const char *l2, const char *v2, const char *l3, const char *v3, double value)
-{
-    strbuf_printf(b, "%s{%s=\"", name, l1);
-    strbuf_label(b, v1);
-    strbuf_append(b, "\"", 1);
-    if (l2) {
-        strbuf_printf(b, ",%s=\"", l2);
-        strbuf_label(b, v2);
-        strbuf_append(b, "\"", 1);
-    }
-    if (l3) {
-        strbuf_printf(b, ",%s=\"", l3);
-        strbuf_label(b, v3);
-        strbuf_append(b, "\"", 1);
-    }
-    strbuf_printf(b, "} %.17g\n", value);
-}
-
-static const char *const s_statuses[] = {"verified", "blocked", "partly_blocked", "unconfirmed",
-        "not_observed"};
-
-static void s_metrics_sites(store_t *self, strbuf_t *b, const char *const *sites, size_t nsites,
-        const char *const *const *site_rules, const size_t *nsite_rules)
-{
-    store_site_t *ss = calloc(nsites ? nsites : 1, sizeof *ss);
-    if (!ss)
-        return;
-    for (size_t i = 0; i < nsites; i++)
-        store_site_get(self, sites[i], &ss[i]);
-    s_help(b, "pinhole_site_observed", "gauge", "1 if a sensor has reported flows of the site");
-    for (size_t i = 0; i < nsites; i++)
-        s_sample(b, "pinhole_site_observed", "site", sites[i], NULL, NULL, NULL, NULL, ss[i].observed);
-    s_help(b, "pinhole_site_compliant", "gauge",
-            "1 if every applicable rule is verified (or waived) and no requirement is violated");
-    for (size_t i = 0; i < nsites; i++)
-        if (ss[i].observed)
-            s_sample(b, "pinhole_site_compliant", "site", sites[i], NULL, NULL, NULL, NULL,
-                    ss[i].compliant == STORE_SITE_COMPLIANT);
-    s_help(b, "pinhole_site_status", "gauge",
-            "one-hot: compliant, incomplete (nothing failed, a rule not verified) or not_compliant");
-    static const char *const site_statuses[] = {"compliant", "incomplete", "not_compliant"};
-    for (size_t i = 0; i < nsites; i++)
-        for (size_t k = 0; ss[i].compliant != STORE_SITE_UNKNOWN && k < 3; k++)
-            s_sample(b, "pinhole_site_status", "site", sites[i], "status", site_statuses[k], NULL,
-                    NULL, strcmp(store_site_status(ss[i].compliant), site_statuses[k]) == 0);
-    s_help(b, "pinhole_nat_consistent", "gauge",
-            "1 consistent, 0 inconsistent (absent: not enough REGISTERs compared)");
-    for (size_t i = 0; i < nsites; i++)
-        if (strcmp(ss[i].nat, "not_enough_data") != 0)
-            s_sample(b, "pinhole_nat_consistent", "site", sites[i], NULL, NULL, NULL, NULL,
-                    strcmp(ss[i].nat, "consistent") == 0);
-    s_help(b, "pinhole_nat_port_changes_total", "counter",
-            "NAT source-port changes between REGISTERs of one registration");
-    for (size_t i = 0; i < nsites; i++)
-        s_sample(b, "pinhole_nat_port_changes_total", "site", sites[i], NULL, NULL, NULL, NULL,
-                (double)ss[i].nat_changes_total);
-    free(ss);
-
-    s_help(b, "pinhole_rule_status", "gauge", "1 for the current status of each expected rule");
-    sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2(self->db, "SELECT status, allowed, blocked FROM rules WHERE site=? AND rule=?",
-            -1, &st, NULL);
-    strbuf_t flows;
-    strbuf_init(&flows);
-    for (size_t i = 0; st && i < nsites; i++) {
-        for (size_t r = 0; r < nsite_rules[i]; r++) {
-            const char *rule = site_rules[i][r];
-            sqlite3_reset(st);
-            s_bind(st, 1, sites[i]);
-            s_bind(st, 2, rule);
-            char status[24] = "not_observed";
-            double allowed = 0, blocked = 0;
-            if (s_sqlstep(self, st) == SQLITE_ROW) {
-                const unsigned char *t = sqlite3_column_text(st, 0);
-                if (t && *t)
-                    str_copy(status, (const char *)t, sizeof status);
-                allowed = (double)sqlite3_column_int64(st, 1);
-                blocked = (double)sqlite3_column_int64(st, 2);
-            }
-            for (size_t k = 0; k < sizeof s_statuses / sizeof *s_statuses; k++)
-                s_sample(b, "pinhole_rule_status", "site", sites[i], "rule", rule, "status",
-                        s_statuses[k], strcmp(status, s_statuses[k]) == 0);
-            s_sample(&flows, "pinhole_rule_flows_total", "site", sites[i], "rule", rule, "verdict",
-                    "allowed", allowed);
-            s_sample(&flows, "pinhole_rule_flows_total", "site", sites[i], "rule", rule, "verdict",
-                    "blocked", blocked);
-        }
-    }
-    sqlite3_finalize(st);
-    s_help(b, "pinhole_rule_flows_total", "counter", "flows judged against each expected rule");
-    if (flows.buf)
-        strbuf_append(b, flows.buf, flows.len);
-    strbuf_fini(&flows);
-}
-
-/* One metric per column of the sensors table (or of a site's row). */
-static void s_metric_rows(store_t *self, strbuf_t *b, const char *name, const char *type,
-        const char *help, const char *label, const char *sql, double scale)
-{
-    s_help(b, name, type, help);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return;
-    while (s_sqlstep(self, st) == SQLITE_ROW)
-        s_sample(b, name, label, (const char *)sqlite3_column_text(st, 0), NULL, NULL, NULL, NULL,
-                (double)sqlite3_column_int64(st, 1) * scale);
-    sqlite3_finalize(st);
-}
-
-void store_metrics(store_t *self, strbuf_t *b, const char *const *sites, size_t nsites,
-        const char *const *const *site_rules, const size_t *nsite_rules)
-{
-    s_metrics_sites(self, b, sites, nsites, site_rules, nsite_rules);
-    s_metric_rows(self, b, "pinhole_unexpected_flows_total", "counter",
-            "flows that match no expected rule", "site", "SELECT site, unexpected FROM sites", 1);
-    s_metric_rows(self, b, "pinhole_sensor_up", "gauge",
-            "1 if the sensor is sending (0: silent or finished)", "sensor",
-            "SELECT sensor, state='up' FROM sensors", 1);
-    s_metric_rows(self, b, "pinhole_sensor_last_seen_timestamp_seconds", "gauge",
-            "when the collector last heard from the sensor", "sensor",
-            "SELECT sensor, last_seen FROM sensors", 1e-6);
-    s_metric_rows(self, b, "pinhole_sensor_events_received_total", "counter",
-            "events stored, each once", "sensor", "SELECT sensor, received FROM sensors", 1);
-    s_metric_rows(self, b, "pinhole_sensor_events_duplicate_total", "counter",
-            "events received again and dropped", "sensor", "SELECT sensor, duplicates FROM sensors", 1);
-    s_metric_rows(self, b, "pinhole_sensor_events_missing_total", "counter",
-            "events the sensor discarded before sending (gaps in its numbering)", "sensor",
-            "SELECT sensor, missing FROM sensors", 1);
-    s_metric_rows(self, b, "pinhole_sensor_events_rejected_total", "counter",
-            "events refused as malformed", "sensor", "SELECT sensor, rejected FROM sensors", 1);
-    s_metric_rows(self, b, "pinhole_flows_repeated_total", "counter",
-            "flow events of a flow already counted (the same capture published again): stored, "
-            "not counted again", "sensor", "SELECT sensor, flows_repeated FROM sensors", 1);
-    s_metric_rows(self, b, "pinhole_nat_changes_repeated_total", "counter",
-            "NAT port changes already counted (the other vantage's copy, or published again)",
-            "sensor", "SELECT sensor, nat_changes_repeated FROM sensors", 1);
-    s_metric_rows(self, b, "pinhole_events_repeated_total", "counter",
-            "rtp_one_way, sip_alg and missed_call events already counted (published again): "
-            "stored, not counted again", "sensor", "SELECT sensor, events_repeated FROM sensors", 1);
-    s_metric_rows(self, b, "pinhole_identities_pruned_total", "counter",
-            "flow and NAT change identities forgotten (older than the retention, or beyond the "
-            "bound)", "kind",
-            "SELECT substr(name, 1, length(name) - 11), value FROM counters "
-            "WHERE name LIKE '%_ids_pruned'", 1);
-    s_metric_rows(self, b, "pinhole_sensor_packets_total", "counter",
-            "packets the sensor has read (from its heartbeat)", "sensor",
-            "SELECT sensor, COALESCE(json_extract(stats, '$.capture.decoder.pkts'), json_extract(stats, '$.capture.packets'), 0) FROM sensors", 1);
-    s_metric_rows(self, b, "pinhole_sensor_kernel_packets_total", "counter",
-            "packets the sensor's kernel capture received (live; from its heartbeat)", "sensor",
-            "SELECT sensor, json_extract(stats, '$.capture.capture.kernel_packets') FROM sensors "
-            "WHERE json_extract(stats, '$.capture.capture') IS NOT NULL", 1);
-    s_metric_rows(self, b, "pinhole_sensor_kernel_drops_total", "counter",
-            "packets the kernel dropped before the sensor read them: capture buffer full "
-            "(live; from its heartbeat)", "sensor",
-            "SELECT sensor, json_extract(stats, '$.capture.capture.kernel_drops') FROM sensors "
-            "WHERE json_extract(stats, '$.capture.capture') IS NOT NULL", 1);
-    s_metric_rows(self, b, "pinhole_sensor_kernel_ifdrops_total", "counter",
-            "packets the capture interface dropped (live; from its heartbeat)", "sensor",
-            "SELECT sensor, json_extract(stats, '$.capture.capture.kernel_ifdrops') FROM sensors "
-            "WHERE json_extract(stats, '$.capture.capture') IS NOT NULL", 1);
-    s_metric_rows(self, b, "pinhole_sensor_spool_discarded_total", "counter",
-            "events the sensor's full spool discarded (from its heartbeat)", "sensor",
-            "SELECT sensor, COALESCE(json_extract(stats, '$.link.discarded'), 0) FROM sensors", 1);
-    s_metric_rows(self, b, "pinhole_messages_rejected_total", "counter",
-            "messages refused before reading their events, by reason", "reason",
-            "SELECT substr(name, 10), value FROM counters WHERE name LIKE 'rejected.%'", 1);
-    s_metric_rows(self, b, "pinhole_alerts_total", "counter", "alerts raised, by kind", "kind",
-            "SELECT substr(name, 8), value FROM counters WHERE name LIKE 'alerts.%'", 1);
-    s_metric_rows(self, b, "pinhole_alerts_suppressed_total", "counter",
-            "alerts held back as repeats, by kind", "kind",
-            "SELECT substr(name, 12), value FROM counters WHERE name LIKE 'suppressed.%'", 1);
-    s_help(b, "pinhole_events_evicted_total", "counter", "old events dropped from the event table");
-    strbuf_printf(b, "pinhole_events_evicted_total %llu\n",
-            (unsigned long long)s_scalar(self, "SELECT COALESCE(SUM(value), 0) FROM counters "
-                                               "WHERE name='events_evicted'"));
-    s_metric_rows(self, b, "pinhole_unknown_site_events_total", "counter",
-            "events for sites the inventory does not know (kept; at most 1000 names)", "site",
-            "SELECT site, events FROM unknown_sites", 1);
-    s_help(b, "pinhole_events_stored", "gauge", "events in the event table");
-    strbuf_printf(b, "pinhole_events_stored %llu\n", (unsigned long long)store_count_events(self));
-}

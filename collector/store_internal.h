@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* store_internal.h: what the store's files share (store.c: opening,
+ * transactions and writes; store_read.c: the API's answers;
+ * store_metrics.c: /metrics). Nothing outside collector/store*.c includes
+ * it. */
+#ifndef PINHOLE_STORE_INTERNAL_H
+#define PINHOLE_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+enum {
+    Q_STREAM_GET, Q_STREAM_SET, Q_SENSOR_COUNT, Q_SENSOR_GET, Q_SENSOR_UPD, Q_SENSOR_HB,
+    Q_SENSOR_STATE, Q_SENSOR_UP, Q_SITE_SENSOR, Q_EVENT, Q_RULE_UPS, Q_RULE_GET, Q_RULE_STATUS, Q_SITE_FLOW,
+    Q_UNEXP_GET, Q_UNEXP_UPD, Q_UNEXP_INS, Q_GROUPS, Q_VIOL, Q_NAT_INS, Q_NAT_RUN, Q_NAT_NOW, Q_SUMMARY,
+    Q_SITE_GET, Q_SITE_SET, Q_ALERT_INS, Q_ALERT_MARK, Q_COUNTER, Q_FLOW_ID,
+    Q_SUMMARY_VTG, Q_SUMMARY_SIP, Q_UNKNOWN_GET, Q_UNKNOWN_UPS, Q_NAT_KNOWN, Q_NAT_IDRUN, Q_NAT_RUNID, Q_COUNT,
+};
+
+struct store {
+    sqlite3 *db;
+    store_cfg_t cfg;
+    sqlite3_stmt *q[Q_COUNT];
+    /* The first statement that failed in the open transaction (0: none):
+     * such a transaction is never committed, so what is acknowledged is
+     * whole (docs/collector.md, "Durable"). */
+    int werr;
+    char werr_msg[200];
+    bool failed;            /* the last transaction was refused (werr_msg says why) */
+};
+
+/* sqlite3_step, with a failure remembered for store_commit (store.c). */
+int store_sqlstep(store_t *self, sqlite3_stmt *st);
+/* Binds a C string (NULL: SQL NULL). */
+void store_bind(sqlite3_stmt *st, int i, const char *s);
+/* The SIP ALG verdict of stored counts (not_checked with SIP in TLS only). */
+const char *store_alg_verdict(const store_site_t *s);
+/* The first column of the first row of sql, 0 if none. */
+uint64_t store_scalar(store_t *self, const char *sql);
+
+#endif
