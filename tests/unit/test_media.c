@@ -422,6 +422,32 @@ static int s_fax_early_short(void)
     return 0;
 }
 
+/* A reload moves the sites (SIGHUP): the call's party at site 1 is at site
+ * 0 after it, and its judgement says so. */
+static int s_remap(void)
+{
+    seen_t seen = {0};
+    media_t *md = media_new(8, 8, s_seen, &seen);
+    CHECK(md);
+    CHECK(!INVITE(md, PHONE, 30000, NULL, 0));
+    CHECK(!OK(md, PROV, 20000, NULL, 100));
+    flow_t f;
+    s_mflow(&f, 1, PHONE, 30000, PROV, 20000);
+    f.site[f.site[0] == 0 ? 0 : 1] = 1; /* the phone's end at site 1 */
+    CHECK(media_match(md, &f));
+    int site[2] = {-1, 0};
+    rules_remap_t m = {.site = site, .nsites = 2, .to_nsites = 2};
+    media_remap_sites(md, &m);
+    s_send(md, &f, PHONE, true, 0, 160, 150, 200);
+    CHECK(!BYE(md, 3300));
+    CHECK_EQ(seen.last.judgement, MEDIA_ONE_WAY);
+    CHECK_EQ(seen.last.site[0], 0);
+    CHECK_EQ(seen.last.site[1], -1);
+    media_release(md, &f);
+    media_destroy(&md);
+    return 0;
+}
+
 int test_media(void)
 {
     media_t *md = media_new(8, 8, NULL, NULL);
@@ -467,5 +493,6 @@ int test_media(void)
     RUN(s_late_offer);
     RUN(s_hold);
     RUN(s_fax_early_short);
+    RUN(s_remap);
     return 0;
 }
