@@ -20,6 +20,11 @@ typedef struct {
     size_t index;
 } site_ix_t;
 
+/* A site's flows since the last settle, stored then in one write. */
+typedef struct {
+    uint64_t flows, unexpected, first_us, last_us;
+} site_pending_t;
+
 struct aggregate {
     store_t *store;
     const rules_t *rules;
@@ -29,6 +34,7 @@ struct aggregate {
     uint64_t *touched;   /* per site: latest event time of this message; 0 untouched */
     char sensor[EVSCHEMA_NAME_LEN]; /* the sensor of the events since the last settle */
     uint64_t unknown;
+    site_pending_t *pending; /* by site: flows since the last settle */
 };
 
 static int s_site_cmp(const void *a, const void *b)
@@ -47,7 +53,8 @@ aggregate_t *aggregate_new(store_t *store, const rules_t *rules, uint64_t window
     self->nsites = rules_nsites(rules);
     self->sites = calloc(self->nsites + 1, sizeof *self->sites);
     self->touched = calloc(self->nsites + 1, sizeof *self->touched);
-    if (!self->sites || !self->touched) {
+    self->pending = calloc(self->nsites + 1, sizeof *self->pending);
+    if (!self->sites || !self->touched || !self->pending) {
         aggregate_destroy(&self);
         return NULL;
     }
@@ -63,6 +70,7 @@ void aggregate_destroy(aggregate_t **self_p)
         return;
     free((*self_p)->sites);
     free((*self_p)->touched);
+    free((*self_p)->pending);
     free(*self_p);
     *self_p = NULL;
 }
@@ -268,7 +276,16 @@ static void s_flow(aggregate_t *self, const char *site, json_object *e, uint64_t
         return; /* stored as an event; counted once */
     const char *verdict = s_or(s_judged(e, "verdict"), "");
     bool unexpected = strcmp(verdict, "unexpected") == 0;
-    store_site_flow(self->store, site, ts, unexpected);
+    int si = s_site(self, site);
+    if (si >= 0) {
+        site_pending_t *pf = &self->pending[si];
+        if (!pf->flows || ts < pf->first_us)
+            pf->first_us = ts;
+        if (ts > pf->last_us)
+            pf->last_us = ts;
+        pf->flows++;
+        pf->unexpected += unexpected;
+    }
     char example[320];
     s_example(e, example, sizeof example);
     const char *device = s_str(e, "src_ip");
@@ -446,8 +463,21 @@ static void s_settle_site(aggregate_t *self, size_t i)
         store_site_set(self->store, site, compliant, nat);
 }
 
+void aggregate_discard(aggregate_t *self)
+{
+    memset(self->pending, 0, self->nsites * sizeof *self->pending);
+    memset(self->touched, 0, self->nsites * sizeof *self->touched);
+}
+
 void aggregate_settle(aggregate_t *self)
 {
+    for (size_t i = 0; i < self->nsites; i++) { /* the flows counted since: one write a site */
+        if (!self->pending[i].flows)
+            continue;
+        store_site_flows(self->store, rules_site_name(self->rules, i), self->pending[i].flows,
+                self->pending[i].unexpected, self->pending[i].first_us, self->pending[i].last_us);
+        memset(&self->pending[i], 0, sizeof self->pending[i]);
+    }
     for (size_t i = 0; i < self->nsites; i++) {
         if (!self->touched[i])
             continue;

@@ -26,6 +26,9 @@ void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, u
         void *event, const char *line, size_t len);
 /* The end of a message: judges the touched sites, queues alerts. */
 void aggregate_settle(aggregate_t *self);
+/* The transaction was rolled back: what was counted since the last settle
+ * is forgotten (the events come again). */
+void aggregate_discard(aggregate_t *self);
 /* At start: sites now in the inventory whose events were kept while it did
  * not know them are counted from those events (in the caller's
  * transaction). Returns how many events were counted. */

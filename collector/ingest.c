@@ -134,6 +134,7 @@ void ingest_events(ingest_t *c, const evschema_header_t *h, const char *body, si
         line_ctx_t lc = {c, h, skip, &d};
         if (evschema_body_split(body, len, h->count, s_line, &lc) != 0) {
             store_rollback(c->db);
+            aggregate_discard(c->agg);
             if (store_begin(c->db) == 0) {
                 store_counter_add(c->db, "rejected.malformed", 1);
                 store_commit(c->db);

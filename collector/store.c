@@ -565,17 +565,20 @@ void store_rule_set_status(store_t *self, const char *site, const char *rule, co
     s_step(self, st);
 }
 
-void store_site_flow(store_t *self, const char *site, uint64_t ts_us, bool unexpected)
+void store_site_flows(store_t *self, const char *site, uint64_t flows, uint64_t unexpected,
+        uint64_t first_us, uint64_t last_us)
 {
     sqlite3_stmt *st = s_q(self, Q_SITE_FLOW,
-            "INSERT INTO sites(site, flows, unexpected, first_us, last_us) VALUES(?1, 1, ?2, ?3, ?3) "
-            "ON CONFLICT(site) DO UPDATE SET flows=flows+1, unexpected=unexpected+?2, "
-            "first_us=MIN(COALESCE(first_us, ?3), ?3), last_us=MAX(COALESCE(last_us, ?3), ?3)");
+            "INSERT INTO sites(site, flows, unexpected, first_us, last_us) VALUES(?1, ?2, ?3, ?4, ?5) "
+            "ON CONFLICT(site) DO UPDATE SET flows=flows+?2, unexpected=unexpected+?3, "
+            "first_us=MIN(COALESCE(first_us, ?4), ?4), last_us=MAX(COALESCE(last_us, ?5), ?5)");
     if (!st)
         return;
     store_bind(st, 1, site);
-    sqlite3_bind_int(st, 2, unexpected);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)ts_us);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)flows);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)unexpected);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)first_us);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)last_us);
     s_step(self, st);
 }
 

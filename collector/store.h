@@ -106,7 +106,9 @@ void store_rule_add(store_t *self, const char *site, const char *rule, const cha
         uint64_t ts_us, const char *example, store_rule_t *after);
 void store_rule_set_status(store_t *self, const char *site, const char *rule, const char *status);
 
-void store_site_flow(store_t *self, const char *site, uint64_t ts_us, bool unexpected);
+/* A message's flows of a site, counted together (aggregate_settle). */
+void store_site_flows(store_t *self, const char *site, uint64_t flows, uint64_t unexpected,
+        uint64_t first_us, uint64_t last_us);
 void store_unexpected(store_t *self, const char *site, const char *dest, int port,
         const char *proto, uint64_t ts_us, const char *nearest, const char *differs,
         const char *example);

@@ -250,26 +250,47 @@ int evschema_body_split(const char *body, size_t len, uint64_t count,
     return 0;
 }
 
+/* n decimal digits at p, or -1. */
+static int64_t s_digits(const char *p, int n)
+{
+    int64_t v = 0;
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (H. Hinnant's
+ * days_from_civil). */
+static int64_t s_days(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
 uint64_t evschema_time_parse(const char *s)
 {
-    /* "YYYY-MM-DDTHH:MM:SS.uuuuuu+0000", as output_time() writes it. */
-    unsigned y, mo, d, h, mi, se, us;
-    char tail[8];
-    if (strlen(s) != 31 || sscanf(s, "%4u-%2u-%2uT%2u:%2u:%2u.%6u%7s", &y, &mo, &d, &h, &mi, &se,
-                                   &us, tail) != 8 || strcmp(tail, "+0000") != 0)
+    /* "YYYY-MM-DDTHH:MM:SS.uuuuuu+0000", as output_time() writes it: read
+     * by position (each event has one, so no sscanf or timegm). */
+    if (!s || strlen(s) != 31 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+            s[16] != ':' || s[19] != '.' || strcmp(s + 26, "+0000") != 0)
         return 0;
-    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+    int64_t y = s_digits(s, 4), mo = s_digits(s + 5, 2), d = s_digits(s + 8, 2),
+            h = s_digits(s + 11, 2), mi = s_digits(s + 14, 2), se = s_digits(s + 17, 2),
+            us = s_digits(s + 20, 6);
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h < 0 || h > 23 || mi < 0 ||
+            mi > 59 || se < 0 || se > 60 || us < 0)
         return 0;
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    tm.tm_year = (int)y - 1900;
-    tm.tm_mon = (int)mo - 1;
-    tm.tm_mday = (int)d;
-    tm.tm_hour = (int)h;
-    tm.tm_min = (int)mi;
-    tm.tm_sec = (int)se;
-    time_t t = timegm(&tm);
-    if (t < 0)
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo == 2 && d == 29 && !leap)
         return 0;
-    return (uint64_t)t * 1000000u + us;
+    int64_t t = s_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    return (uint64_t)t * 1000000u + (uint64_t)us;
 }

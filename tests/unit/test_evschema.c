@@ -110,6 +110,16 @@ static int s_events(void)
         CHECK(evschema_event_parse(bad[i], strlen(bad[i]), err, sizeof err) == NULL);
     CHECK_EQ(evschema_time_parse("1970-01-01T00:00:01.000002+0000"), 1000002);
     CHECK_EQ(evschema_time_parse("2026-11-22T04:11:29.354881+0100"), 0);
+    /* Against Python's datetime; leap days; days a month does not have. */
+    CHECK_EQ(evschema_time_parse("2026-11-22T04:11:29.354881+0000"), 1795320689354881ll);
+    CHECK_EQ(evschema_time_parse("2024-02-29T23:59:59.000000+0000"), 1709251199000000ll);
+    CHECK_EQ(evschema_time_parse("2000-02-29T00:00:00.000000+0000"), 951782400000000ll);
+    CHECK_EQ(evschema_time_parse("9999-12-31T23:59:59.999999+0000"), 253402300799999999ll);
+    CHECK_EQ(evschema_time_parse("2100-02-29T00:00:00.000000+0000"), 0);
+    CHECK_EQ(evschema_time_parse("2025-02-29T00:00:00.000000+0000"), 0);
+    CHECK_EQ(evschema_time_parse("2026-04-31T00:00:00.000000+0000"), 0);
+    CHECK_EQ(evschema_time_parse("2026-11-22T24:00:00.000000+0000"), 0);
+    CHECK_EQ(evschema_time_parse("2026-11-22T04:11:29.35488a+0000"), 0);
     return 0;
 }
 
