@@ -412,8 +412,17 @@ int main(int argc, char **argv)
     char err[512];
     int status = 2;
     http_t *http = NULL;
-    if (o.check_only) {
-        printf("ok: %zu rules, %zu sites\n", rules_nrules(rs), rules_nsites(rs));
+    if (o.check_only) { /* rules, inventory, and the keys the collector would use */
+        size_t allowed = 0;
+        if (receive_check(&o.rx, &allowed, err, sizeof err) != 0) {
+            log_error("%s", err);
+            rules_destroy(&rs);
+            return 2;
+        }
+        printf("ok: %zu rules, %zu sites, %s\n", rules_nrules(rs), rules_nsites(rs),
+                o.rx.plain ? "plain (no keys)" : "keys loaded");
+        if (!o.rx.plain)
+            printf("    %zu sensor(s) allowed\n", allowed);
         rules_destroy(&rs);
         return 0;
     }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sodium.h>
 #include <zmq.h>
 
 #include "keys.h"
@@ -146,6 +147,22 @@ static allowed_t *s_allowed_by_name(const receive_t *self, const char *name)
         if (strcmp(self->allow[i].name, name) == 0)
             return &self->allow[i];
     return NULL;
+}
+
+int receive_check(const receive_cfg_t *cfg, size_t *allowed, char *err, size_t errlen)
+{
+    *allowed = 0;
+    if (cfg->plain)
+        return 0;
+    receive_t self;
+    memset(&self, 0, sizeof self);
+    char pub[41], sec[41];
+    bool ok = !keys_load(cfg->key_path, pub, sec, NULL, err, errlen) &&
+              s_allow_load(&self, cfg->allow_path, err, errlen);
+    *allowed = self.nallow;
+    free(self.allow);
+    sodium_memzero(sec, sizeof sec);
+    return ok ? 0 : -1;
 }
 
 receive_t *receive_new(const receive_cfg_t *cfg, char *err, size_t errlen)

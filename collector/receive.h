@@ -41,6 +41,9 @@ typedef struct {
 typedef struct receive receive_t;
 
 receive_t *receive_new(const receive_cfg_t *cfg, char *err, size_t errlen);
+/* --check: loads the key pair and the allow-list as receive_new does,
+ * without a socket. 0, or -1 with why in err. */
+int receive_check(const receive_cfg_t *cfg, size_t *allowed, char *err, size_t errlen);
 void receive_destroy(receive_t **self_p);
 
 /* Waits up to timeout_ms. Returns 1 with a message, 0 on timeout, or -1

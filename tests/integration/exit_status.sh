@@ -137,6 +137,8 @@ row "collector: unwritable --db" 2 "no-dir/c.db" \
     "$COLLECTOR" --rules "$SRC/rules" --inventory "$LAB" --plain --http off --db "$T/no-dir/c.db" \
     --listen "tcp://127.0.0.1:$FREE_PORT"
 row "collector: --check ok" 0 "ok: " "$COLLECTOR" "${C[@]}" --plain --check
+row "collector: --check with a key file missing" 2 "no-key.key" \
+    "$COLLECTOR" "${C[@]}" --key "$T/no-key.key" --allow "$T" --check
 row "collector: --check bad inventory" 2 "bad-inv.yaml:6: bad ASN 'ASbad'" \
     "$COLLECTOR" --rules "$SRC/rules" --inventory bad-inv.yaml --plain --check
 row "collector: --version" 0 "pinhole-collector " "$COLLECTOR" --version
