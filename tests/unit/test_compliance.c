@@ -108,7 +108,6 @@ int test_compliance(void)
         }
     CHECK(found > 0);
     CHECK_EQ(compliance_site(rs, 0, &s, &c), COMPLIANCE_NOT_COMPLIANT);
-    /* A waived rule (lab-branch waives none in lab.yaml) is not_checked. */
     rules_destroy(&rs);
     return 0;
 }
