@@ -332,7 +332,8 @@ void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, u
         keep_site = k >= 0;
         self->unknown++;
     }
-    store_event(self->store, sensor, epoch, seq, type, keep_site ? site : NULL, ts, line, len);
+    store_event(self->store, sensor, epoch, seq, type, keep_site ? site : NULL, site && si < 0, ts,
+            line, len);
     if (si >= 0)
         s_apply(self, sensor, epoch, e, line, len);
 }
@@ -347,6 +348,8 @@ static void s_adopt_one(const char *sensor, const char *epoch, uint64_t seq, con
 {
     (void)seq;
     adopt_t *ad = ctx;
+    if (strcmp(sensor, ad->self->sensor) != 0)
+        aggregate_settle(ad->self); /* each site credited to the sensor that sent it */
     json_object *e = json_tokener_parse(body);
     if (e && json_object_is_type(e, json_type_object)) {
         s_apply(ad->self, sensor, epoch, e, body, len);

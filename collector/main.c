@@ -372,6 +372,7 @@ static int s_loop(collector_t *c)
             last_timer = now;
         }
     }
+    s_timers(c); /* the last second's refused-message counts too */
     return 0;
 }
 

@@ -22,6 +22,7 @@
 static const char *const s_added[][3] = {
         {"sensors", "flows_repeated", "INTEGER DEFAULT 0"},
         {"sensors", "events_repeated", "INTEGER DEFAULT 0"},
+        {"events", "unknown", "INTEGER DEFAULT 0"},
         {"sensors", "nat_changes_repeated", "INTEGER DEFAULT 0"},
         {"summaries", "comparisons_inside", "INTEGER DEFAULT 0"},
         {"summaries", "comparisons_outside", "INTEGER DEFAULT 0"},
@@ -42,7 +43,8 @@ static const char s_schema[] =
         "  flows_repeated INTEGER DEFAULT 0, nat_changes_repeated INTEGER DEFAULT 0, "
         "  events_repeated INTEGER DEFAULT 0);"
         "CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, sensor TEXT, epoch TEXT, "
-        "  seq INTEGER, type TEXT, site TEXT, ts INTEGER, body TEXT, UNIQUE(sensor, epoch, seq));"
+        "  seq INTEGER, type TEXT, site TEXT, ts INTEGER, body TEXT, unknown INTEGER DEFAULT 0, "
+        "  UNIQUE(sensor, epoch, seq));"
         "CREATE INDEX IF NOT EXISTS events_type ON events(type, id);"
         "CREATE TABLE IF NOT EXISTS rules(site TEXT, rule TEXT, allowed INTEGER DEFAULT 0, "
         "  blocked INTEGER DEFAULT 0, unconfirmed INTEGER DEFAULT 0, first_us INTEGER, "
@@ -96,12 +98,16 @@ static const char s_schema[] =
  * would commit on its own. */
 int store_sqlstep(store_t *self, sqlite3_stmt *st)
 {
-    if (self->werr)
+    if (self->in_tx && self->werr)
         return self->werr;
     int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE && !self->werr) {
-        self->werr = rc;
-        snprintf(self->werr_msg, sizeof self->werr_msg, "%s", sqlite3_errmsg(self->db));
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        if (self->in_tx) { /* reported once, by store_commit's caller */
+            self->werr = rc;
+            snprintf(self->werr_msg, sizeof self->werr_msg, "%s", sqlite3_errmsg(self->db));
+        } else { /* a read of the API's: this query fails, the next may not */
+            log_error("store: %s", sqlite3_errmsg(self->db));
+        }
     }
     return rc;
 }
@@ -131,9 +137,19 @@ static bool s_exec_how(store_t *self, const char *sql, bool quiet)
     return false;
 }
 
+/* Runs sql in the open transaction (or alone): after a failed statement of
+ * the transaction nothing more runs (see store_sqlstep), and a failure of
+ * its own is the transaction's. */
 static bool s_exec(store_t *self, const char *sql)
 {
-    return s_exec_how(self, sql, false);
+    if (self->in_tx && self->werr)
+        return false;
+    bool ok = s_exec_how(self, sql, self->in_tx);
+    if (!ok && self->in_tx) {
+        self->werr = sqlite3_errcode(self->db);
+        snprintf(self->werr_msg, sizeof self->werr_msg, "%s", sqlite3_errmsg(self->db));
+    }
+    return ok;
 }
 
 static bool s_has_column(store_t *self, const char *table, const char *column)
@@ -244,8 +260,10 @@ int store_begin(store_t *self)
 {
     self->werr = 0;
     self->failed = false;
-    if (s_exec_how(self, "BEGIN IMMEDIATE", true))
+    if (s_exec_how(self, "BEGIN IMMEDIATE", true)) {
+        self->in_tx = true;
         return 0;
+    }
     snprintf(self->werr_msg, sizeof self->werr_msg, "%s", sqlite3_errmsg(self->db));
     self->failed = true;
     return -1;
@@ -257,6 +275,7 @@ static int s_refused(store_t *self)
 {
     if (!sqlite3_get_autocommit(self->db))
         s_exec_how(self, "ROLLBACK", true);
+    self->in_tx = false;
     self->werr = 0;
     self->failed = true;
     return -1;
@@ -266,8 +285,10 @@ int store_commit(store_t *self)
 {
     if (self->werr) /* a write failed: nothing of it is kept, nor acknowledged */
         return s_refused(self);
-    if (s_exec_how(self, "COMMIT", true))
+    if (s_exec_how(self, "COMMIT", true)) {
+        self->in_tx = false;
         return 0;
+    }
     snprintf(self->werr_msg, sizeof self->werr_msg, "%s", sqlite3_errmsg(self->db));
     return s_refused(self);
 }
@@ -279,6 +300,7 @@ const char *store_error(const store_t *self)
 
 void store_rollback(store_t *self)
 {
+    self->in_tx = false;
     self->werr = 0;
     if (!sqlite3_get_autocommit(self->db)) /* else: rolled back already */
         s_exec_how(self, "ROLLBACK", true);
@@ -430,11 +452,12 @@ void store_sensors_silent(store_t *self, uint64_t before_us,
 /* Events and aggregates                                               */
 
 void store_event(store_t *self, const char *sensor, const char *epoch, uint64_t seq,
-        const char *type, const char *site, uint64_t ts_us, const char *body, size_t len)
+        const char *type, const char *site, bool unknown, uint64_t ts_us, const char *body,
+        size_t len)
 {
     sqlite3_stmt *st = s_q(self, Q_EVENT,
-            "INSERT OR IGNORE INTO events(sensor, epoch, seq, type, site, ts, body) "
-            "VALUES(?, ?, ?, ?, ?, ?, ?)");
+            "INSERT OR IGNORE INTO events(sensor, epoch, seq, type, site, ts, body, unknown) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
     if (!st)
         return;
     store_bind(st, 1, sensor);
@@ -444,6 +467,7 @@ void store_event(store_t *self, const char *sensor, const char *epoch, uint64_t 
     store_bind(st, 5, site);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)ts_us);
     sqlite3_bind_text(st, 7, body, (int)len, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 8, unknown);
     s_step(self, st);
 }
 
@@ -492,7 +516,8 @@ bool store_unknown_take(store_t *self, const char *site,
     if (!was)
         return false;
     st = NULL;
-    sqlite3_prepare_v2(self->db, "SELECT sensor, epoch, seq, body FROM events WHERE site=? ORDER BY id",
+    sqlite3_prepare_v2(self->db,
+            "SELECT sensor, epoch, seq, body FROM events WHERE site=? AND unknown=1 ORDER BY id",
             -1, &st, NULL);
     if (st) {
         store_bind(st, 1, site);
@@ -500,6 +525,14 @@ bool store_unknown_take(store_t *self, const char *site,
             fn((const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
                     (uint64_t)sqlite3_column_int64(st, 2), (const char *)sqlite3_column_text(st, 3),
                     (size_t)sqlite3_column_bytes(st, 3), ctx);
+        sqlite3_finalize(st);
+    }
+    st = NULL;
+    sqlite3_prepare_v2(self->db,
+            "UPDATE events SET unknown=0 WHERE site=?1 AND unknown=1; ", -1, &st, NULL);
+    if (st) {
+        store_bind(st, 1, site);
+        store_sqlstep(self, st);
         sqlite3_finalize(st);
     }
     st = NULL;
@@ -548,8 +581,6 @@ void store_rule_add(store_t *self, const char *site, const char *rule, const cha
         after->last_blocked_us = (uint64_t)sqlite3_column_int64(st, 6);
         const unsigned char *s = sqlite3_column_text(st, 7);
         str_copy(after->status, s ? (const char *)s : "", sizeof after->status);
-    } else {
-        log_error("store: %s", sqlite3_errmsg(self->db));
     }
     sqlite3_reset(st);
 }
@@ -691,9 +722,7 @@ static bool s_id_seen(store_t *self, sqlite3_stmt *st)
 {
     if (!st)
         return false;
-    int rc = store_sqlstep(self, st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        log_error("store: %s", sqlite3_errmsg(self->db));
+    int rc = store_sqlstep(self, st); /* a failure: the transaction's (store_commit) */
     bool seen = rc == SQLITE_DONE && sqlite3_changes(self->db) == 0;
     sqlite3_reset(st);
     return seen;

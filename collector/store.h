@@ -85,14 +85,15 @@ void store_sensor_up(store_t *self, const char *sensor, char *was, size_t waslen
 #define STORE_UNKNOWN_SITES 1000
 int store_unknown_site(store_t *self, const char *site, uint64_t ts_us);
 /* A site now in the inventory that was unknown: calls fn for each of its
- * events kept (oldest first) and forgets the name. False if it was never
- * unknown. */
+ * events kept while it was (stored with `unknown`, oldest first), and
+ * forgets the name. False if it was never unknown. */
 bool store_unknown_take(store_t *self, const char *site,
         void (*fn)(const char *sensor, const char *epoch, uint64_t seq, const char *body,
                 size_t len, void *ctx),
         void *ctx);
 void store_event(store_t *self, const char *sensor, const char *epoch, uint64_t seq,
-        const char *type, const char *site, uint64_t ts_us, const char *body, size_t len);
+        const char *type, const char *site, bool unknown, uint64_t ts_us, const char *body,
+        size_t len);
 
 typedef struct {
     uint64_t allowed, blocked, unconfirmed;

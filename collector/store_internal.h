@@ -25,6 +25,7 @@ struct store {
     /* The first statement that failed in the open transaction (0: none):
      * such a transaction is never committed, so what is acknowledged is
      * whole (docs/collector.md, "Durable"). */
+    bool in_tx;             /* between store_begin and commit/rollback */
     int werr;
     char werr_msg[200];
     bool failed;            /* the last transaction was refused (werr_msg says why) */

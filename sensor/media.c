@@ -402,21 +402,26 @@ void media_sip(media_t *self, const sip_msg_t *m, uint64_t ts_us)
     s_sdp(self, idx, party, &sdp);
 }
 
-bool media_match(media_t *self, flow_t *f)
+/* The live call whose SDP names an end of the flow, and the endpoints of
+ * its ends (eb NULL if the other end is not that call's); NULL if none. */
+static const endpoint_t *s_flow_call(media_t *self, const flow_t *f, const endpoint_t **ea,
+        const endpoint_t **eb)
 {
-    if (f->key.proto != 17)
-        return false;
-    const endpoint_t *ea = s_ep_get(self, &f->key.a, f->key.pa);
-    const endpoint_t *eb = s_ep_get(self, &f->key.b, f->key.pb);
-    const endpoint_t *e = ea ? ea : eb;
-    if (!e)
-        return false;
-    if (eb && (eb->call != e->call || eb->ckey != e->ckey))
-        eb = NULL; /* the other end belongs to another call */
+    *ea = s_ep_get(self, &f->key.a, f->key.pa);
+    *eb = s_ep_get(self, &f->key.b, f->key.pb);
+    const endpoint_t *e = *ea ? *ea : *eb;
+    if (e && *eb && ((*eb)->call != e->call || (*eb)->ckey != e->ckey))
+        *eb = NULL; /* the other end belongs to another call */
+    return e;
+}
+
+/* Stream slot s (fresh, or one whose call has ended) becomes the flow's
+ * stream in call e's list, measured from now. */
+static void s_link(media_t *self, flow_t *f, uint32_t s, const endpoint_t *e, const endpoint_t *ea,
+        const endpoint_t *eb)
+{
     call_t *c = &self->calls[e->call];
     lrutab_touch(self->ct, e->call, f->first_us + MEDIA_CALL_IDLE_US);
-    /* Streams leave with their flow, not by the clock: no deadline. */
-    uint32_t s = lrutab_add(self->stt, f->id, UINT64_MAX);
     stream_t *st = &self->streams[s];
     memset(st, 0, sizeof *st);
     st->used = true;
@@ -440,9 +445,33 @@ bool media_match(media_t *self, flow_t *f)
     st->pub.judgement = MEDIA_LIVE;
     st->pub.missing = -1;
     memcpy(st->pub.call_id, c->call_id, sizeof st->pub.call_id);
-    f->media = s;
     self->st.streams++;
+}
+
+bool media_match(media_t *self, flow_t *f)
+{
+    if (f->key.proto != 17)
+        return false;
+    const endpoint_t *ea, *eb, *e = s_flow_call(self, f, &ea, &eb);
+    if (!e)
+        return false;
+    /* Streams leave with their flow, not by the clock: no deadline. */
+    uint32_t s = lrutab_add(self->stt, f->id, UINT64_MAX);
+    s_link(self, f, s, e, ea, eb);
+    f->media = s;
     return true;
+}
+
+/* A stream whose call has ended, on a flow a new call's SDP names again
+ * (a phone with fixed RTP ports calling again within the flow's idle
+ * time): the new call's from now on, measured afresh. */
+static call_t *s_relink(media_t *self, flow_t *f)
+{
+    const endpoint_t *ea, *eb, *e = s_flow_call(self, f, &ea, &eb);
+    if (!e)
+        return NULL;
+    s_link(self, f, f->media, e, ea, eb);
+    return &self->calls[e->call];
 }
 
 /* The clock of payload type pt: the call's rtpmap, else RFC 3551's static
@@ -512,7 +541,7 @@ void media_packet(media_t *self, flow_t *f, int side, const packet_t *p)
     if (f->media == FLOW_NONE || f->media >= self->max_streams)
         return;
     stream_t *st = &self->streams[f->media];
-    call_t *c = st->call != LRUTAB_NONE ? &self->calls[st->call] : NULL;
+    call_t *c = st->call != LRUTAB_NONE ? &self->calls[st->call] : s_relink(self, f);
     if (st->rtp) {
         cursor_t cur = cur_make(p->payload, p->payload_caplen);
         uint8_t vpxcc, mpt;

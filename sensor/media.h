@@ -99,7 +99,8 @@ void media_sip(media_t *self, const sip_msg_t *m, uint64_t ts_us);
 /* For a new UDP flow (its sites set): true if it is a call's media; the
  * flow then carries the stream slot (flow->media). When every slot is
  * taken, the stream idle longest is ended early: its flow's media becomes
- * FLOW_NONE. The flow must stay where it is until media_release. */
+ * FLOW_NONE (the flow goes on unmeasured, and unjudged by its call). The
+ * flow must stay where it is until media_release. */
 bool media_match(media_t *self, flow_t *f);
 /* Measures one packet of a media flow sent by `side`. */
 void media_packet(media_t *self, flow_t *f, int side, const packet_t *p);

@@ -137,7 +137,9 @@ static void s_hint(const flow_t *f, const media_stream_t *ms, const char *app,
     memset(h, 0, sizeof *h);
     h->app = app;
     h->is_http = classify_is_http(f);
-    h->is_media = ms != NULL;
+    /* A media flow whose stream a full table took is media all the same
+     * (never a one-way finding then: nothing was measured). */
+    h->is_media = ms != NULL || (f->flags & FLOW_F_MEDIA);
     /* In a one-way call, a flow that carried media shows the failure. */
     if (ms && ms->judgement == MEDIA_ONE_WAY && (ms->d[0].pkts || ms->d[1].pkts)) {
         h->one_way = true;

@@ -422,6 +422,37 @@ static int s_fax_early_short(void)
     return 0;
 }
 
+/* A phone with fixed RTP ports calls again while the first call's flow
+ * is still in the flow table: the flow's stream is the new call's, and the
+ * new call is judged (here: one-way). */
+static int s_port_reuse(void)
+{
+    seen_t seen = {0};
+    media_t *md = media_new(8, 8, s_seen, &seen);
+    CHECK(md);
+    CHECK(!INVITE(md, PHONE, 30000, NULL, 0));
+    CHECK(!OK(md, PROV, 20000, NULL, 100));
+    flow_t f;
+    s_mflow(&f, 1, PHONE, 30000, PROV, 20000);
+    CHECK(media_match(md, &f));
+    s_send(md, &f, PHONE, true, 0, 160, 150, 200);
+    s_send(md, &f, PHONE, false, 0, 160, 150, 200);
+    CHECK(!BYE(md, 3300));
+    CHECK_EQ(seen.n, 1);
+    CHECK_EQ(seen.last.judgement, MEDIA_OK);
+    CHECK(!INVITE(md, PHONE, 30000, NULL, 10000)); /* the next call, same ports */
+    CHECK(!OK(md, PROV, 20000, NULL, 10100));
+    s_send(md, &f, PHONE, true, 0, 160, 200, 10200);
+    CHECK(!BYE(md, 14300));
+    CHECK_EQ(seen.n, 2);
+    CHECK_EQ(seen.last.judgement, MEDIA_ONE_WAY);
+    CHECK_EQ(seen.last.streams, 1);
+    CHECK(media_stream(md, &f)->judgement == MEDIA_ONE_WAY);
+    media_release(md, &f);
+    media_destroy(&md);
+    return 0;
+}
+
 /* A reload moves the sites (SIGHUP): the call's party at site 1 is at site
  * 0 after it, and its judgement says so. */
 static int s_remap(void)
@@ -494,5 +525,6 @@ int test_media(void)
     RUN(s_hold);
     RUN(s_fax_early_short);
     RUN(s_remap);
+    RUN(s_port_reuse);
     return 0;
 }
