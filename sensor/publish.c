@@ -630,17 +630,21 @@ static void s_drop(publish_t *self, seg_t *s, bool full)
     for (seg_t *p = s->next; p; p = p->next)
         if (strcmp(p->epoch, s->epoch) == 0 && p->base < after)
             p->base = after;
+    /* With a spool, a segment in memory only is there because the spool
+     * could not be written: that is the loss, not a full spool. */
+    bool unwritten = !full || (self->spool_dir && !s->file);
     pthread_mutex_lock(&self->lock);
-    if (full)
+    if (!unwritten)
         self->st.discarded += s->count;
-    if (full && self->spool_dir)
+    if (!unwritten && self->spool_dir)
         self->st.discarded_spool += s->count;
-    if (!full)
+    if (unwritten)
         self->st.unwritten += s->count;
     self->st.pending -= s->count;
     pthread_mutex_unlock(&self->lock);
     log_warn("%s: %llu events (%s %llu-%llu) discarded",
-            !full ? "spool unreadable" : self->spool_dir ? "spool full" : "memory full",
+            !full ? "spool unreadable" : unwritten ? "spool unwritable, memory full"
+            : self->spool_dir ? "spool full" : "memory full",
             (unsigned long long)s->count, s->epoch, (unsigned long long)s->first,
             (unsigned long long)s_last(s));
     s_seg_free(self, s);
@@ -905,11 +909,13 @@ static void s_heartbeat(publish_t *self, evschema_kind_t kind)
     char stats[EVSCHEMA_MAX_HEADER - 512];
     snprintf(stats, sizeof stats,
             "{\"link\":{\"events\":%llu,\"acked\":%llu,\"pending\":%llu,\"spooled\":%llu,"
-            "\"discarded\":%llu,\"spool_bytes\":%llu,\"resent\":%llu}%s%s}",
+            "\"discarded\":%llu,\"spool_bytes\":%llu,\"resent\":%llu,\"probes\":%llu,"
+            "\"rto_ms\":%u,\"srtt_ms\":%u}%s%s}",
             (unsigned long long)st.events, (unsigned long long)st.acked,
             (unsigned long long)st.pending, (unsigned long long)st.spooled,
             (unsigned long long)st.discarded, (unsigned long long)st.spool_bytes,
-            (unsigned long long)st.resent, cap ? ",\"capture\":" : "", cap ? cap : "");
+            (unsigned long long)st.resent, (unsigned long long)st.probes, st.rto_ms, st.srtt_ms,
+            cap ? ",\"capture\":" : "", cap ? cap : "");
     free(cap);
     evschema_header_t h;
     memset(&h, 0, sizeof h);
@@ -1228,6 +1234,7 @@ publish_t *publish_new(const publish_cfg_t *cfg, char *err, size_t errlen)
         self->cfg.window = 1;
     self->cwnd = self->cfg.window;
     s_rto_reset(self);
+    self->st.rto_ms = self->rto;
     pthread_mutex_init(&self->lock, NULL);
     pthread_mutex_init(&self->spool_lock, NULL);
     pthread_cond_init(&self->room, NULL);

@@ -20,6 +20,9 @@ file and the lab captures (docs/collector.md).
   --case killed   kill -9 of a sensor publishing to a stalled collector: the
                   next run with its spool delivers all the first run wrote
                   but its last unsealed batch, and says it was killed.
+  --case backoff  the collector stopped 3 s in every 4 while a sensor
+                  publishes: every event once, duplicates under 1%, only
+                  one-event probes sent again.
   --case cause    a publish that fails says why in its last line, and how
                   many events the spool keeps (and where): nothing listening
                   (connection refused), a wrong collector key and a key not
@@ -516,6 +519,56 @@ def case_killed(a, tmp):
     check(lab.stop() == 0, "the collector did not end cleanly on SIGTERM (see its log)")
 
 
+def case_backoff(a, tmp):
+    """A loaded collector (stopped 3 s in every 4) while a sensor publishes:
+    every event arrives once, and the timeouts send one-event probes, not
+    the window again: duplicates stay under 1% of the events, and no whole
+    message is sent twice."""
+    import sqlite3
+    lab = Lab(a, tmp)
+    lab.keygen("bench")
+    inv = os.path.join(tmp, "inv.yaml")
+    with open(inv, "w") as f:
+        f.write(bench_inventory(a))
+    cap = os.path.join(tmp, "flows.pcap")
+    subprocess.run([a.gen, "flows", cap, "100000", "1"], check=True, capture_output=True)
+    rules = [os.path.join(a.src, "rules")]
+    lab.start(inventory=inv, rules=rules)
+    cmd, ev = lab.sensor_cmd("bench", [cap], inventory=inv, rules=rules,
+                             extra=["--publish-timeout", "120"])
+    errpath = os.path.join(tmp, "sensor.err")
+    stops = 0
+    with open(errpath, "w") as errf:
+        sensor = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf)
+        wait_until("events to arrive", lambda: lab.stored("bench")[0] > 0, 60, 0.002)
+        try:
+            while sensor.poll() is None and stops < 8:
+                lab.proc.send_signal(signal.SIGSTOP)
+                time.sleep(3)
+                lab.proc.send_signal(signal.SIGCONT)
+                stops += 1
+                time.sleep(1)
+        finally:
+            lab.proc.send_signal(signal.SIGCONT)
+        sensor.wait(180)
+    err = open(errpath).read()
+    n = all_arrived(lab, "bench", ev, err, sensor.returncode)
+    row = lab.sensor_row("bench")
+    con = sqlite3.connect("file:%s?mode=ro" % lab.db, uri=True, timeout=10)
+    stats = json.loads(con.execute("SELECT stats FROM sensors WHERE sensor='bench'").fetchone()[0])
+    con.close()
+    link = stats.get("link", {})
+    print("%d stops of 3 s: %d events, %d duplicates; the sensor sent %s messages again "
+          "(%s probes), timeout %s ms (srtt %s ms)" % (stops, n, row["duplicates"],
+          link.get("resent"), link.get("probes"), link.get("rto_ms"), link.get("srtt_ms")))
+    check(stops >= 2, "the sensor ended before the collector was stopped twice")
+    check(row["duplicates"] * 100 <= n, "%d duplicates of %d events: 1%% or more"
+          % (row["duplicates"], n))
+    check("probes" in link and link.get("resent") == link.get("probes"), "whole messages sent again: %s resent, %s "
+          "probes" % (link.get("resent"), link.get("probes")))
+    check(lab.stop() == 0, "the collector did not end cleanly on SIGTERM (see its log)")
+
+
 def spooled_events(spool):
     """Events held in a spool directory (the count in each file's header)."""
     n = 0
@@ -741,7 +794,7 @@ def main():
     try:
         {"e2e": case_e2e, "restart": case_restart, "reject": case_reject, "cause": case_cause,
          "spool": case_spool, "stall": case_stall, "torn": case_torn,
-         "killed": case_killed}[a.case](a, tmp)
+         "killed": case_killed, "backoff": case_backoff}[a.case](a, tmp)
     except (AssertionError, OSError) as e:
         ERRORS.append(str(e))
         print("FAIL:", e)
