@@ -6,7 +6,7 @@
 # the collector reports how many events per second it stored while busy.
 # Run for CURVE with fsync at each commit (the default), CURVE without
 # (--sync normal), and plain TCP without; then under load: the collector
-# stopped (SIGSTOP) for 3 s every 4 s while the sensor publishes, and a
+# stopped (SIGSTOP) for 3 s every 4 s (STOP=S: S s every S+1) while the sensor publishes, and a
 # collector with fsync at each commit on a disk that is slowed by a
 # competing writer. Each line gives the messages the collector received
 # and the events it dropped as duplicates (sent twice).
@@ -42,7 +42,7 @@ run() { # name, collector options..., -- sensor options... (LOAD=stop|disk: unde
     sleep 0.5
     local s e lpid=""
     if [ "${LOAD:-}" = stop ]; then
-        (while sleep 1; do kill -STOP $cpid; sleep 3; kill -CONT $cpid; done) 2>/dev/null &
+        (while sleep 1; do kill -STOP $cpid; sleep "${STOP:-3}"; kill -CONT $cpid; done) 2>/dev/null &
         lpid=$!
     elif [ "${LOAD:-}" = disk ]; then
         (while :; do dd if=/dev/zero of="$W/load" bs=1M count=256 conv=fsync 2>/dev/null; done) &
@@ -78,7 +78,7 @@ run "CURVE, --sync normal" --key "$W/keys/collector.key" --allow "$W/allow" --sy
     --collector-key "$W/keys/collector.pub" --key "$W/keys/bench.key"
 run "plain, --sync normal" --plain --sync normal -- --plain
 fi
-LOAD=stop run "CURVE, stopped 3 s of 4" --key "$W/keys/collector.key" --allow "$W/allow" -- \
+LOAD=stop run "CURVE, stopped ${STOP:-3} s of $((${STOP:-3} + 1))" --key "$W/keys/collector.key" --allow "$W/allow" -- \
     --collector-key "$W/keys/collector.pub" --key "$W/keys/bench.key"
 LOAD=disk run "CURVE, fsync, busy disk" --key "$W/keys/collector.key" --allow "$W/allow" -- \
     --collector-key "$W/keys/collector.pub" --key "$W/keys/bench.key"
