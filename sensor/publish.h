@@ -88,12 +88,13 @@ void publish_event(publish_t *self, const char *line, size_t len);
 void publish_tick(publish_t *self, const char *stats);
 
 /* Ends the run: sends what is left, waits up to timeout_ms for the
- * acknowledgements, says "bye" with the final statistics, then spools what
- * is still unacknowledged (or counts it as lost without a spool). If some
- * is, out->cause says why, from what the link went through: the connection
- * refused (or another connect error), the handshake refused (CURVE: the
- * sensor's key not allowed, or the wrong collector key), or no answer
- * within the timeout; out->spool_left counts what the spool keeps. */
+ * acknowledgements, says "bye" with the final statistics, leaves what is
+ * still unacknowledged in the spool (within its bound; without a spool, it
+ * is lost) and removes the run's marker. If some is left, out->cause says
+ * why, from what the link went through: the connection refused (or another
+ * connect error), the handshake refused (CURVE: the sensor's key not
+ * allowed, or the wrong collector key), or no answer within the timeout;
+ * out->spool_left counts what the spool keeps. */
 void publish_close(publish_t **self_p, uint32_t timeout_ms, const char *stats,
         publish_stats_t *out);
 
