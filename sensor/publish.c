@@ -84,26 +84,26 @@
 #include "log.h"
 #include "strutil.h"
 
-#define PUBLISH_RTO_MIN_MS 1000u  /* RFC 6298 (2.4) */
-#define PUBLISH_RTO_MAX_MS 60000u /* RFC 6298 (2.5) */
-#define PUBLISH_RTO_G_MS 20u      /* the actor's poll: our clock granularity */
-#define PUBLISH_SYNC_MS 1000u     /* spool data reaches the disk this often */
+#define PUBLISH_RTO_MIN_MS 1000u        /* RFC 6298 (2.4) */
+#define PUBLISH_RTO_MAX_MS 60000u       /* RFC 6298 (2.5) */
+#define PUBLISH_RTO_G_MS 20u            /* the actor's poll: our clock granularity */
+#define PUBLISH_SYNC_MS 1000u           /* spool data reaches the disk this often */
 #define PUBLISH_FILE_MAX (256ull << 20) /* a spool file larger is not ours */
 
 typedef struct spf {
     struct spf *next;
-    char name[64];        /* EPOCH-FIRST.seg, in the spool directory */
-    uint64_t bytes;       /* its size */
-    uint32_t live;        /* segments whose record is in it (queued or handed off) */
-    int fd;               /* the file this run appends to; -1 */
-    bool dirty;           /* written since its last fdatasync */
+    char name[64];  /* EPOCH-FIRST.seg, in the spool directory */
+    uint64_t bytes; /* its size */
+    uint32_t live;  /* segments whose record is in it (queued or handed off) */
+    int fd;         /* the file this run appends to; -1 */
+    bool dirty;     /* written since its last fdatasync */
 } spf_t;
 
 typedef struct seg {
     struct seg *next;
     char epoch[EVSCHEMA_EPOCH_LEN];
     uint64_t first, count;
-    char *buf;            /* the lines, '\n'-separated; NULL: only on disk */
+    char *buf; /* the lines, '\n'-separated; NULL: only on disk */
     size_t len, cap;
     spf_t *file;          /* its record in the spool; NULL: in memory only */
     uint64_t off;         /* where its lines start in the file */
@@ -127,7 +127,7 @@ struct publish {
     pthread_mutex_t lock;
     pthread_cond_t room;  /* memory or spool was freed (a blocked capture thread waits) */
     uint64_t mem_bytes;   /* segment buffers in memory, sealed ones included */
-    uint64_t handoff_bytes;   /* sealed, not yet taken (nor spooled) */
+    uint64_t handoff_bytes; /* sealed, not yet taken (nor spooled) */
     seg_t *handoff, *handoff_tail;
     char *stats;          /* latest capture statistics */
     bool closing;
@@ -154,12 +154,12 @@ struct publish {
     seg_t *head, *tail;   /* unacknowledged, oldest first */
     seg_t *next_send;     /* first segment not sent since the last go-back */
     uint32_t inflight, cwnd;
-    uint32_t srtt, rttvar, rto;   /* ms; srtt 0: no sample yet */
-    bool probing;         /* a probe is out */
-    bool hold;            /* a new connection: no data before a probe is answered */
-    uint32_t unanswered;  /* probes sent while holding */
+    uint32_t srtt, rttvar, rto; /* ms; srtt 0: no sample yet */
+    bool probing;               /* a probe is out */
+    bool hold;                  /* a new connection: no data before a probe is answered */
+    uint32_t unanswered;        /* probes sent while holding */
     char hole_epoch[EVSCHEMA_EPOCH_LEN];
-    uint64_t hole;        /* the collector asked to go back to here; done once */
+    uint64_t hole; /* the collector asked to go back to here; done once */
     uint64_t last_progress_ms, last_heartbeat_ms;
 };
 
@@ -293,8 +293,8 @@ static bool s_wal_write(publish_t *self, seg_t *s)
 
 static bool s_wal_write_locked(publish_t *self, seg_t *s)
 {
-    if (self->wfile && (self->wfile->bytes >= self->roll || strncmp(self->wfile->name, s->epoch,
-                                                                    strlen(s->epoch)) != 0))
+    if (self->wfile && (self->wfile->bytes >= self->roll ||
+                               strncmp(self->wfile->name, s->epoch, strlen(s->epoch)) != 0))
         s_file_seal(self);
     spf_t *f = self->wfile ? self->wfile : s_file_new(self, s);
     char head[512];
@@ -314,8 +314,8 @@ static bool s_wal_write_locked(publish_t *self, seg_t *s)
             s_file_seal(self); /* a torn record stays: the next start cuts it */
         uint64_t now = s_now_ms();
         if (!self->warned_ms || now - self->warned_ms >= 10000) {
-            log_warn("%s: cannot write the spool: %s; events are kept in memory",
-                    self->spool_dir, strerror(e));
+            log_warn("%s: cannot write the spool: %s; events are kept in memory", self->spool_dir,
+                    strerror(e));
             self->warned_ms = now;
         }
         if (f && !f->live) { /* a file of its own: nothing else in it */
@@ -413,8 +413,8 @@ typedef struct {
  * damaged), -1 if the file is not this sensor's (only asked of a file's
  * first record). A record without "len" is a whole file of one batch (as
  * spool files were before the write-ahead log). */
-static ssize_t s_record_parse(const publish_t *self, const char *p, size_t rem, bool first_rec,
-        seg_t *out)
+static ssize_t s_record_parse(
+        const publish_t *self, const char *p, size_t rem, bool first_rec, seg_t *out)
 {
     const char *nl = memchr(p, '\n', rem < 511 ? rem : 511);
     char head[512], sensor[EVSCHEMA_NAME_LEN];
@@ -429,14 +429,18 @@ static ssize_t s_record_parse(const publish_t *self, const char *p, size_t rem, 
     unsigned long long first, count, len = 0;
     int end = 0;
     bool legacy = false;
-    if (sscanf(head, "{\"sensor\":\"%63[^\"]\",\"epoch\":\"%31[^\"]\",\"first\":%llu,"
-                     "\"count\":%llu,\"len\":%llu}%n",
-                sensor, out->epoch, &first, &count, &len, &end) != 5 || (size_t)end != hl) {
+    if (sscanf(head,
+                "{\"sensor\":\"%63[^\"]\",\"epoch\":\"%31[^\"]\",\"first\":%llu,"
+                "\"count\":%llu,\"len\":%llu}%n",
+                sensor, out->epoch, &first, &count, &len, &end) != 5 ||
+            (size_t)end != hl) {
         end = 0;
         legacy = first_rec &&
-                 sscanf(head, "{\"sensor\":\"%63[^\"]\",\"epoch\":\"%31[^\"]\",\"first\":%llu,"
-                              "\"count\":%llu}%n",
-                         sensor, out->epoch, &first, &count, &end) == 4 && (size_t)end == hl;
+                 sscanf(head,
+                         "{\"sensor\":\"%63[^\"]\",\"epoch\":\"%31[^\"]\",\"first\":%llu,"
+                         "\"count\":%llu}%n",
+                         sensor, out->epoch, &first, &count, &end) == 4 &&
+                 (size_t)end == hl;
         if (!legacy)
             return first_rec ? -1 : 0;
     }
@@ -488,8 +492,8 @@ static void s_load_file(publish_t *self, const char *name, seg_vec_t *sv)
             break;
         seg_t *s = malloc(sizeof *s);
         if (!s || (sv->n == sv->cap &&
-                          !(sv->v = realloc(sv->v, (sv->cap = sv->cap ? sv->cap * 2 : 64) *
-                                                           sizeof *sv->v)))) {
+                          !(sv->v = realloc(sv->v,
+                                    (sv->cap = sv->cap ? sv->cap * 2 : 64) * sizeof *sv->v)))) {
             free(s);
             r = -2;
             break;
@@ -594,8 +598,8 @@ static void s_spool_load(publish_t *self)
                 self->spool_dir, self->st.killed_epoch, self->sensor, self->cfg.batch_ms,
                 (unsigned long long)killed);
     if (sv.n)
-        log_notice("%s: %llu events of earlier runs in %zu batches; they go first",
-                self->spool_dir, (unsigned long long)self->st.pending, sv.n);
+        log_notice("%s: %llu events of earlier runs in %zu batches; they go first", self->spool_dir,
+                (unsigned long long)self->st.pending, sv.n);
     free(sv.v);
 }
 
@@ -643,8 +647,10 @@ static void s_drop(publish_t *self, seg_t *s, bool full)
     self->st.pending -= s->count;
     pthread_mutex_unlock(&self->lock);
     log_warn("%s: %llu events (%s %llu-%llu) discarded",
-            !full ? "spool unreadable" : unwritten ? "spool unwritable, memory full"
-            : self->spool_dir ? "spool full" : "memory full",
+            !full             ? "spool unreadable"
+            : unwritten       ? "spool unwritable, memory full"
+            : self->spool_dir ? "spool full"
+                              : "memory full",
             (unsigned long long)s->count, s->epoch, (unsigned long long)s->first,
             (unsigned long long)s_last(s));
     s_seg_free(self, s);
@@ -819,10 +825,11 @@ static void s_rto_reset(publish_t *self)
 {
     uint32_t rto = self->cfg.resend_ms;
     if (self->srtt)
-        rto = self->srtt + (4 * self->rttvar > PUBLISH_RTO_G_MS ? 4 * self->rttvar
-                                                                : PUBLISH_RTO_G_MS);
-    self->rto = rto < PUBLISH_RTO_MIN_MS ? PUBLISH_RTO_MIN_MS
-              : rto > PUBLISH_RTO_MAX_MS ? PUBLISH_RTO_MAX_MS : rto;
+        rto = self->srtt +
+              (4 * self->rttvar > PUBLISH_RTO_G_MS ? 4 * self->rttvar : PUBLISH_RTO_G_MS);
+    self->rto = rto < PUBLISH_RTO_MIN_MS   ? PUBLISH_RTO_MIN_MS
+                : rto > PUBLISH_RTO_MAX_MS ? PUBLISH_RTO_MAX_MS
+                                           : rto;
 }
 
 /* An ack: what it covers goes; where it lands says what to send next. */
@@ -856,7 +863,8 @@ static void s_on_ack(publish_t *self, const evschema_header_t *h)
     }
     if (inside)
         s_go_back(self); /* the collector stored a probe, not the segment: it was lost */
-    bool again = h->resend && (strcmp(self->hole_epoch, h->epoch) != 0 || self->hole != h->acked + 1);
+    bool again =
+            h->resend && (strcmp(self->hole_epoch, h->epoch) != 0 || self->hole != h->acked + 1);
     if (again) { /* a hole the collector saw: once for each hole */
         str_copy(self->hole_epoch, h->epoch, sizeof self->hole_epoch);
         self->hole = h->acked + 1;
@@ -1199,8 +1207,8 @@ static bool s_spool_open(publish_t *self, char *err, size_t errlen)
         return false;
     }
     if (flock(self->dirfd, LOCK_EX | LOCK_NB) != 0) {
-        snprintf(err, errlen, "--spool %s: %s", dir, errno == EWOULDBLOCK
-                        ? "in use by another sensor run" : strerror(errno));
+        snprintf(err, errlen, "--spool %s: %s", dir,
+                errno == EWOULDBLOCK ? "in use by another sensor run" : strerror(errno));
         return false;
     }
     uint64_t roll = self->cfg.spool_max / 16;
@@ -1527,16 +1535,16 @@ bool publish_lost(const publish_stats_t *st, char *why, size_t n)
 {
     size_t at = 0;
     why[0] = '\0';
-#define PUBLISH_CLAUSE(...)                                                                   \
-    do {                                                                                      \
-        if (at < n)                                                                           \
-            at += (size_t)snprintf(why + at, n - at, "%s", at ? "; " : "");                   \
-        if (at < n)                                                                           \
-            at += (size_t)snprintf(why + at, n - at, __VA_ARGS__);                            \
+#define PUBLISH_CLAUSE(...)                                                                        \
+    do {                                                                                           \
+        if (at < n)                                                                                \
+            at += (size_t)snprintf(why + at, n - at, "%s", at ? "; " : "");                        \
+        if (at < n)                                                                                \
+            at += (size_t)snprintf(why + at, n - at, __VA_ARGS__);                                 \
     } while (0)
     if (st->discarded_spool)
-        PUBLISH_CLAUSE("%llu events discarded (spool full)",
-                (unsigned long long)st->discarded_spool);
+        PUBLISH_CLAUSE(
+                "%llu events discarded (spool full)", (unsigned long long)st->discarded_spool);
     if (st->discarded > st->discarded_spool)
         PUBLISH_CLAUSE("%llu events discarded (memory full)",
                 (unsigned long long)(st->discarded - st->discarded_spool));
