@@ -1018,12 +1018,15 @@ static void s_read_monitor(publish_t *self)
                    ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
             nth = ++self->link.hs_failed;
         }
-        uint64_t fails = self->st.auth_failures;
+        uint64_t fails = self->st.auth_failures, handshakes = self->link.handshakes;
+        uint64_t sent = self->st.messages;
         pthread_mutex_unlock(&self->lock);
         if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && !was) {
             log_notice("connected to the collector %s", self->endpoint);
-            /* Whatever was in flight may have died with the old link. */
-            s_reconnected(self);
+            /* Whatever was in flight may have died with the old link. On
+             * the first, what was sent went to it (ZMQ_IMMEDIATE). */
+            if (handshakes > 1 || !sent)
+                s_reconnected(self);
         } else if (ev == ZMQ_EVENT_DISCONNECTED && was) {
             log_warn("link to the collector %s lost; events are kept", self->endpoint);
         } else if (ev != ZMQ_EVENT_CONNECTED && ev != ZMQ_EVENT_DISCONNECTED &&
