@@ -4,7 +4,8 @@
  *
  * Exit status: 0 every observed site is compliant; 1 a site is not;
  * 2 bad usage, configuration, input or output (the report, the events);
- * 3 no site was observed. A failed --publish does not change it. */
+ * 3 no site was observed. A --publish that lost events makes it 2 (its
+ * last lines say what and why); events kept in the spool do not. */
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
@@ -585,8 +586,9 @@ fail:
 }
 
 /* Ends the publisher: the final statistics, the acknowledgements waited
- * for, and a last line that says what is left, where, and why. */
-static void s_publish_finish(const options_t *o, pipeline_t *pl)
+ * for, and a last line that says what is left, where, and why. False if
+ * events were lost. */
+static bool s_publish_finish(const options_t *o, pipeline_t *pl)
 {
     char *stats = pipeline_stats_json(pl);
     publish_stats_t ps;
@@ -598,13 +600,17 @@ static void s_publish_finish(const options_t *o, pipeline_t *pl)
     publish_close(&s_pub, wait_ms, stats, &ps);
     free(stats);
     log_notice("published %llu events to %s: %llu acknowledged, %llu %s, "
-               "%llu discarded (queue full)",
+               "%llu discarded (%s full)",
             (unsigned long long)ps.events, o->publish, (unsigned long long)ps.acked,
             (unsigned long long)ps.pending,
             o->pub.spool_dir ? "spooled for later" : "not delivered (no --spool)",
-            (unsigned long long)ps.discarded);
+            (unsigned long long)ps.discarded, o->pub.spool_dir ? "spool" : "memory");
+    char why[768];
+    bool ok = !publish_lost(&ps, why, sizeof why);
+    if (!ok)
+        log_error("publish: events lost: %s", why);
     if (!ps.cause[0])
-        return;
+        return ok;
     unsigned long long kept = ps.spool_left, lost = ps.pending - ps.spool_left;
     if (o->pub.spool_dir && !lost)
         log_warn("publish: collector %s: %s; %llu events spooled in %s (sent next run)",
@@ -616,6 +622,7 @@ static void s_publish_finish(const options_t *o, pipeline_t *pl)
     else
         log_error("publish: collector %s: %s; %llu events not delivered (lost: no --spool)",
                 o->publish, ps.cause, lost);
+    return ok && !lost;
 }
 
 /* Returns false (logged) if the report could not be written whole. */
@@ -759,8 +766,8 @@ int main(int argc, char **argv)
         if (st.decode[DECODE_ERR_FRAGMENT])
             log_info("%llu IP fragments (reassembly counters: stats.defrag)",
                     (unsigned long long)st.decode[DECODE_ERR_FRAGMENT]);
-        if (s_pub) /* last: its outcome is the run's last line */
-            s_publish_finish(&o, pl);
+        if (s_pub && !s_publish_finish(&o, pl) && !rc) /* last: the run's last line */
+            rc = 2;
         status = rc ? rc : s_exit_status(report_verdict(rep));
         pipeline_destroy(&pl);
     }

@@ -133,9 +133,51 @@ class Lab:
         finally:
             con.close()
 
+    def stored_by_epoch(self, sensor):
+        """{epoch: (count, distinct seq, max seq)} of a sensor's stored events."""
+        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=10)
+        try:
+            rows = con.execute("SELECT epoch, COUNT(*), COUNT(DISTINCT seq), COALESCE(MAX(seq), 0) "
+                               "FROM events WHERE sensor=? GROUP BY epoch", (sensor,)).fetchall()
+            return {r[0]: tuple(r[1:]) for r in rows}
+        finally:
+            con.close()
+
     def sensor_row(self, sensor):
         sensors = self.get("/api/sensors")["sensors"]
         return next((s for s in sensors if s["sensor"] == sensor), None)
+
+
+def spool_batches(spool):
+    """The whole batches in a spool directory, [(file, epoch, first, count,
+    end offset)], oldest first. A file is a run of records: a header line
+    (JSON: sensor, epoch, first, count, len), len bytes of event lines, and
+    a newline."""
+    out = []
+    for name in sorted(os.listdir(spool)) if os.path.isdir(spool) else []:
+        if not name.endswith(".seg"):
+            continue
+        data = open(os.path.join(spool, name), "rb").read()
+        off = 0
+        while off < len(data):
+            nl = data.find(b"\n", off)
+            if nl < 0:
+                break
+            try:
+                h = json.loads(data[off:nl])
+            except ValueError:
+                break
+            if "len" not in h:  # one batch per file, to its end (before the write-ahead log)
+                end = len(data)
+                if data[nl + 1:].count(b"\n") + 1 != h["count"]:
+                    break
+            else:
+                end = nl + 1 + h["len"] + 1
+                if end > len(data) or data[end - 1:end] != b"\n":
+                    break
+            out.append((name, h["epoch"], h["first"], h["count"], end))
+            off = end
+    return out
 
 
 def lines(path):

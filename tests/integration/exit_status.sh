@@ -107,7 +107,12 @@ row "sensor: incomplete run" 4 "Overall: INCOMPLETE" "$SENSOR" "${S[@]}" -r "$GO
 row "sensor: incomplete run from standard input" 4 "Overall: INCOMPLETE" "$SENSOR" "${S[@]}" -r - STDIN "$GOOD"
 row "sensor: no site observed" 3 "Overall: NO SITE OBSERVED" \
     "$SENSOR" "${S[@]}" -r "$PCAP" --filter "host 198.51.100.99"
-row "sensor: a failed publish keeps the verdict's status" 1 "connection refused; " \
+row "sensor: a failed publish with a spool keeps the verdict's status" 1 \
+    "events spooled in $T/spool (sent next run)" \
+    "$SENSOR" "${S[@]}" -r "$PCAP" --report none --publish "tcp://127.0.0.1:$FREE_PORT" --plain \
+    --publish-timeout 1 --spool "$T/spool"
+row "sensor: a failed publish without a spool loses events" 2 \
+    "events not delivered (lost: no --spool)" \
     "$SENSOR" "${S[@]}" -r "$PCAP" --report none --publish "tcp://127.0.0.1:$FREE_PORT" --plain \
     --publish-timeout 1
 row "sensor: --check ok" 0 "ok: " "$SENSOR" "${S[@]}" --check

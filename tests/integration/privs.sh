@@ -25,6 +25,8 @@ cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 chmod 755 "$T"
 mkdir "$T/out" && chown nobody "$T/out"
+# The spools: written after the drop (events kept there are not lost).
+mkdir "$T/spool1" "$T/spool2" && chown nobody "$T/spool1" "$T/spool2"
 fail() { echo "FAIL: $*"; exit 1; }
 NOBODY=$(id -u nobody) NOGROUP=$(id -g nobody)
 RULES=(--rules "$SRC/rules" --inventory "$SRC/rules/inventory/lab.yaml")
@@ -52,7 +54,7 @@ stop() {
 # 1. --user as root, live, with publisher threads
 start unshare --net sh -c 'ip link set lo up && exec "$@"' sh "$SENSOR" "${RULES[@]}" \
     --interface lo --user nobody --report-file "$T/out/live.txt" \
-    --plain --publish tcp://127.0.0.1:9 --publish-timeout 0
+    --plain --publish tcp://127.0.0.1:9 --publish-timeout 0 --spool "$T/spool1"
 grep -q "running as nobody (uid $NOBODY, gid $NOGROUP) with no capabilities" "$T/err" ||
     fail "no drop logged: $(cat "$T/err")"
 tasks=$(ls /proc/$PID/task | wc -l)
@@ -79,7 +81,7 @@ start unshare --net sh -c 'ip link set lo up && exec "$@"' sh \
     setpriv --reuid nobody --regid nogroup --clear-groups \
     --inh-caps +net_raw,+net_admin --ambient-caps +net_raw,+net_admin \
     "$SENSOR" "${RULES[@]}" --interface lo --report none \
-    --plain --publish tcp://127.0.0.1:9 --publish-timeout 0
+    --plain --publish tcp://127.0.0.1:9 --publish-timeout 0 --spool "$T/spool2"
 grep -q "capabilities dropped (uid $NOBODY)" "$T/err" || fail "no drop logged: $(cat "$T/err")"
 tasks=$(ls /proc/$PID/task | wc -l)
 [ "$tasks" -gt 1 ] || fail "one thread only: the publisher's threads are missing"
