@@ -118,8 +118,10 @@ void ingest_events(ingest_t *c, const evschema_header_t *h, const char *body, si
     if (h->base > next) {
         /* The sensor no longer holds next..base-1: they were discarded. */
         d.missing = h->base - next;
-        char msg[200];
-        snprintf(msg, sizeof msg, "sensor %s lost events %llu-%llu of run %s (its spool was full)",
+        char msg[400];
+        snprintf(msg, sizeof msg,
+                "sensor %s lost events %llu-%llu of run %s (discarded by the sensor: its spool or "
+                "memory full, or a batch it could not read back)",
                 h->sensor, (unsigned long long)next, (unsigned long long)(h->base - 1), h->epoch);
         log_warn("%s", msg);
         aggregate_alert(c->agg, "events_lost", NULL, NULL, h->sensor, NULL, NULL, msg);
