@@ -56,7 +56,7 @@ curl -s "http://127.0.0.1:$http/api/sites" | python3 -c '
 import json, sys
 for s in json.load(sys.stdin)["sites"]:
     print("  %-11s %-14s flows %-3d rules failing %d, NAT %s" % (s["site"],
-          ("compliant" if s.get("compliant") else "NOT COMPLIANT") if s["observed"] else "not observed",
+          s.get("status", "?").replace("_", " ").upper() if s["observed"] else "not observed",
           s["flows"], s["rules_failing"], s["nat"]))'
 echo "(API: /api/sites/lab-branch, /api/sensors, /api/events, /metrics on 127.0.0.1:$http"
 echo " while it runs; alerts in $D/alerts.jsonl; state in $D/collector.db)"
