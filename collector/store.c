@@ -635,13 +635,12 @@ void store_unexpected(store_t *self, const char *site, const char *dest, int por
     uint64_t n = store_sqlstep(self, st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     if (n >= self->cfg.max_groups) {
-        sqlite3_stmt *d = NULL;
-        if (sqlite3_prepare_v2(self->db, "UPDATE sites SET groups_dropped=groups_dropped+1 WHERE site=?",
-                    -1, &d, NULL) == SQLITE_OK) {
+        sqlite3_stmt *d = s_q(self, Q_GROUPS_DROP,
+                "UPDATE sites SET groups_dropped=groups_dropped+1 WHERE site=?");
+        if (d) {
             store_bind(d, 1, site);
             s_step(self, d);
         }
-        sqlite3_finalize(d);
         return;
     }
     st = s_q(self, Q_UNEXP_INS,
