@@ -321,9 +321,10 @@ def case_restart(a, tmp):
     check(lab.stop() == 0, "the collector did not end cleanly on SIGTERM (see its log)")
 
 
-def bench_lab(a, tmp, flows, db=None):
-    """A collector started with the bench inventory, a key for sensor
-    "bench" and a capture of `flows` flows: (lab, inventory, rules, capture)."""
+def bench_lab(a, tmp, flows, db=None, start=True):
+    """A collector (started unless not `start`) with the bench inventory, a
+    key for sensor "bench" and a capture of `flows` flows: (lab, inventory,
+    rules, capture)."""
     lab = Lab(a, tmp)
     if db:
         lab.db = db
@@ -334,7 +335,8 @@ def bench_lab(a, tmp, flows, db=None):
     cap = os.path.join(tmp, "flows.pcap")
     subprocess.run([a.gen, "flows", cap, str(flows), "1"], check=True, capture_output=True)
     rules = [os.path.join(a.src, "rules")]
-    lab.start(inventory=inv, rules=rules)
+    if start:
+        lab.start(inventory=inv, rules=rules)
     return lab, inv, rules, cap
 
 
@@ -342,15 +344,7 @@ def case_stall(a, tmp):
     """The collector stops answering (SIGSTOP) with its TCP connection open:
     only the ZMTP heartbeat can tell the sensor the link is dead. The sensor
     says so, keeps its events, and delivers them once the collector resumes."""
-    lab = Lab(a, tmp)
-    lab.keygen("bench")
-    inv = os.path.join(tmp, "inv.yaml")
-    with open(inv, "w") as f:
-        f.write(bench_inventory(a))
-    cap = os.path.join(tmp, "flows.pcap")
-    subprocess.run([a.gen, "flows", cap, "60000", "1"], check=True, capture_output=True)
-    rules = [os.path.join(a.src, "rules")]
-    lab.start(inventory=inv, rules=rules)
+    lab, inv, rules, cap = bench_lab(a, tmp, 60000)
     cmd, ev = lab.sensor_cmd("bench", [cap], inventory=inv, rules=rules,
                              extra=["--publish-timeout", "120"])
     errpath = os.path.join(tmp, "sensor.err")
@@ -436,14 +430,7 @@ def case_spool(a, tmp):
     """No collector: the run's events go to a 1 MB spool, which keeps the
     newest and counts what it discards. The next run, with a collector,
     sends the spooled events first; the collector counts the hole as missing."""
-    lab = Lab(a, tmp)
-    lab.keygen("bench")
-    inv = os.path.join(tmp, "inv.yaml")
-    with open(inv, "w") as f:
-        f.write(bench_inventory(a))
-    cap = os.path.join(tmp, "flows.pcap")
-    subprocess.run([a.gen, "flows", cap, "20000", "1"], check=True, capture_output=True)
-    rules = [os.path.join(a.src, "rules")]
+    lab, inv, rules, cap = bench_lab(a, tmp, 20000, start=False)
     spool = os.path.join(tmp, "spool")
     cmd, ev1 = lab.sensor_cmd("bench", [cap], inventory=inv, rules=rules,
                               extra=["--spool", spool, "--spool-max", "1", "--publish-timeout", "1"])
@@ -489,14 +476,7 @@ def case_torn(a, tmp):
     next run cuts it back to its last whole batch, says so (the file, the
     bytes dropped), delivers the whole batches before the tear and ends."""
     import re
-    lab = Lab(a, tmp)
-    lab.keygen("bench")
-    inv = os.path.join(tmp, "inv.yaml")
-    with open(inv, "w") as f:
-        f.write(bench_inventory(a))
-    cap = os.path.join(tmp, "flows.pcap")
-    subprocess.run([a.gen, "flows", cap, "3000", "1"], check=True, capture_output=True)
-    rules = [os.path.join(a.src, "rules")]
+    lab, inv, rules, cap = bench_lab(a, tmp, 3000, start=False)
     spool = os.path.join(tmp, "spool")
     # No collector yet: every event stays in the spool.
     cmd, ev1 = lab.sensor_cmd("bench", [cap], inventory=inv, rules=rules,
@@ -548,16 +528,8 @@ def case_killed(a, tmp):
     same spool delivers every event the first run wrote to its events file,
     but for at most its last unsealed batch; that run says the earlier one
     was killed (not "spool full") and exits 2."""
-    lab = Lab(a, tmp)
-    lab.keygen("bench")
-    inv = os.path.join(tmp, "inv.yaml")
-    with open(inv, "w") as f:
-        f.write(bench_inventory(a))
-    cap = os.path.join(tmp, "flows.pcap")
-    subprocess.run([a.gen, "flows", cap, "150000", "1"], check=True, capture_output=True)
-    rules = [os.path.join(a.src, "rules")]
+    lab, inv, rules, cap = bench_lab(a, tmp, 150000)
     spool = os.path.join(tmp, "spool")
-    lab.start(inventory=inv, rules=rules)
     cmd, ev1 = lab.sensor_cmd("bench", [cap], inventory=inv, rules=rules,
                               extra=["--spool", spool, "--publish-timeout", "60"])
     sensor = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -606,15 +578,7 @@ def case_backoff(a, tmp):
     the window again: duplicates stay under 1% of the events, and no whole
     message is sent twice."""
     import sqlite3
-    lab = Lab(a, tmp)
-    lab.keygen("bench")
-    inv = os.path.join(tmp, "inv.yaml")
-    with open(inv, "w") as f:
-        f.write(bench_inventory(a))
-    cap = os.path.join(tmp, "flows.pcap")
-    subprocess.run([a.gen, "flows", cap, "100000", "1"], check=True, capture_output=True)
-    rules = [os.path.join(a.src, "rules")]
-    lab.start(inventory=inv, rules=rules)
+    lab, inv, rules, cap = bench_lab(a, tmp, 100000)
     cmd, ev = lab.sensor_cmd("bench", [cap], inventory=inv, rules=rules,
                              extra=["--publish-timeout", "120"])
     errpath = os.path.join(tmp, "sensor.err")

@@ -220,6 +220,17 @@ static void s_send(media_t *md, flow_t *f, const char *pip, bool from_phone, uin
 #define PHONE "192.168.60.10"
 #define PROV "203.0.113.51"
 
+/* A call from the phone (30000) to the provider (20000) offered at t ms and
+ * answered 100 ms later, and its media flow (id) matched: 0. */
+static int s_answered(media_t *md, flow_t *f, uint32_t id, uint64_t t_ms)
+{
+    CHECK(!INVITE(md, PHONE, 30000, NULL, t_ms));
+    CHECK(!OK(md, PROV, 20000, NULL, t_ms + 100));
+    s_mflow(f, id, PHONE, 30000, PROV, 20000);
+    CHECK(media_match(md, f));
+    return 0;
+}
+
 /* RFC 4961: the phone sends from 30000, receives on 30002: two flows, one
  * way each; the call is two-way. Wideband at 16 kHz: jitter by its clock. */
 static int s_asymmetric(void)
@@ -397,20 +408,14 @@ static int s_fax_early_short(void)
     CHECK_EQ(seen.last.missing, 0);
     media_release(md, &f);
     /* Answered, 0.5 s of one-way media, hung up: too short to tell. */
-    CHECK(!INVITE(md, PHONE, 30000, NULL, 20000));
-    CHECK(!OK(md, PROV, 20000, NULL, 20100));
-    s_mflow(&f, 3, PHONE, 30000, PROV, 20000);
-    CHECK(media_match(md, &f));
+    CHECK(!s_answered(md, &f, 3, 20000));
     s_send(md, &f, PHONE, true, 0, 160, 25, 20100);
     CHECK(!BYE(md, 20600));
     CHECK_EQ(seen.last.judgement, MEDIA_NOT_CHECKED);
     media_release(md, &f);
     /* A call still up when the capture ends is judged by media_flush. */
     int before = seen.n;
-    CHECK(!INVITE(md, PHONE, 30000, NULL, 30000));
-    CHECK(!OK(md, PROV, 20000, NULL, 30100));
-    s_mflow(&f, 4, PHONE, 30000, PROV, 20000);
-    CHECK(media_match(md, &f));
+    CHECK(!s_answered(md, &f, 4, 30000));
     s_send(md, &f, PHONE, false, 0, 160, 200, 30100);
     media_flush(md);
     CHECK_EQ(seen.n, before + 1);
@@ -430,11 +435,8 @@ static int s_port_reuse(void)
     seen_t seen = {0};
     media_t *md = media_new(8, 8, s_seen, &seen);
     CHECK(md);
-    CHECK(!INVITE(md, PHONE, 30000, NULL, 0));
-    CHECK(!OK(md, PROV, 20000, NULL, 100));
     flow_t f;
-    s_mflow(&f, 1, PHONE, 30000, PROV, 20000);
-    CHECK(media_match(md, &f));
+    CHECK(!s_answered(md, &f, 1, 0));
     s_send(md, &f, PHONE, true, 0, 160, 150, 200);
     s_send(md, &f, PHONE, false, 0, 160, 150, 200);
     CHECK(!BYE(md, 3300));
