@@ -242,14 +242,7 @@ char *store_json_site(store_t *self, const rules_t *rules, size_t si)
     json_object_object_add(o, "requirements_violated", viol);
     compliance_counts_t counts;
     compliance_site(rules, si, &facts.site, &counts);
-    json_object *cj = json_object_new_object();
-    json_object_object_add(cj, "rules", json_object_new_int64((int64_t)counts.rules));
-    json_object_object_add(cj, "verified", json_object_new_int64((int64_t)counts.verified));
-    json_object_object_add(cj, "waived", json_object_new_int64((int64_t)counts.waived));
-    json_object_object_add(cj, "failing", json_object_new_int64((int64_t)counts.bad));
-    json_object_object_add(cj, "unverified", json_object_new_int64((int64_t)counts.unverified));
-    json_object_object_add(cj, "requirements_violated", json_object_new_int64((int64_t)counts.violated));
-    json_object_object_add(o, "compliance", cj);
+    json_object_object_add(o, "compliance", compliance_counts_json(&counts));
     store_facts_fini(&facts);
     json_object_object_add(o, "counts", s_rows(self,
             "SELECT unexpected, one_way, missed, alg_signs, groups_dropped FROM sites WHERE site=:site",

@@ -2,6 +2,7 @@
 /* compliance.c: statuses from counts. */
 #include "compliance.h"
 
+#include <json-c/json.h>
 #include <string.h>
 
 const char *compliance_rule_status(uint64_t allowed, uint64_t blocked, uint64_t unconfirmed)
@@ -156,4 +157,15 @@ compliance_t compliance_site(const rules_t *rs, size_t site, const compliance_si
     if (c.bad || c.violated || sip_bad)
         return COMPLIANCE_NOT_COMPLIANT;
     return c.unverified ? COMPLIANCE_INCOMPLETE : COMPLIANCE_COMPLIANT;
+}
+
+void *compliance_counts_json(const compliance_counts_t *c)
+{
+    json_object *o = json_object_new_object();
+    const char *keys[] = {"rules", "verified", "waived", "failing", "unverified",
+            "requirements_violated"};
+    const size_t vals[] = {c->rules, c->verified, c->waived, c->bad, c->unverified, c->violated};
+    for (size_t i = 0; i < sizeof vals / sizeof *vals; i++)
+        json_object_object_add(o, keys[i], json_object_new_int64((int64_t)vals[i]));
+    return o;
 }

@@ -87,6 +87,11 @@ typedef struct {
     size_t reqs, violated;                           /* applicable requirements */
 } compliance_counts_t;
 
+/* The counts as the report and the collector's API show them (a
+ * json_object *: rules, verified, waived, failing, unverified,
+ * requirements_violated; the caller puts it). */
+void *compliance_counts_json(const compliance_counts_t *c);
+
 /* The site's verdict (docs/verdicts.md); counts filled if not NULL. */
 compliance_t compliance_site(const rules_t *rs, size_t site, const compliance_site_t *s,
         compliance_counts_t *counts);

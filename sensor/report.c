@@ -692,9 +692,11 @@ static json_object *s_site_json(const report_t *self, size_t i)
     json_object_object_add(o, "flows", json_object_new_int64((int64_t)s->flows));
     if (!s->flows)
         return o;
-    compliance_t verdict = s_site_verdict(self, i);
+    compliance_counts_t counts;
+    compliance_t verdict = compliance_site(rs, i, &facts, &counts);
     json_object_object_add(o, "status", json_object_new_string(compliance_str(verdict)));
     json_object_object_add(o, "compliant", json_object_new_boolean(verdict == COMPLIANCE_COMPLIANT));
+    json_object_object_add(o, "compliance", compliance_counts_json(&counts));
     json_object *rules = json_object_new_array();
     for (size_t r = 0; r < rules_nrules(rs); r++) {
         const rule_t *rule = rules_rule(rs, r);

@@ -197,6 +197,9 @@ def case_e2e(a, tmp):
         have = {q["requirement"]: q["status"] for q in api["requirements"]
                 if q["requirement"] != "PBX-REQ-NO-SIP-ALG" or len(caps) == 1}
         check(have == want, "%s requirements: collector %s, the sensor's report %s" % (site, have, want))
+        if len(caps) == 1:  # one sensor, one capture: the same counts too
+            check(api["compliance"] == rep["compliance"], "%s compliance counts: collector %s, "
+                  "the sensor's report %s" % (site, api["compliance"], rep["compliance"]))
     # Purpose and source, looked up in the profiles: every rule, a failing one too.
     words = profile_rules(a)
     for r in branch["rules"]:
