@@ -4,7 +4,7 @@
 packet count equals capinfos', the run ends normally (no signal), and no
 capture reports zero packets. Link types we do not decode are counted,
 never fatal. Every SIP message in them parses (sip_invalid is 0). No
-capture shows one-way RTP (they are normal calls; KNOWN_FALSE_ONE_WAY aside).
+capture shows one-way RTP (they are normal calls).
 
 Where tshark is installed, it reads every capture with SIP once
 (tshark_sip.py, an independent parser) and the sensor's findings are
@@ -61,24 +61,6 @@ def capinfos_count(path):
 SITES = [("private", ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"])]
 assert all(c in INVENTORY for _, cidrs in SITES for c in cidrs)
 
-# One-way RTP: every capture with RTP here is a normal call (or RTP with no
-# call), so none may report `rtp_one_way`. sip-rtp-g711 (2) and
-# Asterisk_ZFONE_XLITE (1) did while one-way was judged per 5-tuple; a
-# capture listed here is printed as known instead of failing.
-KNOWN_FALSE_ONE_WAY = set()
-
-# Where the sensor's transaction rules and RFC 3261 might part: an INVITE
-# that got a provisional response (100 Trying included) is in Proceeding,
-# where timer B no longer runs (RFC 3261 17.1.1.2; a proxy's timer C, 16.6
-# step 11, is 3 minutes), so a final response more than 32 s after it still
-# ends it. aaa's INVITE 105090259-446faf7a@192.168.1.2 (100 Trying at
-# 510.57 s, 408 at 545.12 s, 36.8 s after the INVITE) ended "timeout" while
-# sensor/siptx.c kept only INVITEs with a 1xx above 100 open; it is "final
-# 408" now. A case listed here, as (capture, method, Call-ID, CSeq, status),
-# is printed as known instead of failing.
-KNOWN_TIMEOUT_AFTER_TRYING = set()
-
-
 def tshark_checks(name, path, sip, nat):
     """The sensor's `sip` and `nat_binding` events against tshark's reading
     (None: tshark not installed). Returns (problems, notes, summary, the
@@ -107,25 +89,18 @@ def tshark_checks(name, path, sip, nat):
     # request's 32 s (timer B/F): a non-INVITE one, or an INVITE with no
     # provisional response, has ended then in RFC 3261 terms as well
     # (aaa's CANCEL of that INVITE: its 408 comes 33.0 s after the first
-    # CANCEL): a note. An INVITE with a provisional one: see
-    # KNOWN_TIMEOUT_AFTER_TRYING.
-    seen = set()
+    # CANCEL): a note. An INVITE with a provisional response (100 Trying
+    # included) is in Proceeding, where timer B no longer runs (RFC 3261
+    # 17.1.1.2): a final after its 32 s still ends it, and the sensor must
+    # say so (aaa's INVITE 105090259-446faf7a: 100 Trying, then 408 after
+    # 36.8 s, once reported "timeout").
     for ev, status, prov in exp.late:
         method, call_id, cseq = ev[0], ev[1], ev[2]
         what = "%s %s CSeq %d: tshark sees final %d after pinhole's timeout" % (method, call_id, cseq, status)
         if method == "INVITE" and prov:
-            k = (name, method, call_id, cseq, status)
-            seen.add(k)
-            if k in KNOWN_TIMEOUT_AFTER_TRYING:
-                notes.append("known (KNOWN_TIMEOUT_AFTER_TRYING): " + what)
-            else:
-                problems.append("new: " + what + " (an INVITE in Proceeding: RFC 3261 17.1.1.2)")
+            problems.append(what + " (an INVITE in Proceeding: RFC 3261 17.1.1.2)")
         else:
             notes.append(what + " (after timer B/F: a timeout in RFC 3261 terms too)")
-    for k in sorted(KNOWN_TIMEOUT_AFTER_TRYING - seen):
-        if k[0] == name:
-            problems.append("%s %s CSeq %d no longer ends timeout after its 100 Trying: update "
-                            "KNOWN_TIMEOUT_AFTER_TRYING and tshark_sip.py" % k[1:4])
     # Messages that show a NAT on their face but that sensor/nat.c does not
     # take, by its rule (a Via sent-by that is a host name, as WebRTC's
     # ".invalid"; a port-only difference; a loopback source; received=
@@ -231,13 +206,9 @@ def main():
             exp = [("nat_binding", "192.168.1.2:5060", "80.230.219.70:5060")] if "aaa" in name else []
             if not problems and got != exp:
                 problems.append("NAT findings %r, expected %r" % (got, exp))
-            # No one-way RTP in these captures (see KNOWN_FALSE_ONE_WAY).
-            if name in KNOWN_FALSE_ONE_WAY:
-                if one_way:
-                    notes.append("known (KNOWN_FALSE_ONE_WAY): %d rtp_one_way" % one_way)
-                else:
-                    notes.append("no rtp_one_way any more: take it out of KNOWN_FALSE_ONE_WAY")
-            elif one_way:
+            # No one-way RTP in these captures: normal calls (sip-rtp-g711's
+            # are recvonly/sendonly: one way as negotiated).
+            if one_way:
                 problems.append("%d rtp_one_way events (a normal call)" % one_way)
             if problems:
                 errors += 1
