@@ -98,6 +98,7 @@ typedef struct {
     uint32_t prev, next;    /* in the call's list */
     media_stream_t pub;
     rtp_state_t rtp_st[2];
+    uint64_t relink_gen;    /* call ended: the endpoints' generation last tried */
 } stream_t;
 
 struct media {
@@ -108,6 +109,8 @@ struct media {
     stream_t *streams;
     lrutab_t *stt;          /* streams by flow id, in order of last packet */
     uint32_t max_streams;
+    uint64_t ep_gen;        /* endpoints learned so far (a stream without a call
+                               looks for a new one only when this moved) */
     media_call_fn *fn;
     void *ctx;
     media_stats_t st;
@@ -301,6 +304,7 @@ static void s_ep_put(media_t *self, const ip_addr_t *a, uint16_t port, uint32_t 
     else
         lrutab_touch(self->et, i, deadline);
     self->eps[i] = (endpoint_t){call, self->calls[call].key, (uint8_t)party, rtp};
+    self->ep_gen++;
 }
 
 /* The endpoint of a live call at a:port, or NULL. One whose call has ended
@@ -541,7 +545,11 @@ void media_packet(media_t *self, flow_t *f, int side, const packet_t *p)
     if (f->media == FLOW_NONE || f->media >= self->max_streams)
         return;
     stream_t *st = &self->streams[f->media];
-    call_t *c = st->call != LRUTAB_NONE ? &self->calls[st->call] : s_relink(self, f);
+    call_t *c = st->call != LRUTAB_NONE ? &self->calls[st->call] : NULL;
+    if (!c && st->relink_gen != self->ep_gen) { /* not per packet: per new SDP */
+        st->relink_gen = self->ep_gen;
+        c = s_relink(self, f);
+    }
     if (st->rtp) {
         cursor_t cur = cur_make(p->payload, p->payload_caplen);
         uint8_t vpxcc, mpt;
