@@ -747,6 +747,10 @@ def case_reject(a, tmp):
           % (refused(), quarantined, rss0, rss_kib()))
     check(lab.proc.poll() is None, "the collector died under the garbage")
     check(quarantined > 0 and bad >= 200, "no quarantine: %d bad, %d quarantined" % (bad, quarantined))
+    log = open(os.path.join(tmp, "collector.log")).read()
+    said = log.count("refused a message")
+    check(1 <= said <= 2, "refusals logged %d times in a minute, want once (twice at a minute's edge)"
+          % said)
     # (Under AddressSanitizer freed memory is held in quarantine: RSS says
     # nothing there; scripts/test.sh sets ASAN_OPTIONS for that run.)
     if not os.environ.get("ASAN_OPTIONS"):
