@@ -4,7 +4,6 @@
 #include "store_internal.h"
 
 #include <json-c/json.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +16,9 @@
 #define STORE_NAT_EVIDENCE 8  /* NAT port changes kept per site */
 #define STORE_EPOCHS 64       /* runs remembered per sensor */
 
-/* Columns added since the first release: a database made before gets them
- * at open (ALTER TABLE; the CREATE statements above have them already). */
+/* Columns added before the schema had versions: a SQLite database made
+ * then gets them when it becomes version 1 (the CREATE statements below
+ * have them already). */
 static const char *const s_added[][3] = {
         {"sensors", "flows_repeated", "INTEGER DEFAULT 0"},
         {"sensors", "events_repeated", "INTEGER DEFAULT 0"},
@@ -33,83 +33,100 @@ static const char *const s_added[][3] = {
         {"summaries", "sip_tls", "INTEGER DEFAULT 0"},
 };
 
+/* The schema of version 1: integers are BIGINT (64-bit on both backends);
+ * %ID% is an id column given by the database, %NOROWID% a table clustered
+ * on its primary key (SQLite only). */
 static const char s_schema[] =
-        "CREATE TABLE IF NOT EXISTS streams(sensor TEXT, epoch TEXT, next INTEGER, "
-        "  updated INTEGER, PRIMARY KEY(sensor, epoch));"
+        "CREATE TABLE IF NOT EXISTS streams(sensor TEXT, epoch TEXT, next BIGINT, "
+        "  updated BIGINT, PRIMARY KEY(sensor, epoch));"
         "CREATE TABLE IF NOT EXISTS sensors(sensor TEXT PRIMARY KEY, state TEXT DEFAULT 'up', "
-        "  last_seen INTEGER DEFAULT 0, epoch TEXT DEFAULT '', stats TEXT, "
-        "  received INTEGER DEFAULT 0, duplicates INTEGER DEFAULT 0, missing INTEGER DEFAULT 0, "
-        "  rejected INTEGER DEFAULT 0, out_of_order INTEGER DEFAULT 0, "
-        "  flows_repeated INTEGER DEFAULT 0, nat_changes_repeated INTEGER DEFAULT 0, "
-        "  events_repeated INTEGER DEFAULT 0);"
-        "CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, sensor TEXT, epoch TEXT, "
-        "  seq INTEGER, type TEXT, site TEXT, ts INTEGER, body TEXT, unknown INTEGER DEFAULT 0, "
+        "  last_seen BIGINT DEFAULT 0, epoch TEXT DEFAULT '', stats TEXT, "
+        "  received BIGINT DEFAULT 0, duplicates BIGINT DEFAULT 0, missing BIGINT DEFAULT 0, "
+        "  rejected BIGINT DEFAULT 0, out_of_order BIGINT DEFAULT 0, "
+        "  flows_repeated BIGINT DEFAULT 0, nat_changes_repeated BIGINT DEFAULT 0, "
+        "  events_repeated BIGINT DEFAULT 0);"
+        "CREATE TABLE IF NOT EXISTS events(id %ID%, sensor TEXT, epoch TEXT, "
+        "  seq BIGINT, type TEXT, site TEXT, ts BIGINT, body TEXT, unknown BIGINT DEFAULT 0, "
         "  UNIQUE(sensor, epoch, seq));"
         "CREATE INDEX IF NOT EXISTS events_type ON events(type, id);"
-        "CREATE TABLE IF NOT EXISTS rules(site TEXT, rule TEXT, allowed INTEGER DEFAULT 0, "
-        "  blocked INTEGER DEFAULT 0, unconfirmed INTEGER DEFAULT 0, first_us INTEGER, "
-        "  last_us INTEGER, last_allowed_us INTEGER DEFAULT 0, last_blocked_us INTEGER DEFAULT 0, "
-        "  example TEXT, example_blocked INTEGER DEFAULT 0, status TEXT DEFAULT '', "
+        "CREATE TABLE IF NOT EXISTS rules(site TEXT, rule TEXT, allowed BIGINT DEFAULT 0, "
+        "  blocked BIGINT DEFAULT 0, unconfirmed BIGINT DEFAULT 0, first_us BIGINT, "
+        "  last_us BIGINT, last_allowed_us BIGINT DEFAULT 0, last_blocked_us BIGINT DEFAULT 0, "
+        "  example TEXT, example_blocked BIGINT DEFAULT 0, status TEXT DEFAULT '', "
         "  PRIMARY KEY(site, rule));"
-        "CREATE TABLE IF NOT EXISTS sites(site TEXT PRIMARY KEY, flows INTEGER DEFAULT 0, "
-        "  unexpected INTEGER DEFAULT 0, first_us INTEGER, last_us INTEGER, "
-        "  compliant INTEGER DEFAULT -1, nat TEXT DEFAULT 'not_enough_data', "
-        "  nat_changes INTEGER DEFAULT 0, one_way INTEGER DEFAULT 0, missed INTEGER DEFAULT 0, "
-        "  alg_signs INTEGER DEFAULT 0, groups_dropped INTEGER DEFAULT 0);"
-        "CREATE TABLE IF NOT EXISTS unexpected(site TEXT, dest TEXT, port INTEGER, proto TEXT, "
-        "  count INTEGER DEFAULT 0, first_us INTEGER, last_us INTEGER, nearest TEXT, "
+        "CREATE TABLE IF NOT EXISTS sites(site TEXT PRIMARY KEY, flows BIGINT DEFAULT 0, "
+        "  unexpected BIGINT DEFAULT 0, first_us BIGINT, last_us BIGINT, "
+        "  compliant BIGINT DEFAULT -1, nat TEXT DEFAULT 'not_enough_data', "
+        "  nat_changes BIGINT DEFAULT 0, one_way BIGINT DEFAULT 0, missed BIGINT DEFAULT 0, "
+        "  alg_signs BIGINT DEFAULT 0, groups_dropped BIGINT DEFAULT 0);"
+        "CREATE TABLE IF NOT EXISTS unexpected(site TEXT, dest TEXT, port BIGINT, proto TEXT, "
+        "  count BIGINT DEFAULT 0, first_us BIGINT, last_us BIGINT, nearest TEXT, "
         "  differs TEXT, example TEXT, PRIMARY KEY(site, dest, port, proto));"
-        "CREATE TABLE IF NOT EXISTS violations(site TEXT, requirement TEXT, count INTEGER, "
-        "  last_us INTEGER, example TEXT, PRIMARY KEY(site, requirement));"
-        "CREATE TABLE IF NOT EXISTS nat_changes(id INTEGER PRIMARY KEY, site TEXT, ts INTEGER, "
+        "CREATE TABLE IF NOT EXISTS violations(site TEXT, requirement TEXT, count BIGINT, "
+        "  last_us BIGINT, example TEXT, PRIMARY KEY(site, requirement));"
+        "CREATE TABLE IF NOT EXISTS nat_changes(id %ID%, site TEXT, ts BIGINT, "
         "  body TEXT);"
         "CREATE TABLE IF NOT EXISTS summaries(sensor TEXT, epoch TEXT, site TEXT, "
-        "  comparisons INTEGER DEFAULT 0, changes INTEGER DEFAULT 0, "
-        "  event_changes INTEGER DEFAULT 0, alg_rewritten INTEGER DEFAULT 0, "
-        "  alg_compared INTEGER DEFAULT 0, last_us INTEGER DEFAULT 0, "
-        "  comparisons_inside INTEGER DEFAULT 0, comparisons_outside INTEGER DEFAULT 0, "
-        "  changes_inside INTEGER DEFAULT 0, changes_outside INTEGER DEFAULT 0, "
-        "  event_ids INTEGER DEFAULT 0, registers INTEGER DEFAULT 0, sip_tls INTEGER DEFAULT 0, "
+        "  comparisons BIGINT DEFAULT 0, changes BIGINT DEFAULT 0, "
+        "  event_changes BIGINT DEFAULT 0, alg_rewritten BIGINT DEFAULT 0, "
+        "  alg_compared BIGINT DEFAULT 0, last_us BIGINT DEFAULT 0, "
+        "  comparisons_inside BIGINT DEFAULT 0, comparisons_outside BIGINT DEFAULT 0, "
+        "  changes_inside BIGINT DEFAULT 0, changes_outside BIGINT DEFAULT 0, "
+        "  event_ids BIGINT DEFAULT 0, registers BIGINT DEFAULT 0, sip_tls BIGINT DEFAULT 0, "
         "  PRIMARY KEY(sensor, epoch, site));"
-        "CREATE TABLE IF NOT EXISTS unknown_sites(site TEXT PRIMARY KEY, events INTEGER DEFAULT 0, "
-        "  first_us INTEGER, last_us INTEGER);"
-        "CREATE TABLE IF NOT EXISTS flow_ids(site TEXT, ts INTEGER, flow_id INTEGER, "
-        "  seen_us INTEGER, PRIMARY KEY(site, ts, flow_id)) WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS unknown_sites(site TEXT PRIMARY KEY, events BIGINT DEFAULT 0, "
+        "  first_us BIGINT, last_us BIGINT);"
+        "CREATE TABLE IF NOT EXISTS flow_ids(site TEXT, ts BIGINT, flow_id BIGINT, "
+        "  seen_us BIGINT, PRIMARY KEY(site, ts, flow_id)) %NOROWID%;"
         "CREATE INDEX IF NOT EXISTS flow_ids_seen ON flow_ids(seen_us);"
-        "CREATE TABLE IF NOT EXISTS nat_ids(site TEXT, aor TEXT, call_id TEXT, cseq INTEGER, "
-        "  sensor TEXT, epoch TEXT, seen_us INTEGER, "
-        "  PRIMARY KEY(site, aor, call_id, cseq, sensor, epoch)) WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS nat_ids(site TEXT, aor TEXT, call_id TEXT, cseq BIGINT, "
+        "  sensor TEXT, epoch TEXT, seen_us BIGINT, "
+        "  PRIMARY KEY(site, aor, call_id, cseq, sensor, epoch)) %NOROWID%;"
         "CREATE INDEX IF NOT EXISTS nat_ids_seen ON nat_ids(seen_us);"
         "CREATE INDEX IF NOT EXISTS nat_ids_run ON nat_ids(sensor, epoch, site);"
-        "CREATE TABLE IF NOT EXISTS alerts(id INTEGER PRIMARY KEY, kind TEXT, body TEXT, "
-        "  state INTEGER DEFAULT 0);"
+        "CREATE TABLE IF NOT EXISTS alerts(id %ID%, kind TEXT, body TEXT, "
+        "  state BIGINT DEFAULT 0);"
         "CREATE INDEX IF NOT EXISTS alerts_pending ON alerts(id) WHERE state=0;"
-        "CREATE TABLE IF NOT EXISTS site_sensors(site TEXT, sensor TEXT, last_us INTEGER, "
+        "CREATE TABLE IF NOT EXISTS site_sensors(site TEXT, sensor TEXT, last_us BIGINT, "
         "  PRIMARY KEY(site, sensor));"
-        "CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER);";
+        "CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value BIGINT);";
 
+/* Migrations: migration[v - 1] brings version v - 1 to v, in one write
+ * transaction (on PostgreSQL under the writers' lock, so collectors
+ * starting together migrate once). Add to the end; never change one that
+ * has shipped. Version 1 is s_schema. */
+static const char *const s_migrations[] = {
+        NULL, /* 1: s_schema, and the columns of s_added a database made before lacks */
+};
+#define STORE_SCHEMA_VERSION ((int)(sizeof s_migrations / sizeof *s_migrations))
 
-
-
-
-/* sqlite3_step, with a failure remembered for store_commit. After one,
- * nothing more runs until the next store_begin: SQLite may have rolled the
- * transaction back already (SQLITE_FULL, IOERR), and a statement run then
+/* db_step, with a failure remembered for store_commit. After one, nothing
+ * more runs until the next store_begin: SQLite may have rolled the
+ * transaction back already (a full disk, an I/O error), PostgreSQL
+ * refuses every statement after a failed one, and a statement run then
  * would commit on its own. */
-int store_sqlstep(store_t *self, sqlite3_stmt *st)
+int store_sqlstep(store_t *self, db_stmt_t *st)
 {
     if (self->in_tx && self->werr)
-        return self->werr;
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return DB_ERROR;
+    int rc = db_step(st);
+    if (rc == DB_ERROR) {
         if (self->in_tx) { /* reported once, by store_commit's caller */
-            self->werr = rc;
-            snprintf(self->werr_msg, sizeof self->werr_msg, "%s", sqlite3_errmsg(self->db));
+            self->werr = 1;
+            snprintf(self->werr_msg, sizeof self->werr_msg, "%s", db_errmsg(self->db));
         } else { /* a read of the API's: this query fails, the next may not */
-            log_error("store: %s", sqlite3_errmsg(self->db));
+            log_error("store: %s", db_errmsg(self->db));
         }
     }
     return rc;
+}
+
+db_stmt_t *store_prepare(store_t *self, const char *sql)
+{
+    db_stmt_t *st = db_prepare(self->db, sql, false);
+    if (!st)
+        log_error("store: %s", db_errmsg(self->db));
+    return st;
 }
 
 void store_cfg_defaults(store_cfg_t *cfg)
@@ -128,12 +145,10 @@ void store_cfg_defaults(store_cfg_t *cfg)
  * at every message a full disk refuses). */
 static bool s_exec_how(store_t *self, const char *sql, bool quiet)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(self->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+    if (db_exec(self->db, sql) == 0)
         return true;
     if (!quiet)
-        log_error("store: %s", msg ? msg : sqlite3_errmsg(self->db));
-    sqlite3_free(msg);
+        log_error("store: %s", db_errmsg(self->db));
     return false;
 }
 
@@ -146,73 +161,118 @@ static bool s_exec(store_t *self, const char *sql)
         return false;
     bool ok = s_exec_how(self, sql, self->in_tx);
     if (!ok && self->in_tx) {
-        self->werr = sqlite3_errcode(self->db);
-        snprintf(self->werr_msg, sizeof self->werr_msg, "%s", sqlite3_errmsg(self->db));
+        self->werr = 1;
+        snprintf(self->werr_msg, sizeof self->werr_msg, "%s", db_errmsg(self->db));
     }
     return ok;
+}
+
+/* s_schema in the database's own words. */
+static char *s_schema_sql(store_t *self)
+{
+    bool pg = db_dialect(self->db) == DB_POSTGRESQL;
+    const char *id = pg ? "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY" : "INTEGER PRIMARY KEY";
+    const char *norowid = pg ? "" : "WITHOUT ROWID";
+    strbuf_t b;
+    strbuf_init(&b);
+    for (const char *p = s_schema; *p;) {
+        if (strncmp(p, "%ID%", 4) == 0) {
+            strbuf_append(&b, id, strlen(id));
+            p += 4;
+        } else if (strncmp(p, "%NOROWID%", 9) == 0) {
+            strbuf_append(&b, norowid, strlen(norowid));
+            p += 9;
+        } else {
+            strbuf_append(&b, p++, 1);
+        }
+    }
+    return strbuf_take(&b, NULL);
 }
 
 static bool s_has_column(store_t *self, const char *table, const char *column)
 {
     char sql[96];
     snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name=?", table);
-    sqlite3_stmt *st = NULL;
+    db_stmt_t *st = store_prepare(self, sql);
     bool has = false;
-    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, column, -1, SQLITE_STATIC);
-        has = store_sqlstep(self, st) == SQLITE_ROW;
+    if (st) {
+        store_bind(st, 1, column);
+        has = store_sqlstep(self, st) == DB_ROW;
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return has;
 }
 
-/* Brings a database made by an earlier version up to s_schema. */
-static bool s_migrate(store_t *self)
+/* Version 1: the schema, and on a SQLite database made before versions
+ * the columns added since its tables were made. */
+static bool s_version1(store_t *self)
 {
-    for (size_t i = 0; i < sizeof s_added / sizeof *s_added; i++) {
+    char *sql = s_schema_sql(self);
+    bool ok = sql && s_exec(self, sql);
+    free(sql);
+    for (size_t i = 0; ok && db_dialect(self->db) == DB_SQLITE && i < sizeof s_added / sizeof *s_added; i++) {
         if (s_has_column(self, s_added[i][0], s_added[i][1]))
             continue;
-        char sql[160];
-        snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", s_added[i][0], s_added[i][1],
-                s_added[i][2]);
-        if (!s_exec(self, sql))
-            return false;
+        char alter[160];
+        snprintf(alter, sizeof alter, "ALTER TABLE %s ADD COLUMN %s %s", s_added[i][0],
+                s_added[i][1], s_added[i][2]);
+        ok = s_exec(self, alter);
     }
-    return true;
+    return ok;
 }
 
-store_t *store_open(const char *path, const store_cfg_t *cfg, bool readonly, char *err,
+/* Brings the database to STORE_SCHEMA_VERSION, one version per
+ * transaction. Refuses a database of a newer version. */
+static bool s_migrate(store_t *self, char *err, size_t errlen)
+{
+    if (!s_exec(self, "CREATE TABLE IF NOT EXISTS schema_version(version BIGINT NOT NULL)"))
+        goto fail;
+    for (int guard = 0; guard <= STORE_SCHEMA_VERSION; guard++) {
+        if (store_begin(self) != 0)
+            goto fail;
+        int v = (int)store_scalar(self, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+        if (v > STORE_SCHEMA_VERSION) {
+            store_rollback(self);
+            snprintf(err, errlen, "the database's schema is version %d, newer than this "
+                     "collector's %d: run a collector of that version or later", v, STORE_SCHEMA_VERSION);
+            return false;
+        }
+        if (v == STORE_SCHEMA_VERSION) {
+            store_rollback(self);
+            return true;
+        }
+        bool ok = v == 0 ? s_version1(self) : s_exec(self, s_migrations[v]);
+        char set[96];
+        snprintf(set, sizeof set, "DELETE FROM schema_version; INSERT INTO schema_version VALUES(%d)", v + 1);
+        if (!ok || !s_exec(self, set) || store_commit(self) != 0)
+            goto fail;
+        log_notice("store: database schema now version %d", v + 1);
+    }
+fail:
+    snprintf(err, errlen, "cannot set up the database: %s",
+            self->werr_msg[0] ? self->werr_msg : db_errmsg(self->db));
+    store_rollback(self);
+    return false;
+}
+
+store_t *store_open(const char *target, const store_cfg_t *cfg, bool readonly, char *err,
         size_t errlen)
 {
     store_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->cfg = *cfg;
-    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    if (sqlite3_open_v2(path, &self->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: %s", path, self->db ? sqlite3_errmsg(self->db) : "cannot open");
-        store_close(&self);
+    db_cfg_t dc = {.readonly = readonly, .sync_full = cfg->sync_full, .max_bytes = cfg->max_db_bytes};
+    self->db = db_open(target, &dc, err, errlen);
+    if (!self->db) {
+        free(self);
         return NULL;
     }
-    sqlite3_busy_timeout(self->db, 5000);
-    if (!readonly) {
-        char pragmas[160];
-        snprintf(pragmas, sizeof pragmas,
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=OFF;",
-                cfg->sync_full ? "FULL" : "NORMAL");
-        /* A size bound: past it writes fail as on a full disk (and are not
-         * acknowledged, see store_commit). */
-        char bound[64] = "";
-        if (cfg->max_db_bytes)
-            snprintf(bound, sizeof bound, "PRAGMA max_page_count=%llu;",
-                    (unsigned long long)(cfg->max_db_bytes / 4096 + 1));
-        if (!s_exec(self, pragmas) || !s_exec(self, s_schema) || !s_migrate(self) ||
-                (bound[0] && !s_exec(self, bound))) {
-            snprintf(err, errlen, "%s: cannot set up the database: %s", path,
-                    sqlite3_errmsg(self->db));
-            store_close(&self);
-            return NULL;
-        }
+    char why[400];
+    if (!readonly && !s_migrate(self, why, sizeof why)) {
+        snprintf(err, errlen, "%s: %s", db_target_is_pg(target) ? "PostgreSQL" : target, why);
+        store_close(&self);
+        return NULL;
     }
     return self;
 }
@@ -223,48 +283,48 @@ void store_close(store_t **self_p)
         return;
     store_t *self = *self_p;
     for (int i = 0; i < Q_COUNT; i++)
-        sqlite3_finalize(self->q[i]);
-    sqlite3_close(self->db);
+        db_finalize(self->q[i]);
+    db_close(&self->db);
     free(self);
     *self_p = NULL;
 }
 
 /* A cached prepared statement, reset and ready to bind. */
-static sqlite3_stmt *s_q(store_t *self, int id, const char *sql)
+static db_stmt_t *s_q(store_t *self, int id, const char *sql)
 {
-    if (!self->q[id] && sqlite3_prepare_v3(self->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
-                                &self->q[id], NULL) != SQLITE_OK) {
-        log_error("store: %s: %s", sql, sqlite3_errmsg(self->db));
+    if (!self->q[id] && !(self->q[id] = db_prepare(self->db, sql, true))) {
+        log_error("store: %s: %s", sql, db_errmsg(self->db));
         return NULL;
     }
-    sqlite3_reset(self->q[id]);
-    sqlite3_clear_bindings(self->q[id]);
+    db_reset(self->q[id]);
     return self->q[id];
 }
 
-void store_bind(sqlite3_stmt *st, int i, const char *s)
+void store_bind(db_stmt_t *st, int i, const char *s)
 {
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    db_bind_text(st, i, s, -1);
 }
 
-static void s_step(store_t *self, sqlite3_stmt *st)
+static void s_step(store_t *self, db_stmt_t *st)
 {
     if (!st)
         return;
     store_sqlstep(self, st);
-    sqlite3_reset(st);
+    db_reset(st);
 }
 
 int store_begin(store_t *self)
 {
     self->werr = 0;
+    self->werr_msg[0] = '\0';
     self->failed = false;
-    if (s_exec_how(self, "BEGIN IMMEDIATE", true)) {
+    if (db_begin_write(self->db) == 0) {
         self->in_tx = true;
         return 0;
     }
-    snprintf(self->werr_msg, sizeof self->werr_msg, "%s", sqlite3_errmsg(self->db));
+    snprintf(self->werr_msg, sizeof self->werr_msg, "%s", db_errmsg(self->db));
+    if (db_in_tx(self->db))
+        s_exec_how(self, "ROLLBACK", true);
     self->failed = true;
     return -1;
 }
@@ -273,7 +333,7 @@ int store_begin(store_t *self)
  * now); statements run again (outside a transaction, each its own). */
 static int s_refused(store_t *self)
 {
-    if (!sqlite3_get_autocommit(self->db))
+    if (db_in_tx(self->db))
         s_exec_how(self, "ROLLBACK", true);
     self->in_tx = false;
     self->werr = 0;
@@ -289,7 +349,7 @@ int store_commit(store_t *self)
         self->in_tx = false;
         return 0;
     }
-    snprintf(self->werr_msg, sizeof self->werr_msg, "%s", sqlite3_errmsg(self->db));
+    snprintf(self->werr_msg, sizeof self->werr_msg, "%s", db_errmsg(self->db));
     return s_refused(self);
 }
 
@@ -302,7 +362,7 @@ void store_rollback(store_t *self)
 {
     self->in_tx = false;
     self->werr = 0;
-    if (!sqlite3_get_autocommit(self->db)) /* else: rolled back already */
+    if (db_in_tx(self->db)) /* else: rolled back already */
         s_exec_how(self, "ROLLBACK", true);
 }
 
@@ -311,24 +371,24 @@ void store_rollback(store_t *self)
 
 uint64_t store_stream_next(store_t *self, const char *sensor, const char *epoch, bool *is_new)
 {
-    sqlite3_stmt *st = s_q(self, Q_STREAM_GET, "SELECT next FROM streams WHERE sensor=? AND epoch=?");
+    db_stmt_t *st = s_q(self, Q_STREAM_GET, "SELECT next FROM streams WHERE sensor=? AND epoch=?");
     uint64_t next = 1;
     *is_new = true;
     if (!st)
         return next;
     store_bind(st, 1, sensor);
     store_bind(st, 2, epoch);
-    if (store_sqlstep(self, st) == SQLITE_ROW) {
-        next = (uint64_t)sqlite3_column_int64(st, 0);
+    if (store_sqlstep(self, st) == DB_ROW) {
+        next = (uint64_t)db_col_int64(st, 0);
         *is_new = false;
     }
-    sqlite3_reset(st);
+    db_reset(st);
     return next;
 }
 
 void store_stream_set(store_t *self, const char *sensor, const char *epoch, uint64_t next)
 {
-    sqlite3_stmt *st = s_q(self, Q_STREAM_SET,
+    db_stmt_t *st = s_q(self, Q_STREAM_SET,
             "INSERT INTO streams(sensor, epoch, next, updated) VALUES(?, ?, ?, "
             "(SELECT COALESCE(MAX(updated), 0) + 1 FROM streams)) "
             "ON CONFLICT(sensor, epoch) DO UPDATE SET next=excluded.next, updated=excluded.updated");
@@ -336,31 +396,31 @@ void store_stream_set(store_t *self, const char *sensor, const char *epoch, uint
         return;
     store_bind(st, 1, sensor);
     store_bind(st, 2, epoch);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)next);
+    db_bind_int64(st, 3, (int64_t)next);
     s_step(self, st);
 }
 
 bool store_sensor_known(store_t *self, const char *sensor)
 {
-    sqlite3_stmt *st = s_q(self, Q_SENSOR_GET, "SELECT 1 FROM sensors WHERE sensor=?");
+    db_stmt_t *st = s_q(self, Q_SENSOR_GET, "SELECT 1 FROM sensors WHERE sensor=?");
     if (!st)
         return false;
     store_bind(st, 1, sensor);
-    bool known = store_sqlstep(self, st) == SQLITE_ROW;
-    sqlite3_reset(st);
+    bool known = store_sqlstep(self, st) == DB_ROW;
+    db_reset(st);
     if (known)
         return true;
     st = s_q(self, Q_SENSOR_COUNT, "SELECT COUNT(*) FROM sensors");
-    uint64_t n = st && store_sqlstep(self, st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+    uint64_t n = st && store_sqlstep(self, st) == DB_ROW ? (uint64_t)db_col_int64(st, 0) : 0;
     if (st)
-        sqlite3_reset(st);
+        db_reset(st);
     return n < self->cfg.max_sensors;
 }
 
 void store_sensor_update(store_t *self, const char *sensor, const store_sensor_delta_t *d,
         uint64_t now_us)
 {
-    sqlite3_stmt *st = s_q(self, Q_SENSOR_UPD,
+    db_stmt_t *st = s_q(self, Q_SENSOR_UPD,
             "INSERT INTO sensors(sensor, last_seen, received, duplicates, missing, rejected, "
             "out_of_order) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(sensor) DO UPDATE SET "
             "last_seen=?2, received=received+?3, duplicates=duplicates+?4, missing=missing+?5, "
@@ -368,32 +428,32 @@ void store_sensor_update(store_t *self, const char *sensor, const store_sensor_d
     if (!st)
         return;
     store_bind(st, 1, sensor);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)now_us);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)d->received);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)d->duplicates);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)d->missing);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)d->rejected);
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)d->out_of_order);
+    db_bind_int64(st, 2, (int64_t)now_us);
+    db_bind_int64(st, 3, (int64_t)d->received);
+    db_bind_int64(st, 4, (int64_t)d->duplicates);
+    db_bind_int64(st, 5, (int64_t)d->missing);
+    db_bind_int64(st, 6, (int64_t)d->rejected);
+    db_bind_int64(st, 7, (int64_t)d->out_of_order);
     s_step(self, st);
 }
 
 static void s_sensor_state(store_t *self, const char *sensor, char *was, size_t waslen)
 {
-    sqlite3_stmt *st = s_q(self, Q_SENSOR_STATE, "SELECT state FROM sensors WHERE sensor=?");
+    db_stmt_t *st = s_q(self, Q_SENSOR_STATE, "SELECT state FROM sensors WHERE sensor=?");
     was[0] = '\0';
     if (!st)
         return;
     store_bind(st, 1, sensor);
-    if (store_sqlstep(self, st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-        str_copy(was, (const char *)sqlite3_column_text(st, 0), waslen);
-    sqlite3_reset(st);
+    if (store_sqlstep(self, st) == DB_ROW && db_col_text(st, 0))
+        str_copy(was, db_col_text(st, 0), waslen);
+    db_reset(st);
 }
 
 void store_sensor_heartbeat(store_t *self, const char *sensor, const char *epoch,
         const char *stats, bool bye, uint64_t now_us, char *was, size_t waslen)
 {
     s_sensor_state(self, sensor, was, waslen);
-    sqlite3_stmt *st = s_q(self, Q_SENSOR_HB,
+    db_stmt_t *st = s_q(self, Q_SENSOR_HB,
             "INSERT INTO sensors(sensor, state, last_seen, epoch, stats) VALUES(?1, ?2, ?3, ?4, ?5) "
             "ON CONFLICT(sensor) DO UPDATE SET state=?2, last_seen=?3, epoch=?4, "
             "stats=COALESCE(?5, stats)");
@@ -401,7 +461,7 @@ void store_sensor_heartbeat(store_t *self, const char *sensor, const char *epoch
         return;
     store_bind(st, 1, sensor);
     store_bind(st, 2, bye ? "finished" : "up");
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)now_us);
+    db_bind_int64(st, 3, (int64_t)now_us);
     store_bind(st, 4, epoch);
     store_bind(st, 5, stats);
     s_step(self, st);
@@ -412,7 +472,7 @@ void store_sensor_up(store_t *self, const char *sensor, char *was, size_t waslen
     s_sensor_state(self, sensor, was, waslen);
     if (strcmp(was, "up") == 0)
         return;
-    sqlite3_stmt *st = s_q(self, Q_SENSOR_UP, "UPDATE sensors SET state='up' WHERE sensor=?");
+    db_stmt_t *st = s_q(self, Q_SENSOR_UP, "UPDATE sensors SET state='up' WHERE sensor=?");
     if (!st)
         return;
     store_bind(st, 1, sensor);
@@ -421,31 +481,28 @@ void store_sensor_up(store_t *self, const char *sensor, char *was, size_t waslen
 
 void store_site_sensor(store_t *self, const char *site, const char *sensor, uint64_t ts_us)
 {
-    sqlite3_stmt *st = s_q(self, Q_SITE_SENSOR,
+    db_stmt_t *st = s_q(self, Q_SITE_SENSOR,
             "INSERT INTO site_sensors(site, sensor, last_us) VALUES(?1, ?2, ?3) "
-            "ON CONFLICT(site, sensor) DO UPDATE SET last_us=MAX(last_us, ?3)");
+            "ON CONFLICT(site, sensor) DO UPDATE SET last_us=GREATEST(last_us, ?3)");
     if (!st)
         return;
     store_bind(st, 1, site);
     store_bind(st, 2, sensor);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)ts_us);
+    db_bind_int64(st, 3, (int64_t)ts_us);
     s_step(self, st);
 }
 
 void store_sensors_silent(store_t *self, uint64_t before_us,
         void (*fn)(const char *sensor, uint64_t last_us, void *ctx), void *ctx)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                "UPDATE sensors SET state='silent' WHERE state='up' AND last_seen < ? "
-                "RETURNING sensor, last_seen", -1, &st, NULL) != SQLITE_OK) {
-        log_error("store: %s", sqlite3_errmsg(self->db));
+    db_stmt_t *st = NULL;
+    if (!(st = store_prepare(self, "UPDATE sensors SET state='silent' WHERE state='up' AND last_seen < ? "
+                "RETURNING sensor, last_seen")))
         return;
-    }
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)before_us);
-    while (store_sqlstep(self, st) == SQLITE_ROW)
-        fn((const char *)sqlite3_column_text(st, 0), (uint64_t)sqlite3_column_int64(st, 1), ctx);
-    sqlite3_finalize(st);
+    db_bind_int64(st, 1, (int64_t)before_us);
+    while (store_sqlstep(self, st) == DB_ROW)
+        fn(db_col_text(st, 0), (uint64_t)db_col_int64(st, 1), ctx);
+    db_finalize(st);
 }
 
 /* ------------------------------------------------------------------ */
@@ -455,48 +512,48 @@ void store_event(store_t *self, const char *sensor, const char *epoch, uint64_t 
         const char *type, const char *site, bool unknown, uint64_t ts_us, const char *body,
         size_t len)
 {
-    sqlite3_stmt *st = s_q(self, Q_EVENT,
-            "INSERT OR IGNORE INTO events(sensor, epoch, seq, type, site, ts, body, unknown) "
-            "VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+    db_stmt_t *st = s_q(self, Q_EVENT,
+            "INSERT INTO events(sensor, epoch, seq, type, site, ts, body, unknown) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
     if (!st)
         return;
     store_bind(st, 1, sensor);
     store_bind(st, 2, epoch);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)seq);
+    db_bind_int64(st, 3, (int64_t)seq);
     store_bind(st, 4, type);
     store_bind(st, 5, site);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)ts_us);
-    sqlite3_bind_text(st, 7, body, (int)len, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 8, unknown);
+    db_bind_int64(st, 6, (int64_t)ts_us);
+    db_bind_text(st, 7, body, (long)len);
+    db_bind_int64(st, 8, unknown);
     s_step(self, st);
 }
 
 int store_unknown_site(store_t *self, const char *site, uint64_t ts_us)
 {
-    sqlite3_stmt *st = s_q(self, Q_UNKNOWN_GET,
+    db_stmt_t *st = s_q(self, Q_UNKNOWN_GET,
             "SELECT (SELECT 1 FROM unknown_sites WHERE site=?1), (SELECT COUNT(*) FROM unknown_sites)");
     if (!st)
         return -1;
     store_bind(st, 1, site);
     bool known = false;
     uint64_t n = 0;
-    if (store_sqlstep(self, st) == SQLITE_ROW) {
-        known = sqlite3_column_type(st, 0) != SQLITE_NULL;
-        n = (uint64_t)sqlite3_column_int64(st, 1);
+    if (store_sqlstep(self, st) == DB_ROW) {
+        known = db_col_type(st, 0) != DB_NULL;
+        n = (uint64_t)db_col_int64(st, 1);
     }
-    sqlite3_reset(st);
+    db_reset(st);
     if (!known && n >= STORE_UNKNOWN_SITES) {
         store_counter_add(self, "unknown_sites.dropped", 1);
         return -1;
     }
     st = s_q(self, Q_UNKNOWN_UPS,
             "INSERT INTO unknown_sites(site, events, first_us, last_us) VALUES(?1, 1, ?2, ?2) "
-            "ON CONFLICT(site) DO UPDATE SET events=events+1, first_us=MIN(first_us, ?2), "
-            "last_us=MAX(last_us, ?2)");
+            "ON CONFLICT(site) DO UPDATE SET events=events+1, first_us=LEAST(first_us, ?2), "
+            "last_us=GREATEST(last_us, ?2)");
     if (!st)
         return -1;
     store_bind(st, 1, site);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)ts_us);
+    db_bind_int64(st, 2, (int64_t)ts_us);
     s_step(self, st);
     return known ? 0 : 1;
 }
@@ -506,41 +563,38 @@ bool store_unknown_take(store_t *self, const char *site,
                 size_t len, void *ctx),
         void *ctx)
 {
-    sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2(self->db, "SELECT 1 FROM unknown_sites WHERE site=?", -1, &st, NULL);
+    db_stmt_t *st = NULL;
+    st = store_prepare(self, "SELECT 1 FROM unknown_sites WHERE site=?");
     if (!st)
         return false;
     store_bind(st, 1, site);
-    bool was = store_sqlstep(self, st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    bool was = store_sqlstep(self, st) == DB_ROW;
+    db_finalize(st);
     if (!was)
         return false;
     st = NULL;
-    sqlite3_prepare_v2(self->db,
-            "SELECT sensor, epoch, seq, body FROM events WHERE site=? AND unknown=1 ORDER BY id",
-            -1, &st, NULL);
+    st = store_prepare(self, "SELECT sensor, epoch, seq, body FROM events WHERE site=? AND unknown=1 ORDER BY id");
     if (st) {
         store_bind(st, 1, site);
-        while (store_sqlstep(self, st) == SQLITE_ROW)
-            fn((const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
-                    (uint64_t)sqlite3_column_int64(st, 2), (const char *)sqlite3_column_text(st, 3),
-                    (size_t)sqlite3_column_bytes(st, 3), ctx);
-        sqlite3_finalize(st);
+        while (store_sqlstep(self, st) == DB_ROW)
+            fn(db_col_text(st, 0), db_col_text(st, 1),
+                    (uint64_t)db_col_int64(st, 2), db_col_text(st, 3),
+                    (size_t)db_col_bytes(st, 3), ctx);
+        db_finalize(st);
     }
     st = NULL;
-    sqlite3_prepare_v2(self->db,
-            "UPDATE events SET unknown=0 WHERE site=?1 AND unknown=1; ", -1, &st, NULL);
+    st = store_prepare(self, "UPDATE events SET unknown=0 WHERE site=?1 AND unknown=1; ");
     if (st) {
         store_bind(st, 1, site);
         store_sqlstep(self, st);
-        sqlite3_finalize(st);
+        db_finalize(st);
     }
     st = NULL;
-    sqlite3_prepare_v2(self->db, "DELETE FROM unknown_sites WHERE site=?", -1, &st, NULL);
+    st = store_prepare(self, "DELETE FROM unknown_sites WHERE site=?");
     if (st) {
         store_bind(st, 1, site);
         store_sqlstep(self, st);
-        sqlite3_finalize(st);
+        db_finalize(st);
     }
     return true;
 }
@@ -549,16 +603,16 @@ void store_rule_add(store_t *self, const char *site, const char *rule, const cha
         uint64_t ts_us, const char *example, store_rule_t *after)
 {
     bool ok = strcmp(verdict, "allowed") == 0, bad = strcmp(verdict, "blocked") == 0;
-    sqlite3_stmt *st = s_q(self, Q_RULE_UPS,
+    db_stmt_t *st = s_q(self, Q_RULE_UPS,
             "INSERT INTO rules(site, rule, allowed, blocked, unconfirmed, first_us, last_us, "
             "last_allowed_us, last_blocked_us, example, example_blocked) "
             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6, ?3 * ?6, ?4 * ?6, ?7, ?4) "
             "ON CONFLICT(site, rule) DO UPDATE SET allowed=allowed+?3, blocked=blocked+?4, "
-            "unconfirmed=unconfirmed+?5, first_us=MIN(first_us, ?6), last_us=MAX(last_us, ?6), "
-            "last_allowed_us=MAX(last_allowed_us, ?3 * ?6), "
-            "last_blocked_us=MAX(last_blocked_us, ?4 * ?6), "
-            "example=CASE WHEN ?4 AND NOT example_blocked THEN ?7 ELSE example END, "
-            "example_blocked=MAX(example_blocked, ?4) "
+            "unconfirmed=unconfirmed+?5, first_us=LEAST(first_us, ?6), last_us=GREATEST(last_us, ?6), "
+            "last_allowed_us=GREATEST(last_allowed_us, ?3 * ?6), "
+            "last_blocked_us=GREATEST(last_blocked_us, ?4 * ?6), "
+            "example=CASE WHEN ?4 = 1 AND rules.example_blocked = 0 THEN ?7 ELSE rules.example END, "
+            "example_blocked=GREATEST(example_blocked, ?4) "
             "RETURNING allowed, blocked, unconfirmed, first_us, last_us, last_allowed_us, "
             "last_blocked_us, status");
     memset(after, 0, sizeof *after);
@@ -566,28 +620,28 @@ void store_rule_add(store_t *self, const char *site, const char *rule, const cha
         return;
     store_bind(st, 1, site);
     store_bind(st, 2, rule);
-    sqlite3_bind_int(st, 3, ok);
-    sqlite3_bind_int(st, 4, bad);
-    sqlite3_bind_int(st, 5, !ok && !bad);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)ts_us);
+    db_bind_int64(st, 3, ok);
+    db_bind_int64(st, 4, bad);
+    db_bind_int64(st, 5, !ok && !bad);
+    db_bind_int64(st, 6, (int64_t)ts_us);
     store_bind(st, 7, example);
-    if (store_sqlstep(self, st) == SQLITE_ROW) {
-        after->allowed = (uint64_t)sqlite3_column_int64(st, 0);
-        after->blocked = (uint64_t)sqlite3_column_int64(st, 1);
-        after->unconfirmed = (uint64_t)sqlite3_column_int64(st, 2);
-        after->first_us = (uint64_t)sqlite3_column_int64(st, 3);
-        after->last_us = (uint64_t)sqlite3_column_int64(st, 4);
-        after->last_allowed_us = (uint64_t)sqlite3_column_int64(st, 5);
-        after->last_blocked_us = (uint64_t)sqlite3_column_int64(st, 6);
-        const unsigned char *s = sqlite3_column_text(st, 7);
+    if (store_sqlstep(self, st) == DB_ROW) {
+        after->allowed = (uint64_t)db_col_int64(st, 0);
+        after->blocked = (uint64_t)db_col_int64(st, 1);
+        after->unconfirmed = (uint64_t)db_col_int64(st, 2);
+        after->first_us = (uint64_t)db_col_int64(st, 3);
+        after->last_us = (uint64_t)db_col_int64(st, 4);
+        after->last_allowed_us = (uint64_t)db_col_int64(st, 5);
+        after->last_blocked_us = (uint64_t)db_col_int64(st, 6);
+        const char *s = db_col_text(st, 7);
         str_copy(after->status, s ? (const char *)s : "", sizeof after->status);
     }
-    sqlite3_reset(st);
+    db_reset(st);
 }
 
 void store_rule_set_status(store_t *self, const char *site, const char *rule, const char *status)
 {
-    sqlite3_stmt *st = s_q(self, Q_RULE_STATUS, "UPDATE rules SET status=? WHERE site=? AND rule=?");
+    db_stmt_t *st = s_q(self, Q_RULE_STATUS, "UPDATE rules SET status=? WHERE site=? AND rule=?");
     if (!st)
         return;
     store_bind(st, 1, status);
@@ -599,17 +653,17 @@ void store_rule_set_status(store_t *self, const char *site, const char *rule, co
 void store_site_flows(store_t *self, const char *site, uint64_t flows, uint64_t unexpected,
         uint64_t first_us, uint64_t last_us)
 {
-    sqlite3_stmt *st = s_q(self, Q_SITE_FLOW,
+    db_stmt_t *st = s_q(self, Q_SITE_FLOW,
             "INSERT INTO sites(site, flows, unexpected, first_us, last_us) VALUES(?1, ?2, ?3, ?4, ?5) "
             "ON CONFLICT(site) DO UPDATE SET flows=flows+?2, unexpected=unexpected+?3, "
-            "first_us=MIN(COALESCE(first_us, ?4), ?4), last_us=MAX(COALESCE(last_us, ?5), ?5)");
+            "first_us=LEAST(COALESCE(first_us, ?4), ?4), last_us=GREATEST(COALESCE(last_us, ?5), ?5)");
     if (!st)
         return;
     store_bind(st, 1, site);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)flows);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)unexpected);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)first_us);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)last_us);
+    db_bind_int64(st, 2, (int64_t)flows);
+    db_bind_int64(st, 3, (int64_t)unexpected);
+    db_bind_int64(st, 4, (int64_t)first_us);
+    db_bind_int64(st, 5, (int64_t)last_us);
     s_step(self, st);
 }
 
@@ -617,25 +671,25 @@ void store_unexpected(store_t *self, const char *site, const char *dest, int por
         const char *proto, uint64_t ts_us, const char *nearest, const char *differs,
         const char *example)
 {
-    sqlite3_stmt *st = s_q(self, Q_UNEXP_UPD,
-            "UPDATE unexpected SET count=count+1, last_us=MAX(last_us, ?5) "
+    db_stmt_t *st = s_q(self, Q_UNEXP_UPD,
+            "UPDATE unexpected SET count=count+1, last_us=GREATEST(last_us, ?5) "
             "WHERE site=?1 AND dest=?2 AND port=?3 AND proto=?4");
     if (!st)
         return;
     store_bind(st, 1, site);
     store_bind(st, 2, dest);
-    sqlite3_bind_int(st, 3, port);
+    db_bind_int64(st, 3, port);
     store_bind(st, 4, proto);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)ts_us);
+    db_bind_int64(st, 5, (int64_t)ts_us);
     s_step(self, st);
-    if (sqlite3_changes(self->db) > 0)
+    if (db_changes(self->db) > 0)
         return;
     st = s_q(self, Q_GROUPS, "SELECT COUNT(*) FROM unexpected WHERE site=?");
     store_bind(st, 1, site);
-    uint64_t n = store_sqlstep(self, st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
+    uint64_t n = store_sqlstep(self, st) == DB_ROW ? (uint64_t)db_col_int64(st, 0) : 0;
+    db_reset(st);
     if (n >= self->cfg.max_groups) {
-        sqlite3_stmt *d = s_q(self, Q_GROUPS_DROP,
+        db_stmt_t *d = s_q(self, Q_GROUPS_DROP,
                 "UPDATE sites SET groups_dropped=groups_dropped+1 WHERE site=?");
         if (d) {
             store_bind(d, 1, site);
@@ -648,9 +702,9 @@ void store_unexpected(store_t *self, const char *site, const char *dest, int por
             "differs, example) VALUES(?, ?, ?, ?, 1, ?6, ?6, ?7, ?8, ?9)");
     store_bind(st, 1, site);
     store_bind(st, 2, dest);
-    sqlite3_bind_int(st, 3, port);
+    db_bind_int64(st, 3, port);
     store_bind(st, 4, proto);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)ts_us);
+    db_bind_int64(st, 6, (int64_t)ts_us);
     store_bind(st, 7, nearest);
     store_bind(st, 8, differs);
     store_bind(st, 9, example);
@@ -660,15 +714,15 @@ void store_unexpected(store_t *self, const char *site, const char *dest, int por
 void store_violation(store_t *self, const char *site, const char *requirement, uint64_t ts_us,
         const char *example)
 {
-    sqlite3_stmt *st = s_q(self, Q_VIOL,
+    db_stmt_t *st = s_q(self, Q_VIOL,
             "INSERT INTO violations(site, requirement, count, last_us, example) "
             "VALUES(?1, ?2, 1, ?3, ?4) ON CONFLICT(site, requirement) DO UPDATE SET "
-            "count=count+1, last_us=MAX(last_us, ?3)");
+            "count=count+1, last_us=GREATEST(last_us, ?3)");
     if (!st)
         return;
     store_bind(st, 1, site);
     store_bind(st, 2, requirement);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)ts_us);
+    db_bind_int64(st, 3, (int64_t)ts_us);
     store_bind(st, 4, example);
     s_step(self, st);
 }
@@ -678,12 +732,12 @@ void store_violation(store_t *self, const char *site, const char *requirement, u
 static void s_nat_evidence(store_t *self, const char *site, uint64_t ts_us, const char *body,
         size_t len)
 {
-    sqlite3_stmt *st = s_q(self, Q_NAT_INS, "INSERT INTO nat_changes(site, ts, body) VALUES(?, ?, ?)");
+    db_stmt_t *st = s_q(self, Q_NAT_INS, "INSERT INTO nat_changes(site, ts, body) VALUES(?, ?, ?)");
     if (!st)
         return;
     store_bind(st, 1, site);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)ts_us);
-    sqlite3_bind_text(st, 3, body, (int)len, SQLITE_TRANSIENT);
+    db_bind_int64(st, 2, (int64_t)ts_us);
+    db_bind_text(st, 3, body, (long)len);
     s_step(self, st);
     store_site_count(self, site, "nat_changes");
     char sql[256];
@@ -691,39 +745,39 @@ static void s_nat_evidence(store_t *self, const char *site, uint64_t ts_us, cons
             "DELETE FROM nat_changes WHERE site=?1 AND id NOT IN "
             "(SELECT id FROM nat_changes WHERE site=?1 ORDER BY id DESC LIMIT %d)",
             STORE_NAT_EVIDENCE);
-    sqlite3_stmt *d = NULL;
-    if (sqlite3_prepare_v2(self->db, sql, -1, &d, NULL) == SQLITE_OK) {
+    db_stmt_t *d = NULL;
+    if ((d = store_prepare(self, sql))) {
         store_bind(d, 1, site);
         s_step(self, d);
     }
-    sqlite3_finalize(d);
+    db_finalize(d);
 }
 
 void store_nat_change(store_t *self, const char *sensor, const char *epoch, const char *site,
         uint64_t ts_us, const char *body, size_t len)
 {
-    sqlite3_stmt *run = s_q(self, Q_NAT_RUN,
+    db_stmt_t *run = s_q(self, Q_NAT_RUN,
             "INSERT INTO summaries(sensor, epoch, site, event_changes, last_us) "
             "VALUES(?1, ?2, ?3, 1, ?4) ON CONFLICT(sensor, epoch, site) DO UPDATE SET "
-            "event_changes=event_changes+1, last_us=MAX(last_us, ?4)");
+            "event_changes=event_changes+1, last_us=GREATEST(last_us, ?4)");
     if (run) {
         store_bind(run, 1, sensor);
         store_bind(run, 2, epoch);
         store_bind(run, 3, site);
-        sqlite3_bind_int64(run, 4, (sqlite3_int64)ts_us);
+        db_bind_int64(run, 4, (int64_t)ts_us);
         s_step(self, run);
     }
     s_nat_evidence(self, site, ts_us, body, len);
 }
 
 /* Inserts a row of an identity table; true if it was there already. */
-static bool s_id_seen(store_t *self, sqlite3_stmt *st)
+static bool s_id_seen(store_t *self, db_stmt_t *st)
 {
     if (!st)
         return false;
     int rc = store_sqlstep(self, st); /* a failure: the transaction's (store_commit) */
-    bool seen = rc == SQLITE_DONE && sqlite3_changes(self->db) == 0;
-    sqlite3_reset(st);
+    bool seen = rc == DB_DONE && db_changes(self->db) == 0;
+    db_reset(st);
     return seen;
 }
 
@@ -733,15 +787,15 @@ bool store_flow_seen(store_t *self, const char *site, uint64_t ts_us, uint64_t f
     /* Keyed by the first packet's time before the hash: a capture's flows
      * come roughly in time order, so they go in at the end of the tree
      * rather than all over it (the insert costs a page, not one each). */
-    sqlite3_stmt *st = s_q(self, Q_FLOW_ID,
+    db_stmt_t *st = s_q(self, Q_FLOW_ID,
             "INSERT INTO flow_ids(site, ts, flow_id, seen_us) VALUES(?, ?, ?, ?) "
             "ON CONFLICT(site, ts, flow_id) DO NOTHING");
     if (!st)
         return false;
     store_bind(st, 1, site);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)ts_us);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)flow_id);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)now_us);
+    db_bind_int64(st, 2, (int64_t)ts_us);
+    db_bind_int64(st, 3, (int64_t)flow_id);
+    db_bind_int64(st, 4, (int64_t)now_us);
     return s_id_seen(self, st);
 }
 
@@ -752,18 +806,18 @@ void store_repeated(store_t *self, const char *sensor, const char *what)
     snprintf(sql, sizeof sql,
             "INSERT INTO sensors(sensor, %s_repeated) VALUES(?, 1) "
             "ON CONFLICT(sensor) DO UPDATE SET %s_repeated=%s_repeated+1", what, what, what);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) == SQLITE_OK) {
+    db_stmt_t *st = NULL;
+    if ((st = store_prepare(self, sql))) {
         store_bind(st, 1, sensor);
         s_step(self, st);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
 }
 
 void store_site_summary_vantages(store_t *self, const char *sensor, const char *epoch,
         const char *site, const uint64_t comparisons[2], const uint64_t changes[2])
 {
-    sqlite3_stmt *st = s_q(self, Q_SUMMARY_VTG,
+    db_stmt_t *st = s_q(self, Q_SUMMARY_VTG,
             "UPDATE summaries SET comparisons_inside=?4, comparisons_outside=?5, "
             "changes_inside=?6, changes_outside=?7 WHERE sensor=?1 AND epoch=?2 AND site=?3");
     if (!st)
@@ -771,26 +825,26 @@ void store_site_summary_vantages(store_t *self, const char *sensor, const char *
     store_bind(st, 1, sensor);
     store_bind(st, 2, epoch);
     store_bind(st, 3, site);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)comparisons[0]);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)comparisons[1]);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)changes[0]);
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)changes[1]);
+    db_bind_int64(st, 4, (int64_t)comparisons[0]);
+    db_bind_int64(st, 5, (int64_t)comparisons[1]);
+    db_bind_int64(st, 6, (int64_t)changes[0]);
+    db_bind_int64(st, 7, (int64_t)changes[1]);
     s_step(self, st);
 }
 
 bool store_nat_change_id(store_t *self, const char *sensor, const char *epoch,
         const store_nat_id_t *id, uint64_t ts_us, const char *body, size_t len, uint64_t now_us)
 {
-    sqlite3_stmt *st = s_q(self, Q_NAT_KNOWN,
+    db_stmt_t *st = s_q(self, Q_NAT_KNOWN,
             "SELECT 1 FROM nat_ids WHERE site=? AND aor=? AND call_id=? AND cseq=? LIMIT 1");
     if (!st)
         return false;
     store_bind(st, 1, id->site);
     store_bind(st, 2, id->aor);
     store_bind(st, 3, id->call_id);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)id->cseq);
-    bool known = store_sqlstep(self, st) == SQLITE_ROW;
-    sqlite3_reset(st);
+    db_bind_int64(st, 4, (int64_t)id->cseq);
+    bool known = store_sqlstep(self, st) == DB_ROW;
+    db_reset(st);
     /* The run's sighting, for the changes it reports now (store_site_get). */
     st = s_q(self, Q_NAT_IDRUN,
             "INSERT INTO nat_ids(site, aor, call_id, cseq, sensor, epoch, seen_us) "
@@ -799,21 +853,21 @@ bool store_nat_change_id(store_t *self, const char *sensor, const char *epoch,
         store_bind(st, 1, id->site);
         store_bind(st, 2, id->aor);
         store_bind(st, 3, id->call_id);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)id->cseq);
+        db_bind_int64(st, 4, (int64_t)id->cseq);
         store_bind(st, 5, sensor);
         store_bind(st, 6, epoch);
-        sqlite3_bind_int64(st, 7, (sqlite3_int64)now_us);
+        db_bind_int64(st, 7, (int64_t)now_us);
         s_step(self, st);
     }
     st = s_q(self, Q_NAT_RUNID,
             "INSERT INTO summaries(sensor, epoch, site, event_ids, last_us) "
             "VALUES(?1, ?2, ?3, 1, ?4) ON CONFLICT(sensor, epoch, site) DO UPDATE SET "
-            "event_ids=event_ids+1, last_us=MAX(last_us, ?4)");
+            "event_ids=event_ids+1, last_us=GREATEST(last_us, ?4)");
     if (st) {
         store_bind(st, 1, sensor);
         store_bind(st, 2, epoch);
         store_bind(st, 3, id->site);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)ts_us);
+        db_bind_int64(st, 4, (int64_t)ts_us);
         s_step(self, st);
     }
     if (!known)
@@ -824,15 +878,15 @@ bool store_nat_change_id(store_t *self, const char *sensor, const char *epoch,
 void store_site_summary_sip(store_t *self, const char *sensor, const char *epoch,
         const char *site, uint64_t registers, uint64_t sip_tls_flows)
 {
-    sqlite3_stmt *st = s_q(self, Q_SUMMARY_SIP,
+    db_stmt_t *st = s_q(self, Q_SUMMARY_SIP,
             "UPDATE summaries SET registers=?4, sip_tls=?5 WHERE sensor=?1 AND epoch=?2 AND site=?3");
     if (!st)
         return;
     store_bind(st, 1, sensor);
     store_bind(st, 2, epoch);
     store_bind(st, 3, site);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)registers);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)sip_tls_flows);
+    db_bind_int64(st, 4, (int64_t)registers);
+    db_bind_int64(st, 5, (int64_t)sip_tls_flows);
     s_step(self, st);
 }
 
@@ -849,21 +903,21 @@ void store_site_summary(store_t *self, const char *sensor, const char *epoch, co
         uint64_t ts_us, uint64_t comparisons, uint64_t changes, uint64_t alg_rewritten,
         uint64_t alg_compared)
 {
-    sqlite3_stmt *st = s_q(self, Q_SUMMARY,
+    db_stmt_t *st = s_q(self, Q_SUMMARY,
             "INSERT INTO summaries(sensor, epoch, site, comparisons, changes, alg_rewritten, "
             "alg_compared, last_us) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
             "ON CONFLICT(sensor, epoch, site) DO UPDATE SET comparisons=?4, changes=?5, "
-            "alg_rewritten=?6, alg_compared=?7, last_us=MAX(last_us, ?8)");
+            "alg_rewritten=?6, alg_compared=?7, last_us=GREATEST(last_us, ?8)");
     if (!st)
         return;
     store_bind(st, 1, sensor);
     store_bind(st, 2, epoch);
     store_bind(st, 3, site);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)comparisons);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)changes);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)alg_rewritten);
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)alg_compared);
-    sqlite3_bind_int64(st, 8, (sqlite3_int64)ts_us);
+    db_bind_int64(st, 4, (int64_t)comparisons);
+    db_bind_int64(st, 5, (int64_t)changes);
+    db_bind_int64(st, 6, (int64_t)alg_rewritten);
+    db_bind_int64(st, 7, (int64_t)alg_compared);
+    db_bind_int64(st, 8, (int64_t)ts_us);
     s_step(self, st);
 }
 
@@ -874,12 +928,12 @@ void store_site_count(store_t *self, const char *site, const char *column)
     snprintf(sql, sizeof sql,
             "INSERT INTO sites(site, %s) VALUES(?, 1) ON CONFLICT(site) DO UPDATE SET %s=%s+1",
             column, column, column);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) == SQLITE_OK) {
+    db_stmt_t *st = NULL;
+    if ((st = store_prepare(self, sql))) {
         store_bind(st, 1, site);
         s_step(self, st);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
 }
 
 void store_site_get(store_t *self, const char *site, store_site_t *out)
@@ -887,7 +941,7 @@ void store_site_get(store_t *self, const char *site, store_site_t *out)
     memset(out, 0, sizeof *out);
     out->compliant = -1;
     str_copy(out->nat, "not_enough_data", sizeof out->nat);
-    sqlite3_stmt *st = s_q(self, Q_SITE_GET,
+    db_stmt_t *st = s_q(self, Q_SITE_GET,
             "SELECT s.flows, s.compliant, s.nat, s.nat_changes, s.alg_signs, "
             " (SELECT COUNT(*) FROM rules r WHERE r.site=s.site AND r.status IN "
             "   ('blocked', 'partly_blocked')), "
@@ -900,24 +954,24 @@ void store_site_get(store_t *self, const char *site, store_site_t *out)
     if (!st)
         return;
     store_bind(st, 1, site);
-    if (store_sqlstep(self, st) == SQLITE_ROW) {
-        out->flows = (uint64_t)sqlite3_column_int64(st, 0);
+    if (store_sqlstep(self, st) == DB_ROW) {
+        out->flows = (uint64_t)db_col_int64(st, 0);
         out->observed = out->flows > 0;
-        out->compliant = sqlite3_column_int(st, 1);
-        if (sqlite3_column_text(st, 2))
-            str_copy(out->nat, (const char *)sqlite3_column_text(st, 2), sizeof out->nat);
-        uint64_t events = (uint64_t)sqlite3_column_int64(st, 3);
-        uint64_t signs = (uint64_t)sqlite3_column_int64(st, 4);
-        out->bad_rules = (uint64_t)sqlite3_column_int64(st, 5);
-        out->violations = (uint64_t)sqlite3_column_int64(st, 6);
+        out->compliant = (int)db_col_int64(st, 1);
+        if (db_col_text(st, 2))
+            str_copy(out->nat, db_col_text(st, 2), sizeof out->nat);
+        uint64_t events = (uint64_t)db_col_int64(st, 3);
+        uint64_t signs = (uint64_t)db_col_int64(st, 4);
+        out->bad_rules = (uint64_t)db_col_int64(st, 5);
+        out->violations = (uint64_t)db_col_int64(st, 6);
         out->nat_changes_total = events; /* distinct changes; at least those of now, below */
-        out->alg_compared = (uint64_t)sqlite3_column_int64(st, 7);
-        uint64_t rw = (uint64_t)sqlite3_column_int64(st, 8);
+        out->alg_compared = (uint64_t)db_col_int64(st, 7);
+        uint64_t rw = (uint64_t)db_col_int64(st, 8);
         out->alg_rewritten = signs > rw ? signs : rw;
-        out->registers = (uint64_t)sqlite3_column_int64(st, 9);
-        out->sip_tls_flows = (uint64_t)sqlite3_column_int64(st, 10);
+        out->registers = (uint64_t)db_col_int64(st, 9);
+        out->sip_tls_flows = (uint64_t)db_col_int64(st, 10);
     }
-    sqlite3_reset(st);
+    db_reset(st);
     /* NAT now: each sensor's latest run that compared REGISTERs or saw a
      * change. A NAT fixed since shows in the next run; the changes of older
      * runs stay in the evidence and the totals. One REGISTER seen from both
@@ -933,27 +987,27 @@ void store_site_get(store_t *self, const char *site, store_site_t *out)
             "WITH cur AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY sensor "
             "  ORDER BY last_us DESC, epoch DESC) AS n FROM summaries WHERE site=?1 AND "
             "  (comparisons > 0 OR changes > 0 OR event_changes > 0 OR event_ids > 0)), "
-            "now AS (SELECT *, NOT EXISTS (SELECT 1 FROM nat_ids i WHERE i.site=?1 AND "
-            "  i.sensor=cur.sensor AND i.epoch=cur.epoch) AS no_ids FROM cur WHERE n=1), "
+            "now AS (SELECT *, CASE WHEN EXISTS (SELECT 1 FROM nat_ids i WHERE i.site=?1 AND "
+            "  i.sensor=cur.sensor AND i.epoch=cur.epoch) THEN 0 ELSE 1 END AS no_ids FROM cur WHERE n=1), "
             "v AS (SELECT COALESCE(SUM(comparisons_inside), 0) AS ci, "
             "  COALESCE(SUM(comparisons_outside), 0) AS co, "
-            "  COALESCE(SUM(MAX(comparisons - comparisons_inside - comparisons_outside, 0)), 0) AS cu, "
+            "  COALESCE(SUM(GREATEST(comparisons - comparisons_inside - comparisons_outside, 0)), 0) AS cu, "
             "  COALESCE(SUM(changes_inside * no_ids), 0) AS hi, "
             "  COALESCE(SUM(changes_outside * no_ids), 0) AS ho, "
-            "  COALESCE(SUM(MAX(changes - changes_inside - changes_outside, 0) * no_ids), 0) "
+            "  COALESCE(SUM(GREATEST(changes - changes_inside - changes_outside, 0) * no_ids), 0) "
             "  AS hu, COALESCE(SUM(event_changes), 0) AS ev FROM now), "
             "d AS (SELECT COUNT(*) AS ids FROM (SELECT DISTINCT i.aor, i.call_id, i.cseq "
             "  FROM nat_ids i JOIN now ON i.sensor=now.sensor AND i.epoch=now.epoch "
-            "  WHERE i.site=?1)) "
-            "SELECT MAX(ci, co) + cu, ids + MAX(MAX(hi, ho) + hu, ev) FROM v, d");
+            "  WHERE i.site=?1) AS x) "
+            "SELECT GREATEST(ci, co) + cu, ids + GREATEST(GREATEST(hi, ho) + hu, ev) FROM v, d");
     if (!st)
         return;
     store_bind(st, 1, site);
-    if (store_sqlstep(self, st) == SQLITE_ROW) {
-        out->nat_comparisons = (uint64_t)sqlite3_column_int64(st, 0);
-        out->nat_changes = (uint64_t)sqlite3_column_int64(st, 1);
+    if (store_sqlstep(self, st) == DB_ROW) {
+        out->nat_comparisons = (uint64_t)db_col_int64(st, 0);
+        out->nat_changes = (uint64_t)db_col_int64(st, 1);
     }
-    sqlite3_reset(st);
+    db_reset(st);
     if (out->nat_changes > out->nat_changes_total)
         out->nat_changes_total = out->nat_changes;
 }
@@ -981,11 +1035,11 @@ const char *store_site_status(int code)
 }
 
 /* A stored rule status as one of compliance.c's static strings. */
-static const char *s_rule_status_static(const unsigned char *t)
+static const char *s_rule_status_static(const char *t)
 {
     static const char *const known[] = {"verified", "blocked", "partly_blocked", "unconfirmed"};
     for (size_t i = 0; t && i < sizeof known / sizeof *known; i++)
-        if (strcmp((const char *)t, known[i]) == 0)
+        if (strcmp(t, known[i]) == 0)
             return known[i];
     return "not_observed";
 }
@@ -1014,28 +1068,28 @@ int store_facts_get(store_t *self, const rules_t *rules, size_t si, store_facts_
     }
     for (size_t i = 0; i < nr; i++)
         f->rule[i] = "not_observed";
-    sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2(self->db, "SELECT rule, status FROM rules WHERE site=?", -1, &st, NULL);
+    db_stmt_t *st = NULL;
+    st = store_prepare(self, "SELECT rule, status FROM rules WHERE site=?");
     if (st) {
         store_bind(st, 1, site);
-        while (store_sqlstep(self, st) == SQLITE_ROW) {
-            int r = rules_rule_index(rules, (const char *)sqlite3_column_text(st, 0));
+        while (store_sqlstep(self, st) == DB_ROW) {
+            int r = rules_rule_index(rules, db_col_text(st, 0));
             if (r >= 0)
-                f->rule[r] = s_rule_status_static(sqlite3_column_text(st, 1));
+                f->rule[r] = s_rule_status_static(db_col_text(st, 1));
         }
-        sqlite3_finalize(st);
+        db_finalize(st);
     }
     st = NULL;
-    sqlite3_prepare_v2(self->db, "SELECT requirement, count FROM violations WHERE site=?", -1, &st, NULL);
+    st = store_prepare(self, "SELECT requirement, count FROM violations WHERE site=?");
     if (st) {
         store_bind(st, 1, site);
-        while (store_sqlstep(self, st) == SQLITE_ROW) {
-            const unsigned char *id = sqlite3_column_text(st, 0);
+        while (store_sqlstep(self, st) == DB_ROW) {
+            const char *id = db_col_text(st, 0);
             for (size_t q = 0; id && q < nq; q++)
-                if (strcmp(rules_req(rules, q)->id, (const char *)id) == 0)
-                    f->viol[q] = (uint64_t)sqlite3_column_int64(st, 1);
+                if (strcmp(rules_req(rules, q)->id, id) == 0)
+                    f->viol[q] = (uint64_t)db_col_int64(st, 1);
         }
-        sqlite3_finalize(st);
+        db_finalize(st);
     }
     /* Seen: flows, or SIP findings (a site_summary) of the site. */
     f->site.observed = f->s.observed || f->s.nat_comparisons || f->s.nat_changes ||
@@ -1061,13 +1115,13 @@ void store_facts_fini(store_facts_t *f)
 
 void store_site_set(store_t *self, const char *site, int compliant, const char *nat)
 {
-    sqlite3_stmt *st = s_q(self, Q_SITE_SET,
+    db_stmt_t *st = s_q(self, Q_SITE_SET,
             "INSERT INTO sites(site, compliant, nat) VALUES(?1, ?2, ?3) "
             "ON CONFLICT(site) DO UPDATE SET compliant=?2, nat=?3");
     if (!st)
         return;
     store_bind(st, 1, site);
-    sqlite3_bind_int(st, 2, compliant);
+    db_bind_int64(st, 2, compliant);
     store_bind(st, 3, nat);
     s_step(self, st);
 }
@@ -1077,7 +1131,7 @@ void store_site_set(store_t *self, const char *site, int compliant, const char *
 
 void store_alert_add(store_t *self, const char *kind, const char *body)
 {
-    sqlite3_stmt *st = s_q(self, Q_ALERT_INS, "INSERT INTO alerts(kind, body) VALUES(?, ?)");
+    db_stmt_t *st = s_q(self, Q_ALERT_INS, "INSERT INTO alerts(kind, body) VALUES(?, ?)");
     if (!st)
         return;
     store_bind(st, 1, kind);
@@ -1088,45 +1142,44 @@ void store_alert_add(store_t *self, const char *kind, const char *body)
 void store_alerts_pending(store_t *self, void (*fn)(int64_t id, const char *kind,
         const char *body, void *ctx), void *ctx)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db, "SELECT id, kind, body FROM alerts WHERE state=0 ORDER BY id",
-                -1, &st, NULL) != SQLITE_OK)
+    db_stmt_t *st = NULL;
+    if (!(st = store_prepare(self, "SELECT id, kind, body FROM alerts WHERE state=0 ORDER BY id")))
         return;
-    while (store_sqlstep(self, st) == SQLITE_ROW)
-        fn(sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-                (const char *)sqlite3_column_text(st, 2), ctx);
-    sqlite3_finalize(st);
+    while (store_sqlstep(self, st) == DB_ROW)
+        fn(db_col_int64(st, 0), db_col_text(st, 1),
+                db_col_text(st, 2), ctx);
+    db_finalize(st);
 }
 
 void store_alert_mark(store_t *self, int64_t id, int state)
 {
-    sqlite3_stmt *st = s_q(self, Q_ALERT_MARK, "UPDATE alerts SET state=? WHERE id=?");
+    db_stmt_t *st = s_q(self, Q_ALERT_MARK, "UPDATE alerts SET state=? WHERE id=?");
     if (!st)
         return;
-    sqlite3_bind_int(st, 1, state);
-    sqlite3_bind_int64(st, 2, id);
+    db_bind_int64(st, 1, state);
+    db_bind_int64(st, 2, id);
     s_step(self, st);
 }
 
 void store_counter_add(store_t *self, const char *name, uint64_t n)
 {
-    sqlite3_stmt *st = s_q(self, Q_COUNTER,
+    db_stmt_t *st = s_q(self, Q_COUNTER,
             "INSERT INTO counters(name, value) VALUES(?1, ?2) "
             "ON CONFLICT(name) DO UPDATE SET value=value+?2");
     if (!st)
         return;
     store_bind(st, 1, name);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
+    db_bind_int64(st, 2, (int64_t)n);
     s_step(self, st);
 }
 
 uint64_t store_scalar(store_t *self, const char *sql)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt_t *st = NULL;
     uint64_t v = 0;
-    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) == SQLITE_OK && store_sqlstep(self, st) == SQLITE_ROW)
-        v = (uint64_t)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    if ((st = store_prepare(self, sql)) && store_sqlstep(self, st) == DB_ROW)
+        v = (uint64_t)db_col_int64(st, 0);
+    db_finalize(st);
     return v;
 }
 
@@ -1136,21 +1189,22 @@ void store_trim(store_t *self)
     uint64_t max_id = store_scalar(self, "SELECT COALESCE(MAX(id), 0) FROM events");
     uint64_t min_id = store_scalar(self, "SELECT COALESCE(MIN(id), 0) FROM events");
     if (max_id >= min_id + self->cfg.max_events) {
-        uint64_t cut = max_id - self->cfg.max_events; /* ids are dense: rowid order */
+        uint64_t cut = max_id - self->cfg.max_events; /* ids are dense: given in order */
         snprintf(sql, sizeof sql, "DELETE FROM events WHERE id <= %llu", (unsigned long long)cut);
         s_exec(self, sql);
-        store_counter_add(self, "events_evicted", (uint64_t)sqlite3_changes(self->db));
+        store_counter_add(self, "events_evicted", (uint64_t)db_changes(self->db));
     }
     uint64_t amax = store_scalar(self, "SELECT COALESCE(MAX(id), 0) FROM alerts");
     if (amax > self->cfg.max_alerts) {
         snprintf(sql, sizeof sql, "DELETE FROM alerts WHERE id <= %llu AND state != 0",
                 (unsigned long long)(amax - self->cfg.max_alerts));
         s_exec(self, sql);
-        store_counter_add(self, "alerts_evicted", (uint64_t)sqlite3_changes(self->db));
+        store_counter_add(self, "alerts_evicted", (uint64_t)db_changes(self->db));
     }
     snprintf(sql, sizeof sql,
-            "DELETE FROM streams WHERE rowid IN (SELECT rowid FROM (SELECT rowid, ROW_NUMBER() "
-            "OVER (PARTITION BY sensor ORDER BY updated DESC) AS n FROM streams) WHERE n > %d)",
+            "DELETE FROM streams WHERE (sensor, epoch) IN (SELECT sensor, epoch FROM (SELECT sensor, "
+            "epoch, ROW_NUMBER() OVER (PARTITION BY sensor ORDER BY updated DESC) AS n FROM streams) "
+            "AS x WHERE n > %d)",
             STORE_EPOCHS);
     s_exec(self, sql);
 }
@@ -1164,7 +1218,7 @@ void store_ids_prune(store_t *self, uint64_t now_us)
         snprintf(sql, sizeof sql, "DELETE FROM %s WHERE seen_us < %llu", tables[i],
                 (unsigned long long)before);
         s_exec(self, sql);
-        uint64_t n = (uint64_t)sqlite3_changes(self->db);
+        uint64_t n = (uint64_t)db_changes(self->db);
         snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s", tables[i]);
         uint64_t rows = store_scalar(self, sql);
         if (rows > self->cfg.max_ids) { /* the oldest make room */
@@ -1173,7 +1227,7 @@ void store_ids_prune(store_t *self, uint64_t now_us)
                     "ORDER BY seen_us LIMIT 1 OFFSET %llu)", tables[i], tables[i],
                     (unsigned long long)(rows - self->cfg.max_ids - 1));
             s_exec(self, sql);
-            n += (uint64_t)sqlite3_changes(self->db);
+            n += (uint64_t)db_changes(self->db);
         }
         if (n)
             store_counter_add(self, i == 0 ? "flow_ids_pruned" : "nat_ids_pruned", n);

@@ -2,12 +2,11 @@
 /* store_internal.h: what the store's files share (store.c: opening,
  * transactions and writes; store_read.c: the API's answers;
  * store_metrics.c: /metrics). Nothing outside collector/store*.c includes
- * it. */
+ * it. The SQL goes through db.h: the same text for SQLite and PostgreSQL. */
 #ifndef PINHOLE_STORE_INTERNAL_H
 #define PINHOLE_STORE_INTERNAL_H
 
-#include <sqlite3.h>
-
+#include "db.h"
 #include "store.h"
 
 enum {
@@ -19,9 +18,9 @@ enum {
 };
 
 struct store {
-    sqlite3 *db;
+    db_t *db;
     store_cfg_t cfg;
-    sqlite3_stmt *q[Q_COUNT];
+    db_stmt_t *q[Q_COUNT];
     /* The first statement that failed in the open transaction (0: none):
      * such a transaction is never committed, so what is acknowledged is
      * whole (docs/collector.md, "Durable"). */
@@ -31,10 +30,12 @@ struct store {
     bool failed;            /* the last transaction was refused (werr_msg says why) */
 };
 
-/* sqlite3_step, with a failure remembered for store_commit (store.c). */
-int store_sqlstep(store_t *self, sqlite3_stmt *st);
+/* db_step, with a failure remembered for store_commit (store.c). */
+int store_sqlstep(store_t *self, db_stmt_t *st);
+/* A statement run once (db_finalize it), or NULL (logged). */
+db_stmt_t *store_prepare(store_t *self, const char *sql);
 /* Binds a C string (NULL: SQL NULL). */
-void store_bind(sqlite3_stmt *st, int i, const char *s);
+void store_bind(db_stmt_t *st, int i, const char *s);
 /* The SIP ALG verdict of stored counts (not_checked with SIP in TLS only). */
 const char *store_alg_verdict(const store_site_t *s);
 /* The first column of the first row of sql, 0 if none. */

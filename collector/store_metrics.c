@@ -4,7 +4,6 @@
 #include "store_internal.h"
 
 #include <json-c/json.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,25 +81,24 @@ static void s_metrics_sites(store_t *self, strbuf_t *b, const char *const *sites
     free(ss);
 
     s_help(b, "pinhole_rule_status", "gauge", "1 for the current status of each expected rule");
-    sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2(self->db, "SELECT status, allowed, blocked FROM rules WHERE site=? AND rule=?",
-            -1, &st, NULL);
+    db_stmt_t *st = NULL;
+    st = store_prepare(self, "SELECT status, allowed, blocked FROM rules WHERE site=? AND rule=?");
     strbuf_t flows;
     strbuf_init(&flows);
     for (size_t i = 0; st && i < nsites; i++) {
         for (size_t r = 0; r < nsite_rules[i]; r++) {
             const char *rule = site_rules[i][r];
-            sqlite3_reset(st);
+            db_reset(st);
             store_bind(st, 1, sites[i]);
             store_bind(st, 2, rule);
             char status[24] = "not_observed";
             double allowed = 0, blocked = 0;
-            if (store_sqlstep(self, st) == SQLITE_ROW) {
-                const unsigned char *t = sqlite3_column_text(st, 0);
+            if (store_sqlstep(self, st) == DB_ROW) {
+                const char *t = db_col_text(st, 0);
                 if (t && *t)
-                    str_copy(status, (const char *)t, sizeof status);
-                allowed = (double)sqlite3_column_int64(st, 1);
-                blocked = (double)sqlite3_column_int64(st, 2);
+                    str_copy(status, t, sizeof status);
+                allowed = (double)db_col_int64(st, 1);
+                blocked = (double)db_col_int64(st, 2);
             }
             for (size_t k = 0; k < sizeof s_statuses / sizeof *s_statuses; k++)
                 s_sample(b, "pinhole_rule_status", "site", sites[i], "rule", rule, "status",
@@ -111,7 +109,7 @@ static void s_metrics_sites(store_t *self, strbuf_t *b, const char *const *sites
                     "blocked", blocked);
         }
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     s_help(b, "pinhole_rule_flows_total", "counter", "flows judged against each expected rule");
     if (flows.buf)
         strbuf_append(b, flows.buf, flows.len);
@@ -123,13 +121,56 @@ static void s_metric_rows(store_t *self, strbuf_t *b, const char *name, const ch
         const char *help, const char *label, const char *sql, double scale)
 {
     s_help(b, name, type, help);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK)
+    db_stmt_t *st = NULL;
+    if (!(st = store_prepare(self, sql)))
         return;
-    while (store_sqlstep(self, st) == SQLITE_ROW)
-        s_sample(b, name, label, (const char *)sqlite3_column_text(st, 0), NULL, NULL, NULL, NULL,
-                (double)sqlite3_column_int64(st, 1) * scale);
-    sqlite3_finalize(st);
+    while (store_sqlstep(self, st) == DB_ROW)
+        s_sample(b, name, label, db_col_text(st, 0), NULL, NULL, NULL, NULL,
+                (double)db_col_int64(st, 1) * scale);
+    db_finalize(st);
+}
+
+/* The value at a dotted path of a heartbeat's stats (NULL: absent). */
+static json_object *s_stat(json_object *stats, const char *path)
+{
+    char key[64];
+    json_object *o = stats;
+    for (const char *p = path; o && *p;) {
+        size_t n = strcspn(p, ".");
+        if (n >= sizeof key)
+            return NULL;
+        memcpy(key, p, n);
+        key[n] = '\0';
+        if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &o))
+            return NULL;
+        p += n + (p[n] == '.');
+    }
+    return o;
+}
+
+/* One counter per sensor from its last heartbeat's stats: at `path`, or
+ * else `alt`, or 0. With `live`, only for sensors that capture live (their
+ * stats have capture.capture). */
+static void s_metric_stats(store_t *self, strbuf_t *b, const char *name, const char *help,
+        const char *path, const char *alt, bool live)
+{
+    s_help(b, name, "counter", help);
+    db_stmt_t *st = store_prepare(self, "SELECT sensor, stats FROM sensors ORDER BY sensor");
+    if (!st)
+        return;
+    while (store_sqlstep(self, st) == DB_ROW) {
+        const char *text = db_col_text(st, 1);
+        json_object *stats = text ? json_tokener_parse(text) : NULL;
+        if (!live || s_stat(stats, "capture.capture")) {
+            json_object *v = s_stat(stats, path);
+            if (!v && alt)
+                v = s_stat(stats, alt);
+            s_sample(b, name, "sensor", db_col_text(st, 0), NULL, NULL, NULL, NULL,
+                    v ? json_object_get_double(v) : 0);
+        }
+        json_object_put(stats);
+    }
+    db_finalize(st);
 }
 
 void store_metrics(store_t *self, strbuf_t *b, const char *const *sites, size_t nsites,
@@ -140,7 +181,7 @@ void store_metrics(store_t *self, strbuf_t *b, const char *const *sites, size_t 
             "flows that match no expected rule", "site", "SELECT site, unexpected FROM sites", 1);
     s_metric_rows(self, b, "pinhole_sensor_up", "gauge",
             "1 if the sensor is sending (0: silent or finished)", "sensor",
-            "SELECT sensor, state='up' FROM sensors", 1);
+            "SELECT sensor, CASE WHEN state='up' THEN 1 ELSE 0 END FROM sensors", 1);
     s_metric_rows(self, b, "pinhole_sensor_last_seen_timestamp_seconds", "gauge",
             "when the collector last heard from the sensor", "sensor",
             "SELECT sensor, last_seen FROM sensors", 1e-6);
@@ -167,25 +208,21 @@ void store_metrics(store_t *self, strbuf_t *b, const char *const *sites, size_t 
             "bound)", "kind",
             "SELECT substr(name, 1, length(name) - 11), value FROM counters "
             "WHERE name LIKE '%_ids_pruned'", 1);
-    s_metric_rows(self, b, "pinhole_sensor_packets_total", "counter",
-            "packets the sensor has read (from its heartbeat)", "sensor",
-            "SELECT sensor, COALESCE(json_extract(stats, '$.capture.decoder.pkts'), json_extract(stats, '$.capture.packets'), 0) FROM sensors", 1);
-    s_metric_rows(self, b, "pinhole_sensor_kernel_packets_total", "counter",
-            "packets the sensor's kernel capture received (live; from its heartbeat)", "sensor",
-            "SELECT sensor, json_extract(stats, '$.capture.capture.kernel_packets') FROM sensors "
-            "WHERE json_extract(stats, '$.capture.capture') IS NOT NULL", 1);
-    s_metric_rows(self, b, "pinhole_sensor_kernel_drops_total", "counter",
+    s_metric_stats(self, b, "pinhole_sensor_packets_total",
+            "packets the sensor has read (from its heartbeat)", "capture.decoder.pkts",
+            "capture.packets", false);
+    s_metric_stats(self, b, "pinhole_sensor_kernel_packets_total",
+            "packets the sensor's kernel capture received (live; from its heartbeat)",
+            "capture.capture.kernel_packets", NULL, true);
+    s_metric_stats(self, b, "pinhole_sensor_kernel_drops_total",
             "packets the kernel dropped before the sensor read them: capture buffer full "
-            "(live; from its heartbeat)", "sensor",
-            "SELECT sensor, json_extract(stats, '$.capture.capture.kernel_drops') FROM sensors "
-            "WHERE json_extract(stats, '$.capture.capture') IS NOT NULL", 1);
-    s_metric_rows(self, b, "pinhole_sensor_kernel_ifdrops_total", "counter",
-            "packets the capture interface dropped (live; from its heartbeat)", "sensor",
-            "SELECT sensor, json_extract(stats, '$.capture.capture.kernel_ifdrops') FROM sensors "
-            "WHERE json_extract(stats, '$.capture.capture') IS NOT NULL", 1);
-    s_metric_rows(self, b, "pinhole_sensor_spool_discarded_total", "counter",
-            "events the sensor's full spool discarded (from its heartbeat)", "sensor",
-            "SELECT sensor, COALESCE(json_extract(stats, '$.link.discarded'), 0) FROM sensors", 1);
+            "(live; from its heartbeat)", "capture.capture.kernel_drops", NULL, true);
+    s_metric_stats(self, b, "pinhole_sensor_kernel_ifdrops_total",
+            "packets the capture interface dropped (live; from its heartbeat)",
+            "capture.capture.kernel_ifdrops", NULL, true);
+    s_metric_stats(self, b, "pinhole_sensor_spool_discarded_total",
+            "events the sensor's full spool discarded (from its heartbeat)", "link.discarded",
+            NULL, false);
     s_metric_rows(self, b, "pinhole_messages_rejected_total", "counter",
             "messages refused before reading their events, by reason", "reason",
             "SELECT substr(name, 10), value FROM counters WHERE name LIKE 'rejected.%'", 1);

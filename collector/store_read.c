@@ -5,7 +5,6 @@
 #include "store_internal.h"
 
 #include <json-c/json.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,23 +17,23 @@
 /* ------------------------------------------------------------------ */
 /* Reads                                                               */
 
-static void s_col(json_object *o, sqlite3_stmt *st, int i, const char *k)
+static void s_col(json_object *o, db_stmt_t *st, int i, const char *k)
 {
-    switch (sqlite3_column_type(st, i)) {
-        case SQLITE_INTEGER:
-            json_object_object_add(o, k, json_object_new_int64(sqlite3_column_int64(st, i)));
+    switch (db_col_type(st, i)) {
+        case DB_INT:
+            json_object_object_add(o, k, json_object_new_int64(db_col_int64(st, i)));
             break;
-        case SQLITE_TEXT:
-            json_object_object_add(o, k, json_object_new_string((const char *)sqlite3_column_text(st, i)));
+        case DB_TEXT:
+            json_object_object_add(o, k, json_object_new_string(db_col_text(st, i)));
             break;
         default:
             break;
     }
 }
 
-static void s_bind_named(sqlite3_stmt *st, const char *name, const char *value)
+static void s_bind_named(db_stmt_t *st, const char *name, const char *value)
 {
-    int i = sqlite3_bind_parameter_index(st, name);
+    int i = db_param_index(st, name);
     if (i > 0)
         store_bind(st, i, value);
 }
@@ -46,23 +45,23 @@ static json_object *s_rows(store_t *self, const char *sql, const char *site, con
         const char *sensor, int64_t limit)
 {
     json_object *arr = json_object_new_array();
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        log_error("store: %s", sqlite3_errmsg(self->db));
+    db_stmt_t *st = NULL;
+    if (!(st = store_prepare(self, sql))) {
+        log_error("store: %s", db_errmsg(self->db));
         return arr;
     }
     s_bind_named(st, ":site", site);
     s_bind_named(st, ":type", type);
     s_bind_named(st, ":sensor", sensor);
-    int li = sqlite3_bind_parameter_index(st, ":limit");
+    int li = db_param_index(st, ":limit");
     if (li > 0)
-        sqlite3_bind_int64(st, li, limit);
-    while (store_sqlstep(self, st) == SQLITE_ROW) {
+        db_bind_int64(st, li, limit);
+    while (store_sqlstep(self, st) == DB_ROW) {
         json_object *o = json_object_new_object();
-        for (int i = 0; i < sqlite3_column_count(st); i++) {
-            const char *name = sqlite3_column_name(st, i);
+        for (int i = 0; i < db_ncols(st); i++) {
+            const char *name = db_col_name(st, i);
             if (strcmp(name, "body") == 0 || strcmp(name, "stats") == 0) {
-                const char *t = (const char *)sqlite3_column_text(st, i);
+                const char *t = db_col_text(st, i);
                 json_object *v = t ? json_tokener_parse(t) : NULL;
                 if (v)
                     json_object_object_add(o, strcmp(name, "body") == 0 ? "event" : name, v);
@@ -72,7 +71,7 @@ static json_object *s_rows(store_t *self, const char *sql, const char *site, con
         }
         json_object_array_add(arr, o);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return arr;
 }
 
@@ -168,10 +167,9 @@ char *store_json_site(store_t *self, const rules_t *rules, size_t si)
     if (store_facts_get(self, rules, si, &facts) != 0)
         return s_take(o);
     json_object *rs = json_object_new_array();
-    sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2(self->db,
-            "SELECT allowed, blocked, unconfirmed, first_us, last_us, example, status "
-            "FROM rules WHERE site=? AND rule=?", -1, &st, NULL);
+    db_stmt_t *st = NULL;
+    st = store_prepare(self, "SELECT allowed, blocked, unconfirmed, first_us, last_us, example, status "
+            "FROM rules WHERE site=? AND rule=?");
     for (size_t i = 0; st && i < rules_nrules(rules); i++) {
         const rule_t *rule = rules_rule(rules, i);
         if (rule->primary != (int)i || !rules_applies_to_site(rules, si, i))
@@ -179,13 +177,13 @@ char *store_json_site(store_t *self, const rules_t *rules, size_t si)
         json_object *r = json_object_new_object();
         json_object_object_add(r, "rule", json_object_new_string(rule->id));
         s_rule_words(r, rule);
-        sqlite3_reset(st);
+        db_reset(st);
         store_bind(st, 1, site);
         store_bind(st, 2, rule->id);
         /* The status as common/compliance.c has it (not_checked: waived). */
         json_object_object_add(r, "status",
                 json_object_new_string(compliance_site_rule(rules, si, i, &facts.site)));
-        if (store_sqlstep(self, st) == SQLITE_ROW) {
+        if (store_sqlstep(self, st) == DB_ROW) {
             s_col(r, st, 0, "allowed");
             s_col(r, st, 1, "blocked");
             s_col(r, st, 2, "unconfirmed");
@@ -195,7 +193,7 @@ char *store_json_site(store_t *self, const rules_t *rules, size_t si)
         }
         json_object_array_add(rs, r);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     json_object_object_add(o, "rules", rs);
     store_site_t s;
     store_site_get(self, site, &s);
@@ -266,11 +264,11 @@ char *store_json_sensors(store_t *self)
 }
 
 /* The SQL of one page of events: only the filters given, so that a type
- * uses events_type(type, id) and the id bound is a range of the rowid. */
+ * uses events_type(type, id) and the id bound is a range of the primary key. */
 static void s_events_sql(const store_events_query_t *q, char *sql, size_t n)
 {
     snprintf(sql, n,
-            "SELECT id, sensor, epoch, seq, body FROM events WHERE 1%s%s%s%s%s "
+            "SELECT id, sensor, epoch, seq, body FROM events WHERE 1=1%s%s%s%s%s "
             "ORDER BY id %s LIMIT :limit",
             q->type ? " AND type=:type" : "", q->site ? " AND site=:site" : "",
             q->sensor ? " AND sensor=:sensor" : "", q->before > 0 ? " AND id<:before" : "",
@@ -281,33 +279,33 @@ int store_events_page(store_t *self, const store_events_query_t *q, unsigned n, 
         strbuf_t *out, int64_t *last, bool *more)
 {
     char sql[320];
-    sqlite3_stmt *st = NULL;
+    db_stmt_t *st = NULL;
     s_events_sql(q, sql, sizeof sql);
     *more = false;
-    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        log_error("store: %s", sqlite3_errmsg(self->db));
+    if (!(st = store_prepare(self, sql))) {
+        log_error("store: %s", db_errmsg(self->db));
         return -1;
     }
     s_bind_named(st, ":type", q->type);
     s_bind_named(st, ":site", q->site);
     s_bind_named(st, ":sensor", q->sensor);
-    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":limit"), (sqlite3_int64)n + 1);
+    db_bind_int64(st, db_param_index(st, ":limit"), n + 1);
     if (q->before > 0)
-        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":before"), q->before);
+        db_bind_int64(st, db_param_index(st, ":before"), q->before);
     if (q->after > 0)
-        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":after"), q->after);
+        db_bind_int64(st, db_param_index(st, ":after"), q->after);
     int rows = 0, rc;
     /* One row at a time: parse its body, write it out, drop it. The
      * statement ends here, so no read transaction outlives the call. */
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == DB_ROW) {
         if ((unsigned)rows == n) {
             *more = true; /* the (n+1)th: another page follows */
             break;
         }
         json_object *o = json_object_new_object();
         for (int i = 0; i < 4; i++)
-            s_col(o, st, i, sqlite3_column_name(st, i));
-        const char *t = (const char *)sqlite3_column_text(st, 4);
+            s_col(o, st, i, db_col_name(st, i));
+        const char *t = db_col_text(st, 4);
         json_object *v = t ? json_tokener_parse(t) : NULL;
         if (v)
             json_object_object_add(o, "event", v);
@@ -318,14 +316,14 @@ int store_events_page(store_t *self, const store_events_query_t *q, unsigned n, 
                 o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
         strbuf_append(out, js, len);
         json_object_put(o);
-        *last = sqlite3_column_int64(st, 0);
+        *last = db_col_int64(st, 0);
         rows++;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        log_error("store: %s", sqlite3_errmsg(self->db));
+    if (rc != DB_ROW && rc != DB_DONE) {
+        log_error("store: %s", db_errmsg(self->db));
         rows = -1;
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return out->failed ? -1 : rows;
 }
 

@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: MIT */
+/* db_pg.c: the store's PostgreSQL backend (db.h) on libpq: several
+ * collectors share one database (docs/scale.md).
+ *
+ * The store's SQL keeps SQLite's placeholders; they are numbered $N here.
+ * Values go as text; a statement is prepared on the server at its first
+ * run, with the types of that run's values (an integer: int8, text: left
+ * to the server), and again after a reconnection. Writers take one
+ * advisory lock per transaction: every collector's ingest is serialized
+ * on the database, so a (sensor, run, sequence) is stored once whichever
+ * collector it came through. */
+#include "db.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* pg_advisory_xact_lock's key of the writers' lock ("pinhole" in ASCII). */
+#define PG_WRITE_LOCK "112105110104111108101"
+#define PG_MAX_PARAMS 32
+#define PG_MAX_NAMES 8
+
+#define OID_BOOL 16
+#define OID_INT8 20
+#define OID_INT2 21
+#define OID_INT4 23
+#define OID_TEXT 25
+#define OID_OID 26
+#define OID_FLOAT4 700
+#define OID_FLOAT8 701
+#define OID_NUMERIC 1700
+
+typedef struct {
+    db_t base;
+    PGconn *conn;
+    char *uri;
+    bool readonly;
+    unsigned gen;       /* connections made: statements prepared on an older one are again */
+    unsigned next_name;
+    uint64_t changes;
+    char err[400];
+} pg_t;
+
+typedef struct {
+    db_stmt_t base;
+    pg_t *db;
+    char *sql;          /* with $N */
+    bool persistent;
+    char name[24];      /* its server-side name, once prepared */
+    unsigned gen;       /* the connection it was prepared on (0: not yet) */
+    int nparams;
+    bool used[PG_MAX_PARAMS + 1];
+    char *names[PG_MAX_NAMES]; /* :name of $1.. in order (named parameters) */
+    int nnames;
+    char *val[PG_MAX_PARAMS + 1];
+    Oid type[PG_MAX_PARAMS + 1];
+    PGresult *res;
+    int row;            /* the row db_step is on, -1 before the first */
+} pg_stmt_t;
+
+#define P(self) ((pg_t *)(self))
+#define T(st) ((pg_stmt_t *)(st))
+
+static void s_noticed(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg; /* "relation already exists, skipping" and the like */
+}
+
+static void s_seterr(pg_t *self, const PGresult *res)
+{
+    const char *m = res ? PQresultErrorMessage(res) : "";
+    if (!m || !*m)
+        m = PQerrorMessage(self->conn);
+    snprintf(self->err, sizeof self->err, "%s", m && *m ? m : "unknown PostgreSQL error");
+    size_t n = strlen(self->err);
+    while (n && isspace((unsigned char)self->err[n - 1]))
+        self->err[--n] = '\0';
+}
+
+/* A lost connection is made again, outside a transaction only (inside,
+ * the transaction is lost: it fails, and the caller begins again). */
+static bool s_connected(pg_t *self)
+{
+    if (PQstatus(self->conn) == CONNECTION_OK)
+        return true;
+    PQreset(self->conn);
+    if (PQstatus(self->conn) != CONNECTION_OK) {
+        s_seterr(self, NULL);
+        return false;
+    }
+    self->gen++;
+    PQsetNoticeProcessor(self->conn, s_noticed, NULL);
+    if (self->readonly) {
+        PGresult *r = PQexec(self->conn, "SET default_transaction_read_only = on");
+        PQclear(r);
+    }
+    return true;
+}
+
+/* A result: true if it is what the command gives when it works. */
+static bool s_ok(pg_t *self, PGresult *res)
+{
+    ExecStatusType s = PQresultStatus(res);
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+        const char *n = PQcmdTuples(res);
+        self->changes = n && *n ? strtoull(n, NULL, 10) : 0;
+        return true;
+    }
+    s_seterr(self, res);
+    return false;
+}
+
+static void s_close(db_t *db)
+{
+    pg_t *self = P(db);
+    PQfinish(self->conn);
+    free(self->uri);
+    free(self);
+}
+
+static int s_exec(db_t *db, const char *sql)
+{
+    pg_t *self = P(db);
+    if (PQtransactionStatus(self->conn) == PQTRANS_IDLE && !s_connected(self))
+        return -1;
+    PGresult *res = PQexec(self->conn, sql);
+    bool ok = s_ok(self, res);
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+static int s_begin_write(db_t *db)
+{
+    return s_exec(db, "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")");
+}
+
+static bool s_in_tx(db_t *db)
+{
+    PGTransactionStatusType t = PQtransactionStatus(P(db)->conn);
+    return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+static const char *s_errmsg(db_t *db)
+{
+    return P(db)->err;
+}
+
+static uint64_t s_changes(db_t *db)
+{
+    return P(db)->changes;
+}
+
+/* Copies sql with SQLite's placeholders (?, ?N, :name) numbered $N as
+ * SQLite numbers them: a bare ? is one more than the largest before it. */
+static bool s_number(pg_stmt_t *st, const char *sql)
+{
+    size_t n = strlen(sql);
+    char *out = malloc(n * 3 + 1), *o = out;
+    if (!out)
+        return false;
+    int largest = 0;
+    char quote = 0;
+    for (const char *p = sql; *p;) {
+        if (quote) {
+            if (*p == quote)
+                quote = 0;
+            *o++ = *p++;
+            continue;
+        }
+        if (*p == '\'' || *p == '"') {
+            quote = *p;
+            *o++ = *p++;
+            continue;
+        }
+        int idx = 0;
+        if (*p == '?') {
+            p++;
+            if (isdigit((unsigned char)*p)) {
+                while (isdigit((unsigned char)*p) && idx <= PG_MAX_PARAMS)
+                    idx = idx * 10 + (*p++ - '0');
+            } else {
+                idx = largest + 1;
+            }
+        } else if (*p == ':' && p[1] != ':' && (isalpha((unsigned char)p[1]) || p[1] == '_') &&
+                   (p == sql || p[-1] != ':')) {
+            const char *e = p + 1;
+            while (isalnum((unsigned char)*e) || *e == '_')
+                e++;
+            for (int k = 0; k < st->nnames; k++)
+                if (strlen(st->names[k]) == (size_t)(e - p) && strncmp(st->names[k], p, (size_t)(e - p)) == 0)
+                    idx = k + 1; /* named parameters are $1.. in order of appearance */
+            if (!idx) {
+                if (st->nnames == PG_MAX_NAMES || largest != st->nnames)
+                    goto fail; /* named and numbered parameters are not mixed */
+                st->names[st->nnames] = strndup(p, (size_t)(e - p));
+                if (!st->names[st->nnames])
+                    goto fail;
+                idx = ++st->nnames;
+            }
+            p = e;
+        } else {
+            *o++ = *p++;
+            continue;
+        }
+        if (idx < 1 || idx > PG_MAX_PARAMS)
+            goto fail;
+        if (idx > largest)
+            largest = idx;
+        st->used[idx] = true;
+        o += sprintf(o, "$%d", idx);
+    }
+    *o = '\0';
+    st->sql = out;
+    st->nparams = largest;
+    return true;
+fail:
+    free(out);
+    return false;
+}
+
+static void s_clear(pg_stmt_t *st)
+{
+    PQclear(st->res);
+    st->res = NULL;
+    st->row = -1;
+}
+
+static void s_reset(db_stmt_t *s)
+{
+    pg_stmt_t *st = T(s);
+    s_clear(st);
+    for (int i = 1; i <= st->nparams; i++) {
+        free(st->val[i]);
+        st->val[i] = NULL;
+    }
+}
+
+static void s_finalize(db_stmt_t *s)
+{
+    pg_stmt_t *st = T(s);
+    s_reset(s);
+    if (st->gen && st->gen == st->db->gen && PQstatus(st->db->conn) == CONNECTION_OK &&
+            PQtransactionStatus(st->db->conn) == PQTRANS_IDLE) {
+        char sql[48];
+        snprintf(sql, sizeof sql, "DEALLOCATE %s", st->name);
+        PQclear(PQexec(st->db->conn, sql));
+    }
+    for (int k = 0; k < st->nnames; k++)
+        free(st->names[k]);
+    free(st->sql);
+    free(st);
+}
+
+static db_stmt_t *s_prepare(db_t *db, const char *sql, bool persistent)
+{
+    pg_stmt_t *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(P(db)->err, sizeof P(db)->err, "out of memory");
+        return NULL;
+    }
+    st->base.ops = db->ops;
+    st->db = P(db);
+    st->persistent = persistent;
+    st->row = -1;
+    if (!s_number(st, sql)) {
+        snprintf(P(db)->err, sizeof P(db)->err, "cannot number the parameters of: %.300s", sql);
+        for (int k = 0; k < st->nnames; k++)
+            free(st->names[k]);
+        free(st);
+        return NULL;
+    }
+    return &st->base;
+}
+
+static void s_bind(pg_stmt_t *st, int i, char *v, Oid type)
+{
+    if (i < 1 || i > st->nparams) {
+        free(v);
+        return;
+    }
+    free(st->val[i]);
+    st->val[i] = v;
+    if (v && !st->gen) /* the types of the first run are the statement's */
+        st->type[i] = type;
+}
+
+static void s_bind_text(db_stmt_t *s, int i, const char *v, long len)
+{
+    s_bind(T(s), i, v ? strndup(v, len < 0 ? strlen(v) : (size_t)len) : NULL, 0);
+}
+
+static void s_bind_int64(db_stmt_t *s, int i, int64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "%" PRId64, v);
+    s_bind(T(s), i, strdup(buf), OID_INT8);
+}
+
+static int s_param_index(db_stmt_t *s, const char *name)
+{
+    pg_stmt_t *st = T(s);
+    for (int k = 0; k < st->nnames; k++)
+        if (strcmp(st->names[k], name) == 0)
+            return k + 1;
+    return 0;
+}
+
+static int s_run(pg_stmt_t *st)
+{
+    pg_t *db = st->db;
+    if (PQtransactionStatus(db->conn) == PQTRANS_IDLE && !s_connected(db))
+        return DB_ERROR;
+    Oid types[PG_MAX_PARAMS + 1];
+    for (int i = 1; i <= st->nparams; i++)
+        types[i] = st->used[i] ? st->type[i] : OID_TEXT; /* a value nothing reads */
+    const char *const *vals = (const char *const *)st->val + 1;
+    if (!st->persistent) {
+        st->res = PQexecParams(db->conn, st->sql, st->nparams, types + 1, vals, NULL, NULL, 0);
+    } else {
+        if (st->gen != db->gen || !st->gen) {
+            snprintf(st->name, sizeof st->name, "pinhole_%u", ++db->next_name);
+            PGresult *r = PQprepare(db->conn, st->name, st->sql, st->nparams, types + 1);
+            bool ok = s_ok(db, r);
+            PQclear(r);
+            if (!ok)
+                return DB_ERROR;
+            st->gen = db->gen ? db->gen : (db->gen = 1);
+        }
+        st->res = PQexecPrepared(db->conn, st->name, st->nparams, vals, NULL, NULL, 0);
+    }
+    if (!s_ok(db, st->res)) {
+        s_clear(st);
+        return DB_ERROR;
+    }
+    return DB_DONE;
+}
+
+static int s_step(db_stmt_t *s)
+{
+    pg_stmt_t *st = T(s);
+    if (!st->res && s_run(st) != DB_DONE)
+        return DB_ERROR;
+    if (PQresultStatus(st->res) != PGRES_TUPLES_OK)
+        return DB_DONE;
+    if (st->row + 1 >= PQntuples(st->res))
+        return DB_DONE;
+    st->row++;
+    return DB_ROW;
+}
+
+static int s_ncols(db_stmt_t *s)
+{
+    return T(s)->res ? PQnfields(T(s)->res) : 0;
+}
+
+static const char *s_col_name(db_stmt_t *s, int i)
+{
+    return T(s)->res ? PQfname(T(s)->res, i) : NULL;
+}
+
+static bool s_has_row(pg_stmt_t *st, int i)
+{
+    return st->res && st->row >= 0 && st->row < PQntuples(st->res) && i >= 0 &&
+           i < PQnfields(st->res);
+}
+
+static db_type_t s_col_type(db_stmt_t *s, int i)
+{
+    pg_stmt_t *st = T(s);
+    if (!s_has_row(st, i) || PQgetisnull(st->res, st->row, i))
+        return DB_NULL;
+    switch (PQftype(st->res, i)) {
+        case OID_BOOL:
+        case OID_INT2:
+        case OID_INT4:
+        case OID_INT8:
+        case OID_OID:
+            return DB_INT;
+        case OID_NUMERIC: /* SUM of integers: whole */
+            return strchr(PQgetvalue(st->res, st->row, i), '.') ? DB_FLOAT : DB_INT;
+        case OID_FLOAT4:
+        case OID_FLOAT8:
+            return DB_FLOAT;
+        default:
+            return DB_TEXT;
+    }
+}
+
+static int64_t s_col_int64(db_stmt_t *s, int i)
+{
+    pg_stmt_t *st = T(s);
+    if (!s_has_row(st, i) || PQgetisnull(st->res, st->row, i))
+        return 0;
+    const char *v = PQgetvalue(st->res, st->row, i);
+    if (PQftype(st->res, i) == OID_BOOL)
+        return v[0] == 't';
+    return strtoll(v, NULL, 10);
+}
+
+static const char *s_col_text(db_stmt_t *s, int i)
+{
+    pg_stmt_t *st = T(s);
+    if (!s_has_row(st, i) || PQgetisnull(st->res, st->row, i))
+        return NULL;
+    return PQgetvalue(st->res, st->row, i);
+}
+
+static size_t s_col_bytes(db_stmt_t *s, int i)
+{
+    pg_stmt_t *st = T(s);
+    return s_has_row(st, i) ? (size_t)PQgetlength(st->res, st->row, i) : 0;
+}
+
+static const db_ops_t s_ops = {
+        s_close, s_exec, s_begin_write, s_in_tx, s_errmsg, s_changes, s_prepare, s_finalize,
+        s_reset, s_bind_text, s_bind_int64, s_param_index, s_step, s_ncols, s_col_name,
+        s_col_type, s_col_int64, s_col_text, s_col_bytes,
+};
+
+db_t *db_pg_open(const char *uri, const db_cfg_t *cfg, char *err, size_t errlen)
+{
+    pg_t *self = calloc(1, sizeof *self);
+    if (!self || !(self->uri = strdup(uri))) {
+        free(self);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    self->base.ops = &s_ops;
+    self->base.dialect = DB_POSTGRESQL;
+    self->readonly = cfg->readonly;
+    self->conn = PQconnectdb(uri);
+    if (PQstatus(self->conn) != CONNECTION_OK) {
+        s_seterr(self, NULL);
+        snprintf(err, errlen, "%s: cannot connect: %s", uri, self->err);
+        s_close(&self->base);
+        return NULL;
+    }
+    self->gen = 1;
+    PQsetNoticeProcessor(self->conn, s_noticed, NULL);
+    if (cfg->readonly && s_exec(&self->base, "SET default_transaction_read_only = on") != 0) {
+        snprintf(err, errlen, "%s: %s", uri, self->err);
+        s_close(&self->base);
+        return NULL;
+    }
+    return &self->base;
+}
