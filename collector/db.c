@@ -2,11 +2,30 @@
 /* db.c: a connection's calls to its backend (db.h). */
 #include "db.h"
 
+#include <stdio.h>
 #include <string.h>
 
 bool db_target_is_pg(const char *target)
 {
     return strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0;
+}
+
+void db_target_display(const char *target, char *out, size_t n)
+{
+    snprintf(out, n, "%s", target);
+    if (!db_target_is_pg(target))
+        return;
+    /* postgresql://user:PASSWORD@host/... and ...?password=PASSWORD&... */
+    char *at = strchr(out, '@'), *scheme = strstr(out, "://");
+    char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
+    if (at && colon && colon < at && at - colon > 1)
+        memmove(colon + 2, at, strlen(at) + 1), colon[1] = '*';
+    char *pw = strstr(out, "password=");
+    if (pw) {
+        char *end = pw + 9 + strcspn(pw + 9, "&");
+        if (end > pw + 9)
+            memmove(pw + 10, end, strlen(end) + 1), pw[9] = '*';
+    }
 }
 
 db_t *db_open(const char *target, const db_cfg_t *cfg, char *err, size_t errlen)

@@ -36,6 +36,9 @@ typedef struct {
 /* True for a PostgreSQL target: postgresql://... or postgres://... */
 bool db_target_is_pg(const char *target);
 
+/* target as it may be shown (logs): a PostgreSQL URI's password masked. */
+void db_target_display(const char *target, char *out, size_t n);
+
 /* Opens target (a SQLite file, created if missing, or a PostgreSQL URI).
  * NULL on failure, with err set (the target, what failed). */
 db_t *db_open(const char *target, const db_cfg_t *cfg, char *err, size_t errlen);

@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* pg_advisory_xact_lock's key of the writers' lock ("pinhole" in ASCII). */
-#define PG_WRITE_LOCK "112105110104111108101"
+/* pg_advisory_xact_lock's key of the writers' lock ("pinh" in ASCII). */
+#define PG_WRITE_LOCK "1885957736"
 #define PG_MAX_PARAMS 32
 #define PG_MAX_NAMES 8
 

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "receive.h"
 #include "rules.h"
+#include "db.h"
 #include "store.h"
 #include "strutil.h"
 #include "version.h"
@@ -93,7 +94,9 @@ static void s_usage(FILE *f)
             "                           (default " PINHOLE_RULES_DIR ")\n"
             "      --inventory FILE     sites and role bindings, as the sensors'\n"
             "  -l, --listen ENDPOINT    where sensors connect (default tcp://0.0.0.0:7701)\n"
-            "  -d, --db FILE            SQLite state (default pinhole-collector.db)\n"
+            "  -d, --db FILE|URI        the state: a SQLite file (default pinhole-collector.db)\n"
+            "                           or postgresql://... shared by several collectors\n"
+            "                           (docs/scale.md)\n"
             "      --key FILE           the collector's key pair (pinhole-keygen)\n"
             "      --allow PATH         allowed sensors: a directory of NAME.pub, or a file of\n"
             "                           'NAME PUBLIC-KEY' lines\n"
@@ -468,8 +471,10 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    char shown[512];
+    db_target_display(o.db, shown, sizeof shown);
     log_notice("listening on %s (%s; %zu sensors allowed), state in %s", o.rx.bind,
-            o.rx.plain ? "plain TCP" : "CURVE", receive_allowed(c.rx), o.db);
+            o.rx.plain ? "plain TCP" : "CURVE", receive_allowed(c.rx), shown);
     alert_flush(c.alert, c.db, s_now_us()); /* what a crash left in the outbox */
     status = s_loop(&c);
     double secs = c.last_us > c.first_us ? (double)(c.last_us - c.first_us) / 1e6 : 0;

@@ -423,8 +423,9 @@ void store_sensor_update(store_t *self, const char *sensor, const store_sensor_d
     db_stmt_t *st = s_q(self, Q_SENSOR_UPD,
             "INSERT INTO sensors(sensor, last_seen, received, duplicates, missing, rejected, "
             "out_of_order) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(sensor) DO UPDATE SET "
-            "last_seen=?2, received=received+?3, duplicates=duplicates+?4, missing=missing+?5, "
-            "rejected=rejected+?6, out_of_order=out_of_order+?7");
+            "last_seen=?2, received=sensors.received+?3, duplicates=sensors.duplicates+?4, "
+            "missing=sensors.missing+?5, rejected=sensors.rejected+?6, "
+            "out_of_order=sensors.out_of_order+?7");
     if (!st)
         return;
     store_bind(st, 1, sensor);
@@ -456,7 +457,7 @@ void store_sensor_heartbeat(store_t *self, const char *sensor, const char *epoch
     db_stmt_t *st = s_q(self, Q_SENSOR_HB,
             "INSERT INTO sensors(sensor, state, last_seen, epoch, stats) VALUES(?1, ?2, ?3, ?4, ?5) "
             "ON CONFLICT(sensor) DO UPDATE SET state=?2, last_seen=?3, epoch=?4, "
-            "stats=COALESCE(?5, stats)");
+            "stats=COALESCE(?5, sensors.stats)");
     if (!st)
         return;
     store_bind(st, 1, sensor);
@@ -483,7 +484,7 @@ void store_site_sensor(store_t *self, const char *site, const char *sensor, uint
 {
     db_stmt_t *st = s_q(self, Q_SITE_SENSOR,
             "INSERT INTO site_sensors(site, sensor, last_us) VALUES(?1, ?2, ?3) "
-            "ON CONFLICT(site, sensor) DO UPDATE SET last_us=GREATEST(last_us, ?3)");
+            "ON CONFLICT(site, sensor) DO UPDATE SET last_us=GREATEST(site_sensors.last_us, ?3)");
     if (!st)
         return;
     store_bind(st, 1, site);
@@ -548,8 +549,8 @@ int store_unknown_site(store_t *self, const char *site, uint64_t ts_us)
     }
     st = s_q(self, Q_UNKNOWN_UPS,
             "INSERT INTO unknown_sites(site, events, first_us, last_us) VALUES(?1, 1, ?2, ?2) "
-            "ON CONFLICT(site) DO UPDATE SET events=events+1, first_us=LEAST(first_us, ?2), "
-            "last_us=GREATEST(last_us, ?2)");
+            "ON CONFLICT(site) DO UPDATE SET events=unknown_sites.events+1, "
+            "first_us=LEAST(unknown_sites.first_us, ?2), last_us=GREATEST(unknown_sites.last_us, ?2)");
     if (!st)
         return -1;
     store_bind(st, 1, site);
@@ -607,12 +608,13 @@ void store_rule_add(store_t *self, const char *site, const char *rule, const cha
             "INSERT INTO rules(site, rule, allowed, blocked, unconfirmed, first_us, last_us, "
             "last_allowed_us, last_blocked_us, example, example_blocked) "
             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6, ?3 * ?6, ?4 * ?6, ?7, ?4) "
-            "ON CONFLICT(site, rule) DO UPDATE SET allowed=allowed+?3, blocked=blocked+?4, "
-            "unconfirmed=unconfirmed+?5, first_us=LEAST(first_us, ?6), last_us=GREATEST(last_us, ?6), "
-            "last_allowed_us=GREATEST(last_allowed_us, ?3 * ?6), "
-            "last_blocked_us=GREATEST(last_blocked_us, ?4 * ?6), "
+            "ON CONFLICT(site, rule) DO UPDATE SET allowed=rules.allowed+?3, blocked=rules.blocked+?4, "
+            "unconfirmed=rules.unconfirmed+?5, first_us=LEAST(rules.first_us, ?6), "
+            "last_us=GREATEST(rules.last_us, ?6), "
+            "last_allowed_us=GREATEST(rules.last_allowed_us, ?3 * ?6), "
+            "last_blocked_us=GREATEST(rules.last_blocked_us, ?4 * ?6), "
             "example=CASE WHEN ?4 = 1 AND rules.example_blocked = 0 THEN ?7 ELSE rules.example END, "
-            "example_blocked=GREATEST(example_blocked, ?4) "
+            "example_blocked=GREATEST(rules.example_blocked, ?4) "
             "RETURNING allowed, blocked, unconfirmed, first_us, last_us, last_allowed_us, "
             "last_blocked_us, status");
     memset(after, 0, sizeof *after);
@@ -655,8 +657,8 @@ void store_site_flows(store_t *self, const char *site, uint64_t flows, uint64_t 
 {
     db_stmt_t *st = s_q(self, Q_SITE_FLOW,
             "INSERT INTO sites(site, flows, unexpected, first_us, last_us) VALUES(?1, ?2, ?3, ?4, ?5) "
-            "ON CONFLICT(site) DO UPDATE SET flows=flows+?2, unexpected=unexpected+?3, "
-            "first_us=LEAST(COALESCE(first_us, ?4), ?4), last_us=GREATEST(COALESCE(last_us, ?5), ?5)");
+            "ON CONFLICT(site) DO UPDATE SET flows=sites.flows+?2, unexpected=sites.unexpected+?3, "
+            "first_us=LEAST(sites.first_us, ?4), last_us=GREATEST(sites.last_us, ?5)");
     if (!st)
         return;
     store_bind(st, 1, site);
@@ -717,7 +719,7 @@ void store_violation(store_t *self, const char *site, const char *requirement, u
     db_stmt_t *st = s_q(self, Q_VIOL,
             "INSERT INTO violations(site, requirement, count, last_us, example) "
             "VALUES(?1, ?2, 1, ?3, ?4) ON CONFLICT(site, requirement) DO UPDATE SET "
-            "count=count+1, last_us=GREATEST(last_us, ?3)");
+            "count=violations.count+1, last_us=GREATEST(violations.last_us, ?3)");
     if (!st)
         return;
     store_bind(st, 1, site);
@@ -759,7 +761,7 @@ void store_nat_change(store_t *self, const char *sensor, const char *epoch, cons
     db_stmt_t *run = s_q(self, Q_NAT_RUN,
             "INSERT INTO summaries(sensor, epoch, site, event_changes, last_us) "
             "VALUES(?1, ?2, ?3, 1, ?4) ON CONFLICT(sensor, epoch, site) DO UPDATE SET "
-            "event_changes=event_changes+1, last_us=GREATEST(last_us, ?4)");
+            "event_changes=summaries.event_changes+1, last_us=GREATEST(summaries.last_us, ?4)");
     if (run) {
         store_bind(run, 1, sensor);
         store_bind(run, 2, epoch);
@@ -805,7 +807,7 @@ void store_repeated(store_t *self, const char *sensor, const char *what)
     char sql[200];
     snprintf(sql, sizeof sql,
             "INSERT INTO sensors(sensor, %s_repeated) VALUES(?, 1) "
-            "ON CONFLICT(sensor) DO UPDATE SET %s_repeated=%s_repeated+1", what, what, what);
+            "ON CONFLICT(sensor) DO UPDATE SET %s_repeated=sensors.%s_repeated+1", what, what, what);
     db_stmt_t *st = NULL;
     if ((st = store_prepare(self, sql))) {
         store_bind(st, 1, sensor);
@@ -862,7 +864,7 @@ bool store_nat_change_id(store_t *self, const char *sensor, const char *epoch,
     st = s_q(self, Q_NAT_RUNID,
             "INSERT INTO summaries(sensor, epoch, site, event_ids, last_us) "
             "VALUES(?1, ?2, ?3, 1, ?4) ON CONFLICT(sensor, epoch, site) DO UPDATE SET "
-            "event_ids=event_ids+1, last_us=GREATEST(last_us, ?4)");
+            "event_ids=summaries.event_ids+1, last_us=GREATEST(summaries.last_us, ?4)");
     if (st) {
         store_bind(st, 1, sensor);
         store_bind(st, 2, epoch);
@@ -907,7 +909,7 @@ void store_site_summary(store_t *self, const char *sensor, const char *epoch, co
             "INSERT INTO summaries(sensor, epoch, site, comparisons, changes, alg_rewritten, "
             "alg_compared, last_us) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
             "ON CONFLICT(sensor, epoch, site) DO UPDATE SET comparisons=?4, changes=?5, "
-            "alg_rewritten=?6, alg_compared=?7, last_us=GREATEST(last_us, ?8)");
+            "alg_rewritten=?6, alg_compared=?7, last_us=GREATEST(summaries.last_us, ?8)");
     if (!st)
         return;
     store_bind(st, 1, sensor);
@@ -926,7 +928,7 @@ void store_site_count(store_t *self, const char *site, const char *column)
     /* column is one of ours, never from the wire */
     char sql[160];
     snprintf(sql, sizeof sql,
-            "INSERT INTO sites(site, %s) VALUES(?, 1) ON CONFLICT(site) DO UPDATE SET %s=%s+1",
+            "INSERT INTO sites(site, %s) VALUES(?, 1) ON CONFLICT(site) DO UPDATE SET %s=sites.%s+1",
             column, column, column);
     db_stmt_t *st = NULL;
     if ((st = store_prepare(self, sql))) {
@@ -1165,7 +1167,7 @@ void store_counter_add(store_t *self, const char *name, uint64_t n)
 {
     db_stmt_t *st = s_q(self, Q_COUNTER,
             "INSERT INTO counters(name, value) VALUES(?1, ?2) "
-            "ON CONFLICT(name) DO UPDATE SET value=value+?2");
+            "ON CONFLICT(name) DO UPDATE SET value=counters.value+?2");
     if (!st)
         return;
     store_bind(st, 1, name);

@@ -29,6 +29,12 @@ def wait_until(what, fn, timeout=30.0, step=0.05):
 
 
 class Lab:
+    # The database of every Lab made while set (a postgresql:// URI: the
+    # tests' --pg), else a SQLite file in the Lab's directory; pg: its
+    # PgServer.
+    default_db = None
+    pg = None
+
     def __init__(self, args, tmp):
         self.a, self.tmp = args, tmp
         self.keys = os.path.join(tmp, "keys")
@@ -39,7 +45,7 @@ class Lab:
         self.endpoint = "tcp://127.0.0.1:%d" % self.port
         self.http_port = free_port()
         self.alert_port = free_port()
-        self.db = os.path.join(tmp, "collector.db")
+        self.db = Lab.default_db or os.path.join(tmp, "collector.db")
         self.alerts = os.path.join(tmp, "alerts.jsonl")
         self.proc = None
         self.keygen("collector")
@@ -123,29 +129,89 @@ class Lab:
             cmd += ["--events", ev]
         return cmd + list(extra), ev
 
+    def query(self, sql, params=()):
+        """The rows of a read of the collector's database (SQLite or PostgreSQL)."""
+        return query(self.db, sql, params)
+
     def stored(self, sensor):
         """(count, distinct seq, max seq) of a sensor's events in the database."""
-        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=10)
-        try:
-            return con.execute("SELECT COUNT(*), COUNT(DISTINCT epoch || ':' || seq), "
-                               "COALESCE(MAX(seq), 0) FROM events WHERE sensor=?",
-                               (sensor,)).fetchone()
-        finally:
-            con.close()
+        return self.query("SELECT COUNT(*), COUNT(DISTINCT epoch || ':' || seq), "
+                          "COALESCE(MAX(seq), 0) FROM events WHERE sensor=?", (sensor,))[0]
 
     def stored_by_epoch(self, sensor):
         """{epoch: (count, distinct seq, max seq)} of a sensor's stored events."""
-        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=10)
-        try:
-            rows = con.execute("SELECT epoch, COUNT(*), COUNT(DISTINCT seq), COALESCE(MAX(seq), 0) "
-                               "FROM events WHERE sensor=? GROUP BY epoch", (sensor,)).fetchall()
-            return {r[0]: tuple(r[1:]) for r in rows}
-        finally:
-            con.close()
+        rows = self.query("SELECT epoch, COUNT(*), COUNT(DISTINCT seq), COALESCE(MAX(seq), 0) "
+                          "FROM events WHERE sensor=? GROUP BY epoch", (sensor,))
+        return {r[0]: tuple(r[1:]) for r in rows}
 
     def sensor_row(self, sensor):
         sensors = self.get("/api/sensors")["sensors"]
         return next((s for s in sensors if s["sensor"] == sensor), None)
+
+
+def query(db, sql, params=()):
+    """Rows of a read query on a SQLite file or a postgresql:// URI (with
+    psql; ? placeholders, values quoted here: test values only)."""
+    if not db.startswith("postgresql://"):
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
+        try:
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+    parts = sql.split("?")
+    assert len(parts) == len(params) + 1, sql
+    text = parts[0]
+    for v, rest in zip(params, parts[1:]):
+        text += (str(int(v)) if isinstance(v, int) else "'%s'" % str(v).replace("'", "''")) + rest
+    out = subprocess.run(["psql", "-X", "-q", "-At", "-F", "\t", "-d", db, "-c", text],
+                         capture_output=True, text=True, timeout=30)
+    if out.returncode != 0:
+        raise AssertionError("psql: %s" % out.stderr.strip())
+
+    def value(v):
+        return int(v) if v.lstrip("-").isdigit() else (None if v == "" else v)
+    return [tuple(value(v) for v in line.split("\t")) for line in out.stdout.splitlines()]
+
+
+class PgServer:
+    """A PostgreSQL server of the Debian packages in a temporary directory:
+    its own cluster (initdb), a Unix socket only (no TCP), trust for the
+    local user "pinhole", and a database "pinhole". As root, the server runs
+    as the postgres user (PostgreSQL refuses root)."""
+    BIN = "/usr/lib/postgresql/15/bin"
+
+    def __init__(self, tmp):
+        self.dir = os.path.join(tmp, "pg")
+        os.makedirs(self.dir)
+        self.data = os.path.join(self.dir, "data")
+        self.run_as = []
+        if os.geteuid() == 0:
+            os.chmod(tmp, 0o711)
+            import pwd
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+            self.run_as = ["runuser", "-u", "postgres", "--"]
+        self.uri = "postgresql:///pinhole?host=%s&user=pinhole" % self.dir
+
+    def _run(self, *cmd):
+        return subprocess.run(self.run_as + [os.path.join(self.BIN, cmd[0])] + list(cmd[1:]),
+                              check=True, capture_output=True, text=True, timeout=120, cwd=self.dir)
+
+    def start(self):
+        self._run("initdb", "-D", self.data, "-A", "trust", "-U", "pinhole", "--no-sync")
+        self._run("pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w", "-o",
+                  "-k %s -c listen_addresses='' -c max_connections=60" % self.dir, "start")
+        self._run("createdb", "-h", self.dir, "-U", "pinhole", "pinhole")
+        return self
+
+    def database(self, name):
+        """The URI of another, new database on this server."""
+        self._run("createdb", "-h", self.dir, "-U", "pinhole", name)
+        return self.uri.replace("/pinhole?", "/%s?" % name, 1)
+
+    def stop(self):
+        if os.path.exists(os.path.join(self.data, "postmaster.pid")):
+            self._run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
 
 
 def spool_batches(spool):

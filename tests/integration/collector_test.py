@@ -47,14 +47,13 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from collector_lib import Lab, lines, metric, spool_batches, wait_until  # noqa: E402
+from collector_lib import Lab, PgServer, lines, metric, spool_batches, wait_until  # noqa: E402
 import event_schema  # noqa: E402
 
 ERRORS = []
@@ -580,7 +579,6 @@ def case_backoff(a, tmp):
     every event arrives once, and the timeouts send one-event probes, not
     the window again: duplicates stay under 1% of the events, and no whole
     message is sent twice."""
-    import sqlite3
     lab, inv, rules, cap = bench_lab(a, tmp, 100000)
     cmd, ev = lab.sensor_cmd("bench", [cap], inventory=inv, rules=rules,
                              extra=["--publish-timeout", "120"])
@@ -602,9 +600,7 @@ def case_backoff(a, tmp):
     err = open(errpath).read()
     n = all_arrived(lab, "bench", ev, err, sensor.returncode)
     row = lab.sensor_row("bench")
-    con = sqlite3.connect("file:%s?mode=ro" % lab.db, uri=True, timeout=10)
-    stats = json.loads(con.execute("SELECT stats FROM sensors WHERE sensor='bench'").fetchone()[0])
-    con.close()
+    stats = json.loads(lab.query("SELECT stats FROM sensors WHERE sensor='bench'")[0][0])
     link = stats.get("link", {})
     print("%d stops of 3 s: %d events, %d duplicates; the sensor sent %s messages again "
           "(%s probes), timeout %s ms (srtt %s ms)" % (stops, n, row["duplicates"],
@@ -874,12 +870,8 @@ def site_counts(lab, site):
     about it (from the outbox table, before any suppression)."""
     s = lab.get("/api/sites/" + site)
     summary = next(x for x in lab.get("/api/sites")["sites"] if x["site"] == site)
-    con = sqlite3.connect("file:%s?mode=ro" % lab.db, uri=True, timeout=10)
-    try:
-        alerts = sorted(con.execute("SELECT kind, COUNT(*) FROM alerts WHERE kind NOT IN "
-                                    "('sensor_silent', 'events_lost') GROUP BY kind").fetchall())
-    finally:
-        con.close()
+    alerts = sorted(lab.query("SELECT kind, COUNT(*) FROM alerts WHERE kind NOT IN "
+                              "('sensor_silent', 'events_lost') GROUP BY kind"))
     return {"flows": summary["flows"], "violations": summary["violations"],
             "rules": sorted((r["rule"], r["status"], r.get("allowed"), r.get("blocked"),
                              r.get("unconfirmed")) for r in s["rules"]),
@@ -1065,6 +1057,8 @@ def case_vantages(a, tmp):
 
     # One sensor reading both sides in one run: the same counts.
     lab1 = Lab(a, os.path.join(tmp, "one"))
+    if Lab.pg:  # a database of its own, as the SQLite file in its directory
+        lab1.db = Lab.pg.database("one")
     lab1.keygen("voip")
     lab1.start()
     cmd, ev = lab1.sensor_cmd("voip", ["lab-sip-portchange-inside.pcap",
@@ -1079,22 +1073,138 @@ def case_vantages(a, tmp):
     check(lab1.stop() == 0, "the second collector did not end cleanly on SIGTERM")
 
 
+def case_shared(a, tmp):
+    """Two collectors, each with its own sensors, share one PostgreSQL
+    database: one is killed mid-stream and started again; every event is
+    stored once, both collectors' API and /metrics show every site and
+    sensor, a flow published through both counts once, and a sensor that
+    moves from one collector to the other mid-run (killed, then run again
+    with its spool) is stored exactly once across them."""
+    inv = os.path.join(tmp, "inv.yaml")
+    with open(inv, "w") as f:
+        f.write(bench_inventory(a))
+    rules = [os.path.join(a.src, "rules")]
+    caps = {}
+    for name, flows in (("bench-a", 40000), ("bench-b", 25000), ("roam", 60000)):
+        caps[name] = os.path.join(tmp, name + ".pcap")
+        subprocess.run([a.gen, "flows", caps[name], str(flows), "1"], check=True, capture_output=True)
+    labs = []
+    for d in ("a", "b"):
+        os.makedirs(os.path.join(tmp, d))
+        labs.append(Lab(a, os.path.join(tmp, d)))
+    la, lb = labs
+    la.keygen("bench-a")
+    lb.keygen("bench-b")
+    roam_key = la.keygen("roam")
+    os.link(os.path.join(la.keys, "roam.pub"), os.path.join(lb.allow, "roam.pub"))
+    for lab in labs:
+        lab.start(inventory=inv, rules=rules)
+    procs = {}
+    for lab, name in ((la, "bench-a"), (lb, "bench-b")):
+        cmd, ev = lab.sensor_cmd(name, [caps[name]], inventory=inv, rules=rules,
+                                 extra=["--spool", os.path.join(tmp, "spool-" + name),
+                                        "--publish-timeout", "120"])
+        procs[name] = (subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        text=True), ev, lab)
+    wait_until("events through collector a", lambda: la.stored("bench-a")[0] > 0, 60, 0.002)
+    la.kill()
+    killed_at = la.stored("bench-a")[0]
+    la.start(inventory=inv, rules=rules)
+    counts = {}
+    for name, (p, ev, lab) in procs.items():
+        _, err = p.communicate(timeout=240)
+        counts[name] = all_arrived(lab, name, ev, err, p.returncode)
+    print("killed collector a at %d stored events of bench-a's %d" % (killed_at, counts["bench-a"]))
+    check(killed_at < counts["bench-a"], "the kill came after bench-a's last event: nothing tested")
+
+    # The sensor that moves: its first run publishes to collector a, which
+    # stops answering (SIGSTOP) with messages in flight; the sensor is killed;
+    # its next run, with the same spool, publishes to collector b. Collector a
+    # resumes and stores what it had received meanwhile.
+    spool = os.path.join(tmp, "spool-roam")
+    cmd, ev1 = la.sensor_cmd("roam", [caps["roam"]], key=roam_key, inventory=inv, rules=rules,
+                             extra=["--spool", spool, "--publish-timeout", "60"])
+    sensor = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_until("roam's events to arrive", lambda: la.stored("roam")[0] > 0, 60, 0.002)
+    la.proc.send_signal(signal.SIGSTOP)
+    try:
+        wait_until("roam to write events", lambda: os.path.exists(ev1) and lines(ev1) > 20000, 60, 0.05)
+        time.sleep(0.3)
+        sensor.send_signal(signal.SIGKILL)
+        sensor.communicate(timeout=30)
+        written = lines(ev1)
+        cmd, _ = lb.sensor_cmd("roam", [caps["bench-b"]], key=roam_key, inventory=inv,
+                               rules=rules, extra=["--spool", spool, "--publish-timeout", "60"],
+                               events=False)
+        second = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(1)
+    finally:
+        la.proc.send_signal(signal.SIGCONT)
+    _, err2 = second.communicate(timeout=180)
+    epochs = la.stored_by_epoch("roam")
+    first = min(epochs) if epochs else ""
+    count, distinct, top = epochs.get(first, (0, 0, 0))
+    print("roam: run 1 wrote %d events; stored %d (%d distinct, highest %d) through both collectors"
+          % (written, count, distinct, top))
+    check(count == distinct == top, "roam run %s: %d stored, %d distinct, highest %d: a hole or a "
+          "double across collectors" % (first, count, distinct, top))
+    check(count >= written - 512, "roam run %s: %d stored of %d written: more than the last "
+          "unsealed batch lost" % (first, count, written))
+    check(second.returncode == 2, "roam's second run exited %s, not 2 (its first was killed): %s"
+          % (second.returncode, err2[-300:]))
+
+    # Every collector shows every site and sensor, with the same totals.
+    flows_events = sum(1 for line in open(procs["bench-a"][1]) if '"event_type":"flow"' in line)
+    views = []
+    for lab in labs:
+        site = next(x for x in lab.get("/api/sites")["sites"] if x["site"] == "bench")
+        sensors = {x["sensor"]: x for x in lab.get("/api/sensors")["sensors"]}
+        text = lab.get("/metrics")
+        views.append((site["flows"], site["status"], sorted(sensors),
+                      [metric(text, "pinhole_sensor_events_received_total", sensor=n)
+                       for n in ("bench-a", "bench-b")]))
+        for n in ("bench-a", "bench-b"):
+            check(sensors.get(n, {}).get("missing") == 0, "%s: gaps counted" % n)
+            check(sensors.get(n, {}).get("received") == counts[n], "%s: received %s, events %d"
+                  % (n, sensors.get(n, {}).get("received"), counts[n]))
+    print("collector a sees %s; collector b sees %s" % (views[0], views[1]))
+    check(views[0] == views[1], "the two collectors disagree: %s / %s" % (views[0], views[1]))
+    check(views[0][2] == ["bench-a", "bench-b", "roam"], "sensors shown: %s" % views[0][2])
+    # bench-b's capture is the first 25,000 of bench-a's 40,000 flows, and
+    # roam's the first 60,000 (its second run: bench-b's again): each flow
+    # counts once, whichever collector and sensor brought it.
+    roam_flows = la.query("SELECT COUNT(*) FROM events WHERE sensor='roam' AND epoch=? AND "
+                          "type='flow'", (first,))[0][0]
+    check(views[0][0] == max(flows_events, roam_flows), "site flows %d, distinct flows published %d"
+          % (views[0][0], max(flows_events, roam_flows)))
+    check(views[0][3] == [counts["bench-a"], counts["bench-b"]], "metrics: %s" % views[0][3])
+    for lab in labs:
+        check(lab.stop() == 0, "a collector did not end cleanly on SIGTERM (see its log)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     for k in ("sensor", "collector", "keygen", "ztool", "gen", "src", "case"):
         ap.add_argument("--" + k, required=True)
+    ap.add_argument("--pg", action="store_true",
+                    help="the collectors' database on a PostgreSQL server the test starts")
     a = ap.parse_args()
     if not shutil.which("promtool") and a.case == "e2e":
         print("promtool missing (Debian package prometheus): run scripts/install-deps.sh")
         return 1
     tmp = tempfile.mkdtemp(prefix="pinhole-collector-")
     skipped = False
+    pg = None
     try:
+        if a.pg or a.case == "shared":
+            pg = Lab.pg = PgServer(tmp).start()
+            Lab.default_db = pg.uri
         skipped = 77 == {"e2e": case_e2e, "restart": case_restart, "reject": case_reject,
                          "cause": case_cause, "spool": case_spool, "stall": case_stall,
                          "republish": case_republish, "vantages": case_vantages,
                          "diskfull": case_diskfull, "unknown": case_unknown, "torn": case_torn,
-                         "killed": case_killed, "backoff": case_backoff}[a.case](a, tmp)
+                         "killed": case_killed, "backoff": case_backoff,
+                         "shared": case_shared}[a.case](a, tmp)
     except (AssertionError, OSError) as e:
         ERRORS.append(str(e))
         print("FAIL:", e)
@@ -1103,9 +1213,12 @@ def main():
         if ERRORS and os.path.exists(log):
             print("--- collector log (tail) ---")
             print("".join(open(log).readlines()[-int(os.environ.get("PINHOLE_LOG_TAIL", "40")):]))
+        if pg:  # first: the collectors' processes below name its directory too
+            pg.stop()
         subprocess.run(["pkill", "-f", tmp], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
-    print("collector.%s: %d problem(s)" % (a.case, len(ERRORS)))
+    print("collector.%s%s: %d problem(s)" % ("pg-" if a.pg and a.case != "shared" else "", a.case,
+                                            len(ERRORS)))
     return 1 if ERRORS else 77 if skipped else 0
 
 
