@@ -40,6 +40,7 @@ typedef struct {
     bool readonly;
     unsigned gen;       /* connections made: statements prepared on an older one are again */
     unsigned next_name;
+    bool tx;            /* a transaction begun here is open (or lost with the connection) */
     uint64_t changes;
     char err[400];
 } pg_t;
@@ -79,14 +80,22 @@ static void s_seterr(pg_t *self, const PGresult *res)
     size_t n = strlen(self->err);
     while (n && isspace((unsigned char)self->err[n - 1]))
         self->err[--n] = '\0';
+    for (char *p = self->err; *p; p++) /* one line: libpq's messages have several */
+        if (*p == '\n' || *p == '\t')
+            *p = ' ';
 }
 
-/* A lost connection is made again, outside a transaction only (inside,
- * the transaction is lost: it fails, and the caller begins again). */
+/* A lost connection is made again, outside a transaction only: inside,
+ * the transaction is lost with it, and what follows must fail (run alone,
+ * it would commit on its own) until the caller's ROLLBACK. */
 static bool s_connected(pg_t *self)
 {
     if (PQstatus(self->conn) == CONNECTION_OK)
         return true;
+    if (self->tx) {
+        snprintf(self->err, sizeof self->err, "the connection to PostgreSQL was lost");
+        return false;
+    }
     PQreset(self->conn);
     if (PQstatus(self->conn) != CONNECTION_OK) {
         s_seterr(self, NULL);
@@ -125,23 +134,35 @@ static void s_close(db_t *db)
 static int s_exec(db_t *db, const char *sql)
 {
     pg_t *self = P(db);
-    if (PQtransactionStatus(self->conn) == PQTRANS_IDLE && !s_connected(self))
-        return -1;
-    PGresult *res = PQexec(self->conn, sql);
-    bool ok = s_ok(self, res);
-    PQclear(res);
+    bool ends = strncmp(sql, "COMMIT", 6) == 0 || strncmp(sql, "ROLLBACK", 8) == 0;
+    bool ok = s_connected(self);
+    if (ok) {
+        PGresult *res = PQexec(self->conn, sql);
+        ok = s_ok(self, res);
+        PQclear(res);
+    }
+    if (ends)
+        self->tx = false;
     return ok ? 0 : -1;
-}
-
-static int s_begin_write(db_t *db)
-{
-    return s_exec(db, "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")");
 }
 
 static bool s_in_tx(db_t *db)
 {
     PGTransactionStatusType t = PQtransactionStatus(P(db)->conn);
-    return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+    return P(db)->tx || t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+static int s_begin_write(db_t *db)
+{
+    if (s_exec(db, "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")") == 0) {
+        P(db)->tx = true;
+        return 0;
+    }
+    if (s_in_tx(db)) { /* BEGIN went through, the lock did not */
+        PGresult *r = PQexec(P(db)->conn, "ROLLBACK");
+        PQclear(r);
+    }
+    return -1;
 }
 
 static const char *s_errmsg(db_t *db)
@@ -312,7 +333,7 @@ static int s_param_index(db_stmt_t *s, const char *name)
 static int s_run(pg_stmt_t *st)
 {
     pg_t *db = st->db;
-    if (PQtransactionStatus(db->conn) == PQTRANS_IDLE && !s_connected(db))
+    if (!s_connected(db))
         return DB_ERROR;
     Oid types[PG_MAX_PARAMS + 1];
     for (int i = 1; i <= st->nparams; i++)

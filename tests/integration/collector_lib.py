@@ -199,8 +199,7 @@ class PgServer:
 
     def start(self):
         self._run("initdb", "-D", self.data, "-A", "trust", "-U", "pinhole", "--no-sync")
-        self._run("pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w", "-o",
-                  "-k %s -c listen_addresses='' -c max_connections=60" % self.dir, "start")
+        self.restart()
         self._run("createdb", "-h", self.dir, "-U", "pinhole", "pinhole")
         return self
 
@@ -208,6 +207,14 @@ class PgServer:
         """The URI of another, new database on this server."""
         self._run("createdb", "-h", self.dir, "-U", "pinhole", name)
         return self.uri.replace("/pinhole?", "/%s?" % name, 1)
+
+    def crash(self):
+        """Stops the server at once, as a crash would (recovery at the next start)."""
+        self._run("pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
+
+    def restart(self):
+        self._run("pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w", "-o",
+                  "-k %s -c listen_addresses='' -c max_connections=60" % self.dir, "start")
 
     def stop(self):
         if os.path.exists(os.path.join(self.data, "postmaster.pid")):

@@ -1073,6 +1073,44 @@ def case_vantages(a, tmp):
     check(lab1.stop() == 0, "the second collector did not end cleanly on SIGTERM")
 
 
+def case_pgdown(a, tmp):
+    """The PostgreSQL server stops at once (pg_ctl -m immediate: a crash)
+    mid-stream and comes back: while it is down the collector acknowledges
+    nothing and /health says why; then it connects again by itself, and
+    every event arrives once."""
+    pg = Lab.pg
+    lab, inv, rules, cap = bench_lab(a, tmp, 40000)
+    cmd, ev = lab.sensor_cmd("bench", [cap], inventory=inv, rules=rules,
+                             extra=["--publish-timeout", "240"])
+    errpath = os.path.join(tmp, "sensor.err")
+    with open(errpath, "w") as errf:
+        sensor = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf)
+        wait_until("events to arrive", lambda: lab.stored("bench")[0] > 0, 60, 0.002)
+        pg.crash()
+        wait_until("/health to say the store fails",
+                   lambda: (lab.get("/health", quiet=True) or {}).get("status") == "store_failing",
+                   60, 0.1)
+        health = lab.get("/health", quiet=True)
+        check(health.get("reason"), "/health gives no reason: %s" % health)
+        time.sleep(2)
+        check(sensor.poll() is None, "the sensor ended while the database was down")
+        pg.restart()
+        stalled = lab.stored("bench")[0]
+        sensor.wait(240)
+    err = open(errpath).read()
+    n = all_arrived(lab, "bench", ev, err, sensor.returncode)
+    print("database down at %d stored events of %d (reason: %s)" % (stalled, n, health.get("reason")))
+    check(n > stalled, "the stream was not cut by the stopped database (%d of %d)" % (stalled, n))
+    wait_until("/health to be ok again",
+               lambda: (lab.get("/health", quiet=True) or {}).get("status") == "ok", 30, 0.1)
+    check(metric(lab.get("/metrics"), "pinhole_store_failing") == 0, "still failing in /metrics")
+    check(lab.sensor_row("bench")["missing"] == 0, "gaps counted")
+    alerts = [json.loads(line) for line in open(lab.alerts)]
+    seq = [x.get("to") for x in alerts if x["alert"] == "store_failing"]
+    check(seq == ["failing", "ok"], "store alerts: %s" % seq)
+    check(lab.stop() == 0, "the collector did not end cleanly on SIGTERM")
+
+
 def case_shared(a, tmp):
     """Two collectors, each with its own sensors, share one PostgreSQL
     database: one is killed mid-stream and started again; every event is
@@ -1196,7 +1234,7 @@ def main():
     skipped = False
     pg = None
     try:
-        if a.pg or a.case == "shared":
+        if a.pg or a.case in ("shared", "pgdown"):
             pg = Lab.pg = PgServer(tmp).start()
             Lab.default_db = pg.uri
         skipped = 77 == {"e2e": case_e2e, "restart": case_restart, "reject": case_reject,
@@ -1204,7 +1242,7 @@ def main():
                          "republish": case_republish, "vantages": case_vantages,
                          "diskfull": case_diskfull, "unknown": case_unknown, "torn": case_torn,
                          "killed": case_killed, "backoff": case_backoff,
-                         "shared": case_shared}[a.case](a, tmp)
+                         "shared": case_shared, "pgdown": case_pgdown}[a.case](a, tmp)
     except (AssertionError, OSError) as e:
         ERRORS.append(str(e))
         print("FAIL:", e)
@@ -1217,7 +1255,7 @@ def main():
             pg.stop()
         subprocess.run(["pkill", "-f", tmp], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
-    print("collector.%s%s: %d problem(s)" % ("pg-" if a.pg and a.case != "shared" else "", a.case,
+    print("collector.%s%s: %d problem(s)" % ("pg-" if a.pg and a.case not in ("shared", "pgdown") else "", a.case,
                                             len(ERRORS)))
     return 1 if ERRORS else 77 if skipped else 0
 
