@@ -368,6 +368,15 @@ def case_stall(a, tmp):
     check(lab.stop() == 0, "the collector did not end cleanly on SIGTERM (see its log)")
 
 
+def store_alerts_ok(seq):
+    """store_failing alerts: failing, then ok, alternating. A nearly full
+    disk may take a small transaction (a one-event probe fits in pages SQLite
+    freed) and refuse the next: then the store did take writes in between,
+    and says so."""
+    return len(seq) >= 2 and seq[0] == "failing" and seq[-1] == "ok" and all(
+        x == ("failing", "ok")[i % 2] for i, x in enumerate(seq))
+
+
 def case_diskfull(a, tmp):
     """The database on a small filesystem (a tmpfs the test mounts) filled to
     the brim mid-stream: the collector acknowledges nothing it could not
@@ -421,7 +430,7 @@ def case_diskfull(a, tmp):
               "no refused transaction counted")
         alerts = [json.loads(line) for line in open(lab.alerts)]
         seq = [x.get("to") for x in alerts if x["alert"] == "store_failing"]
-        check(seq == ["failing", "ok"], "store alerts: %s" % seq)
+        check(store_alerts_ok(seq), "store alerts: %s" % seq)
         check(lab.stop() == 0, "the collector did not end cleanly on SIGTERM")
     finally:
         subprocess.run(["pkill", "-f", tmp], capture_output=True)
@@ -1107,7 +1116,7 @@ def case_pgdown(a, tmp):
     check(lab.sensor_row("bench")["missing"] == 0, "gaps counted")
     alerts = [json.loads(line) for line in open(lab.alerts)]
     seq = [x.get("to") for x in alerts if x["alert"] == "store_failing"]
-    check(seq == ["failing", "ok"], "store alerts: %s" % seq)
+    check(store_alerts_ok(seq), "store alerts: %s" % seq)
     check(lab.stop() == 0, "the collector did not end cleanly on SIGTERM")
 
 
