@@ -113,6 +113,11 @@ struct db_stmt {
     const db_ops_t *ops;
 };
 
+/* The SQL db_pg.c sends for sql ($N placeholders), malloc'd, and its
+ * number of parameters; NULL if it cannot (more than 32 parameters, named
+ * and numbered mixed). For tests. */
+char *db_pg_translate(const char *sql, int *nparams);
+
 db_t *db_sqlite_open(const char *path, const db_cfg_t *cfg, char *err, size_t errlen);
 db_t *db_pg_open(const char *uri, const db_cfg_t *cfg, char *err, size_t errlen);
 

@@ -243,6 +243,17 @@ fail:
     return false;
 }
 
+char *db_pg_translate(const char *sql, int *nparams)
+{
+    pg_stmt_t st;
+    memset(&st, 0, sizeof st);
+    bool ok = s_number(&st, sql);
+    for (int k = 0; k < st.nnames; k++)
+        free(st.names[k]);
+    *nparams = ok ? st.nparams : 0;
+    return ok ? st.sql : NULL;
+}
+
 static void s_clear(pg_stmt_t *st)
 {
     PQclear(st->res);

@@ -24,6 +24,7 @@ int test_media(void);
 int test_flowid(void);
 int test_ingest(void);
 int test_compliance(void);
+int test_db(void);
 int test_lrutab(void);
 int test_siptx(void);
 int test_alg(void);
@@ -55,6 +56,7 @@ static const struct {
         {"flowid", test_flowid},
         {"ingest", test_ingest},
         {"compliance", test_compliance},
+        {"db", test_db},
         {"alg", test_alg},
         {"evschema", test_evschema},
         {"hash", test_hash},

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/* The store's driver interface (collector/db.h): the SQLite backend on a
+ * real file, and what the PostgreSQL backend makes of the store's SQL
+ * (its server is tested by the collector.pg-* and collector.shared cases). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "unit.h"
+
+int test_db(void);
+
+static int64_t s_scalar(db_t *db, const char *sql, db_type_t *type)
+{
+    db_stmt_t *st = db_prepare(db, sql, false);
+    int64_t v = -999;
+    if (st && db_step(st) == DB_ROW) {
+        *type = db_col_type(st, 0);
+        v = db_col_int64(st, 0);
+    }
+    db_finalize(st);
+    return v;
+}
+
+static int s_sqlite(void)
+{
+    char path[] = "/tmp/pinhole-unit-db-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    char err[256];
+    db_cfg_t cfg = {.readonly = false, .sync_full = false, .max_bytes = 0};
+    db_t *db = db_open(path, &cfg, err, sizeof err);
+    CHECK(db != NULL);
+    CHECK(db_dialect(db) == DB_SQLITE);
+    db_type_t t = DB_NULL;
+    /* PostgreSQL's GREATEST and LEAST: NULLs ignored, any number of values */
+    CHECK_EQ(s_scalar(db, "SELECT GREATEST(3, NULL, 7, 5)", &t), 7);
+    CHECK(t == DB_INT);
+    CHECK_EQ(s_scalar(db, "SELECT LEAST(NULL, 3, 7)", &t), 3);
+    s_scalar(db, "SELECT GREATEST(NULL, NULL)", &t);
+    CHECK(t == DB_NULL);
+    CHECK(db_exec(db, "CREATE TABLE t(k TEXT PRIMARY KEY, n BIGINT)") == 0);
+    /* an upsert as the store writes them, with ?N and a bare ? */
+    db_stmt_t *st = db_prepare(db, "INSERT INTO t(k, n) VALUES(?, ?2) ON CONFLICT(k) DO UPDATE "
+                                   "SET n=GREATEST(t.n, ?2) RETURNING n", true);
+    CHECK(st != NULL);
+    int64_t seen[3] = {0};
+    const int64_t vals[3] = {5, 2, 9};
+    for (int i = 0; i < 3; i++) {
+        db_reset(st);
+        db_bind_text(st, 1, "key-with-more", 3); /* a length: "key" */
+        db_bind_int64(st, 2, vals[i]);
+        CHECK(db_step(st) == DB_ROW);
+        seen[i] = db_col_int64(st, 0);
+    }
+    db_finalize(st);
+    CHECK_EQ(seen[0], 5);
+    CHECK_EQ(seen[1], 5);
+    CHECK_EQ(seen[2], 9);
+    st = db_prepare(db, "SELECT k, n FROM t WHERE k=:k", false);
+    CHECK(st != NULL);
+    CHECK_EQ(db_param_index(st, ":k"), 1);
+    CHECK_EQ(db_param_index(st, ":none"), 0);
+    db_bind_text(st, 1, "key", -1);
+    CHECK(db_step(st) == DB_ROW);
+    CHECK(strcmp(db_col_text(st, 0), "key") == 0 && db_col_bytes(st, 0) == 3);
+    CHECK(strcmp(db_col_name(st, 1), "n") == 0 && db_ncols(st) == 2);
+    CHECK(db_step(st) == DB_DONE);
+    db_finalize(st);
+    /* a failed statement says why; the transaction is open until it ends */
+    CHECK(db_begin_write(db) == 0 && db_in_tx(db));
+    st = db_prepare(db, "INSERT INTO nowhere VALUES(1)", false);
+    CHECK(st == NULL && strstr(db_errmsg(db), "nowhere"));
+    CHECK(db_exec(db, "ROLLBACK") == 0 && !db_in_tx(db));
+    CHECK(db_exec(db, "DELETE FROM t") == 0 && db_changes(db) == 1);
+    db_close(&db);
+    CHECK(db == NULL);
+    unlink(path);
+    char wal[64];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    unlink(wal);
+    return 0;
+}
+
+static int s_translate(void)
+{
+    static const struct {
+        const char *in, *out;
+        int n;
+    } cases[] = {
+            /* bare ? is one more than the largest before it, as in SQLite */
+            {"VALUES(?, ?, ?, ?, 1, ?6, ?6, ?7)", "VALUES($1, $2, $3, $4, 1, $6, $6, $7)", 7},
+            {"SET a=?2, b=? WHERE c=?1", "SET a=$2, b=$3 WHERE c=$1", 3},
+            /* named: $1.. in order of first appearance */
+            {"WHERE site=:site AND x=:limit OR site=:site", "WHERE site=$1 AND x=$2 OR site=$1", 2},
+            /* not placeholders: in literals, casts, times */
+            {"SELECT '?:x', \"a?\", 1::int, '12:30' FROM t WHERE k=?",
+                    "SELECT '?:x', \"a?\", 1::int, '12:30' FROM t WHERE k=$1", 1},
+            {"SELECT 1", "SELECT 1", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int n = -1;
+        char *out = db_pg_translate(cases[i].in, &n);
+        CHECK(out != NULL);
+        if (strcmp(out, cases[i].out) != 0)
+            fprintf(stderr, "translate %s: %s, expected %s\n", cases[i].in, out, cases[i].out);
+        CHECK(strcmp(out, cases[i].out) == 0);
+        CHECK_EQ(n, cases[i].n);
+        free(out);
+    }
+    int n;
+    CHECK(db_pg_translate("WHERE a=?33", &n) == NULL);          /* past 32 */
+    CHECK(db_pg_translate("WHERE a=? AND b=:b", &n) == NULL);   /* mixed */
+    return 0;
+}
+
+static int s_display(void)
+{
+    static const char *const cases[][2] = {
+            {"postgresql://pinhole:s3cret@db.example/pinhole", "postgresql://pinhole:*@db.example/pinhole"},
+            {"postgres://db/p?user=u&password=s3cret&sslmode=require",
+                    "postgres://db/p?user=u&password=*&sslmode=require"},
+            {"postgresql:///pinhole?host=/tmp/x&user=pinhole", "postgresql:///pinhole?host=/tmp/x&user=pinhole"},
+            {"/var/lib/pinhole/a:b@c.db", "/var/lib/pinhole/a:b@c.db"}, /* a file: as it is */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char out[128];
+        db_target_display(cases[i][0], out, sizeof out);
+        if (strcmp(out, cases[i][1]) != 0)
+            fprintf(stderr, "display %s: %s\n", cases[i][0], out);
+        CHECK(strcmp(out, cases[i][1]) == 0);
+    }
+    CHECK(db_target_is_pg("postgresql://x") && db_target_is_pg("postgres://x") &&
+          !db_target_is_pg("pg.db"));
+    return 0;
+}
+
+int test_db(void)
+{
+    RUN(s_sqlite);
+    RUN(s_translate);
+    RUN(s_display);
+    return 0;
+}
