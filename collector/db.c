@@ -93,6 +93,11 @@ void db_bind_text(db_stmt_t *st, int i, const char *s, long len)
     st->ops->bind_text(st, i, s, len);
 }
 
+void db_bind_text_ref(db_stmt_t *st, int i, const char *s, long len)
+{
+    st->ops->bind_text_ref(st, i, s, len);
+}
+
 void db_bind_int64(db_stmt_t *st, int i, int64_t v)
 {
     st->ops->bind_int64(st, i, v);

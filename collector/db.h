@@ -67,6 +67,9 @@ void db_reset(db_stmt_t *st);
 
 /* i counts from 1; len < 0: up to the NUL. A NULL s binds NULL. */
 void db_bind_text(db_stmt_t *st, int i, const char *s, long len);
+/* The same, without a copy: s must stay as it is until the statement's
+ * next db_reset (or db_finalize). */
+void db_bind_text_ref(db_stmt_t *st, int i, const char *s, long len);
 void db_bind_int64(db_stmt_t *st, int i, int64_t v);
 /* The index of a named parameter (":site"), 0 if the SQL has none. */
 int db_param_index(db_stmt_t *st, const char *name);
@@ -93,6 +96,7 @@ typedef struct db_ops {
     void (*finalize)(db_stmt_t *st);
     void (*reset)(db_stmt_t *st);
     void (*bind_text)(db_stmt_t *st, int i, const char *s, long len);
+    void (*bind_text_ref)(db_stmt_t *st, int i, const char *s, long len);
     void (*bind_int64)(db_stmt_t *st, int i, int64_t v);
     int (*param_index)(db_stmt_t *st, const char *name);
     int (*step)(db_stmt_t *st);
@@ -114,7 +118,7 @@ struct db_stmt {
 };
 
 /* The SQL db_pg.c sends for sql ($N placeholders), malloc'd, and its
- * number of parameters; NULL if it cannot (more than 32 parameters, named
+ * number of parameters; NULL if it cannot (more than 2048 parameters, named
  * and numbered mixed). For tests. */
 char *db_pg_translate(const char *sql, int *nparams);
 

@@ -20,7 +20,7 @@
 
 /* pg_advisory_xact_lock's key of the writers' lock ("pinh" in ASCII). */
 #define PG_WRITE_LOCK "1885957736"
-#define PG_MAX_PARAMS 32
+#define PG_MAX_PARAMS 2048 /* a multi-row INSERT of the store: 32 rows of 6 */
 #define PG_MAX_NAMES 8
 
 #define OID_BOOL 16
@@ -53,11 +53,12 @@ typedef struct {
     char name[24];      /* its server-side name, once prepared */
     unsigned gen;       /* the connection it was prepared on (0: not yet) */
     int nparams;
-    bool used[PG_MAX_PARAMS + 1];
+    bool *used;         /* [1..nparams]: the SQL reads $i */
     char *names[PG_MAX_NAMES]; /* :name of $1.. in order (named parameters) */
     int nnames;
-    char *val[PG_MAX_PARAMS + 1];
-    Oid type[PG_MAX_PARAMS + 1];
+    const char **val;   /* [1..nparams] (NULL: SQL NULL) */
+    char **copy;        /* val[i]'s copy, freed here (NULL: the caller's, db_bind_text_ref) */
+    Oid *type;
     PGresult *res;
     int row;            /* the row db_step is on, -1 before the first */
 } pg_stmt_t;
@@ -181,8 +182,12 @@ static bool s_number(pg_stmt_t *st, const char *sql)
 {
     size_t n = strlen(sql);
     char *out = malloc(n * 3 + 1), *o = out;
-    if (!out)
+    bool *used = calloc(PG_MAX_PARAMS + 1, sizeof *used);
+    if (!out || !used) {
+        free(out);
+        free(used);
         return false;
+    }
     int largest = 0;
     char quote = 0;
     for (const char *p = sql; *p;) {
@@ -231,15 +236,17 @@ static bool s_number(pg_stmt_t *st, const char *sql)
             goto fail;
         if (idx > largest)
             largest = idx;
-        st->used[idx] = true;
+        used[idx] = true;
         o += sprintf(o, "$%d", idx);
     }
     *o = '\0';
     st->sql = out;
     st->nparams = largest;
+    st->used = used;
     return true;
 fail:
     free(out);
+    free(used);
     return false;
 }
 
@@ -250,6 +257,7 @@ char *db_pg_translate(const char *sql, int *nparams)
     bool ok = s_number(&st, sql);
     for (int k = 0; k < st.nnames; k++)
         free(st.names[k]);
+    free(st.used);
     *nparams = ok ? st.nparams : 0;
     return ok ? st.sql : NULL;
 }
@@ -266,9 +274,22 @@ static void s_reset(db_stmt_t *s)
     pg_stmt_t *st = T(s);
     s_clear(st);
     for (int i = 1; i <= st->nparams; i++) {
-        free(st->val[i]);
+        free(st->copy[i]);
+        st->copy[i] = NULL;
         st->val[i] = NULL;
     }
+}
+
+static void s_free(pg_stmt_t *st)
+{
+    for (int k = 0; k < st->nnames; k++)
+        free(st->names[k]);
+    free(st->sql);
+    free(st->used);
+    free(st->val);
+    free(st->copy);
+    free(st->type);
+    free(st);
 }
 
 static void s_finalize(db_stmt_t *s)
@@ -281,10 +302,7 @@ static void s_finalize(db_stmt_t *s)
         snprintf(sql, sizeof sql, "DEALLOCATE %s", st->name);
         PQclear(PQexec(st->db->conn, sql));
     }
-    for (int k = 0; k < st->nnames; k++)
-        free(st->names[k]);
-    free(st->sql);
-    free(st);
+    s_free(st);
 }
 
 static db_stmt_t *s_prepare(db_t *db, const char *sql, bool persistent)
@@ -300,36 +318,55 @@ static db_stmt_t *s_prepare(db_t *db, const char *sql, bool persistent)
     st->row = -1;
     if (!s_number(st, sql)) {
         snprintf(P(db)->err, sizeof P(db)->err, "cannot number the parameters of: %.300s", sql);
-        for (int k = 0; k < st->nnames; k++)
-            free(st->names[k]);
-        free(st);
+        s_free(st);
+        return NULL;
+    }
+    size_t k = (size_t)st->nparams + 1;
+    st->val = calloc(k, sizeof *st->val);
+    st->copy = calloc(k, sizeof *st->copy);
+    st->type = calloc(k, sizeof *st->type);
+    if (!st->val || !st->copy || !st->type) {
+        snprintf(P(db)->err, sizeof P(db)->err, "out of memory");
+        s_free(st);
         return NULL;
     }
     return &st->base;
 }
 
-static void s_bind(pg_stmt_t *st, int i, char *v, Oid type)
+/* copy: v's own copy (freed here), or NULL (v is the caller's). */
+static void s_bind(pg_stmt_t *st, int i, const char *v, char *copy, Oid type)
 {
     if (i < 1 || i > st->nparams) {
-        free(v);
+        free(copy);
         return;
     }
-    free(st->val[i]);
-    st->val[i] = v;
+    free(st->copy[i]);
+    st->val[i] = copy ? copy : v;
+    st->copy[i] = copy;
     if (v && !st->gen) /* the types of the first run are the statement's */
         st->type[i] = type;
 }
 
 static void s_bind_text(db_stmt_t *s, int i, const char *v, long len)
 {
-    s_bind(T(s), i, v ? strndup(v, len < 0 ? strlen(v) : (size_t)len) : NULL, 0);
+    char *c = v ? strndup(v, len < 0 ? strlen(v) : (size_t)len) : NULL;
+    s_bind(T(s), i, c, c, 0);
+}
+
+static void s_bind_text_ref(db_stmt_t *s, int i, const char *v, long len)
+{
+    if (v && len >= 0 && v[len] != '\0') /* text goes to libpq NUL-terminated */
+        s_bind_text(s, i, v, len);
+    else
+        s_bind(T(s), i, v, NULL, 0);
 }
 
 static void s_bind_int64(db_stmt_t *s, int i, int64_t v)
 {
     char buf[24];
     snprintf(buf, sizeof buf, "%" PRId64, v);
-    s_bind(T(s), i, strdup(buf), OID_INT8);
+    char *c = strdup(buf);
+    s_bind(T(s), i, c, c, OID_INT8);
 }
 
 static int s_param_index(db_stmt_t *s, const char *name)
@@ -346,10 +383,11 @@ static int s_run(pg_stmt_t *st)
     pg_t *db = st->db;
     if (!s_connected(db))
         return DB_ERROR;
-    Oid types[PG_MAX_PARAMS + 1];
     for (int i = 1; i <= st->nparams; i++)
-        types[i] = st->used[i] ? st->type[i] : OID_TEXT; /* a value nothing reads */
-    const char *const *vals = (const char *const *)st->val + 1;
+        if (!st->used[i])
+            st->type[i] = OID_TEXT; /* a value nothing reads */
+    Oid *types = st->type;
+    const char *const *vals = st->val + 1;
     if (!st->persistent) {
         st->res = PQexecParams(db->conn, st->sql, st->nparams, types + 1, vals, NULL, NULL, 0);
     } else {
@@ -449,7 +487,7 @@ static size_t s_col_bytes(db_stmt_t *s, int i)
 
 static const db_ops_t s_ops = {
         s_close, s_exec, s_begin_write, s_in_tx, s_errmsg, s_changes, s_prepare, s_finalize,
-        s_reset, s_bind_text, s_bind_int64, s_param_index, s_step, s_ncols, s_col_name,
+        s_reset, s_bind_text, s_bind_text_ref, s_bind_int64, s_param_index, s_step, s_ncols, s_col_name,
         s_col_type, s_col_int64, s_col_text, s_col_bytes,
 };
 

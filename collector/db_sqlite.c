@@ -128,6 +128,14 @@ static void s_bind_text(db_stmt_t *st, int i, const char *s, long len)
         sqlite3_bind_null(S(st), i);
 }
 
+static void s_bind_text_ref(db_stmt_t *st, int i, const char *s, long len)
+{
+    if (s)
+        sqlite3_bind_text(S(st), i, s, len < 0 ? -1 : (int)len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(S(st), i);
+}
+
 static void s_bind_int64(db_stmt_t *st, int i, int64_t v)
 {
     sqlite3_bind_int64(S(st), i, (sqlite3_int64)v);
@@ -185,7 +193,7 @@ static size_t s_col_bytes(db_stmt_t *st, int i)
 
 static const db_ops_t s_ops = {
         s_close, s_exec, s_begin_write, s_in_tx, s_errmsg, s_changes, s_prepare, s_finalize,
-        s_reset, s_bind_text, s_bind_int64, s_param_index, s_step, s_ncols, s_col_name,
+        s_reset, s_bind_text, s_bind_text_ref, s_bind_int64, s_param_index, s_step, s_ncols, s_col_name,
         s_col_type, s_col_int64, s_col_text, s_col_bytes,
 };
 

@@ -114,7 +114,7 @@ static int s_translate(void)
         free(out);
     }
     int n;
-    CHECK(db_pg_translate("WHERE a=?33", &n) == NULL);          /* past 32 */
+    CHECK(db_pg_translate("WHERE a=?2049", &n) == NULL);        /* past 2048 */
     CHECK(db_pg_translate("WHERE a=? AND b=:b", &n) == NULL);   /* mixed */
     return 0;
 }
