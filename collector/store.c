@@ -86,7 +86,10 @@ static const char s_schema[] =
         "CREATE INDEX IF NOT EXISTS alerts_pending ON alerts(id) WHERE state=0;"
         "CREATE TABLE IF NOT EXISTS site_sensors(site TEXT, sensor TEXT, last_us INTEGER, "
         "  PRIMARY KEY(site, sensor));"
-        "CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER);";
+        "CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER);"
+        "CREATE TABLE IF NOT EXISTS rule_history(id INTEGER PRIMARY KEY, site TEXT, rule TEXT, "
+        "  ts INTEGER, at_us INTEGER, was TEXT, status TEXT);"
+        "CREATE INDEX IF NOT EXISTS rule_history_key ON rule_history(site, rule, id);";
 
 
 
@@ -1185,3 +1188,33 @@ uint64_t store_count_events(store_t *self)
     return store_scalar(self, "SELECT COUNT(*) FROM events");
 }
 
+
+/* ------------------------------------------------------------------ */
+/* Rule status history (the dashboard's strip, docs/collector.md)      */
+
+void store_rule_history_add(store_t *self, const char *site, const char *rule, const char *was,
+        const char *status, uint64_t ts_us, uint64_t now_us)
+{
+    sqlite3_stmt *st = s_q(self, Q_HIST_INS,
+            "INSERT INTO rule_history(site, rule, ts, at_us, was, status) "
+            "VALUES(?, ?, ?, ?, ?, ?)");
+    if (!st)
+        return;
+    store_bind(st, 1, site);
+    store_bind(st, 2, rule);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)ts_us);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)now_us);
+    store_bind(st, 5, was);
+    store_bind(st, 6, status);
+    s_step(self, st);
+    /* Bounded per (site, rule): the oldest beyond STORE_RULE_HISTORY go. */
+    st = s_q(self, Q_HIST_TRIM,
+            "DELETE FROM rule_history WHERE site=?1 AND rule=?2 AND id <= (SELECT id FROM "
+            "rule_history WHERE site=?1 AND rule=?2 ORDER BY id DESC LIMIT 1 OFFSET ?3)");
+    if (!st)
+        return;
+    store_bind(st, 1, site);
+    store_bind(st, 2, rule);
+    sqlite3_bind_int(st, 3, STORE_RULE_HISTORY);
+    s_step(self, st);
+}
