@@ -140,12 +140,28 @@
       }), "No sensor has reported on this site."));
   }
 
+  /* One line of an event; the whole of it opens below. */
+  function brief(e) {
+    const p = e.pinhole || {}, sip = e.sip || {};
+    const host = (e.tls && e.tls.sni) || (e.http && e.http.hostname) || "";
+    const ends = e.src_ip ? e.src_ip + ":" + e.src_port + " → " + e.dest_ip + ":" + e.dest_port + " " +
+      (e.proto || "") : "";
+    switch (e.event_type) {
+      case "flow": return [ends, e.app_proto, p.verdict, p.rule || p.nearest_rule, host].filter(Boolean).join("  ");
+      case "sip": return [ends, sip.method, sip.code, sip.call_id, sip.user_agent].filter(Boolean).join("  ");
+      case "nat_port_change": return [e.aor, e.old_public + " → " + e.new_public].join("  ");
+      case "sip_alg": return [e.evidence, e.message, e.header, e.inside, e.outside].filter(Boolean).join("  ");
+      case "rtp_one_way": return [e.call_id, "missing " + e.missing].join("  ");
+      default: return JSON.stringify(e).slice(0, 160);
+    }
+  }
+
   /* Recent events, a page at a time: `next` of a page is the `before` of
    * the one after it; the cursors of the pages above are kept for Newer. */
   const pages = { stack: [], before: null, next: null };
   async function events() {
     const type = document.getElementById("ev-type").value;
-    let path = "/api/events?limit=50&site=" + q + (type ? "&type=" + encodeURIComponent(type) : "");
+    let path = "/api/events?limit=25&site=" + q + (type ? "&type=" + encodeURIComponent(type) : "");
     if (pages.before) path += "&before=" + pages.before;
     const r = await api(path);
     pages.next = r.next;
@@ -157,7 +173,8 @@
       const e = x.event || {};
       return el("tr", { "data-id": x.id }, el("td", { class: "num" }, String(x.id)),
         el("td", {}, e.timestamp || ""), el("td", {}, e.event_type || ""), el("td", { class: "mono" }, x.sensor),
-        el("td", { class: "example" }, JSON.stringify(e)));
+        el("td", { class: "example" }, el("details", {}, el("summary", {}, brief(e)),
+          el("pre", {}, JSON.stringify(e, null, 1)))));
     }), "No event."));
   }
   const go = (before, push) => async () => {
