@@ -23,6 +23,7 @@ int test_websocket(void);
 int test_media(void);
 int test_flowid(void);
 int test_ingest(void);
+int test_store(void);
 int test_compliance(void);
 int test_lrutab(void);
 int test_siptx(void);
@@ -54,6 +55,7 @@ static const struct {
         {"media", test_media},
         {"flowid", test_flowid},
         {"ingest", test_ingest},
+        {"store", test_store},
         {"compliance", test_compliance},
         {"alg", test_alg},
         {"evschema", test_evschema},
