@@ -152,6 +152,8 @@
       case "nat_port_change": return [e.aor, e.old_public + " → " + e.new_public].join("  ");
       case "sip_alg": return [e.evidence, e.message, e.header, e.inside, e.outside].filter(Boolean).join("  ");
       case "rtp_one_way": return [e.call_id, "missing " + e.missing].join("  ");
+      case "nat_binding": return [e.vantage, e.private, (e.old_public ? e.old_public + " → " : "") + e.public,
+        e.method].filter(Boolean).join("  ");
       default: return JSON.stringify(e).slice(0, 160);
     }
   }
@@ -172,7 +174,8 @@
     put("events", table(["Id", "Time", "Type", "Sensor", "Event"], r.events.map((x) => {
       const e = x.event || {};
       return el("tr", { "data-id": x.id }, el("td", { class: "num" }, String(x.id)),
-        el("td", {}, e.timestamp || ""), el("td", {}, e.event_type || ""), el("td", { class: "mono" }, x.sensor),
+        el("td", { class: "nowrap" }, String(e.timestamp || "").replace("T", " ").slice(0, 23)),
+        el("td", {}, e.event_type || ""), el("td", { class: "mono" }, x.sensor),
         el("td", { class: "example" }, el("details", {}, el("summary", {}, brief(e)),
           el("pre", {}, JSON.stringify(e, null, 1)))));
     }), "No event."));
