@@ -12,9 +12,23 @@
   const put = (id, node) => document.getElementById(id).replaceChildren(node);
   const num = (v) => el("td", { class: "num" }, String(v ?? 0));
 
-  function rules(d) {
+  /* Why each rule's flows were not allowed, counted over the site's newest
+   * flow events (the store keeps counts per verdict, not per reason). */
+  function reasons(flows) {
+    const by = {};
+    for (const x of flows) {
+      const p = (x.event || {}).pinhole || {};
+      if (!p.rule || p.verdict === "allowed") continue;
+      const r = (by[p.rule] = by[p.rule] || {});
+      const why = p.reason || p.verdict;
+      r[why] = (r[why] || 0) + 1;
+    }
+    return by;
+  }
+
+  function rules(d, why) {
     put("rules", table(["Rule", "Status", "Purpose", "Source", "Allowed", "Blocked", "Unconfirmed",
-      "First seen", "Last seen", "Example flow (and reason)"],
+      "First seen", "Last seen", "Reasons (newest 1,000 flows)", "Example flow"],
     (d.rules || []).map((r) => el("tr", {
       "data-rule": r.rule,
       class: r.status === "blocked" || r.status === "partly_blocked" ? "bad" : "",
@@ -22,6 +36,7 @@
     el("td", {}, [r.document, r.source].filter(Boolean).join(", ")),
     num(r.allowed), num(r.blocked), num(r.unconfirmed),
     el("td", {}, time(r.first_seen_us)), el("td", {}, time(r.last_seen_us)),
+    el("td", { class: "reasons" }, Object.entries(why[r.rule] || {}).map(([k, n]) => k + " ×" + n).join(", ")),
     el("td", { class: "example" }, r.example || "")))));
   }
 
@@ -200,9 +215,10 @@
   const kind = (t) => api("/api/events?limit=500&site=" + q + "&type=" + t).then((r) => r.events);
   let first = true;
   async function load() {
-    const [d, h, all, natEv, algEv, owEv] = await Promise.all([api("/api/sites/" + q),
+    const [d, h, all, natEv, algEv, owEv, flows] = await Promise.all([api("/api/sites/" + q),
       api("/api/sites/" + q + "/history"), api("/api/sensors"), kind("nat_port_change"),
-      kind("sip_alg"), kind("rtp_one_way")]);
+      kind("sip_alg"), kind("rtp_one_way"),
+      api("/api/events?limit=1000&site=" + q + "&type=flow").then((r) => r.events)]);
     document.title = "pinhole: " + d.site;
     document.getElementById("site-name").textContent = d.site;
     document.getElementById("verdict").replaceChildren(status(d.status));
@@ -212,7 +228,7 @@
       " failing, " + (c.unverified ?? 0) + " unverified, " + (c.waived ?? 0) + " waived; NAT " +
       d.nat.verdict + "; SIP ALG " + d.sip_alg + "; " + (c.requirements_violated ?? 0) +
       " requirements violated";
-    rules(d);
+    rules(d, reasons(flows));
     history(h);
     requirements(d);
     unexpected(d);

@@ -160,7 +160,8 @@ def main():
                           "%s: %s has a label %s" % (where, n, label))
         prometheus_checks(lab, exprs, tmp)
     finally:
-        lab.stop()
+        rc = lab.stop()
+        check(rc in (0, None), "the collector ended cleanly (exit %s)" % rc)
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d failed" % len(ERRORS) if ERRORS else "all passed")
     return 1 if ERRORS else 0

@@ -188,6 +188,8 @@ def case_pages(a, b, lab, shots):
                   " return r ? [...r.cells].map(c => c.textContent) : null; })()", what="rule rows")
     check(rule[1] == "blocked" and "8445" in rule[2] + rule[3] and int(rule[5]) > 0,
           "site page: PBX-CFG row is blocked, with purpose and counts (%r)" % rule[:6])
+    check("no_answer ×" in rule[9] and "reset ×1" in rule[9],
+          "site page: PBX-CFG's reasons (%r)" % rule[9])
     check(b.eval("document.querySelector('#rules tr[data-rule=\"PBX-CFG\"]').classList"
                  ".contains('bad')"), "site page: the blocked rule row stands out")
     hist = b.eval("(() => { const r = document.querySelector('#history tr[data-rule=\"DM-EP-3\"]');"
@@ -337,7 +339,8 @@ def main():
             check(False, str(e))
         finally:
             b.stop()
-            lab.stop()
+            rc = lab.stop()
+            check(rc in (0, None), "the collector ended cleanly (exit %s)" % rc)
             if ERRORS:
                 print("collector log:", open(os.path.join(tmp, "collector.log")).read()[-3000:])
             shutil.rmtree(tmp, ignore_errors=True)
