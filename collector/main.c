@@ -444,9 +444,11 @@ int main(int argc, char **argv)
     char err[512];
     int status = 2;
     http_t *http = NULL;
+    static char token[256]; /* --http-token's */
     if (o.check_only) { /* rules, inventory, and the keys the collector would use */
         size_t allowed = 0;
-        if (receive_check(&o.rx, &allowed, err, sizeof err) != 0) {
+        if (receive_check(&o.rx, &allowed, err, sizeof err) != 0 ||
+                (o.http_token && !s_http_token(o.http_token, token, sizeof token, err, sizeof err))) {
             log_error("%s", err);
             rules_destroy(&rs);
             return 2;
@@ -489,7 +491,6 @@ int main(int argc, char **argv)
             goto fail;
         }
         hc.addr = addr;
-        static char token[256];
         if (o.http_token) {
             if (!s_http_token(o.http_token, token, sizeof token, err, sizeof err))
                 goto fail;

@@ -269,6 +269,16 @@ def case_token(a, b, lab, shots):
     path = os.path.join(lab.tmp, "token")
     with open(path, "w") as f:
         f.write(token + "\n")
+    short = os.path.join(lab.tmp, "short-token")
+    with open(short, "w") as f:
+        f.write("too short\n")
+    for tok, want in ((path, 0), (short, 2), (os.path.join(lab.tmp, "none"), 2)):
+        r = subprocess.run([a.collector, "--plain", "--inventory",
+                            os.path.join(a.src, "rules/inventory/lab.yaml"), "--rules",
+                            os.path.join(a.src, "rules"), "--http-token", tok, "--check"],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == want, "token: --check with %s exits %d (%d: %s)" % (
+            os.path.basename(tok), want, r.returncode, r.stderr.strip()[-200:]))
     lab.start(extra=["--http-token", path])
     for p in ("/api/sites", "/api/overview", "/api/events", "/api/sites/lab-branch", "/metrics"):
         status, headers, _ = raw(lab, p)
