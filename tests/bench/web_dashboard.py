@@ -123,7 +123,8 @@ def main():
         reads = ["/api/overview", "/api/sensors", "/api/sites/" + site,
                  "/api/sites/%s/history" % site, "/api/events?limit=25&site=" + site,
                  "/api/events?limit=500&site=%s&type=nat_port_change" % site,
-                 "/api/events?limit=500&site=%s&type=sip_alg" % site]
+                 "/api/events?limit=500&site=%s&type=sip_alg" % site,
+                 "/api/events?limit=1000&site=%s&type=flow" % site]
         print("%-58s %9s %9s" % ("API read (median of %d)" % a.runs, "ms", "bytes"))
         for p in reads:
             ts = [timed(lab, p) for _ in range(a.runs)]
