@@ -4,7 +4,8 @@ panel or variable queries is a family of the collector's /metrics (a
 collector on loopback fed by sensors reading the lab captures), every
 label it matches or groups by is a label of that family's samples, and
 each query is valid PromQL: a Prometheus on loopback scrapes the collector
-and evaluates them all."""
+and evaluates them all. The collector wants a bearer token (--http-token),
+which Prometheus sends (authorization: credentials_file)."""
 import argparse
 import json
 import os
@@ -20,6 +21,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from collector_lib import Lab, free_port, wait_until  # noqa: E402
 
 ERRORS = []
+TOKEN = "grafana-test-token-0123456789"
 METRIC = re.compile(r"\bpinhole_[a-z0-9_]+")
 
 
@@ -81,6 +83,14 @@ def promql(expr):
     return expr.replace("$__rate_interval", "1m").replace("$site", ".*")
 
 
+def get(lab, path):
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (lab.http_port, path),
+                                 headers={"Authorization": "Bearer " + TOKEN})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        body = r.read().decode()
+        return json.loads(body) if path.startswith("/api/") else body
+
+
 def prometheus_checks(lab, exprs, tmp):
     exe = shutil.which("prometheus")
     if not exe:
@@ -90,8 +100,10 @@ def prometheus_checks(lab, exprs, tmp):
     cfg = os.path.join(tmp, "prometheus.yml")
     with open(cfg, "w") as f:
         f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-                "scrape_configs:\n  - job_name: pinhole\n    static_configs:\n"
-                "      - targets: ['127.0.0.1:%d']\n" % lab.http_port)
+                "scrape_configs:\n  - job_name: pinhole\n"
+                "    authorization:\n      credentials_file: %s\n"
+                "    static_configs:\n      - targets: ['127.0.0.1:%d']\n"
+                % (os.path.join(tmp, "token"), lab.http_port))
     log = open(os.path.join(tmp, "prometheus.log"), "w")
     proc = subprocess.Popen([exe, "--config.file", cfg, "--storage.tsdb.path",
                              os.path.join(tmp, "tsdb"), "--web.listen-address",
@@ -138,14 +150,16 @@ def main():
     try:
         for name in ("branch-inside", "voip"):
             lab.keygen(name)
-        lab.start()
+        with open(os.path.join(tmp, "token"), "w") as f:
+            f.write(TOKEN + "\n")
+        lab.start(extra=["--http-token", os.path.join(tmp, "token")])
         geoip = ["--geoip", os.path.join(a.src, "tests/data/lab-asn.mmdb")]
         for name, cap in (("branch-inside", "lab-https-inside.pcap"),
                           ("voip", "lab-sip-portchange-inside.pcap")):
             cmd, _ = lab.sensor_cmd(name, [cap], events=False, extra=geoip)
             subprocess.run(cmd, capture_output=True, timeout=120)
-        wait_until("both sites", lambda: all(s["observed"] for s in lab.get("/api/sites")["sites"]))
-        fam = families(lab.get("/metrics"))
+        wait_until("both sites", lambda: all(s["observed"] for s in get(lab, "/api/sites")["sites"]))
+        fam = families(get(lab, "/metrics"))
         for where, e in exprs:
             names = set(METRIC.findall(e))
             check(names, "%s queries a pinhole metric: %s" % (where, e))
