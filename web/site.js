@@ -27,15 +27,16 @@
   }
 
   function rules(d, why) {
-    put("rules", table(["Rule", "Status", "Purpose", "Source", "Allowed", "Blocked", "Unconfirmed",
-      "First seen", "Last seen", "Reasons (newest 1,000 flows)", "Example flow"],
+    put("rules", table(["Rule", "Status", "Purpose", "Source", "Allowed", "Blocked", "Uncon\u00adfirmed",
+      "First and last seen", "Reasons (newest 1,000 flows)", "Example flow"],
     (d.rules || []).map((r) => el("tr", {
       "data-rule": r.rule,
       class: r.status === "blocked" || r.status === "partly_blocked" ? "bad" : "",
-    }, el("td", { class: "mono" }, r.rule), el("td", {}, status(r.status)), el("td", {}, r.purpose || ""),
-    el("td", {}, [r.document, r.source].filter(Boolean).join(", ")),
+    }, el("td", { class: "mono" }, r.rule), el("td", {}, status(r.status)),
+    el("td", { class: "purpose" }, r.purpose || ""),
+    el("td", { class: "source" }, [r.document, r.source].filter(Boolean).join(", ")),
     num(r.allowed), num(r.blocked), num(r.unconfirmed),
-    el("td", {}, time(r.first_seen_us)), el("td", {}, time(r.last_seen_us)),
+    el("td", { class: "nowrap" }, time(r.first_seen_us), el("br"), time(r.last_seen_us)),
     el("td", { class: "reasons" }, Object.entries(why[r.rule] || {}).map(([k, n]) => k + " ×" + n).join(", ")),
     el("td", { class: "example" }, r.example || "")))));
   }

@@ -188,8 +188,8 @@ def case_pages(a, b, lab, shots):
                   " return r ? [...r.cells].map(c => c.textContent) : null; })()", what="rule rows")
     check(rule[1] == "blocked" and "8445" in rule[2] + rule[3] and int(rule[5]) > 0,
           "site page: PBX-CFG row is blocked, with purpose and counts (%r)" % rule[:6])
-    check("no_answer ×" in rule[9] and "reset ×1" in rule[9],
-          "site page: PBX-CFG's reasons (%r)" % rule[9])
+    check("no_answer ×" in rule[8] and "reset ×1" in rule[8],
+          "site page: PBX-CFG's reasons (%r)" % rule[8])
     check(b.eval("document.querySelector('#rules tr[data-rule=\"PBX-CFG\"]').classList"
                  ".contains('bad')"), "site page: the blocked rule row stands out")
     hist = b.eval("(() => { const r = document.querySelector('#history tr[data-rule=\"DM-EP-3\"]');"
