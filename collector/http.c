@@ -614,8 +614,7 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
     const web_asset_t *page = s_asset(url);
     if (page)
         return s_page(c, page);
-    if ((strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0) &&
-            !s_authorized(self, c))
+    if ((strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0) && !s_authorized(self, c))
         return s_unauthorized(c);
     if (strcmp(url, "/api/events") == 0)
         return s_events(self, c);

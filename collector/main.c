@@ -400,8 +400,10 @@ static bool s_http_token(const char *path, char *tok, size_t n, char *err, size_
     for (size_t i = 0; ok && i < len; i++)
         ok = tok[i] > ' ' && tok[i] < 0x7f;
     if (!ok || len < 16 || len + 1 >= n) {
-        snprintf(err, errlen, "--http-token %s: want a token of 16 to %zu printable characters "
-                "without spaces on its first line", path, n - 2);
+        snprintf(err, errlen,
+                "--http-token %s: want a token of 16 to %zu printable characters "
+                "without spaces on its first line",
+                path, n - 2);
         return false;
     }
     return true;
