@@ -1188,7 +1188,6 @@ uint64_t store_count_events(store_t *self)
     return store_scalar(self, "SELECT COUNT(*) FROM events");
 }
 
-
 /* ------------------------------------------------------------------ */
 /* Rule status history (the dashboard's strip, docs/collector.md)      */
 
