@@ -178,6 +178,8 @@ static void s_example(json_object *e, char *buf, size_t n)
             host ? " host " : "", host ? host : "", reason ? " " : "", s_or(reason, ""));
 }
 
+static uint64_t s_now_us(void);
+
 static void s_rule(aggregate_t *self, const char *site, const char *rule, const char *verdict,
         uint64_t ts, const char *example, const char *device)
 {
@@ -197,6 +199,7 @@ static void s_rule(aggregate_t *self, const char *site, const char *rule, const 
     if (strcmp(now, r.status) == 0)
         return;
     store_rule_set_status(self->store, site, rule, now);
+    store_rule_history_add(self->store, site, rule, r.status, now, ts, s_now_us());
     char msg[200];
     snprintf(msg, sizeof msg, "rule %s at %s is now %s", rule, site, now);
     if (r.status[0] || compliance_status_is_bad(now))

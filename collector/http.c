@@ -39,7 +39,18 @@
  * it), with `next`, the cursor for the following page. The page is streamed:
  * the response callback reads HTTP_EVENTS_CHUNK rows at a time, each read a
  * short one of its own, so memory stays bounded and no reader holds a
- * snapshot while a slow client reads. */
+ * snapshot while a slow client reads.
+ *
+ * The dashboard
+ * -------------
+ * GET / and the other files of web/ come from web_assets (embedded at build
+ * time): plain HTML, CSS and JavaScript that read /api/ like any client.
+ * Every response carries a strict Content-Security-Policy (scripts and
+ * styles from this origin only: no inline script, nothing from elsewhere)
+ * and the usual companions. With --http-token, /api/ and /metrics want
+ * "Authorization: Bearer TOKEN" (compared in constant time); the page's
+ * files hold no data and are served to anyone, /health too (a liveness
+ * probe). */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -57,6 +68,7 @@
 #include "health.h"
 #include "log.h"
 #include "strbuf.h"
+#include "web_assets.h"
 
 #define HTTP_EVENTS_DEFAULT 100 /* events a page without `limit` */
 #define HTTP_EVENTS_MAX 1000    /* events a page at most */
@@ -263,14 +275,88 @@ static void *s_watchdog(void *arg)
 /* ------------------------------------------------------------------ */
 /* Replies                                                             */
 
+/* The headers of every response: the browser runs nothing but this
+ * origin's own files, frames nothing, guesses no type, sends no referrer. */
+static void s_headers(struct MHD_Response *r, const char *type)
+{
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "Content-Security-Policy",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+            "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
+    MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+}
+
 static enum MHD_Result s_reply(struct MHD_Connection *c, unsigned status, const char *type,
         char *body)
 {
     if (!body)
         body = strdup("{\"error\":\"out of memory\"}");
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(r, "Content-Type", type);
+    s_headers(r, type);
     enum MHD_Result rc = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+/* A file of the dashboard, or NULL. "/" is its overview. */
+static const web_asset_t *s_asset(const char *url)
+{
+    if (strcmp(url, "/") == 0)
+        url = "/index.html";
+    for (const web_asset_t *a = web_assets; a->path; a++)
+        if (strcmp(a->path, url) == 0)
+            return a;
+    return NULL;
+}
+
+static enum MHD_Result s_page(struct MHD_Connection *c, const web_asset_t *a)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+            a->len, (void *)(uintptr_t)a->data, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    s_headers(r, a->type);
+    enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+/* True if the request may read /api/ and /metrics: no token is set, or
+ * it sent "Authorization: Bearer TOKEN". Compared in constant time (the
+ * token's length is not a secret). */
+static bool s_authorized(const http_t *self, struct MHD_Connection *c)
+{
+    const char *want = self->cfg.token;
+    if (!want)
+        return true;
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (!h || strncmp(h, "Bearer ", 7) != 0)
+        return false;
+    h += 7;
+    size_t n = strlen(want);
+    if (strlen(h) != n)
+        return false;
+    unsigned char diff = 0;
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)(h[i] ^ want[i]);
+    return diff == 0;
+}
+
+static enum MHD_Result s_unauthorized(struct MHD_Connection *c)
+{
+    char *body = strdup("{\"error\":\"a bearer token is required (--http-token)\"}");
+    if (!body)
+        return MHD_NO;
+    struct MHD_Response *r =
+            MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    s_headers(r, "application/json");
+    MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"pinhole\"");
+    enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, r);
     MHD_destroy_response(r);
     return rc;
 }
@@ -424,7 +510,7 @@ static enum MHD_Result s_events(http_t *self, struct MHD_Connection *c)
         s_events_free(s);
         return MHD_NO;
     }
-    MHD_add_response_header(r, "Content-Type", json);
+    s_headers(r, json);
     enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return rc;
@@ -489,10 +575,19 @@ static enum MHD_Result s_route(http_t *self, struct MHD_Connection *c, const cha
                 c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", s_metrics(self, db));
     if (strcmp(url, "/api/sites") == 0 || strcmp(url, "/api/sites/") == 0)
         return s_reply(c, MHD_HTTP_OK, json, store_json_sites(db, self->sites, self->nsites));
+    if (strcmp(url, "/api/overview") == 0)
+        return s_reply(c, MHD_HTTP_OK, json, store_json_overview(db, self->sites, self->nsites));
     if (strncmp(url, "/api/sites/", 11) == 0) {
-        for (size_t i = 0; i < self->nsites; i++)
-            if (strcmp(url + 11, self->sites[i]) == 0)
-                return s_reply(c, MHD_HTTP_OK, json, store_json_site(db, self->cfg.rules, i));
+        const char *name = url + 11, *slash = strchr(name, '/');
+        size_t n = slash ? (size_t)(slash - name) : strlen(name);
+        bool history = slash && strcmp(slash, "/history") == 0;
+        for (size_t i = 0; (!slash || history) && i < self->nsites; i++) {
+            if (strlen(self->sites[i]) != n || strncmp(name, self->sites[i], n) != 0)
+                continue;
+            return s_reply(c, MHD_HTTP_OK, json,
+                    history ? store_json_rule_history(db, self->sites[i])
+                            : store_json_site(db, self->cfg.rules, i));
+        }
         return s_reply(c, MHD_HTTP_NOT_FOUND, json, s_error("no such site in the inventory"));
     }
     if (strcmp(url, "/api/sensors") == 0)
@@ -516,6 +611,11 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
     s_phase(self, c, true);
     if (strcmp(method, "GET") != 0)
         return s_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json", s_error("GET only"));
+    const web_asset_t *page = s_asset(url);
+    if (page)
+        return s_page(c, page);
+    if ((strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0) && !s_authorized(self, c))
+        return s_unauthorized(c);
     if (strcmp(url, "/api/events") == 0)
         return s_events(self, c);
     unsigned slot;

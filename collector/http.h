@@ -33,6 +33,7 @@ typedef struct {
     const rules_t *rules;
     store_cfg_t store;
     http_limits_t lim;
+    const char *token; /* bearer token for /api/ and /metrics; NULL: none */
 } http_cfg_t;
 
 typedef struct http http_t;

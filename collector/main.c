@@ -32,6 +32,7 @@ typedef struct {
     const char *inventory;
     const char *db;
     const char *http;
+    const char *http_token; /* --http-token FILE */
     receive_cfg_t rx;
     alert_cfg_t alert;
     store_cfg_t store;
@@ -108,6 +109,9 @@ static void s_usage(FILE *f)
             "      --http-per-ip N      ... from one client address (default 16)\n"
             "      --http-timeout S     an HTTP request must arrive whole within this\n"
             "                           (default 5)\n"
+            "      --http-token FILE    /api/* and /metrics want 'Authorization: Bearer' and\n"
+            "                           the token in FILE (its first line); the dashboard\n"
+            "                           at / asks for it\n"
             "      --alerts FILE        alerts as JSON lines (SIGHUP opens it again)\n"
             "      --syslog             alerts to syslog too\n"
             "      --alert-publish EP   re-publish alerts on a ZeroMQ PUB socket\n"
@@ -152,7 +156,7 @@ static int s_parse(int argc, char **argv, options_t *o)
 {
     enum { O_RULES = 256, O_INVENTORY, O_KEY, O_ALLOW, O_PLAIN, O_HTTP, O_ALERTS, O_SYSLOG,
         O_ALERT_PUB, O_SUPPRESS, O_SILENCE, O_WINDOW, O_MAXMSG, O_MAXEV, O_MAXDB, O_SYNC, O_CHECK,
-        O_IDRET, O_HTTP_THREADS, O_HTTP_CONNS, O_HTTP_PER_IP, O_HTTP_TIMEOUT };
+        O_IDRET, O_HTTP_THREADS, O_HTTP_CONNS, O_HTTP_PER_IP, O_HTTP_TIMEOUT, O_HTTP_TOKEN };
     static const struct option longs[] = {
             {"rules", required_argument, NULL, O_RULES},
             {"inventory", required_argument, NULL, O_INVENTORY},
@@ -163,6 +167,7 @@ static int s_parse(int argc, char **argv, options_t *o)
             {"http-connections", required_argument, NULL, O_HTTP_CONNS},
             {"http-per-ip", required_argument, NULL, O_HTTP_PER_IP},
             {"http-timeout", required_argument, NULL, O_HTTP_TIMEOUT},
+            {"http-token", required_argument, NULL, O_HTTP_TOKEN},
             {"alerts", required_argument, NULL, O_ALERTS}, {"syslog", no_argument, NULL, O_SYSLOG},
             {"alert-publish", required_argument, NULL, O_ALERT_PUB},
             {"suppress", required_argument, NULL, O_SUPPRESS},
@@ -193,6 +198,7 @@ static int s_parse(int argc, char **argv, options_t *o)
             case O_ALLOW: o->rx.allow_path = optarg; break;
             case O_PLAIN: o->rx.plain = true; break;
             case O_HTTP: o->http = optarg; break;
+            case O_HTTP_TOKEN: o->http_token = optarg; break;
             case O_HTTP_THREADS:
             case O_HTTP_CONNS:
             case O_HTTP_PER_IP:
@@ -379,6 +385,33 @@ static int s_loop(collector_t *c)
     return 0;
 }
 
+/* The bearer token of --http-token: the file's first line, without the
+ * line end; at least 16 characters, printable, no spaces (it goes in a
+ * header). False (err says why) if it cannot be read or is not one. */
+static bool s_http_token(const char *path, char *tok, size_t n, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "--http-token %s: cannot read it", path);
+        return false;
+    }
+    bool ok = fgets(tok, (int)n, f) != NULL;
+    fclose(f);
+    size_t len = ok ? strcspn(tok, "\r\n") : 0;
+    if (ok)
+        tok[len] = '\0';
+    for (size_t i = 0; ok && i < len; i++)
+        ok = tok[i] > ' ' && tok[i] < 0x7f;
+    if (!ok || len < 16 || len + 1 >= n) {
+        snprintf(err, errlen,
+                "--http-token %s: want a token of 16 to %zu printable characters "
+                "without spaces on its first line",
+                path, n - 2);
+        return false;
+    }
+    return true;
+}
+
 static bool s_http_addr(const char *s, char *addr, size_t n, uint16_t *port)
 {
     const char *colon = strrchr(s, ':');
@@ -416,9 +449,11 @@ int main(int argc, char **argv)
     char err[512];
     int status = 2;
     http_t *http = NULL;
+    static char token[256]; /* --http-token's */
     if (o.check_only) { /* rules, inventory, and the keys the collector would use */
         size_t allowed = 0;
-        if (receive_check(&o.rx, &allowed, err, sizeof err) != 0) {
+        if (receive_check(&o.rx, &allowed, err, sizeof err) != 0 ||
+                (o.http_token && !s_http_token(o.http_token, token, sizeof token, err, sizeof err))) {
             log_error("%s", err);
             rules_destroy(&rs);
             return 2;
@@ -461,9 +496,15 @@ int main(int argc, char **argv)
             goto fail;
         }
         hc.addr = addr;
+        if (o.http_token) {
+            if (!s_http_token(o.http_token, token, sizeof token, err, sizeof err))
+                goto fail;
+            hc.token = token;
+        }
         if (!(http = http_new(&hc, err, sizeof err)))
             goto fail;
-        log_notice("HTTP API on http://%s:%u/ (/api/sites, /metrics, /health)", addr, http_port(http));
+        log_notice("dashboard on http://%s:%u/ (API /api/sites, /metrics, /health%s)", addr,
+                http_port(http), hc.token ? "; bearer token required" : "");
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -191,6 +191,14 @@ int store_facts_get(store_t *self, const rules_t *rules, size_t site, store_fact
 void store_facts_fini(store_facts_t *f);
 void store_site_set(store_t *self, const char *site, int compliant, const char *nat);
 
+/* A rule's status changed at a site (was: "" if it had none): kept for the
+ * dashboard's history strip, the newest STORE_RULE_HISTORY per (site,
+ * rule). ts_us: the traffic's time of the flow that changed it; now_us:
+ * the wall clock. */
+#define STORE_RULE_HISTORY 32
+void store_rule_history_add(store_t *self, const char *site, const char *rule, const char *was,
+        const char *status, uint64_t ts_us, uint64_t now_us);
+
 /* --- alerts (writer) -------------------------------------------------- */
 
 void store_alert_add(store_t *self, const char *kind, const char *body);
@@ -230,6 +238,13 @@ typedef struct {
 int store_events_page(store_t *self, const store_events_query_t *q, unsigned n, bool first,
         strbuf_t *out, int64_t *last, bool *more);
 char *store_json_alerts(store_t *self, unsigned limit);
+/* GET /api/overview: each site of `sites` as in store_json_sites, with its
+ * failing rules, counts (unexpected flows, one-way calls, ...) and the
+ * sensors that reported on it: the dashboard's overview in one read. */
+char *store_json_overview(store_t *self, const char *const *sites, size_t nsites);
+/* GET /api/sites/NAME/history: the site's rule status changes, oldest
+ * first per rule (at most STORE_RULE_HISTORY each). */
+char *store_json_rule_history(store_t *self, const char *site);
 /* Appends the stored metrics to buf (Prometheus text format). */
 void store_metrics(store_t *self, strbuf_t *out, const char *const *sites, size_t nsites,
         const char *const *const *site_rules, const size_t *nsite_rules);

@@ -336,3 +336,78 @@ char *store_json_alerts(store_t *self, unsigned limit)
     return s_take(o);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* The dashboard's reads                                               */
+
+/* Files each row of `rows` (objects with a "site") under by[site][key]: an
+ * array of them, or with `one` the row itself. Frees rows. */
+static void s_by_site(json_object *by, json_object *rows, const char *key, bool one)
+{
+    for (size_t i = 0; i < json_object_array_length(rows); i++) {
+        json_object *row = json_object_array_get_idx(rows, i), *site, *entry, *arr;
+        if (!json_object_object_get_ex(row, "site", &site))
+            continue;
+        const char *name = json_object_get_string(site);
+        if (!json_object_object_get_ex(by, name, &entry)) {
+            entry = json_object_new_object();
+            json_object_object_add(by, name, entry);
+        }
+        json_object_get(row);
+        json_object_object_del(row, "site");
+        if (one) {
+            json_object_object_add(entry, key, row);
+            continue;
+        }
+        if (!json_object_object_get_ex(entry, key, &arr)) {
+            arr = json_object_new_array();
+            json_object_object_add(entry, key, arr);
+        }
+        json_object_array_add(arr, row);
+    }
+    json_object_put(rows);
+}
+
+char *store_json_overview(store_t *self, const char *const *sites, size_t nsites)
+{
+    /* Three reads for every site at once, not three a site: the page stays
+     * quick with a thousand of them. */
+    json_object *by = json_object_new_object();
+    s_by_site(by, s_rows(self,
+            "SELECT site, rule, status FROM rules WHERE status IN ('blocked', 'partly_blocked') "
+            "ORDER BY site, rule", NULL, NULL, NULL, 0), "failing_rules", false);
+    s_by_site(by, s_rows(self,
+            "SELECT site, unexpected, one_way, missed, alg_signs, groups_dropped FROM sites",
+            NULL, NULL, NULL, 0), "counts", true);
+    s_by_site(by, s_rows(self,
+            "SELECT site, sensor, last_us AS last_event_us FROM site_sensors ORDER BY site, sensor",
+            NULL, NULL, NULL, 0), "sensors", false);
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; i < nsites; i++) {
+        json_object *o = s_site_object(self, sites[i]), *entry, *v;
+        static const char *const keys[] = {"failing_rules", "counts", "sensors"};
+        bool has = json_object_object_get_ex(by, sites[i], &entry);
+        for (size_t k = 0; k < 3; k++) {
+            if (has && json_object_object_get_ex(entry, keys[k], &v))
+                json_object_object_add(o, keys[k], json_object_get(v));
+            else
+                json_object_object_add(o, keys[k],
+                        k == 1 ? json_object_new_object() : json_object_new_array());
+        }
+        json_object_array_add(arr, o);
+    }
+    json_object_put(by);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "sites", arr);
+    return s_take(o);
+}
+
+char *store_json_rule_history(store_t *self, const char *site)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "site", json_object_new_string(site));
+    json_object_object_add(o, "history", s_rows(self,
+            "SELECT rule, ts AS ts_us, at_us, was, status FROM rule_history WHERE site=:site "
+            "ORDER BY rule, id", site, NULL, NULL, 0));
+    return s_take(o);
+}

@@ -6,7 +6,8 @@
 # 2. runs a collector on loopback (CURVE keys made in build/demo/) and has
 #    three sensors publish to it: the inside and outside views of lab-branch
 #    and a phone site, lab-voip; prints each site's compliance from the
-#    collector's HTTP API.
+#    collector's HTTP API and the dashboard's URL, and (on a terminal) keeps
+#    the collector running until Enter is pressed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -60,5 +61,11 @@ for s in json.load(sys.stdin)["sites"]:
           s["flows"], s["rules_failing"], s["nat"]))'
 echo "(API: /api/sites/lab-branch, /api/sensors, /api/events, /metrics on 127.0.0.1:$http"
 echo " while it runs; alerts in $D/alerts.jsonl; state in $D/collector.db)"
+echo
+echo "Dashboard: http://127.0.0.1:$http/"
+echo "  (from another machine: ssh -L $http:127.0.0.1:$http THIS-HOST, then the same URL)"
+if [ -t 0 ] && [ -z "${PINHOLE_DEMO_NO_WAIT:-}" ]; then
+    read -r -p "Press Enter to stop the collector. " _ || true
+fi
 kill -TERM $collector; wait $collector || true
 trap - EXIT

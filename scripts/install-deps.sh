@@ -11,7 +11,7 @@ PKGS=(
     libmaxmind-db-writer-perl mmdb-bin
     tcpdump tshark nginx-light curl openssl python3 python3-jsonschema prometheus postgresql
     iproute2 iptables nftables ethtool conntrack libndpi-bin kamailio sip-tester tcpreplay
-    dnsmasq-base
+    dnsmasq-base chromium
 )
 
 missing=()

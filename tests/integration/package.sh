@@ -66,6 +66,11 @@ done
     fail "rules: $(ls "$R/usr/share/pinhole/rules")"
 cmp -s "$SRC/rules/inventory/example.yaml" "$R/usr/share/pinhole/examples/inventory.yaml" ||
     fail "no example inventory"
+# The dashboard is in the collector itself: each web/ file's longest line.
+for f in "$SRC"/web/*; do
+    line=$(awk 'length > n { n = length; l = $0 } END { print l }' "$f")
+    grep -aqF -- "$line" "$R/usr/bin/pinhole-collector" || fail "the collector lacks web/${f##*/}"
+done
 grep -q '^\.TH "pinhole-rules" "5"' "$R/usr/share/man/man5/pinhole-rules.5" ||
     fail "pinhole-rules.5: no .TH line"
 for p in pinhole-sensor.8 pinhole-collector.8 pinhole-keygen.1; do

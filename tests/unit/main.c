@@ -23,6 +23,7 @@ int test_websocket(void);
 int test_media(void);
 int test_flowid(void);
 int test_ingest(void);
+int test_store(void);
 int test_compliance(void);
 int test_db(void);
 int test_lrutab(void);
@@ -55,6 +56,7 @@ static const struct {
         {"media", test_media},
         {"flowid", test_flowid},
         {"ingest", test_ingest},
+        {"store", test_store},
         {"compliance", test_compliance},
         {"db", test_db},
         {"alg", test_alg},

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "store.h"
 #include "unit.h"
 
 int test_db(void);
@@ -140,9 +141,70 @@ static int s_display(void)
     return 0;
 }
 
+/* Runs sql on the file (outside the store). */
+static int s_raw(const char *path, const char *sql)
+{
+    char err[256];
+    db_cfg_t cfg = {.readonly = false, .sync_full = false, .max_bytes = 0};
+    db_t *db = db_open(path, &cfg, err, sizeof err);
+    int rc = db ? db_exec(db, sql) : -1;
+    db_close(&db);
+    return rc;
+}
+
+static int64_t s_raw_scalar(const char *path, const char *sql)
+{
+    char err[256];
+    db_cfg_t cfg = {.readonly = true, .sync_full = false, .max_bytes = 0};
+    db_t *db = db_open(path, &cfg, err, sizeof err);
+    db_type_t t;
+    int64_t v = db ? s_scalar(db, sql, &t) : -1;
+    db_close(&db);
+    return v;
+}
+
+/* A database of an older schema version is migrated at open; one of a
+ * newer version is refused, and said so. */
+static int s_migrations(void)
+{
+    char path[] = "/tmp/pinhole-unit-mig-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    store_cfg_t cfg;
+    store_cfg_defaults(&cfg);
+    cfg.sync_full = false;
+    char err[512];
+    store_t *st = store_open(path, &cfg, false, err, sizeof err);
+    CHECK(st != NULL);
+    store_close(&st);
+    int64_t v = s_raw_scalar(path, "SELECT version FROM schema_version");
+    CHECK(v >= 2);
+    /* back to version 1: the rule history did not exist then */
+    CHECK(s_raw(path, "DROP TABLE rule_history; UPDATE schema_version SET version=1") == 0);
+    st = store_open(path, &cfg, false, err, sizeof err);
+    CHECK(st != NULL);
+    store_close(&st);
+    CHECK_EQ(s_raw_scalar(path, "SELECT version FROM schema_version"), v);
+    CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM rule_history"), 0);
+    /* a newer collector's database */
+    CHECK(s_raw(path, "UPDATE schema_version SET version=999") == 0);
+    st = store_open(path, &cfg, false, err, sizeof err);
+    CHECK(st == NULL);
+    CHECK(strstr(err, "version 999, newer than this collector's") != NULL);
+    unlink(path);
+    char wal[64];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    unlink(wal);
+    return 0;
+}
+
 int test_db(void)
 {
     RUN(s_sqlite);
+    RUN(s_migrations);
     RUN(s_translate);
     RUN(s_display);
     return 0;
