@@ -140,6 +140,13 @@ static int s_exec(db_t *db, const char *sql)
     if (ok) {
         PGresult *res = PQexec(self->conn, sql);
         ok = s_ok(self, res);
+        /* COMMIT of a transaction with a failed statement "succeeds" as a
+         * ROLLBACK: nothing was committed. */
+        if (ok && strncmp(sql, "COMMIT", 6) == 0 && strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+            snprintf(self->err, sizeof self->err, "the transaction was rolled back (%s)",
+                    PQcmdStatus(res));
+            ok = false;
+        }
         PQclear(res);
     }
     if (ends)
