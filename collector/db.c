@@ -20,8 +20,11 @@ void db_target_display(const char *target, char *out, size_t n)
     char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
     if (at && colon && colon < at && at - colon > 1)
         memmove(colon + 2, at, strlen(at) + 1), colon[1] = '*';
-    char *pw = strstr(out, "password=");
+    char *pw = strstr(out, "?password=");
+    if (!pw)
+        pw = strstr(out, "&password=");
     if (pw) {
+        pw++;
         char *end = pw + 9 + strcspn(pw + 9, "&");
         if (end > pw + 9)
             memmove(pw + 10, end, strlen(end) + 1), pw[9] = '*';

@@ -7,7 +7,10 @@
  * `:name`; db_pg.c numbers them $N), scalar GREATEST/LEAST exist in both
  * (db_sqlite.c defines them), booleans are compared (`x = 1`), never used
  * as numbers, and integers are 64-bit (BIGINT). What differs in the schema
- * (an id column) is asked of db_dialect().
+ * (an id column) is asked of db_dialect(). No SQL comments, and no ? or
+ * :name inside a comment or an E'' string: the PostgreSQL backend skips
+ * only '...' and "..." when it numbers placeholders. Text sorts in byte
+ * order on SQLite and in the database's collation on PostgreSQL.
  *
  * A statement's values are copied when bound; a row's columns stay valid
  * until the next db_step, db_reset or db_finalize of that statement. A
@@ -67,7 +70,8 @@ void db_reset(db_stmt_t *st);
 
 /* i counts from 1; len < 0: up to the NUL. A NULL s binds NULL. */
 void db_bind_text(db_stmt_t *st, int i, const char *s, long len);
-/* The same, without a copy: s must stay as it is until the statement's
+/* The same, without a copy where the backend can (SQLite; PostgreSQL for a
+ * NUL-terminated s, len < 0): s must stay as it is until the statement's
  * next db_reset (or db_finalize). */
 void db_bind_text_ref(db_stmt_t *st, int i, const char *s, long len);
 void db_bind_int64(db_stmt_t *st, int i, int64_t v);

@@ -59,6 +59,7 @@ typedef struct {
     const char **val;   /* [1..nparams] (NULL: SQL NULL) */
     char **copy;        /* val[i]'s copy, freed here (NULL: the caller's, db_bind_text_ref) */
     Oid *type;
+    bool oom;           /* a value could not be copied: the run fails */
     PGresult *res;
     int row;            /* the row db_step is on, -1 before the first */
 } pg_stmt_t;
@@ -86,6 +87,23 @@ static void s_seterr(pg_t *self, const PGresult *res)
             *p = ' ';
 }
 
+/* What every connection sets once made (and made again). A writer waits
+ * at most 30 s for the writers' lock (then its message is refused and sent
+ * again), and a writer that hangs inside a transaction (its host gone)
+ * loses it after 60 s, and the lock with it. */
+static bool s_session(pg_t *self)
+{
+    PQsetNoticeProcessor(self->conn, s_noticed, NULL);
+    PGresult *r = PQexec(self->conn, self->readonly
+            ? "SET default_transaction_read_only = on"
+            : "SET lock_timeout = '30s'; SET idle_in_transaction_session_timeout = '60s'");
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        s_seterr(self, r);
+    PQclear(r);
+    return ok;
+}
+
 /* A lost connection is made again, outside a transaction only: inside,
  * the transaction is lost with it, and what follows must fail (run alone,
  * it would commit on its own) until the caller's ROLLBACK. */
@@ -103,12 +121,7 @@ static bool s_connected(pg_t *self)
         return false;
     }
     self->gen++;
-    PQsetNoticeProcessor(self->conn, s_noticed, NULL);
-    if (self->readonly) {
-        PGresult *r = PQexec(self->conn, "SET default_transaction_read_only = on");
-        PQclear(r);
-    }
-    return true;
+    return s_session(self);
 }
 
 /* A result: true if it is what the command gives when it works. */
@@ -160,15 +173,25 @@ static bool s_in_tx(db_t *db)
     return P(db)->tx || t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
 }
 
+/* READ COMMITTED whatever the server's default: each statement sees what
+ * the other collectors committed before this one took the lock. */
 static int s_begin_write(db_t *db)
 {
-    if (s_exec(db, "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")") == 0) {
-        P(db)->tx = true;
-        return 0;
-    }
-    if (s_in_tx(db)) { /* BEGIN went through, the lock did not */
-        PGresult *r = PQexec(P(db)->conn, "ROLLBACK");
-        PQclear(r);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (s_exec(db, "BEGIN ISOLATION LEVEL READ COMMITTED; "
+                       "SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")") == 0) {
+            P(db)->tx = true;
+            return 0;
+        }
+        if (s_in_tx(db)) { /* BEGIN went through, the lock did not */
+            PGresult *r = PQexec(P(db)->conn, "ROLLBACK");
+            PQclear(r);
+            return -1;
+        }
+        /* A connection the server closed while idle is found lost only
+         * now: nothing of the transaction ran, so make it again once. */
+        if (PQstatus(P(db)->conn) == CONNECTION_OK)
+            return -1;
     }
     return -1;
 }
@@ -188,7 +211,7 @@ static uint64_t s_changes(db_t *db)
 static bool s_number(pg_stmt_t *st, const char *sql)
 {
     size_t n = strlen(sql);
-    char *out = malloc(n * 3 + 1), *o = out;
+    char *out = malloc(n * 5 + 1), *o = out; /* "?" becomes at most "$2048" */
     bool *used = calloc(PG_MAX_PARAMS + 1, sizeof *used);
     if (!out || !used) {
         free(out);
@@ -280,6 +303,7 @@ static void s_reset(db_stmt_t *s)
 {
     pg_stmt_t *st = T(s);
     s_clear(st);
+    st->oom = false;
     for (int i = 1; i <= st->nparams; i++) {
         free(st->copy[i]);
         st->copy[i] = NULL;
@@ -357,12 +381,14 @@ static void s_bind(pg_stmt_t *st, int i, const char *v, char *copy, Oid type)
 static void s_bind_text(db_stmt_t *s, int i, const char *v, long len)
 {
     char *c = v ? strndup(v, len < 0 ? strlen(v) : (size_t)len) : NULL;
+    if (v && !c)
+        T(s)->oom = true;
     s_bind(T(s), i, c, c, 0);
 }
 
 static void s_bind_text_ref(db_stmt_t *s, int i, const char *v, long len)
 {
-    if (v && len >= 0 && v[len] != '\0') /* text goes to libpq NUL-terminated */
+    if (v && len >= 0) /* libpq takes text NUL-terminated: a part of a buffer is copied */
         s_bind_text(s, i, v, len);
     else
         s_bind(T(s), i, v, NULL, 0);
@@ -373,6 +399,8 @@ static void s_bind_int64(db_stmt_t *s, int i, int64_t v)
     char buf[24];
     snprintf(buf, sizeof buf, "%" PRId64, v);
     char *c = strdup(buf);
+    if (!c)
+        T(s)->oom = true;
     s_bind(T(s), i, c, c, OID_INT8);
 }
 
@@ -388,6 +416,10 @@ static int s_param_index(db_stmt_t *s, const char *name)
 static int s_run(pg_stmt_t *st)
 {
     pg_t *db = st->db;
+    if (st->oom) {
+        snprintf(db->err, sizeof db->err, "out of memory (a value of the statement)");
+        return DB_ERROR;
+    }
     if (!s_connected(db))
         return DB_ERROR;
     for (int i = 1; i <= st->nparams; i++)
@@ -509,17 +541,23 @@ db_t *db_pg_open(const char *uri, const db_cfg_t *cfg, char *err, size_t errlen)
     self->base.ops = &s_ops;
     self->base.dialect = DB_POSTGRESQL;
     self->readonly = cfg->readonly;
-    self->conn = PQconnectdb(uri);
+    /* Defaults the URI may override (it comes last): connecting and a dead
+     * peer are found out in seconds, not at the kernel's two hours. */
+    static const char *const keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval",
+            "keepalives_count", "application_name", "dbname", NULL};
+    const char *const vals[] = {"10", "30", "10", "3", "pinhole-collector", uri, NULL};
+    self->conn = PQconnectdbParams(keys, vals, 1);
+    char shown[512];
+    db_target_display(uri, shown, sizeof shown);
     if (PQstatus(self->conn) != CONNECTION_OK) {
         s_seterr(self, NULL);
-        snprintf(err, errlen, "%s: cannot connect: %s", uri, self->err);
+        snprintf(err, errlen, "%s: cannot connect: %s", shown, self->err);
         s_close(&self->base);
         return NULL;
     }
     self->gen = 1;
-    PQsetNoticeProcessor(self->conn, s_noticed, NULL);
-    if (cfg->readonly && s_exec(&self->base, "SET default_transaction_read_only = on") != 0) {
-        snprintf(err, errlen, "%s: %s", uri, self->err);
+    if (!s_session(self)) {
+        snprintf(err, errlen, "%s: %s", shown, self->err);
         s_close(&self->base);
         return NULL;
     }

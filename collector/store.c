@@ -125,11 +125,22 @@ int store_sqlstep(store_t *self, db_stmt_t *st)
     return rc;
 }
 
+/* A statement that could not be prepared inside the write transaction:
+ * what it would have written is missing, so the transaction fails. */
+static void s_prepare_failed(store_t *self, const char *sql)
+{
+    if (self->in_tx && !self->werr) {
+        self->werr = 1;
+        snprintf(self->werr_msg, sizeof self->werr_msg, "%s", db_errmsg(self->db));
+    }
+    log_error("store: %.200s: %s", sql, db_errmsg(self->db));
+}
+
 db_stmt_t *store_prepare(store_t *self, const char *sql)
 {
     db_stmt_t *st = db_prepare(self->db, sql, false);
     if (!st)
-        log_error("store: %s", db_errmsg(self->db));
+        s_prepare_failed(self, sql);
     return st;
 }
 
@@ -229,10 +240,11 @@ static bool s_version1(store_t *self)
  * transaction. Refuses a database of a newer version. */
 static bool s_migrate(store_t *self, char *err, size_t errlen)
 {
-    if (!s_exec(self, "CREATE TABLE IF NOT EXISTS schema_version(version BIGINT NOT NULL)"))
-        goto fail;
     for (int guard = 0; guard <= STORE_SCHEMA_VERSION; guard++) {
-        if (store_begin(self) != 0)
+        /* made under the writers' lock: collectors starting together on a
+         * new PostgreSQL database would race to make it */
+        if (store_begin(self) != 0 ||
+                !s_exec(self, "CREATE TABLE IF NOT EXISTS schema_version(version BIGINT NOT NULL)"))
             goto fail;
         int v = (int)store_scalar(self, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
         if (v > STORE_SCHEMA_VERSION) {
@@ -304,7 +316,7 @@ void store_close(store_t **self_p)
 static db_stmt_t *s_q(store_t *self, int id, const char *sql)
 {
     if (!self->q[id] && !(self->q[id] = db_prepare(self->db, sql, true))) {
-        log_error("store: %s: %s", sql, db_errmsg(self->db));
+        s_prepare_failed(self, sql);
         return NULL;
     }
     db_reset(self->q[id]);
@@ -698,6 +710,8 @@ void store_unexpected(store_t *self, const char *site, const char *dest, int por
     if (db_changes(self->db) > 0)
         return;
     st = s_q(self, Q_GROUPS, "SELECT COUNT(*) FROM unexpected WHERE site=?");
+    if (!st)
+        return;
     store_bind(st, 1, site);
     uint64_t n = store_sqlstep(self, st) == DB_ROW ? (uint64_t)db_col_int64(st, 0) : 0;
     db_reset(st);
@@ -713,6 +727,8 @@ void store_unexpected(store_t *self, const char *site, const char *dest, int por
     st = s_q(self, Q_UNEXP_INS,
             "INSERT INTO unexpected(site, dest, port, proto, count, first_us, last_us, nearest, "
             "differs, example) VALUES(?, ?, ?, ?, 1, ?6, ?6, ?7, ?8, ?9)");
+    if (!st)
+        return;
     store_bind(st, 1, site);
     store_bind(st, 2, dest);
     db_bind_int64(st, 3, port);
@@ -1199,20 +1215,33 @@ uint64_t store_scalar(store_t *self, const char *sql)
 void store_trim(store_t *self)
 {
     char sql[256];
+    /* Ids have gaps on PostgreSQL (an insert rolled back or refused as a
+     * duplicate uses one up), so the cut is by position: the newest
+     * max_events stay. It runs once the span of ids passes the bound by a
+     * slack (the table holds at most max_events + slack), and again only
+     * after as many more ids, so the position is not looked for at every
+     * tick when gaps make the span long and the table is not. */
     uint64_t max_id = store_scalar(self, "SELECT COALESCE(MAX(id), 0) FROM events");
     uint64_t min_id = store_scalar(self, "SELECT COALESCE(MIN(id), 0) FROM events");
-    if (max_id >= min_id + self->cfg.max_events) {
-        uint64_t cut = max_id - self->cfg.max_events; /* ids are dense: given in order */
-        snprintf(sql, sizeof sql, "DELETE FROM events WHERE id <= %llu", (unsigned long long)cut);
-        s_exec(self, sql);
-        store_counter_add(self, "events_evicted", (uint64_t)db_changes(self->db));
+    uint64_t slack = self->cfg.max_events / 64 + 16;
+    if (max_id && max_id - min_id + 1 > self->cfg.max_events + slack && max_id >= self->trim_next) {
+        snprintf(sql, sizeof sql,
+                "DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC "
+                "LIMIT 1 OFFSET %llu)", (unsigned long long)self->cfg.max_events);
+        if (s_exec(self, sql)) {
+            uint64_t n = db_changes(self->db);
+            store_counter_add(self, "events_evicted", n);
+            self->trim_next = n ? 0 : max_id + slack;
+        }
     }
     uint64_t amax = store_scalar(self, "SELECT COALESCE(MAX(id), 0) FROM alerts");
-    if (amax > self->cfg.max_alerts) {
-        snprintf(sql, sizeof sql, "DELETE FROM alerts WHERE id <= %llu AND state != 0",
-                (unsigned long long)(amax - self->cfg.max_alerts));
-        s_exec(self, sql);
-        store_counter_add(self, "alerts_evicted", (uint64_t)db_changes(self->db));
+    uint64_t amin = store_scalar(self, "SELECT COALESCE(MIN(id), 0) FROM alerts");
+    if (amax && amax - amin + 1 > self->cfg.max_alerts) {
+        snprintf(sql, sizeof sql,
+                "DELETE FROM alerts WHERE state != 0 AND id <= (SELECT id FROM alerts ORDER BY id "
+                "DESC LIMIT 1 OFFSET %llu)", (unsigned long long)self->cfg.max_alerts);
+        if (s_exec(self, sql))
+            store_counter_add(self, "alerts_evicted", (uint64_t)db_changes(self->db));
     }
     snprintf(sql, sizeof sql,
             "DELETE FROM streams WHERE (sensor, epoch) IN (SELECT sensor, epoch FROM (SELECT sensor, "

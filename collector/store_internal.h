@@ -28,6 +28,7 @@ struct store {
     int werr;
     char werr_msg[200];
     bool failed;            /* the last transaction was refused (werr_msg says why) */
+    uint64_t trim_next;     /* store_trim looks for the events' cut again at this id */
 };
 
 /* db_step, with a failure remembered for store_commit (store.c). */

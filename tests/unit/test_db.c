@@ -128,6 +128,7 @@ static int s_display(void)
                     "postgres://db/p?user=u&password=*&sslmode=require"},
             {"postgresql:///pinhole?host=/tmp/x&user=pinhole", "postgresql:///pinhole?host=/tmp/x&user=pinhole"},
             {"/var/lib/pinhole/a:b@c.db", "/var/lib/pinhole/a:b@c.db"}, /* a file: as it is */
+            {"postgresql://db/p?sslpassword=x&password=s3cret", "postgresql://db/p?sslpassword=x&password=*"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char out[128];
@@ -201,10 +202,51 @@ static int s_migrations(void)
     return 0;
 }
 
+/* store_trim keeps the newest max_events events, also when ids have gaps
+ * (as PostgreSQL's do: an insert rolled back uses one up). */
+static int s_trim(void)
+{
+    char path[] = "/tmp/pinhole-unit-trim-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    store_cfg_t cfg;
+    store_cfg_defaults(&cfg);
+    cfg.sync_full = false;
+    cfg.max_events = 100;
+    char err[512];
+    store_t *st = store_open(path, &cfg, false, err, sizeof err);
+    CHECK(st != NULL);
+    CHECK(store_begin(st) == 0);
+    for (uint64_t seq = 1; seq <= 400; seq++)
+        store_event(st, "s", "e", seq, "flow", "x", false, seq, "{}", 2);
+    CHECK(store_commit(st) == 0);
+    store_close(&st);
+    /* gaps among the newest: every third id of 251..399 gone */
+    CHECK(s_raw(path, "DELETE FROM events WHERE id > 250 AND id < 400 AND id % 3 = 0") == 0);
+    st = store_open(path, &cfg, false, err, sizeof err);
+    CHECK(st != NULL);
+    CHECK(store_begin(st) == 0);
+    store_trim(st);
+    CHECK(store_commit(st) == 0);
+    store_close(&st);
+    CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM events"), 100);
+    CHECK_EQ(s_raw_scalar(path, "SELECT MAX(id) FROM events"), 400);
+    CHECK_EQ(s_raw_scalar(path, "SELECT value FROM counters WHERE name='events_evicted'"), 250);
+    unlink(path);
+    char wal[64];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    unlink(wal);
+    return 0;
+}
+
 int test_db(void)
 {
     RUN(s_sqlite);
     RUN(s_migrations);
+    RUN(s_trim);
     RUN(s_translate);
     RUN(s_display);
     return 0;
