@@ -150,6 +150,14 @@ static int s_exec(db_t *db, const char *sql)
     pg_t *self = P(db);
     bool ends = strncmp(sql, "COMMIT", 6) == 0 || strncmp(sql, "ROLLBACK", 8) == 0;
     bool ok = s_connected(self);
+    if (ok && !self->tx && !ends && PQstatus(self->conn) == CONNECTION_OK) {
+        /* outside a transaction: once more on a new connection if it was lost */
+        PGresult *res = PQexec(self->conn, sql);
+        ok = s_ok(self, res);
+        PQclear(res);
+        if (ok || PQstatus(self->conn) != CONNECTION_BAD || !s_connected(self))
+            return ok ? 0 : -1;
+    }
     if (ok) {
         PGresult *res = PQexec(self->conn, sql);
         ok = s_ok(self, res);
@@ -413,7 +421,7 @@ static int s_param_index(db_stmt_t *s, const char *name)
     return 0;
 }
 
-static int s_run(pg_stmt_t *st)
+static int s_run_once(pg_stmt_t *st)
 {
     pg_t *db = st->db;
     if (st->oom) {
@@ -446,6 +454,17 @@ static int s_run(pg_stmt_t *st)
         return DB_ERROR;
     }
     return DB_DONE;
+}
+
+/* Outside a transaction, a statement that found the connection lost (the
+ * server restarted, a failover, an idle connection closed) runs once more
+ * on a new one: nothing of it ran. Inside, it fails (s_connected). */
+static int s_run(pg_stmt_t *st)
+{
+    int rc = s_run_once(st);
+    if (rc == DB_ERROR && !st->db->tx && !st->oom && PQstatus(st->db->conn) == CONNECTION_BAD)
+        rc = s_run_once(st);
+    return rc;
 }
 
 static int s_step(db_stmt_t *s)

@@ -1117,6 +1117,40 @@ def case_pgdown(a, tmp):
     alerts = [json.loads(line) for line in open(lab.alerts)]
     seq = [x.get("to") for x in alerts if x["alert"] == "store_failing"]
     check(store_alerts_ok(seq), "store alerts: %s" % seq)
+
+    # The server stays up, but the collector's connections are cut again and
+    # again mid-stream (as a failover or a DBA would): a transaction cut
+    # half-way is never committed in part (its statements must not run on
+    # a new connection on their own), every event arrives once.
+    cmd, ev2 = lab.sensor_cmd("bench", [cap], inventory=inv, rules=rules,
+                              extra=["--publish-timeout", "240"])
+    before = lines(ev2)  # the same events file: the run appends
+    cuts = 0
+    with open(errpath, "w") as errf:
+        sensor = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf)
+        # every 0.7 s: a message's transaction (tenths of a second here) is
+        # cut now and then, not every one (then nothing could be stored)
+        while sensor.poll() is None and cuts < 60:
+            cuts += len(lab.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                                  "application_name = 'pinhole-collector'"))
+            time.sleep(0.7)
+        sensor.wait(240)
+    err = open(errpath).read()
+    epochs = lab.stored_by_epoch("bench")
+    check(len(epochs) == 2, "runs stored: %s" % epochs)
+    last = max(epochs, key=lambda e: epochs[e][2]) if epochs else None
+    n2 = lines(ev2) - before
+    print("cut the collector's connections %d times during a run of %d events: stored %s" %
+          (cuts, n2, epochs.get(last)))
+    check(cuts >= 5, "only %d connections cut: the run ended too soon to test anything" % cuts)
+    check(all(v[0] == v[1] == v[2] for v in epochs.values()), "a hole or a double: %s" % epochs)
+    check(sum(v[0] for v in epochs.values()) == n + n2, "stored %s, written %d + %d"
+          % (epochs, n, n2))
+    row = lab.sensor_row("bench")
+    check(row["missing"] == 0 and row["received"] == n + n2,
+          "sensor row after the cuts: received %s, missing %s (want %d, 0)"
+          % (row["received"], row["missing"], n + n2))
+    check("%d acknowledged" % n2 in err, "not every event acknowledged: %s" % err[-1200:])
     check(lab.stop() == 0, "the collector did not end cleanly on SIGTERM")
 
 
@@ -1144,8 +1178,16 @@ def case_shared(a, tmp):
     lb.keygen("bench-b")
     roam_key = la.keygen("roam")
     os.link(os.path.join(la.keys, "roam.pub"), os.path.join(lb.allow, "roam.pub"))
+    # Both at once on the new database: one makes the schema, the other waits.
+    import threading
+    starts = [threading.Thread(target=lab.start, kwargs={"inventory": inv, "rules": rules})
+              for lab in labs]
+    for t in starts:
+        t.start()
+    for t in starts:
+        t.join()
     for lab in labs:
-        lab.start(inventory=inv, rules=rules)
+        check(lab.proc.poll() is None, "a collector did not start beside the other (see its log)")
     procs = {}
     for lab, name in ((la, "bench-a"), (lb, "bench-b")):
         cmd, ev = lab.sensor_cmd(name, [caps[name]], inventory=inv, rules=rules,
@@ -1199,6 +1241,12 @@ def case_shared(a, tmp):
           "unsealed batch lost" % (first, count, written))
     check(second.returncode == 2, "roam's second run exited %s, not 2 (its first was killed): %s"
           % (second.returncode, err2[-300:]))
+    # Counted once too: both collectors updated roam's row, one at a time.
+    roam_stored = sum(v[0] for v in la.stored_by_epoch("roam").values())
+    roam_row = lb.sensor_row("roam")
+    check(roam_row["received"] == roam_stored and roam_row["missing"] == 0,
+          "roam's row: received %s, missing %s; %d events stored"
+          % (roam_row["received"], roam_row["missing"], roam_stored))
 
     # Every collector shows every site and sensor, with the same totals.
     flows_events = sum(1 for line in open(procs["bench-a"][1]) if '"event_type":"flow"' in line)
