@@ -11,8 +11,20 @@
 #include "flowid.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <string.h>
 #include <xxhash.h>
+
+/* SHA-1, looked up in OpenSSL's providers once: a lookup per call (what
+ * EVP_sha1() leads to in OpenSSL 3) cost more than the hash itself. Kept
+ * for the whole run. */
+static EVP_MD *s_sha1;
+static pthread_once_t s_sha1_once = PTHREAD_ONCE_INIT;
+
+static void s_sha1_fetch(void)
+{
+    s_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+}
 
 /* The answer type of an ICMP (v6) request or reply, or -1: the spec's
  * port-equivalence table. */
@@ -97,7 +109,9 @@ const char *flowid_community(uint16_t seed, const ip_addr_t *src, const ip_addr_
     }
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    if (!EVP_Digest(buf, (size_t)(w - buf), md, &mdlen, EVP_sha1(), NULL) || mdlen != 20) {
+    pthread_once(&s_sha1_once, s_sha1_fetch);
+    if (!s_sha1 || !EVP_Digest(buf, (size_t)(w - buf), md, &mdlen, s_sha1, NULL) ||
+            mdlen != 20) {
         out[0] = '\0';
         return out;
     }
