@@ -263,13 +263,22 @@ static void s_rtp_dir(jsonw_t *w, const char *k, const media_dir_t *d)
     jsonw_close(w);
 }
 
-static void s_ends(jsonw_t *w, const flow_t *f)
+/* The flow's identity and ends, as EVE names them. */
+static void s_ends(jsonw_t *w, const flow_view_t *fv)
 {
-    int o = f->orig;
-    jsonw_ip(w, "src_ip", o ? &f->key.b : &f->key.a);
-    jsonw_int(w, "src_port", o ? f->key.pb : f->key.pa);
-    jsonw_ip(w, "dest_ip", o ? &f->key.a : &f->key.b);
-    jsonw_int(w, "dest_port", o ? f->key.pa : f->key.pb);
+    const flow_t *f = fv->f;
+    char cid[FLOWID_COMMUNITY_LEN];
+    uint16_t sp = fv->sport, dp = fv->dport;
+    if (f->key.proto == 1 || f->key.proto == 58) { /* Community ID: type and code */
+        sp = f->icmp_type;
+        dp = f->icmp_code;
+    }
+    jsonw_int(w, "flow_id", (int64_t)flowid_stable(f));
+    jsonw_str(w, "community_id", flowid_community(0, fv->src, fv->dst, f->key.proto, sp, dp, cid));
+    jsonw_ip(w, "src_ip", fv->src);
+    jsonw_int(w, "src_port", fv->sport);
+    jsonw_ip(w, "dest_ip", fv->dst);
+    jsonw_int(w, "dest_port", fv->dport);
 }
 
 static void s_call_dir(jsonw_t *w, const char *k, const media_call_t *c, int party)
@@ -281,7 +290,7 @@ static void s_call_dir(jsonw_t *w, const char *k, const media_call_t *c, int par
 }
 
 void output_rtp_one_way(output_t *self, const media_call_t *c, int site, int party,
-        const flow_t *f, const verdict_t *v, const media_stream_t *ms)
+        const flow_view_t *fv)
 {
     if (s_off(self))
         return;
@@ -295,19 +304,12 @@ void output_rtp_one_way(output_t *self, const media_call_t *c, int site, int par
     s_call_dir(w, "inbound", c, party);
     s_call_dir(w, "outbound", c, !party);
     jsonw_close(w);
-    if (f) {
-        char cid[FLOWID_COMMUNITY_LEN];
-        jsonw_int(w, "flow_id", (int64_t)flowid_stable(f));
-        jsonw_str(w, "community_id", flowid_community_flow(f, cid));
-        s_ends(w, f);
-    }
-    if (v)
-        s_rule(self, "rule", v->rule);
-    if (f && ms) {
-        int o = f->orig;
+    if (fv) {
+        s_ends(w, fv);
+        s_rule(self, "rule", fv->v.rule);
         jsonw_open(w, "rtp");
-        s_rtp_dir(w, "toserver", &ms->d[o]);
-        s_rtp_dir(w, "toclient", &ms->d[!o]);
+        s_rtp_dir(w, "toserver", &fv->ms->d[fv->orig]);
+        s_rtp_dir(w, "toclient", &fv->ms->d[fv->resp]);
         jsonw_close(w);
     }
     s_emit(self);
@@ -328,18 +330,19 @@ static void s_flow_host(jsonw_t *w, const flow_t *f)
 }
 
 /* pinhole's judgement, in its own object (no clash with EVE's). */
-static void s_flow_pinhole(output_t *self, const flow_t *f, const verdict_t *v)
+static void s_flow_pinhole(output_t *self, flow_view_t *fv)
 {
     jsonw_t *w = &self->w;
-    char buf[128];
+    const flow_t *f = fv->f;
+    const verdict_t *v = &fv->v;
     jsonw_open(w, "pinhole");
     jsonw_str(w, "verdict", verdict_kind_str(v->kind));
     s_rule(self, "rule", v->rule);
     s_rule(self, "reply_rule", v->reply_rule);
     if (v->reason != REASON_NONE)
         jsonw_str(w, "reason", verdict_reason_str(v->reason));
-    jsonw_str(w, "src_roles", rules_roles_str(self->rules, v->roles[0], buf, sizeof buf));
-    jsonw_str(w, "dest_roles", rules_roles_str(self->rules, v->roles[1], buf, sizeof buf));
+    jsonw_str(w, "src_roles", flow_view_roles(fv, self->rules, 0));
+    jsonw_str(w, "dest_roles", flow_view_roles(fv, self->rules, 1));
     const char *by;
     if ((by = verdict_role_by_str(v->by[0])))
         jsonw_str(w, "src_role_by", by);
@@ -367,9 +370,10 @@ static void s_flow_pinhole(output_t *self, const flow_t *f, const verdict_t *v)
     jsonw_close(w);
 }
 
-static void s_flow_counts(jsonw_t *w, const flow_t *f)
+static void s_flow_counts(jsonw_t *w, const flow_view_t *fv)
 {
-    int o = f->orig, r = !f->orig;
+    const flow_t *f = fv->f;
+    int o = fv->orig, r = fv->resp;
     jsonw_open(w, "flow");
     jsonw_int(w, "pkts_toserver", f->d[o].pkts);
     jsonw_int(w, "pkts_toclient", f->d[r].pkts);
@@ -387,28 +391,26 @@ static void s_flow_counts(jsonw_t *w, const flow_t *f)
     jsonw_close(w);
 }
 
-void output_flow(output_t *self, const flow_t *f, const verdict_t *v, const media_stream_t *ms)
+void output_flow(output_t *self, flow_view_t *fv)
 {
     if (s_off(self))
         return;
     jsonw_t *w = &self->w;
-    char buf[128];
-    s_event(self, EV_FLOW, f->first_us, v->site);
+    const flow_t *f = fv->f;
+    const media_stream_t *ms = fv->ms;
+    s_event(self, EV_FLOW, f->first_us, fv->v.site);
     /* EVE's fields first: the flow's identity, ends and application. */
-    jsonw_int(w, "flow_id", (int64_t)flowid_stable(f));
-    jsonw_str(w, "community_id", flowid_community_flow(f, buf));
-    s_ends(w, f);
+    s_ends(w, fv);
     jsonw_str(w, "proto", s_proto(f->key.proto));
-    jsonw_str(w, "app_proto", classify_app_name(self->cls, f, buf, sizeof buf));
+    jsonw_str(w, "app_proto", fv->app);
     s_flow_host(w, f);
-    s_flow_pinhole(self, f, v);
-    s_flow_counts(w, f);
+    s_flow_pinhole(self, fv);
+    s_flow_counts(w, fv);
     if (ms) {
-        int o = f->orig;
         jsonw_open(w, "rtp");
         jsonw_str(w, "call_id", ms->call_id);
-        s_rtp_dir(w, "toserver", &ms->d[o]);
-        s_rtp_dir(w, "toclient", &ms->d[!o]);
+        s_rtp_dir(w, "toserver", &ms->d[fv->orig]);
+        s_rtp_dir(w, "toclient", &ms->d[fv->resp]);
         jsonw_close(w);
     }
     s_emit(self);
