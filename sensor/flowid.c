@@ -17,8 +17,10 @@
 
 /* SHA-1, looked up in OpenSSL's providers once: a lookup per call (what
  * EVP_sha1() leads to in OpenSSL 3) cost more than the hash itself. Kept
- * for the whole run. */
+ * for the whole run, as is each thread's digest context (one allocation
+ * per thread instead of one per Community ID). */
 static EVP_MD *s_sha1;
+static _Thread_local EVP_MD_CTX *s_ctx;
 static pthread_once_t s_sha1_once = PTHREAD_ONCE_INIT;
 
 static void s_sha1_fetch(void)
@@ -110,8 +112,11 @@ const char *flowid_community(uint16_t seed, const ip_addr_t *src, const ip_addr_
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     pthread_once(&s_sha1_once, s_sha1_fetch);
-    if (!s_sha1 || !EVP_Digest(buf, (size_t)(w - buf), md, &mdlen, s_sha1, NULL) ||
-            mdlen != 20) {
+    if (!s_ctx)
+        s_ctx = EVP_MD_CTX_new();
+    if (!s_sha1 || !s_ctx || !EVP_DigestInit_ex2(s_ctx, s_sha1, NULL) ||
+            !EVP_DigestUpdate(s_ctx, buf, (size_t)(w - buf)) ||
+            !EVP_DigestFinal_ex(s_ctx, md, &mdlen) || mdlen != 20) {
         out[0] = '\0';
         return out;
     }

@@ -25,13 +25,9 @@ void jsonw_reset(jsonw_t *w)
     w->failed = false;
 }
 
-/* Room for n more bytes and a NUL; false (and failed) if there is none. */
-static bool s_room(jsonw_t *w, size_t n)
+/* Grows the buffer to hold n more bytes and a NUL. */
+static bool s_grow(jsonw_t *w, size_t n)
 {
-    if (w->failed)
-        return false;
-    if (w->len + n + 1 <= w->cap)
-        return true;
     size_t cap = w->cap ? w->cap : 1024;
     while (cap < w->len + n + 1)
         cap *= 2;
@@ -43,6 +39,14 @@ static bool s_room(jsonw_t *w, size_t n)
     w->buf = b;
     w->cap = cap;
     return true;
+}
+
+/* Room for n more bytes and a NUL; false (and failed) if there is none. */
+static inline bool s_room(jsonw_t *w, size_t n)
+{
+    if (w->failed)
+        return false;
+    return w->len + n + 1 <= w->cap || s_grow(w, n);
 }
 
 /* The bytes json-c escapes: the control characters, '"' and '\'. */
@@ -63,13 +67,44 @@ static inline uint64_t s_special8(uint64_t x)
     return lt | ((q - ones) & ~q & highs) | ((b - ones) & ~b & highs);
 }
 
-/* A quoted, escaped string (room for it already made: 6 bytes an input
- * byte at most, and the quotes). Plain bytes are copied in runs: words of
- * 8 while they last, then up to the next byte to escape. */
-static char *s_quoted(char *o, const char *s, size_t n)
+/* Copies n (at most 16) bytes if none needs an escape, in two words that
+ * may overlap (keys and most values are this short); false if one does. */
+static inline bool s_short_plain(char *o, const char *s, size_t n)
+{
+    if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        if (s_special8(a) | s_special8(b))
+            return false;
+        memcpy(o, &a, 8);
+        memcpy(o + n - 8, &b, 8);
+        return true;
+    }
+    if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        if (s_special8((uint64_t)a | (uint64_t)b << 32))
+            return false;
+        memcpy(o, &a, 4);
+        memcpy(o + n - 4, &b, 4);
+        return true;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s_esc[(uint8_t)s[i]])
+            return false;
+        o[i] = s[i];
+    }
+    return true;
+}
+
+/* The general case of s_quoted, after the opening quote: plain bytes are
+ * copied in runs, words of 8 while they last, then up to the next byte to
+ * escape. */
+static char *s_quoted_slow(char *o, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    *o++ = '"';
     size_t i = 0;
     for (;;) {
         while (n - i >= 8) {
@@ -108,6 +143,18 @@ static char *s_quoted(char *o, const char *s, size_t n)
     }
     *o++ = '"';
     return o;
+}
+
+/* A quoted, escaped string (room for it already made: 6 bytes an input
+ * byte at most, and the quotes). */
+static inline char *s_quoted(char *o, const char *s, size_t n)
+{
+    *o++ = '"';
+    if (n <= 16 && s_short_plain(o, s, n)) {
+        o[n] = '"';
+        return o + n + 1;
+    }
+    return s_quoted_slow(o, s, n);
 }
 
 /* The comma and the key of a member (room for `extra` more bytes after it);
@@ -186,15 +233,26 @@ void jsonw_int(jsonw_t *w, const char *key, int64_t v)
         *o++ = '-';
         u = 0 - u;
     }
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
     char t[20];
-    size_t n = 0;
-    do {
-        t[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    while (n)
-        *o++ = t[--n];
-    s_done(w, o);
+    size_t n = sizeof t;
+    while (u >= 100) { /* two digits a step, from the right */
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        n -= 2;
+        memcpy(t + n, pairs + 2 * r, 2);
+    }
+    if (u >= 10) {
+        n -= 2;
+        memcpy(t + n, pairs + 2 * u, 2);
+    } else {
+        t[--n] = (char)('0' + u);
+    }
+    memcpy(o, t + n, sizeof t - n);
+    s_done(w, o + (sizeof t - n));
 }
 
 void jsonw_raw(jsonw_t *w, const char *key, const char *json, size_t n)
@@ -289,8 +347,24 @@ size_t jsonw_format_time(uint64_t ts_us, char *out)
 
 void jsonw_time(jsonw_t *w, const char *key, uint64_t ts_us)
 {
+    /* The date and time to the second are kept from the last call: an
+     * event's times are mostly in one second, and so are events in a row. */
+    uint64_t sec = ts_us / 1000000u;
+    if (!w->time_ok || w->time_sec != sec) {
+        char txt[JSONW_TIME_LEN];
+        size_t n = jsonw_format_time(sec * 1000000u, txt);
+        w->time_len = n - 12; /* less ".000000+0000"; at most 21 (year 584,554) */
+        memcpy(w->time_txt, txt, w->time_len);
+        w->time_sec = sec;
+        w->time_ok = true;
+    }
     char txt[JSONW_TIME_LEN];
-    jsonw_strn(w, key, txt, jsonw_format_time(ts_us, txt));
+    memcpy(txt, w->time_txt, w->time_len);
+    char *o = txt + w->time_len;
+    *o++ = '.';
+    o = s_digits(o, ts_us % 1000000u, 6);
+    memcpy(o, "+0000", 5);
+    jsonw_strn(w, key, txt, (size_t)(o + 5 - txt));
 }
 
 const char *jsonw_text(const jsonw_t *w, size_t *len)

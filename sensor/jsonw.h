@@ -31,6 +31,10 @@ typedef struct jsonw {
     unsigned depth;
     uint32_t more;  /* bit d: the object at depth d has a member already */
     bool failed;    /* out of memory, or nesting too deep: the text is unusable */
+    bool time_ok;   /* time_txt holds the date and time of time_sec */
+    uint64_t time_sec;
+    size_t time_len;
+    char time_txt[24]; /* "YYYY-MM-DDTHH:MM:SS" (longer past year 9999) */
 } jsonw_t;
 
 void jsonw_init(jsonw_t *w);

@@ -49,6 +49,7 @@ struct pipeline {
     siptx_table_t *siptx;
     dnsbind_t *dns;
     pipeline_stats_t st;
+    flow_names_t names;  /* role sets as text, for the flows' views */
     uint64_t next_expire_us;
     uint64_t sources;
     bool flushing;
@@ -154,7 +155,7 @@ static void s_hint(const flow_view_t *fv, verdict_hint_t *h)
 static void s_view(pipeline_t *self, flow_t *f, const media_stream_t *ms, bool cut,
         flow_view_t *fv)
 {
-    flow_view_init(fv, self->cls, f, ms);
+    flow_view_init(fv, self->cls, &self->names, f, ms);
     verdict_hint_t hint;
     s_hint(fv, &hint);
     verdict_judge(self->verdict, f, cut, &hint, &fv->v);
@@ -247,6 +248,7 @@ pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen)
         return NULL;
     }
     self->cfg = *cfg;
+    flow_names_init(&self->names, cfg->rules);
     self->flows = flow_table_new(cfg->max_flows, cfg->idle_us, s_flow_end, self);
     self->cls = cfg->classify ? cfg->classify : classify_new(cfg->ndpi_slots, cfg->ndpi_packets);
     self->verdict = verdict_ctx_new(cfg->rules, cfg->geo, cfg->end_window_us);
@@ -732,6 +734,7 @@ bool pipeline_set_rules(pipeline_t *self, const rules_t *rules, char *why, size_
         return false;
     }
     self->cfg.rules = rules;
+    flow_names_init(&self->names, rules);
     output_set_rules(self->out, rules);
     siptx_remap_sites(self->siptx, m);
     media_remap_sites(self->media, m);

@@ -265,7 +265,7 @@ static void s_add_rule(site_stat_t *s, int rule, const flow_view_t *fv, verdict_
 void report_add(report_t *self, const flow_t *f, const verdict_t *v)
 {
     flow_view_t fv;
-    flow_view_init(&fv, self->cls, f, NULL);
+    flow_view_init(&fv, self->cls, NULL, f, NULL);
     fv.v = *v;
     report_add_view(self, &fv);
 }

@@ -152,8 +152,10 @@ static int s_ips(jsonw_t *w)
     return 0;
 }
 
-/* The times as they were written before: gmtime_r, strftime, snprintf. */
-static int s_times(void)
+/* The times as they were written before: gmtime_r, strftime, snprintf;
+ * both as output_time writes them and as a member of an event (which keeps
+ * the last second's text: times in a row share it, or not). */
+static int s_times(jsonw_t *w)
 {
     static const uint64_t ts[] = {0, 1, 999999, 1700000000123456ull, 951782400000000ull,
         951868799999999ull, 4107542400000000ull, 253402300799999999ull, 253402300800000000ull,
@@ -178,6 +180,21 @@ static int s_times(void)
             fprintf(stderr, "time %llu: %s, expected %s\n", (unsigned long long)t, got, want);
             return 1;
         }
+        for (int again = 0; again < 2; again++) { /* the same second, then 1 us on */
+            jsonw_reset(w);
+            jsonw_open(w, NULL);
+            jsonw_time(w, "t", t);
+            jsonw_close(w);
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "t", json_object_new_string(want));
+            if (s_same(w, o))
+                return 1;
+            t++;
+            sec = (time_t)(t / 1000000u);
+            CHECK(gmtime_r(&sec, &tm) != NULL);
+            strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+            snprintf(want, sizeof want, "%s.%06u+0000", base, (unsigned)(t % 1000000u));
+        }
     }
     char small[8];
     CHECK(strcmp(output_time(0, small, sizeof small), "1970-01") == 0);
@@ -188,7 +205,7 @@ int test_jsonw(void)
 {
     jsonw_t w;
     jsonw_init(&w);
-    int rc = s_bytes(&w) || s_nested(&w) || s_ips(&w) || s_times();
+    int rc = s_bytes(&w) || s_nested(&w) || s_ips(&w) || s_times(&w);
     /* too deep: failed, and no text */
     jsonw_reset(&w);
     for (int i = 0; i < JSONW_DEPTH + 1; i++)
