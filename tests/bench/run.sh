@@ -122,17 +122,29 @@ rss() { # peak RSS in KB of the sensor on $1, more options after
     local pcap=$1
     shift
     /usr/bin/time -o "$W/rss" -f "%M" "$SENSOR" --rules "$SRC/rules" --inventory "$INV" \
-        --report none --read "$pcap" "$@" >/dev/null 2>&1 || true
+        --report none --read "$pcap" --events "$W/mem.jsonl" "$@" >/dev/null 2>&1 || true
     tail -1 "$W/rss"
+}
+tables() { # the flow table's and nDPI's peaks, from the last stats event
+    python3 -c 'import json, sys
+s = [e for e in map(json.loads, open(sys.argv[1])) if e["event_type"] == "stats"][-1]
+p = s["stats"]["pinhole"]
+print("    flow table peak %d flows; nDPI states: peak %d at once, %d classified, %d given up, %d found no slot"
+      % (p["flows"]["peak"], p["ndpi"]["slots_peak"], p["ndpi"]["classified"], p["ndpi"]["given_up"],
+         p["ndpi"]["pool_full"]))' "$W/mem.jsonl"
+    rm -f "$W/mem.jsonl"
 }
 "$GEN" flows "$W/f100k.pcap" 100000 1
 "$GEN" flows "$W/f400k.pcap" 400000 1
 r1=$(rss "$W/f100k.pcap")
+rm -f "$W/mem.jsonl"
 r4=$(rss "$W/f400k.pcap")
-rb=$(rss "$W/f400k.pcap" --max-flows 100000)
 echo "memory: peak RSS $((r1 / 1024)) MB at 100k flows, $((r4 / 1024)) MB at 400k flows:" \
     "$(calc "int(($r4 - $r1) * 1024 / 300000)") bytes per flow"
+tables
+rb=$(rss "$W/f400k.pcap" --max-flows 100000)
 echo "  400k flows with --max-flows 100000: peak RSS $((rb / 1024)) MB (bound: the 100k run's)"
+tables
 rm -f "$W/f100k.pcap" "$W/f400k.pcap"
 
 [ "${BENCH_LARGE:-0}" = 1 ] || exit 0
