@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Speed and memory benchmark (prints figures; never a test).
 #   tests/bench/run.sh BUILD_DIR [WORKDIR]
-# Environment: BENCH_LARGE=1 adds the 1 M packet wall-clock runs and the
+# Environment: BENCH_BEFORE=OTHER_BUILD_DIR adds that build's sensor
+# ("before" rows) to every table, measured in the same run; BENCH_LARGE=1 adds the 1 M packet wall-clock runs and the
 # 10 k / 1 M concurrent flow comparison (several GB in WORKDIR, minutes).
 #
 # 1. Instructions (callgrind, exact and stable run to run) and wall time
@@ -43,10 +44,13 @@ sensor() { "$SENSOR" --rules "$SRC/rules" --inventory "$INV" --report none --rea
 cmd() {
     local what=$1 pcap=$2
     local s=("$SENSOR" --rules "$SRC/rules" --inventory "$INV" --report none --read "$pcap")
+    local b=("${BEFORE:-}" --rules "$SRC/rules" --inventory "$INV" --report none --read "$pcap")
     case $what in
         loop) CMD=("$LOOP" "$pcap") ;;
         off) CMD=("${s[@]}") ;;
         on) CMD=("${s[@]}" --events /dev/null) ;;
+        boff) CMD=("${b[@]}") ;;
+        bon) CMD=("${b[@]}" --events /dev/null) ;;
         ndpi) CMD=(ndpiReader -q -i "$pcap") ;;
     esac
 }
@@ -59,6 +63,10 @@ instr() { # instructions (Ir) of one run under callgrind
     valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" "${CMD[@]}" >/dev/null 2>&1 || true
     awk '/^(summary|totals):/ {print $2; exit}' "$W/cg.out"
 }
+BEFORE=
+[ -n "${BENCH_BEFORE:-}" ] && BEFORE=$(realpath "$BENCH_BEFORE")/sensor/pinhole-sensor
+WHATS="loop off on"
+[ -n "$BEFORE" ] && WHATS="$WHATS boff bon"
 HAVE_NDPI=0
 command -v ndpiReader >/dev/null && HAVE_NDPI=1
 HAVE_CG=0
@@ -78,8 +86,8 @@ measure() {
     rm -f "$W/ev.jsonl"
     echo "$name: $n packets, $nflow flow events ($nev events in all)"
     printf '  %-22s %12s %10s %9s %8s\n' "" "instr/pkt" "wall s" "Mpps" "x bare"
-    local t_loop="" i_on="" i_off=""
-    for what in loop off on ndpi; do
+    local t_loop="" i_on="" i_off="" i_bon="" i_boff=""
+    for what in $WHATS ndpi; do
         [ "$what" = ndpi ] && [ $HAVE_NDPI = 0 ] && continue
         local ipp="-"
         if [ $HAVE_CG = 1 ]; then
@@ -89,6 +97,8 @@ measure() {
             ipp=$(calc "int(($ia - $ib) / ($n - 1) + 0.5)")
             [ "$what" = on ] && i_on=$ia
             [ "$what" = off ] && i_off=$ia
+            [ "$what" = bon ] && i_bon=$ia
+            [ "$what" = boff ] && i_boff=$ia
         fi
         local t
         t=$(best run "$what" "$pcap")
@@ -98,6 +108,8 @@ measure() {
             loop) label="bare libpcap loop" ;;
             off) label="pinhole, events off" ;;
             on) label="pinhole, events on" ;;
+            boff) label="before, events off" ;;
+            bon) label="before, events on" ;;
             ndpi) label="ndpiReader" ;;
         esac
         printf '  %-22s %12s %10.3f %9.2f %8.1f\n' "$label" "$ipp" "$t" \
@@ -106,6 +118,9 @@ measure() {
     if [ -n "$i_on" ] && [ "$nev" -gt 0 ]; then
         printf '  per event written: %.0f instructions (events on - off, over %d events)\n' \
             "$(calc "($i_on - $i_off) / $nev")" "$nev"
+    fi
+    if [ -n "$i_bon" ] && [ "$nev" -gt 0 ]; then
+        printf '  per event written, before: %.0f instructions\n' "$(calc "($i_bon - $i_boff) / $nev")"
     fi
 }
 
@@ -118,10 +133,10 @@ rm -f "$W/flows.pcap"
 
 # Bytes per flow: peak RSS over 100 k and 400 k flows of one packet each
 # (events off, as nobody reads them; the flows all stay in the table).
-rss() { # peak RSS in KB of the sensor on $1, more options after
+rss() { # peak RSS in KB of the sensor ($SENSOR_RSS, default $SENSOR) on $1, options after
     local pcap=$1
     shift
-    /usr/bin/time -o "$W/rss" -f "%M" "$SENSOR" --rules "$SRC/rules" --inventory "$INV" \
+    /usr/bin/time -o "$W/rss" -f "%M" "${SENSOR_RSS:-$SENSOR}" --rules "$SRC/rules" --inventory "$INV" \
         --report none --read "$pcap" --events "$W/mem.jsonl" "$@" >/dev/null 2>&1 || true
     tail -1 "$W/rss"
 }
@@ -145,6 +160,13 @@ tables
 rb=$(rss "$W/f400k.pcap" --max-flows 100000)
 echo "  400k flows with --max-flows 100000: peak RSS $((rb / 1024)) MB (bound: the 100k run's)"
 tables
+if [ -n "$BEFORE" ]; then
+    r1=$(SENSOR_RSS=$BEFORE rss "$W/f100k.pcap")
+    r4=$(SENSOR_RSS=$BEFORE rss "$W/f400k.pcap")
+    rm -f "$W/mem.jsonl"
+    echo "  before: peak RSS $((r1 / 1024)) MB at 100k flows, $((r4 / 1024)) MB at 400k flows:" \
+        "$(calc "int(($r4 - $r1) * 1024 / 300000)") bytes per flow"
+fi
 rm -f "$W/f100k.pcap" "$W/f400k.pcap"
 
 [ "${BENCH_LARGE:-0}" = 1 ] || exit 0
