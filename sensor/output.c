@@ -592,11 +592,11 @@ void output_site_summary(output_t *self, int site, uint64_t ts_us, const nat_sit
 
 void output_stats(output_t *self, uint64_t ts_us, void *stats)
 {
-    /* The stats object is json-c's (stats.c builds it): written as it is. */
-    size_t n = 0;
-    const char *txt = json_object_to_json_string_length(stats,
-            JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    /* The stats object is json-c's (pipeline.c builds it): written as it is. */
     if (!s_off(self)) {
+        size_t n = 0;
+        const char *txt = json_object_to_json_string_length(stats,
+                JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
         s_event(self, EV_STATS, ts_us, -1);
         jsonw_raw(&self->w, "stats", txt ? txt : "null", txt ? n : 4);
         s_emit(self);
