@@ -144,7 +144,7 @@ tables() { # the flow table's and nDPI's peaks, from the last stats event
     python3 -c 'import json, sys
 s = [e for e in map(json.loads, open(sys.argv[1])) if e["event_type"] == "stats"][-1]
 p = s["stats"]["pinhole"]
-print("    flow table peak %d flows; nDPI states: peak %d at once, %d classified, %d given up, %d found no slot"
+print("    flow table peak %d flows; nDPI states: peak %d at once, %d classified, %d given up, %d found the pool full"
       % (p["flows"]["peak"], p["ndpi"]["slots_peak"], p["ndpi"]["classified"], p["ndpi"]["given_up"],
          p["ndpi"]["pool_full"]))' "$W/mem.jsonl"
     rm -f "$W/mem.jsonl"
