@@ -1,11 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* classify.c: nDPI 4.2 classification with a bounded pool of flow states. */
+/* classify.c: nDPI 4.2 classification with a bounded pool of flow states.
+ *
+ * The slots in use are kept on a list in the order of their flows' last
+ * packet. A flow that finds the pool full takes the slot of the flow nDPI
+ * has waited on longest, which is given up (counted in both pool_full and
+ * given_up): a run of one-packet flows (a scan, DNS) can no longer hold
+ * every slot until those flows time out, while the flows still sending,
+ * whose states are at the young end of the list, are left to finish. */
 #include "classify.h"
 
 #include <ndpi/ndpi_api.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "slotpool.h"
 #include "strutil.h"
 
@@ -15,6 +23,9 @@ struct classify {
     size_t slot_size;
     slot_pool_t pool;
     uint16_t *seen;        /* packets given per slot */
+    flow_t **owner;        /* the flow of each slot in use */
+    uint32_t *prev, *next; /* slots in use, least recently fed first */
+    uint32_t head, tail;
     uint32_t max_packets;
     classify_stats_t st;
 };
@@ -55,7 +66,12 @@ classify_t *classify_new(uint32_t max_slots, uint32_t max_packets)
     self->max_packets = max_packets;
     self->slots = calloc(max_slots, self->slot_size); /* pages touched as used */
     self->seen = calloc(max_slots, sizeof(uint16_t));
-    if (!self->slots || !self->seen || slot_pool_init(&self->pool, max_slots) != 0)
+    self->owner = calloc(max_slots, sizeof(flow_t *));
+    self->prev = calloc(max_slots, sizeof(uint32_t));
+    self->next = calloc(max_slots, sizeof(uint32_t));
+    self->head = self->tail = FLOW_NONE;
+    if (!self->slots || !self->seen || !self->owner || !self->prev || !self->next ||
+            slot_pool_init(&self->pool, max_slots) != 0)
         classify_destroy(&self);
     return self;
 }
@@ -70,6 +86,9 @@ void classify_destroy(classify_t **self_p)
     free(self->slots);
     slot_pool_fini(&self->pool);
     free(self->seen);
+    free(self->owner);
+    free(self->prev);
+    free(self->next);
     free(self);
     *self_p = NULL;
 }
@@ -79,22 +98,58 @@ static struct ndpi_flow_struct *s_slot(classify_t *self, uint32_t i)
     return (struct ndpi_flow_struct *)(void *)(self->slots + (size_t)i * self->slot_size);
 }
 
-static uint32_t s_take(classify_t *self)
+static void s_unlink(classify_t *self, uint32_t i)
 {
-    uint32_t i = slot_pool_take(&self->pool);
-    if (i == SLOT_NONE)
-        return FLOW_NONE;
-    memset(s_slot(self, i), 0, SIZEOF_FLOW_STRUCT);
-    self->seen[i] = 0;
-    return i;
+    uint32_t p = self->prev[i], n = self->next[i];
+    if (p != FLOW_NONE)
+        self->next[p] = n;
+    else
+        self->head = n;
+    if (n != FLOW_NONE)
+        self->prev[n] = p;
+    else
+        self->tail = p;
+}
+
+static void s_append(classify_t *self, uint32_t i)
+{
+    self->prev[i] = self->tail;
+    self->next[i] = FLOW_NONE;
+    if (self->tail != FLOW_NONE)
+        self->next[self->tail] = i;
+    else
+        self->head = i;
+    self->tail = i;
 }
 
 /* Frees nDPI's own allocations for the flow and gives its slot back. */
 static void s_give(classify_t *self, flow_t *f)
 {
     ndpi_free_flow_data(s_slot(self, f->ndpi));
+    s_unlink(self, f->ndpi);
+    self->owner[f->ndpi] = NULL;
     slot_pool_give(&self->pool, f->ndpi);
     f->ndpi = FLOW_NONE;
+}
+
+static uint32_t s_take(classify_t *self, flow_t *f)
+{
+    uint32_t i = slot_pool_take(&self->pool);
+    if (i == SLOT_NONE && self->head != FLOW_NONE) {
+        /* Full: the flow waited on longest is given up for this one. */
+        flow_t *old = self->owner[self->head];
+        PINHOLE_ASSERT(old && old->ndpi == self->head);
+        self->st.pool_full++;
+        classify_finish(self, old);
+        i = slot_pool_take(&self->pool);
+    }
+    if (i == SLOT_NONE)
+        return FLOW_NONE;
+    memset(s_slot(self, i), 0, SIZEOF_FLOW_STRUCT);
+    self->seen[i] = 0;
+    self->owner[i] = f;
+    s_append(self, i);
+    return i;
 }
 
 static bool s_is(ndpi_protocol proto, uint16_t id)
@@ -131,12 +186,15 @@ void classify_packet(classify_t *self, flow_t *f, const packet_t *p)
     if ((f->flags & FLOW_F_CLASSIFIED) || !p->l3 || p->l3_len == 0)
         return;
     if (f->ndpi == FLOW_NONE) {
-        f->ndpi = s_take(self);
-        if (f->ndpi == FLOW_NONE) {
+        f->ndpi = s_take(self, f);
+        if (f->ndpi == FLOW_NONE) { /* a pool of no slots */
             self->st.pool_full++;
             f->flags |= FLOW_F_CLASSIFIED; /* never retried: the count says so */
             return;
         }
+    } else if (self->tail != f->ndpi) { /* fed again: the young end of the list */
+        s_unlink(self, f->ndpi);
+        s_append(self, f->ndpi);
     }
     struct ndpi_flow_struct *nf = s_slot(self, f->ndpi);
     uint16_t len = p->l3_len > 65535 ? 65535 : (uint16_t)p->l3_len;

@@ -4,7 +4,8 @@
  *
  * nDPI sees a flow only until it is classified: its per-flow state (several
  * hundred bytes) lives in a bounded pool of slots and goes back to the pool
- * as soon as the protocol and host name are known, or after a packet budget.
+ * as soon as the protocol and host name are known, or after a packet budget;
+ * a full pool gives up the flow it has waited on longest for a new one.
  * What remains on the flow is two protocol ids and the host name. */
 #ifndef PINHOLE_CLASSIFY_H
 #define PINHOLE_CLASSIFY_H
@@ -21,7 +22,8 @@ typedef struct classify classify_t;
 typedef struct {
     uint64_t packets;  /* packets given to nDPI */
     uint64_t classified, given_up;
-    uint64_t pool_full; /* flows that found no free slot (left unclassified) */
+    uint64_t pool_full; /* flows that found the pool full (the flow waited on
+                         * longest was given up for each) */
     uint64_t slots_in_use, slots_peak;
 } classify_stats_t;
 

@@ -124,8 +124,6 @@ void conn_update(flow_t *f, int side, const packet_t *p, uint64_t fp)
     d->payload += p->payload_len;
     d->dup_fp = fp;
     d->dup_ts = p->ts_us;
-    if (side == f->orig)
-        f->orig_last_us = p->ts_us;
 }
 
 void conn_icmp_error(flow_t *f, uint8_t type, uint8_t code)

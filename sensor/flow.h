@@ -69,7 +69,6 @@ typedef struct flow {
     uint16_t app, master;    /* nDPI protocol ids */
     int16_t site[2];         /* site of each side, -1 outside every site */
     uint32_t dups;           /* duplicate copies dropped */
-    uint64_t orig_last_us;   /* last packet from the originator */
     char history[FLOW_HISTORY_LEN];
     /* The responder's name: TLS SNI (FLOW_F_SNI), HTTP Host (FLOW_F_HTTP),
      * or, until either is seen, a DNS answer's name (FLOW_F_HOST_DNS). */

@@ -44,6 +44,11 @@
 #include "hash.h"
 #include "log.h"
 
+/* The memory target: at most 300 bytes a flow once nDPI is done with it
+ * (the record and its share of the buckets; docs/design.md, "The flow
+ * record"). A field added to flow_t must fit in what is left. */
+_Static_assert(sizeof(flow_t) <= 264, "flow_t outgrows the 300 bytes a flow may take");
+
 struct flow_table {
     flow_t *flows;
     uint32_t *buckets;

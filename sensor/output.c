@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* output.c: flow events as JSON lines (json-c). */
+/* output.c: the events as JSON lines, written by the streaming writer
+ * (sensor/jsonw.h) into one reused buffer; json-c only for the stats
+ * object and the rare double it formats. */
 #include "output.h"
 
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include "evschema.h"
 #include "evtypes.h"
 #include "flowid.h"
+#include "jsonw.h"
 
 /* Events go to the file in whole lines: a line is added to this buffer
  * only whole, and the buffer is written with write(2) when the next line
@@ -35,6 +38,7 @@ struct output {
     classify_t *cls;
     void (*sink)(void *ctx, const char *line, size_t len);
     void *sink_ctx;
+    jsonw_t w;         /* the event being written; its buffer is kept */
 };
 
 void output_set_rules(output_t *self, const rules_t *rules)
@@ -124,6 +128,7 @@ void output_destroy(output_t **self_p)
     free(self->buf);
     free(self->path);
     free(self->sensor);
+    jsonw_fini(&self->w);
     free(self);
     *self_p = NULL;
 }
@@ -144,23 +149,14 @@ static void s_write_line(output_t *self, const char *line, size_t len)
 
 const char *output_time(uint64_t ts_us, char *buf, size_t n)
 {
-    time_t sec = (time_t)(ts_us / 1000000u);
-    struct tm tm;
-    gmtime_r(&sec, &tm);
-    char base[32];
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, n, "%s.%06u+0000", base, (unsigned)(ts_us % 1000000u));
+    char txt[JSONW_TIME_LEN];
+    size_t len = jsonw_format_time(ts_us, txt);
+    if (n) {
+        len = len < n - 1 ? len : n - 1;
+        memcpy(buf, txt, len);
+        buf[len] = '\0';
+    }
     return buf;
-}
-
-static void s_str(json_object *o, const char *k, const char *v)
-{
-    json_object_object_add(o, k, json_object_new_string(v));
-}
-
-static void s_int(json_object *o, const char *k, int64_t v)
-{
-    json_object_object_add(o, k, json_object_new_int64(v));
 }
 
 static const char *s_proto(uint8_t p)
@@ -193,30 +189,51 @@ static const char *s_icmp_meaning(uint8_t type, uint8_t code)
     return type == 11 ? "time_exceeded" : "other";
 }
 
-static void s_rule(output_t *self, json_object *o, const char *k, int rule)
+static void s_rule(output_t *self, const char *k, int rule)
 {
     if (rule >= 0)
-        s_str(o, k, rules_rule(self->rules, (size_t)rule)->id);
+        jsonw_str(&self->w, k, rules_rule(self->rules, (size_t)rule)->id);
 }
 
-/* A new event object with the fields every event has. */
 /* Nobody reads the events: building them would be wasted. */
 static bool s_off(const output_t *self)
 {
     return self->fd < 0 && !self->sink;
 }
 
-static json_object *s_event(output_t *self, const char *type, uint64_t ts_us, int site)
+/* Starts an event in the writer with the fields every event has. */
+static void s_event(output_t *self, const char *type, uint64_t ts_us, int site)
 {
-    char buf[64];
-    json_object *e = json_object_new_object();
-    s_str(e, "timestamp", output_time(ts_us, buf, sizeof buf));
-    s_str(e, "event_type", type);
-    s_int(e, "schema", EVSCHEMA_EVENT_VERSION);
-    s_str(e, "sensor", self->sensor);
+    jsonw_t *w = &self->w;
+    jsonw_reset(w);
+    jsonw_open(w, NULL);
+    jsonw_time(w, "timestamp", ts_us);
+    jsonw_str(w, "event_type", type);
+    jsonw_int(w, "schema", EVSCHEMA_EVENT_VERSION);
+    jsonw_str(w, "sensor", self->sensor);
     if (site >= 0)
-        s_str(e, "site", rules_site_name(self->rules, (size_t)site));
-    return e;
+        jsonw_str(w, "site", rules_site_name(self->rules, (size_t)site));
+}
+
+static void s_line(output_t *self, const char *line, size_t len)
+{
+    if (self->fd >= 0)
+        s_write_line(self, line, len);
+    if (self->sink)
+        self->sink(self->sink_ctx, line, len);
+}
+
+/* Closes the event in the writer and writes it out. */
+static void s_emit(output_t *self)
+{
+    jsonw_close(&self->w);
+    size_t len = 0;
+    const char *line = jsonw_text(&self->w, &len);
+    if (!line || self->w.depth != 0) {
+        self->write_errors++; /* out of memory: the event is lost, and counted */
+        return;
+    }
+    s_line(self, line, len);
 }
 
 void output_object(output_t *self, void *jobj)
@@ -226,276 +243,333 @@ void output_object(output_t *self, void *jobj)
     size_t len = 0;
     const char *line = json_object_to_json_string_length(jobj,
             JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-    if (self->fd >= 0)
-        s_write_line(self, line, len);
-    if (self->sink)
-        self->sink(self->sink_ctx, line, len);
+    s_line(self, line, len);
 }
 
-static json_object *s_rtp_dir(const media_dir_t *d)
+/* A number with three decimals, as the events show jitter and delays. */
+static void s_ms(jsonw_t *w, const char *k, double v)
 {
-    json_object *o = json_object_new_object();
-    s_int(o, "packets", d->pkts);
-    s_int(o, "lost", d->lost);
     char txt[32];
-    snprintf(txt, sizeof txt, "%.3f", d->jitter_ms);
-    json_object_object_add(o, "jitter_ms", json_object_new_double_s(d->jitter_ms, txt));
-    return o;
+    int n = snprintf(txt, sizeof txt, "%.3f", v);
+    jsonw_raw(w, k, txt, n > 0 && (size_t)n < sizeof txt ? (size_t)n : 0);
 }
 
-static void s_ends(json_object *e, const flow_t *f)
+static void s_rtp_dir(jsonw_t *w, const char *k, const media_dir_t *d)
 {
-    char buf[64];
-    int o = f->orig;
-    s_str(e, "src_ip", ip_to_str(o ? &f->key.b : &f->key.a, buf, sizeof buf));
-    s_int(e, "src_port", o ? f->key.pb : f->key.pa);
-    s_str(e, "dest_ip", ip_to_str(o ? &f->key.a : &f->key.b, buf, sizeof buf));
-    s_int(e, "dest_port", o ? f->key.pa : f->key.pb);
+    jsonw_open(w, k);
+    jsonw_int(w, "packets", d->pkts);
+    jsonw_int(w, "lost", d->lost);
+    s_ms(w, "jitter_ms", d->jitter_ms);
+    jsonw_close(w);
 }
 
-static json_object *s_call_dir(const media_call_t *c, int party)
+/* The flow's identity and ends, as EVE names them. */
+static void s_ends(jsonw_t *w, const flow_view_t *fv)
 {
-    json_object *o = json_object_new_object();
-    s_int(o, "packets", c->pkts[party]);
-    s_int(o, "expected_ms", (int64_t)(c->expected_us[party] / 1000u));
-    return o;
+    const flow_t *f = fv->f;
+    char cid[FLOWID_COMMUNITY_LEN];
+    uint16_t sp = fv->sport, dp = fv->dport;
+    if (f->key.proto == 1 || f->key.proto == 58) { /* Community ID: type and code */
+        sp = f->icmp_type;
+        dp = f->icmp_code;
+    }
+    jsonw_int(w, "flow_id", (int64_t)flowid_stable(f));
+    jsonw_str(w, "community_id", flowid_community(0, fv->src, fv->dst, f->key.proto, sp, dp, cid));
+    jsonw_ip(w, "src_ip", fv->src);
+    jsonw_int(w, "src_port", fv->sport);
+    jsonw_ip(w, "dest_ip", fv->dst);
+    jsonw_int(w, "dest_port", fv->dport);
+}
+
+static void s_call_dir(jsonw_t *w, const char *k, const media_call_t *c, int party)
+{
+    jsonw_open(w, k);
+    jsonw_int(w, "packets", c->pkts[party]);
+    jsonw_int(w, "expected_ms", (int64_t)(c->expected_us[party] / 1000u));
+    jsonw_close(w);
 }
 
 void output_rtp_one_way(output_t *self, const media_call_t *c, int site, int party,
-        const flow_t *f, const verdict_t *v, const media_stream_t *ms)
+        const flow_view_t *fv)
 {
     if (s_off(self))
         return;
-    json_object *e = s_event(self, EV_RTP_ONE_WAY, c->end_us, site);
-    s_str(e, "call_id", c->call_id);
-    s_str(e, "missing", c->missing == party ? "inbound" : "outbound");
-    s_str(e, "missing_toward", c->missing == 0 ? "caller" : "callee");
+    jsonw_t *w = &self->w;
+    s_event(self, EV_RTP_ONE_WAY, c->end_us, site);
+    jsonw_str(w, "call_id", c->call_id);
+    jsonw_str(w, "missing", c->missing == party ? "inbound" : "outbound");
+    jsonw_str(w, "missing_toward", c->missing == 0 ? "caller" : "callee");
     /* The call's two directions, seen from the site, over all its flows. */
-    json_object *m = json_object_new_object();
-    json_object_object_add(m, "inbound", s_call_dir(c, party));
-    json_object_object_add(m, "outbound", s_call_dir(c, !party));
-    json_object_object_add(e, "media", m);
-    if (f) {
-        char cid[FLOWID_COMMUNITY_LEN];
-        s_int(e, "flow_id", (int64_t)flowid_stable(f));
-        s_str(e, "community_id", flowid_community_flow(f, cid));
-        s_ends(e, f);
+    jsonw_open(w, "media");
+    s_call_dir(w, "inbound", c, party);
+    s_call_dir(w, "outbound", c, !party);
+    jsonw_close(w);
+    if (fv) {
+        s_ends(w, fv);
+        s_rule(self, "rule", fv->v.rule);
+        jsonw_open(w, "rtp");
+        s_rtp_dir(w, "toserver", &fv->ms->d[fv->orig]);
+        s_rtp_dir(w, "toclient", &fv->ms->d[fv->resp]);
+        jsonw_close(w);
     }
-    if (v)
-        s_rule(self, e, "rule", v->rule);
-    if (f && ms) {
-        int o = f->orig;
-        json_object *r = json_object_new_object();
-        json_object_object_add(r, "toserver", s_rtp_dir(&ms->d[o]));
-        json_object_object_add(r, "toclient", s_rtp_dir(&ms->d[!o]));
-        json_object_object_add(e, "rtp", r);
-    }
-    output_object(self, e);
-    json_object_put(e);
+    s_emit(self);
 }
 
-void output_flow(output_t *self, const flow_t *f, const verdict_t *v, const media_stream_t *ms)
+/* The flow's name, from the TLS ClientHello or the HTTP request. */
+static void s_flow_host(jsonw_t *w, const flow_t *f)
+{
+    if (f->host[0] && (f->flags & FLOW_F_SNI) && !(f->flags & (FLOW_F_HOST_DNS | FLOW_F_HTTP))) {
+        jsonw_open(w, "tls");
+        jsonw_str(w, "sni", f->host);
+        jsonw_close(w);
+    } else if (f->host[0] && (f->flags & FLOW_F_HTTP) && !(f->flags & FLOW_F_HOST_DNS)) {
+        jsonw_open(w, "http");
+        jsonw_str(w, "hostname", f->host);
+        jsonw_close(w);
+    }
+}
+
+/* pinhole's judgement, in its own object (no clash with EVE's). */
+static void s_flow_pinhole(output_t *self, flow_view_t *fv)
+{
+    jsonw_t *w = &self->w;
+    const flow_t *f = fv->f;
+    const verdict_t *v = &fv->v;
+    jsonw_open(w, "pinhole");
+    jsonw_str(w, "verdict", verdict_kind_str(v->kind));
+    s_rule(self, "rule", v->rule);
+    s_rule(self, "reply_rule", v->reply_rule);
+    if (v->reason != REASON_NONE)
+        jsonw_str(w, "reason", verdict_reason_str(v->reason));
+    jsonw_str(w, "src_roles", flow_view_roles(fv, self->rules, 0));
+    jsonw_str(w, "dest_roles", flow_view_roles(fv, self->rules, 1));
+    const char *by;
+    if ((by = verdict_role_by_str(v->by[0])))
+        jsonw_str(w, "src_role_by", by);
+    if ((by = verdict_role_by_str(v->by[1])))
+        jsonw_str(w, "dest_role_by", by);
+    if (f->host[0] && (f->flags & FLOW_F_HOST_DNS))
+        jsonw_str(w, "dns_name", f->host);
+    if (v->remote >= 0 && v->geo.asn)
+        jsonw_int(w, "asn", v->geo.asn);
+    if (v->remote >= 0 && v->geo.org[0])
+        jsonw_str(w, "as_org", v->geo.org);
+    if (v->remote >= 0 && v->geo.country[0])
+        jsonw_str(w, "country", v->geo.country);
+    if (f->flags & FLOW_F_ICMP) {
+        jsonw_int(w, "icmp_type", f->icmp_type);
+        jsonw_int(w, "icmp_code", f->icmp_code);
+        jsonw_str(w, "icmp_meaning", s_icmp_meaning(f->icmp_type, f->icmp_code));
+    }
+    if (v->nearest >= 0) {
+        s_rule(self, "nearest_rule", v->nearest);
+        jsonw_str(w, "nearest_differs", rules_near_str(v->near));
+    }
+    if (v->violation >= 0)
+        jsonw_str(w, "violation", rules_req(self->rules, (size_t)v->violation)->id);
+    jsonw_close(w);
+}
+
+static void s_flow_counts(jsonw_t *w, const flow_view_t *fv)
+{
+    const flow_t *f = fv->f;
+    int o = fv->orig, r = fv->resp;
+    jsonw_open(w, "flow");
+    jsonw_int(w, "pkts_toserver", f->d[o].pkts);
+    jsonw_int(w, "pkts_toclient", f->d[r].pkts);
+    jsonw_int(w, "bytes_toserver", (int64_t)f->d[o].bytes);
+    jsonw_int(w, "bytes_toclient", (int64_t)f->d[r].bytes);
+    jsonw_time(w, "start", f->first_us);
+    jsonw_time(w, "end", f->last_us);
+    if (f->key.proto == 6) {
+        jsonw_str(w, "conn_state", conn_state(f));
+        jsonw_str(w, "history", f->history);
+        jsonw_int(w, "attempts", f->attempts);
+    }
+    if (f->dups)
+        jsonw_int(w, "duplicates", f->dups);
+    jsonw_close(w);
+}
+
+void output_flow(output_t *self, flow_view_t *fv)
 {
     if (s_off(self))
         return;
-    int o = f->orig, r = !f->orig;
-    const ip_addr_t *src = o ? &f->key.b : &f->key.a, *dst = o ? &f->key.a : &f->key.b;
-    char buf[128];
-    json_object *e = s_event(self, EV_FLOW, f->first_us, v->site);
+    jsonw_t *w = &self->w;
+    const flow_t *f = fv->f;
+    const media_stream_t *ms = fv->ms;
+    s_event(self, EV_FLOW, f->first_us, fv->v.site);
     /* EVE's fields first: the flow's identity, ends and application. */
-    s_int(e, "flow_id", (int64_t)flowid_stable(f));
-    s_str(e, "community_id", flowid_community_flow(f, buf));
-    s_str(e, "src_ip", ip_to_str(src, buf, sizeof buf));
-    s_int(e, "src_port", o ? f->key.pb : f->key.pa);
-    s_str(e, "dest_ip", ip_to_str(dst, buf, sizeof buf));
-    s_int(e, "dest_port", o ? f->key.pa : f->key.pb);
-    s_str(e, "proto", s_proto(f->key.proto));
-    s_str(e, "app_proto", classify_app_name(self->cls, f, buf, sizeof buf));
-    if (f->host[0] && (f->flags & FLOW_F_SNI) && !(f->flags & (FLOW_F_HOST_DNS | FLOW_F_HTTP))) {
-        json_object *tls = json_object_new_object();
-        s_str(tls, "sni", f->host);
-        json_object_object_add(e, "tls", tls);
-    } else if (f->host[0] && (f->flags & FLOW_F_HTTP) && !(f->flags & FLOW_F_HOST_DNS)) {
-        json_object *http = json_object_new_object();
-        s_str(http, "hostname", f->host);
-        json_object_object_add(e, "http", http);
-    }
-    /* pinhole's judgement, in its own object (no clash with EVE's). */
-    json_object *ph = json_object_new_object();
-    s_str(ph, "verdict", verdict_kind_str(v->kind));
-    s_rule(self, ph, "rule", v->rule);
-    s_rule(self, ph, "reply_rule", v->reply_rule);
-    if (v->reason != REASON_NONE)
-        s_str(ph, "reason", verdict_reason_str(v->reason));
-    s_str(ph, "src_roles", rules_roles_str(self->rules, v->roles[0], buf, sizeof buf));
-    s_str(ph, "dest_roles", rules_roles_str(self->rules, v->roles[1], buf, sizeof buf));
-    const char *by;
-    if ((by = verdict_role_by_str(v->by[0])))
-        s_str(ph, "src_role_by", by);
-    if ((by = verdict_role_by_str(v->by[1])))
-        s_str(ph, "dest_role_by", by);
-    if (f->host[0] && (f->flags & FLOW_F_HOST_DNS))
-        s_str(ph, "dns_name", f->host);
-    if (v->remote >= 0 && v->geo.asn)
-        s_int(ph, "asn", v->geo.asn);
-    if (v->remote >= 0 && v->geo.org[0])
-        s_str(ph, "as_org", v->geo.org);
-    if (v->remote >= 0 && v->geo.country[0])
-        s_str(ph, "country", v->geo.country);
-    if (f->flags & FLOW_F_ICMP) {
-        s_int(ph, "icmp_type", f->icmp_type);
-        s_int(ph, "icmp_code", f->icmp_code);
-        s_str(ph, "icmp_meaning", s_icmp_meaning(f->icmp_type, f->icmp_code));
-    }
-    if (v->nearest >= 0) {
-        s_rule(self, ph, "nearest_rule", v->nearest);
-        s_str(ph, "nearest_differs", rules_near_str(v->near));
-    }
-    if (v->violation >= 0)
-        s_str(ph, "violation", rules_req(self->rules, (size_t)v->violation)->id);
-    json_object_object_add(e, "pinhole", ph);
-    json_object *fl = json_object_new_object();
-    s_int(fl, "pkts_toserver", f->d[o].pkts);
-    s_int(fl, "pkts_toclient", f->d[r].pkts);
-    s_int(fl, "bytes_toserver", (int64_t)f->d[o].bytes);
-    s_int(fl, "bytes_toclient", (int64_t)f->d[r].bytes);
-    s_str(fl, "start", output_time(f->first_us, buf, sizeof buf));
-    s_str(fl, "end", output_time(f->last_us, buf, sizeof buf));
-    if (f->key.proto == 6) {
-        s_str(fl, "conn_state", conn_state(f));
-        s_str(fl, "history", f->history);
-        s_int(fl, "attempts", f->attempts);
-    }
-    if (f->dups)
-        s_int(fl, "duplicates", f->dups);
-    json_object_object_add(e, "flow", fl);
+    s_ends(w, fv);
+    jsonw_str(w, "proto", s_proto(f->key.proto));
+    jsonw_str(w, "app_proto", fv->app);
+    s_flow_host(w, f);
+    s_flow_pinhole(self, fv);
+    s_flow_counts(w, fv);
     if (ms) {
-        json_object *rtp = json_object_new_object();
-        s_str(rtp, "call_id", ms->call_id);
-        json_object_object_add(rtp, "toserver", s_rtp_dir(&ms->d[o]));
-        json_object_object_add(rtp, "toclient", s_rtp_dir(&ms->d[r]));
-        json_object_object_add(e, "rtp", rtp);
+        jsonw_open(w, "rtp");
+        jsonw_str(w, "call_id", ms->call_id);
+        s_rtp_dir(w, "toserver", &ms->d[fv->orig]);
+        s_rtp_dir(w, "toclient", &ms->d[fv->resp]);
+        jsonw_close(w);
     }
-    output_object(self, e);
-    json_object_put(e);
+    s_emit(self);
+}
+
+/* The interval in seconds as json-c writes a double ("%.17g", trailing
+ * zeros dropped, ".0" added to a whole number): json-c itself writes it,
+ * as this event is rare. */
+static void s_seconds(jsonw_t *w, const char *k, double v)
+{
+    json_object *d = json_object_new_double(v);
+    size_t n = 0;
+    const char *txt = d ? json_object_to_json_string_length(d,
+            JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n) : NULL;
+    if (txt)
+        jsonw_raw(w, k, txt, n);
+    else
+        w->failed = true;
+    json_object_put(d);
 }
 
 void output_nat_change(output_t *self, const nat_change_t *c)
 {
     if (s_off(self))
         return;
-    char buf[64];
-    json_object *e = s_event(self, EV_NAT_PORT_CHANGE, c->new_us, c->site);
-    s_str(e, "vantage", c->vantage == NAT_INSIDE ? "inside" : "outside");
-    s_str(e, "aor", c->aor);
-    s_str(e, "call_id", c->call_id);
-    s_int(e, "cseq", (int64_t)c->cseq);
+    jsonw_t *w = &self->w;
+    s_event(self, EV_NAT_PORT_CHANGE, c->new_us, c->site);
+    jsonw_str(w, "vantage", c->vantage == NAT_INSIDE ? "inside" : "outside");
+    jsonw_str(w, "aor", c->aor);
+    jsonw_str(w, "call_id", c->call_id);
+    jsonw_int(w, "cseq", (int64_t)c->cseq);
     if (c->priv[0])
-        s_str(e, "private", c->priv);
-    s_str(e, "old_public", c->old_public);
-    s_str(e, "new_public", c->new_public);
-    s_str(e, "old_time", output_time(c->old_us, buf, sizeof buf));
-    s_str(e, "new_time", output_time(c->new_us, buf, sizeof buf));
-    json_object_object_add(e, "interval", json_object_new_double((double)(c->new_us - c->old_us) / 1e6));
-    output_object(self, e);
-    json_object_put(e);
+        jsonw_str(w, "private", c->priv);
+    jsonw_str(w, "old_public", c->old_public);
+    jsonw_str(w, "new_public", c->new_public);
+    jsonw_time(w, "old_time", c->old_us);
+    jsonw_time(w, "new_time", c->new_us);
+    s_seconds(w, "interval", (double)(c->new_us - c->old_us) / 1e6);
+    s_emit(self);
 }
 
 void output_nat_binding(output_t *self, const nat_binding_t *b)
 {
     if (s_off(self))
         return;
-    json_object *e = s_event(self, EV_NAT_BINDING, b->ts_us, b->site);
-    s_str(e, "vantage", b->vantage == NAT_INSIDE ? "inside" : "outside");
-    s_str(e, "private", b->priv);
-    s_str(e, "public", b->public_);
+    jsonw_t *w = &self->w;
+    s_event(self, EV_NAT_BINDING, b->ts_us, b->site);
+    jsonw_str(w, "vantage", b->vantage == NAT_INSIDE ? "inside" : "outside");
+    jsonw_str(w, "private", b->priv);
+    jsonw_str(w, "public", b->public_);
     if (b->old_public[0])
-        s_str(e, "old_public", b->old_public);
-    s_str(e, "method", b->method);
-    s_str(e, "call_id", b->call_id);
-    output_object(self, e);
-    json_object_put(e);
+        jsonw_str(w, "old_public", b->old_public);
+    jsonw_str(w, "method", b->method);
+    jsonw_str(w, "call_id", b->call_id);
+    s_emit(self);
 }
 
 void output_sip_alg(output_t *self, const alg_sign_t *sg)
 {
     if (s_off(self))
         return;
-    json_object *e = s_event(self, EV_SIP_ALG, sg->ts_us, sg->site);
-    s_str(e, "evidence", sg->how);
-    s_str(e, "call_id", sg->call_id);
-    s_str(e, "message", sg->message);
-    s_str(e, "header", sg->header);
-    s_str(e, "inside", sg->inside);
+    jsonw_t *w = &self->w;
+    s_event(self, EV_SIP_ALG, sg->ts_us, sg->site);
+    jsonw_str(w, "evidence", sg->how);
+    jsonw_str(w, "call_id", sg->call_id);
+    jsonw_str(w, "message", sg->message);
+    jsonw_str(w, "header", sg->header);
+    jsonw_str(w, "inside", sg->inside);
     if (sg->outside[0] || strcmp(sg->how, "compared") == 0)
-        s_str(e, "outside", sg->outside);
-    output_object(self, e);
-    json_object_put(e);
+        jsonw_str(w, "outside", sg->outside);
+    s_emit(self);
 }
 
 void output_missed_call(output_t *self, const nat_stale_t *st, const char *reason)
 {
     if (s_off(self))
         return;
-    json_object *e = s_event(self, EV_MISSED_CALL, st->ts_us, st->site);
-    s_str(e, "reason", reason);
+    jsonw_t *w = &self->w;
+    s_event(self, EV_MISSED_CALL, st->ts_us, st->site);
+    jsonw_str(w, "reason", reason);
     if (st->aor[0])
-        s_str(e, "aor", st->aor);
+        jsonw_str(w, "aor", st->aor);
     if (st->call_id[0])
-        s_str(e, "call_id", st->call_id);
-    s_str(e, "target", st->target);
+        jsonw_str(w, "call_id", st->call_id);
+    jsonw_str(w, "target", st->target);
     if (st->current[0])
-        s_str(e, "current_public", st->current);
-    output_object(self, e);
-    json_object_put(e);
+        jsonw_str(w, "current_public", st->current);
+    s_emit(self);
+}
+
+static void s_sip_via(jsonw_t *w, const siptx_t *tx)
+{
+    jsonw_open(w, "via");
+    jsonw_str(w, "sent_by", tx->via_sent_by);
+    jsonw_str(w, "branch", tx->via_branch);
+    if (tx->via_rport >= 0)
+        jsonw_int(w, "rport", tx->via_rport);
+    if (tx->via_received[0])
+        jsonw_str(w, "received", tx->via_received);
+    jsonw_close(w);
 }
 
 void output_sip(output_t *self, const siptx_t *tx, const char *end)
 {
     if (s_off(self))
         return;
-    char buf[64];
-    json_object *e = s_event(self, EV_SIP, tx->req_us, tx->site);
-    s_str(e, "src_ip", ip_to_str(&tx->src, buf, sizeof buf));
-    s_int(e, "src_port", tx->sport);
-    s_str(e, "dest_ip", ip_to_str(&tx->dst, buf, sizeof buf));
-    s_int(e, "dest_port", tx->dport);
-    json_object *sip = json_object_new_object();
-    s_str(sip, "method", tx->method);
-    s_int(sip, "cseq", tx->cseq);
-    s_str(sip, "call_id", tx->call_id);
+    jsonw_t *w = &self->w;
+    s_event(self, EV_SIP, tx->req_us, tx->site);
+    jsonw_ip(w, "src_ip", &tx->src);
+    jsonw_int(w, "src_port", tx->sport);
+    jsonw_ip(w, "dest_ip", &tx->dst);
+    jsonw_int(w, "dest_port", tx->dport);
+    jsonw_open(w, "sip");
+    jsonw_str(w, "method", tx->method);
+    jsonw_int(w, "cseq", tx->cseq);
+    jsonw_str(w, "call_id", tx->call_id);
     if (tx->status)
-        s_int(sip, "code", tx->status);
-    s_str(sip, "end", end);
+        jsonw_int(w, "code", tx->status);
+    jsonw_str(w, "end", end);
     if (tx->from[0])
-        s_str(sip, "from", tx->from);
+        jsonw_str(w, "from", tx->from);
     if (tx->to[0])
-        s_str(sip, "to", tx->to);
+        jsonw_str(w, "to", tx->to);
     if (tx->contact[0])
-        s_str(sip, "contact", tx->contact);
+        jsonw_str(w, "contact", tx->contact);
     if (tx->user_agent[0])
-        s_str(sip, "user_agent", tx->user_agent);
+        jsonw_str(w, "user_agent", tx->user_agent);
     if (tx->expires >= 0)
-        s_int(sip, "expires", tx->expires);
-    json_object *via = json_object_new_object();
-    s_str(via, "sent_by", tx->via_sent_by);
-    s_str(via, "branch", tx->via_branch);
-    if (tx->via_rport >= 0)
-        s_int(via, "rport", tx->via_rport);
-    if (tx->via_received[0])
-        s_str(via, "received", tx->via_received);
-    json_object_object_add(sip, "via", via);
-    if (tx->resp_us >= tx->req_us && tx->status) {
-        double ms = (double)(tx->resp_us - tx->req_us) / 1000.0;
-        char txt[32];
-        snprintf(txt, sizeof txt, "%.3f", ms);
-        json_object_object_add(sip, "response_ms", json_object_new_double_s(ms, txt));
-    }
+        jsonw_int(w, "expires", tx->expires);
+    s_sip_via(w, tx);
+    if (tx->resp_us >= tx->req_us && tx->status)
+        s_ms(w, "response_ms", (double)(tx->resp_us - tx->req_us) / 1000.0);
     if (tx->retransmissions)
-        s_int(sip, "retransmissions", tx->retransmissions);
-    json_object_object_add(e, "sip", sip);
-    output_object(self, e);
-    json_object_put(e);
+        jsonw_int(w, "retransmissions", tx->retransmissions);
+    jsonw_close(w);
+    s_emit(self);
+}
+
+static void s_summary_nat(jsonw_t *w, const nat_site_stats_t *ns, const char *nat_verdict)
+{
+    jsonw_open(w, "nat");
+    jsonw_int(w, "registers", (int64_t)ns->registers);
+    jsonw_int(w, "comparisons", (int64_t)ns->comparisons);
+    jsonw_int(w, "changes", (int64_t)ns->changes);
+    /* Per vantage: inside and outside copies of one REGISTER are one
+     * comparison; the collector takes the larger vantage (docs/collector.md). */
+    jsonw_int(w, "comparisons_inside", (int64_t)ns->comparisons_v[NAT_INSIDE]);
+    jsonw_int(w, "comparisons_outside", (int64_t)ns->comparisons_v[NAT_OUTSIDE]);
+    jsonw_int(w, "changes_inside", (int64_t)ns->changes_v[NAT_INSIDE]);
+    jsonw_int(w, "changes_outside", (int64_t)ns->changes_v[NAT_OUTSIDE]);
+    jsonw_int(w, "reboots", (int64_t)ns->reboots);
+    jsonw_int(w, "lapsed", (int64_t)ns->silences);
+    jsonw_int(w, "no_rport", (int64_t)ns->no_rport);
+    jsonw_int(w, "behind_nat", (int64_t)ns->behind_nat);
+    jsonw_int(w, "mapping_changes", (int64_t)ns->mapping_changes);
+    jsonw_str(w, "verdict", nat_verdict);
+    if (strcmp(nat_verdict, "not_checked") == 0)
+        jsonw_str(w, "reason", COMPLIANCE_REASON_SIP_TLS);
+    jsonw_close(w);
 }
 
 void output_site_summary(output_t *self, int site, uint64_t ts_us, const nat_site_stats_t *ns,
@@ -503,41 +577,29 @@ void output_site_summary(output_t *self, int site, uint64_t ts_us, const nat_sit
 {
     if (s_off(self))
         return;
-    json_object *e = s_event(self, EV_SITE_SUMMARY, ts_us, site);
-    json_object *n = json_object_new_object();
-    s_int(n, "registers", (int64_t)ns->registers);
-    s_int(n, "comparisons", (int64_t)ns->comparisons);
-    s_int(n, "changes", (int64_t)ns->changes);
-    /* Per vantage: inside and outside copies of one REGISTER are one
-     * comparison; the collector takes the larger vantage (docs/collector.md). */
-    s_int(n, "comparisons_inside", (int64_t)ns->comparisons_v[NAT_INSIDE]);
-    s_int(n, "comparisons_outside", (int64_t)ns->comparisons_v[NAT_OUTSIDE]);
-    s_int(n, "changes_inside", (int64_t)ns->changes_v[NAT_INSIDE]);
-    s_int(n, "changes_outside", (int64_t)ns->changes_v[NAT_OUTSIDE]);
-    s_int(n, "reboots", (int64_t)ns->reboots);
-    s_int(n, "lapsed", (int64_t)ns->silences);
-    s_int(n, "no_rport", (int64_t)ns->no_rport);
-    s_int(n, "behind_nat", (int64_t)ns->behind_nat);
-    s_int(n, "mapping_changes", (int64_t)ns->mapping_changes);
-    s_str(n, "verdict", nat_verdict);
-    if (strcmp(nat_verdict, "not_checked") == 0)
-        s_str(n, "reason", COMPLIANCE_REASON_SIP_TLS);
-    json_object_object_add(e, "nat", n);
-    s_int(e, "sip_tls_flows", (int64_t)sip_tls_flows);
-    json_object *g = json_object_new_object();
-    s_int(g, "compared", (int64_t)as->compared);
-    s_int(g, "rewritten", (int64_t)as->rewritten);
-    s_int(g, "heuristic", (int64_t)as->heuristic);
-    json_object_object_add(e, "sip_alg", g);
-    s_int(e, "sip_messages", (int64_t)ns->sip_messages);
-    output_object(self, e);
-    json_object_put(e);
+    jsonw_t *w = &self->w;
+    s_event(self, EV_SITE_SUMMARY, ts_us, site);
+    s_summary_nat(w, ns, nat_verdict);
+    jsonw_int(w, "sip_tls_flows", (int64_t)sip_tls_flows);
+    jsonw_open(w, "sip_alg");
+    jsonw_int(w, "compared", (int64_t)as->compared);
+    jsonw_int(w, "rewritten", (int64_t)as->rewritten);
+    jsonw_int(w, "heuristic", (int64_t)as->heuristic);
+    jsonw_close(w);
+    jsonw_int(w, "sip_messages", (int64_t)ns->sip_messages);
+    s_emit(self);
 }
 
 void output_stats(output_t *self, uint64_t ts_us, void *stats)
 {
-    json_object *e = s_event(self, EV_STATS, ts_us, -1);
-    json_object_object_add(e, "stats", stats);
-    output_object(self, e);
-    json_object_put(e);
+    /* The stats object is json-c's (pipeline.c builds it): written as it is. */
+    if (!s_off(self)) {
+        size_t n = 0;
+        const char *txt = json_object_to_json_string_length(stats,
+                JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+        s_event(self, EV_STATS, ts_us, -1);
+        jsonw_raw(&self->w, "stats", txt ? txt : "null", txt ? n : 4);
+        s_emit(self);
+    }
+    json_object_put(stats);
 }

@@ -12,6 +12,7 @@
 #include "alg.h"
 #include "classify.h"
 #include "flow.h"
+#include "flow_view.h"
 #include "media.h"
 #include "nat.h"
 #include "siptx.h"
@@ -39,13 +40,14 @@ uint64_t output_write_errors(const output_t *self);
 void output_set_sink(output_t *self, void (*fn)(void *ctx, const char *line, size_t len),
         void *ctx);
 
-/* One `flow` event for a finished flow (ms: its RTP stream, or NULL). */
-void output_flow(output_t *self, const flow_t *f, const verdict_t *v, const media_stream_t *ms);
+/* One `flow` event for a finished flow: its view, judged (its RTP stream
+ * in fv->ms, or NULL). */
+void output_flow(output_t *self, flow_view_t *fv);
 /* One `rtp_one_way` event: an answered call's media reached one party
- * only (sensor/media.h). `party`: the site's party; `f`, `v`, `ms`: the
- * flow that shows it, its verdict and stream, or NULL if none is left. */
+ * only (sensor/media.h). `party`: the site's party; `fv`: the judged view
+ * of the flow that shows it (with its stream), or NULL if none is left. */
 void output_rtp_one_way(output_t *self, const media_call_t *c, int site, int party,
-        const flow_t *f, const verdict_t *v, const media_stream_t *ms);
+        const flow_view_t *fv);
 /* One `missed_call` event: an INVITE into a site that cannot arrive
  * (reason: stale_mapping, no_response, icmp_unreachable). */
 void output_missed_call(output_t *self, const nat_stale_t *st, const char *reason);

@@ -13,6 +13,7 @@
 #include "dns.h"
 #include "dnsbind.h"
 #include "flow_table.h"
+#include "flow_view.h"
 #include "media.h"
 #include "nat.h"
 #include "sip.h"
@@ -48,6 +49,7 @@ struct pipeline {
     siptx_table_t *siptx;
     dnsbind_t *dns;
     pipeline_stats_t st;
+    flow_names_t names;  /* role sets as text, for the flows' views */
     uint64_t next_expire_us;
     uint64_t sources;
     bool flushing;
@@ -131,11 +133,12 @@ static void s_sip(pipeline_t *self, flow_t *f, int side, const packet_t *p)
 }
 
 /* What the verdict needs to know of a flow's application and media. */
-static void s_hint(const flow_t *f, const media_stream_t *ms, const char *app,
-        verdict_hint_t *h)
+static void s_hint(const flow_view_t *fv, verdict_hint_t *h)
 {
+    const flow_t *f = fv->f;
+    const media_stream_t *ms = fv->ms;
     memset(h, 0, sizeof *h);
-    h->app = app;
+    h->app = fv->app;
     h->is_http = classify_is_http(f);
     /* A media flow whose stream a full table took is media all the same
      * (never a one-way finding then: nothing was measured). */
@@ -147,62 +150,66 @@ static void s_hint(const flow_t *f, const media_stream_t *ms, const char *app,
     }
 }
 
+/* The view of a flow, judged: its application name and orientation worked
+ * out once, for the verdict, the report and the events alike. */
+static void s_view(pipeline_t *self, flow_t *f, const media_stream_t *ms, bool cut,
+        flow_view_t *fv)
+{
+    flow_view_init(fv, self->cls, &self->names, f, ms);
+    verdict_hint_t hint;
+    s_hint(fv, &hint);
+    verdict_judge(self->verdict, f, cut, &hint, &fv->v);
+}
+
 /* A call with media is over (sensor/media.h): counted per site, and an
  * `rtp_one_way` event if its media reached one party only. */
 static void s_media_call(const media_call_t *c, flow_t *f, void *ctx)
 {
     pipeline_t *self = ctx;
-    verdict_t v = {0};
+    flow_view_t fv;
     const media_stream_t *ms = f ? media_stream(self->media, f) : NULL;
     int site = c->site[0] >= 0 ? c->site[0] : c->site[1];
-    if (c->judgement == MEDIA_ONE_WAY && ms) {
-        char app[64];
-        verdict_hint_t hint;
-        s_hint(f, ms, classify_app_name(self->cls, f, app, sizeof app), &hint);
-        verdict_judge(self->verdict, f, false, &hint, &v);
-        if (v.site >= 0)
-            site = v.site;
+    bool judged = c->judgement == MEDIA_ONE_WAY && ms;
+    if (judged) {
+        s_view(self, f, ms, false, &fv);
+        if (fv.v.site >= 0)
+            site = fv.v.site;
     }
     report_media(self->report, site, c->call_id, c->judgement);
     if (c->judgement != MEDIA_ONE_WAY || site < 0)
         return;
     /* The site's party: the one whose media end is at the site. */
     int party = c->site[c->missing] == site ? c->missing : !c->missing;
-    output_rtp_one_way(self->out, c, site, party, ms ? f : NULL, ms ? &v : NULL, ms);
+    output_rtp_one_way(self->out, c, site, party, judged ? &fv : NULL);
 }
 
 static void s_flow_end(flow_t *f, flow_end_t why, void *ctx)
 {
     pipeline_t *self = ctx;
     classify_finish(self->cls, f);
-    verdict_t v;
-    char app[64];
-    classify_app_name(self->cls, f, app, sizeof app);
-    const media_stream_t *ms = media_stream(self->media, f);
-    verdict_hint_t hint;
-    s_hint(f, ms, app, &hint);
     /* A flow pushed out of a full table is cut short like one at the end of
      * the capture: a young unanswered attempt is capture_ended, not blocked. */
     bool cut = why != FLOW_END_IDLE;
     if (why == FLOW_END_EVICTED)
         verdict_set_capture_end(self->verdict, self->st.last_us);
-    verdict_judge(self->verdict, f, cut, &hint, &v);
-    output_flow(self->out, f, &v, ms);
-    report_add(self->report, f, &v);
+    flow_view_t fv;
+    s_view(self, f, media_stream(self->media, f), cut, &fv);
+    const verdict_t *v = &fv.v;
+    output_flow(self->out, &fv);
+    report_add_view(self->report, &fv);
     media_release(self->media, f);
     sipstream_release(self->sipstream, f);
     /* An INVITE into a site that got no answer, or an ICMP error. */
-    if ((f->flags & FLOW_F_INVITE_IN) && !(f->flags & FLOW_F_MISSED) && v.kind == VERDICT_BLOCKED) {
+    if ((f->flags & FLOW_F_INVITE_IN) && !(f->flags & FLOW_F_MISSED) && v->kind == VERDICT_BLOCKED) {
         nat_stale_t st;
         memset(&st, 0, sizeof st);
-        st.site = v.site;
-        int r = !f->orig;
+        st.site = v->site;
         char ip[46];
-        ip_to_str(r ? &f->key.b : &f->key.a, ip, sizeof ip);
-        snprintf(st.target, sizeof st.target, "%s:%u", ip, (unsigned)(r ? f->key.pb : f->key.pa));
+        ip_to_str(fv.dst, ip, sizeof ip);
+        snprintf(st.target, sizeof st.target, "%s:%u", ip, (unsigned)fv.dport);
         st.ts_us = f->first_us;
-        output_missed_call(self->out, &st, verdict_reason_str(v.reason));
-        report_missed_call(self->report, v.site, &st, verdict_reason_str(v.reason));
+        output_missed_call(self->out, &st, verdict_reason_str(v->reason));
+        report_missed_call(self->report, v->site, &st, verdict_reason_str(v->reason));
     }
 }
 
@@ -241,6 +248,7 @@ pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen)
         return NULL;
     }
     self->cfg = *cfg;
+    flow_names_init(&self->names, cfg->rules);
     self->flows = flow_table_new(cfg->max_flows, cfg->idle_us, s_flow_end, self);
     self->cls = cfg->classify ? cfg->classify : classify_new(cfg->ndpi_slots, cfg->ndpi_packets);
     self->verdict = verdict_ctx_new(cfg->rules, cfg->geo, cfg->end_window_us);
@@ -726,6 +734,7 @@ bool pipeline_set_rules(pipeline_t *self, const rules_t *rules, char *why, size_
         return false;
     }
     self->cfg.rules = rules;
+    flow_names_init(&self->names, rules);
     output_set_rules(self->out, rules);
     siptx_remap_sites(self->siptx, m);
     media_remap_sites(self->media, m);

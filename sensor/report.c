@@ -166,15 +166,15 @@ void report_destroy(report_t **self_p)
     *self_p = NULL;
 }
 
-static void s_flow_text(const report_t *self, const flow_t *f, char *buf, size_t n)
+static void s_flow_text(const flow_view_t *fv, char *buf, size_t n)
 {
+    const flow_t *f = fv->f;
     char s[46], d[46], app[32];
-    int o = f->orig;
-    ip_to_str(o ? &f->key.b : &f->key.a, s, sizeof s);
-    ip_to_str(o ? &f->key.a : &f->key.b, d, sizeof d);
-    classify_app_name(self->cls, f, app, sizeof app);
-    snprintf(buf, n, "%s:%u -> %s:%u %s %s%s%s", s, o ? f->key.pb : f->key.pa, d,
-            o ? f->key.pa : f->key.pb, f->key.proto == 6 ? "tcp" : f->key.proto == 17 ? "udp" : "ip",
+    ip_to_str(fv->src, s, sizeof s);
+    ip_to_str(fv->dst, d, sizeof d);
+    str_copy(app, fv->app, sizeof app);
+    snprintf(buf, n, "%s:%u -> %s:%u %s %s%s%s", s, fv->sport, d, fv->dport,
+            f->key.proto == 6 ? "tcp" : f->key.proto == 17 ? "udp" : "ip",
             app, f->host[0] ? " host " : "", f->host);
 }
 
@@ -199,10 +199,12 @@ static void s_add_group_slot(report_t *self, uint32_t gi)
 
 /* Unexpected flows grouped by site, transport, destination and port; the
  * group table is bounded and what it cannot hold is counted. */
-static void s_add_group(report_t *self, const flow_t *f, const verdict_t *v)
+static void s_add_group(report_t *self, flow_view_t *fv)
 {
-    const ip_addr_t *dst = f->orig ? &f->key.a : &f->key.b;
-    uint16_t dport = f->orig ? f->key.pa : f->key.pb;
+    const flow_t *f = fv->f;
+    const verdict_t *v = &fv->v;
+    const ip_addr_t *dst = fv->dst;
+    uint16_t dport = fv->dport;
     uint32_t i = s_group_hash(v->site, f->key.proto, dst, dport) & (REPORT_GROUP_SLOTS - 1);
     for (;; i = (i + 1) & (REPORT_GROUP_SLOTS - 1)) {
         if (!self->slots[i])
@@ -227,8 +229,8 @@ static void s_add_group(report_t *self, const flow_t *f, const verdict_t *v)
     g->nearest = v->nearest;
     g->near = v->near;
     g->count = 1;
-    rules_roles_str(self->rules, v->roles[1], g->roles, sizeof g->roles);
-    classify_app_name(self->cls, f, g->app, sizeof g->app);
+    str_copy(g->roles, flow_view_roles(fv, self->rules, 1), sizeof g->roles);
+    str_copy(g->app, fv->app, sizeof g->app);
     memcpy(g->host, f->host, sizeof g->host);
 }
 
@@ -241,9 +243,10 @@ static bool s_prepare(report_t *self, site_stat_t *s)
     return s->rules && s->reqs;
 }
 
-static void s_add_rule(report_t *self, site_stat_t *s, int rule, const flow_t *f,
-        const verdict_t *v, verdict_kind_t kind)
+static void s_add_rule(site_stat_t *s, int rule, const flow_view_t *fv, verdict_kind_t kind)
 {
+    const flow_t *f = fv->f;
+    const verdict_t *v = &fv->v;
     rule_stat_t *r = &s->rules[rule];
     r->n[kind]++;
     if (kind == VERDICT_BLOCKED)
@@ -254,13 +257,23 @@ static void s_add_rule(report_t *self, site_stat_t *s, int rule, const flow_t *f
         r->last_us = f->last_us;
     bool blocked = kind == VERDICT_BLOCKED;
     if (!r->example[0] || (blocked && !r->example_blocked)) {
-        s_flow_text(self, f, r->example, sizeof r->example);
+        s_flow_text(fv, r->example, sizeof r->example);
         r->example_blocked = blocked;
     }
 }
 
 void report_add(report_t *self, const flow_t *f, const verdict_t *v)
 {
+    flow_view_t fv;
+    flow_view_init(&fv, self->cls, NULL, f, NULL);
+    fv.v = *v;
+    report_add_view(self, &fv);
+}
+
+void report_add_view(report_t *self, flow_view_t *fv)
+{
+    const flow_t *f = fv->f;
+    const verdict_t *v = &fv->v;
     if (v->site < 0 || (size_t)v->site >= self->nsites) {
         self->unmonitored++;
         return;
@@ -271,17 +284,17 @@ void report_add(report_t *self, const flow_t *f, const verdict_t *v)
     s->flows++;
     s->n[v->kind]++;
     if (v->rule >= 0)
-        s_add_rule(self, s, v->rule, f, v, v->kind);
+        s_add_rule(s, v->rule, fv, v->kind);
     if (v->reply_rule >= 0)
-        s_add_rule(self, s, v->reply_rule, f, v, VERDICT_ALLOWED);
+        s_add_rule(s, v->reply_rule, fv, VERDICT_ALLOWED);
     if (v->kind == VERDICT_UNEXPECTED) {
         s->unexpected++;
-        s_add_group(self, f, v);
+        s_add_group(self, fv);
     }
     if (v->violation >= 0) {
         req_stat_t *q = &s->reqs[v->violation];
         if (!q->count++)
-            s_flow_text(self, f, q->example, sizeof q->example);
+            s_flow_text(fv, q->example, sizeof q->example);
     }
     /* SIP over TLS: a session (bytes both ways) on the sips port. */
     if (f->key.proto == 6 && (f->key.pa == REPORT_SIP_TLS_PORT || f->key.pb == REPORT_SIP_TLS_PORT) &&

@@ -13,6 +13,7 @@
 
 #include "alg.h"
 #include "classify.h"
+#include "flow_view.h"
 #include "compliance.h"
 #include "flow.h"
 #include "media.h"
@@ -44,6 +45,9 @@ void report_destroy(report_t **self_p);
 
 /* Adds one judged flow. */
 void report_add(report_t *self, const flow_t *f, const verdict_t *v);
+/* The same for a flow whose view the pipeline has (sensor/flow_view.h):
+ * nothing of the flow is worked out again. */
+void report_add_view(report_t *self, flow_view_t *fv);
 /* The NAT analysis whose per-site counters the report reads (borrowed). */
 void report_set_nat(report_t *self, const nat_t *nat);
 /* Keeps a NAT port change as evidence (a few per site). */

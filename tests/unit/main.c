@@ -33,6 +33,7 @@ int test_evschema(void);
 int test_hash(void);
 int test_conn(void);
 int test_dns(void);
+int test_jsonw(void);
 
 const char *unit_srcdir = PINHOLE_SRCDIR;
 
@@ -66,6 +67,7 @@ static const struct {
         {"lrutab", test_lrutab},
         {"siptx", test_siptx},
         {"dns", test_dns},
+        {"jsonw", test_jsonw},
 };
 
 int main(int argc, char **argv)
