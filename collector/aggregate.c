@@ -10,6 +10,7 @@
 #include <xxhash.h>
 
 #include "compliance.h"
+#include "event.h"
 #include "evschema.h"
 #include "evtypes.h"
 #include "log.h"
@@ -35,6 +36,7 @@ struct aggregate {
     char sensor[EVSCHEMA_NAME_LEN]; /* the sensor of the events since the last settle */
     uint64_t unknown;
     site_pending_t *pending; /* by site: flows since the last settle */
+    event_parser_t *parser;  /* events kept for an unknown site, read again (adopt) */
 };
 
 static int s_site_cmp(const void *a, const void *b)
@@ -54,7 +56,8 @@ aggregate_t *aggregate_new(store_t *store, const rules_t *rules, uint64_t window
     self->sites = calloc(self->nsites + 1, sizeof *self->sites);
     self->touched = calloc(self->nsites + 1, sizeof *self->touched);
     self->pending = calloc(self->nsites + 1, sizeof *self->pending);
-    if (!self->sites || !self->touched || !self->pending) {
+    self->parser = event_parser_new();
+    if (!self->sites || !self->touched || !self->pending || !self->parser) {
         aggregate_destroy(&self);
         return NULL;
     }
@@ -71,6 +74,7 @@ void aggregate_destroy(aggregate_t **self_p)
     free((*self_p)->sites);
     free((*self_p)->touched);
     free((*self_p)->pending);
+    event_parser_destroy(&(*self_p)->parser);
     free(*self_p);
     *self_p = NULL;
 }
@@ -89,43 +93,15 @@ static int s_site(const aggregate_t *self, const char *name)
     return hit ? (int)hit->index : -1;
 }
 
-static const char *s_str(json_object *o, const char *k)
+static const char *s_str(const event_t *e, event_field_t f)
 {
-    json_object *v;
-    if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
+    return event_str(e, f);
 }
 
-/* The string at o.obj.k, or NULL. */
-static const char *s_str_at(json_object *o, const char *obj, const char *k)
+/* A count of a site_summary's object (nat, sip_alg): 0 unless positive. */
+static uint64_t s_u64(const event_t *e, event_field_t f)
 {
-    json_object *sub;
-    return json_object_object_get_ex(o, obj, &sub) ? s_str(sub, k) : NULL;
-}
-
-/* A flow's judgement field: in its "pinhole" object (schema 2), or at the
- * top (schema 1, read for a deprecation period: docs/events.md). */
-static const char *s_judged(json_object *e, const char *k)
-{
-    json_object *ph;
-    return json_object_object_get_ex(e, "pinhole", &ph) ? s_str(ph, k) : s_str(e, k);
-}
-
-static int64_t s_int(json_object *o, const char *k)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_int))
-        return -1;
-    return json_object_get_int64(v);
-}
-
-static uint64_t s_u64_at(json_object *o, const char *obj, const char *k)
-{
-    json_object *sub;
-    if (!json_object_object_get_ex(o, obj, &sub))
-        return 0;
-    int64_t v = s_int(sub, k);
+    int64_t v = event_int(e, f);
     return v > 0 ? (uint64_t)v : 0;
 }
 
@@ -161,20 +137,20 @@ void aggregate_alert(aggregate_t *self, const char *kind, const char *site, cons
     json_object_put(a);
 }
 
-static void s_example(json_object *e, char *buf, size_t n)
+static void s_example(const event_t *e, char *buf, size_t n)
 {
-    const char *host = s_str_at(e, "tls", "sni");
+    const char *host = s_str(e, EVENT_TLS_SNI);
     if (!host)
-        host = s_str_at(e, "http", "hostname");
+        host = s_str(e, EVENT_HTTP_HOSTNAME);
     if (!host)
-        host = s_str(e, "sni") ? s_str(e, "sni") : s_str(e, "http_host"); /* schema 1 */
+        host = s_str(e, EVENT_SNI) ? s_str(e, EVENT_SNI) : s_str(e, EVENT_HTTP_HOST); /* schema 1 */
     if (!host)
-        host = s_judged(e, "dns_name"); /* the server named by a DNS answer */
-    const char *app = s_str(e, "app_proto") ? s_str(e, "app_proto") : s_str(e, "app");
-    const char *reason = s_judged(e, "reason");
-    snprintf(buf, n, "%s:%lld -> %s:%lld %s %s%s%s%s%s", s_or(s_str(e, "src_ip"), "?"),
-            (long long)s_int(e, "src_port"), s_or(s_str(e, "dest_ip"), "?"),
-            (long long)s_int(e, "dest_port"), s_or(s_str(e, "proto"), "?"), s_or(app, ""),
+        host = event_judged(e, EVENT_PH_DNS_NAME, EVENT_DNS_NAME); /* the server named by a DNS answer */
+    const char *app = s_str(e, EVENT_APP_PROTO) ? s_str(e, EVENT_APP_PROTO) : s_str(e, EVENT_APP);
+    const char *reason = event_judged(e, EVENT_PH_REASON, EVENT_REASON);
+    snprintf(buf, n, "%s:%lld -> %s:%lld %s %s%s%s%s%s", s_or(s_str(e, EVENT_SRC_IP), "?"),
+            (long long)event_int(e, EVENT_SRC_PORT), s_or(s_str(e, EVENT_DEST_IP), "?"),
+            (long long)event_int(e, EVENT_DEST_PORT), s_or(s_str(e, EVENT_PROTO), "?"), s_or(app, ""),
             host ? " host " : "", host ? host : "", reason ? " " : "", s_or(reason, ""));
 }
 
@@ -214,10 +190,10 @@ static uint64_t s_now_us(void)
 /* A flow counted already: the same capture published again, by this sensor
  * or another. Only schema 2 flow_ids are stable across runs (a hash of the
  * 5-tuple and the first packet's time); schema 1's count within a run. */
-static bool s_flow_repeated(aggregate_t *self, const char *site, json_object *e, uint64_t ts)
+static bool s_flow_repeated(aggregate_t *self, const char *site, const event_t *e, uint64_t ts)
 {
-    int64_t id = s_int(e, "flow_id");
-    if (s_int(e, "schema") < 2 || id < 0 ||
+    int64_t id = event_int(e, EVENT_FLOW_ID);
+    if (event_int(e, EVENT_SCHEMA) < 2 || id < 0 ||
             !store_flow_seen(self->store, site, ts, (uint64_t)id, s_now_us()))
         return false;
     store_repeated(self->store, self->sensor, "flows");
@@ -228,12 +204,12 @@ static bool s_flow_repeated(aggregate_t *self, const char *site, json_object *e,
  * in the inside and the outside copy): recorded; true if counted already
  * (the other vantage's copy, or its capture published again). false too
  * for a change without one, stored the old way. */
-static bool s_nat_repeated(aggregate_t *self, const char *epoch, const char *site, json_object *e,
+static bool s_nat_repeated(aggregate_t *self, const char *epoch, const char *site, const event_t *e,
         uint64_t ts, const char *line, size_t len)
 {
-    store_nat_id_t id = {site, s_str(e, "aor"), s_str(e, "call_id"), 0};
-    int64_t cseq = s_int(e, "cseq");
-    if (s_int(e, "schema") < 2 || cseq < 0 || !id.aor || !id.call_id) {
+    store_nat_id_t id = {site, s_str(e, EVENT_AOR), s_str(e, EVENT_CALL_ID), 0};
+    int64_t cseq = event_int(e, EVENT_CSEQ);
+    if (event_int(e, EVENT_SCHEMA) < 2 || cseq < 0 || !id.aor || !id.call_id) {
         store_nat_change(self->store, self->sensor, epoch, site, ts, line, len);
         return false;
     }
@@ -247,18 +223,18 @@ static bool s_nat_repeated(aggregate_t *self, const char *epoch, const char *sit
 /* An rtp_one_way, sip_alg or missed_call event counted already (the same
  * capture published again): its identity is a hash of its type and the
  * fields that name it, with its time, kept with the flows' (schema 2). */
-static bool s_event_repeated(aggregate_t *self, const char *site, json_object *e, uint64_t ts,
-        const char *const *keys)
+static bool s_event_repeated(aggregate_t *self, const char *site, const event_t *e, uint64_t ts,
+        const event_field_t *keys)
 {
-    if (s_int(e, "schema") < 2)
+    if (event_int(e, EVENT_SCHEMA) < 2)
         return false;
     XXH3_state_t *h = XXH3_createState();
     if (!h)
         return false;
     XXH3_64bits_reset(h);
-    const char *type = s_str(e, "event_type");
+    const char *type = s_str(e, EVENT_EVENT_TYPE);
     XXH3_64bits_update(h, type, strlen(type) + 1);
-    for (size_t i = 0; keys[i]; i++) {
+    for (size_t i = 0; keys[i] != EVENT_NFIELDS; i++) {
         const char *v = s_or(s_str(e, keys[i]), "");
         XXH3_64bits_update(h, v, strlen(v) + 1);
     }
@@ -270,11 +246,11 @@ static bool s_event_repeated(aggregate_t *self, const char *site, json_object *e
     return true;
 }
 
-static void s_flow(aggregate_t *self, const char *site, json_object *e, uint64_t ts)
+static void s_flow(aggregate_t *self, const char *site, const event_t *e, uint64_t ts)
 {
     if (s_flow_repeated(self, site, e, ts))
         return; /* stored as an event; counted once */
-    const char *verdict = s_or(s_judged(e, "verdict"), "");
+    const char *verdict = s_or(event_judged(e, EVENT_PH_VERDICT, EVENT_VERDICT), "");
     bool unexpected = strcmp(verdict, "unexpected") == 0;
     int si = s_site(self, site);
     if (si >= 0) {
@@ -288,21 +264,21 @@ static void s_flow(aggregate_t *self, const char *site, json_object *e, uint64_t
     }
     char example[320];
     s_example(e, example, sizeof example);
-    const char *device = s_str(e, "src_ip");
-    const char *rule = s_judged(e, "rule");
+    const char *device = s_str(e, EVENT_SRC_IP);
+    const char *rule = event_judged(e, EVENT_PH_RULE, EVENT_RULE);
     if (rule && (!strcmp(verdict, "allowed") || !strcmp(verdict, "blocked") ||
                         !strcmp(verdict, "one_sided") || !strcmp(verdict, "capture_ended")))
         s_rule(self, site, rule, verdict, ts, example, device);
-    const char *reply = s_judged(e, "reply_rule");
+    const char *reply = event_judged(e, EVENT_PH_REPLY_RULE, EVENT_REPLY_RULE);
     if (reply && strcmp(verdict, "allowed") == 0)
         s_rule(self, site, reply, "allowed", ts, example, device);
     if (unexpected) {
-        int64_t port = s_int(e, "dest_port");
-        store_unexpected(self->store, site, s_or(s_str(e, "dest_ip"), "?"), (int)(port < 0 ? 0 : port),
-                s_or(s_str(e, "proto"), "?"), ts, s_judged(e, "nearest_rule"),
-                s_judged(e, "nearest_differs"), example);
+        int64_t port = event_int(e, EVENT_DEST_PORT);
+        store_unexpected(self->store, site, s_or(s_str(e, EVENT_DEST_IP), "?"), (int)(port < 0 ? 0 : port),
+                s_or(s_str(e, EVENT_PROTO), "?"), ts, event_judged(e, EVENT_PH_NEAREST_RULE, EVENT_NEAREST_RULE),
+                event_judged(e, EVENT_PH_NEAREST_DIFFERS, EVENT_NEAREST_DIFFERS), example);
     }
-    const char *violation = s_judged(e, "violation");
+    const char *violation = event_judged(e, EVENT_PH_VIOLATION, EVENT_VIOLATION);
     if (violation) {
         store_violation(self->store, site, violation, ts, example);
         char msg[400];
@@ -311,16 +287,15 @@ static void s_flow(aggregate_t *self, const char *site, json_object *e, uint64_t
     }
 }
 
-static void s_apply(aggregate_t *self, const char *sensor, const char *epoch, json_object *e,
+static void s_apply(aggregate_t *self, const char *sensor, const char *epoch, const event_t *e,
         const char *line, size_t len);
 
 void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, uint64_t seq,
-        void *event, const char *line, size_t len)
+        const event_t *e, const char *line, size_t len)
 {
-    json_object *e = event;
-    const char *type = s_str(e, "event_type");
-    const char *site = s_str(e, "site");
-    uint64_t ts = evschema_time_parse(s_str(e, "timestamp"));
+    const char *type = s_str(e, EVENT_EVENT_TYPE);
+    const char *site = s_str(e, EVENT_SITE);
+    uint64_t ts = e->ts_us;
     int si = s_site(self, site);
     bool keep_site = si >= 0;
     if (site && si < 0) { /* kept and counted: adding the site later shows them */
@@ -350,12 +325,12 @@ static void s_adopt_one(const char *sensor, const char *epoch, uint64_t seq, con
     adopt_t *ad = ctx;
     if (strcmp(sensor, ad->self->sensor) != 0)
         aggregate_settle(ad->self); /* each site credited to the sensor that sent it */
-    json_object *e = json_tokener_parse(body);
-    if (e && json_object_is_type(e, json_type_object)) {
-        s_apply(ad->self, sensor, epoch, e, body, len);
+    event_t e;
+    char err[160];
+    if (event_parse(ad->self->parser, body, len, &e, err, sizeof err) == 0) {
+        s_apply(ad->self, sensor, epoch, &e, body, len);
         ad->n++;
     }
-    json_object_put(e);
 }
 
 uint64_t aggregate_adopt(aggregate_t *self)
@@ -375,12 +350,12 @@ uint64_t aggregate_adopt(aggregate_t *self)
 }
 
 /* What an event of a known site changes: counts, statuses, alerts. */
-static void s_apply(aggregate_t *self, const char *sensor, const char *epoch, json_object *e,
+static void s_apply(aggregate_t *self, const char *sensor, const char *epoch, const event_t *e,
         const char *line, size_t len)
 {
-    const char *type = s_str(e, "event_type");
-    const char *site = s_str(e, "site");
-    uint64_t ts = evschema_time_parse(s_str(e, "timestamp"));
+    const char *type = s_str(e, EVENT_EVENT_TYPE);
+    const char *site = s_str(e, EVENT_SITE);
+    uint64_t ts = e->ts_us;
     int si = s_site(self, site);
     if (si < 0 || !type)
         return;
@@ -394,49 +369,51 @@ static void s_apply(aggregate_t *self, const char *sensor, const char *epoch, js
         if (s_nat_repeated(self, epoch, site, e, ts, line, len))
             return; /* stored as an event; counted, kept as evidence and alerted once */
         snprintf(msg, sizeof msg, "NAT mapping of %s changed from %s to %s after %.0f s",
-                s_or(s_str(e, "aor"), "?"), s_or(s_str(e, "old_public"), "?"),
-                s_or(s_str(e, "new_public"), "?"),
-                json_object_get_double(json_object_object_get(e, "interval")));
-        aggregate_alert(self, "nat_port_change", site, "consistent-nat", s_str(e, "aor"), NULL,
+                s_or(s_str(e, EVENT_AOR), "?"), s_or(s_str(e, EVENT_OLD_PUBLIC), "?"),
+                s_or(s_str(e, EVENT_NEW_PUBLIC), "?"),
+                event_double(e, EVENT_INTERVAL));
+        aggregate_alert(self, "nat_port_change", site, "consistent-nat", s_str(e, EVENT_AOR), NULL,
                 NULL, msg);
     } else if (strcmp(type, EV_SITE_SUMMARY) == 0) {
-        store_site_summary(self->store, sensor, epoch, site, ts, s_u64_at(e, "nat", "comparisons"),
-                s_u64_at(e, "nat", "changes"),
-                s_u64_at(e, "sip_alg", "rewritten") + s_u64_at(e, "sip_alg", "heuristic"),
-                s_u64_at(e, "sip_alg", "compared"));
+        store_site_summary(self->store, sensor, epoch, site, ts, s_u64(e, EVENT_NAT_COMPARISONS),
+                s_u64(e, EVENT_NAT_CHANGES),
+                s_u64(e, EVENT_ALG_REWRITTEN) + s_u64(e, EVENT_ALG_HEURISTIC),
+                s_u64(e, EVENT_ALG_COMPARED));
         /* Per vantage (absent before: then the whole count is one vantage's). */
-        uint64_t cmp[2] = {s_u64_at(e, "nat", "comparisons_inside"),
-                s_u64_at(e, "nat", "comparisons_outside")};
-        uint64_t chg[2] = {s_u64_at(e, "nat", "changes_inside"),
-                s_u64_at(e, "nat", "changes_outside")};
+        uint64_t cmp[2] = {s_u64(e, EVENT_NAT_COMPARISONS_INSIDE),
+                s_u64(e, EVENT_NAT_COMPARISONS_OUTSIDE)};
+        uint64_t chg[2] = {s_u64(e, EVENT_NAT_CHANGES_INSIDE),
+                s_u64(e, EVENT_NAT_CHANGES_OUTSIDE)};
         store_site_summary_vantages(self->store, sensor, epoch, site, cmp, chg);
-        int64_t tls = s_int(e, "sip_tls_flows");
-        store_site_summary_sip(self->store, sensor, epoch, site, s_u64_at(e, "nat", "registers"),
+        int64_t tls = event_int(e, EVENT_SIP_TLS_FLOWS);
+        store_site_summary_sip(self->store, sensor, epoch, site, s_u64(e, EVENT_NAT_REGISTERS),
                 tls > 0 ? (uint64_t)tls : 0);
     } else if (strcmp(type, EV_SIP_ALG) == 0) {
-        static const char *const k[] = {"evidence", "call_id", "message", "header", "inside", NULL};
+        static const event_field_t k[] = {EVENT_EVIDENCE, EVENT_CALL_ID, EVENT_MESSAGE,
+                EVENT_HEADER, EVENT_INSIDE, EVENT_NFIELDS};
         if (s_event_repeated(self, site, e, ts, k))
             return;
         store_site_count(self->store, site, "alg_signs");
-        snprintf(msg, sizeof msg, "SIP rewritten in between: %s %s", s_or(s_str(e, "message"), ""),
-                s_or(s_str(e, "header"), ""));
-        aggregate_alert(self, "sip_alg", site, "no-sip-alg", s_str(e, "call_id"), NULL, NULL, msg);
+        snprintf(msg, sizeof msg, "SIP rewritten in between: %s %s", s_or(s_str(e, EVENT_MESSAGE), ""),
+                s_or(s_str(e, EVENT_HEADER), ""));
+        aggregate_alert(self, "sip_alg", site, "no-sip-alg", s_str(e, EVENT_CALL_ID), NULL, NULL, msg);
     } else if (strcmp(type, EV_RTP_ONE_WAY) == 0) {
-        static const char *const k[] = {"call_id", "missing", NULL};
+        static const event_field_t k[] = {EVENT_CALL_ID, EVENT_MISSING, EVENT_NFIELDS};
         if (s_event_repeated(self, site, e, ts, k))
             return;
         store_site_count(self->store, site, "one_way");
-        snprintf(msg, sizeof msg, "one-way media: %s RTP missing", s_or(s_str(e, "missing"), "?"));
-        aggregate_alert(self, "rtp_one_way", site, s_str(e, "rule"), s_str(e, "src_ip"), NULL,
+        snprintf(msg, sizeof msg, "one-way media: %s RTP missing", s_or(s_str(e, EVENT_MISSING), "?"));
+        aggregate_alert(self, "rtp_one_way", site, s_str(e, EVENT_RULE), s_str(e, EVENT_SRC_IP), NULL,
                 NULL, msg);
     } else if (strcmp(type, EV_MISSED_CALL) == 0) {
-        static const char *const k[] = {"reason", "call_id", "target", NULL};
+        static const event_field_t k[] = {EVENT_REASON, EVENT_CALL_ID, EVENT_TARGET,
+                EVENT_NFIELDS};
         if (s_event_repeated(self, site, e, ts, k))
             return;
         store_site_count(self->store, site, "missed");
-        snprintf(msg, sizeof msg, "missed call (%s) to %s", s_or(s_str(e, "reason"), "?"),
-                s_or(s_str(e, "target"), "?"));
-        aggregate_alert(self, "missed_call", site, NULL, s_str(e, "target"), NULL, NULL, msg);
+        snprintf(msg, sizeof msg, "missed call (%s) to %s", s_or(s_str(e, EVENT_REASON), "?"),
+                s_or(s_str(e, EVENT_TARGET), "?"));
+        aggregate_alert(self, "missed_call", site, NULL, s_str(e, EVENT_TARGET), NULL, NULL, msg);
     }
 }
 

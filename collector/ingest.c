@@ -2,7 +2,6 @@
 /* ingest.c: a sensor's message into the store, in one transaction. */
 #include "ingest.h"
 
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +13,17 @@ struct ingest {
     store_t *db;
     aggregate_t *agg;
     alert_t *alert;
+    event_parser_t *parser;
 };
 
 ingest_t *ingest_new(store_t *db, aggregate_t *agg, alert_t *alert)
 {
     ingest_t *self = calloc(1, sizeof *self);
-    if (self)
-        *self = (ingest_t){db, agg, alert};
+    if (!self)
+        return NULL;
+    *self = (ingest_t){db, agg, alert, event_parser_new()};
+    if (!self->parser)
+        ingest_destroy(&self);
     return self;
 }
 
@@ -28,6 +31,7 @@ void ingest_destroy(ingest_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    event_parser_destroy(&(*self_p)->parser);
     free(*self_p);
     *self_p = NULL;
 }
@@ -47,16 +51,15 @@ static void s_line(const char *line, size_t len, uint64_t index, void *arg)
     const evschema_header_t *h = lc->h;
     uint64_t seq = h->first + index;
     char err[160];
-    void *e = evschema_event_parse(line, len, err, sizeof err);
-    if (!e) {
+    event_t e;
+    if (event_parse(lc->c->parser, line, len, &e, err, sizeof err) != 0) {
         lc->d->rejected++;
         if (lc->d->rejected <= 5)
             log_warn("sensor %s, epoch %s, event %llu refused: %s", h->sensor, h->epoch,
                     (unsigned long long)seq, err);
         return;
     }
-    aggregate_event(lc->c->agg, h->sensor, h->epoch, seq, e, line, len);
-    json_object_put(e);
+    aggregate_event(lc->c->agg, h->sensor, h->epoch, seq, &e, line, len);
     lc->d->received++;
 }
 

@@ -28,6 +28,7 @@ int test_lrutab(void);
 int test_siptx(void);
 int test_alg(void);
 int test_evschema(void);
+int test_event(void);
 int test_hash(void);
 int test_conn(void);
 int test_dns(void);
@@ -57,6 +58,7 @@ static const struct {
         {"compliance", test_compliance},
         {"alg", test_alg},
         {"evschema", test_evschema},
+        {"event", test_event},
         {"hash", test_hash},
         {"conn", test_conn},
         {"lrutab", test_lrutab},
