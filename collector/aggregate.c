@@ -26,6 +26,27 @@ typedef struct {
     uint64_t flows, unexpected, first_us, last_us;
 } site_pending_t;
 
+/* An unexpected-traffic group's flows since the last settle (one write at
+ * settle: store_unexpected_group). Strings owned; the first flow's
+ * nearest rule, difference and example. */
+typedef struct {
+    size_t site;
+    char *dest, *proto, *nearest, *differs, *example;
+    int port;
+    uint64_t hash, count, first_us, last_us;
+} unexp_pending_t;
+
+/* The events since the last settle, stored then in a few statements. */
+typedef struct {
+    store_event_row_t *rows; /* type: set at the flush (types moves not) */
+    char (*types)[40];
+    char **sites;            /* an unknown site's name (owned), or NULL */
+    size_t n;
+    char sensor[EVSCHEMA_NAME_LEN], epoch[EVSCHEMA_EPOCH_LEN]; /* of them all */
+} event_pending_t;
+
+#define AGG_GROUP_SLOTS 8192 /* twice EVSCHEMA_MAX_BATCH: a message's groups */
+
 struct aggregate {
     store_t *store;
     const rules_t *rules;
@@ -37,6 +58,10 @@ struct aggregate {
     uint64_t unknown;
     site_pending_t *pending; /* by site: flows since the last settle */
     event_parser_t *parser;  /* events kept for an unknown site, read again (adopt) */
+    event_pending_t ev;      /* events since the last settle */
+    unexp_pending_t *groups; /* unexpected groups since the last settle, first seen first */
+    size_t ngroups, capgroups;
+    uint32_t *slots;         /* AGG_GROUP_SLOTS: 1 + index into groups, 0 free */
 };
 
 static int s_site_cmp(const void *a, const void *b)
@@ -57,7 +82,12 @@ aggregate_t *aggregate_new(store_t *store, const rules_t *rules, uint64_t window
     self->touched = calloc(self->nsites + 1, sizeof *self->touched);
     self->pending = calloc(self->nsites + 1, sizeof *self->pending);
     self->parser = event_parser_new();
-    if (!self->sites || !self->touched || !self->pending || !self->parser) {
+    self->ev.rows = calloc(EVSCHEMA_MAX_BATCH, sizeof *self->ev.rows);
+    self->ev.types = calloc(EVSCHEMA_MAX_BATCH, sizeof *self->ev.types);
+    self->ev.sites = calloc(EVSCHEMA_MAX_BATCH, sizeof *self->ev.sites);
+    self->slots = calloc(AGG_GROUP_SLOTS, sizeof *self->slots);
+    if (!self->sites || !self->touched || !self->pending || !self->parser || !self->ev.rows ||
+            !self->ev.types || !self->ev.sites || !self->slots) {
         aggregate_destroy(&self);
         return NULL;
     }
@@ -71,10 +101,16 @@ void aggregate_destroy(aggregate_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    aggregate_discard(*self_p); /* what was kept since the last settle */
     free((*self_p)->sites);
     free((*self_p)->touched);
     free((*self_p)->pending);
     event_parser_destroy(&(*self_p)->parser);
+    free((*self_p)->ev.rows);
+    free((*self_p)->ev.types);
+    free((*self_p)->ev.sites);
+    free((*self_p)->groups);
+    free((*self_p)->slots);
     free(*self_p);
     *self_p = NULL;
 }
@@ -246,39 +282,111 @@ static bool s_event_repeated(aggregate_t *self, const char *site, const event_t 
     return true;
 }
 
-static void s_flow(aggregate_t *self, const char *site, const event_t *e, uint64_t ts)
+static char *s_dup(const char *s)
 {
+    return s ? strdup(s) : NULL;
+}
+
+/* The message's group of (site, dest, port, proto), added if new (NULL:
+ * out of memory). */
+static unexp_pending_t *s_group(aggregate_t *self, size_t si, const char *dest, int port,
+        const char *proto, bool *is_new)
+{
+    char key[160];
+    int n = snprintf(key, sizeof key, "%zu|%d|%s|%s", si, port, proto, dest);
+    uint64_t hash = XXH3_64bits(key, n < 0 ? 0 : (size_t)n >= sizeof key ? sizeof key - 1 : (size_t)n);
+    size_t slot = hash % AGG_GROUP_SLOTS;
+    *is_new = false;
+    for (; self->slots[slot]; slot = (slot + 1) % AGG_GROUP_SLOTS) {
+        unexp_pending_t *g = &self->groups[self->slots[slot] - 1];
+        if (g->hash == hash && g->site == si && g->port == port && !strcmp(g->dest, dest) &&
+                !strcmp(g->proto, proto))
+            return g;
+    }
+    if (self->ngroups >= AGG_GROUP_SLOTS / 2)
+        return NULL; /* more than a message holds: the caller writes it alone */
+    if (self->ngroups == self->capgroups) {
+        size_t cap = self->capgroups ? self->capgroups * 2 : 16;
+        unexp_pending_t *g = realloc(self->groups, cap * sizeof *g);
+        if (!g)
+            return NULL;
+        self->groups = g;
+        self->capgroups = cap;
+    }
+    unexp_pending_t *g = &self->groups[self->ngroups];
+    *g = (unexp_pending_t){si, strdup(dest), strdup(proto), NULL, NULL, NULL, port, hash, 0, 0, 0};
+    if (!g->dest || !g->proto) {
+        free(g->dest);
+        free(g->proto);
+        return NULL;
+    }
+    self->slots[slot] = (uint32_t)++self->ngroups;
+    *is_new = true;
+    return g;
+}
+
+/* An unexpected flow, counted in its group of this message. example: the
+ * flow's, or NULL (written here if the group needs one). */
+static void s_unexpected(aggregate_t *self, size_t si, const event_t *e, uint64_t ts,
+        const char *example)
+{
+    char buf[320];
+    int64_t p = event_int(e, EVENT_DEST_PORT);
+    int port = (int)(p < 0 ? 0 : p);
+    const char *dest = s_or(s_str(e, EVENT_DEST_IP), "?"), *proto = s_or(s_str(e, EVENT_PROTO), "?");
+    const char *nearest = event_judged(e, EVENT_PH_NEAREST_RULE, EVENT_NEAREST_RULE);
+    const char *differs = event_judged(e, EVENT_PH_NEAREST_DIFFERS, EVENT_NEAREST_DIFFERS);
+    bool is_new;
+    unexp_pending_t *g = s_group(self, si, dest, port, proto, &is_new);
+    if (!example && (!g || is_new)) {
+        s_example(e, buf, sizeof buf);
+        example = buf;
+    }
+    if (!g) {
+        store_unexpected_group(self->store, rules_site_name(self->rules, si), dest, port, proto,
+                1, ts, ts, nearest, differs, example);
+        return;
+    }
+    if (is_new) {
+        g->first_us = g->last_us = ts;
+        g->nearest = s_dup(nearest);
+        g->differs = s_dup(differs);
+        g->example = s_dup(example);
+    }
+    g->count++;
+    if (ts > g->last_us)
+        g->last_us = ts;
+}
+
+static void s_flow(aggregate_t *self, size_t si, const event_t *e, uint64_t ts)
+{
+    const char *site = rules_site_name(self->rules, si);
     if (s_flow_repeated(self, site, e, ts))
         return; /* stored as an event; counted once */
     const char *verdict = s_or(event_judged(e, EVENT_PH_VERDICT, EVENT_VERDICT), "");
     bool unexpected = strcmp(verdict, "unexpected") == 0;
-    int si = s_site(self, site);
-    if (si >= 0) {
-        site_pending_t *pf = &self->pending[si];
-        if (!pf->flows || ts < pf->first_us)
-            pf->first_us = ts;
-        if (ts > pf->last_us)
-            pf->last_us = ts;
-        pf->flows++;
-        pf->unexpected += unexpected;
-    }
-    char example[320];
-    s_example(e, example, sizeof example);
+    site_pending_t *pf = &self->pending[si];
+    if (!pf->flows || ts < pf->first_us)
+        pf->first_us = ts;
+    if (ts > pf->last_us)
+        pf->last_us = ts;
+    pf->flows++;
+    pf->unexpected += unexpected;
     const char *device = s_str(e, EVENT_SRC_IP);
     const char *rule = event_judged(e, EVENT_PH_RULE, EVENT_RULE);
+    const char *reply = event_judged(e, EVENT_PH_REPLY_RULE, EVENT_REPLY_RULE);
+    const char *violation = event_judged(e, EVENT_PH_VIOLATION, EVENT_VIOLATION);
+    char example[320] = "";
+    bool judged = rule || reply || violation; /* the example is written for those */
+    if (judged)
+        s_example(e, example, sizeof example);
     if (rule && (!strcmp(verdict, "allowed") || !strcmp(verdict, "blocked") ||
                         !strcmp(verdict, "one_sided") || !strcmp(verdict, "capture_ended")))
         s_rule(self, site, rule, verdict, ts, example, device);
-    const char *reply = event_judged(e, EVENT_PH_REPLY_RULE, EVENT_REPLY_RULE);
     if (reply && strcmp(verdict, "allowed") == 0)
         s_rule(self, site, reply, "allowed", ts, example, device);
-    if (unexpected) {
-        int64_t port = event_int(e, EVENT_DEST_PORT);
-        store_unexpected(self->store, site, s_or(s_str(e, EVENT_DEST_IP), "?"), (int)(port < 0 ? 0 : port),
-                s_or(s_str(e, EVENT_PROTO), "?"), ts, event_judged(e, EVENT_PH_NEAREST_RULE, EVENT_NEAREST_RULE),
-                event_judged(e, EVENT_PH_NEAREST_DIFFERS, EVENT_NEAREST_DIFFERS), example);
-    }
-    const char *violation = event_judged(e, EVENT_PH_VIOLATION, EVENT_VIOLATION);
+    if (unexpected)
+        s_unexpected(self, si, e, ts, judged ? example : NULL);
     if (violation) {
         store_violation(self->store, site, violation, ts, example);
         char msg[400];
@@ -289,6 +397,33 @@ static void s_flow(aggregate_t *self, const char *site, const event_t *e, uint64
 
 static void s_apply(aggregate_t *self, const char *sensor, const char *epoch, const event_t *e,
         const char *line, size_t len);
+
+static void s_events_flush(aggregate_t *self);
+
+/* An event to store at the settle; its line stays where it is until then. */
+static void s_event_keep(aggregate_t *self, const char *sensor, const char *epoch,
+        const store_event_row_t *row)
+{
+    event_pending_t *p = &self->ev;
+    if (p->n && (p->n == EVSCHEMA_MAX_BATCH || strcmp(p->sensor, sensor) || strcmp(p->epoch, epoch)))
+        s_events_flush(self);
+    char *site = row->unknown && row->site ? strdup(row->site) : NULL;
+    if (row->unknown && row->site && !site) { /* out of memory: stored now, in order */
+        s_events_flush(self);
+        store_events(self->store, sensor, epoch, row, 1);
+        return;
+    }
+    if (!p->n) {
+        str_copy(p->sensor, sensor, sizeof p->sensor);
+        str_copy(p->epoch, epoch, sizeof p->epoch);
+    }
+    p->rows[p->n] = *row;
+    str_copy(p->types[p->n], row->type, sizeof p->types[p->n]);
+    p->rows[p->n].type = p->types[p->n];
+    if (site)
+        p->rows[p->n].site = site;
+    p->sites[p->n++] = site;
+}
 
 void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, uint64_t seq,
         const event_t *e, const char *line, size_t len)
@@ -307,8 +442,10 @@ void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, u
         keep_site = k >= 0;
         self->unknown++;
     }
-    store_event(self->store, sensor, epoch, seq, type, keep_site ? site : NULL, site && si < 0, ts,
-            line, len);
+    store_event_row_t row = {seq, ts, type, keep_site ? site : NULL, site && si < 0, line, len};
+    if (si >= 0)
+        row.site = rules_site_name(self->rules, (size_t)si); /* lives as long as we do */
+    s_event_keep(self, sensor, epoch, &row);
     if (si >= 0)
         s_apply(self, sensor, epoch, e, line, len);
 }
@@ -364,7 +501,7 @@ static void s_apply(aggregate_t *self, const char *sensor, const char *epoch, co
         self->touched[si] = ts + 1;
     char msg[400];
     if (strcmp(type, EV_FLOW) == 0) {
-        s_flow(self, site, e, ts);
+        s_flow(self, (size_t)si, e, ts);
     } else if (strcmp(type, EV_NAT_PORT_CHANGE) == 0) {
         if (s_nat_repeated(self, epoch, site, e, ts, line, len))
             return; /* stored as an event; counted, kept as evidence and alerted once */
@@ -443,14 +580,66 @@ static void s_settle_site(aggregate_t *self, size_t i)
         store_site_set(self->store, site, compliant, nat);
 }
 
+static void s_events_clear(aggregate_t *self)
+{
+    for (size_t i = 0; self->ev.sites && i < self->ev.n; i++) {
+        free(self->ev.sites[i]);
+        self->ev.sites[i] = NULL;
+    }
+    self->ev.n = 0;
+}
+
+static void s_groups_clear(aggregate_t *self)
+{
+    for (size_t i = 0; i < self->ngroups; i++) {
+        unexp_pending_t *g = &self->groups[i];
+        free(g->dest);
+        free(g->proto);
+        free(g->nearest);
+        free(g->differs);
+        free(g->example);
+    }
+    if (self->ngroups)
+        memset(self->slots, 0, AGG_GROUP_SLOTS * sizeof *self->slots);
+    self->ngroups = 0;
+}
+
 void aggregate_discard(aggregate_t *self)
 {
-    memset(self->pending, 0, self->nsites * sizeof *self->pending);
-    memset(self->touched, 0, self->nsites * sizeof *self->touched);
+    if (self->pending)
+        memset(self->pending, 0, self->nsites * sizeof *self->pending);
+    if (self->touched)
+        memset(self->touched, 0, self->nsites * sizeof *self->touched);
+    s_events_clear(self);
+    s_groups_clear(self);
+}
+
+/* The events kept since the last settle, stored (their order kept). */
+static void s_events_flush(aggregate_t *self)
+{
+    if (!self->ev.n)
+        return;
+    store_events(self->store, self->ev.sensor, self->ev.epoch, self->ev.rows, self->ev.n);
+    s_events_clear(self);
+}
+
+/* Groups in the order the message first showed them, so the bound on a
+ * site's groups keeps the same ones as one flow at a time would. */
+static void s_groups_flush(aggregate_t *self)
+{
+    for (size_t i = 0; i < self->ngroups; i++) {
+        const unexp_pending_t *g = &self->groups[i];
+        store_unexpected_group(self->store, rules_site_name(self->rules, g->site), g->dest,
+                g->port, g->proto, g->count, g->first_us, g->last_us, g->nearest, g->differs,
+                g->example);
+    }
+    s_groups_clear(self);
 }
 
 void aggregate_settle(aggregate_t *self)
 {
+    s_events_flush(self);
+    s_groups_flush(self); /* before the sites' flows, as when each flow wrote its group */
     for (size_t i = 0; i < self->nsites; i++) { /* the flows counted since: one write a site */
         if (!self->pending[i].flows)
             continue;

@@ -22,7 +22,9 @@ typedef struct aggregate aggregate_t;
 aggregate_t *aggregate_new(store_t *store, const rules_t *rules, uint64_t window_us);
 void aggregate_destroy(aggregate_t **self_p);
 
-/* One checked event (event_parse), its line as received. */
+/* One checked event (event_parse), its line as received: the line is
+ * stored at the next aggregate_settle, so it must stay valid until then
+ * (or until aggregate_discard). */
 void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, uint64_t seq,
         const event_t *event, const char *line, size_t len);
 /* The end of a message: judges the touched sites, queues alerts. */

@@ -1185,3 +1185,100 @@ uint64_t store_count_events(store_t *self)
     return store_scalar(self, "SELECT COUNT(*) FROM events");
 }
 
+
+/* ------------------------------------------------------------------ */
+/* A message's writes, batched (aggregate_settle)                      */
+
+void store_events(store_t *self, const char *sensor, const char *epoch,
+        const store_event_row_t *rows, size_t n)
+{
+    size_t i = 0;
+    if (n >= STORE_EVENTS_N && !self->q[Q_EVENTS_N]) {
+        /* ?1 sensor, ?2 epoch, then six a row */
+        char sql[8192];
+        int w = snprintf(sql, sizeof sql, "INSERT OR IGNORE INTO events(sensor, epoch, seq, type, "
+                "site, ts, body, unknown) VALUES");
+        for (int r = 0; r < STORE_EVENTS_N; r++) {
+            int b = 3 + 6 * r;
+            w += snprintf(sql + w, sizeof sql - (size_t)w, "%s(?1, ?2, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d)",
+                    r ? ", " : "", b, b + 1, b + 2, b + 3, b + 4, b + 5);
+        }
+        s_q(self, Q_EVENTS_N, sql);
+    }
+    sqlite3_stmt *st = self->q[Q_EVENTS_N];
+    for (; st && i + STORE_EVENTS_N <= n; i += STORE_EVENTS_N) {
+        sqlite3_reset(st);
+        store_bind(st, 1, sensor);
+        store_bind(st, 2, epoch);
+        for (int r = 0; r < STORE_EVENTS_N; r++) {
+            const store_event_row_t *e = &rows[i + (size_t)r];
+            int b = 3 + 6 * r;
+            sqlite3_bind_int64(st, b, (sqlite3_int64)e->seq);
+            sqlite3_bind_text(st, b + 1, e->type, -1, SQLITE_STATIC);
+            if (e->site)
+                sqlite3_bind_text(st, b + 2, e->site, -1, SQLITE_STATIC);
+            else
+                sqlite3_bind_null(st, b + 2);
+            sqlite3_bind_int64(st, b + 3, (sqlite3_int64)e->ts_us);
+            sqlite3_bind_text(st, b + 4, e->body, (int)e->len, SQLITE_STATIC);
+            sqlite3_bind_int(st, b + 5, e->unknown);
+        }
+        s_step(self, st);
+        sqlite3_clear_bindings(st); /* nothing borrowed stays bound */
+    }
+    for (; i < n; i++)
+        store_event(self, sensor, epoch, rows[i].seq, rows[i].type, rows[i].site, rows[i].unknown,
+                rows[i].ts_us, rows[i].body, rows[i].len);
+}
+
+void store_unexpected_group(store_t *self, const char *site, const char *dest, int port,
+        const char *proto, uint64_t count, uint64_t first_us, uint64_t last_us,
+        const char *nearest, const char *differs, const char *example)
+{
+    sqlite3_stmt *st = s_q(self, Q_UNEXP_UPD_N,
+            "UPDATE unexpected SET count=count+?6, last_us=MAX(last_us, ?5) "
+            "WHERE site=?1 AND dest=?2 AND port=?3 AND proto=?4");
+    if (!st)
+        return;
+    store_bind(st, 1, site);
+    store_bind(st, 2, dest);
+    sqlite3_bind_int(st, 3, port);
+    store_bind(st, 4, proto);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)last_us);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)count);
+    s_step(self, st);
+    if (sqlite3_changes(self->db) > 0)
+        return;
+    st = s_q(self, Q_GROUPS, "SELECT COUNT(*) FROM unexpected WHERE site=?");
+    if (!st)
+        return;
+    store_bind(st, 1, site);
+    uint64_t n = store_sqlstep(self, st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (n >= self->cfg.max_groups) { /* each of its flows a group dropped, as one at a time */
+        st = s_q(self, Q_GROUPS_DROP_N,
+                "UPDATE sites SET groups_dropped=groups_dropped+?2 WHERE site=?1");
+        if (st) {
+            store_bind(st, 1, site);
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)count);
+            s_step(self, st);
+        }
+        return;
+    }
+    st = s_q(self, Q_UNEXP_INS_N,
+            "INSERT INTO unexpected(site, dest, port, proto, count, first_us, last_us, nearest, "
+            "differs, example) VALUES(?, ?, ?, ?, ?5, ?6, ?7, ?8, ?9, ?10)");
+    if (!st)
+        return;
+    store_bind(st, 1, site);
+    store_bind(st, 2, dest);
+    sqlite3_bind_int(st, 3, port);
+    store_bind(st, 4, proto);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)count);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)first_us);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)last_us);
+    store_bind(st, 8, nearest);
+    store_bind(st, 9, differs);
+    store_bind(st, 10, example);
+    s_step(self, st);
+}

@@ -94,6 +94,19 @@ bool store_unknown_take(store_t *self, const char *site,
 void store_event(store_t *self, const char *sensor, const char *epoch, uint64_t seq,
         const char *type, const char *site, bool unknown, uint64_t ts_us, const char *body,
         size_t len);
+/* A message's events, as store_event each, in a few statements
+ * (STORE_EVENTS_N rows each). The rows' strings are read during the call
+ * only. */
+#define STORE_EVENTS_N 32
+typedef struct {
+    uint64_t seq, ts_us;
+    const char *type, *site;
+    bool unknown;
+    const char *body;
+    size_t len;
+} store_event_row_t;
+void store_events(store_t *self, const char *sensor, const char *epoch,
+        const store_event_row_t *rows, size_t n);
 
 typedef struct {
     uint64_t allowed, blocked, unconfirmed;
@@ -113,6 +126,12 @@ void store_site_flows(store_t *self, const char *site, uint64_t flows, uint64_t 
 void store_unexpected(store_t *self, const char *site, const char *dest, int port,
         const char *proto, uint64_t ts_us, const char *nearest, const char *differs,
         const char *example);
+/* A message's `count` flows of one unexpected-traffic group, as
+ * store_unexpected each: first_us, nearest, differs and example are the
+ * first flow's (used if the group is new), last_us the latest. */
+void store_unexpected_group(store_t *self, const char *site, const char *dest, int port,
+        const char *proto, uint64_t count, uint64_t first_us, uint64_t last_us,
+        const char *nearest, const char *differs, const char *example);
 void store_violation(store_t *self, const char *site, const char *requirement, uint64_t ts_us,
         const char *example);
 /* A NAT port change seen by one sensor run (evidence, totals, the run's count),
