@@ -9,38 +9,32 @@
 #include "err.h"
 #include "event_json.h"
 #include "evschema.h"
+#include "log.h"
 
-typedef struct {
-    const char *name;
-    int field;
-} event_name_t;
-
-/* The members read at the top (sorted by name for bsearch at start). */
-static const event_name_t s_top[] = {
-        {"timestamp", EVENT_TIMESTAMP}, {"event_type", EVENT_EVENT_TYPE},
-        {"schema", EVENT_SCHEMA}, {"site", EVENT_SITE}, {"flow_id", EVENT_FLOW_ID},
-        {"src_ip", EVENT_SRC_IP}, {"src_port", EVENT_SRC_PORT}, {"dest_ip", EVENT_DEST_IP},
-        {"dest_port", EVENT_DEST_PORT}, {"proto", EVENT_PROTO}, {"app_proto", EVENT_APP_PROTO},
-        {"app", EVENT_APP}, {"sni", EVENT_SNI}, {"http_host", EVENT_HTTP_HOST},
-        {"verdict", EVENT_VERDICT}, {"rule", EVENT_RULE}, {"reply_rule", EVENT_REPLY_RULE},
-        {"reason", EVENT_REASON}, {"dns_name", EVENT_DNS_NAME},
-        {"nearest_rule", EVENT_NEAREST_RULE}, {"nearest_differs", EVENT_NEAREST_DIFFERS},
-        {"violation", EVENT_VIOLATION}, {"aor", EVENT_AOR}, {"call_id", EVENT_CALL_ID},
-        {"cseq", EVENT_CSEQ}, {"old_public", EVENT_OLD_PUBLIC}, {"new_public", EVENT_NEW_PUBLIC},
-        {"interval", EVENT_INTERVAL}, {"sip_tls_flows", EVENT_SIP_TLS_FLOWS},
-        {"evidence", EVENT_EVIDENCE}, {"message", EVENT_MESSAGE}, {"header", EVENT_HEADER},
-        {"inside", EVENT_INSIDE}, {"missing", EVENT_MISSING}, {"target", EVENT_TARGET},
-        {"pinhole", EVENT_PINHOLE}, {"tls", EVENT_TLS}, {"http", EVENT_HTTP},
-        {"nat", EVENT_NAT}, {"sip_alg", EVENT_SIP_ALG},
-};
-#define EVENT_NTOP (sizeof s_top / sizeof *s_top)
-
-/* The members read one level down: {object, member name, field}. */
+/* The members read: at the top (parent -1) and one level down. */
 static const struct {
     int parent;
     const char *name;
     int field;
-} s_sub[] = {
+} s_names[] = {
+        {-1, "timestamp", EVENT_TIMESTAMP}, {-1, "event_type", EVENT_EVENT_TYPE},
+        {-1, "schema", EVENT_SCHEMA}, {-1, "site", EVENT_SITE}, {-1, "flow_id", EVENT_FLOW_ID},
+        {-1, "src_ip", EVENT_SRC_IP}, {-1, "src_port", EVENT_SRC_PORT},
+        {-1, "dest_ip", EVENT_DEST_IP}, {-1, "dest_port", EVENT_DEST_PORT},
+        {-1, "proto", EVENT_PROTO}, {-1, "app_proto", EVENT_APP_PROTO}, {-1, "app", EVENT_APP},
+        {-1, "sni", EVENT_SNI}, {-1, "http_host", EVENT_HTTP_HOST},
+        {-1, "verdict", EVENT_VERDICT}, {-1, "rule", EVENT_RULE},
+        {-1, "reply_rule", EVENT_REPLY_RULE}, {-1, "reason", EVENT_REASON},
+        {-1, "dns_name", EVENT_DNS_NAME}, {-1, "nearest_rule", EVENT_NEAREST_RULE},
+        {-1, "nearest_differs", EVENT_NEAREST_DIFFERS}, {-1, "violation", EVENT_VIOLATION},
+        {-1, "aor", EVENT_AOR}, {-1, "call_id", EVENT_CALL_ID}, {-1, "cseq", EVENT_CSEQ},
+        {-1, "old_public", EVENT_OLD_PUBLIC}, {-1, "new_public", EVENT_NEW_PUBLIC},
+        {-1, "interval", EVENT_INTERVAL}, {-1, "sip_tls_flows", EVENT_SIP_TLS_FLOWS},
+        {-1, "evidence", EVENT_EVIDENCE}, {-1, "message", EVENT_MESSAGE},
+        {-1, "header", EVENT_HEADER}, {-1, "inside", EVENT_INSIDE},
+        {-1, "missing", EVENT_MISSING}, {-1, "target", EVENT_TARGET},
+        {-1, "pinhole", EVENT_PINHOLE}, {-1, "tls", EVENT_TLS}, {-1, "http", EVENT_HTTP},
+        {-1, "nat", EVENT_NAT}, {-1, "sip_alg", EVENT_SIP_ALG},
         {EVENT_PINHOLE, "verdict", EVENT_PH_VERDICT}, {EVENT_PINHOLE, "rule", EVENT_PH_RULE},
         {EVENT_PINHOLE, "reply_rule", EVENT_PH_REPLY_RULE},
         {EVENT_PINHOLE, "reason", EVENT_PH_REASON}, {EVENT_PINHOLE, "dns_name", EVENT_PH_DNS_NAME},
@@ -58,17 +52,26 @@ static const struct {
         {EVENT_SIP_ALG, "heuristic", EVENT_ALG_HEURISTIC},
         {EVENT_SIP_ALG, "compared", EVENT_ALG_COMPARED},
 };
-#define EVENT_NSUB (sizeof s_sub / sizeof *s_sub)
+#define EVENT_NNAMES (sizeof s_names / sizeof *s_names)
+#define EVENT_NOBJ (EVENT_SIP_ALG - EVENT_PINHOLE + 2) /* the top, then each object */
+#define EVENT_KEYLEN 24                                /* names are shorter */
+
+/* A name's entries by (object, length): a key is compared with the few
+ * names of its length only. */
+typedef struct {
+    uint8_t n;
+    uint8_t ix[11];
+} event_bucket_t;
 
 struct event_parser {
     event_json_t *fast;
-    json_object *slow;           /* the last line json-c read (its strings are the event's) */
-    event_name_t top[EVENT_NTOP]; /* s_top, sorted */
+    json_object *slow; /* the last line json-c read (its strings are the event's) */
+    event_bucket_t by_len[EVENT_NOBJ][EVENT_KEYLEN];
 };
 
-static int s_name_cmp(const void *a, const void *b)
+static int s_obj(int parent)
 {
-    return strcmp(((const event_name_t *)a)->name, ((const event_name_t *)b)->name);
+    return parent < 0 ? 0 : parent - EVENT_PINHOLE + 1;
 }
 
 event_parser_t *event_parser_new(void)
@@ -82,8 +85,12 @@ event_parser_t *event_parser_new(void)
         event_parser_destroy(&self);
         return NULL;
     }
-    memcpy(self->top, s_top, sizeof s_top);
-    qsort(self->top, EVENT_NTOP, sizeof *self->top, s_name_cmp);
+    for (size_t i = 0; i < EVENT_NNAMES; i++) {
+        size_t len = strlen(s_names[i].name);
+        event_bucket_t *b = &self->by_len[s_obj(s_names[i].parent)][len];
+        PINHOLE_ASSERT(len < EVENT_KEYLEN && b->n < sizeof b->ix);
+        b->ix[b->n++] = (uint8_t)i;
+    }
     return self;
 }
 
@@ -105,25 +112,26 @@ typedef struct {
 /* One member: kept if read. Keys compare as C strings, as json-c's do. */
 static int s_member(void *ctx, int parent, const char *key, size_t klen, const event_val_t *v)
 {
-    (void)klen;
     walk_t *w = ctx;
-    if (parent >= 0) {
-        for (size_t i = 0; i < EVENT_NSUB; i++)
-            if (s_sub[i].parent == parent && strcmp(s_sub[i].name, key) == 0)
-                w->ev->f[s_sub[i].field] = *v;
+    if (memchr(key, '\0', klen)) /* an escaped NUL: json-c's key ends there */
+        klen = strlen(key);
+    if (klen >= EVENT_KEYLEN)
         return -1;
-    }
-    event_name_t k = {key, 0};
-    const event_name_t *hit = bsearch(&k, w->p->top, EVENT_NTOP, sizeof k, s_name_cmp);
-    if (!hit || hit->field < 0)
+    const event_bucket_t *b = &w->p->by_len[s_obj(parent)][klen];
+    int field = -1;
+    for (size_t i = 0; i < b->n && field < 0; i++)
+        if (memcmp(s_names[b->ix[i]].name, key, klen) == 0)
+            field = s_names[b->ix[i]].field;
+    if (field < 0)
         return -1;
-    w->ev->f[hit->field] = *v;
-    if (hit->field < EVENT_PINHOLE || hit->field > EVENT_SIP_ALG)
+    bool again = w->ev->f[field].kind != EVENT_ABSENT;
+    w->ev->f[field] = *v;
+    if (parent >= 0 || field < EVENT_PINHOLE || field > EVENT_SIP_ALG)
         return -1;
-    for (size_t i = 0; i < EVENT_NSUB; i++) /* a repeated object: the last one counts */
-        if (s_sub[i].parent == hit->field)
-            w->ev->f[s_sub[i].field] = (event_val_t){0};
-    return hit->field;
+    for (size_t i = 0; again && i < EVENT_NNAMES; i++) /* repeated: the last one counts */
+        if (s_names[i].parent == field)
+            w->ev->f[s_names[i].field] = (event_val_t){0};
+    return field;
 }
 
 static void s_jval(json_object *o, event_val_t *v)

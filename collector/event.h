@@ -48,10 +48,12 @@ typedef enum {
 } event_kind_t;
 
 typedef struct {
-    uint8_t kind;  /* event_kind_t */
-    const char *s; /* EVENT_STRING: NUL-terminated (cut at an escaped NUL, as json-c's) */
-    int64_t i;     /* EVENT_INT (beyond INT64_MAX: INT64_MAX), EVENT_BOOL */
-    double d;      /* EVENT_DOUBLE */
+    uint8_t kind;      /* event_kind_t */
+    union {
+        const char *s; /* EVENT_STRING: NUL-terminated (cut at an escaped NUL, as json-c's) */
+        int64_t i;     /* EVENT_INT (beyond INT64_MAX: INT64_MAX), EVENT_BOOL */
+        double d;      /* EVENT_DOUBLE */
+    };
 } event_val_t;
 
 /* One event read. Its strings belong to the parser that read it and stay
