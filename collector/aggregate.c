@@ -45,6 +45,15 @@ typedef struct {
     char sensor[EVSCHEMA_NAME_LEN], epoch[EVSCHEMA_EPOCH_LEN]; /* of them all */
 } event_pending_t;
 
+/* A flow whose only effects are counts, its identity looked up at the
+ * settle with the message's others (s_flow_defer). */
+typedef struct {
+    size_t site;
+    uint64_t ts;
+    long group;       /* its unexpected group (index), or -1 */
+    bool unexpected;
+} flow_pending_t;
+
 #define AGG_GROUP_SLOTS 8192 /* twice EVSCHEMA_MAX_BATCH: a message's groups */
 
 struct aggregate {
@@ -62,6 +71,10 @@ struct aggregate {
     unexp_pending_t *groups; /* unexpected groups since the last settle, first seen first */
     size_t ngroups, capgroups;
     uint32_t *slots;         /* AGG_GROUP_SLOTS: 1 + index into groups, 0 free */
+    flow_pending_t *flows;   /* deferred flows since the last settle (s_flow_defer) */
+    store_flow_id_t *fids;   /* their identities */
+    bool *fseen;
+    size_t nflows;
 };
 
 static int s_site_cmp(const void *a, const void *b)
@@ -86,8 +99,12 @@ aggregate_t *aggregate_new(store_t *store, const rules_t *rules, uint64_t window
     self->ev.types = calloc(EVSCHEMA_MAX_BATCH, sizeof *self->ev.types);
     self->ev.sites = calloc(EVSCHEMA_MAX_BATCH, sizeof *self->ev.sites);
     self->slots = calloc(AGG_GROUP_SLOTS, sizeof *self->slots);
+    self->flows = calloc(EVSCHEMA_MAX_BATCH, sizeof *self->flows);
+    self->fids = calloc(EVSCHEMA_MAX_BATCH, sizeof *self->fids);
+    self->fseen = calloc(EVSCHEMA_MAX_BATCH, sizeof *self->fseen);
     if (!self->sites || !self->touched || !self->pending || !self->parser || !self->ev.rows ||
-            !self->ev.types || !self->ev.sites || !self->slots) {
+            !self->ev.types || !self->ev.sites || !self->slots || !self->flows || !self->fids ||
+            !self->fseen) {
         aggregate_destroy(&self);
         return NULL;
     }
@@ -111,6 +128,9 @@ void aggregate_destroy(aggregate_t **self_p)
     free((*self_p)->ev.sites);
     free((*self_p)->groups);
     free((*self_p)->slots);
+    free((*self_p)->flows);
+    free((*self_p)->fids);
+    free((*self_p)->fseen);
     free(*self_p);
     *self_p = NULL;
 }
@@ -223,19 +243,6 @@ static uint64_t s_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* A flow counted already: the same capture published again, by this sensor
- * or another. Only schema 2 flow_ids are stable across runs (a hash of the
- * 5-tuple and the first packet's time); schema 1's count within a run. */
-static bool s_flow_repeated(aggregate_t *self, const char *site, const event_t *e, uint64_t ts)
-{
-    int64_t id = event_int(e, EVENT_FLOW_ID);
-    if (event_int(e, EVENT_SCHEMA) < 2 || id < 0 ||
-            !store_flow_seen(self->store, site, ts, (uint64_t)id, s_now_us()))
-        return false;
-    store_repeated(self->store, self->sensor, "flows");
-    return true;
-}
-
 /* A NAT change with its identity (schema 2: aor, call_id and cseq, the same
  * in the inside and the outside copy): recorded; true if counted already
  * (the other vantage's copy, or its capture published again). false too
@@ -292,9 +299,8 @@ static char *s_dup(const char *s)
 static unexp_pending_t *s_group(aggregate_t *self, size_t si, const char *dest, int port,
         const char *proto, bool *is_new)
 {
-    char key[160];
-    int n = snprintf(key, sizeof key, "%zu|%d|%s|%s", si, port, proto, dest);
-    uint64_t hash = XXH3_64bits(key, n < 0 ? 0 : (size_t)n >= sizeof key ? sizeof key - 1 : (size_t)n);
+    uint64_t hash = XXH3_64bits_withSeed(dest, strlen(dest), (uint64_t)si << 32 | (uint32_t)port) ^
+                    XXH3_64bits(proto, strlen(proto));
     size_t slot = hash % AGG_GROUP_SLOTS;
     *is_new = false;
     for (; self->slots[slot]; slot = (slot + 1) % AGG_GROUP_SLOTS) {
@@ -325,10 +331,12 @@ static unexp_pending_t *s_group(aggregate_t *self, size_t si, const char *dest, 
     return g;
 }
 
-/* An unexpected flow, counted in its group of this message. example: the
- * flow's, or NULL (written here if the group needs one). */
-static void s_unexpected(aggregate_t *self, size_t si, const event_t *e, uint64_t ts,
-        const char *example)
+/* An unexpected flow's group in this message, made with the flow's
+ * nearest rule, difference, example (the flow's, or NULL: written here
+ * if needed) and time if new; NULL if none can be had, then the flow is
+ * written alone if `alone`. */
+static unexp_pending_t *s_group_of(aggregate_t *self, size_t si, const event_t *e, uint64_t ts,
+        const char *example, bool alone)
 {
     char buf[320];
     int64_t p = event_int(e, EVENT_DEST_PORT);
@@ -338,33 +346,30 @@ static void s_unexpected(aggregate_t *self, size_t si, const event_t *e, uint64_
     const char *differs = event_judged(e, EVENT_PH_NEAREST_DIFFERS, EVENT_NEAREST_DIFFERS);
     bool is_new;
     unexp_pending_t *g = s_group(self, si, dest, port, proto, &is_new);
-    if (!example && (!g || is_new)) {
+    if (g && !is_new)
+        return g;
+    if (!g && !alone)
+        return NULL;
+    if (!example) {
         s_example(e, buf, sizeof buf);
         example = buf;
     }
     if (!g) {
         store_unexpected_group(self->store, rules_site_name(self->rules, si), dest, port, proto,
                 1, ts, ts, nearest, differs, example);
-        return;
+        return NULL;
     }
-    if (is_new) {
-        g->first_us = g->last_us = ts;
-        g->nearest = s_dup(nearest);
-        g->differs = s_dup(differs);
-        g->example = s_dup(example);
-    }
-    g->count++;
-    if (ts > g->last_us)
-        g->last_us = ts;
+    g->first_us = ts;
+    g->nearest = s_dup(nearest);
+    g->differs = s_dup(differs);
+    g->example = s_dup(example);
+    return g;
 }
 
-static void s_flow(aggregate_t *self, size_t si, const event_t *e, uint64_t ts)
+/* A flow counted: in its site's and its unexpected group's counts. */
+static void s_count(aggregate_t *self, size_t si, uint64_t ts, bool unexpected,
+        unexp_pending_t *g)
 {
-    const char *site = rules_site_name(self->rules, si);
-    if (s_flow_repeated(self, site, e, ts))
-        return; /* stored as an event; counted once */
-    const char *verdict = s_or(event_judged(e, EVENT_PH_VERDICT, EVENT_VERDICT), "");
-    bool unexpected = strcmp(verdict, "unexpected") == 0;
     site_pending_t *pf = &self->pending[si];
     if (!pf->flows || ts < pf->first_us)
         pf->first_us = ts;
@@ -372,21 +377,85 @@ static void s_flow(aggregate_t *self, size_t si, const event_t *e, uint64_t ts)
         pf->last_us = ts;
     pf->flows++;
     pf->unexpected += unexpected;
-    const char *device = s_str(e, EVENT_SRC_IP);
+    if (g) {
+        g->count++;
+        if (ts > g->last_us)
+            g->last_us = ts;
+    }
+}
+
+/* A flow whose only effects are counts, with a flow_id: kept to be looked
+ * up with the message's others at the settle (s_flows_settle). False if
+ * it cannot be (then the caller does it now). */
+static bool s_flow_defer(aggregate_t *self, size_t si, const event_t *e, uint64_t ts,
+        uint64_t id, bool unexpected)
+{
+    if (self->nflows == EVSCHEMA_MAX_BATCH)
+        return false;
+    unexp_pending_t *g = unexpected ? s_group_of(self, si, e, ts, NULL, false) : NULL;
+    if (unexpected && !g)
+        return false;
+    self->flows[self->nflows] = (flow_pending_t){si, ts, g ? (long)(g - self->groups) : -1,
+            unexpected};
+    self->fids[self->nflows++] = (store_flow_id_t){rules_site_name(self->rules, si), ts, id};
+    return true;
+}
+
+/* The deferred flows: their identities looked up and stored together; the
+ * new ones counted, the others counted as repeats, as one at a time. Their
+ * groups were made in message order, so the bound on a site's groups
+ * keeps the same ones (a group made by a repeat alone is not written). */
+static void s_flows_settle(aggregate_t *self)
+{
+    if (!self->nflows)
+        return;
+    store_flows_seen(self->store, self->fids, self->nflows, s_now_us(), self->fseen);
+    for (size_t i = 0; i < self->nflows; i++) {
+        const flow_pending_t *f = &self->flows[i];
+        if (self->fseen[i])
+            store_repeated(self->store, self->sensor, "flows");
+        else
+            s_count(self, f->site, f->ts, f->unexpected, f->group >= 0 ? &self->groups[f->group] : NULL);
+    }
+    self->nflows = 0;
+}
+
+static void s_flow(aggregate_t *self, size_t si, const event_t *e, uint64_t ts)
+{
+    const char *site = rules_site_name(self->rules, si);
+    const char *verdict = s_or(event_judged(e, EVENT_PH_VERDICT, EVENT_VERDICT), "");
+    bool unexpected = strcmp(verdict, "unexpected") == 0;
     const char *rule = event_judged(e, EVENT_PH_RULE, EVENT_RULE);
     const char *reply = event_judged(e, EVENT_PH_REPLY_RULE, EVENT_REPLY_RULE);
     const char *violation = event_judged(e, EVENT_PH_VIOLATION, EVENT_VIOLATION);
+    if (rule && strcmp(verdict, "allowed") && strcmp(verdict, "blocked") &&
+            strcmp(verdict, "one_sided") && strcmp(verdict, "capture_ended"))
+        rule = NULL; /* the rule's counts take those verdicts only */
+    if (reply && strcmp(verdict, "allowed"))
+        reply = NULL;
+    /* Only schema 2 flow_ids are stable across runs (a hash of the 5-tuple
+     * and the first packet's time); schema 1's count within a run. */
+    int64_t id = event_int(e, EVENT_FLOW_ID);
+    bool has_id = event_int(e, EVENT_SCHEMA) >= 2 && id >= 0;
+    if (has_id && !rule && !reply && !violation &&
+            s_flow_defer(self, si, e, ts, (uint64_t)id, unexpected))
+        return; /* counts alone: looked up with the message's others */
+    if (has_id && store_flow_seen(self->store, site, ts, (uint64_t)id, s_now_us())) {
+        store_repeated(self->store, self->sensor, "flows");
+        return; /* stored as an event; counted once */
+    }
     char example[320] = "";
     bool judged = rule || reply || violation; /* the example is written for those */
     if (judged)
         s_example(e, example, sizeof example);
-    if (rule && (!strcmp(verdict, "allowed") || !strcmp(verdict, "blocked") ||
-                        !strcmp(verdict, "one_sided") || !strcmp(verdict, "capture_ended")))
+    unexp_pending_t *g = unexpected ? s_group_of(self, si, e, ts, judged ? example : NULL, true)
+                                    : NULL;
+    s_count(self, si, ts, unexpected, g);
+    const char *device = s_str(e, EVENT_SRC_IP);
+    if (rule)
         s_rule(self, site, rule, verdict, ts, example, device);
-    if (reply && strcmp(verdict, "allowed") == 0)
+    if (reply)
         s_rule(self, site, reply, "allowed", ts, example, device);
-    if (unexpected)
-        s_unexpected(self, si, e, ts, judged ? example : NULL);
     if (violation) {
         store_violation(self->store, site, violation, ts, example);
         char msg[400];
@@ -612,6 +681,7 @@ void aggregate_discard(aggregate_t *self)
         memset(self->touched, 0, self->nsites * sizeof *self->touched);
     s_events_clear(self);
     s_groups_clear(self);
+    self->nflows = 0;
 }
 
 /* The events kept since the last settle, stored (their order kept). */
@@ -629,6 +699,8 @@ static void s_groups_flush(aggregate_t *self)
 {
     for (size_t i = 0; i < self->ngroups; i++) {
         const unexp_pending_t *g = &self->groups[i];
+        if (!g->count)
+            continue; /* its flows were all repeats */
         store_unexpected_group(self->store, rules_site_name(self->rules, g->site), g->dest,
                 g->port, g->proto, g->count, g->first_us, g->last_us, g->nearest, g->differs,
                 g->example);
@@ -639,6 +711,7 @@ static void s_groups_flush(aggregate_t *self)
 void aggregate_settle(aggregate_t *self)
 {
     s_events_flush(self);
+    s_flows_settle(self);
     s_groups_flush(self); /* before the sites' flows, as when each flow wrote its group */
     for (size_t i = 0; i < self->nsites; i++) { /* the flows counted since: one write a site */
         if (!self->pending[i].flows)

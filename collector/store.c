@@ -1282,3 +1282,48 @@ void store_unexpected_group(store_t *self, const char *site, const char *dest, i
     store_bind(st, 10, example);
     s_step(self, st);
 }
+
+void store_flows_seen(store_t *self, const store_flow_id_t *ids, size_t n, uint64_t now_us,
+        bool *seen)
+{
+    size_t i = 0;
+    if (n >= STORE_EVENTS_N && !self->q[Q_FLOW_IDS_N]) {
+        /* ?1 now, then three a row; RETURNING names the rows inserted */
+        char sql[4096];
+        int w = snprintf(sql, sizeof sql, "INSERT INTO flow_ids(site, ts, flow_id, seen_us) VALUES");
+        for (int r = 0; r < STORE_EVENTS_N; r++)
+            w += snprintf(sql + w, sizeof sql - (size_t)w, "%s(?%d, ?%d, ?%d, ?1)", r ? ", " : "",
+                    2 + 3 * r, 3 + 3 * r, 4 + 3 * r);
+        snprintf(sql + w, sizeof sql - (size_t)w,
+                " ON CONFLICT(site, ts, flow_id) DO NOTHING RETURNING site, ts, flow_id");
+        s_q(self, Q_FLOW_IDS_N, sql);
+    }
+    sqlite3_stmt *st = self->q[Q_FLOW_IDS_N];
+    for (; st && i + STORE_EVENTS_N <= n; i += STORE_EVENTS_N) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)now_us);
+        for (int r = 0; r < STORE_EVENTS_N; r++) {
+            const store_flow_id_t *f = &ids[i + (size_t)r];
+            sqlite3_bind_text(st, 2 + 3 * r, f->site, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 3 + 3 * r, (sqlite3_int64)f->ts_us);
+            sqlite3_bind_int64(st, 4 + 3 * r, (sqlite3_int64)f->flow_id);
+            seen[i + (size_t)r] = true;
+        }
+        /* Each row returned was new: the first of the chunk with its key. */
+        while (store_sqlstep(self, st) == SQLITE_ROW) {
+            const char *site = (const char *)sqlite3_column_text(st, 0);
+            uint64_t ts = (uint64_t)sqlite3_column_int64(st, 1);
+            uint64_t id = (uint64_t)sqlite3_column_int64(st, 2);
+            for (size_t r = i; r < i + STORE_EVENTS_N; r++)
+                if (ids[r].ts_us == ts && ids[r].flow_id == id && site &&
+                        strcmp(ids[r].site, site) == 0) {
+                    seen[r] = false;
+                    break;
+                }
+        }
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st); /* nothing borrowed stays bound */
+    }
+    for (; i < n; i++)
+        seen[i] = store_flow_seen(self, ids[i].site, ids[i].ts_us, ids[i].flow_id, now_us);
+}

@@ -145,6 +145,15 @@ void store_nat_change(store_t *self, const char *sensor, const char *epoch, cons
 /* A flow: its first packet's time (ts_us, the event's timestamp) and flow_id. */
 bool store_flow_seen(store_t *self, const char *site, uint64_t ts_us, uint64_t flow_id,
         uint64_t now_us);
+/* Flows as store_flow_seen each, in message order, in a few statements:
+ * seen[i] is what store_flow_seen would have returned for ids[i] (a flow
+ * twice in ids: the second seen). */
+typedef struct {
+    const char *site;
+    uint64_t ts_us, flow_id;
+} store_flow_id_t;
+void store_flows_seen(store_t *self, const store_flow_id_t *ids, size_t n, uint64_t now_us,
+        bool *seen);
 typedef struct {
     const char *site, *aor, *call_id;
     uint64_t cseq; /* of the REGISTER that showed the new mapping */
