@@ -54,6 +54,16 @@ typedef struct {
     bool unexpected;
 } flow_pending_t;
 
+/* A (site, rule) of the message (s_rule_pending). */
+typedef struct {
+    size_t site;
+    int rule;                /* its index in the rules */
+    char *name;
+    store_rule_t row;        /* the row as it stands after the message's flows so far */
+    store_rule_t add;        /* what they add (store_rule_add_n) */
+    char *example, *example_blocked; /* the first flow's, the first blocked one's */
+} rule_pending_t;
+
 #define AGG_GROUP_SLOTS 8192 /* twice EVSCHEMA_MAX_BATCH: a message's groups */
 
 struct aggregate {
@@ -75,6 +85,8 @@ struct aggregate {
     store_flow_id_t *fids;   /* their identities */
     bool *fseen;
     size_t nflows;
+    rule_pending_t *rules_p; /* (site, rule) rows the message counts */
+    size_t nrules, caprules;
 };
 
 static int s_site_cmp(const void *a, const void *b)
@@ -131,6 +143,7 @@ void aggregate_destroy(aggregate_t **self_p)
     free((*self_p)->flows);
     free((*self_p)->fids);
     free((*self_p)->fseen);
+    free((*self_p)->rules_p);
     free(*self_p);
     *self_p = NULL;
 }
@@ -159,6 +172,25 @@ static uint64_t s_u64(const event_t *e, event_field_t f)
 {
     int64_t v = event_int(e, f);
     return v > 0 ? (uint64_t)v : 0;
+}
+
+static char *s_dup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* Room for one more of n elements in *arr (*cap of them); false if out of memory. */
+static bool s_room(void **arr, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return true;
+    size_t c = *cap ? *cap * 2 : 16;
+    void *a = realloc(*arr, c * size);
+    if (!a)
+        return false;
+    *arr = a;
+    *cap = c;
+    return true;
 }
 
 static const char *s_or(const char *s, const char *dflt)
@@ -210,30 +242,112 @@ static void s_example(const event_t *e, char *buf, size_t n)
             host ? " host " : "", host ? host : "", reason ? " " : "", s_or(reason, ""));
 }
 
-static void s_rule(aggregate_t *self, const char *site, const char *rule, const char *verdict,
+/* A (site, rule) of this message: its row as it stands now (loaded at
+ * its first flow, then counted in memory) and what the message adds,
+ * written once at the settle (store_rule_add_n). */
+static rule_pending_t *s_rule_pending(aggregate_t *self, size_t si, int ri, const char *site,
+        const char *rule)
+{
+    for (size_t i = 0; i < self->nrules; i++)
+        if (self->rules_p[i].site == si && self->rules_p[i].rule == ri)
+            return &self->rules_p[i];
+    if (!s_room((void **)&self->rules_p, self->nrules, &self->caprules, sizeof *self->rules_p))
+        return NULL;
+    rule_pending_t *p = &self->rules_p[self->nrules];
+    memset(p, 0, sizeof *p);
+    p->site = si;
+    p->rule = ri;
+    if (!(p->name = strdup(rule)))
+        return NULL;
+    store_rule_get(self->store, site, rule, &p->row);
+    self->nrules++;
+    return p;
+}
+
+/* A flow's verdict on a rule, counted in memory: the row after it (as
+ * store_rule_add would return it), its status and alerts in message order. */
+static void s_rule_count(rule_pending_t *p, bool ok, bool bad, uint64_t ts, const char *example)
+{
+    store_rule_t *r = &p->row, *d = &p->add;
+    bool existed = r->allowed + r->blocked + r->unconfirmed > 0; /* a row has a flow */
+    bool first = d->allowed + d->blocked + d->unconfirmed == 0;  /* the message's first */
+    r->first_us = existed && r->first_us < ts ? r->first_us : ts;
+    r->last_us = existed && r->last_us > ts ? r->last_us : ts;
+    d->first_us = !first && d->first_us < ts ? d->first_us : ts;
+    d->last_us = !first && d->last_us > ts ? d->last_us : ts;
+    r->allowed += ok;
+    r->blocked += bad;
+    r->unconfirmed += !ok && !bad;
+    d->allowed += ok;
+    d->blocked += bad;
+    d->unconfirmed += !ok && !bad;
+    if (ok && ts > r->last_allowed_us)
+        r->last_allowed_us = d->last_allowed_us = ts;
+    if (bad && ts > r->last_blocked_us)
+        r->last_blocked_us = d->last_blocked_us = ts;
+    if (first)
+        p->example = s_dup(example);
+    if (bad && d->blocked == 1)
+        p->example_blocked = s_dup(example);
+}
+
+static void s_rule(aggregate_t *self, size_t si, const char *rule, const char *verdict,
         uint64_t ts, const char *example, const char *device)
 {
-    if (rules_rule_index(self->rules, rule) < 0) {
+    int ri = rules_rule_index(self->rules, rule);
+    if (ri < 0) {
         self->unknown++;
         return;
     }
+    const char *site = rules_site_name(self->rules, si);
+    bool ok = strcmp(verdict, "allowed") == 0, bad = strcmp(verdict, "blocked") == 0;
+    rule_pending_t *p = s_rule_pending(self, si, ri, site, rule);
     store_rule_t r;
-    store_rule_add(self->store, site, rule, verdict, ts, example, &r);
+    if (p) {
+        s_rule_count(p, ok, bad, ts, example);
+        r = p->row;
+    } else { /* out of memory: written now */
+        store_rule_add(self->store, site, rule, verdict, ts, example, &r);
+    }
     const char *now = compliance_rule_status_at(r.allowed, r.blocked, r.unconfirmed,
             r.last_allowed_us, r.last_blocked_us, self->window_us);
-    if (strcmp(verdict, "blocked") == 0) {
+    if (bad) {
         char msg[400];
         snprintf(msg, sizeof msg, "expected flow blocked: %s", example);
         aggregate_alert(self, "flow_blocked", site, rule, device, NULL, NULL, msg);
     }
     if (strcmp(now, r.status) == 0)
         return;
-    store_rule_set_status(self->store, site, rule, now);
+    if (p)
+        str_copy(p->row.status, now, sizeof p->row.status);
+    else
+        store_rule_set_status(self->store, site, rule, now);
     char msg[200];
     snprintf(msg, sizeof msg, "rule %s at %s is now %s", rule, site, now);
     if (r.status[0] || compliance_status_is_bad(now))
         aggregate_alert(self, "rule_status", site, rule, NULL, r.status[0] ? r.status : "not_observed",
                 now, msg);
+}
+
+static void s_rules_clear(aggregate_t *self)
+{
+    for (size_t i = 0; i < self->nrules; i++) {
+        free(self->rules_p[i].name);
+        free(self->rules_p[i].example);
+        free(self->rules_p[i].example_blocked);
+    }
+    self->nrules = 0;
+}
+
+/* The message's (site, rule) rows: one write each. */
+static void s_rules_flush(aggregate_t *self)
+{
+    for (size_t i = 0; i < self->nrules; i++) {
+        const rule_pending_t *p = &self->rules_p[i];
+        store_rule_add_n(self->store, rules_site_name(self->rules, p->site), p->name, &p->add,
+                p->add.blocked ? p->example_blocked : p->example, p->row.status);
+    }
+    s_rules_clear(self);
 }
 
 static uint64_t s_now_us(void)
@@ -289,11 +403,6 @@ static bool s_event_repeated(aggregate_t *self, const char *site, const event_t 
     return true;
 }
 
-static char *s_dup(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
 /* The message's group of (site, dest, port, proto), added if new (NULL:
  * out of memory). */
 static unexp_pending_t *s_group(aggregate_t *self, size_t si, const char *dest, int port,
@@ -311,14 +420,8 @@ static unexp_pending_t *s_group(aggregate_t *self, size_t si, const char *dest, 
     }
     if (self->ngroups >= AGG_GROUP_SLOTS / 2)
         return NULL; /* more than a message holds: the caller writes it alone */
-    if (self->ngroups == self->capgroups) {
-        size_t cap = self->capgroups ? self->capgroups * 2 : 16;
-        unexp_pending_t *g = realloc(self->groups, cap * sizeof *g);
-        if (!g)
-            return NULL;
-        self->groups = g;
-        self->capgroups = cap;
-    }
+    if (!s_room((void **)&self->groups, self->ngroups, &self->capgroups, sizeof *self->groups))
+        return NULL;
     unexp_pending_t *g = &self->groups[self->ngroups];
     *g = (unexp_pending_t){si, strdup(dest), strdup(proto), NULL, NULL, NULL, port, hash, 0, 0, 0};
     if (!g->dest || !g->proto) {
@@ -453,9 +556,9 @@ static void s_flow(aggregate_t *self, size_t si, const event_t *e, uint64_t ts)
     s_count(self, si, ts, unexpected, g);
     const char *device = s_str(e, EVENT_SRC_IP);
     if (rule)
-        s_rule(self, site, rule, verdict, ts, example, device);
+        s_rule(self, si, rule, verdict, ts, example, device);
     if (reply)
-        s_rule(self, site, reply, "allowed", ts, example, device);
+        s_rule(self, si, reply, "allowed", ts, example, device);
     if (violation) {
         store_violation(self->store, site, violation, ts, example);
         char msg[400];
@@ -681,6 +784,7 @@ void aggregate_discard(aggregate_t *self)
         memset(self->touched, 0, self->nsites * sizeof *self->touched);
     s_events_clear(self);
     s_groups_clear(self);
+    s_rules_clear(self);
     self->nflows = 0;
 }
 
@@ -711,6 +815,7 @@ static void s_groups_flush(aggregate_t *self)
 void aggregate_settle(aggregate_t *self)
 {
     s_events_flush(self);
+    s_rules_flush(self); /* before the sites are judged: they read the rules' statuses */
     s_flows_settle(self);
     s_groups_flush(self); /* before the sites' flows, as when each flow wrote its group */
     for (size_t i = 0; i < self->nsites; i++) { /* the flows counted since: one write a site */

@@ -1327,3 +1327,55 @@ void store_flows_seen(store_t *self, const store_flow_id_t *ids, size_t n, uint6
     for (; i < n; i++)
         seen[i] = store_flow_seen(self, ids[i].site, ids[i].ts_us, ids[i].flow_id, now_us);
 }
+
+void store_rule_get(store_t *self, const char *site, const char *rule, store_rule_t *out)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st = s_q(self, Q_RULE_GET_ROW,
+            "SELECT allowed, blocked, unconfirmed, first_us, last_us, last_allowed_us, "
+            "last_blocked_us, status FROM rules WHERE site=? AND rule=?");
+    if (!st)
+        return;
+    store_bind(st, 1, site);
+    store_bind(st, 2, rule);
+    if (store_sqlstep(self, st) == SQLITE_ROW) {
+        out->allowed = (uint64_t)sqlite3_column_int64(st, 0);
+        out->blocked = (uint64_t)sqlite3_column_int64(st, 1);
+        out->unconfirmed = (uint64_t)sqlite3_column_int64(st, 2);
+        out->first_us = (uint64_t)sqlite3_column_int64(st, 3);
+        out->last_us = (uint64_t)sqlite3_column_int64(st, 4);
+        out->last_allowed_us = (uint64_t)sqlite3_column_int64(st, 5);
+        out->last_blocked_us = (uint64_t)sqlite3_column_int64(st, 6);
+        const unsigned char *t = sqlite3_column_text(st, 7);
+        str_copy(out->status, t ? (const char *)t : "", sizeof out->status);
+    }
+    sqlite3_reset(st);
+}
+
+void store_rule_add_n(store_t *self, const char *site, const char *rule, const store_rule_t *d,
+        const char *example, const char *status)
+{
+    sqlite3_stmt *st = s_q(self, Q_RULE_UPS_N,
+            "INSERT INTO rules(site, rule, allowed, blocked, unconfirmed, first_us, last_us, "
+            "last_allowed_us, last_blocked_us, example, example_blocked, status) "
+            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?4 > 0, ?11) "
+            "ON CONFLICT(site, rule) DO UPDATE SET allowed=allowed+?3, blocked=blocked+?4, "
+            "unconfirmed=unconfirmed+?5, first_us=MIN(first_us, ?6), last_us=MAX(last_us, ?7), "
+            "last_allowed_us=MAX(last_allowed_us, ?8), last_blocked_us=MAX(last_blocked_us, ?9), "
+            "example=CASE WHEN ?4 > 0 AND NOT example_blocked THEN ?10 ELSE example END, "
+            "example_blocked=MAX(example_blocked, ?4 > 0), status=?11");
+    if (!st)
+        return;
+    store_bind(st, 1, site);
+    store_bind(st, 2, rule);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)d->allowed);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)d->blocked);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)d->unconfirmed);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)d->first_us);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)d->last_us);
+    sqlite3_bind_int64(st, 8, (sqlite3_int64)d->last_allowed_us);
+    sqlite3_bind_int64(st, 9, (sqlite3_int64)d->last_blocked_us);
+    store_bind(st, 10, example);
+    store_bind(st, 11, status);
+    s_step(self, st);
+}

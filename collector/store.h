@@ -119,6 +119,15 @@ typedef struct {
 void store_rule_add(store_t *self, const char *site, const char *rule, const char *verdict,
         uint64_t ts_us, const char *example, store_rule_t *after);
 void store_rule_set_status(store_t *self, const char *site, const char *rule, const char *status);
+/* A (site, rule) row as stored (status "" and counts 0 if none). */
+void store_rule_get(store_t *self, const char *site, const char *rule, store_rule_t *out);
+/* A message's flows of (site, rule), as store_rule_add each and then
+ * store_rule_set_status: d holds the counts added, the earliest first_us,
+ * the latest last_us, last_allowed_us and last_blocked_us (0: none);
+ * example: the first blocked flow's if d->blocked, else the first flow's
+ * (kept only as store_rule_add would keep it). */
+void store_rule_add_n(store_t *self, const char *site, const char *rule, const store_rule_t *d,
+        const char *example, const char *status);
 
 /* A message's flows of a site, counted together (aggregate_settle). */
 void store_site_flows(store_t *self, const char *site, uint64_t flows, uint64_t unexpected,
