@@ -64,6 +64,10 @@ typedef struct {
     char *example, *example_blocked; /* the first flow's, the first blocked one's */
 } rule_pending_t;
 
+/* Repeats counted for the sensor (store_repeated_n at the settle). */
+enum { AGG_REP_FLOWS, AGG_REP_NAT, AGG_REP_EVENTS, AGG_REP_N };
+static const char *const s_rep_what[AGG_REP_N] = {"flows", "nat_changes", "events"};
+
 #define AGG_GROUP_SLOTS 8192 /* twice EVSCHEMA_MAX_BATCH: a message's groups */
 
 struct aggregate {
@@ -87,6 +91,7 @@ struct aggregate {
     size_t nflows;
     rule_pending_t *rules_p; /* (site, rule) rows the message counts */
     size_t nrules, caprules;
+    uint64_t repeated[AGG_REP_N]; /* this message's repeats, by kind */
 };
 
 static int s_site_cmp(const void *a, const void *b)
@@ -373,7 +378,7 @@ static bool s_nat_repeated(aggregate_t *self, const char *epoch, const char *sit
     id.cseq = (uint64_t)cseq;
     if (!store_nat_change_id(self->store, self->sensor, epoch, &id, ts, line, len, s_now_us()))
         return false;
-    store_repeated(self->store, self->sensor, "nat_changes");
+    self->repeated[AGG_REP_NAT]++;
     return true;
 }
 
@@ -399,7 +404,7 @@ static bool s_event_repeated(aggregate_t *self, const char *site, const event_t 
     XXH3_freeState(h);
     if (!store_flow_seen(self->store, site, ts, id, s_now_us()))
         return false;
-    store_repeated(self->store, self->sensor, "events");
+    self->repeated[AGG_REP_EVENTS]++;
     return true;
 }
 
@@ -516,7 +521,7 @@ static void s_flows_settle(aggregate_t *self)
     for (size_t i = 0; i < self->nflows; i++) {
         const flow_pending_t *f = &self->flows[i];
         if (self->fseen[i])
-            store_repeated(self->store, self->sensor, "flows");
+            self->repeated[AGG_REP_FLOWS]++;
         else
             s_count(self, f->site, f->ts, f->unexpected, f->group >= 0 ? &self->groups[f->group] : NULL);
     }
@@ -544,7 +549,7 @@ static void s_flow(aggregate_t *self, size_t si, const event_t *e, uint64_t ts)
             s_flow_defer(self, si, e, ts, (uint64_t)id, unexpected))
         return; /* counts alone: looked up with the message's others */
     if (has_id && store_flow_seen(self->store, site, ts, (uint64_t)id, s_now_us())) {
-        store_repeated(self->store, self->sensor, "flows");
+        self->repeated[AGG_REP_FLOWS]++;
         return; /* stored as an event; counted once */
     }
     char example[320] = "";
@@ -786,6 +791,7 @@ void aggregate_discard(aggregate_t *self)
     s_groups_clear(self);
     s_rules_clear(self);
     self->nflows = 0;
+    memset(self->repeated, 0, sizeof self->repeated);
 }
 
 /* The events kept since the last settle, stored (their order kept). */
@@ -818,6 +824,10 @@ void aggregate_settle(aggregate_t *self)
     s_rules_flush(self); /* before the sites are judged: they read the rules' statuses */
     s_flows_settle(self);
     s_groups_flush(self); /* before the sites' flows, as when each flow wrote its group */
+    for (int i = 0; i < AGG_REP_N; i++)
+        if (self->repeated[i]) /* the sensor's: settled when the sensor changes (adopt) */
+            store_repeated_n(self->store, self->sensor, s_rep_what[i], self->repeated[i]);
+    memset(self->repeated, 0, sizeof self->repeated);
     for (size_t i = 0; i < self->nsites; i++) { /* the flows counted since: one write a site */
         if (!self->pending[i].flows)
             continue;

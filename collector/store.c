@@ -1379,3 +1379,19 @@ void store_rule_add_n(store_t *self, const char *site, const char *rule, const s
     store_bind(st, 11, status);
     s_step(self, st);
 }
+
+void store_repeated_n(store_t *self, const char *sensor, const char *what, uint64_t n)
+{
+    /* what is one of ours, never from the wire */
+    char sql[200];
+    snprintf(sql, sizeof sql,
+            "INSERT INTO sensors(sensor, %s_repeated) VALUES(?1, ?2) "
+            "ON CONFLICT(sensor) DO UPDATE SET %s_repeated=%s_repeated+?2", what, what, what);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        store_bind(st, 1, sensor);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
+        s_step(self, st);
+    }
+    sqlite3_finalize(st);
+}

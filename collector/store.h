@@ -175,6 +175,8 @@ bool store_nat_change_id(store_t *self, const char *sensor, const char *epoch,
         const store_nat_id_t *id, uint64_t ts_us, const char *body, size_t len, uint64_t now_us);
 /* A sensor's event skipped as a repeat (counter: "flows" or "nat_changes"). */
 void store_repeated(store_t *self, const char *sensor, const char *what);
+/* n of them at once (a message's). */
+void store_repeated_n(store_t *self, const char *sensor, const char *what, uint64_t n);
 /* Forgets identities first seen before now_us - id_retention_us, and the
  * oldest beyond max_ids (counted: ids_pruned). */
 void store_ids_prune(store_t *self, uint64_t now_us);
