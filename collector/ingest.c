@@ -2,6 +2,7 @@
 /* ingest.c: a sensor's message into the store, in one transaction. */
 #include "ingest.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,11 @@ struct ingest {
     alert_t *alert;
     event_parser_t *parser;
 };
+
+void ingest_tune_memory(void)
+{
+    mallopt(M_TRIM_THRESHOLD, 64 << 20); /* a bound: beyond it, freed memory still goes back */
+}
 
 ingest_t *ingest_new(store_t *db, aggregate_t *agg, alert_t *alert)
 {

@@ -46,6 +46,7 @@ int main(int argc, char **argv)
     alert_cfg_t ac = {NULL, false, 300000000, NULL, NULL};
     alert_t *alert = alert_new(&ac, err, sizeof err);
     aggregate_t *agg = db ? aggregate_new(db, rs, 300000000) : NULL;
+    ingest_tune_memory(); /* as the collector does */
     ingest_t *in = agg && alert ? ingest_new(db, agg, alert) : NULL;
     FILE *f = fopen(argv[3], "r");
     if (!in || !f) {
