@@ -184,18 +184,17 @@ static char *s_dup(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-/* Room for one more of n elements in *arr (*cap of them); false if out of memory. */
-static bool s_room(void **arr, size_t n, size_t *cap, size_t size)
+/* arr (*cap elements of size) with room for one more after n: arr, or
+ * it moved; NULL if out of memory (arr is left as it was). */
+static void *s_room(void *arr, size_t n, size_t *cap, size_t size)
 {
     if (n < *cap)
-        return true;
+        return arr;
     size_t c = *cap ? *cap * 2 : 16;
-    void *a = realloc(*arr, c * size);
-    if (!a)
-        return false;
-    *arr = a;
-    *cap = c;
-    return true;
+    void *a = realloc(arr, c * size);
+    if (a)
+        *cap = c;
+    return a;
 }
 
 static const char *s_or(const char *s, const char *dflt)
@@ -256,8 +255,11 @@ static rule_pending_t *s_rule_pending(aggregate_t *self, size_t si, int ri, cons
     for (size_t i = 0; i < self->nrules; i++)
         if (self->rules_p[i].site == si && self->rules_p[i].rule == ri)
             return &self->rules_p[i];
-    if (!s_room((void **)&self->rules_p, self->nrules, &self->caprules, sizeof *self->rules_p))
+    rule_pending_t *grown = s_room(self->rules_p, self->nrules, &self->caprules,
+            sizeof *self->rules_p);
+    if (!grown)
         return NULL;
+    self->rules_p = grown;
     rule_pending_t *p = &self->rules_p[self->nrules];
     memset(p, 0, sizeof *p);
     p->site = si;
@@ -425,8 +427,11 @@ static unexp_pending_t *s_group(aggregate_t *self, size_t si, const char *dest, 
     }
     if (self->ngroups >= AGG_GROUP_SLOTS / 2)
         return NULL; /* more than a message holds: the caller writes it alone */
-    if (!s_room((void **)&self->groups, self->ngroups, &self->capgroups, sizeof *self->groups))
+    unexp_pending_t *grown = s_room(self->groups, self->ngroups, &self->capgroups,
+            sizeof *self->groups);
+    if (!grown)
         return NULL;
+    self->groups = grown;
     unexp_pending_t *g = &self->groups[self->ngroups];
     *g = (unexp_pending_t){si, strdup(dest), strdup(proto), NULL, NULL, NULL, port, hash, 0, 0, 0};
     if (!g->dest || !g->proto) {
