@@ -19,7 +19,7 @@ struct ingest {
 
 void ingest_tune_memory(void)
 {
-    mallopt(M_TRIM_THRESHOLD, 64 << 20); /* a bound: beyond it, freed memory still goes back */
+    mallopt(M_TRIM_THRESHOLD, 8 << 20); /* a bound: beyond it, freed memory still goes back */
 }
 
 ingest_t *ingest_new(store_t *db, aggregate_t *agg, alert_t *alert)
