@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "event.h"
 #include "rules.h"
 #include "store.h"
 
@@ -21,9 +22,11 @@ typedef struct aggregate aggregate_t;
 aggregate_t *aggregate_new(store_t *store, const rules_t *rules, uint64_t window_us);
 void aggregate_destroy(aggregate_t **self_p);
 
-/* One checked event (a json_object * from evschema_event_parse). */
+/* One checked event (event_parse), its line as received: the line is
+ * stored at the next aggregate_settle, so it must stay valid until then
+ * (or until aggregate_discard). */
 void aggregate_event(aggregate_t *self, const char *sensor, const char *epoch, uint64_t seq,
-        void *event, const char *line, size_t len);
+        const event_t *event, const char *line, size_t len);
 /* The end of a message: judges the touched sites, queues alerts. */
 void aggregate_settle(aggregate_t *self);
 /* The transaction was rolled back: what was counted since the last settle

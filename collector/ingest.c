@@ -2,25 +2,62 @@
 /* ingest.c: a sensor's message into the store, in one transaction. */
 #include "ingest.h"
 
-#include <json-c/json.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "health.h"
 #include "log.h"
+#include "strutil.h"
 
 struct ingest {
     store_t *db;
     aggregate_t *agg;
     alert_t *alert;
+    event_parser_t *parser;
+    char **kept;        /* lines made UTF-8 (s_keep_fixed), freed at the next message */
+    size_t nkept, capkept;
 };
+
+static void s_kept_free(ingest_t *self)
+{
+    for (size_t i = 0; i < self->nkept; i++)
+        free(self->kept[i]);
+    self->nkept = 0;
+}
+
+/* line with its bytes that are not UTF-8 replaced (str_utf8_fix), kept
+ * until the next message (the store reads it at the message's end). */
+static char *s_keep_fixed(ingest_t *self, const char *line, size_t len, size_t *outlen)
+{
+    if (self->nkept == self->capkept) {
+        size_t cap = self->capkept ? self->capkept * 2 : 16;
+        char **grown = realloc(self->kept, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        self->kept = grown;
+        self->capkept = cap;
+    }
+    char *fixed = str_utf8_fix(line, len, outlen);
+    if (fixed)
+        self->kept[self->nkept++] = fixed;
+    return fixed;
+}
+
+void ingest_tune_memory(void)
+{
+    mallopt(M_TRIM_THRESHOLD, 8 << 20); /* a bound: beyond it, freed memory still goes back */
+}
 
 ingest_t *ingest_new(store_t *db, aggregate_t *agg, alert_t *alert)
 {
     ingest_t *self = calloc(1, sizeof *self);
-    if (self)
-        *self = (ingest_t){db, agg, alert};
+    if (!self)
+        return NULL;
+    *self = (ingest_t){.db = db, .agg = agg, .alert = alert, .parser = event_parser_new()};
+    if (!self->parser)
+        ingest_destroy(&self);
     return self;
 }
 
@@ -28,6 +65,9 @@ void ingest_destroy(ingest_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    event_parser_destroy(&(*self_p)->parser);
+    s_kept_free(*self_p);
+    free((*self_p)->kept);
     free(*self_p);
     *self_p = NULL;
 }
@@ -37,6 +77,7 @@ typedef struct {
     const evschema_header_t *h;
     uint64_t skip;
     store_sensor_delta_t *d;
+    uint64_t fixed; /* lines made UTF-8 */
 } line_ctx_t;
 
 static void s_line(const char *line, size_t len, uint64_t index, void *arg)
@@ -47,16 +88,28 @@ static void s_line(const char *line, size_t len, uint64_t index, void *arg)
     const evschema_header_t *h = lc->h;
     uint64_t seq = h->first + index;
     char err[160];
-    void *e = evschema_event_parse(line, len, err, sizeof err);
-    if (!e) {
+    if (str_utf8_valid_len(line, len) != len) {
+        /* Bytes that are not UTF-8 (a SIP header or SNI copied raw by the
+         * sensor, a string cut mid-character): each becomes U+FFFD, on
+         * both backends (PostgreSQL refuses such text, and the batch would
+         * never be acknowledged). The copy lives until the message ends. */
+        char *fixed = s_keep_fixed(lc->c, line, len, &len);
+        if (!fixed) {
+            lc->d->rejected++;
+            return;
+        }
+        line = fixed;
+        lc->fixed++;
+    }
+    event_t e;
+    if (event_parse(lc->c->parser, line, len, &e, err, sizeof err) != 0) {
         lc->d->rejected++;
         if (lc->d->rejected <= 5)
             log_warn("sensor %s, epoch %s, event %llu refused: %s", h->sensor, h->epoch,
                     (unsigned long long)seq, err);
         return;
     }
-    aggregate_event(lc->c->agg, h->sensor, h->epoch, seq, e, line, len);
-    json_object_put(e);
+    aggregate_event(lc->c->agg, h->sensor, h->epoch, seq, &e, line, len);
     lc->d->received++;
 }
 
@@ -101,6 +154,7 @@ void ingest_events(ingest_t *c, const evschema_header_t *h, const char *body, si
         uint64_t now, ingest_result_t *out)
 {
     memset(out, 0, sizeof *out);
+    s_kept_free(c); /* the last message's: stored or refused by now */
     if (store_begin(c->db) != 0) {
         s_store_failed(c, now);
         return; /* no ack: the sensor sends it again */
@@ -133,7 +187,7 @@ void ingest_events(ingest_t *c, const evschema_header_t *h, const char *body, si
     } else if (h->first + h->count > next) {
         uint64_t skip = next - h->first;
         d.duplicates = skip;
-        line_ctx_t lc = {c, h, skip, &d};
+        line_ctx_t lc = {c, h, skip, &d, 0};
         if (evschema_body_split(body, len, h->count, s_line, &lc) != 0) {
             store_rollback(c->db);
             aggregate_discard(c->agg);
@@ -147,6 +201,8 @@ void ingest_events(ingest_t *c, const evschema_header_t *h, const char *body, si
         }
         next = h->first + h->count;
         aggregate_settle(c->agg);
+        if (lc.fixed)
+            store_counter_add(c->db, "events_utf8_fixed", lc.fixed);
     } else {
         d.duplicates = h->count;
     }
@@ -178,7 +234,11 @@ void ingest_heartbeat(ingest_t *c, const evschema_header_t *h, uint64_t now)
         return;
     }
     char was[16];
-    store_sensor_heartbeat(c->db, h->sensor, h->epoch, h->stats,
+    const char *stats = h->stats;
+    size_t n;
+    if (stats && str_utf8_valid_len(stats, strlen(stats)) != strlen(stats))
+        stats = s_keep_fixed(c, stats, strlen(stats), &n); /* as event lines (NULL: kept as was) */
+    store_sensor_heartbeat(c->db, h->sensor, h->epoch, stats,
             h->kind == EVSCHEMA_BYE, now, was, sizeof was);
     s_sensor_back(c, h->sensor, was);
     if (!was[0])

@@ -32,6 +32,13 @@ typedef struct {
     uint64_t stored;   /* events stored new */
 } ingest_result_t;
 
+/* Once, at start, in a program that ingests (the collector, the bench):
+ * the heap keeps what a message freed for the next one. glibc gave it back
+ * to the kernel at every message (SQLite's sorter and page cache at the
+ * top of the heap) and took it again: a page fault a page, more time in
+ * the kernel than in ingest itself. */
+void ingest_tune_memory(void);
+
 ingest_t *ingest_new(store_t *db, aggregate_t *agg, alert_t *alert);
 void ingest_destroy(ingest_t **self_p);
 

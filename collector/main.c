@@ -477,6 +477,7 @@ int main(int argc, char **argv)
     if (!c.alert)
         goto fail;
     c.agg = aggregate_new(c.db, rs, o.window_us);
+    ingest_tune_memory();
     c.ingest = c.agg ? ingest_new(c.db, c.agg, c.alert) : NULL;
     if (!c.agg || !c.ingest) {
         snprintf(err, sizeof err, "out of memory");

@@ -1310,3 +1310,217 @@ void store_rule_history_add(store_t *self, const char *site, const char *rule, c
     db_bind_int64(st, 3, STORE_RULE_HISTORY);
     s_step(self, st);
 }
+
+/* ------------------------------------------------------------------ */
+/* A message's writes, batched (aggregate_settle)                      */
+
+void store_events(store_t *self, const char *sensor, const char *epoch,
+        const store_event_row_t *rows, size_t n)
+{
+    size_t i = 0;
+    if (n >= STORE_EVENTS_N && !self->q[Q_EVENTS_N]) {
+        /* ?1 sensor, ?2 epoch, then six a row */
+        char sql[8192];
+        int w = snprintf(sql, sizeof sql, "INSERT INTO events(sensor, epoch, seq, type, "
+                "site, ts, body, unknown) VALUES");
+        for (int r = 0; r < STORE_EVENTS_N; r++) {
+            int b = 3 + 6 * r;
+            w += snprintf(sql + w, sizeof sql - (size_t)w, "%s(?1, ?2, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d)",
+                    r ? ", " : "", b, b + 1, b + 2, b + 3, b + 4, b + 5);
+        }
+        snprintf(sql + w, sizeof sql - (size_t)w, " ON CONFLICT DO NOTHING");
+        s_q(self, Q_EVENTS_N, sql);
+    }
+    db_stmt_t *st = self->q[Q_EVENTS_N];
+    for (; st && i + STORE_EVENTS_N <= n; i += STORE_EVENTS_N) {
+        db_reset(st);
+        store_bind(st, 1, sensor);
+        store_bind(st, 2, epoch);
+        for (int r = 0; r < STORE_EVENTS_N; r++) {
+            const store_event_row_t *e = &rows[i + (size_t)r];
+            int b = 3 + 6 * r;
+            db_bind_int64(st, b, (int64_t)e->seq);
+            db_bind_text_ref(st, b + 1, e->type, -1);
+            if (e->site)
+                db_bind_text_ref(st, b + 2, e->site, -1);
+            else
+                db_bind_text(st, b + 2, NULL, -1);
+            db_bind_int64(st, b + 3, (int64_t)e->ts_us);
+            db_bind_text_ref(st, b + 4, e->body, (long)e->len);
+            db_bind_int64(st, b + 5, e->unknown);
+        }
+        s_step(self, st);
+        db_reset(st); /* nothing borrowed stays bound */
+    }
+    for (; i < n; i++)
+        store_event(self, sensor, epoch, rows[i].seq, rows[i].type, rows[i].site, rows[i].unknown,
+                rows[i].ts_us, rows[i].body, rows[i].len);
+}
+
+void store_unexpected_group(store_t *self, const char *site, const char *dest, int port,
+        const char *proto, uint64_t count, uint64_t first_us, uint64_t last_us,
+        const char *nearest, const char *differs, const char *example)
+{
+    db_stmt_t *st = s_q(self, Q_UNEXP_UPD_N,
+            "UPDATE unexpected SET count=count+?6, last_us=GREATEST(last_us, ?5) "
+            "WHERE site=?1 AND dest=?2 AND port=?3 AND proto=?4");
+    if (!st)
+        return;
+    store_bind(st, 1, site);
+    store_bind(st, 2, dest);
+    db_bind_int64(st, 3, port);
+    store_bind(st, 4, proto);
+    db_bind_int64(st, 5, (int64_t)last_us);
+    db_bind_int64(st, 6, (int64_t)count);
+    s_step(self, st);
+    if (db_changes(self->db) > 0)
+        return;
+    st = s_q(self, Q_GROUPS, "SELECT COUNT(*) FROM unexpected WHERE site=?");
+    if (!st)
+        return;
+    store_bind(st, 1, site);
+    uint64_t n = store_sqlstep(self, st) == DB_ROW ? (uint64_t)db_col_int64(st, 0) : 0;
+    db_reset(st);
+    if (n >= self->cfg.max_groups) { /* each of its flows a group dropped, as one at a time */
+        st = s_q(self, Q_GROUPS_DROP_N,
+                "UPDATE sites SET groups_dropped=groups_dropped+?2 WHERE site=?1");
+        if (st) {
+            store_bind(st, 1, site);
+            db_bind_int64(st, 2, (int64_t)count);
+            s_step(self, st);
+        }
+        return;
+    }
+    st = s_q(self, Q_UNEXP_INS_N,
+            "INSERT INTO unexpected(site, dest, port, proto, count, first_us, last_us, nearest, "
+            "differs, example) VALUES(?, ?, ?, ?, ?5, ?6, ?7, ?8, ?9, ?10)");
+    if (!st)
+        return;
+    store_bind(st, 1, site);
+    store_bind(st, 2, dest);
+    db_bind_int64(st, 3, port);
+    store_bind(st, 4, proto);
+    db_bind_int64(st, 5, (int64_t)count);
+    db_bind_int64(st, 6, (int64_t)first_us);
+    db_bind_int64(st, 7, (int64_t)last_us);
+    store_bind(st, 8, nearest);
+    store_bind(st, 9, differs);
+    store_bind(st, 10, example);
+    s_step(self, st);
+}
+
+void store_flows_seen(store_t *self, const store_flow_id_t *ids, size_t n, uint64_t now_us,
+        bool *seen)
+{
+    size_t i = 0;
+    if (n >= STORE_EVENTS_N && !self->q[Q_FLOW_IDS_N]) {
+        /* ?1 now, then three a row; RETURNING names the rows inserted */
+        char sql[4096];
+        int w = snprintf(sql, sizeof sql, "INSERT INTO flow_ids(site, ts, flow_id, seen_us) VALUES");
+        for (int r = 0; r < STORE_EVENTS_N; r++)
+            w += snprintf(sql + w, sizeof sql - (size_t)w, "%s(?%d, ?%d, ?%d, ?1)", r ? ", " : "",
+                    2 + 3 * r, 3 + 3 * r, 4 + 3 * r);
+        snprintf(sql + w, sizeof sql - (size_t)w,
+                " ON CONFLICT(site, ts, flow_id) DO NOTHING RETURNING site, ts, flow_id");
+        s_q(self, Q_FLOW_IDS_N, sql);
+    }
+    db_stmt_t *st = self->q[Q_FLOW_IDS_N];
+    for (; st && i + STORE_EVENTS_N <= n; i += STORE_EVENTS_N) {
+        db_reset(st);
+        db_bind_int64(st, 1, (int64_t)now_us);
+        for (int r = 0; r < STORE_EVENTS_N; r++) {
+            const store_flow_id_t *f = &ids[i + (size_t)r];
+            db_bind_text_ref(st, 2 + 3 * r, f->site, -1);
+            db_bind_int64(st, 3 + 3 * r, (int64_t)f->ts_us);
+            db_bind_int64(st, 4 + 3 * r, (int64_t)f->flow_id);
+            seen[i + (size_t)r] = true;
+        }
+        /* Each row returned was new: the first of the chunk with its key. */
+        while (store_sqlstep(self, st) == DB_ROW) {
+            const char *site = db_col_text(st, 0);
+            uint64_t ts = (uint64_t)db_col_int64(st, 1);
+            uint64_t id = (uint64_t)db_col_int64(st, 2);
+            for (size_t r = i; r < i + STORE_EVENTS_N; r++)
+                if (ids[r].ts_us == ts && ids[r].flow_id == id && site &&
+                        strcmp(ids[r].site, site) == 0) {
+                    seen[r] = false;
+                    break;
+                }
+        }
+        db_reset(st);
+        db_reset(st); /* nothing borrowed stays bound */
+    }
+    for (; i < n; i++)
+        seen[i] = store_flow_seen(self, ids[i].site, ids[i].ts_us, ids[i].flow_id, now_us);
+}
+
+void store_rule_get(store_t *self, const char *site, const char *rule, store_rule_t *out)
+{
+    memset(out, 0, sizeof *out);
+    db_stmt_t *st = s_q(self, Q_RULE_GET_ROW,
+            "SELECT allowed, blocked, unconfirmed, first_us, last_us, last_allowed_us, "
+            "last_blocked_us, status FROM rules WHERE site=? AND rule=?");
+    if (!st)
+        return;
+    store_bind(st, 1, site);
+    store_bind(st, 2, rule);
+    if (store_sqlstep(self, st) == DB_ROW) {
+        out->allowed = (uint64_t)db_col_int64(st, 0);
+        out->blocked = (uint64_t)db_col_int64(st, 1);
+        out->unconfirmed = (uint64_t)db_col_int64(st, 2);
+        out->first_us = (uint64_t)db_col_int64(st, 3);
+        out->last_us = (uint64_t)db_col_int64(st, 4);
+        out->last_allowed_us = (uint64_t)db_col_int64(st, 5);
+        out->last_blocked_us = (uint64_t)db_col_int64(st, 6);
+        const char *t = db_col_text(st, 7);
+        str_copy(out->status, t ? (const char *)t : "", sizeof out->status);
+    }
+    db_reset(st);
+}
+
+void store_rule_add_n(store_t *self, const char *site, const char *rule, const store_rule_t *d,
+        const char *example, const char *status)
+{
+    db_stmt_t *st = s_q(self, Q_RULE_UPS_N,
+            "INSERT INTO rules(site, rule, allowed, blocked, unconfirmed, first_us, last_us, "
+            "last_allowed_us, last_blocked_us, example, example_blocked, status) "
+            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, CASE WHEN ?4 > 0 THEN 1 ELSE 0 END, ?11) "
+            "ON CONFLICT(site, rule) DO UPDATE SET allowed=rules.allowed+?3, "
+            "blocked=rules.blocked+?4, unconfirmed=rules.unconfirmed+?5, "
+            "first_us=LEAST(rules.first_us, ?6), last_us=GREATEST(rules.last_us, ?7), "
+            "last_allowed_us=GREATEST(rules.last_allowed_us, ?8), "
+            "last_blocked_us=GREATEST(rules.last_blocked_us, ?9), "
+            "example=CASE WHEN ?4 > 0 AND rules.example_blocked = 0 THEN ?10 ELSE rules.example END, "
+            "example_blocked=GREATEST(rules.example_blocked, CASE WHEN ?4 > 0 THEN 1 ELSE 0 END), "
+            "status=?11");
+    if (!st)
+        return;
+    store_bind(st, 1, site);
+    store_bind(st, 2, rule);
+    db_bind_int64(st, 3, (int64_t)d->allowed);
+    db_bind_int64(st, 4, (int64_t)d->blocked);
+    db_bind_int64(st, 5, (int64_t)d->unconfirmed);
+    db_bind_int64(st, 6, (int64_t)d->first_us);
+    db_bind_int64(st, 7, (int64_t)d->last_us);
+    db_bind_int64(st, 8, (int64_t)d->last_allowed_us);
+    db_bind_int64(st, 9, (int64_t)d->last_blocked_us);
+    store_bind(st, 10, example);
+    store_bind(st, 11, status);
+    s_step(self, st);
+}
+
+void store_repeated_n(store_t *self, const char *sensor, const char *what, uint64_t n)
+{
+    /* what is one of ours, never from the wire */
+    char sql[200];
+    snprintf(sql, sizeof sql,
+            "INSERT INTO sensors(sensor, %s_repeated) VALUES(?1, ?2) "
+            "ON CONFLICT(sensor) DO UPDATE SET %s_repeated=sensors.%s_repeated+?2", what, what, what);
+    db_stmt_t *st = NULL;
+    if ((st = store_prepare(self, sql))) {
+        store_bind(st, 1, sensor);
+        db_bind_int64(st, 2, (int64_t)n);
+        s_step(self, st);
+    }
+    db_finalize(st);
+}

@@ -94,6 +94,19 @@ bool store_unknown_take(store_t *self, const char *site,
 void store_event(store_t *self, const char *sensor, const char *epoch, uint64_t seq,
         const char *type, const char *site, bool unknown, uint64_t ts_us, const char *body,
         size_t len);
+/* A message's events, as store_event each, in a few statements
+ * (STORE_EVENTS_N rows each). The rows' strings are read during the call
+ * only. */
+#define STORE_EVENTS_N 32
+typedef struct {
+    uint64_t seq, ts_us;
+    const char *type, *site;
+    bool unknown;
+    const char *body;
+    size_t len;
+} store_event_row_t;
+void store_events(store_t *self, const char *sensor, const char *epoch,
+        const store_event_row_t *rows, size_t n);
 
 typedef struct {
     uint64_t allowed, blocked, unconfirmed;
@@ -106,6 +119,15 @@ typedef struct {
 void store_rule_add(store_t *self, const char *site, const char *rule, const char *verdict,
         uint64_t ts_us, const char *example, store_rule_t *after);
 void store_rule_set_status(store_t *self, const char *site, const char *rule, const char *status);
+/* A (site, rule) row as stored (status "" and counts 0 if none). */
+void store_rule_get(store_t *self, const char *site, const char *rule, store_rule_t *out);
+/* A message's flows of (site, rule), as store_rule_add each and then
+ * store_rule_set_status: d holds the counts added, the earliest first_us,
+ * the latest last_us, last_allowed_us and last_blocked_us (0: none);
+ * example: the first blocked flow's if d->blocked, else the first flow's
+ * (kept only as store_rule_add would keep it). */
+void store_rule_add_n(store_t *self, const char *site, const char *rule, const store_rule_t *d,
+        const char *example, const char *status);
 
 /* A message's flows of a site, counted together (aggregate_settle). */
 void store_site_flows(store_t *self, const char *site, uint64_t flows, uint64_t unexpected,
@@ -113,6 +135,12 @@ void store_site_flows(store_t *self, const char *site, uint64_t flows, uint64_t 
 void store_unexpected(store_t *self, const char *site, const char *dest, int port,
         const char *proto, uint64_t ts_us, const char *nearest, const char *differs,
         const char *example);
+/* A message's `count` flows of one unexpected-traffic group, as
+ * store_unexpected each: first_us, nearest, differs and example are the
+ * first flow's (used if the group is new), last_us the latest. */
+void store_unexpected_group(store_t *self, const char *site, const char *dest, int port,
+        const char *proto, uint64_t count, uint64_t first_us, uint64_t last_us,
+        const char *nearest, const char *differs, const char *example);
 void store_violation(store_t *self, const char *site, const char *requirement, uint64_t ts_us,
         const char *example);
 /* A NAT port change seen by one sensor run (evidence, totals, the run's count),
@@ -126,6 +154,15 @@ void store_nat_change(store_t *self, const char *sensor, const char *epoch, cons
 /* A flow: its first packet's time (ts_us, the event's timestamp) and flow_id. */
 bool store_flow_seen(store_t *self, const char *site, uint64_t ts_us, uint64_t flow_id,
         uint64_t now_us);
+/* Flows as store_flow_seen each, in message order, in a few statements:
+ * seen[i] is what store_flow_seen would have returned for ids[i] (a flow
+ * twice in ids: the second seen). */
+typedef struct {
+    const char *site;
+    uint64_t ts_us, flow_id;
+} store_flow_id_t;
+void store_flows_seen(store_t *self, const store_flow_id_t *ids, size_t n, uint64_t now_us,
+        bool *seen);
 typedef struct {
     const char *site, *aor, *call_id;
     uint64_t cseq; /* of the REGISTER that showed the new mapping */
@@ -138,6 +175,8 @@ bool store_nat_change_id(store_t *self, const char *sensor, const char *epoch,
         const store_nat_id_t *id, uint64_t ts_us, const char *body, size_t len, uint64_t now_us);
 /* A sensor's event skipped as a repeat (counter: "flows" or "nat_changes"). */
 void store_repeated(store_t *self, const char *sensor, const char *what);
+/* n of them at once (a message's). */
+void store_repeated_n(store_t *self, const char *sensor, const char *what, uint64_t n);
 /* Forgets identities first seen before now_us - id_retention_us, and the
  * oldest beyond max_ids (counted: ids_pruned). */
 void store_ids_prune(store_t *self, uint64_t now_us);

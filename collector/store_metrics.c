@@ -238,6 +238,11 @@ void store_metrics(store_t *self, strbuf_t *b, const char *const *sites, size_t 
     s_metric_rows(self, b, "pinhole_unknown_site_events_total", "counter",
             "events for sites the inventory does not know (kept; at most 1000 names)", "site",
             "SELECT site, events FROM unknown_sites", 1);
+    s_help(b, "pinhole_events_utf8_fixed_total", "counter",
+            "events whose bytes that are not UTF-8 were stored as U+FFFD");
+    strbuf_printf(b, "pinhole_events_utf8_fixed_total %llu\n",
+            (unsigned long long)store_scalar(self, "SELECT COALESCE(SUM(value), 0) FROM counters "
+                                               "WHERE name='events_utf8_fixed'"));
     s_help(b, "pinhole_events_stored", "gauge", "events in the event table");
     strbuf_printf(b, "pinhole_events_stored %llu\n", (unsigned long long)store_count_events(self));
 }

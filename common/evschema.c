@@ -235,17 +235,18 @@ int evschema_body_split(const char *body, size_t len, uint64_t count,
     size_t end = len && body[len - 1] == '\n' ? len - 1 : len;
     if (end == 0)
         return PINHOLE_EINVAL;
-    for (size_t i = 0; i < end; i++)
-        lines += body[i] == '\n';
+    /* memchr: a line's bytes are looked at once, not one at a time. */
+    for (const char *p = body, *stop = body + end; (p = memchr(p, '\n', (size_t)(stop - p))); p++)
+        if (++lines >= count)
+            return PINHOLE_EINVAL;
     if (lines + 1 != count)
         return PINHOLE_EINVAL;
     size_t start = 0;
-    uint64_t index = 0;
-    for (size_t i = 0; i <= end; i++) {
-        if (i == end || body[i] == '\n') {
-            fn(body + start, i - start, index++, ctx);
-            start = i + 1;
-        }
+    for (uint64_t index = 0; index < count; index++) {
+        const char *nl = memchr(body + start, '\n', end - start);
+        size_t stop = nl ? (size_t)(nl - body) : end;
+        fn(body + start, stop - start, index, ctx);
+        start = stop + 1;
     }
     return 0;
 }

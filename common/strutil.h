@@ -17,6 +17,15 @@ bool str_to_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
  * "*." matches one or more labels ("*.blob.core.windows.net"). */
 bool str_host_match(const char *pattern, const char *host);
 
+/* The length of the longest prefix of s[0..n) that is well-formed UTF-8
+ * (RFC 3629: no overlong forms, surrogates or code points past U+10FFFF):
+ * n if all of it is. */
+size_t str_utf8_valid_len(const char *s, size_t n);
+/* s[0..n) with every byte that is not part of well-formed UTF-8 replaced
+ * by U+FFFD (malloc'd, NUL-terminated; *outlen its length), or NULL (out
+ * of memory). */
+char *str_utf8_fix(const char *s, size_t n, size_t *outlen);
+
 /* FNV-1a over bytes, continuing from h (start with HASH_FNV_INIT). For the
  * bounded tables keyed by strings; flow keys use a faster word hash. */
 #define HASH_FNV_INIT 0xcbf29ce484222325ull

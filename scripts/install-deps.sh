@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
     build-essential cmake pkg-config clang libclang-rt-14-dev
     libpcap-dev libndpi-dev libmaxminddb-dev libzmq3-dev
-    libyaml-dev libjson-c-dev libsqlite3-dev libpq-dev libmicrohttpd-dev
+    libyaml-dev libjson-c-dev libsqlite3-dev libpq-dev libmicrohttpd-dev libsimdjson-dev
     libsodium-dev libxxhash-dev libssl-dev libcap-ng-dev scdoc logrotate dpkg-dev systemd util-linux
     libmaxmind-db-writer-perl mmdb-bin
     tcpdump tshark nginx-light curl openssl python3 python3-jsonschema prometheus postgresql

@@ -10,6 +10,10 @@
 # collector with fsync at each commit on a disk that is slowed by a
 # competing writer. Each line gives the messages the collector received
 # and the events it dropped as duplicates (sent twice).
+# The runs above store no faster than the sensor makes the events (its
+# time alone is the last line); the "from a spool" runs measure the
+# collector itself: the sensor spools every event with no collector up,
+# then a collector drains that backlog (the sensor's next run sends it).
 #   MODE=load tests/bench/collector.sh ...   only the runs under load
 set -euo pipefail
 B=$(realpath "$1")
@@ -24,6 +28,7 @@ trap cleanup EXIT
 cp "$(dirname "$0")/inventory.yaml" "$W/inv.yaml" # gen_pcap's site: every role bound
 R=$(realpath "$(dirname "$0")/../../rules")
 "$B/tests/bench/pinhole-gen-pcap" flows "$W/flows.pcap" "$N" 1 >/dev/null
+"$B/tests/bench/pinhole-gen-pcap" flows "$W/one.pcap" 1 1 >/dev/null
 mkdir -p "$W/keys" "$W/allow"
 "$B/collector/pinhole-keygen" collector "$W/keys" >/dev/null
 "$B/collector/pinhole-keygen" bench "$W/keys" >/dev/null
@@ -70,6 +75,27 @@ run() { # name, collector options..., -- sensor options... (LOAD=stop|disk: unde
             || ' (' || printf('%.2f', 100.0 * duplicates / max(received, 1)) || '%)' FROM sensors")"
     grep -o 'stopped: [0-9]* messages' "$W/c.log" | sed 's/^stopped: /    collector received /'
 }
+backlog() { # name, collector options..., -- sensor options...: a spooled backlog drained
+    local name=$1; shift
+    local copts=() sopts=()
+    while [ "$1" != "--" ]; do copts+=("$1"); shift; done; shift
+    sopts=("$@")
+    rm -rf "$W"/c.db* "$W/spool"
+    "$B/sensor/pinhole-sensor" --rules "$R" --inventory "$W/inv.yaml" -r "$W/flows.pcap" \
+        -n bench -o none -p "tcp://127.0.0.1:$port" --spool "$W/spool" --publish-timeout 1 \
+        "${sopts[@]}" 2>"$W/s.log" || true
+    "$B/collector/pinhole-collector" --rules "$R" --inventory "$W/inv.yaml" \
+        -l "tcp://127.0.0.1:$port" -d "$W/c.db" --http off "${copts[@]}" 2>"$W/c.log" &
+    local cpid=$!
+    PIDS+=("$cpid")
+    sleep 0.5
+    "$B/sensor/pinhole-sensor" --rules "$R" --inventory "$W/inv.yaml" -r "$W/one.pcap" \
+        -n bench -o none -p "tcp://127.0.0.1:$port" --spool "$W/spool" --publish-timeout 600 \
+        "${sopts[@]}" 2>"$W/s.log" || true
+    kill -TERM $cpid 2>/dev/null || true; wait $cpid || true
+    printf '%-28s collector: %s\n' "$name" \
+        "$(grep -o '[0-9]* events stored this run ([0-9]* events/s while busy)' "$W/c.log")"
+}
 echo "collector ingest, $N flow events (one message = up to 512 events):"
 if [ "${MODE:-}" != load ]; then
 run "CURVE, fsync each commit" --key "$W/keys/collector.key" --allow "$W/allow" -- \
@@ -83,6 +109,9 @@ LOAD=stop run "CURVE, stopped ${STOP:-3} s of $((${STOP:-3} + 1))" --key "$W/key
 LOAD=disk run "CURVE, fsync, busy disk" --key "$W/keys/collector.key" --allow "$W/allow" -- \
     --collector-key "$W/keys/collector.pub" --key "$W/keys/bench.key"
 [ "${MODE:-}" = load ] && exit 0
+backlog "plain, fsync, from a spool" --plain -- --plain
+backlog "CURVE, fsync, from a spool" --key "$W/keys/collector.key" --allow "$W/allow" -- \
+    --collector-key "$W/keys/collector.pub" --key "$W/keys/bench.key"
 s=$(date +%s.%N)
 "$B/sensor/pinhole-sensor" --rules "$R" --inventory "$W/inv.yaml" -r "$W/flows.pcap" \
     -n bench -o none -e /dev/null 2>/dev/null || true

@@ -2,13 +2,16 @@
 /* ingest_bench: the collector's ingest alone, without the network: an
  * events file (a sensor's --events) fed in batches of 512 lines to
  * ingest_events on a fresh SQLite file, as the link would deliver them.
- * Prints events/s; run it under valgrind --tool=callgrind for instruction
- * counts (tests/bench/collector.sh measures the whole link).
+ * Prints events/s while busy, and the process's CPU time (user, system:
+ * steadier than the wall clock on a shared machine); run it under
+ * valgrind --tool=callgrind for instruction counts (docs/collector.md,
+ * "Ingest speed"; tests/bench/collector.sh measures the whole link).
  *
  *   pinhole-ingest-bench RULES_DIR INVENTORY EVENTS.jsonl DB [sync: full|normal] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +49,7 @@ int main(int argc, char **argv)
     alert_cfg_t ac = {NULL, false, 300000000, NULL, NULL};
     alert_t *alert = alert_new(&ac, err, sizeof err);
     aggregate_t *agg = db ? aggregate_new(db, rs, 300000000) : NULL;
+    ingest_tune_memory(); /* as the collector does */
     ingest_t *in = agg && alert ? ingest_new(db, agg, alert) : NULL;
     FILE *f = fopen(argv[3], "r");
     if (!in || !f) {
@@ -94,9 +98,14 @@ int main(int argc, char **argv)
         if (eof)
             break;
     }
-    printf("ingest: %llu events in %.2f s busy: %.0f events/s (sync %s)\n",
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("ingest: %llu events in %.2f s busy: %.0f events/s (sync %s); "
+           "CPU %.2f s user, %.2f s system (reading the file too)\n",
             (unsigned long long)events, busy, busy > 0 ? (double)events / busy : 0.0,
-            cfg.sync_full ? "full" : "normal");
+            cfg.sync_full ? "full" : "normal",
+            (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
+            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
     fclose(f);
     free(body);
     ingest_destroy(&in);

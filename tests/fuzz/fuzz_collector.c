@@ -3,13 +3,13 @@
  * the header check, the body framing, the check of each event, and the
  * aggregation of what passes into a store (SQLite in memory), as
  * collector/main.c does. Input: header frame, a NUL byte, body frame. */
-#include <json-c/json.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "aggregate.h"
+#include "event.h"
 #include "evschema.h"
 #include "log.h"
 #include "rules.h"
@@ -20,6 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static rules_t *s_rules;
 static store_t *s_store;
 static aggregate_t *s_agg;
+static event_parser_t *s_parser;
 static uint64_t s_runs;
 
 static void s_setup(void)
@@ -38,7 +39,8 @@ static void s_setup(void)
     cfg.sync_full = false;
     s_store = store_open(":memory:", &cfg, false, err, sizeof err);
     s_agg = s_store ? aggregate_new(s_store, s_rules, 300000000) : NULL;
-    if (!s_agg)
+    s_parser = event_parser_new();
+    if (!s_agg || !s_parser)
         abort();
 }
 
@@ -50,11 +52,10 @@ static void s_line(const char *line, size_t len, uint64_t index, void *arg)
 {
     ctx_t *c = arg;
     char err[160];
-    json_object *e = evschema_event_parse(line, len, err, sizeof err);
-    if (!e)
+    event_t e;
+    if (event_parse(s_parser, line, len, &e, err, sizeof err) != 0)
         return;
-    aggregate_event(s_agg, c->h->sensor, c->h->epoch, c->h->first + index, e, line, len);
-    json_object_put(e);
+    aggregate_event(s_agg, c->h->sensor, c->h->epoch, c->h->first + index, &e, line, len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -727,6 +727,16 @@ def case_reject(a, tmp):
     check('"acked":3' in reply, "a batch with bad lines was not acknowledged whole: %s" % reply)
     reply = send(json.dumps(dict(head, first=4, count=1, base=4)), json.dumps(good))
     check('"acked":4' in reply, "the event after the bad ones: %s" % reply)
+    # Bytes that are not UTF-8 in a string (a raw SIP header or SNI): stored
+    # as U+FFFD on both backends (PostgreSQL would refuse the batch for good).
+    raw = json.dumps(dict(good, sni="M@ller")).encode().replace(b"M@ller", b"M\xfcller\xc3")
+    reply = subprocess.run(ztool + [json.dumps(dict(head, first=5, count=1, base=5)).encode(), raw],
+                           capture_output=True, timeout=20).stdout.decode().strip()
+    check('"acked":5' in reply, "an event with bytes that are not UTF-8: %s" % reply)
+    stored = lab.query("SELECT body FROM events WHERE sensor='voip' AND seq=5")
+    check(stored and "M\ufffdller\ufffd" in stored[0][0], "stored as %s" % stored)
+    check(metric(lab.get("/metrics"), "pinhole_events_utf8_fixed_total") == 1,
+          "pinhole_events_utf8_fixed_total is not 1")
 
     # Corrupt messages by the ten thousand from an allowed key: counted in
     # memory (no transaction, no fsync each), the key quarantined after 200
@@ -861,7 +871,7 @@ def case_reject(a, tmp):
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
     n = lines(ev)
     row = lab.sensor_row("voip")
-    check(row["received"] == n + 8, "voip received %d, want %d real + 8 raw" % (row["received"], n))
+    check(row["received"] == n + 9, "voip received %d, want %d real + 9 raw" % (row["received"], n))
     check(row["rejected"] == 2, "voip rejected events: %d" % row["rejected"])
     text = lab.get("/metrics")
     for reason in ("malformed", "oversized", "frames", "unauthorized"):

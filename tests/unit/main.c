@@ -30,6 +30,7 @@ int test_lrutab(void);
 int test_siptx(void);
 int test_alg(void);
 int test_evschema(void);
+int test_event(void);
 int test_hash(void);
 int test_conn(void);
 int test_dns(void);
@@ -62,6 +63,7 @@ static const struct {
         {"db", test_db},
         {"alg", test_alg},
         {"evschema", test_evschema},
+        {"event", test_event},
         {"hash", test_hash},
         {"conn", test_conn},
         {"lrutab", test_lrutab},

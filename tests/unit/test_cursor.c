@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+#include <string.h>
+
 #include "cursor.h"
 #include "strutil.h"
 #include "unit.h"
@@ -56,5 +59,30 @@ int test_strutil(void)
     CHECK(ip_parse("203.0.113.7", &a) && strcmp(ip_to_str(&a, buf, sizeof buf), "203.0.113.7") == 0);
     char small[4];
     CHECK(!str_copy(small, "abcdef", sizeof small) && strcmp(small, "abc") == 0);
+    /* UTF-8: well-formed text as it is; each byte of a broken one U+FFFD */
+    static const struct {
+        const char *in;
+        size_t valid;
+        const char *fixed;
+    } u[] = {
+            {"M\xc3\xbcller \xe2\x82\xac \xf0\x9f\x98\x80", 16, NULL},
+            {"M\xfcller", 1, "M\xef\xbf\xbdller"},                 /* Latin-1 */
+            {"ab\xc3", 2, "ab\xef\xbf\xbd"},                        /* cut short */
+            {"\xc0\xaf", 0, "\xef\xbf\xbd\xef\xbf\xbd"},         /* overlong "/" */
+            {"\xed\xa0\x80x", 0, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx"}, /* surrogate */
+            {"\xf4\x90\x80\x80", 0, NULL},                           /* past U+10FFFF */
+    };
+    for (size_t i = 0; i < sizeof u / sizeof *u; i++) {
+        size_t n = strlen(u[i].in), len = 0;
+        CHECK_EQ(str_utf8_valid_len(u[i].in, n), u[i].valid);
+        char *f = str_utf8_fix(u[i].in, n, &len);
+        CHECK(f != NULL && len == strlen(f));
+        CHECK(str_utf8_valid_len(f, len) == len);
+        if (u[i].fixed)
+            CHECK(strcmp(f, u[i].fixed) == 0);
+        else if (u[i].valid == n)
+            CHECK(strcmp(f, u[i].in) == 0);
+        free(f);
+    }
     return 0;
 }
