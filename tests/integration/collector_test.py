@@ -1138,12 +1138,17 @@ def case_pgdown(a, tmp):
     cuts = 0
     with open(errpath, "w") as errf:
         sensor = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf)
-        # every 0.7 s: a message's transaction (tenths of a second here) is
-        # cut now and then, not every one (then nothing could be stored)
+        # A cut each time 2,048 more events were stored (not on a clock: how
+        # many cuts a run sees must not hang on the machine's speed), so a
+        # transaction is cut now and then, and the stream goes on between.
+        mark = lab.stored("bench")[0]
         while sensor.poll() is None and cuts < 60:
-            cuts += len(lab.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                                  "application_name = 'pinhole-collector'"))
-            time.sleep(0.7)
+            now = lab.stored("bench")[0]
+            if now >= mark + 2048:
+                cuts += len(lab.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                      "WHERE application_name = 'pinhole-collector'"))
+                mark = now
+            time.sleep(0.01)
         sensor.wait(240)
     err = open(errpath).read()
     epochs = lab.stored_by_epoch("bench")
@@ -1152,7 +1157,7 @@ def case_pgdown(a, tmp):
     n2 = lines(ev2) - before
     print("cut the collector's connections %d times during a run of %d events: stored %s" %
           (cuts, n2, epochs.get(last)))
-    check(cuts >= 5, "only %d connections cut: the run ended too soon to test anything" % cuts)
+    check(cuts >= 3, "only %d connections cut: the run ended too soon to test anything" % cuts)
     check(all(v[0] == v[1] == v[2] for v in epochs.values()), "a hole or a double: %s" % epochs)
     check(sum(v[0] for v in epochs.values()) == n + n2, "stored %s, written %d + %d"
           % (epochs, n, n2))
