@@ -62,19 +62,37 @@ class Lab:
         return os.path.join(self.keys, name + ".key")
 
     def start(self, extra=(), inventory=None, rules=None, allow_file=False):
+        """Starts the collector and waits for its HTTP server. A restart may
+        find its HTTP port taken meanwhile (freed by the collector's death,
+        then handed out as another socket's ephemeral port, a sensor's
+        connection even): then it takes another port, at most 3 times. The
+        sensors' port (--listen) stays: they connect to it."""
         src = self.a.src
-        cmd = [self.a.collector, "--listen", self.endpoint, "--db", self.db,
-               "--http", "127.0.0.1:%d" % self.http_port, "--alerts", self.alerts,
-               "--alert-publish", "tcp://127.0.0.1:%d" % self.alert_port,
-               "--key", os.path.join(self.keys, "collector.key"),
-               "--allow", os.path.join(self.tmp, "allow.txt") if allow_file else self.allow]
-        cmd += ["--inventory", inventory or os.path.join(src, "rules/inventory/lab.yaml")]
-        for r in rules or [os.path.join(src, "rules")]:
-            cmd += ["--rules", r]
-        cmd += list(extra)
-        self.log = open(os.path.join(self.tmp, "collector.log"), "a")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
-        wait_until("the collector's HTTP server", lambda: self.get("/health", quiet=True), 20)
+        for attempt in range(3):
+            cmd = [self.a.collector, "--listen", self.endpoint, "--db", self.db,
+                   "--http", "127.0.0.1:%d" % self.http_port, "--alerts", self.alerts,
+                   "--alert-publish", "tcp://127.0.0.1:%d" % self.alert_port,
+                   "--key", os.path.join(self.keys, "collector.key"),
+                   "--allow", os.path.join(self.tmp, "allow.txt") if allow_file else self.allow]
+            cmd += ["--inventory", inventory or os.path.join(src, "rules/inventory/lab.yaml")]
+            for r in rules or [os.path.join(src, "rules")]:
+                cmd += ["--rules", r]
+            cmd += list(extra)
+            logpath = os.path.join(self.tmp, "collector.log")
+            self.log = open(logpath, "a")
+            start = self.log.tell()
+            self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
+            wait_until("the collector's HTTP server",
+                       lambda: self.proc.poll() is not None or self.get("/health", quiet=True), 20)
+            if self.proc.poll() is None:
+                return
+            with open(logpath) as f:
+                f.seek(start)
+                said = f.read()
+            if "--http" not in said or "cannot listen" not in said or attempt == 2:
+                raise AssertionError("the collector exited %s at start: %s"
+                                     % (self.proc.returncode, said[-400:]))
+            self.http_port = free_port()
 
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)
