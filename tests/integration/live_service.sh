@@ -86,7 +86,7 @@ done
 ip netns exec $A "$SENSOR" --rules "$SRC/rules" --inventory "$T/inv.yaml" \
     --interface svc0 --events "$T/ev.jsonl" --report-file "$T/report.txt" \
     --idle-timeout 3 --summary-interval 2 --plain --publish tcp://127.0.0.1:7701 \
-    2>"$T/err" &
+    --spool "$T/spool" 2>"$T/err" &
 SENSOR_PID=$!
 ( sleep 150; kill -9 $SENSOR_PID ) >/dev/null 2>&1 &
 WATCHDOG=$!
