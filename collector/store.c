@@ -146,6 +146,7 @@ db_stmt_t *store_prepare(store_t *self, const char *sql)
 
 void store_cfg_defaults(store_cfg_t *cfg)
 {
+    memset(cfg, 0, sizeof *cfg); /* every bound not named below: none (max_db_bytes) */
     cfg->max_events = 1000000;
     cfg->max_groups = 1000;
     cfg->max_sensors = 10000;
