@@ -274,7 +274,7 @@ static rule_pending_t *s_rule_pending(aggregate_t *self, size_t si, int ri, cons
 }
 
 /* A flow's verdict on a rule, counted in memory: the row after it (as
- * store_rule_add would return it), its status and alerts in message order. */
+ * it is in the store after the message), its status and alerts in message order. */
 static void s_rule_count(rule_pending_t *p, bool ok, bool bad, uint64_t ts, const char *example)
 {
     store_rule_t *r = &p->row, *d = &p->add;
@@ -300,6 +300,8 @@ static void s_rule_count(rule_pending_t *p, bool ok, bool bad, uint64_t ts, cons
         p->example_blocked = s_dup(example);
 }
 
+static void s_rule_write(aggregate_t *self, const rule_pending_t *p, const char *rule);
+
 static void s_rule(aggregate_t *self, size_t si, const char *rule, const char *verdict,
         uint64_t ts, const char *example, const char *device)
 {
@@ -311,13 +313,15 @@ static void s_rule(aggregate_t *self, size_t si, const char *rule, const char *v
     const char *site = rules_site_name(self->rules, si);
     bool ok = strcmp(verdict, "allowed") == 0, bad = strcmp(verdict, "blocked") == 0;
     rule_pending_t *p = s_rule_pending(self, si, ri, site, rule);
-    store_rule_t r;
-    if (p) {
-        s_rule_count(p, ok, bad, ts, example);
-        r = p->row;
-    } else { /* out of memory: written now */
-        store_rule_add(self->store, site, rule, verdict, ts, example, &r);
+    rule_pending_t alone; /* out of memory: this flow's row, written at once */
+    if (!p) {
+        memset(&alone, 0, sizeof alone);
+        alone.site = si;
+        store_rule_get(self->store, site, rule, &alone.row);
+        p = &alone;
     }
+    s_rule_count(p, ok, bad, ts, example);
+    store_rule_t r = p->row;
     const char *now = compliance_rule_status_at(r.allowed, r.blocked, r.unconfirmed,
             r.last_allowed_us, r.last_blocked_us, self->window_us);
     if (bad) {
@@ -325,18 +329,20 @@ static void s_rule(aggregate_t *self, size_t si, const char *rule, const char *v
         snprintf(msg, sizeof msg, "expected flow blocked: %s", example);
         aggregate_alert(self, "flow_blocked", site, rule, device, NULL, NULL, msg);
     }
-    if (strcmp(now, r.status) == 0)
-        return;
-    if (p)
+    if (strcmp(now, r.status) != 0) {
         str_copy(p->row.status, now, sizeof p->row.status);
-    else
-        store_rule_set_status(self->store, site, rule, now);
-    store_rule_history_add(self->store, site, rule, r.status, now, ts, s_now_us());
-    char msg[200];
-    snprintf(msg, sizeof msg, "rule %s at %s is now %s", rule, site, now);
-    if (r.status[0] || compliance_status_is_bad(now))
-        aggregate_alert(self, "rule_status", site, rule, NULL, r.status[0] ? r.status : "not_observed",
-                now, msg);
+        store_rule_history_add(self->store, site, rule, r.status, now, ts, s_now_us());
+        char msg[200];
+        snprintf(msg, sizeof msg, "rule %s at %s is now %s", rule, site, now);
+        if (r.status[0] || compliance_status_is_bad(now))
+            aggregate_alert(self, "rule_status", site, rule, NULL,
+                    r.status[0] ? r.status : "not_observed", now, msg);
+    }
+    if (p == &alone) {
+        s_rule_write(self, p, rule);
+        free(alone.example);
+        free(alone.example_blocked);
+    }
 }
 
 static void s_rules_clear(aggregate_t *self)
@@ -349,14 +355,18 @@ static void s_rules_clear(aggregate_t *self)
     self->nrules = 0;
 }
 
+/* A (site, rule)'s flows of the message, and its status after them. */
+static void s_rule_write(aggregate_t *self, const rule_pending_t *p, const char *rule)
+{
+    store_rule_add_n(self->store, rules_site_name(self->rules, p->site), rule, &p->add,
+            p->add.blocked ? p->example_blocked : p->example, p->row.status);
+}
+
 /* The message's (site, rule) rows: one write each. */
 static void s_rules_flush(aggregate_t *self)
 {
-    for (size_t i = 0; i < self->nrules; i++) {
-        const rule_pending_t *p = &self->rules_p[i];
-        store_rule_add_n(self->store, rules_site_name(self->rules, p->site), p->name, &p->add,
-                p->add.blocked ? p->example_blocked : p->example, p->row.status);
-    }
+    for (size_t i = 0; i < self->nrules; i++)
+        s_rule_write(self, &self->rules_p[i], self->rules_p[i].name);
     s_rules_clear(self);
 }
 

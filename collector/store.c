@@ -624,58 +624,6 @@ bool store_unknown_take(store_t *self, const char *site,
     return true;
 }
 
-void store_rule_add(store_t *self, const char *site, const char *rule, const char *verdict,
-        uint64_t ts_us, const char *example, store_rule_t *after)
-{
-    bool ok = strcmp(verdict, "allowed") == 0, bad = strcmp(verdict, "blocked") == 0;
-    db_stmt_t *st = s_q(self, Q_RULE_UPS,
-            "INSERT INTO rules(site, rule, allowed, blocked, unconfirmed, first_us, last_us, "
-            "last_allowed_us, last_blocked_us, example, example_blocked) "
-            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6, ?3 * ?6, ?4 * ?6, ?7, ?4) "
-            "ON CONFLICT(site, rule) DO UPDATE SET allowed=rules.allowed+?3, blocked=rules.blocked+?4, "
-            "unconfirmed=rules.unconfirmed+?5, first_us=LEAST(rules.first_us, ?6), "
-            "last_us=GREATEST(rules.last_us, ?6), "
-            "last_allowed_us=GREATEST(rules.last_allowed_us, ?3 * ?6), "
-            "last_blocked_us=GREATEST(rules.last_blocked_us, ?4 * ?6), "
-            "example=CASE WHEN ?4 = 1 AND rules.example_blocked = 0 THEN ?7 ELSE rules.example END, "
-            "example_blocked=GREATEST(rules.example_blocked, ?4) "
-            "RETURNING allowed, blocked, unconfirmed, first_us, last_us, last_allowed_us, "
-            "last_blocked_us, status");
-    memset(after, 0, sizeof *after);
-    if (!st)
-        return;
-    store_bind(st, 1, site);
-    store_bind(st, 2, rule);
-    db_bind_int64(st, 3, ok);
-    db_bind_int64(st, 4, bad);
-    db_bind_int64(st, 5, !ok && !bad);
-    db_bind_int64(st, 6, (int64_t)ts_us);
-    store_bind(st, 7, example);
-    if (store_sqlstep(self, st) == DB_ROW) {
-        after->allowed = (uint64_t)db_col_int64(st, 0);
-        after->blocked = (uint64_t)db_col_int64(st, 1);
-        after->unconfirmed = (uint64_t)db_col_int64(st, 2);
-        after->first_us = (uint64_t)db_col_int64(st, 3);
-        after->last_us = (uint64_t)db_col_int64(st, 4);
-        after->last_allowed_us = (uint64_t)db_col_int64(st, 5);
-        after->last_blocked_us = (uint64_t)db_col_int64(st, 6);
-        const char *s = db_col_text(st, 7);
-        str_copy(after->status, s ? (const char *)s : "", sizeof after->status);
-    }
-    db_reset(st);
-}
-
-void store_rule_set_status(store_t *self, const char *site, const char *rule, const char *status)
-{
-    db_stmt_t *st = s_q(self, Q_RULE_STATUS, "UPDATE rules SET status=? WHERE site=? AND rule=?");
-    if (!st)
-        return;
-    store_bind(st, 1, status);
-    store_bind(st, 2, site);
-    store_bind(st, 3, rule);
-    s_step(self, st);
-}
-
 void store_site_flows(store_t *self, const char *site, uint64_t flows, uint64_t unexpected,
         uint64_t first_us, uint64_t last_us)
 {
@@ -690,54 +638,6 @@ void store_site_flows(store_t *self, const char *site, uint64_t flows, uint64_t 
     db_bind_int64(st, 3, (int64_t)unexpected);
     db_bind_int64(st, 4, (int64_t)first_us);
     db_bind_int64(st, 5, (int64_t)last_us);
-    s_step(self, st);
-}
-
-void store_unexpected(store_t *self, const char *site, const char *dest, int port,
-        const char *proto, uint64_t ts_us, const char *nearest, const char *differs,
-        const char *example)
-{
-    db_stmt_t *st = s_q(self, Q_UNEXP_UPD,
-            "UPDATE unexpected SET count=count+1, last_us=GREATEST(last_us, ?5) "
-            "WHERE site=?1 AND dest=?2 AND port=?3 AND proto=?4");
-    if (!st)
-        return;
-    store_bind(st, 1, site);
-    store_bind(st, 2, dest);
-    db_bind_int64(st, 3, port);
-    store_bind(st, 4, proto);
-    db_bind_int64(st, 5, (int64_t)ts_us);
-    s_step(self, st);
-    if (db_changes(self->db) > 0)
-        return;
-    st = s_q(self, Q_GROUPS, "SELECT COUNT(*) FROM unexpected WHERE site=?");
-    if (!st)
-        return;
-    store_bind(st, 1, site);
-    uint64_t n = store_sqlstep(self, st) == DB_ROW ? (uint64_t)db_col_int64(st, 0) : 0;
-    db_reset(st);
-    if (n >= self->cfg.max_groups) {
-        db_stmt_t *d = s_q(self, Q_GROUPS_DROP,
-                "UPDATE sites SET groups_dropped=groups_dropped+1 WHERE site=?");
-        if (d) {
-            store_bind(d, 1, site);
-            s_step(self, d);
-        }
-        return;
-    }
-    st = s_q(self, Q_UNEXP_INS,
-            "INSERT INTO unexpected(site, dest, port, proto, count, first_us, last_us, nearest, "
-            "differs, example) VALUES(?, ?, ?, ?, 1, ?6, ?6, ?7, ?8, ?9)");
-    if (!st)
-        return;
-    store_bind(st, 1, site);
-    store_bind(st, 2, dest);
-    db_bind_int64(st, 3, port);
-    store_bind(st, 4, proto);
-    db_bind_int64(st, 6, (int64_t)ts_us);
-    store_bind(st, 7, nearest);
-    store_bind(st, 8, differs);
-    store_bind(st, 9, example);
     s_step(self, st);
 }
 
@@ -827,21 +727,6 @@ bool store_flow_seen(store_t *self, const char *site, uint64_t ts_us, uint64_t f
     db_bind_int64(st, 3, (int64_t)flow_id);
     db_bind_int64(st, 4, (int64_t)now_us);
     return s_id_seen(self, st);
-}
-
-void store_repeated(store_t *self, const char *sensor, const char *what)
-{
-    /* what is one of ours, never from the wire */
-    char sql[200];
-    snprintf(sql, sizeof sql,
-            "INSERT INTO sensors(sensor, %s_repeated) VALUES(?, 1) "
-            "ON CONFLICT(sensor) DO UPDATE SET %s_repeated=sensors.%s_repeated+1", what, what, what);
-    db_stmt_t *st = NULL;
-    if ((st = store_prepare(self, sql))) {
-        store_bind(st, 1, sensor);
-        s_step(self, st);
-    }
-    db_finalize(st);
 }
 
 void store_site_summary_vantages(store_t *self, const char *sensor, const char *epoch,

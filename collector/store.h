@@ -114,30 +114,24 @@ typedef struct {
     char status[24];
 } store_rule_t;
 
-/* A flow's verdict for (site, rule); returns the row after, and its status
- * before in `was` ("" if new). The caller computes and sets the status. */
-void store_rule_add(store_t *self, const char *site, const char *rule, const char *verdict,
-        uint64_t ts_us, const char *example, store_rule_t *after);
-void store_rule_set_status(store_t *self, const char *site, const char *rule, const char *status);
 /* A (site, rule) row as stored (status "" and counts 0 if none). */
 void store_rule_get(store_t *self, const char *site, const char *rule, store_rule_t *out);
-/* A message's flows of (site, rule), as store_rule_add each and then
- * store_rule_set_status: d holds the counts added, the earliest first_us,
+/* A message's flows of (site, rule) added to its row, and its status set
+ * (the caller judged it): d holds the counts added, the earliest first_us,
  * the latest last_us, last_allowed_us and last_blocked_us (0: none);
  * example: the first blocked flow's if d->blocked, else the first flow's
- * (kept only as store_rule_add would keep it). */
+ * (a blocked flow's example, once kept, stays). */
 void store_rule_add_n(store_t *self, const char *site, const char *rule, const store_rule_t *d,
         const char *example, const char *status);
 
 /* A message's flows of a site, counted together (aggregate_settle). */
 void store_site_flows(store_t *self, const char *site, uint64_t flows, uint64_t unexpected,
         uint64_t first_us, uint64_t last_us);
-void store_unexpected(store_t *self, const char *site, const char *dest, int port,
-        const char *proto, uint64_t ts_us, const char *nearest, const char *differs,
-        const char *example);
-/* A message's `count` flows of one unexpected-traffic group, as
- * store_unexpected each: first_us, nearest, differs and example are the
- * first flow's (used if the group is new), last_us the latest. */
+/* A message's `count` flows of one unexpected-traffic group (dest, port,
+ * proto): first_us, nearest, differs and example are the first flow's
+ * (used if the group is new), last_us the latest. A site holds at most
+ * max_groups groups; flows of a group beyond are counted in
+ * groups_dropped. */
 void store_unexpected_group(store_t *self, const char *site, const char *dest, int port,
         const char *proto, uint64_t count, uint64_t first_us, uint64_t last_us,
         const char *nearest, const char *differs, const char *example);
@@ -173,9 +167,8 @@ typedef struct {
  * (then it is counted no more). Without an identity: store_nat_change. */
 bool store_nat_change_id(store_t *self, const char *sensor, const char *epoch,
         const store_nat_id_t *id, uint64_t ts_us, const char *body, size_t len, uint64_t now_us);
-/* A sensor's event skipped as a repeat (counter: "flows" or "nat_changes"). */
-void store_repeated(store_t *self, const char *sensor, const char *what);
-/* n of them at once (a message's). */
+/* n of a sensor's events skipped as repeats (counter: "flows",
+ * "nat_changes" or "events"). */
 void store_repeated_n(store_t *self, const char *sensor, const char *what, uint64_t n);
 /* Forgets identities first seen before now_us - id_retention_us, and the
  * oldest beyond max_ids (counted: ids_pruned). */
