@@ -28,9 +28,7 @@ static int64_t s_scalar(db_t *db, const char *sql, db_type_t *type)
 static int s_sqlite(void)
 {
     char path[] = "/tmp/pinhole-unit-db-XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    close(fd);
+    CHECK(unit_db_name(path) == 0);
     char err[256];
     db_cfg_t cfg = {.readonly = false, .sync_full = false, .max_bytes = 0};
     db_t *db = db_open(path, &cfg, err, sizeof err);
@@ -79,12 +77,7 @@ static int s_sqlite(void)
     CHECK(db_exec(db, "DELETE FROM t") == 0 && db_changes(db) == 1);
     db_close(&db);
     CHECK(db == NULL);
-    unlink(path);
-    char wal[64];
-    snprintf(wal, sizeof wal, "%s-wal", path);
-    unlink(wal);
-    snprintf(wal, sizeof wal, "%s-shm", path);
-    unlink(wal);
+    unit_db_remove(path);
     return 0;
 }
 
@@ -169,9 +162,7 @@ static int64_t s_raw_scalar(const char *path, const char *sql)
 static int s_migrations(void)
 {
     char path[] = "/tmp/pinhole-unit-mig-XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    close(fd);
+    CHECK(unit_db_name(path) == 0);
     store_cfg_t cfg;
     store_cfg_defaults(&cfg);
     cfg.sync_full = false;
@@ -193,12 +184,7 @@ static int s_migrations(void)
     st = store_open(path, &cfg, false, err, sizeof err);
     CHECK(st == NULL);
     CHECK(strstr(err, "version 999, newer than this collector's") != NULL);
-    unlink(path);
-    char wal[64];
-    snprintf(wal, sizeof wal, "%s-wal", path);
-    unlink(wal);
-    snprintf(wal, sizeof wal, "%s-shm", path);
-    unlink(wal);
+    unit_db_remove(path);
     return 0;
 }
 
@@ -207,9 +193,7 @@ static int s_migrations(void)
 static int s_trim(void)
 {
     char path[] = "/tmp/pinhole-unit-trim-XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    close(fd);
+    CHECK(unit_db_name(path) == 0);
     store_cfg_t cfg;
     store_cfg_defaults(&cfg);
     cfg.sync_full = false;
@@ -233,12 +217,7 @@ static int s_trim(void)
     CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM events"), 100);
     CHECK_EQ(s_raw_scalar(path, "SELECT MAX(id) FROM events"), 400);
     CHECK_EQ(s_raw_scalar(path, "SELECT value FROM counters WHERE name='events_evicted'"), 250);
-    unlink(path);
-    char wal[64];
-    snprintf(wal, sizeof wal, "%s-wal", path);
-    unlink(wal);
-    snprintf(wal, sizeof wal, "%s-shm", path);
-    unlink(wal);
+    unit_db_remove(path);
     return 0;
 }
 

@@ -84,10 +84,7 @@ static void s_batch(rig_t *r, const char *epoch, uint64_t first, uint64_t n, uin
 int test_ingest(void)
 {
     char path[] = "/tmp/pinhole-ingest-XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    close(fd);
-    unlink(path);
+    CHECK(unit_db_name(path) == 0);
     rig_t r;
     CHECK(!s_rig(&r, path, 0));
     ingest_result_t res;
@@ -135,11 +132,6 @@ int test_ingest(void)
     health_get(&h);
     CHECK(!h.failing);
     s_unrig(&r);
-    unlink(path);
-    char aux[64];
-    snprintf(aux, sizeof aux, "%s-wal", path);
-    unlink(aux);
-    snprintf(aux, sizeof aux, "%s-shm", path);
-    unlink(aux);
+    unit_db_remove(path);
     return 0;
 }

@@ -29,10 +29,7 @@ static int s_count(json_object *hist, const char *rule, int64_t *first_ts)
 int test_store(void)
 {
     char path[] = "/tmp/pinhole-store-XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    close(fd);
-    unlink(path);
+    CHECK(unit_db_name(path) == 0);
     char err[256];
     store_cfg_t cfg;
     store_cfg_defaults(&cfg);
@@ -58,6 +55,6 @@ int test_store(void)
     json_object_put(o);
     store_close(&db);
     CHECK(db == NULL);
-    unlink(path);
+    unit_db_remove(path);
     return 0;
 }

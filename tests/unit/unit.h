@@ -7,6 +7,8 @@
 #define PINHOLE_UNIT_H
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #define CHECK(c)                                                                  \
     do {                                                                          \
@@ -42,5 +44,28 @@
 
 /* Directory of the source tree (for shipped rules and test data). */
 extern const char *unit_srcdir;
+
+/* A name for a database file of a test's own (template: ".../name-XXXXXX";
+ * no file is left there: SQLite makes it), 0 or -1. */
+static inline int unit_db_name(char *path)
+{
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    unlink(path);
+    return 0;
+}
+
+/* The database file and SQLite's WAL files beside it, gone. */
+static inline void unit_db_remove(const char *path)
+{
+    char aux[512];
+    unlink(path);
+    snprintf(aux, sizeof aux, "%s-wal", path);
+    unlink(aux);
+    snprintf(aux, sizeof aux, "%s-shm", path);
+    unlink(aux);
+}
 
 #endif
