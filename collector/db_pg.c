@@ -149,16 +149,10 @@ static int s_exec(db_t *db, const char *sql)
 {
     pg_t *self = P(db);
     bool ends = strncmp(sql, "COMMIT", 6) == 0 || strncmp(sql, "ROLLBACK", 8) == 0;
-    bool ok = s_connected(self);
-    if (ok && !self->tx && !ends && PQstatus(self->conn) == CONNECTION_OK) {
-        /* outside a transaction: once more on a new connection if it was lost */
-        PGresult *res = PQexec(self->conn, sql);
-        ok = s_ok(self, res);
-        PQclear(res);
-        if (ok || PQstatus(self->conn) != CONNECTION_BAD || !s_connected(self))
-            return ok ? 0 : -1;
-    }
-    if (ok) {
+    bool ok = false;
+    /* Outside a transaction, once more on a new connection if it was found
+     * lost (a server restarted, an idle connection closed): nothing ran. */
+    for (int attempt = 0; attempt < 2 && s_connected(self); attempt++) {
         PGresult *res = PQexec(self->conn, sql);
         ok = s_ok(self, res);
         /* COMMIT of a transaction with a failed statement "succeeds" as a
@@ -169,6 +163,8 @@ static int s_exec(db_t *db, const char *sql)
             ok = false;
         }
         PQclear(res);
+        if (ok || self->tx || ends || PQstatus(self->conn) != CONNECTION_BAD)
+            break;
     }
     if (ends)
         self->tx = false;
@@ -182,24 +178,18 @@ static bool s_in_tx(db_t *db)
 }
 
 /* READ COMMITTED whatever the server's default: each statement sees what
- * the other collectors committed before this one took the lock. */
+ * the other collectors committed before this one took the lock. A
+ * connection found lost here is made again by s_exec. */
 static int s_begin_write(db_t *db)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (s_exec(db, "BEGIN ISOLATION LEVEL READ COMMITTED; "
-                       "SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")") == 0) {
-            P(db)->tx = true;
-            return 0;
-        }
-        if (s_in_tx(db)) { /* BEGIN went through, the lock did not */
-            PGresult *r = PQexec(P(db)->conn, "ROLLBACK");
-            PQclear(r);
-            return -1;
-        }
-        /* A connection the server closed while idle is found lost only
-         * now: nothing of the transaction ran, so make it again once. */
-        if (PQstatus(P(db)->conn) == CONNECTION_OK)
-            return -1;
+    if (s_exec(db, "BEGIN ISOLATION LEVEL READ COMMITTED; "
+                   "SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")") == 0) {
+        P(db)->tx = true;
+        return 0;
+    }
+    if (s_in_tx(db)) { /* BEGIN went through, the lock did not */
+        PGresult *r = PQexec(P(db)->conn, "ROLLBACK");
+        PQclear(r);
     }
     return -1;
 }
