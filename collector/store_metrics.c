@@ -148,29 +148,59 @@ static json_object *s_stat(json_object *stats, const char *path)
     return o;
 }
 
-/* One counter per sensor from its last heartbeat's stats: at `path`, or
- * else `alt`, or 0. With `live`, only for sensors that capture live (their
+/* The counters read from each sensor's last heartbeat: at `path`, or
+ * else `alt`, or 0; `live`: only for sensors that capture live (their
  * stats have capture.capture). */
-static void s_metric_stats(store_t *self, strbuf_t *b, const char *name, const char *help,
-        const char *path, const char *alt, bool live)
+static const struct {
+    const char *name, *help, *path, *alt;
+    bool live;
+} s_stat_metrics[] = {
+        {"pinhole_sensor_packets_total", "packets the sensor has read (from its heartbeat)",
+                "capture.decoder.pkts", "capture.packets", false},
+        {"pinhole_sensor_kernel_packets_total",
+                "packets the sensor's kernel capture received (live; from its heartbeat)",
+                "capture.capture.kernel_packets", NULL, true},
+        {"pinhole_sensor_kernel_drops_total",
+                "packets the kernel dropped before the sensor read them: capture buffer full "
+                "(live; from its heartbeat)", "capture.capture.kernel_drops", NULL, true},
+        {"pinhole_sensor_kernel_ifdrops_total",
+                "packets the capture interface dropped (live; from its heartbeat)",
+                "capture.capture.kernel_ifdrops", NULL, true},
+        {"pinhole_sensor_spool_discarded_total",
+                "events the sensor's full spool discarded (from its heartbeat)", "link.discarded",
+                NULL, false},
+};
+#define STAT_METRICS (sizeof s_stat_metrics / sizeof *s_stat_metrics)
+
+/* Each sensor's stats parsed once, its samples put under each metric. */
+static void s_metrics_stats(store_t *self, strbuf_t *b)
 {
-    s_help(b, name, "counter", help);
+    strbuf_t per[STAT_METRICS];
+    for (size_t k = 0; k < STAT_METRICS; k++)
+        strbuf_init(&per[k]);
     db_stmt_t *st = store_prepare(self, "SELECT sensor, stats FROM sensors ORDER BY sensor");
-    if (!st)
-        return;
-    while (store_sqlstep(self, st) == DB_ROW) {
+    while (st && store_sqlstep(self, st) == DB_ROW) {
         const char *text = db_col_text(st, 1);
         json_object *stats = text ? json_tokener_parse(text) : NULL;
-        if (!live || s_stat(stats, "capture.capture")) {
-            json_object *v = s_stat(stats, path);
-            if (!v && alt)
-                v = s_stat(stats, alt);
-            s_sample(b, name, "sensor", db_col_text(st, 0), NULL, NULL, NULL, NULL,
-                    v ? json_object_get_double(v) : 0);
+        bool live = s_stat(stats, "capture.capture") != NULL;
+        for (size_t k = 0; k < STAT_METRICS; k++) {
+            if (s_stat_metrics[k].live && !live)
+                continue;
+            json_object *v = s_stat(stats, s_stat_metrics[k].path);
+            if (!v && s_stat_metrics[k].alt)
+                v = s_stat(stats, s_stat_metrics[k].alt);
+            s_sample(&per[k], s_stat_metrics[k].name, "sensor", db_col_text(st, 0), NULL, NULL,
+                    NULL, NULL, v ? json_object_get_double(v) : 0);
         }
         json_object_put(stats);
     }
     db_finalize(st);
+    for (size_t k = 0; k < STAT_METRICS; k++) {
+        s_help(b, s_stat_metrics[k].name, "counter", s_stat_metrics[k].help);
+        if (per[k].buf)
+            strbuf_append(b, per[k].buf, per[k].len);
+        strbuf_fini(&per[k]);
+    }
 }
 
 void store_metrics(store_t *self, strbuf_t *b, const char *const *sites, size_t nsites,
@@ -208,21 +238,7 @@ void store_metrics(store_t *self, strbuf_t *b, const char *const *sites, size_t 
             "bound)", "kind",
             "SELECT substr(name, 1, length(name) - 11), value FROM counters "
             "WHERE name LIKE '%_ids_pruned'", 1);
-    s_metric_stats(self, b, "pinhole_sensor_packets_total",
-            "packets the sensor has read (from its heartbeat)", "capture.decoder.pkts",
-            "capture.packets", false);
-    s_metric_stats(self, b, "pinhole_sensor_kernel_packets_total",
-            "packets the sensor's kernel capture received (live; from its heartbeat)",
-            "capture.capture.kernel_packets", NULL, true);
-    s_metric_stats(self, b, "pinhole_sensor_kernel_drops_total",
-            "packets the kernel dropped before the sensor read them: capture buffer full "
-            "(live; from its heartbeat)", "capture.capture.kernel_drops", NULL, true);
-    s_metric_stats(self, b, "pinhole_sensor_kernel_ifdrops_total",
-            "packets the capture interface dropped (live; from its heartbeat)",
-            "capture.capture.kernel_ifdrops", NULL, true);
-    s_metric_stats(self, b, "pinhole_sensor_spool_discarded_total",
-            "events the sensor's full spool discarded (from its heartbeat)", "link.discarded",
-            NULL, false);
+    s_metrics_stats(self, b);
     s_metric_rows(self, b, "pinhole_messages_rejected_total", "counter",
             "messages refused before reading their events, by reason", "reason",
             "SELECT substr(name, 10), value FROM counters WHERE name LIKE 'rejected.%'", 1);
