@@ -88,21 +88,22 @@ static void s_line(const char *line, size_t len, uint64_t index, void *arg)
     const evschema_header_t *h = lc->h;
     uint64_t seq = h->first + index;
     char err[160];
-    if (str_utf8_valid_len(line, len) != len) {
-        /* Bytes that are not UTF-8 (a SIP header or SNI copied raw by the
-         * sensor, a string cut mid-character): each becomes U+FFFD, on
-         * both backends (PostgreSQL refuses such text, and the batch would
-         * never be acknowledged). The copy lives until the message ends. */
-        char *fixed = s_keep_fixed(lc->c, line, len, &len);
-        if (!fixed) {
-            lc->d->rejected++;
-            return;
-        }
-        line = fixed;
-        lc->fixed++;
-    }
     event_t e;
-    if (event_parse(lc->c->parser, line, len, &e, err, sizeof err) != 0) {
+    int rc = event_parse(lc->c->parser, line, len, &e, err, sizeof err);
+    if (rc == 0 && e.slow && str_utf8_valid_len(line, len) != len) {
+        /* Only json-c lets bytes that are not UTF-8 through (simdjson checks
+         * them): a SIP header or SNI copied raw by the sensor, a string cut
+         * mid-character. Each becomes U+FFFD, on both backends (PostgreSQL
+         * refuses such text, and the batch would never be acknowledged).
+         * The copy lives until the message ends. */
+        char *fixed = s_keep_fixed(lc->c, line, len, &len);
+        rc = fixed ? event_parse(lc->c->parser, fixed, len, &e, err, sizeof err) : -1;
+        if (!fixed)
+            snprintf(err, sizeof err, "out of memory");
+        line = fixed;
+        lc->fixed += rc == 0;
+    }
+    if (rc != 0) {
         lc->d->rejected++;
         if (lc->d->rejected <= 5)
             log_warn("sensor %s, epoch %s, event %llu refused: %s", h->sensor, h->epoch,
