@@ -15,8 +15,8 @@ struct ingest {
     store_t *db;
     aggregate_t *agg;
     alert_t *alert;
-    event_parser_t *parser;
-    char **kept;        /* lines made UTF-8 (s_keep_fixed), freed at the next message */
+    batch_t *batch;     /* ingest_events' */
+    char **kept;        /* heartbeat statistics made UTF-8 (s_keep_fixed), freed at the next message */
     size_t nkept, capkept;
 };
 
@@ -55,8 +55,8 @@ ingest_t *ingest_new(store_t *db, aggregate_t *agg, alert_t *alert)
     ingest_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    *self = (ingest_t){.db = db, .agg = agg, .alert = alert, .parser = event_parser_new()};
-    if (!self->parser)
+    *self = (ingest_t){.db = db, .agg = agg, .alert = alert, .batch = batch_new()};
+    if (!self->batch)
         ingest_destroy(&self);
     return self;
 }
@@ -65,53 +65,33 @@ void ingest_destroy(ingest_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    event_parser_destroy(&(*self_p)->parser);
+    batch_destroy(&(*self_p)->batch);
     s_kept_free(*self_p);
     free((*self_p)->kept);
     free(*self_p);
     *self_p = NULL;
 }
 
-typedef struct {
-    ingest_t *c;
-    const evschema_header_t *h;
-    uint64_t skip;
-    store_sensor_delta_t *d;
-    uint64_t fixed; /* lines made UTF-8 */
-} line_ctx_t;
-
-static void s_line(const char *line, size_t len, uint64_t index, void *arg)
+/* The message's lines from skip on, in order, into aggregation. */
+static void s_lines(ingest_t *c, const evschema_header_t *h, const batch_t *b, uint64_t skip,
+        store_sensor_delta_t *d, uint64_t *fixed)
 {
-    line_ctx_t *lc = arg;
-    if (index < lc->skip)
-        return; /* stored before: a resend */
-    const evschema_header_t *h = lc->h;
-    uint64_t seq = h->first + index;
-    char err[160];
-    event_t e;
-    int rc = event_parse(lc->c->parser, line, len, &e, err, sizeof err);
-    if (rc == 0 && e.slow && str_utf8_valid_len(line, len) != len) {
-        /* Only json-c lets bytes that are not UTF-8 through (simdjson checks
-         * them): a SIP header or SNI copied raw by the sensor, a string cut
-         * mid-character. Each becomes U+FFFD, on both backends (PostgreSQL
-         * refuses such text, and the batch would never be acknowledged).
-         * The copy lives until the message ends. */
-        char *fixed = s_keep_fixed(lc->c, line, len, &len);
-        rc = fixed ? event_parse(lc->c->parser, fixed, len, &e, err, sizeof err) : -1;
-        if (!fixed)
-            snprintf(err, sizeof err, "out of memory");
-        line = fixed;
-        lc->fixed += rc == 0;
+    size_t n;
+    const batch_line_t *lines = batch_lines(b, &n);
+    for (size_t i = skip; i < n; i++) {
+        const batch_line_t *l = &lines[i];
+        uint64_t seq = h->first + i;
+        if (l->rc != 0) {
+            d->rejected++;
+            if (d->rejected <= 5)
+                log_warn("sensor %s, epoch %s, event %llu refused: %s", h->sensor, h->epoch,
+                        (unsigned long long)seq, batch_error(b, i));
+            continue;
+        }
+        aggregate_event(c->agg, h->sensor, h->epoch, seq, &l->ev, l->line, l->len);
+        d->received++;
+        *fixed += l->fixed;
     }
-    if (rc != 0) {
-        lc->d->rejected++;
-        if (lc->d->rejected <= 5)
-            log_warn("sensor %s, epoch %s, event %llu refused: %s", h->sensor, h->epoch,
-                    (unsigned long long)seq, err);
-        return;
-    }
-    aggregate_event(lc->c->agg, h->sensor, h->epoch, seq, &e, line, len);
-    lc->d->received++;
 }
 
 /* A transaction the store refused (disk full, I/O error, locked): nothing
@@ -154,6 +134,13 @@ static void s_sensor_back(ingest_t *c, const char *sensor, const char *was)
 void ingest_events(ingest_t *c, const evschema_header_t *h, const char *body, size_t len,
         uint64_t now, ingest_result_t *out)
 {
+    batch_parse(c->batch, body, len, h->count); /* a body that is not count lines: none */
+    ingest_parsed(c, h, c->batch, now, out);
+}
+
+void ingest_parsed(ingest_t *c, const evschema_header_t *h, const batch_t *b, uint64_t now,
+        ingest_result_t *out)
+{
     memset(out, 0, sizeof *out);
     s_kept_free(c); /* the last message's: stored or refused by now */
     if (store_begin(c->db) != 0) {
@@ -186,10 +173,10 @@ void ingest_events(ingest_t *c, const evschema_header_t *h, const char *body, si
         d.out_of_order = 1; /* something in between is on its way again */
         resend = true;
     } else if (h->first + h->count > next) {
-        uint64_t skip = next - h->first;
+        uint64_t skip = next - h->first, fixed = 0;
+        size_t nlines;
         d.duplicates = skip;
-        line_ctx_t lc = {c, h, skip, &d, 0};
-        if (evschema_body_split(body, len, h->count, s_line, &lc) != 0) {
+        if (batch_lines(b, &nlines), nlines != h->count) {
             store_rollback(c->db);
             aggregate_discard(c->agg);
             if (store_begin(c->db) == 0) {
@@ -200,10 +187,11 @@ void ingest_events(ingest_t *c, const evschema_header_t *h, const char *body, si
                     h->sensor, (unsigned long long)h->count);
             return;
         }
+        s_lines(c, h, b, skip, &d, &fixed);
         next = h->first + h->count;
         aggregate_settle(c->agg);
-        if (lc.fixed)
-            store_counter_add(c->db, "events_utf8_fixed", lc.fixed);
+        if (fixed)
+            store_counter_add(c->db, "events_utf8_fixed", fixed);
     } else {
         d.duplicates = h->count;
     }

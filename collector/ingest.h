@@ -17,6 +17,7 @@
 
 #include "aggregate.h"
 #include "alert.h"
+#include "batch.h"
 #include "evschema.h"
 #include "store.h"
 
@@ -42,8 +43,12 @@ void ingest_tune_memory(void);
 ingest_t *ingest_new(store_t *db, aggregate_t *agg, alert_t *alert);
 void ingest_destroy(ingest_t **self_p);
 
-/* An `events` message (header and body). */
+/* An `events` message (header and body), its lines read here. */
 void ingest_events(ingest_t *self, const evschema_header_t *h, const char *body, size_t len,
+        uint64_t now_us, ingest_result_t *out);
+/* The same, its lines read already (batch_parse of its body, which must
+ * still be there: the store reads the lines at the message's end). */
+void ingest_parsed(ingest_t *self, const evschema_header_t *h, const batch_t *b,
         uint64_t now_us, ingest_result_t *out);
 /* A `heartbeat` or `bye` message. */
 void ingest_heartbeat(ingest_t *self, const evschema_header_t *h, uint64_t now_us);

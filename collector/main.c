@@ -17,6 +17,7 @@
 #include "ingest.h"
 #include "http.h"
 #include "log.h"
+#include "parse_ahead.h"
 #include "receive.h"
 #include "rules.h"
 #include "db.h"
@@ -25,6 +26,8 @@
 #include "version.h"
 
 #define MAX_RULES 64
+/* Events messages read ahead of the one being stored, plus that one. */
+#define COLLECTOR_AHEAD 2
 
 typedef struct {
     const char *rules[MAX_RULES];
@@ -48,6 +51,14 @@ typedef struct {
     aggregate_t *agg;
     alert_t *alert;
     ingest_t *ingest;
+    /* Events messages received, oldest first, their lines being read on
+     * parse_ahead's thread while the one before is stored. */
+    parse_ahead_t *ahead;
+    struct {
+        receive_msg_t m;
+        batch_t *b;
+    } pending[COLLECTOR_AHEAD];
+    size_t npending;
     uint64_t events, messages, first_us, last_us;
     uint64_t pruned_us; /* when identities were last pruned */
     /* Refused messages by reason, counted in memory and stored once a
@@ -293,11 +304,11 @@ static rules_t *s_load_rules(const options_t *o)
 /* ------------------------------------------------------------------ */
 /* Messages                                                            */
 
-static void s_events(collector_t *c, const receive_msg_t *m)
+static void s_events(collector_t *c, const receive_msg_t *m, const batch_t *b)
 {
     uint64_t now = s_now_us();
     ingest_result_t r;
-    ingest_events(c->ingest, &m->h, m->body, m->body_len, now, &r);
+    ingest_parsed(c->ingest, &m->h, b, now, &r);
     if (!r.ack)
         return; /* refused, or the store failed: it comes again */
     receive_ack(c->rx, m, r.acked, r.resend);
@@ -349,6 +360,39 @@ static void s_publish_alert(void *ctx, const char *json)
     receive_alert(ctx, json);
 }
 
+/* The oldest events message received, stored once its lines are read. */
+static void s_store_oldest(collector_t *c)
+{
+    receive_msg_t *m = &c->pending[0].m;
+    batch_t *b = c->pending[0].b;
+    parse_ahead_wait(c->ahead, b);
+    s_events(c, m, b);
+    parse_ahead_release(c->ahead, b);
+    receive_msg_fini(m);
+    c->npending--;
+    memmove(&c->pending[0], &c->pending[1], c->npending * sizeof c->pending[0]);
+    alert_flush(c->alert, c->db, s_now_us());
+}
+
+/* One message: an events message is handed to the reader (stored later,
+ * in order); anything else waits for the events before it to be stored. */
+static void s_message(collector_t *c, receive_msg_t *m, batch_t *b)
+{
+    c->messages++;
+    if (m->h.kind == EVSCHEMA_EVENTS) {
+        parse_ahead_submit(c->ahead, b, m->body, m->body_len, m->h.count);
+        c->pending[c->npending].m = *m;
+        c->pending[c->npending++].b = b;
+        return;
+    }
+    parse_ahead_release(c->ahead, b);
+    while (c->npending)
+        s_store_oldest(c);
+    ingest_heartbeat(c->ingest, &m->h, s_now_us());
+    receive_msg_fini(m);
+    alert_flush(c->alert, c->db, s_now_us());
+}
+
 static int s_loop(collector_t *c)
 {
     uint64_t last_timer = 0;
@@ -361,19 +405,23 @@ static int s_loop(collector_t *c)
             else
                 log_notice("SIGHUP: the alerts file is open again");
         }
+        batch_t *b = parse_ahead_free(c->ahead);
+        if (!b) { /* as many read ahead as there are batches: store one */
+            s_store_oldest(c);
+            continue;
+        }
         receive_msg_t m;
         const char *reason = NULL;
-        int rc = receive_next(c->rx, 100, &m, &reason);
-        if (rc < 0) {
-            s_refused(c, reason);
-        } else if (rc > 0) {
-            c->messages++;
-            if (m.h.kind == EVSCHEMA_EVENTS)
-                s_events(c, &m);
-            else
-                ingest_heartbeat(c->ingest, &m.h, s_now_us());
-            receive_msg_fini(&m);
-            alert_flush(c->alert, c->db, s_now_us());
+        /* With messages pending, only what has come already: else store. */
+        int rc = receive_next(c->rx, c->npending ? 0 : 100, &m, &reason);
+        if (rc > 0) {
+            s_message(c, &m, b);
+        } else {
+            parse_ahead_release(c->ahead, b);
+            if (rc < 0)
+                s_refused(c, reason);
+            else if (c->npending)
+                s_store_oldest(c);
         }
         uint64_t now = s_now_us();
         if (now - last_timer >= 1000000u) {
@@ -381,6 +429,8 @@ static int s_loop(collector_t *c)
             last_timer = now;
         }
     }
+    while (c->npending) /* received: stored and acknowledged if the sensor is still there */
+        s_store_oldest(c);
     s_timers(c); /* the last second's refused-message counts too */
     return 0;
 }
@@ -479,7 +529,8 @@ int main(int argc, char **argv)
     c.agg = aggregate_new(c.db, rs, o.window_us);
     ingest_tune_memory();
     c.ingest = c.agg ? ingest_new(c.db, c.agg, c.alert) : NULL;
-    if (!c.agg || !c.ingest) {
+    c.ahead = parse_ahead_new(COLLECTOR_AHEAD);
+    if (!c.agg || !c.ingest || !c.ahead) {
         snprintf(err, sizeof err, "out of memory");
         goto fail;
     }
@@ -528,6 +579,7 @@ fail:
     log_error("%s", err);
 done:
     http_destroy(&http);
+    parse_ahead_destroy(&c.ahead);
     ingest_destroy(&c.ingest);
     aggregate_destroy(&c.agg);
     alert_destroy(&c.alert);

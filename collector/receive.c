@@ -28,8 +28,6 @@ struct receive {
     void *ctx, *router, *zap, *pub;
     allowed_t *allow;
     size_t nallow;
-    zmq_msg_t body;
-    bool have_body;
     uint64_t refused;
     uint64_t log_minute_us;    /* refusals are logged once a minute */
     uint64_t logged_refused;   /* the count when last logged */
@@ -236,8 +234,6 @@ void receive_destroy(receive_t **self_p)
     if (!self_p || !*self_p)
         return;
     receive_t *self = *self_p;
-    if (self->have_body)
-        zmq_msg_close(&self->body);
     if (self->router)
         zmq_close(self->router);
     if (self->zap)
@@ -395,11 +391,14 @@ static int s_read(receive_t *self, receive_msg_t *msg, const char **reason)
         memcpy(msg->peer, zmq_msg_data(&f[0]), msg->peer_len);
     }
     for (int i = 0; i < kept; i++) {
-        if (i == 2 && rc == 1) {
-            self->body = f[2];
-            self->have_body = true;
-            msg->body = zmq_msg_data(&f[2]);
-            msg->body_len = zmq_msg_size(&f[2]);
+        if (i == 2 && rc == 1 && (msg->frame = malloc(sizeof f[2]))) {
+            memcpy(msg->frame, &f[2], sizeof f[2]); /* the message's now (zmq_msg_move's way) */
+            msg->body = zmq_msg_data(msg->frame);
+            msg->body_len = zmq_msg_size(msg->frame);
+        } else if (i == 2 && rc == 1) {
+            zmq_msg_close(&f[i]);
+            evschema_header_fini(&msg->h);
+            rc = s_refuse(self, "memory", reason, "out of memory", "");
         } else {
             zmq_msg_close(&f[i]);
         }
@@ -410,10 +409,6 @@ static int s_read(receive_t *self, receive_msg_t *msg, const char **reason)
 int receive_next(receive_t *self, int timeout_ms, receive_msg_t *msg, const char **reason)
 {
     memset(msg, 0, sizeof *msg);
-    if (self->have_body) {
-        zmq_msg_close(&self->body);
-        self->have_body = false;
-    }
     zmq_pollitem_t items[] = {{self->router, 0, ZMQ_POLLIN, 0}, {self->zap, 0, ZMQ_POLLIN, 0}};
     int nitems = self->zap ? 2 : 1;
     for (;;) {
@@ -430,6 +425,11 @@ int receive_next(receive_t *self, int timeout_ms, receive_msg_t *msg, const char
 void receive_msg_fini(receive_msg_t *msg)
 {
     evschema_header_fini(&msg->h);
+    if (msg->frame) {
+        zmq_msg_close(msg->frame);
+        free(msg->frame);
+        msg->frame = NULL;
+    }
 }
 
 void receive_ack(receive_t *self, const receive_msg_t *msg, uint64_t acked, bool resend)

@@ -32,8 +32,9 @@ typedef struct {
  * the key it authenticated with. */
 typedef struct {
     evschema_header_t h;
-    const char *body;          /* events: the body frame (valid until the next receive_next) */
+    const char *body;          /* events: the body frame (valid until receive_msg_fini) */
     size_t body_len;
+    void *frame;               /* the body's (a zmq_msg_t) */
     uint8_t peer[256];         /* ROUTER routing id, for the ack */
     size_t peer_len;
 } receive_msg_t;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_collector.c: what a sensor's message goes through in the collector:
- * the header check, the body framing, the check of each event, and the
- * aggregation of what passes into a store (SQLite in memory), as
+ * the header check, the body framing and the check of each event (a
+ * batch, read as parse_ahead's thread does), and the aggregation of what passes into a store (SQLite in memory), as
  * collector/main.c does. Input: header frame, a NUL byte, body frame. */
 #include <stdint.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "aggregate.h"
-#include "event.h"
+#include "batch.h"
 #include "evschema.h"
 #include "log.h"
 #include "rules.h"
@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static rules_t *s_rules;
 static store_t *s_store;
 static aggregate_t *s_agg;
-static event_parser_t *s_parser;
+static batch_t *s_batch;
 static uint64_t s_runs;
 
 static void s_setup(void)
@@ -39,23 +39,9 @@ static void s_setup(void)
     cfg.sync_full = false;
     s_store = store_open(":memory:", &cfg, false, err, sizeof err);
     s_agg = s_store ? aggregate_new(s_store, s_rules, 300000000) : NULL;
-    s_parser = event_parser_new();
-    if (!s_agg || !s_parser)
+    s_batch = batch_new();
+    if (!s_agg || !s_batch)
         abort();
-}
-
-typedef struct {
-    const evschema_header_t *h;
-} ctx_t;
-
-static void s_line(const char *line, size_t len, uint64_t index, void *arg)
-{
-    ctx_t *c = arg;
-    char err[160];
-    event_t e;
-    if (event_parse(s_parser, line, len, &e, err, sizeof err) != 0)
-        return;
-    aggregate_event(s_agg, c->h->sensor, c->h->epoch, c->h->first + index, &e, line, len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -69,9 +55,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (evschema_header_parse(data, hlen, &h, err, sizeof err) != 0)
         return 0;
     if (h.kind == EVSCHEMA_EVENTS && nul) {
-        ctx_t c = {&h};
         store_begin(s_store);
-        evschema_body_split((const char *)nul + 1, size - hlen - 1, h.count, s_line, &c);
+        size_t n = 0;
+        const batch_line_t *l = batch_parse(s_batch, (const char *)nul + 1, size - hlen - 1,
+                                        h.count) == 0 ? batch_lines(s_batch, &n) : NULL;
+        for (size_t i = 0; i < n; i++)
+            if (l[i].rc == 0)
+                aggregate_event(s_agg, h.sensor, h.epoch, h.first + i, &l[i].ev, l[i].line,
+                        l[i].len);
         aggregate_settle(s_agg);
         store_commit(s_store);
         if (++s_runs % 256 == 0)

@@ -588,7 +588,7 @@ def case_backoff(a, tmp):
     every event arrives once, and the timeouts send one-event probes, not
     the window again: duplicates stay under 1% of the events, and no whole
     message is sent twice."""
-    lab, inv, rules, cap = bench_lab(a, tmp, 100000)
+    lab, inv, rules, cap = bench_lab(a, tmp, 300000)
     cmd, ev = lab.sensor_cmd("bench", [cap], inventory=inv, rules=rules,
                              extra=["--publish-timeout", "120"])
     errpath = os.path.join(tmp, "sensor.err")
