@@ -95,12 +95,32 @@ static const char s_schema[] =
  * transaction (on PostgreSQL under the writers' lock, so collectors
  * starting together migrate once). Add to the end; never change one that
  * has shipped. Version 1 is s_schema. */
-static const char *const s_migrations[] = {
-        NULL, /* 1: s_schema, and the columns of s_added a database made before lacks */
+static const struct {
+    const char *sql;
+    const char *pg; /* PostgreSQL's, where its words differ (NULL: the same) */
+} s_migrations[] = {
+        {NULL, NULL}, /* 1: s_schema, and the columns of s_added a database made before lacks */
         /* 2: the rule status history (the dashboard's strip) */
-        "CREATE TABLE IF NOT EXISTS rule_history(id %ID%, site TEXT, rule TEXT, ts BIGINT, "
-        "  at_us BIGINT, was TEXT, status TEXT);"
-        "CREATE INDEX IF NOT EXISTS rule_history_key ON rule_history(site, rule, id);",
+        {"CREATE TABLE IF NOT EXISTS rule_history(id %ID%, site TEXT, rule TEXT, ts BIGINT, "
+         "  at_us BIGINT, was TEXT, status TEXT);"
+         "CREATE INDEX IF NOT EXISTS rule_history_key ON rule_history(site, rule, id);",
+                NULL},
+        /* 3: two indexes ingest paid for at every flow event and nothing
+         * needs: events' UNIQUE(sensor, epoch, seq) (a stream's next number
+         * already keeps an event from being stored twice) and flow_ids'
+         * seen_us (identities are pruned by their own time now, along the
+         * key). SQLite cannot drop a table's constraint: the table is made
+         * again. */
+        {"CREATE TABLE events_v3(id %ID%, sensor TEXT, epoch TEXT, seq BIGINT, type TEXT, "
+         "  site TEXT, ts BIGINT, body TEXT, unknown BIGINT DEFAULT 0);"
+         "INSERT INTO events_v3(id, sensor, epoch, seq, type, site, ts, body, unknown) "
+         "  SELECT id, sensor, epoch, seq, type, site, ts, body, unknown FROM events;"
+         "DROP TABLE events;"
+         "ALTER TABLE events_v3 RENAME TO events;"
+         "CREATE INDEX events_type ON events(type, id);"
+         "DROP INDEX IF EXISTS flow_ids_seen;",
+                "ALTER TABLE events DROP CONSTRAINT IF EXISTS events_sensor_epoch_seq_key;"
+                "DROP INDEX IF EXISTS flow_ids_seen;"},
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof s_migrations / sizeof *s_migrations))
 
@@ -262,7 +282,9 @@ static bool s_migrate(store_t *self, char *err, size_t errlen)
         if (v == 0) {
             ok = s_version1(self);
         } else {
-            char *sql = s_schema_sql(self, s_migrations[v]);
+            const char *text = db_dialect(self->db) == DB_POSTGRESQL && s_migrations[v].pg
+                    ? s_migrations[v].pg : s_migrations[v].sql;
+            char *sql = s_schema_sql(self, text);
             ok = sql && s_exec(self, sql);
             free(sql);
         }
@@ -539,7 +561,7 @@ void store_event(store_t *self, const char *sensor, const char *epoch, uint64_t 
 {
     db_stmt_t *st = s_q(self, Q_EVENT,
             "INSERT INTO events(sensor, epoch, seq, type, site, ts, body, unknown) "
-            "VALUES(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+            "VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
     if (!st)
         return;
     store_bind(st, 1, sensor);
@@ -711,6 +733,14 @@ static bool s_id_seen(store_t *self, db_stmt_t *st)
     return seen;
 }
 
+/* A seen_us for flow_ids rows, never given before by this store: now, or
+ * a microsecond after the last one. */
+static uint64_t s_flow_mark(store_t *self, uint64_t now_us)
+{
+    self->flow_mark = now_us > self->flow_mark ? now_us : self->flow_mark + 1;
+    return self->flow_mark;
+}
+
 bool store_flow_seen(store_t *self, const char *site, uint64_t ts_us, uint64_t flow_id,
         uint64_t now_us)
 {
@@ -725,7 +755,7 @@ bool store_flow_seen(store_t *self, const char *site, uint64_t ts_us, uint64_t f
     store_bind(st, 1, site);
     db_bind_int64(st, 2, (int64_t)ts_us);
     db_bind_int64(st, 3, (int64_t)flow_id);
-    db_bind_int64(st, 4, (int64_t)now_us);
+    db_bind_int64(st, 4, (int64_t)s_flow_mark(self, now_us));
     return s_id_seen(self, st);
 }
 
@@ -1137,29 +1167,93 @@ void store_trim(store_t *self)
     s_exec(self, sql);
 }
 
+/* The next site of flow_ids after `after` ("" for the first), into site;
+ * false when there is none. A seek along the key, not a scan. */
+static bool s_next_flow_site(store_t *self, const char *after, char *site, size_t n)
+{
+    db_stmt_t *st = s_q(self, Q_FLOW_SITE_NEXT, "SELECT MIN(site) FROM flow_ids WHERE site > ?");
+    if (!st)
+        return false;
+    store_bind(st, 1, after);
+    const char *got = store_sqlstep(self, st) == DB_ROW ? db_col_text(st, 0) : NULL;
+    bool ok = got && strlen(got) < n;
+    if (ok)
+        memcpy(site, got, strlen(got) + 1);
+    db_reset(st);
+    return ok;
+}
+
+/* Sites pruning walks in flow_ids, at most (identities are kept for the
+ * inventory's sites only). */
+#define STORE_PRUNE_SITES 100000
+
+/* Flow identities (flows, one-way calls, ALG signs, missed calls) are
+ * pruned by their own time, the key's second part: per site, those more
+ * than the retention older than the site's newest (which a clock ahead of
+ * the collector's cannot put past a day from now), then, beyond max_ids,
+ * each site's oldest in proportion to its share. Every step is a range of
+ * the key: flow_ids has no other index for ingest to keep up. */
+static uint64_t s_flow_ids_prune(store_t *self, uint64_t now_us)
+{
+    char site[256] = "";
+    uint64_t pruned = 0;
+    for (int guard = 0; guard < STORE_PRUNE_SITES && s_next_flow_site(self, site, site, sizeof site);
+            guard++) {
+        db_stmt_t *st = s_q(self, Q_FLOW_PRUNE_AGE,
+                "DELETE FROM flow_ids WHERE site=?1 AND ts < LEAST((SELECT MAX(ts) FROM flow_ids "
+                "WHERE site=?1), ?2) - ?3");
+        if (!st)
+            return pruned;
+        store_bind(st, 1, site);
+        db_bind_int64(st, 2, (int64_t)(now_us + 86400ull * 1000000u));
+        db_bind_int64(st, 3, (int64_t)self->cfg.id_retention_us);
+        s_step(self, st);
+        pruned += (uint64_t)db_changes(self->db);
+    }
+    uint64_t rows = store_scalar(self, "SELECT COUNT(*) FROM flow_ids");
+    if (rows <= self->cfg.max_ids)
+        return pruned;
+    uint64_t over = rows - self->cfg.max_ids;
+    site[0] = '\0';
+    for (int guard = 0; guard < STORE_PRUNE_SITES && s_next_flow_site(self, site, site, sizeof site);
+            guard++) {
+        db_stmt_t *st = s_q(self, Q_FLOW_PRUNE_N,
+                "DELETE FROM flow_ids WHERE site=?1 AND ts <= (SELECT ts FROM flow_ids WHERE "
+                "site=?1 ORDER BY ts LIMIT 1 OFFSET ((SELECT COUNT(*) FROM flow_ids WHERE "
+                "site=?1) * ?2 + ?3 - 1) / ?3 - 1)");
+        if (!st)
+            return pruned;
+        store_bind(st, 1, site);
+        db_bind_int64(st, 2, (int64_t)over);
+        db_bind_int64(st, 3, (int64_t)rows);
+        s_step(self, st);
+        pruned += (uint64_t)db_changes(self->db);
+    }
+    return pruned;
+}
+
 void store_ids_prune(store_t *self, uint64_t now_us)
 {
-    static const char *const tables[] = {"flow_ids", "nat_ids"};
+    uint64_t n = s_flow_ids_prune(self, now_us);
+    if (n)
+        store_counter_add(self, "flow_ids_pruned", n);
+    /* NAT change identities (few: a REGISTER's) by when they were seen. */
     uint64_t before = now_us > self->cfg.id_retention_us ? now_us - self->cfg.id_retention_us : 0;
     char sql[256];
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE seen_us < %llu", tables[i],
-                (unsigned long long)before);
+    snprintf(sql, sizeof sql, "DELETE FROM nat_ids WHERE seen_us < %llu", (unsigned long long)before);
+    s_exec(self, sql);
+    n = (uint64_t)db_changes(self->db);
+    uint64_t rows = store_scalar(self, "SELECT COUNT(*) FROM nat_ids");
+    if (rows > self->cfg.max_ids) { /* the oldest make room */
+        snprintf(sql, sizeof sql,
+                "DELETE FROM nat_ids WHERE seen_us <= (SELECT seen_us FROM nat_ids "
+                "ORDER BY seen_us LIMIT 1 OFFSET %llu)",
+                (unsigned long long)(rows - self->cfg.max_ids - 1));
         s_exec(self, sql);
-        uint64_t n = (uint64_t)db_changes(self->db);
-        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s", tables[i]);
-        uint64_t rows = store_scalar(self, sql);
-        if (rows > self->cfg.max_ids) { /* the oldest make room */
-            snprintf(sql, sizeof sql,
-                    "DELETE FROM %s WHERE seen_us <= (SELECT seen_us FROM %s "
-                    "ORDER BY seen_us LIMIT 1 OFFSET %llu)", tables[i], tables[i],
-                    (unsigned long long)(rows - self->cfg.max_ids - 1));
-            s_exec(self, sql);
-            n += (uint64_t)db_changes(self->db);
-        }
-        if (n)
-            store_counter_add(self, i == 0 ? "flow_ids_pruned" : "nat_ids_pruned", n);
+        n += (uint64_t)db_changes(self->db);
     }
+    if (n)
+        store_counter_add(self, "nat_ids_pruned", n);
 }
 
 uint64_t store_count_events(store_t *self)
@@ -1214,7 +1308,6 @@ void store_events(store_t *self, const char *sensor, const char *epoch,
             w += snprintf(sql + w, sizeof sql - (size_t)w, "%s(?1, ?2, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d)",
                     r ? ", " : "", b, b + 1, b + 2, b + 3, b + 4, b + 5);
         }
-        snprintf(sql + w, sizeof sql - (size_t)w, " ON CONFLICT DO NOTHING");
         s_q(self, Q_EVENTS_N, sql);
     }
     db_stmt_t *st = self->q[Q_EVENTS_N];
@@ -1295,46 +1388,63 @@ void store_unexpected_group(store_t *self, const char *site, const char *dest, i
     s_step(self, st);
 }
 
+/* A chunk's rows that were not all new: which of them the statement with
+ * `mark` put in (the first of equal keys in the chunk; the rest were
+ * seen), looked up one by one. */
+static void s_flows_which(store_t *self, const store_flow_id_t *ids, size_t n, uint64_t mark,
+        bool *seen)
+{
+    db_stmt_t *st = s_q(self, Q_FLOW_ID_MARK,
+            "SELECT seen_us FROM flow_ids WHERE site=? AND ts=? AND flow_id=?");
+    for (size_t r = 0; st && r < n; r++) {
+        store_bind(st, 1, ids[r].site);
+        db_bind_int64(st, 2, (int64_t)ids[r].ts_us);
+        db_bind_int64(st, 3, (int64_t)ids[r].flow_id);
+        seen[r] = !(store_sqlstep(self, st) == DB_ROW && (uint64_t)db_col_int64(st, 0) == mark);
+        db_reset(st);
+        for (size_t e = 0; !seen[r] && e < r; e++)
+            seen[r] = ids[e].ts_us == ids[r].ts_us && ids[e].flow_id == ids[r].flow_id &&
+                      strcmp(ids[e].site, ids[r].site) == 0;
+    }
+}
+
 void store_flows_seen(store_t *self, const store_flow_id_t *ids, size_t n, uint64_t now_us,
         bool *seen)
 {
     size_t i = 0;
     if (n >= STORE_EVENTS_N && !self->q[Q_FLOW_IDS_N]) {
-        /* ?1 now, then three a row; RETURNING names the rows inserted */
+        /* ?1 the chunk's mark, then three a row */
         char sql[4096];
         int w = snprintf(sql, sizeof sql, "INSERT INTO flow_ids(site, ts, flow_id, seen_us) VALUES");
         for (int r = 0; r < STORE_EVENTS_N; r++)
             w += snprintf(sql + w, sizeof sql - (size_t)w, "%s(?%d, ?%d, ?%d, ?1)", r ? ", " : "",
                     2 + 3 * r, 3 + 3 * r, 4 + 3 * r);
-        snprintf(sql + w, sizeof sql - (size_t)w,
-                " ON CONFLICT(site, ts, flow_id) DO NOTHING RETURNING site, ts, flow_id");
+        snprintf(sql + w, sizeof sql - (size_t)w, " ON CONFLICT(site, ts, flow_id) DO NOTHING");
         s_q(self, Q_FLOW_IDS_N, sql);
     }
     db_stmt_t *st = self->q[Q_FLOW_IDS_N];
     for (; st && i + STORE_EVENTS_N <= n; i += STORE_EVENTS_N) {
+        /* seen_us, when first counted, is also the chunk's mark: unique to
+         * this statement (one microsecond after the last one's at least),
+         * it tells the rows it put in when some were there already.
+         * RETURNING would name them, at a fifth of ingest's work (SQLite
+         * writes them to a table of its own first). */
+        uint64_t mark = s_flow_mark(self, now_us);
         db_reset(st);
-        db_bind_int64(st, 1, (int64_t)now_us);
+        db_bind_int64(st, 1, (int64_t)mark);
         for (int r = 0; r < STORE_EVENTS_N; r++) {
             const store_flow_id_t *f = &ids[i + (size_t)r];
             db_bind_text_ref(st, 2 + 3 * r, f->site, -1);
             db_bind_int64(st, 3 + 3 * r, (int64_t)f->ts_us);
             db_bind_int64(st, 4 + 3 * r, (int64_t)f->flow_id);
-            seen[i + (size_t)r] = true;
         }
-        /* Each row returned was new: the first of the chunk with its key. */
-        while (store_sqlstep(self, st) == DB_ROW) {
-            const char *site = db_col_text(st, 0);
-            uint64_t ts = (uint64_t)db_col_int64(st, 1);
-            uint64_t id = (uint64_t)db_col_int64(st, 2);
-            for (size_t r = i; r < i + STORE_EVENTS_N; r++)
-                if (ids[r].ts_us == ts && ids[r].flow_id == id && site &&
-                        strcmp(ids[r].site, site) == 0) {
-                    seen[r] = false;
-                    break;
-                }
-        }
-        db_reset(st);
+        int rc = store_sqlstep(self, st);
+        bool all_new = rc == DB_DONE && db_changes(self->db) == STORE_EVENTS_N;
         db_reset(st); /* nothing borrowed stays bound */
+        for (size_t r = i; r < i + STORE_EVENTS_N; r++)
+            seen[r] = !all_new;
+        if (rc == DB_DONE && !all_new)
+            s_flows_which(self, ids + i, STORE_EVENTS_N, mark, seen + i);
     }
     for (; i < n; i++)
         seen[i] = store_flow_seen(self, ids[i].site, ids[i].ts_us, ids[i].flow_id, now_us);

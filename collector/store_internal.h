@@ -15,7 +15,8 @@ enum {
     Q_GROUPS, Q_VIOL, Q_NAT_INS, Q_NAT_RUN, Q_NAT_NOW, Q_SUMMARY,
     Q_SITE_GET, Q_SITE_SET, Q_ALERT_INS, Q_ALERT_MARK, Q_COUNTER, Q_FLOW_ID,
     Q_SUMMARY_VTG, Q_SUMMARY_SIP, Q_UNKNOWN_GET, Q_UNKNOWN_UPS, Q_NAT_KNOWN, Q_NAT_IDRUN, Q_NAT_RUNID,
-    Q_EVENTS_N, Q_UNEXP_UPD_N, Q_UNEXP_INS_N, Q_GROUPS_DROP_N, Q_FLOW_IDS_N, Q_RULE_GET_ROW, Q_RULE_UPS_N, Q_HIST_INS, Q_HIST_TRIM, Q_COUNT,
+    Q_EVENTS_N, Q_UNEXP_UPD_N, Q_UNEXP_INS_N, Q_GROUPS_DROP_N, Q_FLOW_IDS_N, Q_RULE_GET_ROW, Q_RULE_UPS_N, Q_HIST_INS, Q_HIST_TRIM,
+    Q_FLOW_SITE_NEXT, Q_FLOW_PRUNE_AGE, Q_FLOW_PRUNE_N, Q_FLOW_ID_MARK, Q_COUNT,
 };
 
 struct store {
@@ -26,6 +27,7 @@ struct store {
      * such a transaction is never committed, so what is acknowledged is
      * whole (docs/collector.md, "Durable"). */
     bool in_tx;             /* between store_begin and commit/rollback */
+    uint64_t flow_mark;     /* the last seen_us given to flow_ids rows (store_flows_seen) */
     int werr;
     char werr_msg[200];
     bool failed;            /* the last transaction was refused (werr_msg says why) */

@@ -15,6 +15,7 @@
 # collector itself: the sensor spools every event with no collector up,
 # then a collector drains that backlog (the sensor's next run sends it).
 #   MODE=load tests/bench/collector.sh ...   only the runs under load
+#   MODE=backlog tests/bench/collector.sh ...   only the runs from a spool
 set -euo pipefail
 B=$(realpath "$1")
 N=${2:-200000}
@@ -97,17 +98,19 @@ backlog() { # name, collector options..., -- sensor options...: a spooled backlo
         "$(grep -o '[0-9]* events stored this run ([0-9]* events/s while busy)' "$W/c.log")"
 }
 echo "collector ingest, $N flow events (one message = up to 512 events):"
-if [ "${MODE:-}" != load ]; then
+if [ "${MODE:-}" = "" ]; then
 run "CURVE, fsync each commit" --key "$W/keys/collector.key" --allow "$W/allow" -- \
     --collector-key "$W/keys/collector.pub" --key "$W/keys/bench.key"
 run "CURVE, --sync normal" --key "$W/keys/collector.key" --allow "$W/allow" --sync normal -- \
     --collector-key "$W/keys/collector.pub" --key "$W/keys/bench.key"
 run "plain, --sync normal" --plain --sync normal -- --plain
 fi
+if [ "${MODE:-}" != backlog ]; then
 LOAD=stop run "CURVE, stopped ${STOP:-3} s of $((${STOP:-3} + 1))" --key "$W/keys/collector.key" --allow "$W/allow" -- \
     --collector-key "$W/keys/collector.pub" --key "$W/keys/bench.key"
 LOAD=disk run "CURVE, fsync, busy disk" --key "$W/keys/collector.key" --allow "$W/allow" -- \
     --collector-key "$W/keys/collector.pub" --key "$W/keys/bench.key"
+fi
 [ "${MODE:-}" = load ] && exit 0
 backlog "plain, fsync, from a spool" --plain -- --plain
 backlog "CURVE, fsync, from a spool" --key "$W/keys/collector.key" --allow "$W/allow" -- \

@@ -179,6 +179,31 @@ static int s_migrations(void)
     store_close(&st);
     CHECK_EQ(s_raw_scalar(path, "SELECT version FROM schema_version"), v);
     CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM rule_history"), 0);
+    /* version 2's events (UNIQUE(sensor, epoch, seq)) and flow_ids_seen,
+     * with rows: version 3 keeps the rows and their ids, without either */
+    CHECK(s_raw(path, "DROP TABLE events;"
+            "CREATE TABLE events(id INTEGER PRIMARY KEY, sensor TEXT, epoch TEXT, seq BIGINT, "
+            "  type TEXT, site TEXT, ts BIGINT, body TEXT, unknown BIGINT DEFAULT 0, "
+            "  UNIQUE(sensor, epoch, seq));"
+            "CREATE INDEX events_type ON events(type, id);"
+            "INSERT INTO events(id, sensor, epoch, seq, type, body) VALUES(5, 's', 'e', 1, 'flow', 'a'),"
+            "  (6, 's', 'e', 2, 'stats', 'b'), (9, 's', 'e', 3, 'flow', 'c');"
+            "CREATE INDEX flow_ids_seen ON flow_ids(seen_us);"
+            "UPDATE schema_version SET version=2") == 0);
+    CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM pragma_index_list('events') WHERE \"unique\""), 1);
+    st = store_open(path, &cfg, false, err, sizeof err);
+    CHECK(st != NULL);
+    CHECK(store_begin(st) == 0);
+    store_event(st, "s", "e", 4, "flow", "x", false, 1, "d", 1);
+    CHECK(store_commit(st) == 0);
+    store_close(&st);
+    CHECK_EQ(s_raw_scalar(path, "SELECT version FROM schema_version"), v);
+    CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM pragma_index_list('events') WHERE \"unique\""), 0);
+    CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM sqlite_master WHERE name='flow_ids_seen'"), 0);
+    CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM sqlite_master WHERE name='events_type'"), 1);
+    CHECK_EQ(s_raw_scalar(path, "SELECT group_concat(id) = '5,6,9,10' FROM (SELECT id FROM events "
+            "ORDER BY id)"), 1);
+    CHECK_EQ(s_raw_scalar(path, "SELECT body FROM events WHERE id=9 AND seq=3") != -1, 1);
     /* a newer collector's database */
     CHECK(s_raw(path, "UPDATE schema_version SET version=999") == 0);
     st = store_open(path, &cfg, false, err, sizeof err);
@@ -221,11 +246,104 @@ static int s_trim(void)
     return 0;
 }
 
+/* store_flows_seen: a chunk of new identities at once; one with some
+ * known already and one repeated within it, each told apart. */
+static int s_flow_ids(void)
+{
+    char path[] = "/tmp/pinhole-unit-fids-XXXXXX";
+    CHECK(unit_db_name(path) == 0);
+    store_cfg_t cfg;
+    store_cfg_defaults(&cfg);
+    cfg.sync_full = false;
+    char err[512];
+    store_t *st = store_open(path, &cfg, false, err, sizeof err);
+    CHECK(st != NULL);
+    enum { N = STORE_EVENTS_N * 2 + 5 };
+    store_flow_id_t ids[N];
+    bool seen[N];
+    for (size_t i = 0; i < N; i++)
+        ids[i] = (store_flow_id_t){.site = "a", .ts_us = 1000 + i, .flow_id = 7 * i};
+    CHECK(store_begin(st) == 0);
+    store_flows_seen(st, ids, N, 50, seen);
+    for (size_t i = 0; i < N; i++)
+        CHECK(!seen[i]);
+    /* again, with every third one new and the first chunk's tenth equal
+     * to its ninth (new: the ninth only); same clock, so the marks differ
+     * by their counter alone */
+    for (size_t i = 0; i < N; i++)
+        if (i % 3 == 0)
+            ids[i] = (store_flow_id_t){.site = "b", .ts_us = 1000 + i, .flow_id = 7 * i};
+    ids[10] = ids[9];
+    store_flows_seen(st, ids, N, 50, seen);
+    for (size_t i = 0; i < N; i++)
+        CHECK(seen[i] == (i % 3 != 0 || i == 10));
+    store_flows_seen(st, ids, N, 50, seen);
+    for (size_t i = 0; i < N; i++)
+        CHECK(seen[i]);
+    CHECK(store_commit(st) == 0);
+    store_close(&st);
+    CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM flow_ids"), N + N / 3 + 1 - 1);
+    unit_db_remove(path);
+    return 0;
+}
+
+/* Flow identities are pruned by their own time, per site: older than the
+ * retention before the site's newest (no further ahead than a day past
+ * now), then beyond max_ids the oldest of each site by its share. */
+static int s_flow_prune(void)
+{
+    char path[] = "/tmp/pinhole-unit-fprune-XXXXXX";
+    CHECK(unit_db_name(path) == 0);
+    const uint64_t now = 1800000000ull * 1000000u, hour = 3600ull * 1000000u, day = 24 * hour;
+    store_cfg_t cfg;
+    store_cfg_defaults(&cfg);
+    cfg.sync_full = false;
+    cfg.id_retention_us = 2 * day;
+    char err[512];
+    store_t *st = store_open(path, &cfg, false, err, sizeof err);
+    CHECK(st != NULL);
+    /* a: a capture of long ago, a flow an hour for 99 hours; b: the last
+     * 50 s, and one flow a week ahead (a sensor's clock that jumped) */
+    CHECK(store_begin(st) == 0);
+    for (uint64_t k = 0; k < 100; k++)
+        CHECK(!store_flow_seen(st, "a", k * hour, k, now));
+    for (uint64_t k = 1; k <= 50; k++)
+        CHECK(!store_flow_seen(st, "b", now - k * 1000000u, k, now));
+    CHECK(!store_flow_seen(st, "b", now + 7 * day, 1, now));
+    store_ids_prune(st, now);
+    CHECK(store_commit(st) == 0);
+    store_close(&st);
+    /* a: two days before its own newest (hour 99) are kept, from hour 51;
+     * b: all (its newest is taken as a day past now at most) */
+    CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM flow_ids WHERE site='a'"), 49);
+    CHECK_EQ(s_raw_scalar(path, "SELECT MIN(ts) FROM flow_ids WHERE site='a'"), 51 * hour);
+    CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM flow_ids WHERE site='b'"), 51);
+    CHECK_EQ(s_raw_scalar(path, "SELECT value FROM counters WHERE name='flow_ids_pruned'"), 51);
+    /* at most 40: 60 too many of 100, each site's oldest by its share
+     * (a: 30 of 49, b: 31 of 51; rounded up) */
+    cfg.max_ids = 40;
+    st = store_open(path, &cfg, false, err, sizeof err);
+    CHECK(st != NULL);
+    CHECK(store_begin(st) == 0);
+    store_ids_prune(st, now);
+    CHECK(store_commit(st) == 0);
+    store_close(&st);
+    CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM flow_ids WHERE site='a'"), 19);
+    CHECK_EQ(s_raw_scalar(path, "SELECT MIN(ts) FROM flow_ids WHERE site='a'"), 81 * hour);
+    CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM flow_ids WHERE site='b'"), 20);
+    CHECK_EQ(s_raw_scalar(path, "SELECT MAX(ts) FROM flow_ids WHERE site='b'"), now + 7 * day);
+    CHECK_EQ(s_raw_scalar(path, "SELECT value FROM counters WHERE name='flow_ids_pruned'"), 51 + 61);
+    unit_db_remove(path);
+    return 0;
+}
+
 int test_db(void)
 {
     RUN(s_sqlite);
     RUN(s_migrations);
     RUN(s_trim);
+    RUN(s_flow_ids);
+    RUN(s_flow_prune);
     RUN(s_translate);
     RUN(s_display);
     return 0;
