@@ -218,16 +218,32 @@ db_t *db_sqlite_open(const char *path, const db_cfg_t *cfg, char *err, size_t er
     sqlite3_create_function(self->db, "least", -1, fl, NULL, s_least, NULL, NULL);
     if (!cfg->readonly) {
         char pragmas[200];
-        int n = snprintf(pragmas, sizeof pragmas,
+        /* 16 KiB pages (a new file's; a file made before keeps its own):
+         * a quarter of the log's frames and of the kernel's work writing
+         * them (most of ingest's time in the kernel), B-trees a level
+         * lower, for a few small rows rewritten in a larger page. */
+        snprintf(pragmas, sizeof pragmas,
+                "PRAGMA page_size=16384; "
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=OFF;",
                 cfg->sync_full ? "FULL" : "NORMAL");
-        /* A size bound: past it writes fail as on a full disk (and are not
-         * acknowledged, see store_commit). */
-        if (cfg->max_bytes)
-            snprintf(pragmas + n, sizeof pragmas - (size_t)n, "PRAGMA max_page_count=%llu;",
-                    (unsigned long long)(cfg->max_bytes / 4096 + 1));
         if (s_exec(&self->base, pragmas) != 0) {
             snprintf(err, errlen, "%s: cannot set up the database: %s", path, sqlite3_errmsg(self->db));
+            s_close(&self->base);
+            return NULL;
+        }
+        /* A size bound: past it writes fail as on a full disk (and are not
+         * acknowledged, see store_commit). In the file's own pages. */
+        sqlite3_stmt *ps = NULL;
+        int64_t page = 4096;
+        if (sqlite3_prepare_v2(self->db, "PRAGMA page_size", -1, &ps, NULL) == SQLITE_OK &&
+                sqlite3_step(ps) == SQLITE_ROW && sqlite3_column_int64(ps, 0) > 0)
+            page = sqlite3_column_int64(ps, 0);
+        sqlite3_finalize(ps);
+        char bound[80];
+        snprintf(bound, sizeof bound, "PRAGMA max_page_count=%llu;",
+                (unsigned long long)(cfg->max_bytes / (uint64_t)page + 1));
+        if (cfg->max_bytes && s_exec(&self->base, bound) != 0) {
+            snprintf(err, errlen, "%s: cannot bound the database: %s", path, sqlite3_errmsg(self->db));
             s_close(&self->base);
             return NULL;
         }
