@@ -27,6 +27,7 @@ struct batch {
     char (*errs)[BATCH_ERRLEN]; /* as many as lines, made at the first refusal */
     size_t errcap;
     block_t *blocks, *cur;
+    batch_status_t status;
 };
 
 batch_t *batch_new(void)
@@ -123,50 +124,59 @@ static void s_line(const char *line, size_t len, uint64_t index, void *arg)
     batch_line_t *l = &self->lines[index];
     char err[BATCH_ERRLEN];
     *l = (batch_line_t){.line = line, .len = len};
+    if (self->status != BATCH_READ)
+        return;
     int rc = event_parse(self->parser, line, len, &l->ev, err, sizeof err);
     if (rc == 0 && l->ev.slow && str_utf8_valid_len(line, len) != len) {
         /* Only json-c lets bytes that are not UTF-8 through (simdjson checks
          * them): a SIP header or SNI copied raw by the sensor, a string cut
          * mid-character. Each becomes U+FFFD, on both backends (PostgreSQL
          * refuses such text, and the batch would never be acknowledged). */
-        size_t flen;
+        size_t flen = 0;
         char *fixed = str_utf8_fix(line, len, &flen);
         const char *kept = fixed ? s_copy(self, fixed, flen) : NULL;
         free(fixed);
-        rc = kept ? event_parse(self->parser, kept, flen, &l->ev, err, sizeof err) : -1;
-        if (!kept)
-            snprintf(err, sizeof err, "out of memory");
+        if (!kept) {
+            self->status = BATCH_NOMEM;
+            return;
+        }
+        rc = event_parse(self->parser, kept, flen, &l->ev, err, sizeof err);
         l->line = kept;
         l->len = flen;
         l->fixed = rc == 0;
     }
-    if (rc == 0 && s_keep(self, &l->ev) != 0) {
-        snprintf(err, sizeof err, "out of memory");
-        rc = -1;
-    }
-    if (rc != 0)
+    if (rc == 0 && s_keep(self, &l->ev) != 0)
+        self->status = BATCH_NOMEM;
+    else if (rc != 0)
         s_refuse(self, index, err);
 }
 
-int batch_parse(batch_t *self, const char *body, size_t len, uint64_t count)
+batch_status_t batch_parse(batch_t *self, const char *body, size_t len, uint64_t count)
 {
     self->n = 0;
+    self->status = BATCH_READ;
     self->cur = self->blocks;
     if (self->cur)
         self->cur->used = 0;
     if (count > EVSCHEMA_MAX_BATCH)
-        return -1;
+        return self->status = BATCH_MALFORMED;
     if (count > self->cap) {
         batch_line_t *grown = realloc(self->lines, count * sizeof *grown);
         if (!grown)
-            return -1;
+            return self->status = BATCH_NOMEM;
         self->lines = grown;
         self->cap = count;
     }
     if (evschema_body_split(body, len, count, s_line, self) != 0)
-        return -1;
-    self->n = count;
-    return 0;
+        return self->status = BATCH_MALFORMED;
+    if (self->status == BATCH_READ)
+        self->n = count;
+    return self->status;
+}
+
+batch_status_t batch_status(const batch_t *self)
+{
+    return self->status;
 }
 
 const batch_line_t *batch_lines(const batch_t *self, size_t *n)

@@ -6,7 +6,9 @@
  *
  * A batch reads nothing but its body: it holds its own parser, the events'
  * strings (copied out of the parser) and the lines made UTF-8. What it
- * read stays valid until its next batch_parse. */
+ * read stays valid until its next batch_parse. Its memory follows the
+ * largest message it read (a line's entry holds a whole event_t, about
+ * 1 KiB: 4 MiB for EVSCHEMA_MAX_BATCH lines) and is kept for the next. */
 #ifndef PINHOLE_BATCH_H
 #define PINHOLE_BATCH_H
 
@@ -30,11 +32,20 @@ typedef struct batch batch_t;
 batch_t *batch_new(void);
 void batch_destroy(batch_t **self_p);
 
+/* What batch_parse made of a body. */
+typedef enum {
+    BATCH_READ = 0,      /* every line read or refused on its own merits */
+    BATCH_MALFORMED = -1, /* not count lines: nothing read */
+    BATCH_NOMEM = -2,    /* memory ran out: nothing to store (not to be acknowledged) */
+} batch_status_t;
+
 /* Reads body (len bytes, exactly count lines; it must outlive what is
- * read). Returns 0 (a line memory ran out for is refused, and says so),
- * or -1 if the body does not hold count lines or the lines' table could
- * not be made: nothing read. */
-int batch_parse(batch_t *self, const char *body, size_t len, uint64_t count);
+ * read). Returns its status, which batch_status gives again. A line
+ * refused is one that is not an event; memory running out refuses the
+ * whole batch (BATCH_NOMEM), never a line: a line dropped for that would
+ * be acknowledged, and lost. */
+batch_status_t batch_parse(batch_t *self, const char *body, size_t len, uint64_t count);
+batch_status_t batch_status(const batch_t *self);
 
 /* The lines read by the last batch_parse (count of them, or 0). */
 const batch_line_t *batch_lines(const batch_t *self, size_t *n);

@@ -33,7 +33,6 @@ typedef enum { DB_SQLITE, DB_POSTGRESQL } db_dialect_t;
 typedef struct {
     bool readonly;         /* a reader's connection (the HTTP threads) */
     bool sync_full;        /* SQLite: fsync at every commit */
-    uint64_t max_bytes;    /* SQLite: the file's size bound (0: none) */
 } db_cfg_t;
 
 /* True for a PostgreSQL target: postgresql://... or postgres://... */
@@ -47,6 +46,10 @@ void db_target_display(const char *target, char *out, size_t n);
 db_t *db_open(const char *target, const db_cfg_t *cfg, char *err, size_t errlen);
 void db_close(db_t **self_p);
 db_dialect_t db_dialect(const db_t *self);
+/* SQLite: bounds the file at max_bytes (in its own pages): past it writes
+ * fail as on a full disk, and are not acknowledged (store_commit). 0: no
+ * bound. PostgreSQL: nothing (its server bounds itself). 0, or -1. */
+int db_limit_bytes(db_t *self, uint64_t max_bytes);
 
 /* Runs one or more statements without parameters: 0, or -1 (db_errmsg). */
 int db_exec(db_t *self, const char *sql);

@@ -231,22 +231,6 @@ db_t *db_sqlite_open(const char *path, const db_cfg_t *cfg, char *err, size_t er
             s_close(&self->base);
             return NULL;
         }
-        /* A size bound: past it writes fail as on a full disk (and are not
-         * acknowledged, see store_commit). In the file's own pages. */
-        sqlite3_stmt *ps = NULL;
-        int64_t page = 4096;
-        if (sqlite3_prepare_v2(self->db, "PRAGMA page_size", -1, &ps, NULL) == SQLITE_OK &&
-                sqlite3_step(ps) == SQLITE_ROW && sqlite3_column_int64(ps, 0) > 0)
-            page = sqlite3_column_int64(ps, 0);
-        sqlite3_finalize(ps);
-        char bound[80];
-        snprintf(bound, sizeof bound, "PRAGMA max_page_count=%llu;",
-                (unsigned long long)(cfg->max_bytes / (uint64_t)page + 1));
-        if (cfg->max_bytes && s_exec(&self->base, bound) != 0) {
-            snprintf(err, errlen, "%s: cannot bound the database: %s", path, sqlite3_errmsg(self->db));
-            s_close(&self->base);
-            return NULL;
-        }
     }
     return &self->base;
 }

@@ -147,6 +147,11 @@ void ingest_parsed(ingest_t *c, const evschema_header_t *h, const batch_t *b, ui
 {
     memset(out, 0, sizeof *out);
     s_kept_free(c); /* the last message's: stored or refused by now */
+    if (batch_status(b) == BATCH_NOMEM) {
+        log_warn("sensor %s: out of memory reading %llu events: not acknowledged (sent again)",
+                h->sensor, (unsigned long long)h->count);
+        return;
+    }
     if (store_begin(c->db) != 0) {
         s_store_failed(c, now);
         return; /* no ack: the sensor sends it again */
@@ -178,9 +183,8 @@ void ingest_parsed(ingest_t *c, const evschema_header_t *h, const batch_t *b, ui
         resend = true;
     } else if (h->first + h->count > next) {
         uint64_t skip = next - h->first, fixed = 0;
-        size_t nlines;
         d.duplicates = skip;
-        if (batch_lines(b, &nlines), nlines != h->count) {
+        if (batch_status(b) != BATCH_READ) {
             store_rollback(c->db);
             aggregate_discard(c->agg);
             if (store_begin(c->db) == 0) {
@@ -219,6 +223,7 @@ void ingest_parsed(ingest_t *c, const evschema_header_t *h, const batch_t *b, ui
 
 void ingest_heartbeat(ingest_t *c, const evschema_header_t *h, uint64_t now)
 {
+    s_kept_free(c); /* the last message's: stored or refused by now */
     if (store_begin(c->db) != 0)
         return;
     if (!store_sensor_known(c->db, h->sensor)) {

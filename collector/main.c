@@ -420,7 +420,9 @@ static int s_loop(collector_t *c)
             parse_ahead_release(c->ahead, b);
             if (rc < 0)
                 s_refused(c, reason);
-            else if (c->npending)
+            /* Nothing new to read ahead (a refused message is not: a
+             * stream of them must not hold back what came before). */
+            if (c->npending)
                 s_store_oldest(c);
         }
         uint64_t now = s_now_us();

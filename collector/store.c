@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "compliance.h"
 #include "log.h"
@@ -97,22 +100,25 @@ static const char s_schema[] =
  * has shipped. Version 1 is s_schema. */
 static const struct {
     const char *sql;
-    const char *pg; /* PostgreSQL's, where its words differ (NULL: the same) */
+    const char *pg;   /* PostgreSQL's, where its words differ (NULL: the same) */
+    const char *note; /* said before it runs (NULL: nothing) */
 } s_migrations[] = {
-        {NULL, NULL}, /* 1: s_schema, and the columns of s_added a database made before lacks */
+        {NULL, NULL, NULL}, /* 1: s_schema, and the columns of s_added a database made before lacks */
         /* 2: the rule status history (the dashboard's strip) */
         {"CREATE TABLE IF NOT EXISTS rule_history(id %ID%, site TEXT, rule TEXT, ts BIGINT, "
          "  at_us BIGINT, was TEXT, status TEXT);"
          "CREATE INDEX IF NOT EXISTS rule_history_key ON rule_history(site, rule, id);",
-                NULL},
+                NULL, NULL},
         /* 3: index entries ingest paid for at every flow event and nothing
          * needs: events' UNIQUE(sensor, epoch, seq) (a stream's next number
          * already keeps an event from being stored twice), flow_ids'
          * seen_us (identities are pruned by their own time now, along the
-         * key), and flows in events_type (most events are flows: a page of
-         * them is read along the ids; store_read.c names the index's
-         * condition for the other types). SQLite cannot drop a table's
-         * constraint: the table is made again. */
+         * key; the column becomes the mark of the statement that put the
+         * row in, store_flows_seen), and flows in events_type (most events
+         * are flows: a page of them is read along the ids; store_read.c
+         * names the index's condition for the other types). SQLite cannot
+         * drop a table's constraint: the table is made again (s_migrate
+         * lifts a --max-db-bytes bound for that while). */
         {"CREATE TABLE events_v3(id %ID%, sensor TEXT, epoch TEXT, seq BIGINT, type TEXT, "
          "  site TEXT, ts BIGINT, body TEXT, unknown BIGINT DEFAULT 0);"
          "INSERT INTO events_v3(id, sensor, epoch, seq, type, site, ts, body, unknown) "
@@ -120,11 +126,15 @@ static const struct {
          "DROP TABLE events;"
          "ALTER TABLE events_v3 RENAME TO events;"
          "CREATE INDEX events_type ON events(type, id) WHERE type <> 'flow';"
-         "DROP INDEX IF EXISTS flow_ids_seen;",
+         "DROP INDEX IF EXISTS flow_ids_seen;"
+         "ALTER TABLE flow_ids RENAME COLUMN seen_us TO mark;",
                 "ALTER TABLE events DROP CONSTRAINT IF EXISTS events_sensor_epoch_seq_key;"
                 "DROP INDEX events_type;"
                 "CREATE INDEX events_type ON events(type, id) WHERE type <> 'flow';"
-                "DROP INDEX IF EXISTS flow_ids_seen;"},
+                "DROP INDEX IF EXISTS flow_ids_seen;"
+                "ALTER TABLE flow_ids RENAME COLUMN seen_us TO mark;",
+                "version 3 rebuilds the events index (SQLite: copies the events table once, "
+                "about a second per 100,000 events, needing as much disk again)"},
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof s_migrations / sizeof *s_migrations))
 
@@ -286,6 +296,8 @@ static bool s_migrate(store_t *self, char *err, size_t errlen)
         if (v == 0) {
             ok = s_version1(self);
         } else {
+            if (s_migrations[v].note)
+                log_notice("store: %s", s_migrations[v].note);
             const char *text = db_dialect(self->db) == DB_POSTGRESQL && s_migrations[v].pg
                     ? s_migrations[v].pg : s_migrations[v].sql;
             char *sql = s_schema_sql(self, text);
@@ -312,14 +324,22 @@ store_t *store_open(const char *target, const store_cfg_t *cfg, bool readonly, c
     if (!self)
         return NULL;
     self->cfg = *cfg;
-    db_cfg_t dc = {.readonly = readonly, .sync_full = cfg->sync_full, .max_bytes = cfg->max_db_bytes};
+    db_cfg_t dc = {.readonly = readonly, .sync_full = cfg->sync_full};
     self->db = db_open(target, &dc, err, errlen);
     if (!self->db) {
         free(self);
         return NULL;
     }
-    char why[400];
-    if (!readonly && !s_migrate(self, why, sizeof why)) {
+    /* The size bound after the migrations: one may copy a table once
+     * (schema 3 on SQLite), and a collector that cannot start stores
+     * nothing at all. */
+    char why[400] = "";
+    bool ok = readonly || s_migrate(self, why, sizeof why);
+    if (ok && !readonly && db_limit_bytes(self->db, cfg->max_db_bytes) != 0) {
+        snprintf(why, sizeof why, "cannot bound the database: %s", db_errmsg(self->db));
+        ok = false;
+    }
+    if (!ok) {
         snprintf(err, errlen, "%s: %s", db_target_is_pg(target) ? "PostgreSQL" : target, why);
         store_close(&self);
         return NULL;
@@ -565,7 +585,7 @@ void store_event(store_t *self, const char *sensor, const char *epoch, uint64_t 
 {
     db_stmt_t *st = s_q(self, Q_EVENT,
             "INSERT INTO events(sensor, epoch, seq, type, site, ts, body, unknown) "
-            "VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+            "VALUES(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
     if (!st)
         return;
     store_bind(st, 1, sensor);
@@ -737,12 +757,20 @@ static bool s_id_seen(store_t *self, db_stmt_t *st)
     return seen;
 }
 
-/* A seen_us for flow_ids rows, never given before by this store: now, or
- * a microsecond after the last one. */
-static uint64_t s_flow_mark(store_t *self, uint64_t now_us)
+/* The mark of a statement putting flow_ids rows in (its column `mark`),
+ * never given by another statement: 2^62, a prefix drawn at random when the
+ * store opened (30 bits: another process's, another run's, is another),
+ * and a counter. Above every microsecond time the column held before
+ * schema 3 (seen_us). */
+static uint64_t s_flow_mark(store_t *self)
 {
-    self->flow_mark = now_us > self->flow_mark ? now_us : self->flow_mark + 1;
-    return self->flow_mark;
+    if (!self->flow_mark) {
+        uint32_t r = 0;
+        if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+            r = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+        self->flow_mark = (1ull << 62) | ((uint64_t)(r & 0x3fffffffu) << 32);
+    }
+    return ++self->flow_mark;
 }
 
 bool store_flow_seen(store_t *self, const char *site, uint64_t ts_us, uint64_t flow_id,
@@ -752,14 +780,15 @@ bool store_flow_seen(store_t *self, const char *site, uint64_t ts_us, uint64_t f
      * come roughly in time order, so they go in at the end of the tree
      * rather than all over it (the insert costs a page, not one each). */
     db_stmt_t *st = s_q(self, Q_FLOW_ID,
-            "INSERT INTO flow_ids(site, ts, flow_id, seen_us) VALUES(?, ?, ?, ?) "
+            "INSERT INTO flow_ids(site, ts, flow_id, mark) VALUES(?, ?, ?, ?) "
             "ON CONFLICT(site, ts, flow_id) DO NOTHING");
     if (!st)
         return false;
     store_bind(st, 1, site);
     db_bind_int64(st, 2, (int64_t)ts_us);
     db_bind_int64(st, 3, (int64_t)flow_id);
-    db_bind_int64(st, 4, (int64_t)s_flow_mark(self, now_us));
+    (void)now_us;
+    db_bind_int64(st, 4, (int64_t)s_flow_mark(self));
     return s_id_seen(self, st);
 }
 
@@ -1171,20 +1200,18 @@ void store_trim(store_t *self)
     s_exec(self, sql);
 }
 
-/* The next site of flow_ids after `after` ("" for the first), into site;
- * false when there is none. A seek along the key, not a scan. */
-static bool s_next_flow_site(store_t *self, const char *after, char *site, size_t n)
+/* The next site of flow_ids after `after` ("" for the first), a copy the
+ * caller frees; NULL when there is none. A seek along the key, not a scan. */
+static char *s_next_flow_site(store_t *self, const char *after)
 {
     db_stmt_t *st = s_q(self, Q_FLOW_SITE_NEXT, "SELECT MIN(site) FROM flow_ids WHERE site > ?");
     if (!st)
-        return false;
+        return NULL;
     store_bind(st, 1, after);
     const char *got = store_sqlstep(self, st) == DB_ROW ? db_col_text(st, 0) : NULL;
-    bool ok = got && strlen(got) < n;
-    if (ok)
-        memcpy(site, got, strlen(got) + 1);
+    char *site = got ? strdup(got) : NULL;
     db_reset(st);
-    return ok;
+    return site;
 }
 
 /* Sites pruning walks in flow_ids, at most (identities are kept for the
@@ -1199,40 +1226,50 @@ static bool s_next_flow_site(store_t *self, const char *after, char *site, size_
  * the key: flow_ids has no other index for ingest to keep up. */
 static uint64_t s_flow_ids_prune(store_t *self, uint64_t now_us)
 {
-    char site[256] = "";
     uint64_t pruned = 0;
-    for (int guard = 0; guard < STORE_PRUNE_SITES && s_next_flow_site(self, site, site, sizeof site);
-            guard++) {
+    char *site = strdup("");
+    for (int guard = 0; site && guard < STORE_PRUNE_SITES; guard++) {
+        char *next = s_next_flow_site(self, site);
+        free(site);
+        if (!(site = next))
+            break;
         db_stmt_t *st = s_q(self, Q_FLOW_PRUNE_AGE,
                 "DELETE FROM flow_ids WHERE site=?1 AND ts < LEAST((SELECT MAX(ts) FROM flow_ids "
                 "WHERE site=?1), ?2) - ?3");
         if (!st)
-            return pruned;
+            break;
         store_bind(st, 1, site);
         db_bind_int64(st, 2, (int64_t)(now_us + 86400ull * 1000000u));
         db_bind_int64(st, 3, (int64_t)self->cfg.id_retention_us);
         s_step(self, st);
         pruned += (uint64_t)db_changes(self->db);
     }
+    free(site);
     uint64_t rows = store_scalar(self, "SELECT COUNT(*) FROM flow_ids");
     if (rows <= self->cfg.max_ids)
         return pruned;
+    /* Each site's oldest k, k its share of the excess rounded up: the
+     * identities up to the k-th's time go (ties with it too: a few more). */
     uint64_t over = rows - self->cfg.max_ids;
-    site[0] = '\0';
-    for (int guard = 0; guard < STORE_PRUNE_SITES && s_next_flow_site(self, site, site, sizeof site);
-            guard++) {
+    site = strdup("");
+    for (int guard = 0; site && guard < STORE_PRUNE_SITES; guard++) {
+        char *next = s_next_flow_site(self, site);
+        free(site);
+        if (!(site = next))
+            break;
         db_stmt_t *st = s_q(self, Q_FLOW_PRUNE_N,
                 "DELETE FROM flow_ids WHERE site=?1 AND ts <= (SELECT ts FROM flow_ids WHERE "
                 "site=?1 ORDER BY ts LIMIT 1 OFFSET ((SELECT COUNT(*) FROM flow_ids WHERE "
                 "site=?1) * ?2 + ?3 - 1) / ?3 - 1)");
         if (!st)
-            return pruned;
+            break;
         store_bind(st, 1, site);
         db_bind_int64(st, 2, (int64_t)over);
         db_bind_int64(st, 3, (int64_t)rows);
         s_step(self, st);
         pruned += (uint64_t)db_changes(self->db);
     }
+    free(site);
     return pruned;
 }
 
@@ -1312,6 +1349,9 @@ void store_events(store_t *self, const char *sensor, const char *epoch,
             w += snprintf(sql + w, sizeof sql - (size_t)w, "%s(?1, ?2, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d)",
                     r ? ", " : "", b, b + 1, b + 2, b + 3, b + 4, b + 5);
         }
+        /* No unique index is left to conflict with (schema 3): in case one
+         * is, a duplicate is skipped rather than failing the message. */
+        snprintf(sql + w, sizeof sql - (size_t)w, " ON CONFLICT DO NOTHING");
         s_q(self, Q_EVENTS_N, sql);
     }
     db_stmt_t *st = self->q[Q_EVENTS_N];
@@ -1394,22 +1434,38 @@ void store_unexpected_group(store_t *self, const char *site, const char *dest, i
 
 /* A chunk's rows that were not all new: which of them the statement with
  * `mark` put in (the first of equal keys in the chunk; the rest were
- * seen), looked up one by one. */
-static void s_flows_which(store_t *self, const store_flow_id_t *ids, size_t n, uint64_t mark,
-        bool *seen)
+ * seen), read in one statement (a round trip on PostgreSQL): a key's
+ * lookup a row, each numbered. */
+static void s_flows_which(store_t *self, const store_flow_id_t *ids, uint64_t mark, bool *seen)
 {
-    db_stmt_t *st = s_q(self, Q_FLOW_ID_MARK,
-            "SELECT seen_us FROM flow_ids WHERE site=? AND ts=? AND flow_id=?");
-    for (size_t r = 0; st && r < n; r++) {
-        store_bind(st, 1, ids[r].site);
-        db_bind_int64(st, 2, (int64_t)ids[r].ts_us);
-        db_bind_int64(st, 3, (int64_t)ids[r].flow_id);
-        seen[r] = !(store_sqlstep(self, st) == DB_ROW && (uint64_t)db_col_int64(st, 0) == mark);
-        db_reset(st);
+    if (!self->q[Q_FLOW_ID_MARK]) {
+        char sql[8192];
+        int w = 0;
+        for (int r = 0; r < STORE_EVENTS_N; r++)
+            w += snprintf(sql + w, sizeof sql - (size_t)w,
+                    "%sSELECT %d, mark FROM flow_ids WHERE site=?%d AND ts=?%d AND flow_id=?%d",
+                    r ? " UNION ALL " : "", r, 1 + 3 * r, 2 + 3 * r, 3 + 3 * r);
+        s_q(self, Q_FLOW_ID_MARK, sql);
+    }
+    db_stmt_t *st = self->q[Q_FLOW_ID_MARK];
+    if (!st)
+        return; /* the transaction fails (s_prepare_failed) */
+    db_reset(st);
+    for (int r = 0; r < STORE_EVENTS_N; r++) {
+        db_bind_text_ref(st, 1 + 3 * r, ids[r].site, -1);
+        db_bind_int64(st, 2 + 3 * r, (int64_t)ids[r].ts_us);
+        db_bind_int64(st, 3 + 3 * r, (int64_t)ids[r].flow_id);
+    }
+    while (store_sqlstep(self, st) == DB_ROW) {
+        int64_t r = db_col_int64(st, 0);
+        if (r >= 0 && r < STORE_EVENTS_N && (uint64_t)db_col_int64(st, 1) == mark)
+            seen[r] = false;
+    }
+    db_reset(st); /* nothing borrowed stays bound */
+    for (size_t r = 0; r < STORE_EVENTS_N; r++)
         for (size_t e = 0; !seen[r] && e < r; e++)
             seen[r] = ids[e].ts_us == ids[r].ts_us && ids[e].flow_id == ids[r].flow_id &&
                       strcmp(ids[e].site, ids[r].site) == 0;
-    }
 }
 
 void store_flows_seen(store_t *self, const store_flow_id_t *ids, size_t n, uint64_t now_us,
@@ -1419,7 +1475,7 @@ void store_flows_seen(store_t *self, const store_flow_id_t *ids, size_t n, uint6
     if (n >= STORE_EVENTS_N && !self->q[Q_FLOW_IDS_N]) {
         /* ?1 the chunk's mark, then three a row */
         char sql[4096];
-        int w = snprintf(sql, sizeof sql, "INSERT INTO flow_ids(site, ts, flow_id, seen_us) VALUES");
+        int w = snprintf(sql, sizeof sql, "INSERT INTO flow_ids(site, ts, flow_id, mark) VALUES");
         for (int r = 0; r < STORE_EVENTS_N; r++)
             w += snprintf(sql + w, sizeof sql - (size_t)w, "%s(?%d, ?%d, ?%d, ?1)", r ? ", " : "",
                     2 + 3 * r, 3 + 3 * r, 4 + 3 * r);
@@ -1428,12 +1484,11 @@ void store_flows_seen(store_t *self, const store_flow_id_t *ids, size_t n, uint6
     }
     db_stmt_t *st = self->q[Q_FLOW_IDS_N];
     for (; st && i + STORE_EVENTS_N <= n; i += STORE_EVENTS_N) {
-        /* seen_us, when first counted, is also the chunk's mark: unique to
-         * this statement (one microsecond after the last one's at least),
-         * it tells the rows it put in when some were there already.
-         * RETURNING would name them, at a fifth of ingest's work (SQLite
-         * writes them to a table of its own first). */
-        uint64_t mark = s_flow_mark(self, now_us);
+        /* The statement's mark, unique to it, tells the rows it put in
+         * when some were there already. RETURNING would name them, at a
+         * fifth of ingest's work (SQLite writes them to a table of its own
+         * first). */
+        uint64_t mark = s_flow_mark(self);
         db_reset(st);
         db_bind_int64(st, 1, (int64_t)mark);
         for (int r = 0; r < STORE_EVENTS_N; r++) {
@@ -1448,7 +1503,7 @@ void store_flows_seen(store_t *self, const store_flow_id_t *ids, size_t n, uint6
         for (size_t r = i; r < i + STORE_EVENTS_N; r++)
             seen[r] = !all_new;
         if (rc == DB_DONE && !all_new)
-            s_flows_which(self, ids + i, STORE_EVENTS_N, mark, seen + i);
+            s_flows_which(self, ids + i, mark, seen + i);
     }
     for (; i < n; i++)
         seen[i] = store_flow_seen(self, ids[i].site, ids[i].ts_us, ids[i].flow_id, now_us);

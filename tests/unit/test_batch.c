@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "evschema.h"
 #include "parse_ahead.h"
 #include "unit.h"
 
@@ -57,7 +58,7 @@ static int s_lines(void)
     /* Read, refused, made UTF-8, read: each with its own result. */
     const char body[] = EV_HEAD ",\"site\":\"one\"}\n"
                         "not json\n" EV_HEAD ",\"site\":\"x\xff\"}\n" EV_HEAD ",\"site\":\"four\"}";
-    CHECK_EQ(batch_parse(a, body, sizeof body - 1, 4), 0);
+    CHECK(batch_parse(a, body, sizeof body - 1, 4) == BATCH_READ);
     size_t n;
     const batch_line_t *l = batch_lines(a, &n);
     CHECK_EQ(n, 4);
@@ -76,9 +77,11 @@ static int s_lines(void)
     CHECK(strcmp(event_str(&l[3].ev, EVENT_SITE), "four") == 0);
     CHECK(!s_check(b, 7, 10, 100));
     /* A body of another number of lines: nothing read. */
-    CHECK(batch_parse(b, other, len, 11) != 0);
+    CHECK(batch_parse(b, other, len, 11) == BATCH_MALFORMED);
+    CHECK(batch_status(b) == BATCH_MALFORMED);
     batch_lines(b, &n);
     CHECK_EQ(n, 0);
+    CHECK(batch_parse(b, other, len, EVSCHEMA_MAX_BATCH + 1) == BATCH_MALFORMED);
     free(other);
     /* Strings of more than a block, several times over: the blocks are
      * taken again at the next reading, and a smaller message after a

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -30,7 +31,7 @@ static int s_sqlite(void)
     char path[] = "/tmp/pinhole-unit-db-XXXXXX";
     CHECK(unit_db_name(path) == 0);
     char err[256];
-    db_cfg_t cfg = {.readonly = false, .sync_full = false, .max_bytes = 0};
+    db_cfg_t cfg = {.readonly = false, .sync_full = false};
     db_t *db = db_open(path, &cfg, err, sizeof err);
     CHECK(db != NULL);
     CHECK(db_dialect(db) == DB_SQLITE);
@@ -139,7 +140,7 @@ static int s_display(void)
 static int s_raw(const char *path, const char *sql)
 {
     char err[256];
-    db_cfg_t cfg = {.readonly = false, .sync_full = false, .max_bytes = 0};
+    db_cfg_t cfg = {.readonly = false, .sync_full = false};
     db_t *db = db_open(path, &cfg, err, sizeof err);
     int rc = db ? db_exec(db, sql) : -1;
     db_close(&db);
@@ -149,12 +150,21 @@ static int s_raw(const char *path, const char *sql)
 static int64_t s_raw_scalar(const char *path, const char *sql)
 {
     char err[256];
-    db_cfg_t cfg = {.readonly = true, .sync_full = false, .max_bytes = 0};
+    db_cfg_t cfg = {.readonly = true, .sync_full = false};
     db_t *db = db_open(path, &cfg, err, sizeof err);
     db_type_t t;
     int64_t v = db ? s_scalar(db, sql, &t) : -1;
     db_close(&db);
     return v;
+}
+
+/* The size of path + suffix, 0 if there is none. */
+static long s_size(const char *path, const char *suffix)
+{
+    char name[96];
+    snprintf(name, sizeof name, "%s%s", path, suffix);
+    struct stat sb;
+    return stat(name, &sb) == 0 ? (long)sb.st_size : 0;
 }
 
 /* A store's settings for a test file: the defaults, without fsync. */
@@ -187,7 +197,8 @@ static int s_migrations(void)
     int64_t v = s_raw_scalar(path, "SELECT version FROM schema_version");
     CHECK(v >= 2);
     /* back to version 1: the rule history did not exist then */
-    CHECK(s_raw(path, "DROP TABLE rule_history; UPDATE schema_version SET version=1") == 0);
+    CHECK(s_raw(path, "DROP TABLE rule_history; ALTER TABLE flow_ids RENAME COLUMN mark TO seen_us;"
+            "UPDATE schema_version SET version=1") == 0);
     st = s_open(path, &cfg);
     CHECK(st != NULL);
     store_close(&st);
@@ -202,11 +213,19 @@ static int s_migrations(void)
             "CREATE INDEX events_type ON events(type, id);"
             "INSERT INTO events(id, sensor, epoch, seq, type, body) VALUES(5, 's', 'e', 1, 'flow', 'a'),"
             "  (6, 's', 'e', 2, 'stats', 'b'), (9, 's', 'e', 3, 'flow', 'c');"
+            "INSERT INTO events(id, sensor, epoch, seq, type, body) SELECT 100 + n, 'o', 'e', n, "
+            "  'flow', hex(randomblob(500)) FROM (WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL "
+            "  SELECT n + 1 FROM c WHERE n < 2000) SELECT n FROM c);"
+            "ALTER TABLE flow_ids RENAME COLUMN mark TO seen_us;"
             "CREATE INDEX flow_ids_seen ON flow_ids(seen_us);"
             "UPDATE schema_version SET version=2") == 0);
     CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM pragma_index_list('events') WHERE \"unique\""), 1);
+    /* bounded at about its size: the copy of version 3 goes past the
+     * bound, which holds again once the collector runs */
+    cfg.max_db_bytes = (uint64_t)s_size(path, "") + (uint64_t)s_size(path, "-wal") + 65536;
     st = s_open(path, &cfg);
     CHECK(st != NULL);
+    cfg.max_db_bytes = 0;
     CHECK(store_begin(st) == 0);
     store_event(st, "s", "e", 4, "flow", "x", false, 1, "d", 1);
     CHECK(store_commit(st) == 0);
@@ -214,9 +233,11 @@ static int s_migrations(void)
     CHECK_EQ(s_raw_scalar(path, "SELECT version FROM schema_version"), v);
     CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM pragma_index_list('events') WHERE \"unique\""), 0);
     CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM sqlite_master WHERE name='flow_ids_seen'"), 0);
+    CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM pragma_table_info('flow_ids') WHERE name='mark'"), 1);
     CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM sqlite_master WHERE name='events_type'"), 1);
-    CHECK_EQ(s_raw_scalar(path, "SELECT group_concat(id) = '5,6,9,10' FROM (SELECT id FROM events "
-            "ORDER BY id)"), 1);
+    CHECK_EQ(s_raw_scalar(path, "SELECT group_concat(id) = '5,6,9,2101' FROM (SELECT id FROM events "
+            "WHERE sensor='s' ORDER BY id)"), 1);
+    CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM events WHERE sensor='o'"), 2000);
     CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM events WHERE id=9 AND seq=3 AND body='c'"), 1);
     /* a newer collector's database */
     CHECK(s_raw(path, "UPDATE schema_version SET version=999") == 0);
@@ -293,7 +314,22 @@ static int s_flow_ids(void)
         CHECK(seen[i]);
     CHECK(store_commit(st) == 0);
     store_close(&st);
-    CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM flow_ids"), N + N / 3 + 1 - 1);
+    /* another run of the store (a restart, or a second collector), the
+     * same clock: what is known stays known, what is new is new */
+    st = s_open(path, &cfg);
+    CHECK(st != NULL);
+    CHECK(store_begin(st) == 0);
+    ids[N - 1] = (store_flow_id_t){.site = "c", .ts_us = 1, .flow_id = 1};
+    store_flows_seen(st, ids, N, 50, seen);
+    for (size_t i = 0; i < N; i++)
+        CHECK(seen[i] == (i != N - 1));
+    ids[STORE_EVENTS_N - 1] = (store_flow_id_t){.site = "c", .ts_us = 2, .flow_id = 2};
+    store_flows_seen(st, ids, N, 50, seen); /* a chunk of 32 with one new */
+    for (size_t i = 0; i < N; i++)
+        CHECK(seen[i] == (i != STORE_EVENTS_N - 1));
+    CHECK(store_commit(st) == 0);
+    store_close(&st);
+    CHECK_EQ(s_raw_scalar(path, "SELECT COUNT(*) FROM flow_ids"), N + N / 3 + 2);
     unit_db_remove(path);
     return 0;
 }
