@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The helpers every member goes through, kept in their callers: a call
+ * costs as much as what they do for a short key or value. */
+#define JSONW_INLINE static inline __attribute__((always_inline))
+
 void jsonw_init(jsonw_t *w)
 {
     memset(w, 0, sizeof *w);
@@ -43,7 +47,7 @@ static bool s_grow(jsonw_t *w, size_t n)
 }
 
 /* Room for n more bytes and a NUL; false (and failed) if there is none. */
-static inline bool s_room(jsonw_t *w, size_t n)
+JSONW_INLINE bool s_room(jsonw_t *w, size_t n)
 {
     if (w->failed)
         return false;
@@ -59,7 +63,7 @@ static const uint8_t s_esc[256] = {
 
 /* Bytes of 8 that need an escape, as a mask (0: none). The mask may
  * mark more after the first such byte; only whether it is 0 is used. */
-static inline uint64_t s_special8(uint64_t x)
+JSONW_INLINE uint64_t s_special8(uint64_t x)
 {
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     uint64_t lt = (x - ones * 0x20) & ~x & highs; /* below 0x20 */
@@ -70,7 +74,7 @@ static inline uint64_t s_special8(uint64_t x)
 
 /* Copies n (at most 32) bytes if none needs an escape, in words that may
  * overlap (keys and most values are this short); false if one does. */
-static inline bool s_short_plain(char *o, const char *s, size_t n)
+JSONW_INLINE bool s_short_plain(char *o, const char *s, size_t n)
 {
     if (n > 16) {
         uint64_t a, b, c, d;
@@ -162,7 +166,7 @@ static char *s_quoted_slow(char *o, const char *s, size_t n)
 
 /* A quoted, escaped string (room for it already made: 6 bytes an input
  * byte at most, and the quotes). */
-static inline char *s_quoted(char *o, const char *s, size_t n)
+JSONW_INLINE char *s_quoted(char *o, const char *s, size_t n)
 {
     *o++ = '"';
     if (n <= 32 && s_short_plain(o, s, n)) {
@@ -193,7 +197,7 @@ static char *s_key(jsonw_t *w, const char *key, size_t extra)
 
 /* Copies n bytes (a prepared key, a value the writer made), in words
  * that may overlap while n is at most 32. */
-static inline void s_copy(char *o, const char *s, size_t n)
+JSONW_INLINE void s_copy(char *o, const char *s, size_t n)
 {
     if (n > 32) {
         memcpy(o, s, n);
@@ -214,7 +218,7 @@ static inline void s_copy(char *o, const char *s, size_t n)
 
 /* The comma (unless the member is its object's first) and a prepared key,
  * with room for `extra` more bytes after it; NULL if there is no room. */
-static inline char *s_key_k(jsonw_t *w, jsonw_key_t k, size_t extra)
+JSONW_INLINE char *s_key_k(jsonw_t *w, jsonw_key_t k, size_t extra)
 {
     if (!s_room(w, k.len + extra))
         return NULL;
@@ -231,7 +235,7 @@ static inline char *s_key_k(jsonw_t *w, jsonw_key_t k, size_t extra)
     return o + n;
 }
 
-static void s_done(jsonw_t *w, char *o)
+JSONW_INLINE void s_done(jsonw_t *w, char *o)
 {
     w->len = (size_t)(o - w->buf);
     w->buf[w->len] = '\0';
@@ -309,7 +313,7 @@ void jsonw_str_k(jsonw_t *w, jsonw_key_t k, const char *v)
 }
 
 /* A string the writer made (an address, a time): nothing to escape. */
-static void s_plain_at(jsonw_t *w, char *o, const char *v, size_t n)
+JSONW_INLINE void s_plain_at(jsonw_t *w, char *o, const char *v, size_t n)
 {
     *o++ = '"';
     s_copy(o, v, n);
@@ -392,6 +396,13 @@ void jsonw_raw_k(jsonw_t *w, jsonw_key_t k, const char *json, size_t n)
     s_done(w, o + n);
 }
 
+void jsonw_member_k(jsonw_t *w, jsonw_key_t m)
+{
+    char *o = s_key_k(w, m, 0);
+    if (o)
+        s_done(w, o);
+}
+
 void jsonw_members(jsonw_t *w, const char *txt, size_t n)
 {
     if (n == 0 || !s_room(w, n + 1))
@@ -416,12 +427,16 @@ const char *jsonw_members_of(const jsonw_t *w, size_t *len)
 /* Decimal of a byte, no leading zeros. */
 static char *s_u8(char *o, unsigned v)
 {
-    if (v >= 100)
+    if (v < 10) {
+        *o = (char)('0' + v);
+        return o + 1;
+    }
+    if (v >= 100) {
         *o++ = (char)('0' + v / 100);
-    if (v >= 10)
-        *o++ = (char)('0' + v / 10 % 10);
-    *o++ = (char)('0' + v % 10);
-    return o;
+        v %= 100;
+    }
+    memcpy(o, s_pairs + 2 * v, 2);
+    return o + 2;
 }
 
 /* An address as inet_ntop writes it; returns the length. */

@@ -49,6 +49,9 @@ typedef struct {
     size_t len;
 } jsonw_key_t;
 #define JSONW_K(k) ((jsonw_key_t){",\"" k "\":", sizeof("\"" k "\":")})
+/* A whole member known when the program is built: JSONW_M("event_type",
+ * "\"flow\"") is `,"event_type":"flow"` (the value JSON text already). */
+#define JSONW_M(k, v) ((jsonw_key_t){",\"" k "\":" v, sizeof("\"" k "\":" v)})
 
 void jsonw_init(jsonw_t *w);
 void jsonw_fini(jsonw_t *w);
@@ -79,6 +82,8 @@ void jsonw_ip_k(jsonw_t *w, jsonw_key_t k, const ip_addr_t *a);
 void jsonw_time_k(jsonw_t *w, jsonw_key_t k, uint64_t ts_us);
 /* A number with three decimals, as snprintf's "%.3f" writes it. */
 void jsonw_fixed3_k(jsonw_t *w, jsonw_key_t k, double v);
+/* A prepared member (JSONW_M). */
+void jsonw_member_k(jsonw_t *w, jsonw_key_t m);
 /* Members written already as text (`"a":1,"b":"x"`, what jsonw_members_of
  * returns), added to the object being written as they are. */
 void jsonw_members(jsonw_t *w, const char *txt, size_t n);

@@ -227,14 +227,17 @@ static bool s_off(const output_t *self)
     return self->fd < 0 && !self->sink;
 }
 
+/* The event's type as a prepared member (the types are plain words). */
+#define S_TYPE(t) JSONW_M("event_type", "\"" t "\"")
+
 /* Starts an event in the writer with the fields every event has. */
-static void s_event(output_t *self, const char *type, uint64_t ts_us, int site)
+static void s_event(output_t *self, jsonw_key_t type, uint64_t ts_us, int site)
 {
     jsonw_t *w = &self->w;
     jsonw_reset(w);
     jsonw_open(w, NULL);
     jsonw_time_k(w, JSONW_K("timestamp"), ts_us);
-    jsonw_str_k(w, JSONW_K("event_type"), type);
+    jsonw_member_k(w, type);
     jsonw_members(w, self->common, self->common_len);
     if (site >= 0)
         jsonw_str_k(w, JSONW_K("site"), rules_site_name(self->rules, (size_t)site));
@@ -313,7 +316,7 @@ void output_rtp_one_way(output_t *self, const media_call_t *c, int site, int par
     if (s_off(self))
         return;
     jsonw_t *w = &self->w;
-    s_event(self, EV_RTP_ONE_WAY, c->end_us, site);
+    s_event(self, S_TYPE(EV_RTP_ONE_WAY), c->end_us, site);
     jsonw_str_k(w, JSONW_K("call_id"), c->call_id);
     jsonw_str_k(w, JSONW_K("missing"), c->missing == party ? "inbound" : "outbound");
     jsonw_str_k(w, JSONW_K("missing_toward"), c->missing == 0 ? "caller" : "callee");
@@ -416,7 +419,7 @@ void output_flow(output_t *self, flow_view_t *fv)
     jsonw_t *w = &self->w;
     const flow_t *f = fv->f;
     const media_stream_t *ms = fv->ms;
-    s_event(self, EV_FLOW, f->first_us, fv->v.site);
+    s_event(self, S_TYPE(EV_FLOW), f->first_us, fv->v.site);
     /* EVE's fields first: the flow's identity, ends and application. */
     s_ends(w, fv);
     jsonw_str_k(w, JSONW_K("proto"), s_proto(f->key.proto));
@@ -455,7 +458,7 @@ void output_nat_change(output_t *self, const nat_change_t *c)
     if (s_off(self))
         return;
     jsonw_t *w = &self->w;
-    s_event(self, EV_NAT_PORT_CHANGE, c->new_us, c->site);
+    s_event(self, S_TYPE(EV_NAT_PORT_CHANGE), c->new_us, c->site);
     jsonw_str_k(w, JSONW_K("vantage"), c->vantage == NAT_INSIDE ? "inside" : "outside");
     jsonw_str_k(w, JSONW_K("aor"), c->aor);
     jsonw_str_k(w, JSONW_K("call_id"), c->call_id);
@@ -475,7 +478,7 @@ void output_nat_binding(output_t *self, const nat_binding_t *b)
     if (s_off(self))
         return;
     jsonw_t *w = &self->w;
-    s_event(self, EV_NAT_BINDING, b->ts_us, b->site);
+    s_event(self, S_TYPE(EV_NAT_BINDING), b->ts_us, b->site);
     jsonw_str_k(w, JSONW_K("vantage"), b->vantage == NAT_INSIDE ? "inside" : "outside");
     jsonw_str_k(w, JSONW_K("private"), b->priv);
     jsonw_str_k(w, JSONW_K("public"), b->public_);
@@ -491,7 +494,7 @@ void output_sip_alg(output_t *self, const alg_sign_t *sg)
     if (s_off(self))
         return;
     jsonw_t *w = &self->w;
-    s_event(self, EV_SIP_ALG, sg->ts_us, sg->site);
+    s_event(self, S_TYPE(EV_SIP_ALG), sg->ts_us, sg->site);
     jsonw_str_k(w, JSONW_K("evidence"), sg->how);
     jsonw_str_k(w, JSONW_K("call_id"), sg->call_id);
     jsonw_str_k(w, JSONW_K("message"), sg->message);
@@ -507,7 +510,7 @@ void output_missed_call(output_t *self, const nat_stale_t *st, const char *reaso
     if (s_off(self))
         return;
     jsonw_t *w = &self->w;
-    s_event(self, EV_MISSED_CALL, st->ts_us, st->site);
+    s_event(self, S_TYPE(EV_MISSED_CALL), st->ts_us, st->site);
     jsonw_str_k(w, JSONW_K("reason"), reason);
     if (st->aor[0])
         jsonw_str_k(w, JSONW_K("aor"), st->aor);
@@ -536,7 +539,7 @@ void output_sip(output_t *self, const siptx_t *tx, const char *end)
     if (s_off(self))
         return;
     jsonw_t *w = &self->w;
-    s_event(self, EV_SIP, tx->req_us, tx->site);
+    s_event(self, S_TYPE(EV_SIP), tx->req_us, tx->site);
     jsonw_ip_k(w, JSONW_K("src_ip"), &tx->src);
     jsonw_int_k(w, JSONW_K("src_port"), tx->sport);
     jsonw_ip_k(w, JSONW_K("dest_ip"), &tx->dst);
@@ -596,7 +599,7 @@ void output_site_summary(output_t *self, int site, uint64_t ts_us, const nat_sit
     if (s_off(self))
         return;
     jsonw_t *w = &self->w;
-    s_event(self, EV_SITE_SUMMARY, ts_us, site);
+    s_event(self, S_TYPE(EV_SITE_SUMMARY), ts_us, site);
     s_summary_nat(w, ns, nat_verdict);
     jsonw_int_k(w, JSONW_K("sip_tls_flows"), (int64_t)sip_tls_flows);
     jsonw_open_k(w, JSONW_K("sip_alg"));
@@ -615,7 +618,7 @@ void output_stats(output_t *self, uint64_t ts_us, void *stats)
         size_t n = 0;
         const char *txt = json_object_to_json_string_length(stats,
                 JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-        s_event(self, EV_STATS, ts_us, -1);
+        s_event(self, S_TYPE(EV_STATS), ts_us, -1);
         jsonw_raw_k(&self->w, JSONW_K("stats"), txt ? txt : "null", txt ? n : 4);
         s_emit(self);
     }

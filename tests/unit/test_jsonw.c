@@ -150,6 +150,20 @@ static int s_ips(jsonw_t *w)
         if (s_same(w, o))
             return 1;
     }
+    for (unsigned b = 0; b < 256; b++) { /* every byte value in every place */
+        char txt[16], want[INET6_ADDRSTRLEN];
+        snprintf(txt, sizeof txt, "%u.%u.%u.%u", b, (b * 7) & 255, 255 - b, (b * 13 + 5) & 255);
+        ip_addr_t a;
+        CHECK(ip_parse(txt, &a));
+        jsonw_reset(w);
+        jsonw_open(w, NULL);
+        jsonw_ip_k(w, JSONW_K("ip"), &a);
+        jsonw_close(w);
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "ip", json_object_new_string(ip_to_str(&a, want, sizeof want)));
+        if (s_same(w, o))
+            return 1;
+    }
     return 0;
 }
 
@@ -270,13 +284,14 @@ static int s_keyed(jsonw_t *w)
     jsonw_open(w, NULL);
     jsonw_members(w, m, mn);
     jsonw_int_k(w, JSONW_K("after"), 1);
+    jsonw_member_k(w, JSONW_M("m", "\"v\""));
     jsonw_open_k(w, JSONW_K("o"));
     jsonw_members(w, m, mn);
     jsonw_close(w);
     jsonw_close(w);
     size_t n = 0;
     const char *t = jsonw_text(w, &n);
-    static const char want[] = "{\"schema\":3,\"sensor\":\"a\\\"b\",\"after\":1,"
+    static const char want[] = "{\"schema\":3,\"sensor\":\"a\\\"b\",\"after\":1,\"m\":\"v\","
                                "\"o\":{\"schema\":3,\"sensor\":\"a\\\"b\"}}";
     jsonw_fini(&x);
     CHECK(t && n == sizeof want - 1 && memcmp(t, want, n) == 0);
