@@ -35,6 +35,7 @@ int test_hash(void);
 int test_conn(void);
 int test_dns(void);
 int test_jsonw(void);
+int test_classify(void);
 
 const char *unit_srcdir = PINHOLE_SRCDIR;
 
@@ -70,6 +71,7 @@ static const struct {
         {"siptx", test_siptx},
         {"dns", test_dns},
         {"jsonw", test_jsonw},
+        {"classify", test_classify},
 };
 
 int main(int argc, char **argv)
