@@ -17,6 +17,7 @@
 #include "evschema.h"
 #include "evtypes.h"
 #include "flowid.h"
+#include "jsonmemo.h"
 #include "jsonw.h"
 
 /* Events go to the file in whole lines: a line is added to this buffer
@@ -41,11 +42,13 @@ struct output {
     void (*sink)(void *ctx, const char *line, size_t len);
     void *sink_ctx;
     jsonw_t w;         /* the event being written; its buffer is kept */
+    jsonmemo_t *memo;  /* members whose values repeat, written once */
 };
 
 void output_set_rules(output_t *self, const rules_t *rules)
 {
     self->rules = rules;
+    jsonmemo_clear(self->memo); /* its ids, roles and sites were the old rules' */
 }
 
 void output_set_sink(output_t *self, void (*fn)(void *ctx, const char *line, size_t len),
@@ -83,7 +86,7 @@ output_t *output_new(const char *path, const char *sensor, const rules_t *rules,
     self->cls = cls;
     self->fd = -1;
     self->sensor = strdup(sensor ? sensor : "pinhole");
-    if (!self->sensor || !s_common(self)) {
+    if (!self->sensor || !s_common(self) || !(self->memo = jsonmemo_new())) {
         snprintf(err, errlen, "out of memory");
         output_destroy(&self);
         return NULL;
@@ -154,6 +157,7 @@ void output_destroy(output_t **self_p)
     free(self->path);
     free(self->sensor);
     free(self->common);
+    jsonmemo_destroy(&self->memo);
     jsonw_fini(&self->w);
     free(self);
     *self_p = NULL;
@@ -218,7 +222,7 @@ static const char *s_icmp_meaning(uint8_t type, uint8_t code)
 static void s_rule(output_t *self, jsonw_key_t k, int rule)
 {
     if (rule >= 0)
-        jsonw_str_k(&self->w, k, rules_rule(self->rules, (size_t)rule)->id);
+        jsonmemo_str(self->memo, &self->w, k, rules_rule(self->rules, (size_t)rule)->id);
 }
 
 /* Nobody reads the events: building them would be wasted. */
@@ -240,7 +244,7 @@ static void s_event(output_t *self, jsonw_key_t type, uint64_t ts_us, int site)
     jsonw_member_k(w, type);
     jsonw_members(w, self->common, self->common_len);
     if (site >= 0)
-        jsonw_str_k(w, JSONW_K("site"), rules_site_name(self->rules, (size_t)site));
+        jsonmemo_str(self->memo, w, JSONW_K("site"), rules_site_name(self->rules, (size_t)site));
 }
 
 static void s_line(output_t *self, const char *line, size_t len)
@@ -350,6 +354,13 @@ static void s_flow_host(jsonw_t *w, const flow_t *f)
     }
 }
 
+/* A side's roles as text: named once per role set (and rules). */
+static void s_roles(output_t *self, flow_view_t *fv, jsonw_key_t k, int side)
+{
+    if (!jsonmemo_write(self->memo, &self->w, k, fv->v.roles[side]))
+        jsonmemo_add(self->memo, &self->w, k, fv->v.roles[side], flow_view_roles(fv, self->rules, side));
+}
+
 /* pinhole's judgement, in its own object (no clash with EVE's). */
 static void s_flow_pinhole(output_t *self, flow_view_t *fv)
 {
@@ -357,18 +368,19 @@ static void s_flow_pinhole(output_t *self, flow_view_t *fv)
     const flow_t *f = fv->f;
     const verdict_t *v = &fv->v;
     jsonw_open_k(w, JSONW_K("pinhole"));
-    jsonw_str_k(w, JSONW_K("verdict"), verdict_kind_str(v->kind));
+    jsonmemo_t *m = self->memo;
+    jsonmemo_str(m, w, JSONW_K("verdict"), verdict_kind_str(v->kind));
     s_rule(self, JSONW_K("rule"), v->rule);
     s_rule(self, JSONW_K("reply_rule"), v->reply_rule);
     if (v->reason != REASON_NONE)
-        jsonw_str_k(w, JSONW_K("reason"), verdict_reason_str(v->reason));
-    jsonw_str_k(w, JSONW_K("src_roles"), flow_view_roles(fv, self->rules, 0));
-    jsonw_str_k(w, JSONW_K("dest_roles"), flow_view_roles(fv, self->rules, 1));
+        jsonmemo_str(m, w, JSONW_K("reason"), verdict_reason_str(v->reason));
+    s_roles(self, fv, JSONW_K("src_roles"), 0);
+    s_roles(self, fv, JSONW_K("dest_roles"), 1);
     const char *by;
     if ((by = verdict_role_by_str(v->by[0])))
-        jsonw_str_k(w, JSONW_K("src_role_by"), by);
+        jsonmemo_str(m, w, JSONW_K("src_role_by"), by);
     if ((by = verdict_role_by_str(v->by[1])))
-        jsonw_str_k(w, JSONW_K("dest_role_by"), by);
+        jsonmemo_str(m, w, JSONW_K("dest_role_by"), by);
     if (f->host[0] && (f->flags & FLOW_F_HOST_DNS))
         jsonw_str_k(w, JSONW_K("dns_name"), f->host);
     if (v->remote >= 0 && v->geo.asn)
@@ -380,19 +392,20 @@ static void s_flow_pinhole(output_t *self, flow_view_t *fv)
     if (f->flags & FLOW_F_ICMP) {
         jsonw_int_k(w, JSONW_K("icmp_type"), f->icmp_type);
         jsonw_int_k(w, JSONW_K("icmp_code"), f->icmp_code);
-        jsonw_str_k(w, JSONW_K("icmp_meaning"), s_icmp_meaning(f->icmp_type, f->icmp_code));
+        jsonmemo_str(m, w, JSONW_K("icmp_meaning"), s_icmp_meaning(f->icmp_type, f->icmp_code));
     }
     if (v->nearest >= 0) {
         s_rule(self, JSONW_K("nearest_rule"), v->nearest);
-        jsonw_str_k(w, JSONW_K("nearest_differs"), rules_near_str(v->near));
+        jsonmemo_str(m, w, JSONW_K("nearest_differs"), rules_near_str(v->near));
     }
     if (v->violation >= 0)
-        jsonw_str_k(w, JSONW_K("violation"), rules_req(self->rules, (size_t)v->violation)->id);
+        jsonmemo_str(m, w, JSONW_K("violation"), rules_req(self->rules, (size_t)v->violation)->id);
     jsonw_close(w);
 }
 
-static void s_flow_counts(jsonw_t *w, const flow_view_t *fv)
+static void s_flow_counts(output_t *self, const flow_view_t *fv)
 {
+    jsonw_t *w = &self->w;
     const flow_t *f = fv->f;
     int o = fv->orig, r = fv->resp;
     jsonw_open_k(w, JSONW_K("flow"));
@@ -403,7 +416,7 @@ static void s_flow_counts(jsonw_t *w, const flow_view_t *fv)
     jsonw_time_k(w, JSONW_K("start"), f->first_us);
     jsonw_time_k(w, JSONW_K("end"), f->last_us);
     if (f->key.proto == 6) {
-        jsonw_str_k(w, JSONW_K("conn_state"), conn_state(f));
+        jsonmemo_str(self->memo, w, JSONW_K("conn_state"), conn_state(f));
         jsonw_str_k(w, JSONW_K("history"), f->history);
         jsonw_int_k(w, JSONW_K("attempts"), f->attempts);
     }
@@ -422,11 +435,14 @@ void output_flow(output_t *self, flow_view_t *fv)
     s_event(self, S_TYPE(EV_FLOW), f->first_us, fv->v.site);
     /* EVE's fields first: the flow's identity, ends and application. */
     s_ends(w, fv);
-    jsonw_str_k(w, JSONW_K("proto"), s_proto(f->key.proto));
-    jsonw_str_k(w, JSONW_K("app_proto"), fv->app);
+    jsonmemo_str(self->memo, w, JSONW_K("proto"), s_proto(f->key.proto));
+    /* The name is nDPI's for the flow's (master, app) pair. */
+    uint64_t pair = (uint64_t)f->master << 16 | f->app;
+    if (!jsonmemo_write(self->memo, w, JSONW_K("app_proto"), pair))
+        jsonmemo_add(self->memo, w, JSONW_K("app_proto"), pair, fv->app);
     s_flow_host(w, f);
     s_flow_pinhole(self, fv);
-    s_flow_counts(w, fv);
+    s_flow_counts(self, fv);
     if (ms) {
         jsonw_open_k(w, JSONW_K("rtp"));
         jsonw_str_k(w, JSONW_K("call_id"), ms->call_id);
