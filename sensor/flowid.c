@@ -68,11 +68,8 @@ static bool s_after(const uint8_t *a, uint16_t pa, const uint8_t *b, uint16_t pb
 {
     int c;
     if (v4) { /* big-endian words compare as the bytes do */
-        uint32_t x, y;
-        memcpy(&x, a, 4);
-        memcpy(&y, b, 4);
-        x = __builtin_bswap32(x);
-        y = __builtin_bswap32(y);
+        uint32_t x = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+        uint32_t y = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
         c = (x > y) - (x < y);
     } else {
         c = memcmp(a, b, 16);
@@ -88,8 +85,10 @@ static void s_base64_digest(const SHA_LONG h[5], char *out)
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     uint8_t md[21];
     for (int i = 0; i < 5; i++) {
-        uint32_t be = __builtin_bswap32((uint32_t)h[i]);
-        memcpy(md + 4 * i, &be, 4);
+        md[4 * i] = (uint8_t)(h[i] >> 24);
+        md[4 * i + 1] = (uint8_t)(h[i] >> 16);
+        md[4 * i + 2] = (uint8_t)(h[i] >> 8);
+        md[4 * i + 3] = (uint8_t)h[i];
     }
     md[20] = 0;
     for (int i = 0; i < 21; i += 3) {
