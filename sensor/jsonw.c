@@ -328,7 +328,7 @@ static const char s_pairs[] = "0001020304050607080910111213141516171819202122232
                               "75767778798081828384858687888990919293949596979899";
 
 /* The decimal digits of u (at most 20), written at o; returns the end. */
-static char *s_u64(char *o, uint64_t u)
+JSONW_INLINE char *s_u64(char *o, uint64_t u)
 {
     static const uint64_t pow10[20] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
         100000000, 1000000000, 10000000000ull, 100000000000ull, 1000000000000ull,
@@ -354,7 +354,7 @@ static char *s_u64(char *o, uint64_t u)
     return end;
 }
 
-static char *s_i64(char *o, int64_t v)
+JSONW_INLINE char *s_i64(char *o, int64_t v)
 {
     uint64_t u = (uint64_t)v;
     if (v < 0) {
@@ -499,7 +499,7 @@ static char *s_digits(char *o, uint64_t v, int width)
 }
 
 /* Six digits of microseconds, in pairs. */
-static char *s_micros(char *o, unsigned us)
+JSONW_INLINE char *s_micros(char *o, unsigned us)
 {
     memcpy(o, s_pairs + 2 * (us / 10000), 2);
     memcpy(o + 2, s_pairs + 2 * (us / 100 % 100), 2);
