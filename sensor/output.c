@@ -292,14 +292,19 @@ static void s_rtp_dir(jsonw_t *w, jsonw_key_t k, const media_dir_t *d)
 static void s_ends(jsonw_t *w, const flow_view_t *fv)
 {
     const flow_t *f = fv->f;
-    char cid[FLOWID_COMMUNITY_LEN];
+    char cid[FLOWID_COMMUNITY_LEN + 2];
     uint16_t sp = fv->sport, dp = fv->dport;
     if (f->key.proto == 1 || f->key.proto == 58) { /* Community ID: type and code */
         sp = f->icmp_type;
         dp = f->icmp_code;
     }
     jsonw_int_k(w, JSONW_K("flow_id"), (int64_t)flowid_stable(f));
-    jsonw_str_k(w, JSONW_K("community_id"), flowid_community(0, fv->src, fv->dst, f->key.proto, sp, dp, cid));
+    /* Base64 and "1:" need no escape: the id goes out between its quotes. */
+    cid[0] = '"';
+    flowid_community(0, fv->src, fv->dst, f->key.proto, sp, dp, cid + 1);
+    size_t n = strlen(cid + 1);
+    cid[n + 1] = '"';
+    jsonw_raw_k(w, JSONW_K("community_id"), cid, n + 2);
     jsonw_ip_k(w, JSONW_K("src_ip"), fv->src);
     jsonw_int_k(w, JSONW_K("src_port"), fv->sport);
     jsonw_ip_k(w, JSONW_K("dest_ip"), fv->dst);
