@@ -278,7 +278,6 @@ void output_object(output_t *self, void *jobj)
     s_line(self, line, len);
 }
 
-
 static void s_rtp_dir(jsonw_t *w, jsonw_key_t k, const media_dir_t *d)
 {
     jsonw_open_k(w, k);
