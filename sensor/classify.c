@@ -17,6 +17,9 @@
 #include "slotpool.h"
 #include "strutil.h"
 
+#define CLASSIFY_NAME_LEN 64
+#define CLASSIFY_NAME_SLOTS 64
+
 struct classify {
     struct ndpi_detection_module_struct *ndpi;
     uint8_t *slots;        /* max_slots * slot_size bytes */
@@ -28,6 +31,13 @@ struct classify {
     uint32_t head, tail;
     uint32_t max_packets;
     classify_stats_t st;
+    /* Names of (master, app) pairs already asked for: nDPI writes each
+     * with snprintf (~600 instructions), and a run sees few pairs. */
+    struct {
+        uint32_t pair; /* master << 16 | app */
+        bool used;
+        char name[CLASSIFY_NAME_LEN];
+    } names[CLASSIFY_NAME_SLOTS];
 };
 
 bool classify_app_known(void *cls, const char *name)
@@ -233,7 +243,17 @@ void classify_mark_rtp(classify_t *self, flow_t *f)
 const char *classify_app_name(classify_t *self, const flow_t *f, char *buf, size_t n)
 {
     ndpi_protocol proto = {f->master, f->app, NDPI_PROTOCOL_CATEGORY_UNSPECIFIED};
-    return ndpi_protocol2name(self->ndpi, proto, buf, (u_int)n);
+    if (n != CLASSIFY_NAME_LEN)
+        return ndpi_protocol2name(self->ndpi, proto, buf, (u_int)n);
+    uint32_t pair = (uint32_t)f->master << 16 | f->app;
+    size_t i = (size_t)((pair * 0x9e3779b9u) >> 26) & (CLASSIFY_NAME_SLOTS - 1);
+    if (!self->names[i].used || self->names[i].pair != pair) {
+        ndpi_protocol2name(self->ndpi, proto, self->names[i].name, CLASSIFY_NAME_LEN);
+        self->names[i].pair = pair;
+        self->names[i].used = true;
+    }
+    memcpy(buf, self->names[i].name, CLASSIFY_NAME_LEN);
+    return buf;
 }
 
 bool classify_is_http(const flow_t *f)

@@ -56,7 +56,10 @@ uint64_t conn_fingerprint(const packet_t *p)
     if ((p->l3[0] >> 4) == 4) {
         hlen = (uint32_t)(p->l3[0] & 0x0f) * 4;
         hlen = hlen < p->l3_len ? hlen : p->l3_len;
-        memcpy(hdr, p->l3, hlen);
+        if (hlen == 20)
+            memcpy(hdr, p->l3, 20); /* no options, the common case: no call */
+        else
+            memcpy(hdr, p->l3, hlen);
         if (hlen >= 12)
             hdr[8] = hdr[10] = hdr[11] = 0; /* TTL, header checksum */
     } else {

@@ -66,12 +66,26 @@ static decode_err_t s_tcp(cursor_t *c, packet_t *p, uint32_t l4_wire)
     return DECODE_OK;
 }
 
+/* A big-endian 16-bit field of a header read whole. */
+static inline uint16_t s_be16(const uint8_t *b)
+{
+    return (uint16_t)(b[0] << 8 | b[1]);
+}
+
 static decode_err_t s_udp(cursor_t *c, packet_t *p, uint32_t l4_wire)
 {
     uint16_t len;
-    if (!cur_be16(c, &p->sport) || !cur_be16(c, &p->dport) || !cur_be16(c, &len) ||
-            !cur_be16(c, &p->l4_csum))
+    uint8_t h[8];
+    if (cur_has(c, sizeof h)) { /* the whole header: one check */
+        cur_bytes(c, h, sizeof h);
+        p->sport = s_be16(h);
+        p->dport = s_be16(h + 2);
+        len = s_be16(h + 4);
+        p->l4_csum = s_be16(h + 6);
+    } else if (!cur_be16(c, &p->sport) || !cur_be16(c, &p->dport) || !cur_be16(c, &len) ||
+            !cur_be16(c, &p->l4_csum)) { /* cut short (an ICMP quote): what is there */
         return DECODE_ERR_L4_TRUNC;
+    }
     /* A first fragment carries less than the UDP length says. */
     if (len < 8 || (len > l4_wire && !p->first_frag))
         return DECODE_ERR_L4_HDR;
@@ -148,22 +162,29 @@ static decode_err_t s_l4(const decode_cfg_t *cfg, cursor_t *c, packet_t *p, uint
     }
 }
 
+/* ip_from_v4, inlined: twice a packet. */
+static inline void s_from_v4(ip_addr_t *a, const uint8_t v4[4])
+{
+    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    memcpy(a->b, prefix, sizeof prefix);
+    memcpy(a->b + 12, v4, 4);
+}
+
 static decode_err_t s_ipv4(const decode_cfg_t *cfg, cursor_t *c, packet_t *p, int depth)
 {
     const uint8_t *start = c->p;
     size_t avail = c->left;
-    uint8_t vihl, tos, ttl, proto, src[4], dst[4];
-    uint16_t total, id, frag, csum;
-    if (!cur_u8(c, &vihl) || !cur_u8(c, &tos) || !cur_be16(c, &total) || !cur_be16(c, &id) ||
-            !cur_be16(c, &frag) || !cur_u8(c, &ttl) || !cur_u8(c, &proto) ||
-            !cur_be16(c, &csum) || !cur_bytes(c, src, 4) || !cur_bytes(c, dst, 4))
+    uint8_t h[20]; /* the fixed header, read whole */
+    if (!cur_bytes(c, h, sizeof h))
         return DECODE_ERR_L3_TRUNC;
+    uint8_t vihl = h[0], ttl = h[8], proto = h[9];
+    uint16_t total = s_be16(h + 2), id = s_be16(h + 4), frag = s_be16(h + 6);
     uint32_t hlen = (uint32_t)(vihl & 0x0f) * 4;
     if ((vihl >> 4) != 4 || hlen < 20 || total < hlen)
         return DECODE_ERR_IPV4_HDR;
     p->ipver = 4;
-    ip_from_v4(&p->src, src);
-    ip_from_v4(&p->dst, dst);
+    s_from_v4(&p->src, h + 12);
+    s_from_v4(&p->dst, h + 16);
     p->proto = proto;
     p->ttl = ttl;
     p->ip_id = id;

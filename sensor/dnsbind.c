@@ -66,6 +66,10 @@ void dnsbind_add(dnsbind_t *self, int site, const ip_addr_t *addr, const char *n
 const char *dnsbind_lookup(const dnsbind_t *self, int site, const ip_addr_t *addr,
         uint64_t now_us)
 {
+    lrutab_stats_t ts;
+    lrutab_stats(self->t, &ts);
+    if (!ts.active) /* no binding: the keyed hash is not worth computing */
+        return NULL;
     uint32_t i = lrutab_find(self->t, s_key(site, addr));
     if (i == LRUTAB_NONE || lrutab_deadline(self->t, i) < now_us)
         return NULL;

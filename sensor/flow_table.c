@@ -62,11 +62,30 @@ struct flow_table {
     flow_table_stats_t st;
 };
 
+/* Eight bytes as a big-endian number (one load and a byte swap on x86). */
+static inline uint64_t s_be64(const uint8_t *p)
+{
+    return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
+           (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+           (uint64_t)p[6] << 8 | (uint64_t)p[7];
+}
+
+/* memcmp of two addresses, as two big-endian words (no call). */
+static inline int s_addr_cmp(const ip_addr_t *x, const ip_addr_t *y)
+{
+    for (int i = 0; i < 16; i += 8) {
+        uint64_t u = s_be64(x->b + i), v = s_be64(y->b + i);
+        if (u != v)
+            return u < v ? -1 : 1;
+    }
+    return 0;
+}
+
 void flow_key_make(flow_key_t *k, const ip_addr_t *src, uint16_t sport, const ip_addr_t *dst,
         uint16_t dport, uint8_t proto)
 {
     memset(k, 0, sizeof *k);
-    int c = memcmp(src->b, dst->b, 16);
+    int c = s_addr_cmp(src, dst);
     if (c < 0 || (c == 0 && sport <= dport)) {
         k->a = *src;
         k->pa = sport;

@@ -3,8 +3,13 @@
 #include "jsonw.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The helpers every member goes through, kept in their callers: a call
+ * costs as much as what they do for a short key or value. */
+#define JSONW_INLINE static inline __attribute__((always_inline))
 
 void jsonw_init(jsonw_t *w)
 {
@@ -42,7 +47,7 @@ static bool s_grow(jsonw_t *w, size_t n)
 }
 
 /* Room for n more bytes and a NUL; false (and failed) if there is none. */
-static inline bool s_room(jsonw_t *w, size_t n)
+JSONW_INLINE bool s_room(jsonw_t *w, size_t n)
 {
     if (w->failed)
         return false;
@@ -58,7 +63,7 @@ static const uint8_t s_esc[256] = {
 
 /* Bytes of 8 that need an escape, as a mask (0: none). The mask may
  * mark more after the first such byte; only whether it is 0 is used. */
-static inline uint64_t s_special8(uint64_t x)
+JSONW_INLINE uint64_t s_special8(uint64_t x)
 {
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     uint64_t lt = (x - ones * 0x20) & ~x & highs; /* below 0x20 */
@@ -67,10 +72,24 @@ static inline uint64_t s_special8(uint64_t x)
     return lt | ((q - ones) & ~q & highs) | ((b - ones) & ~b & highs);
 }
 
-/* Copies n (at most 16) bytes if none needs an escape, in two words that
- * may overlap (keys and most values are this short); false if one does. */
-static inline bool s_short_plain(char *o, const char *s, size_t n)
+/* Copies n (at most 32) bytes if none needs an escape, in words that may
+ * overlap (keys and most values are this short); false if one does. */
+JSONW_INLINE bool s_short_plain(char *o, const char *s, size_t n)
 {
+    if (n > 16) {
+        uint64_t a, b, c, d;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + 8, 8);
+        memcpy(&c, s + n - 16, 8);
+        memcpy(&d, s + n - 8, 8);
+        if (s_special8(a) | s_special8(b) | s_special8(c) | s_special8(d))
+            return false;
+        memcpy(o, &a, 8);
+        memcpy(o + 8, &b, 8);
+        memcpy(o + n - 16, &c, 8);
+        memcpy(o + n - 8, &d, 8);
+        return true;
+    }
     if (n >= 8) {
         uint64_t a, b;
         memcpy(&a, s, 8);
@@ -147,10 +166,10 @@ static char *s_quoted_slow(char *o, const char *s, size_t n)
 
 /* A quoted, escaped string (room for it already made: 6 bytes an input
  * byte at most, and the quotes). */
-static inline char *s_quoted(char *o, const char *s, size_t n)
+JSONW_INLINE char *s_quoted(char *o, const char *s, size_t n)
 {
     *o++ = '"';
-    if (n <= 16 && s_short_plain(o, s, n)) {
+    if (n <= 32 && s_short_plain(o, s, n)) {
         o[n] = '"';
         return o + n + 1;
     }
@@ -176,10 +195,59 @@ static char *s_key(jsonw_t *w, const char *key, size_t extra)
     return o;
 }
 
-static void s_done(jsonw_t *w, char *o)
+/* Copies n bytes (a prepared key, a value the writer made), in words
+ * that may overlap while n is at most 32. */
+JSONW_INLINE void s_copy(char *o, const char *s, size_t n)
+{
+    if (n > 32) {
+        memcpy(o, s, n);
+    } else if (n >= 16) {
+        memcpy(o, s, 16);
+        memcpy(o + n - 16, s + n - 16, 16);
+    } else if (n >= 8) {
+        memcpy(o, s, 8);
+        memcpy(o + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(o, s, 4);
+        memcpy(o + n - 4, s + n - 4, 4);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            o[i] = s[i];
+    }
+}
+
+/* The comma (unless the member is its object's first) and a prepared key,
+ * with room for `extra` more bytes after it; NULL if there is no room. */
+JSONW_INLINE char *s_key_k(jsonw_t *w, jsonw_key_t k, size_t extra)
+{
+    if (!s_room(w, k.len + extra))
+        return NULL;
+    char *o = w->buf + w->len;
+    uint32_t bit = 1u << w->depth;
+    const char *t = k.txt;
+    size_t n = k.len;
+    if (!(w->more & bit)) {
+        t++;
+        n--;
+    }
+    w->more |= bit;
+    s_copy(o, t, n);
+    return o + n;
+}
+
+JSONW_INLINE void s_done(jsonw_t *w, char *o)
 {
     w->len = (size_t)(o - w->buf);
     w->buf[w->len] = '\0';
+}
+
+/* Opens the object of a member whose key is written (o after it). */
+static void s_open_at(jsonw_t *w, char *o)
+{
+    *o++ = '{';
+    s_done(w, o);
+    w->depth++;
+    w->more &= ~(1u << w->depth);
 }
 
 void jsonw_open(jsonw_t *w, const char *key)
@@ -189,12 +257,19 @@ void jsonw_open(jsonw_t *w, const char *key)
         return;
     }
     char *o = s_key(w, key, 1);
-    if (!o)
+    if (o)
+        s_open_at(w, o);
+}
+
+void jsonw_open_k(jsonw_t *w, jsonw_key_t k)
+{
+    if (w->depth + 1 >= JSONW_DEPTH) {
+        w->failed = true;
         return;
-    *o++ = '{';
-    s_done(w, o);
-    w->depth++;
-    w->more &= ~(1u << w->depth);
+    }
+    char *o = s_key_k(w, k, 1);
+    if (o)
+        s_open_at(w, o);
 }
 
 void jsonw_close(jsonw_t *w)
@@ -223,36 +298,84 @@ void jsonw_str(jsonw_t *w, const char *key, const char *v)
     jsonw_strn(w, key, v, strlen(v));
 }
 
-void jsonw_int(jsonw_t *w, const char *key, int64_t v)
+void jsonw_strn_k(jsonw_t *w, jsonw_key_t k, const char *v, size_t n)
 {
-    char *o = s_key(w, key, 20);
-    if (!o)
-        return;
+    char *o = s_key_k(w, k, 6 * n + 2);
+    if (o)
+        s_done(w, s_quoted(o, v, n));
+}
+
+void jsonw_str_k(jsonw_t *w, jsonw_key_t k, const char *v)
+{
+    if (!v)
+        v = "";
+    jsonw_strn_k(w, k, v, strlen(v));
+}
+
+/* A string the writer made (an address, a time): nothing to escape. */
+JSONW_INLINE void s_plain_at(jsonw_t *w, char *o, const char *v, size_t n)
+{
+    *o++ = '"';
+    s_copy(o, v, n);
+    o += n;
+    *o++ = '"';
+    s_done(w, o);
+}
+
+static const char s_pairs[] = "00010203040506070809101112131415161718192021222324"
+                              "25262728293031323334353637383940414243444546474849"
+                              "50515253545556575859606162636465666768697071727374"
+                              "75767778798081828384858687888990919293949596979899";
+
+/* The decimal digits of u (at most 20), written at o; returns the end. */
+JSONW_INLINE char *s_u64(char *o, uint64_t u)
+{
+    static const uint64_t pow10[20] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+        100000000, 1000000000, 10000000000ull, 100000000000ull, 1000000000000ull,
+        10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+        100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull};
+    /* digits from the bit length (1233 / 4096 ~ log10 2), one compare to correct */
+    unsigned n = (unsigned)(64 - __builtin_clzll(u | 1)) * 1233u >> 12;
+    n += n < 20 && u >= pow10[n];
+    n += n == 0;
+    char *end = o + n, *t = end;
+    while (u >= 100) { /* two digits a step, from the right */
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        t -= 2;
+        memcpy(t, s_pairs + 2 * r, 2);
+    }
+    if (u >= 10) {
+        t -= 2;
+        memcpy(t, s_pairs + 2 * u, 2);
+    } else {
+        t[-1] = (char)('0' + u);
+    }
+    return end;
+}
+
+JSONW_INLINE char *s_i64(char *o, int64_t v)
+{
     uint64_t u = (uint64_t)v;
     if (v < 0) {
         *o++ = '-';
         u = 0 - u;
     }
-    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
-                                "25262728293031323334353637383940414243444546474849"
-                                "50515253545556575859606162636465666768697071727374"
-                                "75767778798081828384858687888990919293949596979899";
-    char t[20];
-    size_t n = sizeof t;
-    while (u >= 100) { /* two digits a step, from the right */
-        unsigned r = (unsigned)(u % 100);
-        u /= 100;
-        n -= 2;
-        memcpy(t + n, pairs + 2 * r, 2);
-    }
-    if (u >= 10) {
-        n -= 2;
-        memcpy(t + n, pairs + 2 * u, 2);
-    } else {
-        t[--n] = (char)('0' + u);
-    }
-    memcpy(o, t + n, sizeof t - n);
-    s_done(w, o + (sizeof t - n));
+    return s_u64(o, u);
+}
+
+void jsonw_int(jsonw_t *w, const char *key, int64_t v)
+{
+    char *o = s_key(w, key, 20);
+    if (o)
+        s_done(w, s_i64(o, v));
+}
+
+void jsonw_int_k(jsonw_t *w, jsonw_key_t k, int64_t v)
+{
+    char *o = s_key_k(w, k, 20);
+    if (o)
+        s_done(w, s_i64(o, v));
 }
 
 void jsonw_raw(jsonw_t *w, const char *key, const char *json, size_t n)
@@ -264,21 +387,61 @@ void jsonw_raw(jsonw_t *w, const char *key, const char *json, size_t n)
     s_done(w, o + n);
 }
 
+void jsonw_raw_k(jsonw_t *w, jsonw_key_t k, const char *json, size_t n)
+{
+    char *o = s_key_k(w, k, n);
+    if (!o)
+        return;
+    s_copy(o, json, n);
+    s_done(w, o + n);
+}
+
+void jsonw_member_k(jsonw_t *w, jsonw_key_t m)
+{
+    char *o = s_key_k(w, m, 0);
+    if (o)
+        s_done(w, o);
+}
+
+void jsonw_members(jsonw_t *w, const char *txt, size_t n)
+{
+    if (n == 0 || !s_room(w, n + 1))
+        return;
+    char *o = w->buf + w->len;
+    uint32_t bit = 1u << w->depth;
+    if (w->more & bit)
+        *o++ = ',';
+    w->more |= bit;
+    memcpy(o, txt, n);
+    s_done(w, o + n);
+}
+
+const char *jsonw_members_of(const jsonw_t *w, size_t *len)
+{
+    if (w->failed || w->depth != 0 || w->len < 2 || w->buf[0] != '{')
+        return NULL;
+    *len = w->len - 2;
+    return w->buf + 1;
+}
+
 /* Decimal of a byte, no leading zeros. */
 static char *s_u8(char *o, unsigned v)
 {
-    if (v >= 100)
+    if (v < 10) {
+        *o = (char)('0' + v);
+        return o + 1;
+    }
+    if (v >= 100) {
         *o++ = (char)('0' + v / 100);
-    if (v >= 10)
-        *o++ = (char)('0' + v / 10 % 10);
-    *o++ = (char)('0' + v % 10);
-    return o;
+        v %= 100;
+    }
+    memcpy(o, s_pairs + 2 * v, 2);
+    return o + 2;
 }
 
-void jsonw_ip(jsonw_t *w, const char *key, const ip_addr_t *a)
+/* An address as inet_ntop writes it; returns the length. */
+static size_t s_ip_txt(const ip_addr_t *a, char txt[INET6_ADDRSTRLEN])
 {
-    char txt[INET6_ADDRSTRLEN];
-    size_t n = 0;
     if (ip_is_v4(a)) { /* dotted quad, as inet_ntop: the common case, done here */
         char *o = txt;
         for (int i = 0; i < 4; i++) {
@@ -286,11 +449,29 @@ void jsonw_ip(jsonw_t *w, const char *key, const ip_addr_t *a)
                 *o++ = '.';
             o = s_u8(o, a->b[12 + i]);
         }
-        n = (size_t)(o - txt);
-    } else if (inet_ntop(AF_INET6, a->b, txt, sizeof txt)) {
-        n = strlen(txt);
+        return (size_t)(o - txt);
     }
-    jsonw_strn(w, key, txt, n);
+    if (inet_ntop(AF_INET6, a->b, txt, INET6_ADDRSTRLEN))
+        return strlen(txt);
+    return 0;
+}
+
+void jsonw_ip(jsonw_t *w, const char *key, const ip_addr_t *a)
+{
+    char txt[INET6_ADDRSTRLEN];
+    size_t n = s_ip_txt(a, txt);
+    char *o = s_key(w, key, n + 2);
+    if (o)
+        s_plain_at(w, o, txt, n);
+}
+
+void jsonw_ip_k(jsonw_t *w, jsonw_key_t k, const ip_addr_t *a)
+{
+    char txt[INET6_ADDRSTRLEN];
+    size_t n = s_ip_txt(a, txt);
+    char *o = s_key_k(w, k, n + 2);
+    if (o)
+        s_plain_at(w, o, txt, n);
 }
 
 /* The date of a day count since 1970-01-01 (proleptic Gregorian; the
@@ -317,6 +498,15 @@ static char *s_digits(char *o, uint64_t v, int width)
     return o + width;
 }
 
+/* Six digits of microseconds, in pairs. */
+JSONW_INLINE char *s_micros(char *o, unsigned us)
+{
+    memcpy(o, s_pairs + 2 * (us / 10000), 2);
+    memcpy(o + 2, s_pairs + 2 * (us / 100 % 100), 2);
+    memcpy(o + 4, s_pairs + 2 * (us % 100), 2);
+    return o + 6;
+}
+
 size_t jsonw_format_time(uint64_t ts_us, char *out)
 {
     uint64_t sec = ts_us / 1000000u;
@@ -340,31 +530,90 @@ size_t jsonw_format_time(uint64_t ts_us, char *out)
     *o++ = ':';
     o = s_digits(o, s % 60, 2);
     *o++ = '.';
-    o = s_digits(o, ts_us % 1000000u, 6);
+    o = s_micros(o, (unsigned)(ts_us % 1000000u));
     memcpy(o, "+0000", 5);
     return (size_t)(o + 5 - out);
 }
 
-void jsonw_time(jsonw_t *w, const char *key, uint64_t ts_us)
+/* A packet-clock time's text; returns the length. The date and time to the
+ * second are kept from the last call: an event's times are mostly in one
+ * second, and so are events in a row. */
+static size_t s_time_txt(jsonw_t *w, uint64_t ts_us, char txt[JSONW_TIME_LEN])
 {
-    /* The date and time to the second are kept from the last call: an
-     * event's times are mostly in one second, and so are events in a row. */
     uint64_t sec = ts_us / 1000000u;
     if (!w->time_ok || w->time_sec != sec) {
-        char txt[JSONW_TIME_LEN];
         size_t n = jsonw_format_time(sec * 1000000u, txt);
         w->time_len = n - 12; /* less ".000000+0000"; at most 21 (year 584,554) */
         memcpy(w->time_txt, txt, w->time_len);
         w->time_sec = sec;
         w->time_ok = true;
     }
-    char txt[JSONW_TIME_LEN];
-    memcpy(txt, w->time_txt, w->time_len);
+    memcpy(txt, w->time_txt, sizeof w->time_txt);
     char *o = txt + w->time_len;
     *o++ = '.';
-    o = s_digits(o, ts_us % 1000000u, 6);
+    o = s_micros(o, (unsigned)(ts_us % 1000000u));
     memcpy(o, "+0000", 5);
-    jsonw_strn(w, key, txt, (size_t)(o + 5 - txt));
+    return (size_t)(o + 5 - txt);
+}
+
+void jsonw_time(jsonw_t *w, const char *key, uint64_t ts_us)
+{
+    char txt[JSONW_TIME_LEN];
+    size_t n = s_time_txt(w, ts_us, txt);
+    char *o = s_key(w, key, n + 2);
+    if (o)
+        s_plain_at(w, o, txt, n);
+}
+
+void jsonw_time_k(jsonw_t *w, jsonw_key_t k, uint64_t ts_us)
+{
+    char txt[JSONW_TIME_LEN];
+    size_t n = s_time_txt(w, ts_us, txt);
+    char *o = s_key_k(w, k, n + 2);
+    if (o)
+        s_plain_at(w, o, txt, n);
+}
+
+size_t jsonw_format_fixed3(double v, char *out)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    unsigned ex = (unsigned)(bits >> 52) & 0x7ffu;
+    if (ex >= 1023 + 50) { /* NaN, infinities, and |v| of 2^50 and more: snprintf's */
+        int n = snprintf(out, JSONW_FIXED3_LEN, "%.3f", v);
+        return n > 0 && n < JSONW_FIXED3_LEN ? (size_t)n : 0;
+    }
+    /* v = m * 2^-s exactly, m below 2^53 and s at least 3: v * 1000 is
+     * m * 1000 (below 2^63) shifted right by s, rounded as printf rounds
+     * the exact value, to nearest and a half to even. */
+    uint64_t m = bits & ((1ull << 52) - 1);
+    unsigned s = 1074;
+    if (ex) {
+        m |= 1ull << 52;
+        s = 1075 - ex;
+    }
+    uint64_t p = m * 1000u, q = 0;
+    if (s < 64) {
+        uint64_t r = p & ((1ull << s) - 1), half = 1ull << (s - 1);
+        q = p >> s;
+        q += r > half || (r == half && (q & 1));
+    } /* else p < 2^63 <= half: rounds to 0 */
+    char *o = out;
+    if (bits >> 63)
+        *o++ = '-'; /* printf keeps the sign of -0.0 and of what rounds to 0 */
+    o = s_u64(o, q / 1000u);
+    unsigned f = (unsigned)(q % 1000u);
+    *o++ = '.';
+    *o++ = (char)('0' + f / 100);
+    memcpy(o, s_pairs + 2 * (f % 100), 2);
+    return (size_t)(o + 2 - out);
+}
+
+void jsonw_fixed3_k(jsonw_t *w, jsonw_key_t k, double v)
+{
+    char *o = s_key_k(w, k, JSONW_FIXED3_LEN);
+    if (o)
+        s_done(w, o + jsonw_format_fixed3(v, o));
 }
 
 const char *jsonw_text(const jsonw_t *w, size_t *len)

@@ -13,7 +13,12 @@
  *
  * Usage: jsonw_reset, jsonw_open(w, NULL) for the event's object, members
  * (a NULL key only for the outermost object), jsonw_close for each open
- * object, then jsonw_text. Nesting is bounded by JSONW_DEPTH. */
+ * object, then jsonw_text. Nesting is bounded by JSONW_DEPTH.
+ *
+ * The members whose key is fixed when the program is built (every key of
+ * the events) have _k forms: JSONW_K("src_port") is the text `,"src_port":`
+ * prepared by the compiler, copied whole (without its comma for an object's
+ * first member) instead of measured and checked for escapes each time. */
 #ifndef PINHOLE_JSONW_H
 #define PINHOLE_JSONW_H
 
@@ -37,6 +42,17 @@ typedef struct jsonw {
     char time_txt[24]; /* "YYYY-MM-DDTHH:MM:SS" (longer past year 9999) */
 } jsonw_t;
 
+/* A key known when the program is built, with its comma and colon. Only
+ * for keys that need no escape (letters, digits, '_'). */
+typedef struct {
+    const char *txt;
+    size_t len;
+} jsonw_key_t;
+#define JSONW_K(k) ((jsonw_key_t){",\"" k "\":", sizeof("\"" k "\":")})
+/* A whole member known when the program is built: JSONW_M("event_type",
+ * "\"flow\"") is `,"event_type":"flow"` (the value JSON text already). */
+#define JSONW_M(k, v) ((jsonw_key_t){",\"" k "\":" v, sizeof("\"" k "\":" v)})
+
 void jsonw_init(jsonw_t *w);
 void jsonw_fini(jsonw_t *w);
 /* Starts a new text; the buffer is kept. */
@@ -56,11 +72,35 @@ void jsonw_raw(jsonw_t *w, const char *key, const char *json, size_t n);
 void jsonw_ip(jsonw_t *w, const char *key, const ip_addr_t *a);
 /* A packet-clock time as a string member, as output_time writes it. */
 void jsonw_time(jsonw_t *w, const char *key, uint64_t ts_us);
+/* The same members under a prepared key. */
+void jsonw_open_k(jsonw_t *w, jsonw_key_t k);
+void jsonw_str_k(jsonw_t *w, jsonw_key_t k, const char *v);
+void jsonw_strn_k(jsonw_t *w, jsonw_key_t k, const char *v, size_t n);
+void jsonw_int_k(jsonw_t *w, jsonw_key_t k, int64_t v);
+void jsonw_raw_k(jsonw_t *w, jsonw_key_t k, const char *json, size_t n);
+void jsonw_ip_k(jsonw_t *w, jsonw_key_t k, const ip_addr_t *a);
+void jsonw_time_k(jsonw_t *w, jsonw_key_t k, uint64_t ts_us);
+/* A number with three decimals, as snprintf's "%.3f" writes it. */
+void jsonw_fixed3_k(jsonw_t *w, jsonw_key_t k, double v);
+/* A prepared member (JSONW_M). */
+void jsonw_member_k(jsonw_t *w, jsonw_key_t m);
+/* Members written already as text (`"a":1,"b":"x"`, what jsonw_members_of
+ * returns), added to the object being written as they are. */
+void jsonw_members(jsonw_t *w, const char *txt, size_t n);
+/* The members of a text jsonw wrote for one object: the text between its
+ * outer braces (NULL if it failed). */
+const char *jsonw_members_of(const jsonw_t *w, size_t *len);
 /* The text so far (NUL-terminated), or NULL if it failed. */
 const char *jsonw_text(const jsonw_t *w, size_t *len);
 /* Writes "YYYY-MM-DDTHH:MM:SS.uuuuuu+0000" (UTC) to out, which holds at
  * least JSONW_TIME_LEN bytes; returns the length (no NUL written). */
 #define JSONW_TIME_LEN 40
 size_t jsonw_format_time(uint64_t ts_us, char *out);
+/* Writes v as snprintf(out, JSONW_FIXED3_LEN, "%.3f", v) does, rounding
+ * the same way (the double's exact value, halves to even), and returns the
+ * length (no NUL written); 0 if the text would not fit (|v| of 1e27 and
+ * more), as the events have always left such a number out. */
+#define JSONW_FIXED3_LEN 32
+size_t jsonw_format_fixed3(double v, char *out);
 
 #endif

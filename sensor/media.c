@@ -456,6 +456,10 @@ bool media_match(media_t *self, flow_t *f)
 {
     if (f->key.proto != 17)
         return false;
+    lrutab_stats_t ts;
+    lrutab_stats(self->et, &ts);
+    if (!ts.active) /* no SDP named an endpoint: two lookups saved a flow */
+        return false;
     const endpoint_t *ea, *eb, *e = s_flow_call(self, f, &ea, &eb);
     if (!e)
         return false;

@@ -17,6 +17,7 @@
 #include "evschema.h"
 #include "evtypes.h"
 #include "flowid.h"
+#include "jsonmemo.h"
 #include "jsonw.h"
 
 /* Events go to the file in whole lines: a line is added to this buffer
@@ -34,16 +35,20 @@ struct output {
     size_t used;
     uint64_t write_errors;
     char *sensor;
+    char *common;      /* `"schema":N,"sensor":"..."`, the same in every event */
+    size_t common_len;
     const rules_t *rules;
     classify_t *cls;
     void (*sink)(void *ctx, const char *line, size_t len);
     void *sink_ctx;
     jsonw_t w;         /* the event being written; its buffer is kept */
+    jsonmemo_t *memo;  /* members whose values repeat, written once */
 };
 
 void output_set_rules(output_t *self, const rules_t *rules)
 {
     self->rules = rules;
+    jsonmemo_clear(self->memo); /* its ids, roles and sites were the old rules' */
 }
 
 void output_set_sink(output_t *self, void (*fn)(void *ctx, const char *line, size_t len),
@@ -51,6 +56,24 @@ void output_set_sink(output_t *self, void (*fn)(void *ctx, const char *line, siz
 {
     self->sink = fn;
     self->sink_ctx = ctx;
+}
+
+/* Writes the members every event has after its type, once. */
+static bool s_common(output_t *self)
+{
+    jsonw_t w;
+    jsonw_init(&w);
+    jsonw_open(&w, NULL);
+    jsonw_int_k(&w, JSONW_K("schema"), EVSCHEMA_EVENT_VERSION);
+    jsonw_str_k(&w, JSONW_K("sensor"), self->sensor);
+    jsonw_close(&w);
+    size_t n = 0;
+    const char *txt = jsonw_members_of(&w, &n);
+    if (txt && (self->common = malloc(n)))
+        memcpy(self->common, txt, n);
+    self->common_len = n;
+    jsonw_fini(&w);
+    return self->common != NULL;
 }
 
 output_t *output_new(const char *path, const char *sensor, const rules_t *rules,
@@ -63,6 +86,11 @@ output_t *output_new(const char *path, const char *sensor, const rules_t *rules,
     self->cls = cls;
     self->fd = -1;
     self->sensor = strdup(sensor ? sensor : "pinhole");
+    if (!self->sensor || !s_common(self) || !(self->memo = jsonmemo_new())) {
+        snprintf(err, errlen, "out of memory");
+        output_destroy(&self);
+        return NULL;
+    }
     if (path && (!(self->path = strdup(path)) || !(self->buf = malloc(OUTPUT_BUF)))) {
         snprintf(err, errlen, "out of memory");
         output_destroy(&self);
@@ -128,6 +156,8 @@ void output_destroy(output_t **self_p)
     free(self->buf);
     free(self->path);
     free(self->sensor);
+    free(self->common);
+    jsonmemo_destroy(&self->memo);
     jsonw_fini(&self->w);
     free(self);
     *self_p = NULL;
@@ -189,10 +219,10 @@ static const char *s_icmp_meaning(uint8_t type, uint8_t code)
     return type == 11 ? "time_exceeded" : "other";
 }
 
-static void s_rule(output_t *self, const char *k, int rule)
+static void s_rule(output_t *self, jsonw_key_t k, int rule)
 {
     if (rule >= 0)
-        jsonw_str(&self->w, k, rules_rule(self->rules, (size_t)rule)->id);
+        jsonmemo_str(self->memo, &self->w, k, rules_rule(self->rules, (size_t)rule)->id);
 }
 
 /* Nobody reads the events: building them would be wasted. */
@@ -201,18 +231,20 @@ static bool s_off(const output_t *self)
     return self->fd < 0 && !self->sink;
 }
 
+/* The event's type as a prepared member (the types are plain words). */
+#define S_TYPE(t) JSONW_M("event_type", "\"" t "\"")
+
 /* Starts an event in the writer with the fields every event has. */
-static void s_event(output_t *self, const char *type, uint64_t ts_us, int site)
+static void s_event(output_t *self, jsonw_key_t type, uint64_t ts_us, int site)
 {
     jsonw_t *w = &self->w;
     jsonw_reset(w);
     jsonw_open(w, NULL);
-    jsonw_time(w, "timestamp", ts_us);
-    jsonw_str(w, "event_type", type);
-    jsonw_int(w, "schema", EVSCHEMA_EVENT_VERSION);
-    jsonw_str(w, "sensor", self->sensor);
+    jsonw_time_k(w, JSONW_K("timestamp"), ts_us);
+    jsonw_member_k(w, type);
+    jsonw_members(w, self->common, self->common_len);
     if (site >= 0)
-        jsonw_str(w, "site", rules_site_name(self->rules, (size_t)site));
+        jsonmemo_str(self->memo, w, JSONW_K("site"), rules_site_name(self->rules, (size_t)site));
 }
 
 static void s_line(output_t *self, const char *line, size_t len)
@@ -246,20 +278,12 @@ void output_object(output_t *self, void *jobj)
     s_line(self, line, len);
 }
 
-/* A number with three decimals, as the events show jitter and delays. */
-static void s_ms(jsonw_t *w, const char *k, double v)
+static void s_rtp_dir(jsonw_t *w, jsonw_key_t k, const media_dir_t *d)
 {
-    char txt[32];
-    int n = snprintf(txt, sizeof txt, "%.3f", v);
-    jsonw_raw(w, k, txt, n > 0 && (size_t)n < sizeof txt ? (size_t)n : 0);
-}
-
-static void s_rtp_dir(jsonw_t *w, const char *k, const media_dir_t *d)
-{
-    jsonw_open(w, k);
-    jsonw_int(w, "packets", d->pkts);
-    jsonw_int(w, "lost", d->lost);
-    s_ms(w, "jitter_ms", d->jitter_ms);
+    jsonw_open_k(w, k);
+    jsonw_int_k(w, JSONW_K("packets"), d->pkts);
+    jsonw_int_k(w, JSONW_K("lost"), d->lost);
+    jsonw_fixed3_k(w, JSONW_K("jitter_ms"), d->jitter_ms);
     jsonw_close(w);
 }
 
@@ -267,25 +291,30 @@ static void s_rtp_dir(jsonw_t *w, const char *k, const media_dir_t *d)
 static void s_ends(jsonw_t *w, const flow_view_t *fv)
 {
     const flow_t *f = fv->f;
-    char cid[FLOWID_COMMUNITY_LEN];
+    char cid[FLOWID_COMMUNITY_LEN + 2];
     uint16_t sp = fv->sport, dp = fv->dport;
     if (f->key.proto == 1 || f->key.proto == 58) { /* Community ID: type and code */
         sp = f->icmp_type;
         dp = f->icmp_code;
     }
-    jsonw_int(w, "flow_id", (int64_t)flowid_stable(f));
-    jsonw_str(w, "community_id", flowid_community(0, fv->src, fv->dst, f->key.proto, sp, dp, cid));
-    jsonw_ip(w, "src_ip", fv->src);
-    jsonw_int(w, "src_port", fv->sport);
-    jsonw_ip(w, "dest_ip", fv->dst);
-    jsonw_int(w, "dest_port", fv->dport);
+    jsonw_int_k(w, JSONW_K("flow_id"), (int64_t)flowid_stable(f));
+    /* Base64 and "1:" need no escape: the id goes out between its quotes. */
+    cid[0] = '"';
+    flowid_community(0, fv->src, fv->dst, f->key.proto, sp, dp, cid + 1);
+    size_t n = strlen(cid + 1);
+    cid[n + 1] = '"';
+    jsonw_raw_k(w, JSONW_K("community_id"), cid, n + 2);
+    jsonw_ip_k(w, JSONW_K("src_ip"), fv->src);
+    jsonw_int_k(w, JSONW_K("src_port"), fv->sport);
+    jsonw_ip_k(w, JSONW_K("dest_ip"), fv->dst);
+    jsonw_int_k(w, JSONW_K("dest_port"), fv->dport);
 }
 
-static void s_call_dir(jsonw_t *w, const char *k, const media_call_t *c, int party)
+static void s_call_dir(jsonw_t *w, jsonw_key_t k, const media_call_t *c, int party)
 {
-    jsonw_open(w, k);
-    jsonw_int(w, "packets", c->pkts[party]);
-    jsonw_int(w, "expected_ms", (int64_t)(c->expected_us[party] / 1000u));
+    jsonw_open_k(w, k);
+    jsonw_int_k(w, JSONW_K("packets"), c->pkts[party]);
+    jsonw_int_k(w, JSONW_K("expected_ms"), (int64_t)(c->expected_us[party] / 1000u));
     jsonw_close(w);
 }
 
@@ -295,21 +324,21 @@ void output_rtp_one_way(output_t *self, const media_call_t *c, int site, int par
     if (s_off(self))
         return;
     jsonw_t *w = &self->w;
-    s_event(self, EV_RTP_ONE_WAY, c->end_us, site);
-    jsonw_str(w, "call_id", c->call_id);
-    jsonw_str(w, "missing", c->missing == party ? "inbound" : "outbound");
-    jsonw_str(w, "missing_toward", c->missing == 0 ? "caller" : "callee");
+    s_event(self, S_TYPE(EV_RTP_ONE_WAY), c->end_us, site);
+    jsonw_str_k(w, JSONW_K("call_id"), c->call_id);
+    jsonw_str_k(w, JSONW_K("missing"), c->missing == party ? "inbound" : "outbound");
+    jsonw_str_k(w, JSONW_K("missing_toward"), c->missing == 0 ? "caller" : "callee");
     /* The call's two directions, seen from the site, over all its flows. */
-    jsonw_open(w, "media");
-    s_call_dir(w, "inbound", c, party);
-    s_call_dir(w, "outbound", c, !party);
+    jsonw_open_k(w, JSONW_K("media"));
+    s_call_dir(w, JSONW_K("inbound"), c, party);
+    s_call_dir(w, JSONW_K("outbound"), c, !party);
     jsonw_close(w);
     if (fv) {
         s_ends(w, fv);
-        s_rule(self, "rule", fv->v.rule);
-        jsonw_open(w, "rtp");
-        s_rtp_dir(w, "toserver", &fv->ms->d[fv->orig]);
-        s_rtp_dir(w, "toclient", &fv->ms->d[fv->resp]);
+        s_rule(self, JSONW_K("rule"), fv->v.rule);
+        jsonw_open_k(w, JSONW_K("rtp"));
+        s_rtp_dir(w, JSONW_K("toserver"), &fv->ms->d[fv->orig]);
+        s_rtp_dir(w, JSONW_K("toclient"), &fv->ms->d[fv->resp]);
         jsonw_close(w);
     }
     s_emit(self);
@@ -319,14 +348,21 @@ void output_rtp_one_way(output_t *self, const media_call_t *c, int site, int par
 static void s_flow_host(jsonw_t *w, const flow_t *f)
 {
     if (f->host[0] && (f->flags & FLOW_F_SNI) && !(f->flags & (FLOW_F_HOST_DNS | FLOW_F_HTTP))) {
-        jsonw_open(w, "tls");
-        jsonw_str(w, "sni", f->host);
+        jsonw_open_k(w, JSONW_K("tls"));
+        jsonw_str_k(w, JSONW_K("sni"), f->host);
         jsonw_close(w);
     } else if (f->host[0] && (f->flags & FLOW_F_HTTP) && !(f->flags & FLOW_F_HOST_DNS)) {
-        jsonw_open(w, "http");
-        jsonw_str(w, "hostname", f->host);
+        jsonw_open_k(w, JSONW_K("http"));
+        jsonw_str_k(w, JSONW_K("hostname"), f->host);
         jsonw_close(w);
     }
+}
+
+/* A side's roles as text: named once per role set (and rules). */
+static void s_roles(output_t *self, flow_view_t *fv, jsonw_key_t k, int side)
+{
+    if (!jsonmemo_write(self->memo, &self->w, k, fv->v.roles[side]))
+        jsonmemo_add(self->memo, &self->w, k, fv->v.roles[side], flow_view_roles(fv, self->rules, side));
 }
 
 /* pinhole's judgement, in its own object (no clash with EVE's). */
@@ -335,59 +371,61 @@ static void s_flow_pinhole(output_t *self, flow_view_t *fv)
     jsonw_t *w = &self->w;
     const flow_t *f = fv->f;
     const verdict_t *v = &fv->v;
-    jsonw_open(w, "pinhole");
-    jsonw_str(w, "verdict", verdict_kind_str(v->kind));
-    s_rule(self, "rule", v->rule);
-    s_rule(self, "reply_rule", v->reply_rule);
+    jsonw_open_k(w, JSONW_K("pinhole"));
+    jsonmemo_t *m = self->memo;
+    jsonmemo_str(m, w, JSONW_K("verdict"), verdict_kind_str(v->kind));
+    s_rule(self, JSONW_K("rule"), v->rule);
+    s_rule(self, JSONW_K("reply_rule"), v->reply_rule);
     if (v->reason != REASON_NONE)
-        jsonw_str(w, "reason", verdict_reason_str(v->reason));
-    jsonw_str(w, "src_roles", flow_view_roles(fv, self->rules, 0));
-    jsonw_str(w, "dest_roles", flow_view_roles(fv, self->rules, 1));
+        jsonmemo_str(m, w, JSONW_K("reason"), verdict_reason_str(v->reason));
+    s_roles(self, fv, JSONW_K("src_roles"), 0);
+    s_roles(self, fv, JSONW_K("dest_roles"), 1);
     const char *by;
     if ((by = verdict_role_by_str(v->by[0])))
-        jsonw_str(w, "src_role_by", by);
+        jsonmemo_str(m, w, JSONW_K("src_role_by"), by);
     if ((by = verdict_role_by_str(v->by[1])))
-        jsonw_str(w, "dest_role_by", by);
+        jsonmemo_str(m, w, JSONW_K("dest_role_by"), by);
     if (f->host[0] && (f->flags & FLOW_F_HOST_DNS))
-        jsonw_str(w, "dns_name", f->host);
+        jsonw_str_k(w, JSONW_K("dns_name"), f->host);
     if (v->remote >= 0 && v->geo.asn)
-        jsonw_int(w, "asn", v->geo.asn);
+        jsonw_int_k(w, JSONW_K("asn"), v->geo.asn);
     if (v->remote >= 0 && v->geo.org[0])
-        jsonw_str(w, "as_org", v->geo.org);
+        jsonw_str_k(w, JSONW_K("as_org"), v->geo.org);
     if (v->remote >= 0 && v->geo.country[0])
-        jsonw_str(w, "country", v->geo.country);
+        jsonw_str_k(w, JSONW_K("country"), v->geo.country);
     if (f->flags & FLOW_F_ICMP) {
-        jsonw_int(w, "icmp_type", f->icmp_type);
-        jsonw_int(w, "icmp_code", f->icmp_code);
-        jsonw_str(w, "icmp_meaning", s_icmp_meaning(f->icmp_type, f->icmp_code));
+        jsonw_int_k(w, JSONW_K("icmp_type"), f->icmp_type);
+        jsonw_int_k(w, JSONW_K("icmp_code"), f->icmp_code);
+        jsonmemo_str(m, w, JSONW_K("icmp_meaning"), s_icmp_meaning(f->icmp_type, f->icmp_code));
     }
     if (v->nearest >= 0) {
-        s_rule(self, "nearest_rule", v->nearest);
-        jsonw_str(w, "nearest_differs", rules_near_str(v->near));
+        s_rule(self, JSONW_K("nearest_rule"), v->nearest);
+        jsonmemo_str(m, w, JSONW_K("nearest_differs"), rules_near_str(v->near));
     }
     if (v->violation >= 0)
-        jsonw_str(w, "violation", rules_req(self->rules, (size_t)v->violation)->id);
+        jsonmemo_str(m, w, JSONW_K("violation"), rules_req(self->rules, (size_t)v->violation)->id);
     jsonw_close(w);
 }
 
-static void s_flow_counts(jsonw_t *w, const flow_view_t *fv)
+static void s_flow_counts(output_t *self, const flow_view_t *fv)
 {
+    jsonw_t *w = &self->w;
     const flow_t *f = fv->f;
     int o = fv->orig, r = fv->resp;
-    jsonw_open(w, "flow");
-    jsonw_int(w, "pkts_toserver", f->d[o].pkts);
-    jsonw_int(w, "pkts_toclient", f->d[r].pkts);
-    jsonw_int(w, "bytes_toserver", (int64_t)f->d[o].bytes);
-    jsonw_int(w, "bytes_toclient", (int64_t)f->d[r].bytes);
-    jsonw_time(w, "start", f->first_us);
-    jsonw_time(w, "end", f->last_us);
+    jsonw_open_k(w, JSONW_K("flow"));
+    jsonw_int_k(w, JSONW_K("pkts_toserver"), f->d[o].pkts);
+    jsonw_int_k(w, JSONW_K("pkts_toclient"), f->d[r].pkts);
+    jsonw_int_k(w, JSONW_K("bytes_toserver"), (int64_t)f->d[o].bytes);
+    jsonw_int_k(w, JSONW_K("bytes_toclient"), (int64_t)f->d[r].bytes);
+    jsonw_time_k(w, JSONW_K("start"), f->first_us);
+    jsonw_time_k(w, JSONW_K("end"), f->last_us);
     if (f->key.proto == 6) {
-        jsonw_str(w, "conn_state", conn_state(f));
-        jsonw_str(w, "history", f->history);
-        jsonw_int(w, "attempts", f->attempts);
+        jsonmemo_str(self->memo, w, JSONW_K("conn_state"), conn_state(f));
+        jsonw_str_k(w, JSONW_K("history"), f->history);
+        jsonw_int_k(w, JSONW_K("attempts"), f->attempts);
     }
     if (f->dups)
-        jsonw_int(w, "duplicates", f->dups);
+        jsonw_int_k(w, JSONW_K("duplicates"), f->dups);
     jsonw_close(w);
 }
 
@@ -398,19 +436,22 @@ void output_flow(output_t *self, flow_view_t *fv)
     jsonw_t *w = &self->w;
     const flow_t *f = fv->f;
     const media_stream_t *ms = fv->ms;
-    s_event(self, EV_FLOW, f->first_us, fv->v.site);
+    s_event(self, S_TYPE(EV_FLOW), f->first_us, fv->v.site);
     /* EVE's fields first: the flow's identity, ends and application. */
     s_ends(w, fv);
-    jsonw_str(w, "proto", s_proto(f->key.proto));
-    jsonw_str(w, "app_proto", fv->app);
+    jsonmemo_str(self->memo, w, JSONW_K("proto"), s_proto(f->key.proto));
+    /* The name is nDPI's for the flow's (master, app) pair. */
+    uint64_t pair = (uint64_t)f->master << 16 | f->app;
+    if (!jsonmemo_write(self->memo, w, JSONW_K("app_proto"), pair))
+        jsonmemo_add(self->memo, w, JSONW_K("app_proto"), pair, fv->app);
     s_flow_host(w, f);
     s_flow_pinhole(self, fv);
-    s_flow_counts(w, fv);
+    s_flow_counts(self, fv);
     if (ms) {
-        jsonw_open(w, "rtp");
-        jsonw_str(w, "call_id", ms->call_id);
-        s_rtp_dir(w, "toserver", &ms->d[fv->orig]);
-        s_rtp_dir(w, "toclient", &ms->d[fv->resp]);
+        jsonw_open_k(w, JSONW_K("rtp"));
+        jsonw_str_k(w, JSONW_K("call_id"), ms->call_id);
+        s_rtp_dir(w, JSONW_K("toserver"), &ms->d[fv->orig]);
+        s_rtp_dir(w, JSONW_K("toclient"), &ms->d[fv->resp]);
         jsonw_close(w);
     }
     s_emit(self);
@@ -419,14 +460,14 @@ void output_flow(output_t *self, flow_view_t *fv)
 /* The interval in seconds as json-c writes a double ("%.17g", trailing
  * zeros dropped, ".0" added to a whole number): json-c itself writes it,
  * as this event is rare. */
-static void s_seconds(jsonw_t *w, const char *k, double v)
+static void s_seconds(jsonw_t *w, jsonw_key_t k, double v)
 {
     json_object *d = json_object_new_double(v);
     size_t n = 0;
     const char *txt = d ? json_object_to_json_string_length(d,
             JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n) : NULL;
     if (txt)
-        jsonw_raw(w, k, txt, n);
+        jsonw_raw_k(w, k, txt, n);
     else
         w->failed = true;
     json_object_put(d);
@@ -437,18 +478,18 @@ void output_nat_change(output_t *self, const nat_change_t *c)
     if (s_off(self))
         return;
     jsonw_t *w = &self->w;
-    s_event(self, EV_NAT_PORT_CHANGE, c->new_us, c->site);
-    jsonw_str(w, "vantage", c->vantage == NAT_INSIDE ? "inside" : "outside");
-    jsonw_str(w, "aor", c->aor);
-    jsonw_str(w, "call_id", c->call_id);
-    jsonw_int(w, "cseq", (int64_t)c->cseq);
+    s_event(self, S_TYPE(EV_NAT_PORT_CHANGE), c->new_us, c->site);
+    jsonw_str_k(w, JSONW_K("vantage"), c->vantage == NAT_INSIDE ? "inside" : "outside");
+    jsonw_str_k(w, JSONW_K("aor"), c->aor);
+    jsonw_str_k(w, JSONW_K("call_id"), c->call_id);
+    jsonw_int_k(w, JSONW_K("cseq"), (int64_t)c->cseq);
     if (c->priv[0])
-        jsonw_str(w, "private", c->priv);
-    jsonw_str(w, "old_public", c->old_public);
-    jsonw_str(w, "new_public", c->new_public);
-    jsonw_time(w, "old_time", c->old_us);
-    jsonw_time(w, "new_time", c->new_us);
-    s_seconds(w, "interval", (double)(c->new_us - c->old_us) / 1e6);
+        jsonw_str_k(w, JSONW_K("private"), c->priv);
+    jsonw_str_k(w, JSONW_K("old_public"), c->old_public);
+    jsonw_str_k(w, JSONW_K("new_public"), c->new_public);
+    jsonw_time_k(w, JSONW_K("old_time"), c->old_us);
+    jsonw_time_k(w, JSONW_K("new_time"), c->new_us);
+    s_seconds(w, JSONW_K("interval"), (double)(c->new_us - c->old_us) / 1e6);
     s_emit(self);
 }
 
@@ -457,14 +498,14 @@ void output_nat_binding(output_t *self, const nat_binding_t *b)
     if (s_off(self))
         return;
     jsonw_t *w = &self->w;
-    s_event(self, EV_NAT_BINDING, b->ts_us, b->site);
-    jsonw_str(w, "vantage", b->vantage == NAT_INSIDE ? "inside" : "outside");
-    jsonw_str(w, "private", b->priv);
-    jsonw_str(w, "public", b->public_);
+    s_event(self, S_TYPE(EV_NAT_BINDING), b->ts_us, b->site);
+    jsonw_str_k(w, JSONW_K("vantage"), b->vantage == NAT_INSIDE ? "inside" : "outside");
+    jsonw_str_k(w, JSONW_K("private"), b->priv);
+    jsonw_str_k(w, JSONW_K("public"), b->public_);
     if (b->old_public[0])
-        jsonw_str(w, "old_public", b->old_public);
-    jsonw_str(w, "method", b->method);
-    jsonw_str(w, "call_id", b->call_id);
+        jsonw_str_k(w, JSONW_K("old_public"), b->old_public);
+    jsonw_str_k(w, JSONW_K("method"), b->method);
+    jsonw_str_k(w, JSONW_K("call_id"), b->call_id);
     s_emit(self);
 }
 
@@ -473,14 +514,14 @@ void output_sip_alg(output_t *self, const alg_sign_t *sg)
     if (s_off(self))
         return;
     jsonw_t *w = &self->w;
-    s_event(self, EV_SIP_ALG, sg->ts_us, sg->site);
-    jsonw_str(w, "evidence", sg->how);
-    jsonw_str(w, "call_id", sg->call_id);
-    jsonw_str(w, "message", sg->message);
-    jsonw_str(w, "header", sg->header);
-    jsonw_str(w, "inside", sg->inside);
+    s_event(self, S_TYPE(EV_SIP_ALG), sg->ts_us, sg->site);
+    jsonw_str_k(w, JSONW_K("evidence"), sg->how);
+    jsonw_str_k(w, JSONW_K("call_id"), sg->call_id);
+    jsonw_str_k(w, JSONW_K("message"), sg->message);
+    jsonw_str_k(w, JSONW_K("header"), sg->header);
+    jsonw_str_k(w, JSONW_K("inside"), sg->inside);
     if (sg->outside[0] || strcmp(sg->how, "compared") == 0)
-        jsonw_str(w, "outside", sg->outside);
+        jsonw_str_k(w, JSONW_K("outside"), sg->outside);
     s_emit(self);
 }
 
@@ -489,27 +530,27 @@ void output_missed_call(output_t *self, const nat_stale_t *st, const char *reaso
     if (s_off(self))
         return;
     jsonw_t *w = &self->w;
-    s_event(self, EV_MISSED_CALL, st->ts_us, st->site);
-    jsonw_str(w, "reason", reason);
+    s_event(self, S_TYPE(EV_MISSED_CALL), st->ts_us, st->site);
+    jsonw_str_k(w, JSONW_K("reason"), reason);
     if (st->aor[0])
-        jsonw_str(w, "aor", st->aor);
+        jsonw_str_k(w, JSONW_K("aor"), st->aor);
     if (st->call_id[0])
-        jsonw_str(w, "call_id", st->call_id);
-    jsonw_str(w, "target", st->target);
+        jsonw_str_k(w, JSONW_K("call_id"), st->call_id);
+    jsonw_str_k(w, JSONW_K("target"), st->target);
     if (st->current[0])
-        jsonw_str(w, "current_public", st->current);
+        jsonw_str_k(w, JSONW_K("current_public"), st->current);
     s_emit(self);
 }
 
 static void s_sip_via(jsonw_t *w, const siptx_t *tx)
 {
-    jsonw_open(w, "via");
-    jsonw_str(w, "sent_by", tx->via_sent_by);
-    jsonw_str(w, "branch", tx->via_branch);
+    jsonw_open_k(w, JSONW_K("via"));
+    jsonw_str_k(w, JSONW_K("sent_by"), tx->via_sent_by);
+    jsonw_str_k(w, JSONW_K("branch"), tx->via_branch);
     if (tx->via_rport >= 0)
-        jsonw_int(w, "rport", tx->via_rport);
+        jsonw_int_k(w, JSONW_K("rport"), tx->via_rport);
     if (tx->via_received[0])
-        jsonw_str(w, "received", tx->via_received);
+        jsonw_str_k(w, JSONW_K("received"), tx->via_received);
     jsonw_close(w);
 }
 
@@ -518,57 +559,57 @@ void output_sip(output_t *self, const siptx_t *tx, const char *end)
     if (s_off(self))
         return;
     jsonw_t *w = &self->w;
-    s_event(self, EV_SIP, tx->req_us, tx->site);
-    jsonw_ip(w, "src_ip", &tx->src);
-    jsonw_int(w, "src_port", tx->sport);
-    jsonw_ip(w, "dest_ip", &tx->dst);
-    jsonw_int(w, "dest_port", tx->dport);
-    jsonw_open(w, "sip");
-    jsonw_str(w, "method", tx->method);
-    jsonw_int(w, "cseq", tx->cseq);
-    jsonw_str(w, "call_id", tx->call_id);
+    s_event(self, S_TYPE(EV_SIP), tx->req_us, tx->site);
+    jsonw_ip_k(w, JSONW_K("src_ip"), &tx->src);
+    jsonw_int_k(w, JSONW_K("src_port"), tx->sport);
+    jsonw_ip_k(w, JSONW_K("dest_ip"), &tx->dst);
+    jsonw_int_k(w, JSONW_K("dest_port"), tx->dport);
+    jsonw_open_k(w, JSONW_K("sip"));
+    jsonw_str_k(w, JSONW_K("method"), tx->method);
+    jsonw_int_k(w, JSONW_K("cseq"), tx->cseq);
+    jsonw_str_k(w, JSONW_K("call_id"), tx->call_id);
     if (tx->status)
-        jsonw_int(w, "code", tx->status);
-    jsonw_str(w, "end", end);
+        jsonw_int_k(w, JSONW_K("code"), tx->status);
+    jsonw_str_k(w, JSONW_K("end"), end);
     if (tx->from[0])
-        jsonw_str(w, "from", tx->from);
+        jsonw_str_k(w, JSONW_K("from"), tx->from);
     if (tx->to[0])
-        jsonw_str(w, "to", tx->to);
+        jsonw_str_k(w, JSONW_K("to"), tx->to);
     if (tx->contact[0])
-        jsonw_str(w, "contact", tx->contact);
+        jsonw_str_k(w, JSONW_K("contact"), tx->contact);
     if (tx->user_agent[0])
-        jsonw_str(w, "user_agent", tx->user_agent);
+        jsonw_str_k(w, JSONW_K("user_agent"), tx->user_agent);
     if (tx->expires >= 0)
-        jsonw_int(w, "expires", tx->expires);
+        jsonw_int_k(w, JSONW_K("expires"), tx->expires);
     s_sip_via(w, tx);
     if (tx->resp_us >= tx->req_us && tx->status)
-        s_ms(w, "response_ms", (double)(tx->resp_us - tx->req_us) / 1000.0);
+        jsonw_fixed3_k(w, JSONW_K("response_ms"), (double)(tx->resp_us - tx->req_us) / 1000.0);
     if (tx->retransmissions)
-        jsonw_int(w, "retransmissions", tx->retransmissions);
+        jsonw_int_k(w, JSONW_K("retransmissions"), tx->retransmissions);
     jsonw_close(w);
     s_emit(self);
 }
 
 static void s_summary_nat(jsonw_t *w, const nat_site_stats_t *ns, const char *nat_verdict)
 {
-    jsonw_open(w, "nat");
-    jsonw_int(w, "registers", (int64_t)ns->registers);
-    jsonw_int(w, "comparisons", (int64_t)ns->comparisons);
-    jsonw_int(w, "changes", (int64_t)ns->changes);
+    jsonw_open_k(w, JSONW_K("nat"));
+    jsonw_int_k(w, JSONW_K("registers"), (int64_t)ns->registers);
+    jsonw_int_k(w, JSONW_K("comparisons"), (int64_t)ns->comparisons);
+    jsonw_int_k(w, JSONW_K("changes"), (int64_t)ns->changes);
     /* Per vantage: inside and outside copies of one REGISTER are one
      * comparison; the collector takes the larger vantage (docs/collector.md). */
-    jsonw_int(w, "comparisons_inside", (int64_t)ns->comparisons_v[NAT_INSIDE]);
-    jsonw_int(w, "comparisons_outside", (int64_t)ns->comparisons_v[NAT_OUTSIDE]);
-    jsonw_int(w, "changes_inside", (int64_t)ns->changes_v[NAT_INSIDE]);
-    jsonw_int(w, "changes_outside", (int64_t)ns->changes_v[NAT_OUTSIDE]);
-    jsonw_int(w, "reboots", (int64_t)ns->reboots);
-    jsonw_int(w, "lapsed", (int64_t)ns->silences);
-    jsonw_int(w, "no_rport", (int64_t)ns->no_rport);
-    jsonw_int(w, "behind_nat", (int64_t)ns->behind_nat);
-    jsonw_int(w, "mapping_changes", (int64_t)ns->mapping_changes);
-    jsonw_str(w, "verdict", nat_verdict);
+    jsonw_int_k(w, JSONW_K("comparisons_inside"), (int64_t)ns->comparisons_v[NAT_INSIDE]);
+    jsonw_int_k(w, JSONW_K("comparisons_outside"), (int64_t)ns->comparisons_v[NAT_OUTSIDE]);
+    jsonw_int_k(w, JSONW_K("changes_inside"), (int64_t)ns->changes_v[NAT_INSIDE]);
+    jsonw_int_k(w, JSONW_K("changes_outside"), (int64_t)ns->changes_v[NAT_OUTSIDE]);
+    jsonw_int_k(w, JSONW_K("reboots"), (int64_t)ns->reboots);
+    jsonw_int_k(w, JSONW_K("lapsed"), (int64_t)ns->silences);
+    jsonw_int_k(w, JSONW_K("no_rport"), (int64_t)ns->no_rport);
+    jsonw_int_k(w, JSONW_K("behind_nat"), (int64_t)ns->behind_nat);
+    jsonw_int_k(w, JSONW_K("mapping_changes"), (int64_t)ns->mapping_changes);
+    jsonw_str_k(w, JSONW_K("verdict"), nat_verdict);
     if (strcmp(nat_verdict, "not_checked") == 0)
-        jsonw_str(w, "reason", COMPLIANCE_REASON_SIP_TLS);
+        jsonw_str_k(w, JSONW_K("reason"), COMPLIANCE_REASON_SIP_TLS);
     jsonw_close(w);
 }
 
@@ -578,15 +619,15 @@ void output_site_summary(output_t *self, int site, uint64_t ts_us, const nat_sit
     if (s_off(self))
         return;
     jsonw_t *w = &self->w;
-    s_event(self, EV_SITE_SUMMARY, ts_us, site);
+    s_event(self, S_TYPE(EV_SITE_SUMMARY), ts_us, site);
     s_summary_nat(w, ns, nat_verdict);
-    jsonw_int(w, "sip_tls_flows", (int64_t)sip_tls_flows);
-    jsonw_open(w, "sip_alg");
-    jsonw_int(w, "compared", (int64_t)as->compared);
-    jsonw_int(w, "rewritten", (int64_t)as->rewritten);
-    jsonw_int(w, "heuristic", (int64_t)as->heuristic);
+    jsonw_int_k(w, JSONW_K("sip_tls_flows"), (int64_t)sip_tls_flows);
+    jsonw_open_k(w, JSONW_K("sip_alg"));
+    jsonw_int_k(w, JSONW_K("compared"), (int64_t)as->compared);
+    jsonw_int_k(w, JSONW_K("rewritten"), (int64_t)as->rewritten);
+    jsonw_int_k(w, JSONW_K("heuristic"), (int64_t)as->heuristic);
     jsonw_close(w);
-    jsonw_int(w, "sip_messages", (int64_t)ns->sip_messages);
+    jsonw_int_k(w, JSONW_K("sip_messages"), (int64_t)ns->sip_messages);
     s_emit(self);
 }
 
@@ -597,8 +638,8 @@ void output_stats(output_t *self, uint64_t ts_us, void *stats)
         size_t n = 0;
         const char *txt = json_object_to_json_string_length(stats,
                 JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-        s_event(self, EV_STATS, ts_us, -1);
-        jsonw_raw(&self->w, "stats", txt ? txt : "null", txt ? n : 4);
+        s_event(self, S_TYPE(EV_STATS), ts_us, -1);
+        jsonw_raw_k(&self->w, JSONW_K("stats"), txt ? txt : "null", txt ? n : 4);
         s_emit(self);
     }
     json_object_put(stats);

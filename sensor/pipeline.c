@@ -371,6 +371,8 @@ static void s_icmp_error(pipeline_t *self, const packet_t *p)
 /* Counts the tunnels taken off a packet, each kind once (`seen`: already counted). */
 static void s_count_tunnels(pipeline_t *self, uint8_t tunnels, uint8_t seen)
 {
+    if (!(tunnels & ~seen)) /* most packets: no tunnel */
+        return;
     for (int i = 0; i < TUNNEL_KINDS; i++)
         if ((tunnels & ~seen) & (1u << i))
             self->st.tunnels[i]++;

@@ -121,6 +121,8 @@ static role_by_t s_role_by(const verdict_ctx_t *self, int site, const role_query
 {
     if (!roles)
         return ROLE_BY_NONE;
+    if (!q->asn && !q->org && !q->country && !q->host)
+        return ROLE_BY_ADDRESS; /* the address alone was asked: the roles are its */
     role_query_t n = *q;
     n.asn = 0;
     n.org = n.country = NULL;

@@ -36,6 +36,8 @@ int test_conn(void);
 int test_dns(void);
 int test_jsonw(void);
 int test_batch(void);
+int test_classify(void);
+int test_jsonmemo(void);
 
 const char *unit_srcdir = PINHOLE_SRCDIR;
 
@@ -72,6 +74,8 @@ static const struct {
         {"dns", test_dns},
         {"jsonw", test_jsonw},
         {"batch", test_batch},
+        {"classify", test_classify},
+        {"jsonmemo", test_jsonmemo},
 };
 
 int main(int argc, char **argv)

@@ -6,6 +6,7 @@
  * limits, nesting, addresses as inet_ntop and times as gmtime + strftime. */
 #include <arpa/inet.h>
 #include <json-c/json.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -149,6 +150,20 @@ static int s_ips(jsonw_t *w)
         if (s_same(w, o))
             return 1;
     }
+    for (unsigned b = 0; b < 256; b++) { /* every byte value in every place */
+        char txt[16], want[INET6_ADDRSTRLEN];
+        snprintf(txt, sizeof txt, "%u.%u.%u.%u", b, (b * 7) & 255, 255 - b, (b * 13 + 5) & 255);
+        ip_addr_t a;
+        CHECK(ip_parse(txt, &a));
+        jsonw_reset(w);
+        jsonw_open(w, NULL);
+        jsonw_ip_k(w, JSONW_K("ip"), &a);
+        jsonw_close(w);
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "ip", json_object_new_string(ip_to_str(&a, want, sizeof want)));
+        if (s_same(w, o))
+            return 1;
+    }
     return 0;
 }
 
@@ -201,11 +216,147 @@ static int s_times(jsonw_t *w)
     return 0;
 }
 
+/* Prepared keys (JSONW_K) write what the same keys as strings do, first
+ * in their object or not, nested, with every kind of value. */
+static int s_keyed(jsonw_t *w)
+{
+    static const int64_t ints[] = {0, 1, 9, 10, 99, 100, 999, 1000, 65535, -1, -10, -100,
+        4294967295LL, 4294967296LL, 999999999999LL, 1000000000000LL, 9007199254740991LL,
+        999999999999999999LL, 1000000000000000000LL, INT64_MAX, INT64_MIN, INT64_MIN + 1};
+    ip_addr_t v4, v6;
+    CHECK(ip_parse("192.168.1.20", &v4) && ip_parse("2001:db8::7", &v6));
+    jsonw_t x;
+    jsonw_init(&x);
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        jsonw_reset(w);
+        jsonw_reset(&x);
+        jsonw_open(w, NULL);
+        jsonw_open(&x, NULL);
+        jsonw_int_k(w, JSONW_K("n"), ints[i]);
+        jsonw_int(&x, "n", ints[i]);
+        jsonw_open_k(w, JSONW_K("an_object_with_a_long_key_name"));
+        jsonw_open(&x, "an_object_with_a_long_key_name");
+        jsonw_str_k(w, JSONW_K("s"), "a \"quoted\" value\n");
+        jsonw_str(&x, "s", "a \"quoted\" value\n");
+        jsonw_strn_k(w, JSONW_K("sn"), "1:wCb3OG7yAFWelaUydu0D+125CLM=", 30);
+        jsonw_strn(&x, "sn", "1:wCb3OG7yAFWelaUydu0D+125CLM=", 30);
+        jsonw_str_k(w, JSONW_K("null"), NULL);
+        jsonw_str(&x, "null", NULL);
+        jsonw_close(w);
+        jsonw_close(&x);
+        jsonw_open_k(w, JSONW_K("e"));
+        jsonw_open(&x, "e");
+        jsonw_close(w);
+        jsonw_close(&x);
+        jsonw_ip_k(w, JSONW_K("src_ip"), &v4);
+        jsonw_ip(&x, "src_ip", &v4);
+        jsonw_ip_k(w, JSONW_K("dest_ip"), &v6);
+        jsonw_ip(&x, "dest_ip", &v6);
+        jsonw_time_k(w, JSONW_K("t"), 1700000000123456ull + (uint64_t)i * 999999u);
+        jsonw_time(&x, "t", 1700000000123456ull + (uint64_t)i * 999999u);
+        jsonw_raw_k(w, JSONW_K("raw"), "1.250", 5);
+        jsonw_raw(&x, "raw", "1.250", 5);
+        jsonw_fixed3_k(w, JSONW_K("ms"), (double)ints[i] / 1000.0);
+        char txt[32];
+        int tn = snprintf(txt, sizeof txt, "%.3f", (double)ints[i] / 1000.0);
+        jsonw_raw(&x, "ms", txt, tn > 0 && tn < 32 ? (size_t)tn : 0);
+        jsonw_close(w);
+        jsonw_close(&x);
+        size_t n = 0, xn = 0;
+        const char *t = jsonw_text(w, &n), *xt = jsonw_text(&x, &xn);
+        CHECK(t && xt);
+        if (n != xn || memcmp(t, xt, n) != 0) {
+            fprintf(stderr, "keyed: %.*s\nstring keys: %.*s\n", (int)n, t, (int)xn, xt);
+            jsonw_fini(&x);
+            return 1;
+        }
+    }
+    /* members written once and added to other objects */
+    jsonw_reset(&x);
+    jsonw_open(&x, NULL);
+    jsonw_int(&x, "schema", 3);
+    jsonw_str(&x, "sensor", "a\"b");
+    jsonw_close(&x);
+    size_t mn = 0;
+    const char *m = jsonw_members_of(&x, &mn);
+    CHECK(m != NULL);
+    jsonw_reset(w);
+    jsonw_open(w, NULL);
+    jsonw_members(w, m, mn);
+    jsonw_int_k(w, JSONW_K("after"), 1);
+    jsonw_member_k(w, JSONW_M("m", "\"v\""));
+    jsonw_open_k(w, JSONW_K("o"));
+    jsonw_members(w, m, mn);
+    jsonw_close(w);
+    jsonw_close(w);
+    size_t n = 0;
+    const char *t = jsonw_text(w, &n);
+    static const char want[] = "{\"schema\":3,\"sensor\":\"a\\\"b\",\"after\":1,\"m\":\"v\","
+                               "\"o\":{\"schema\":3,\"sensor\":\"a\\\"b\"}}";
+    jsonw_fini(&x);
+    CHECK(t && n == sizeof want - 1 && memcmp(t, want, n) == 0);
+    return 0;
+}
+
+/* One double through jsonw_format_fixed3 and snprintf("%.3f"). */
+static int s_fixed3_one(double v)
+{
+    char want[JSONW_FIXED3_LEN], got[JSONW_FIXED3_LEN + 1];
+    int wn = snprintf(want, sizeof want, "%.3f", v);
+    size_t want_n = wn > 0 && wn < (int)sizeof want ? (size_t)wn : 0;
+    size_t n = jsonw_format_fixed3(v, got);
+    if (n != want_n || memcmp(got, want, n) != 0) {
+        fprintf(stderr, "fixed3 %a: '%.*s', snprintf '%.*s'\n", v, (int)n, got, (int)want_n, want);
+        return 1;
+    }
+    return 0;
+}
+
+/* The three-decimal numbers (jitter, delays) are snprintf's "%.3f" to the
+ * byte: halves (exact ones, as 0.0625, and the decimal ones that are not
+ * exact in binary, as 0.0005), both signs, zeros, tiny and subnormal,
+ * the largest the fast path takes and past it, NaN, infinities, values
+ * too long for the buffer, random bit patterns and random milliseconds. */
+static int s_fixed3(void)
+{
+    static const double edge[] = {0.0, -0.0, 0.0005, 0.0015, 0.0025, -0.0005, 0.0625, 0.1875,
+        0.3125, 1.0625, 2.5e-4, 1e-300, -1e-300, 4.9e-324, -4.9e-324, 2.2250738585072014e-308,
+        0.9995, 0.99949999999999994, 999.9995, 1e15, 1125899906842623.5, 1125899906842624.0,
+        -1125899906842623.5, 1125899906842625.0, 9007199254740993.0, 1e20, 1e26, 1e27, 1e300,
+        -1e27, 1.7976931348623157e308, 123.456, -123.4565, 0.001, 0.0001, -0.0001};
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++)
+        if (s_fixed3_one(edge[i]))
+            return 1;
+    if (s_fixed3_one((double)NAN) || s_fixed3_one(-(double)NAN) || s_fixed3_one((double)INFINITY) ||
+            s_fixed3_one(-(double)INFINITY))
+        return 1;
+    for (int64_t k = -200000; k <= 200000; k++) { /* every k/2000 and k/16 */
+        if (s_fixed3_one((double)k / 2000.0) || s_fixed3_one((double)k / 16.0))
+            return 1;
+        if (s_fixed3_one((double)k * 0.0005 + 0.00049999999999999))
+            return 1;
+    }
+    uint64_t seed = 3;
+    for (int i = 0; i < 1000000; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        double v;
+        if (i % 2) { /* any bit pattern */
+            uint64_t bits = seed ^ (seed >> 29);
+            memcpy(&v, &bits, sizeof v);
+        } else { /* what a jitter or a response time looks like */
+            v = (double)(seed >> 11) / (double)(1ull << 53) * (i % 4 ? 1000.0 : 1e9);
+        }
+        if (s_fixed3_one(v))
+            return 1;
+    }
+    return 0;
+}
+
 int test_jsonw(void)
 {
     jsonw_t w;
     jsonw_init(&w);
-    int rc = s_bytes(&w) || s_nested(&w) || s_ips(&w) || s_times(&w);
+    int rc = s_bytes(&w) || s_nested(&w) || s_ips(&w) || s_times(&w) || s_keyed(&w) || s_fixed3();
     /* too deep: failed, and no text */
     jsonw_reset(&w);
     for (int i = 0; i < JSONW_DEPTH + 1; i++)
