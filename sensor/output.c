@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,12 +20,14 @@
 #include "flowid.h"
 #include "jsonmemo.h"
 #include "jsonw.h"
+#include "log.h"
 
 /* Events go to the file in whole lines: a line is added to this buffer
  * only whole, and the buffer is written with write(2) when the next line
  * would not fit, on output_flush() (the caller's clock: at least once a
- * second) and at the end. A kill -9 loses at most the buffer, never leaves
- * half a line. */
+ * second) and at the end. A kill -9 loses at most the buffer; it can stop
+ * a write(2) between two pages of the file, and leave the last line cut:
+ * the next run cuts that tail back to the last whole line (s_mend). */
 #define OUTPUT_BUF (256u * 1024u)
 
 struct output {
@@ -104,17 +107,54 @@ output_t *output_new(const char *path, const char *sensor, const rules_t *rules,
     return self;
 }
 
+#define OUTPUT_MEND_MAX (1u << 20) /* bytes looked back for a line's end */
+
+/* A file whose last line a killed run left cut: back to its last whole
+ * line (or, none within OUTPUT_MEND_MAX, the cut line ended there), said
+ * once. Only a regular file: a pipe or a terminal has no tail to cut. */
+static void s_mend(int fd, const char *path)
+{
+    struct stat sb;
+    char buf[4096];
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0 ||
+            pread(fd, buf, 1, sb.st_size - 1) != 1 || buf[0] == '\n')
+        return;
+    off_t limit = sb.st_size > (off_t)OUTPUT_MEND_MAX ? sb.st_size - (off_t)OUTPUT_MEND_MAX : 0;
+    off_t pos = sb.st_size, cut = -1;
+    while (cut < 0 && pos > limit) {
+        size_t n = (size_t)(pos - limit) < sizeof buf ? (size_t)(pos - limit) : sizeof buf;
+        pos -= (off_t)n;
+        if (pread(fd, buf, n, pos) != (ssize_t)n)
+            return;
+        for (size_t i = n; cut < 0 && i-- > 0;)
+            if (buf[i] == '\n')
+                cut = pos + (off_t)i + 1;
+    }
+    if (cut < 0 && limit == 0)
+        cut = 0; /* the file is one cut line */
+    if (cut >= 0 && ftruncate(fd, cut) == 0) {
+        log_warn("%s: the last run was stopped mid-line (kill -9?): %lld bytes of a cut line "
+                 "removed", path, (long long)(sb.st_size - cut));
+    } else if (write(fd, "\n", 1) == 1) {
+        log_warn("%s: the last run was stopped mid-line (kill -9?): the cut line ended there",
+                path);
+    }
+}
+
 int output_reopen(output_t *self, char *err, size_t errlen)
 {
     if (!self->path || strcmp(self->path, "-") == 0)
         return 0;
     output_flush(self);
     /* Appended to, never truncated: a restart keeps what the last run wrote. */
-    int fd = open(self->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    int fd = open(self->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0 && errno == EACCES) /* may be written, not read: nothing to mend */
+        fd = open(self->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0) {
         snprintf(err, errlen, "%s: cannot write: %s", self->path, strerror(errno));
         return -1;
     }
+    s_mend(fd, self->path);
     if (self->own)
         close(self->fd);
     self->fd = fd;

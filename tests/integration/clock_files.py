@@ -6,8 +6,9 @@
   are still expired during the run (stats.flows.expired), not all at the end.
 - A real gap (two packets agreeing on a new time) moves it: clock_step.
 - A packet dated after 2038 keeps its 64-bit time (pcapng).
-- kill -9 at any moment leaves only whole JSON lines in the events file,
-  and a new run appends to it.
+- kill -9 at any moment leaves whole JSON lines in the events file but
+  for a last one it may cut (write(2) stops between pages); the next run
+  cuts that back to the last whole line, says so, and appends.
 Usage: clock_files.py --sensor BIN --gen GEN --src DIR"""
 import argparse
 import json
@@ -133,45 +134,75 @@ def main():
               len(fl) == 1 and fl[0]["timestamp"].startswith("2040-"),
               fl[0]["timestamp"] if fl else "no flow")
 
-        # kill -9 mid-run: whole lines only; a second run appends.
+        # kill -9 mid-run: whole lines, but for a last one the kill may
+        # cut (write(2) stops between pages of the file); the next run
+        # cuts that back to the last whole line and appends after it.
         big = os.path.join(tmp, "big.pcap")
         subprocess.run([args.gen, "flows", big, "200000", "2"], check=True,
                        capture_output=True, timeout=120)
         evf = os.path.join(tmp, "killed.jsonl")
-        torn = 0
-        sizes, prefix_kept = [], True
-        prev = b""
-        for extra in (0.0, 0.3, 0.7):
+        bad, cut = 0, 0
+        sizes, prefix_kept, mended_said = [], True, True
+        whole = b""  # the file's whole lines after the last run
+        for extra in (0.0, 0.3, 0.7, None):  # None: the last run ends on its own
             cmd = [args.sensor, "--rules", os.path.join(args.src, "rules"),
                    "--inventory", os.path.join(args.src, "rules/inventory/lab.yaml"),
                    "--read", big, "--events", evf, "--report", "none",
                    "--max-flows", "4096"]
-            p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            # Killed mid-run: once this run has written something (bounded wait).
-            deadline = time.time() + 60
-            while time.time() < deadline and p.poll() is None and \
-                    (os.path.getsize(evf) if os.path.exists(evf) else 0) <= len(prev):
-                time.sleep(0.05)
-            time.sleep(extra)
-            p.send_signal(signal.SIGKILL)
-            p.wait()
+            p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            if extra is not None:
+                # Killed mid-run: once this run has written something (bounded wait).
+                deadline = time.time() + 60
+                while time.time() < deadline and p.poll() is None and \
+                        (os.path.getsize(evf) if os.path.exists(evf) else 0) <= len(whole) + 1:
+                    time.sleep(0.05)
+                time.sleep(extra)
+                p.send_signal(signal.SIGKILL)
+            err = p.communicate(timeout=300)[1].decode(errors="replace")
             data = open(evf, "rb").read() if os.path.exists(evf) else b""
             sizes.append(len(data))
-            prefix_kept = prefix_kept and data.startswith(prev) and len(data) > len(prev)
-            prev = data
-            if data and not data.endswith(b"\n"):
-                torn += 1
-            for line in data.splitlines():
+            was_cut = sizes[-2] if len(sizes) > 1 else 0
+            mended_said = mended_said and (("stopped mid-line" in err) == (was_cut > len(whole)))
+            prefix_kept = prefix_kept and data.startswith(whole) and len(data) > len(whole)
+            lines = data.split(b"\n")
+            tail = lines.pop()  # after the last newline: b"" unless cut
+            cut += tail != b""
+            if extra is None and tail:
+                bad += 1  # a run that ended leaves no cut line
+            for line in lines:
                 try:
                     json.loads(line)
                 except ValueError:
-                    torn += 1
-        print("measured: events file after each kill -9: %s bytes" % sizes)
-        check("kill -9 never leaves a torn line", torn == 0, "%d bad" % torn)
-        check("each run appended to the file, keeping what the last one wrote", prefix_kept,
+                    bad += 1
+            whole = data[:len(data) - len(tail)]
+        print("measured: events file after each kill -9 and a last run: %s bytes; %d cut "
+              "line(s) mended by the next run" % (sizes, cut))
+        check("kill -9 leaves whole lines but a cut last one, mended by the next run", bad == 0,
+              "%d bad" % bad)
+        check("each run appended to the file, keeping the last one's whole lines", prefix_kept,
               sizes)
+        check("a cut line mended is said (and only then)", mended_said, sizes)
+        # The mend itself, whatever the kills above hit: a file left with a
+        # cut last line is cut back to its whole lines by the next run.
+        mend = os.path.join(tmp, "cut.jsonl")
+        with open(mend, "wb") as f:
+            f.write(b'{"kept":1}\n{"kept":2}\n{"event_type":"flow","sch')
+        p = subprocess.run([args.sensor, "--rules", os.path.join(args.src, "rules"),
+                            "--inventory", os.path.join(args.src, "rules/inventory/lab.yaml"),
+                            "--read", step, "--events", mend, "--report", "none"],
+                           capture_output=True, timeout=120)
+        data = open(mend, "rb").read()
+        lines = data.split(b"\n")
+        ok = data.startswith(b'{"kept":1}\n{"kept":2}\n{"') and lines.pop() == b""
+        for line in lines:
+            try:
+                json.loads(line)
+            except ValueError:
+                ok = False
+        check("a cut last line is removed by the next run, which says so",
+              ok and b"25 bytes of a cut line removed" in p.stderr, p.stderr.decode()[-300:])
 
-    print("%d passed, %d failed" % (7 - len(errors), len(errors)))
+    print("%d passed, %d failed" % (9 - len(errors), len(errors)))
     return 1 if errors else 0
 
 
