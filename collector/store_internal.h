@@ -27,7 +27,7 @@ struct store {
      * such a transaction is never committed, so what is acknowledged is
      * whole (docs/collector.md, "Durable"). */
     bool in_tx;             /* between store_begin and commit/rollback */
-    uint64_t flow_mark;     /* the last seen_us given to flow_ids rows (store_flows_seen) */
+    uint64_t flow_mark;     /* the last mark given to flow_ids rows (s_flow_mark) */
     int werr;
     char werr_msg[200];
     bool failed;            /* the last transaction was refused (werr_msg says why) */
