@@ -417,7 +417,7 @@ static bool s_event_repeated(aggregate_t *self, const char *site, const event_t 
     }
     uint64_t id = XXH3_64bits_digest(h) >> 1; /* a positive SQLite integer */
     XXH3_freeState(h);
-    if (!store_flow_seen(self->store, site, ts, id, s_now_us()))
+    if (!store_flow_seen(self->store, site, ts, id))
         return false;
     self->repeated[AGG_REP_EVENTS]++;
     return true;
@@ -535,7 +535,7 @@ static void s_flows_settle(aggregate_t *self)
 {
     if (!self->nflows)
         return;
-    store_flows_seen(self->store, self->fids, self->nflows, s_now_us(), self->fseen);
+    store_flows_seen(self->store, self->fids, self->nflows, self->fseen);
     for (size_t i = 0; i < self->nflows; i++) {
         const flow_pending_t *f = &self->flows[i];
         if (self->fseen[i])
@@ -566,7 +566,7 @@ static void s_flow(aggregate_t *self, size_t si, const event_t *e, uint64_t ts)
     if (has_id && !rule && !reply && !violation &&
             s_flow_defer(self, si, e, ts, (uint64_t)id, unexpected))
         return; /* counts alone: looked up with the message's others */
-    if (has_id && store_flow_seen(self->store, site, ts, (uint64_t)id, s_now_us())) {
+    if (has_id && store_flow_seen(self->store, site, ts, (uint64_t)id)) {
         self->repeated[AGG_REP_FLOWS]++;
         return; /* stored as an event; counted once */
     }

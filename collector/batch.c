@@ -24,8 +24,6 @@ struct batch {
     event_parser_t *parser;
     batch_line_t *lines;
     size_t n, cap;
-    char (*errs)[BATCH_ERRLEN]; /* as many as lines, made at the first refusal */
-    size_t errcap;
     block_t *blocks, *cur;
     batch_status_t status;
 };
@@ -49,7 +47,6 @@ void batch_destroy(batch_t **self_p)
         free(b);
     }
     free(self->lines);
-    free(self->errs);
     free(self);
     *self_p = NULL;
 }
@@ -93,21 +90,6 @@ static const char *s_copy(batch_t *self, const char *s, size_t len)
     return p;
 }
 
-static void s_refuse(batch_t *self, size_t i, const char *why)
-{
-    batch_line_t *l = &self->lines[i];
-    l->rc = -1;
-    if (!self->errs || self->errcap < self->cap) {
-        free(self->errs);
-        self->errcap = 0;
-        self->errs = malloc(self->cap * sizeof *self->errs);
-        if (!self->errs)
-            return;
-        self->errcap = self->cap;
-    }
-    str_copy(self->errs[i], why, BATCH_ERRLEN);
-}
-
 /* The event's strings, out of the parser (its next line overwrites them). */
 static int s_keep(batch_t *self, event_t *ev)
 {
@@ -145,10 +127,8 @@ static void s_line(const char *line, size_t len, uint64_t index, void *arg)
         l->len = flen;
         l->fixed = rc == 0;
     }
-    if (rc == 0 && s_keep(self, &l->ev) != 0)
+    if (rc == 0 ? s_keep(self, &l->ev) != 0 : !(l->err = s_copy(self, err, strlen(err))))
         self->status = BATCH_NOMEM;
-    else if (rc != 0)
-        s_refuse(self, index, err);
 }
 
 batch_status_t batch_parse(batch_t *self, const char *body, size_t len, uint64_t count)
@@ -183,10 +163,4 @@ const batch_line_t *batch_lines(const batch_t *self, size_t *n)
 {
     *n = self->n;
     return self->lines;
-}
-
-const char *batch_error(const batch_t *self, size_t i)
-{
-    return i < self->n && self->lines[i].rc != 0 && self->errs && i < self->errcap
-            ? self->errs[i] : "";
 }

@@ -18,11 +18,11 @@
 
 #include "event.h"
 
-/* One line: read (rc 0, ev), or refused (rc != 0, batch_error says why). */
+/* One line: read (err NULL, ev), or refused (err says why). */
 typedef struct {
     const char *line; /* as stored: the body's bytes, or the batch's copy made UTF-8 */
     size_t len;
-    int rc;
+    const char *err;
     bool fixed;       /* bytes that are not UTF-8 became U+FFFD */
     event_t ev;
 } batch_line_t;
@@ -49,7 +49,5 @@ batch_status_t batch_status(const batch_t *self);
 
 /* The lines read by the last batch_parse (count of them, or 0). */
 const batch_line_t *batch_lines(const batch_t *self, size_t *n);
-/* Why line i was refused ("" if it was not). */
-const char *batch_error(const batch_t *self, size_t i);
 
 #endif

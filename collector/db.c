@@ -39,16 +39,7 @@ db_t *db_open(const char *target, const db_cfg_t *cfg, char *err, size_t errlen)
 
 int db_limit_bytes(db_t *self, uint64_t max_bytes)
 {
-    if (self->dialect != DB_SQLITE)
-        return 0;
-    db_stmt_t *st = db_prepare(self, "PRAGMA page_size", false);
-    int64_t page = st && db_step(st) == DB_ROW ? db_col_int64(st, 0) : 0;
-    db_finalize(st);
-    char sql[80]; /* no bound: SQLite's own largest */
-    snprintf(sql, sizeof sql, "PRAGMA max_page_count=%llu",
-            max_bytes ? (unsigned long long)(max_bytes / (uint64_t)(page > 0 ? page : 4096) + 1)
-                      : 4294967294ull);
-    return db_exec(self, sql);
+    return self->ops->limit_bytes(self, max_bytes);
 }
 
 void db_close(db_t **self_p)

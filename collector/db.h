@@ -113,6 +113,7 @@ typedef struct db_ops {
     int64_t (*col_int64)(db_stmt_t *st, int i);
     const char *(*col_text)(db_stmt_t *st, int i);
     size_t (*col_bytes)(db_stmt_t *st, int i);
+    int (*limit_bytes)(db_t *self, uint64_t max_bytes);
 } db_ops_t;
 
 /* Every connection and statement starts with its backend's ops. */

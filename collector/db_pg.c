@@ -533,10 +533,18 @@ static size_t s_col_bytes(db_stmt_t *s, int i)
     return s_has_row(st, i) ? (size_t)PQgetlength(st->res, st->row, i) : 0;
 }
 
+/* The server bounds its own storage. */
+static int s_limit_bytes(db_t *self, uint64_t max_bytes)
+{
+    (void)self;
+    (void)max_bytes;
+    return 0;
+}
+
 static const db_ops_t s_ops = {
         s_close, s_exec, s_begin_write, s_in_tx, s_errmsg, s_changes, s_prepare, s_finalize,
         s_reset, s_bind_text, s_bind_text_ref, s_bind_int64, s_param_index, s_step, s_ncols, s_col_name,
-        s_col_type, s_col_int64, s_col_text, s_col_bytes,
+        s_col_type, s_col_int64, s_col_text, s_col_bytes, s_limit_bytes,
 };
 
 db_t *db_pg_open(const char *uri, const db_cfg_t *cfg, char *err, size_t errlen)

@@ -191,10 +191,25 @@ static size_t s_col_bytes(db_stmt_t *st, int i)
     return (size_t)sqlite3_column_bytes(S(st), i);
 }
 
+/* max_page_count, in the file's own pages (0: SQLite's largest). */
+static int s_limit_bytes(db_t *self, uint64_t max_bytes)
+{
+    sqlite3_stmt *ps = NULL;
+    int64_t page = 4096;
+    if (sqlite3_prepare_v2(L(self)->db, "PRAGMA page_size", -1, &ps, NULL) == SQLITE_OK &&
+            sqlite3_step(ps) == SQLITE_ROW && sqlite3_column_int64(ps, 0) > 0)
+        page = sqlite3_column_int64(ps, 0);
+    sqlite3_finalize(ps);
+    char sql[80];
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count=%llu",
+            max_bytes ? (unsigned long long)(max_bytes / (uint64_t)page + 1) : 4294967294ull);
+    return s_exec(self, sql);
+}
+
 static const db_ops_t s_ops = {
         s_close, s_exec, s_begin_write, s_in_tx, s_errmsg, s_changes, s_prepare, s_finalize,
         s_reset, s_bind_text, s_bind_text_ref, s_bind_int64, s_param_index, s_step, s_ncols, s_col_name,
-        s_col_type, s_col_int64, s_col_text, s_col_bytes,
+        s_col_type, s_col_int64, s_col_text, s_col_bytes, s_limit_bytes,
 };
 
 db_t *db_sqlite_open(const char *path, const db_cfg_t *cfg, char *err, size_t errlen)

@@ -16,34 +16,7 @@ struct ingest {
     aggregate_t *agg;
     alert_t *alert;
     batch_t *batch;     /* ingest_events' */
-    char **kept;        /* heartbeat statistics made UTF-8 (s_keep_fixed), freed at the next message */
-    size_t nkept, capkept;
 };
-
-static void s_kept_free(ingest_t *self)
-{
-    for (size_t i = 0; i < self->nkept; i++)
-        free(self->kept[i]);
-    self->nkept = 0;
-}
-
-/* line with its bytes that are not UTF-8 replaced (str_utf8_fix), kept
- * until the next message (the store reads it at the message's end). */
-static char *s_keep_fixed(ingest_t *self, const char *line, size_t len, size_t *outlen)
-{
-    if (self->nkept == self->capkept) {
-        size_t cap = self->capkept ? self->capkept * 2 : 16;
-        char **grown = realloc(self->kept, cap * sizeof *grown);
-        if (!grown)
-            return NULL;
-        self->kept = grown;
-        self->capkept = cap;
-    }
-    char *fixed = str_utf8_fix(line, len, outlen);
-    if (fixed)
-        self->kept[self->nkept++] = fixed;
-    return fixed;
-}
 
 void ingest_tune_memory(void)
 {
@@ -70,8 +43,6 @@ void ingest_destroy(ingest_t **self_p)
     if (!self_p || !*self_p)
         return;
     batch_destroy(&(*self_p)->batch);
-    s_kept_free(*self_p);
-    free((*self_p)->kept);
     free(*self_p);
     *self_p = NULL;
 }
@@ -85,11 +56,11 @@ static void s_lines(ingest_t *c, const evschema_header_t *h, const batch_t *b, u
     for (size_t i = skip; i < n; i++) {
         const batch_line_t *l = &lines[i];
         uint64_t seq = h->first + i;
-        if (l->rc != 0) {
+        if (l->err) {
             d->rejected++;
             if (d->rejected <= 5)
                 log_warn("sensor %s, epoch %s, event %llu refused: %s", h->sensor, h->epoch,
-                        (unsigned long long)seq, batch_error(b, i));
+                        (unsigned long long)seq, l->err);
             continue;
         }
         aggregate_event(c->agg, h->sensor, h->epoch, seq, &l->ev, l->line, l->len);
@@ -146,7 +117,6 @@ void ingest_parsed(ingest_t *c, const evschema_header_t *h, const batch_t *b, ui
         ingest_result_t *out)
 {
     memset(out, 0, sizeof *out);
-    s_kept_free(c); /* the last message's: stored or refused by now */
     if (batch_status(b) == BATCH_NOMEM) {
         log_warn("sensor %s: out of memory reading %llu events: not acknowledged (sent again)",
                 h->sensor, (unsigned long long)h->count);
@@ -223,7 +193,6 @@ void ingest_parsed(ingest_t *c, const evschema_header_t *h, const batch_t *b, ui
 
 void ingest_heartbeat(ingest_t *c, const evschema_header_t *h, uint64_t now)
 {
-    s_kept_free(c); /* the last message's: stored or refused by now */
     if (store_begin(c->db) != 0)
         return;
     if (!store_sensor_known(c->db, h->sensor)) {
@@ -233,11 +202,13 @@ void ingest_heartbeat(ingest_t *c, const evschema_header_t *h, uint64_t now)
     }
     char was[16];
     const char *stats = h->stats;
+    char *fixed = NULL; /* bytes that are not UTF-8 become U+FFFD, as in event lines */
     size_t n;
     if (stats && str_utf8_valid_len(stats, strlen(stats)) != strlen(stats))
-        stats = s_keep_fixed(c, stats, strlen(stats), &n); /* as event lines (NULL: kept as was) */
+        stats = fixed = str_utf8_fix(stats, strlen(stats), &n); /* NULL: none stored */
     store_sensor_heartbeat(c->db, h->sensor, h->epoch, stats,
             h->kind == EVSCHEMA_BYE, now, was, sizeof was);
+    free(fixed); /* bound by copy, and the statement has run */
     s_sensor_back(c, h->sensor, was);
     if (!was[0])
         log_notice("sensor %s connected (run %s)", h->sensor, h->epoch);

@@ -392,7 +392,9 @@ static int s_read(receive_t *self, receive_msg_t *msg, const char **reason)
     }
     for (int i = 0; i < kept; i++) {
         if (i == 2 && rc == 1 && (msg->frame = malloc(sizeof f[2]))) {
-            memcpy(msg->frame, &f[2], sizeof f[2]); /* the message's now (zmq_msg_move's way) */
+            zmq_msg_init(msg->frame); /* the body is the message's now */
+            zmq_msg_move(msg->frame, &f[2]);
+            zmq_msg_close(&f[2]);
             msg->body = zmq_msg_data(msg->frame);
             msg->body_len = zmq_msg_size(msg->frame);
         } else if (i == 2 && rc == 1) {

@@ -773,8 +773,7 @@ static uint64_t s_flow_mark(store_t *self)
     return ++self->flow_mark;
 }
 
-bool store_flow_seen(store_t *self, const char *site, uint64_t ts_us, uint64_t flow_id,
-        uint64_t now_us)
+bool store_flow_seen(store_t *self, const char *site, uint64_t ts_us, uint64_t flow_id)
 {
     /* Keyed by the first packet's time before the hash: a capture's flows
      * come roughly in time order, so they go in at the end of the tree
@@ -787,7 +786,6 @@ bool store_flow_seen(store_t *self, const char *site, uint64_t ts_us, uint64_t f
     store_bind(st, 1, site);
     db_bind_int64(st, 2, (int64_t)ts_us);
     db_bind_int64(st, 3, (int64_t)flow_id);
-    (void)now_us;
     db_bind_int64(st, 4, (int64_t)s_flow_mark(self));
     return s_id_seen(self, st);
 }
@@ -1224,53 +1222,44 @@ static char *s_next_flow_site(store_t *self, const char *after)
  * the collector's cannot put past a day from now), then, beyond max_ids,
  * each site's oldest in proportion to its share. Every step is a range of
  * the key: flow_ids has no other index for ingest to keep up. */
-static uint64_t s_flow_ids_prune(store_t *self, uint64_t now_us)
+/* Runs the DELETE `sql` (?1 a site, ?2 and ?3 the numbers given) for each
+ * site of flow_ids in turn; the rows it deleted. */
+static uint64_t s_prune_each_site(store_t *self, int q, const char *sql, uint64_t p2, uint64_t p3)
 {
     uint64_t pruned = 0;
     char *site = strdup("");
     for (int guard = 0; site && guard < STORE_PRUNE_SITES; guard++) {
         char *next = s_next_flow_site(self, site);
         free(site);
-        if (!(site = next))
-            break;
-        db_stmt_t *st = s_q(self, Q_FLOW_PRUNE_AGE,
-                "DELETE FROM flow_ids WHERE site=?1 AND ts < LEAST((SELECT MAX(ts) FROM flow_ids "
-                "WHERE site=?1), ?2) - ?3");
+        db_stmt_t *st = (site = next) ? s_q(self, q, sql) : NULL;
         if (!st)
             break;
         store_bind(st, 1, site);
-        db_bind_int64(st, 2, (int64_t)(now_us + 86400ull * 1000000u));
-        db_bind_int64(st, 3, (int64_t)self->cfg.id_retention_us);
-        s_step(self, st);
-        pruned += (uint64_t)db_changes(self->db);
-    }
-    free(site);
-    uint64_t rows = store_scalar(self, "SELECT COUNT(*) FROM flow_ids");
-    if (rows <= self->cfg.max_ids)
-        return pruned;
-    /* Each site's oldest k, k its share of the excess rounded up: the
-     * identities up to the k-th's time go (ties with it too: a few more). */
-    uint64_t over = rows - self->cfg.max_ids;
-    site = strdup("");
-    for (int guard = 0; site && guard < STORE_PRUNE_SITES; guard++) {
-        char *next = s_next_flow_site(self, site);
-        free(site);
-        if (!(site = next))
-            break;
-        db_stmt_t *st = s_q(self, Q_FLOW_PRUNE_N,
-                "DELETE FROM flow_ids WHERE site=?1 AND ts <= (SELECT ts FROM flow_ids WHERE "
-                "site=?1 ORDER BY ts LIMIT 1 OFFSET ((SELECT COUNT(*) FROM flow_ids WHERE "
-                "site=?1) * ?2 + ?3 - 1) / ?3 - 1)");
-        if (!st)
-            break;
-        store_bind(st, 1, site);
-        db_bind_int64(st, 2, (int64_t)over);
-        db_bind_int64(st, 3, (int64_t)rows);
+        db_bind_int64(st, 2, (int64_t)p2);
+        db_bind_int64(st, 3, (int64_t)p3);
         s_step(self, st);
         pruned += (uint64_t)db_changes(self->db);
     }
     free(site);
     return pruned;
+}
+
+static uint64_t s_flow_ids_prune(store_t *self, uint64_t now_us)
+{
+    uint64_t pruned = s_prune_each_site(self, Q_FLOW_PRUNE_AGE,
+            "DELETE FROM flow_ids WHERE site=?1 AND ts < LEAST((SELECT MAX(ts) FROM flow_ids "
+            "WHERE site=?1), ?2) - ?3",
+            now_us + 86400ull * 1000000u, self->cfg.id_retention_us);
+    uint64_t rows = store_scalar(self, "SELECT COUNT(*) FROM flow_ids");
+    if (rows <= self->cfg.max_ids)
+        return pruned;
+    /* Each site's oldest k, k its share of the excess rounded up: the
+     * identities up to the k-th's time go (ties with it too: a few more). */
+    return pruned + s_prune_each_site(self, Q_FLOW_PRUNE_N,
+            "DELETE FROM flow_ids WHERE site=?1 AND ts <= (SELECT ts FROM flow_ids WHERE "
+            "site=?1 ORDER BY ts LIMIT 1 OFFSET ((SELECT COUNT(*) FROM flow_ids WHERE "
+            "site=?1) * ?2 + ?3 - 1) / ?3 - 1)",
+            rows - self->cfg.max_ids, rows);
 }
 
 void store_ids_prune(store_t *self, uint64_t now_us)
@@ -1468,8 +1457,7 @@ static void s_flows_which(store_t *self, const store_flow_id_t *ids, uint64_t ma
                       strcmp(ids[e].site, ids[r].site) == 0;
 }
 
-void store_flows_seen(store_t *self, const store_flow_id_t *ids, size_t n, uint64_t now_us,
-        bool *seen)
+void store_flows_seen(store_t *self, const store_flow_id_t *ids, size_t n, bool *seen)
 {
     size_t i = 0;
     if (n >= STORE_EVENTS_N && !self->q[Q_FLOW_IDS_N]) {
@@ -1506,7 +1494,7 @@ void store_flows_seen(store_t *self, const store_flow_id_t *ids, size_t n, uint6
             s_flows_which(self, ids + i, mark, seen + i);
     }
     for (; i < n; i++)
-        seen[i] = store_flow_seen(self, ids[i].site, ids[i].ts_us, ids[i].flow_id, now_us);
+        seen[i] = store_flow_seen(self, ids[i].site, ids[i].ts_us, ids[i].flow_id);
 }
 
 void store_rule_get(store_t *self, const char *site, const char *rule, store_rule_t *out)

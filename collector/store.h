@@ -143,11 +143,10 @@ void store_nat_change(store_t *self, const char *sensor, const char *epoch, cons
         uint64_t ts_us, const char *body, size_t len);
 /* Identities of what was aggregated, so a flow or NAT change published
  * again (the same capture read twice, the other vantage's copy) is counted
- * once. Each records the identity if new (now_us: the wall clock, for
- * pruning) and returns true if it was already known. */
+ * once. Each records the identity if new and returns true if it was
+ * already known. */
 /* A flow: its first packet's time (ts_us, the event's timestamp) and flow_id. */
-bool store_flow_seen(store_t *self, const char *site, uint64_t ts_us, uint64_t flow_id,
-        uint64_t now_us);
+bool store_flow_seen(store_t *self, const char *site, uint64_t ts_us, uint64_t flow_id);
 /* Flows as store_flow_seen each, in message order, in a few statements:
  * seen[i] is what store_flow_seen would have returned for ids[i] (a flow
  * twice in ids: the second seen). */
@@ -155,8 +154,7 @@ typedef struct {
     const char *site;
     uint64_t ts_us, flow_id;
 } store_flow_id_t;
-void store_flows_seen(store_t *self, const store_flow_id_t *ids, size_t n, uint64_t now_us,
-        bool *seen);
+void store_flows_seen(store_t *self, const store_flow_id_t *ids, size_t n, bool *seen);
 typedef struct {
     const char *site, *aor, *call_id;
     uint64_t cseq; /* of the REGISTER that showed the new mapping */

@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const batch_line_t *l = batch_parse(s_batch, (const char *)nul + 1, size - hlen - 1,
                                         h.count) == 0 ? batch_lines(s_batch, &n) : NULL;
         for (size_t i = 0; i < n; i++)
-            if (l[i].rc == 0)
+            if (!l[i].err)
                 aggregate_event(s_agg, h.sensor, h.epoch, h.first + i, &l[i].ev, l[i].line,
                         l[i].len);
         aggregate_settle(s_agg);

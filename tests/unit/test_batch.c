@@ -41,7 +41,7 @@ static int s_check(const batch_t *b, int tag, size_t n, size_t pad)
     for (size_t i = 0; i < n; i++) {
         char site[32];
         snprintf(site, sizeof site, "s%d-%zu", tag, i);
-        CHECK_EQ(l[i].rc, 0);
+        CHECK(l[i].err == NULL);
         CHECK(strcmp(event_str(&l[i].ev, EVENT_SITE), site) == 0);
         const char *app = event_str(&l[i].ev, EVENT_APP);
         CHECK_EQ(strlen(app), pad);
@@ -62,10 +62,10 @@ static int s_lines(void)
     size_t n;
     const batch_line_t *l = batch_lines(a, &n);
     CHECK_EQ(n, 4);
-    CHECK(l[0].rc == 0 && !l[0].fixed && strcmp(event_str(&l[0].ev, EVENT_SITE), "one") == 0);
+    CHECK(!l[0].err && !l[0].fixed && strcmp(event_str(&l[0].ev, EVENT_SITE), "one") == 0);
     CHECK(l[0].line == body);
-    CHECK(l[1].rc != 0 && batch_error(a, 1)[0] != '\0' && batch_error(a, 0)[0] == '\0');
-    CHECK(l[2].rc == 0 && l[2].fixed);
+    CHECK(l[1].err && l[1].err[0] != '\0');
+    CHECK(!l[2].err && l[2].fixed);
     CHECK(strcmp(event_str(&l[2].ev, EVENT_SITE), "x\xef\xbf\xbd") == 0); /* U+FFFD */
     CHECK(l[2].line != body && memmem(l[2].line, l[2].len, "x\xef\xbf\xbd", 4) != NULL);
     CHECK(strcmp(event_str(&l[3].ev, EVENT_SITE), "four") == 0);

@@ -296,35 +296,34 @@ static int s_flow_ids(void)
     for (size_t i = 0; i < N; i++)
         ids[i] = (store_flow_id_t){.site = "a", .ts_us = 1000 + i, .flow_id = 7 * i};
     CHECK(store_begin(st) == 0);
-    store_flows_seen(st, ids, N, 50, seen);
+    store_flows_seen(st, ids, N, seen);
     for (size_t i = 0; i < N; i++)
         CHECK(!seen[i]);
     /* again, with every third one new and the first chunk's tenth equal
-     * to its ninth (new: the ninth only); same clock, so the marks differ
-     * by their counter alone */
+     * to its ninth (new: the ninth only) */
     for (size_t i = 0; i < N; i++)
         if (i % 3 == 0)
             ids[i] = (store_flow_id_t){.site = "b", .ts_us = 1000 + i, .flow_id = 7 * i};
     ids[10] = ids[9];
-    store_flows_seen(st, ids, N, 50, seen);
+    store_flows_seen(st, ids, N, seen);
     for (size_t i = 0; i < N; i++)
         CHECK(seen[i] == (i % 3 != 0 || i == 10));
-    store_flows_seen(st, ids, N, 50, seen);
+    store_flows_seen(st, ids, N, seen);
     for (size_t i = 0; i < N; i++)
         CHECK(seen[i]);
     CHECK(store_commit(st) == 0);
     store_close(&st);
-    /* another run of the store (a restart, or a second collector), the
-     * same clock: what is known stays known, what is new is new */
+    /* another run of the store (a restart, or a second collector): its
+     * marks are its own, what is known stays known, what is new is new */
     st = s_open(path, &cfg);
     CHECK(st != NULL);
     CHECK(store_begin(st) == 0);
     ids[N - 1] = (store_flow_id_t){.site = "c", .ts_us = 1, .flow_id = 1};
-    store_flows_seen(st, ids, N, 50, seen);
+    store_flows_seen(st, ids, N, seen);
     for (size_t i = 0; i < N; i++)
         CHECK(seen[i] == (i != N - 1));
     ids[STORE_EVENTS_N - 1] = (store_flow_id_t){.site = "c", .ts_us = 2, .flow_id = 2};
-    store_flows_seen(st, ids, N, 50, seen); /* a chunk of 32 with one new */
+    store_flows_seen(st, ids, N, seen); /* a chunk of 32 with one new */
     for (size_t i = 0; i < N; i++)
         CHECK(seen[i] == (i != STORE_EVENTS_N - 1));
     CHECK(store_commit(st) == 0);
@@ -351,10 +350,10 @@ static int s_flow_prune(void)
      * 50 s, and one flow a week ahead (a sensor's clock that jumped) */
     CHECK(store_begin(st) == 0);
     for (uint64_t k = 0; k < 100; k++)
-        CHECK(!store_flow_seen(st, "a", k * hour, k, now));
+        CHECK(!store_flow_seen(st, "a", k * hour, k));
     for (uint64_t k = 1; k <= 50; k++)
-        CHECK(!store_flow_seen(st, "b", now - k * 1000000u, k, now));
-    CHECK(!store_flow_seen(st, "b", now + 7 * day, 1, now));
+        CHECK(!store_flow_seen(st, "b", now - k * 1000000u, k));
+    CHECK(!store_flow_seen(st, "b", now + 7 * day, 1));
     store_ids_prune(st, now);
     CHECK(store_commit(st) == 0);
     store_close(&st);
