@@ -9,6 +9,7 @@
 
 #include "aggregate.h"
 #include "alert.h"
+#include "db.h"
 #include "health.h"
 #include "ingest.h"
 #include "rules.h"
@@ -131,7 +132,26 @@ int test_ingest(void)
     CHECK_EQ(acked + 1, next);
     health_get(&h);
     CHECK(!h.failing);
+    /* A heartbeat whose statistics hold bytes that are not UTF-8 (an
+     * interface name, say): stored with U+FFFD in their place. */
+    evschema_header_t hb;
+    memset(&hb, 0, sizeof hb);
+    hb.kind = EVSCHEMA_HEARTBEAT;
+    snprintf(hb.sensor, sizeof hb.sensor, "s1");
+    snprintf(hb.epoch, sizeof hb.epoch, "0a");
+    char stats[] = "{\"iface\":\"e\xffth0\"}";
+    hb.stats = stats;
+    ingest_heartbeat(r.in, &hb, 2000);
     s_unrig(&r);
+    db_cfg_t dc = {.readonly = true, .sync_full = false};
+    char err[256];
+    db_t *db = db_open(path, &dc, err, sizeof err);
+    CHECK(db != NULL);
+    db_stmt_t *st = db_prepare(db, "SELECT stats FROM sensors WHERE sensor='s1'", false);
+    CHECK(st != NULL && db_step(st) == DB_ROW);
+    CHECK(strcmp(db_col_text(st, 0), "{\"iface\":\"e\xef\xbf\xbdth0\"}") == 0);
+    db_finalize(st);
+    db_close(&db);
     unit_db_remove(path);
     return 0;
 }
