@@ -297,6 +297,7 @@ int capture_next(capture_t *self, capture_pkt_t *hdr, const uint8_t **data)
         if (rc != CAPTURE_PACKET)
             return rc;
         hdr->num = ++self->num;
+        hdr->copy = false;
         if (!self->filter || self->live)
             return rc;
         struct bpf_program *prog = s_filter_for(self, hdr->linktype, self->err, sizeof self->err);

@@ -20,6 +20,7 @@ typedef struct {
     uint64_t num; /* packet number in the source, from 1 */
     uint32_t caplen, wirelen;
     int linktype;
+    bool copy; /* workers: a copy for this worker's state; another counts it */
 } capture_pkt_t;
 
 enum {

@@ -50,6 +50,7 @@ enum {
     FLOW_F_NOT_SIP = 0x400,    /* its first payload was not SIP: never parsed again */
     FLOW_F_SNI = 0x800,        /* TLS, DTLS or QUIC: `host` is the ClientHello's SNI */
     FLOW_F_HOST_DNS = 0x1000,  /* `host` is the name a DNS answer gave the responder */
+    FLOW_F_OWNED = 0x2000,     /* workers: a frame no other worker counts reached it */
 };
 
 typedef struct flow {
@@ -84,5 +85,10 @@ static inline int flow_side(const flow_t *f, const packet_t *p)
 /* The canonical key of a packet's flow. */
 void flow_key_make(flow_key_t *k, const ip_addr_t *src, uint16_t sport, const ip_addr_t *dst,
         uint16_t dport, uint8_t proto);
+/* Which of n workers a flow belongs to (sensor/workers.h): the same for both
+ * directions, for every run and thread (a fixed hash, not the table's keyed
+ * one), and leaving the protocol out, so a SIP transaction is placed by its
+ * addresses and ports alone. */
+uint32_t flow_key_worker(const flow_key_t *k, uint32_t n);
 
 #endif

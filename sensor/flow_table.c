@@ -100,6 +100,20 @@ void flow_key_make(flow_key_t *k, const ip_addr_t *src, uint16_t sport, const ip
     k->proto = proto;
 }
 
+uint32_t flow_key_worker(const flow_key_t *k, uint32_t n)
+{
+    uint64_t w[4];
+    memcpy(w, &k->a, sizeof k->a);
+    memcpy(w + 2, &k->b, sizeof k->b);
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 5; i++) {
+        h ^= i < 4 ? w[i] : ((uint64_t)k->pa << 16 | k->pb);
+        h *= 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+    }
+    return (uint32_t)(((h >> 32) * n) >> 32);
+}
+
 /* ip_is_v4, inlined: it runs on every packet. */
 static inline bool s_is_v4(const ip_addr_t *a)
 {

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "keys.h"
 #include "pipeline.h"
+#include "workers.h"
 #include "privs.h"
 #include "publish.h"
 #include "rules.h"
@@ -54,13 +55,14 @@ typedef struct {
     rules_t *rs;              /* the rules in force (SIGHUP replaces them) */
     publish_cfg_t pub;
     const char *user; /* --user: run as this user once the capture is open */
+    uint32_t workers; /* --workers: pipelines on threads of their own */
 } options_t;
 
 static volatile sig_atomic_t s_stop;
 static volatile sig_atomic_t s_hup;
 static capture_t *s_live; /* set while a live capture runs */
 static publish_t *s_pub;  /* set while publishing to a collector */
-static pipeline_t *s_pl;
+static workers_t *s_pl;
 
 static uint64_t s_mono_ms(void)
 {
@@ -79,10 +81,12 @@ static void s_publish_tick(void)
     uint64_t now = s_mono_ms();
     char *stats = NULL;
     if (now - last_ms >= 1000) {
-        stats = pipeline_stats_json(s_pl);
+        stats = workers_stats_json(s_pl);
         last_ms = now;
     }
+    workers_events_lock(s_pl); /* workers publish their lines under it */
     publish_tick(s_pub, stats);
+    workers_events_unlock(s_pl);
     free(stats);
 }
 
@@ -145,6 +149,8 @@ static void s_usage(FILE *f)
             "      --max-flows N       flow table bound (default 1048576)\n"
             "      --max-registrations N  SIP registrations tracked (default 65536)\n"
             "      --max-calls N       calls (SDP, SIP transactions) tracked (default 16384)\n"
+            "      --workers N         pipelines on N threads, frames shared out by flow\n"
+            "                          (default 1; each worker has the table bounds)\n"
             "      --idle-timeout S    seconds before an idle flow is judged (default 120)\n"
             "      --end-window S      attempts this close to the capture end are\n"
             "                          capture_ended, not blocked (default 3)\n"
@@ -168,7 +174,7 @@ static int s_parse(int argc, char **argv, options_t *o)
     enum { OPT_MAX_FLOWS = 256, OPT_RULES, OPT_INVENTORY, OPT_IDLE, OPT_END_WINDOW, OPT_CHECK,
         OPT_REPORT_FILE, OPT_COLLECTOR_KEY, OPT_KEY, OPT_PLAIN, OPT_SPOOL, OPT_SPOOL_MAX,
         OPT_PUB_TIMEOUT, OPT_SUMMARY, OPT_NO_DEDUP, OPT_USER, OPT_MAX_REGS, OPT_MAX_CALLS,
-        OPT_VXLAN_PORT };
+        OPT_VXLAN_PORT, OPT_WORKERS };
     static const struct option longs[] = {
             {"rules", required_argument, NULL, OPT_RULES},
             {"inventory", required_argument, NULL, OPT_INVENTORY},
@@ -183,6 +189,7 @@ static int s_parse(int argc, char **argv, options_t *o)
             {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
             {"max-registrations", required_argument, NULL, OPT_MAX_REGS},
             {"max-calls", required_argument, NULL, OPT_MAX_CALLS},
+            {"workers", required_argument, NULL, OPT_WORKERS},
             {"idle-timeout", required_argument, NULL, OPT_IDLE},
             {"end-window", required_argument, NULL, OPT_END_WINDOW},
             {"summary-interval", required_argument, NULL, OPT_SUMMARY},
@@ -239,6 +246,14 @@ static int s_parse(int argc, char **argv, options_t *o)
                     return -1;
                 }
                 o->pipe.max_flows = (uint32_t)n;
+                break;
+            case OPT_WORKERS:
+                if (!str_to_u64(optarg, 1, WORKERS_MAX, &n)) {
+                    log_error("--workers: '%s' is not a number from 1 to %d", optarg,
+                            WORKERS_MAX);
+                    return -1;
+                }
+                o->workers = (uint32_t)n;
                 break;
             case OPT_MAX_REGS:
             case OPT_MAX_CALLS:
@@ -382,22 +397,22 @@ static uint64_t s_mono_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static bool s_write_report(const options_t *o, pipeline_t *pl);
+static bool s_write_report(const options_t *o, workers_t *pl);
 
 /* SIGHUP: the events file is opened again (logrotate moved it), and the
  * rules and inventory are read again; a file with a mistake is refused with
  * its error and the rules in force are kept, as is every flow. */
-static void s_reload(options_t *o, pipeline_t *pl)
+static void s_reload(options_t *o, workers_t *pl)
 {
     char err[RULES_ERRLEN];
-    if (!pipeline_reopen(pl, err, sizeof err))
+    if (!workers_reopen(pl, err, sizeof err))
         log_error("SIGHUP: %s; still writing to the old file", err);
     rules_t *rs = s_read_rules(o, err, sizeof err);
     if (!rs) {
         log_error("SIGHUP: %s; the rules in force are kept", err);
         return;
     }
-    if (!pipeline_set_rules(pl, rs, err, sizeof err)) {
+    if (!workers_set_rules(pl, rs, err, sizeof err)) {
         log_error("SIGHUP: the new rules and inventory cannot be applied: %s; the rules in "
                   "force are kept", err);
         rules_destroy(&rs);
@@ -412,7 +427,7 @@ static void s_reload(options_t *o, pipeline_t *pl)
 /* Once a second whatever the traffic: the live clock, kernel counters,
  * buffered events out, SIGHUP. Offline runs keep their packet clock and only
  * flush and reload. */
-static void s_periodic(options_t *o, pipeline_t *pl, capture_t *cap, bool live)
+static void s_periodic(options_t *o, workers_t *pl, capture_t *cap, bool live)
 {
     static uint64_t last_us, last_drops, last_warn_us;
     uint64_t now = s_mono_us();
@@ -421,7 +436,7 @@ static void s_periodic(options_t *o, pipeline_t *pl, capture_t *cap, bool live)
     last_us = now;
     capture_kstats_t ks;
     if (live && capture_kernel_stats(cap, &ks)) {
-        pipeline_set_kernel_stats(pl, ks.received, ks.dropped, ks.ifdropped);
+        workers_set_kernel_stats(pl, ks.received, ks.dropped, ks.ifdropped);
         uint64_t drops = ks.dropped + ks.ifdropped;
         if (drops > last_drops && now - last_warn_us >= 60000000u) { /* once a minute */
             log_warn("%s: the kernel dropped %llu packets (%llu in all, of %llu received): "
@@ -432,17 +447,17 @@ static void s_periodic(options_t *o, pipeline_t *pl, capture_t *cap, bool live)
             last_warn_us = now;
         }
     }
-    if (live && pipeline_tick(pl, now) && o->report_file)
+    if (live && workers_tick(pl, now) && o->report_file)
         s_write_report(o, pl);
     if (s_hup) {
         s_hup = 0;
         s_reload(o, pl);
     }
-    pipeline_flush(pl);
+    workers_flush(pl);
 }
 
 /* Reads one source to its end; returns false if it could not be read whole. */
-static bool s_run_source(options_t *o, pipeline_t *pl, capture_t *cap, const char *name,
+static bool s_run_source(options_t *o, workers_t *pl, capture_t *cap, const char *name,
         bool live)
 {
     capture_pkt_t hdr;
@@ -452,7 +467,7 @@ static bool s_run_source(options_t *o, pipeline_t *pl, capture_t *cap, const cha
     while (!s_stop) {
         int rc = capture_next(cap, &hdr, &data);
         if (rc == CAPTURE_PACKET) {
-            pipeline_packet(pl, &hdr, data);
+            workers_packet(pl, &hdr, data);
             if ((++n & 0xff) == 0) { /* a busy SPAN port never times out */
                 s_publish_tick();
                 s_periodic(o, pl, cap, live);
@@ -473,7 +488,7 @@ static bool s_run_source(options_t *o, pipeline_t *pl, capture_t *cap, const cha
 }
 
 /* Reads the live capture `cap` (taken over) or the --read files. */
-static int s_run(options_t *o, pipeline_t *pl, capture_t *cap, uint64_t *sources)
+static int s_run(options_t *o, workers_t *pl, capture_t *cap, uint64_t *sources)
 {
     char err[512];
     int status = 0;
@@ -485,7 +500,7 @@ static int s_run(options_t *o, pipeline_t *pl, capture_t *cap, uint64_t *sources
         s_live = NULL;
         capture_kstats_t ks;
         if (capture_kernel_stats(cap, &ks)) {
-            pipeline_set_kernel_stats(pl, ks.received, ks.dropped, ks.ifdropped);
+            workers_set_kernel_stats(pl, ks.received, ks.dropped, ks.ifdropped);
             log_notice("%s: %llu packets received, %llu dropped by the kernel (%llu by the "
                        "interface)", o->interface, (unsigned long long)ks.received,
                     (unsigned long long)(ks.dropped + ks.ifdropped),
@@ -560,9 +575,9 @@ static int s_publisher_cfg(options_t *o, char *err, size_t errlen)
  * before any thread starts (capabilities are per thread: the publisher's
  * would keep them) and before any file is created (they are the user's).
  * Then the publisher and the pipeline. NULL with err on failure. */
-static pipeline_t *s_start(options_t *o, capture_t **live, char *err, size_t errlen)
+static workers_t *s_start(options_t *o, capture_t **live, char *err, size_t errlen)
 {
-    pipeline_t *pl = NULL;
+    workers_t *pl = NULL;
     if (o->interface && !(*live = capture_open_live(o->interface, o->filter, err, errlen)))
         goto fail;
     if ((o->publish && s_publisher_cfg(o, err, errlen) != 0) ||
@@ -574,7 +589,7 @@ static pipeline_t *s_start(options_t *o, capture_t **live, char *err, size_t err
         o->pipe.sink = s_publish_sink;
         o->pipe.sink_ctx = s_pub;
     }
-    if ((pl = pipeline_new(&o->pipe, err, errlen)))
+    if ((pl = workers_new(&o->pipe, o->workers, err, errlen)))
         return pl;
 fail:
     capture_destroy(live);
@@ -588,9 +603,9 @@ fail:
 /* Ends the publisher: the final statistics, the acknowledgements waited
  * for, and a last line that says what is left, where, and why. False if
  * events were lost. */
-static bool s_publish_finish(const options_t *o, pipeline_t *pl)
+static bool s_publish_finish(const options_t *o, workers_t *pl)
 {
-    char *stats = pipeline_stats_json(pl);
+    char *stats = workers_stats_json(pl);
     publish_stats_t ps;
     /* Told to stop: what is not acknowledged within a second stays in the
      * spool for the next run. */
@@ -643,7 +658,7 @@ static int s_exit_status(compliance_t verdict)
     }
 }
 
-static bool s_write_report(const options_t *o, pipeline_t *pl)
+static bool s_write_report(const options_t *o, workers_t *pl)
 {
     if (strcmp(o->report, "none") == 0)
         return true;
@@ -662,11 +677,11 @@ static bool s_write_report(const options_t *o, pipeline_t *pl)
         out = stderr; /* stdout carries the events */
     }
     report_meta_t meta;
-    pipeline_report_meta(pl, &meta);
+    workers_report_meta(pl, &meta);
     if (strcmp(o->report, "json") == 0)
-        report_write_json(pipeline_report(pl), &meta, out);
+        report_write_json(workers_report(pl), &meta, out);
     else
-        report_write_text(pipeline_report(pl), &meta, out);
+        report_write_text(workers_report(pl), &meta, out);
     if (out == stdout || out == stderr) {
         if (fflush(out) != 0 || ferror(out)) {
             log_error("%s: cannot write the report: %s",
@@ -694,6 +709,7 @@ int main(int argc, char **argv)
     o.pipe.sensor = NULL;
     publish_cfg_defaults(&o.pub);
     o.publish_timeout_s = 30;
+    o.workers = 1;
     if (s_parse(argc, argv, &o) != 0)
         return 2;
     rules_t *rs = o.rs = s_load_rules(&o);
@@ -728,7 +744,7 @@ int main(int argc, char **argv)
             (unsigned long long)o.pipe.dup_window_us, o.pipe.ndpi_slots, o.pipe.ndpi_packets,
             o.ngeoip, o.filter ? o.filter : "none");
     capture_t *live = NULL;
-    pipeline_t *pl = s_pl = s_start(&o, &live, err, sizeof err);
+    workers_t *pl = s_pl = s_start(&o, &live, err, sizeof err);
     int status = 2;
     if (!pl) {
         log_error("%s", err);
@@ -736,11 +752,11 @@ int main(int argc, char **argv)
         uint64_t sources = 0;
         s_signals();
         int rc = s_run(&o, pl, live, &sources);
-        pipeline_finish(pl, sources);
+        workers_finish(pl, sources);
         if (!s_write_report(&o, pl) && !rc)
             rc = 2; /* an output error, as one of the input */
         pipeline_stats_t pst;
-        pipeline_stats(pl, &pst);
+        workers_stats(pl, &pst);
         uint64_t werr = pst.events_write_errors;
         if (werr) {
             log_error("%s: writing the events failed %llu times (disk full, or the reader "
@@ -750,9 +766,9 @@ int main(int argc, char **argv)
             if (!rc)
                 rc = 2;
         }
-        const report_t *rep = pipeline_report(pl);
+        const report_t *rep = workers_report(pl);
         pipeline_stats_t st;
-        pipeline_stats(pl, &st);
+        workers_stats(pl, &st);
         if (st.packets == 0)
             log_warn("no packet was read from any source");
         uint64_t cut = st.decode[DECODE_ERR_L2_TRUNC] + st.decode[DECODE_ERR_L3_TRUNC] +
@@ -762,14 +778,23 @@ int main(int argc, char **argv)
                      "transport header ended; they are counted and not judged",
                     (unsigned long long)cut, (unsigned long long)st.packets);
         log_info("flow table: the longest hash chain a lookup walked was %u (a few at most, "
-                 "unless something defeats the keyed hash)", pipeline_chain_max(pl));
+                 "unless something defeats the keyed hash)", workers_chain_max(pl));
+        if (workers_count(pl) > 1) {
+            workers_stats_t ws;
+            workers_dispatch_stats(pl, &ws);
+            log_info("workers: %llu frames read, %llu more copies handed out (SIP, DNS "
+                     "answers, fragments), %llu media frames sent to their call's worker, "
+                     "%llu waits for a full queue", (unsigned long long)ws.frames,
+                    (unsigned long long)ws.copies, (unsigned long long)ws.media_routed,
+                    (unsigned long long)ws.waits);
+        }
         if (st.decode[DECODE_ERR_FRAGMENT])
             log_info("%llu IP fragments (reassembly counters: stats.defrag)",
                     (unsigned long long)st.decode[DECODE_ERR_FRAGMENT]);
         if (s_pub && !s_publish_finish(&o, pl) && !rc) /* last: the run's last line */
             rc = 2;
         status = rc ? rc : s_exit_status(report_verdict(rep));
-        pipeline_destroy(&pl);
+        workers_destroy(&pl);
     }
     geo_destroy(&geo);
     rules_destroy(&o.rs);

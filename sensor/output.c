@@ -295,6 +295,11 @@ static void s_line(output_t *self, const char *line, size_t len)
         self->sink(self->sink_ctx, line, len);
 }
 
+void output_line(output_t *self, const char *line, size_t len)
+{
+    s_line(self, line, len);
+}
+
 /* Closes the event in the writer and writes it out. */
 static void s_emit(output_t *self)
 {

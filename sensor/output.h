@@ -40,6 +40,10 @@ uint64_t output_write_errors(const output_t *self);
 void output_set_sink(output_t *self, void (*fn)(void *ctx, const char *line, size_t len),
         void *ctx);
 
+/* A line written elsewhere (workers: another output's), without its
+ * newline: to the file and the sink. */
+void output_line(output_t *self, const char *line, size_t len);
+
 /* One `flow` event for a finished flow: its view, judged (its RTP stream
  * in fv->ms, or NULL). */
 void output_flow(output_t *self, flow_view_t *fv);

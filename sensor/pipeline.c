@@ -53,7 +53,14 @@ struct pipeline {
     uint64_t next_expire_us;
     uint64_t sources;
     bool flushing;
+    bool copy; /* the frame in hand is a copy (workers: another one counts it) */
 };
+
+/* Workers: whether this pipeline judges and reports the flow of `k`. */
+static bool s_owns(const pipeline_t *self, const flow_key_t *k)
+{
+    return !self->cfg.workers || flow_key_worker(k, self->cfg.workers) == self->cfg.worker;
+}
 
 void pipeline_cfg_defaults(pipeline_cfg_t *cfg)
 {
@@ -80,7 +87,8 @@ void pipeline_cfg_defaults(pipeline_cfg_t *cfg)
 static void s_sip_message(const sip_msg_t *m, flow_t *f, int side, const packet_t *p, void *ctx)
 {
     pipeline_t *self = ctx;
-    self->st.sip_messages++;
+    if (!self->copy)
+        self->st.sip_messages++;
     /* The phone's side: the source of a request, the destination of a response. */
     int site = m->is_request ? f->site[side] : f->site[!side];
     nat_sip(self->nat, m, &p->src, p->sport, &p->dst, p->dport, site, p->ts_us);
@@ -95,6 +103,8 @@ static void s_sip_message(const sip_msg_t *m, flow_t *f, int side, const packet_
         nat_stale_t st;
         if (!(f->flags & FLOW_F_MISSED) && nat_invite(self->nat, m, &p->dst, p->dport, p->ts_us, &st)) {
             f->flags |= FLOW_F_MISSED;
+            if (self->copy)
+                return;
             output_missed_call(self->out, &st, "stale_mapping");
             report_missed_call(self->report, st.site, &st, "stale_mapping");
         }
@@ -126,7 +136,7 @@ static void s_sip(pipeline_t *self, flow_t *f, int side, const packet_t *p)
         return;
     }
     if (rc != SIP_OK) {
-        self->st.sip_invalid++;
+        self->st.sip_invalid += !self->copy;
         return;
     }
     s_sip_message(&m, f, side, p, self);
@@ -195,10 +205,17 @@ static void s_flow_end(flow_t *f, flow_end_t why, void *ctx)
     flow_view_t fv;
     s_view(self, f, media_stream(self->media, f), cut, &fv);
     const verdict_t *v = &fv.v;
-    output_flow(self->out, &fv);
-    report_add_view(self->report, &fv);
+    /* Workers: the flow is told by the one worker that had its frames as
+     * no copies (sensor/workers.h). */
+    bool own = !self->cfg.workers || (f->flags & FLOW_F_OWNED);
+    if (own) {
+        output_flow(self->out, &fv);
+        report_add_view(self->report, &fv);
+    }
     media_release(self->media, f);
     sipstream_release(self->sipstream, f);
+    if (!own)
+        return;
     /* An INVITE into a site that got no answer, or an ICMP error. */
     if ((f->flags & FLOW_F_INVITE_IN) && !(f->flags & FLOW_F_MISSED) && v->kind == VERDICT_BLOCKED) {
         nat_stale_t st;
@@ -213,9 +230,14 @@ static void s_flow_end(flow_t *f, flow_end_t why, void *ctx)
     }
 }
 
+/* What SIP messages tell (NAT, SIP ALG, transactions) is learnt by every
+ * worker (each sees all SIP) and told by one: the one the message's flow
+ * belongs to, which does not hold it as a copy. */
 static void s_nat_change(const nat_change_t *c, void *ctx)
 {
     pipeline_t *self = ctx;
+    if (self->copy)
+        return;
     output_nat_change(self->out, c);
     report_nat_change(self->report, c);
 }
@@ -223,19 +245,29 @@ static void s_nat_change(const nat_change_t *c, void *ctx)
 static void s_nat_binding(const nat_binding_t *b, void *ctx)
 {
     pipeline_t *self = ctx;
+    if (self->copy)
+        return;
     output_nat_binding(self->out, b);
     report_nat_binding(self->report, b);
 }
 
+/* A transaction ends on a response, or later on the clock: told by the
+ * worker its request's addresses and ports belong to. */
 static void s_siptx(const siptx_t *tx, const char *end, void *ctx)
 {
     pipeline_t *self = ctx;
+    flow_key_t k;
+    flow_key_make(&k, &tx->src, tx->sport, &tx->dst, tx->dport, 0);
+    if (!s_owns(self, &k))
+        return;
     output_sip(self->out, tx, end);
 }
 
 static void s_alg_sign(const alg_sign_t *sg, void *ctx)
 {
     pipeline_t *self = ctx;
+    if (self->copy)
+        return;
     output_sip_alg(self->out, sg);
     report_sip_alg(self->report, sg);
 }
@@ -384,16 +416,20 @@ static void s_process(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t 
     packet_t p;
     p.ts_us = hdr->ts_us;
     p.num = hdr->num;
-    self->st.packets++;
-    self->st.bytes += hdr->wirelen;
+    self->copy = hdr->copy;
+    self->st.packets += !hdr->copy;
+    bool reassembled = false;
+    self->st.bytes += hdr->copy ? 0 : hdr->wirelen;
     if (!self->st.first_us || hdr->ts_us < self->st.first_us)
         self->st.first_us = hdr->ts_us;
     if (hdr->ts_us > self->st.last_us)
         self->st.last_us = hdr->ts_us;
     decode_err_t e = decode_packet_cfg(&self->cfg.decode, hdr->linktype, data, hdr->caplen,
             hdr->wirelen, &p);
-    self->st.decode[e]++;
-    s_count_tunnels(self, p.tunnels, 0);
+    if (!hdr->copy) {
+        self->st.decode[e]++;
+        s_count_tunnels(self, p.tunnels, 0);
+    }
     if (e == DECODE_ERR_FRAGMENT) {
         /* A fragment (outer, or inside a tunnel): the datagram is processed
          * once it is whole, and a tunnel in it is taken off then. */
@@ -402,15 +438,21 @@ static void s_process(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t 
         uint8_t seen = p.tunnels;
         if (!defrag_add(self->defrag, &p, &whole, &len))
             return;
+        reassembled = true;
         /* keeps ts_us and num */
         e = decode_packet_cfg(&self->cfg.decode, LINK_RAW, whole, len, len, &p);
-        s_count_tunnels(self, p.tunnels, seen);
-        if (e != DECODE_OK) {
-            if (p.tunnels) /* what came through the tunnel: ARP, an anomaly */
-                self->st.decode[e]++;
-            else
-                self->st.reassembled_invalid++;
-            return;
+        if (hdr->copy) {
+            if (e != DECODE_OK)
+                return;
+        } else {
+            s_count_tunnels(self, p.tunnels, seen);
+            if (e != DECODE_OK) {
+                if (p.tunnels) /* what came through the tunnel: ARP, an anomaly */
+                    self->st.decode[e]++;
+                else
+                    self->st.reassembled_invalid++;
+                return;
+            }
         }
     } else if (e != DECODE_OK) {
         return;
@@ -422,16 +464,25 @@ static void s_process(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t 
         self->next_expire_us = self->now_us + 1000000u;
     }
     if (p.icmp_err) {
-        s_icmp_error(self, &p);
+        if (!hdr->copy)
+            s_icmp_error(self, &p);
         return;
     }
     flow_key_t k;
     flow_key_make(&k, &p.src, p.sport, &p.dst, p.dport, p.proto);
+    /* Workers: every worker has a fragmented datagram's fragments; the
+     * worker of its flow takes it whole as no copy. */
+    if (reassembled && self->cfg.workers)
+        self->copy = !s_owns(self, &k);
     bool created;
     flow_t *f = flow_table_get(self->flows, &k, p.ts_us, &created);
+    if (!self->copy)
+        f->flags |= FLOW_F_OWNED;
     int side = flow_side(f, &p);
     uint64_t fp = self->cfg.dedup ? conn_fingerprint(&p) : 0;
     if (created) {
+        if (self->copy)
+            self->st.replica_flows++;
         verdict_flow_sites(self->verdict, f);
         conn_start(f, side, &p);
         if (f->site[f->orig] >= 0)
@@ -440,12 +491,12 @@ static void s_process(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t 
             classify_mark_rtp(self->cls, f); /* known from SDP: no DPI */
     } else if (conn_is_duplicate(f, side, &p, fp, self->cfg.dup_window_us)) {
         f->dups++;
-        self->st.duplicates++;
+        self->st.duplicates += !self->copy;
         return;
     }
     conn_update(f, side, &p, fp);
     int to = f->site[!side];
-    if (to >= 0 && f->site[side] != to)
+    if (to >= 0 && f->site[side] != to && !self->copy)
         verdict_note_inbound(self->verdict, to);
     if (f->flags & FLOW_F_MEDIA) {
         media_packet(self->media, f, side, &p);
@@ -468,12 +519,12 @@ static void s_release_held(pipeline_t *self, const capture_pkt_t *next, bool bel
     if (next && !s_far(self, next->ts_us, self->held.ts_us))
         believe = true; /* the next frame agrees: the clock really moved */
     if (believe) {
-        self->st.clock_steps++;
+        self->st.clock_steps += !self->held.copy;
         self->now_us = self->held.ts_us;          /* forward or back */
         self->next_expire_us = self->now_us;
         self->tick_now_us = self->now_us;
     } else {
-        self->st.clock_jumps++;
+        self->st.clock_jumps += !self->held.copy;
         self->held.ts_us = self->now_us;          /* taken as dated now */
     }
     s_process(self, &self->held, self->held_data);
@@ -663,18 +714,46 @@ static json_object *s_stats_object(const pipeline_t *self)
 }
 
 /* One `site_summary` event per observed site: the NAT and SIP ALG counters
- * the collector needs to call a site consistent (docs/events.md). */
-static void s_site_summaries(pipeline_t *self)
+ * the collector needs to call a site consistent (docs/events.md); the flow
+ * counters from `rep`. */
+static void s_site_summaries_of(pipeline_t *self, const report_t *rep, uint64_t ts_us)
 {
     for (size_t i = 0; i < rules_nsites(self->cfg.rules); i++) {
         nat_site_stats_t ns;
         alg_site_stats_t as;
         nat_site_stats(self->nat, (int)i, &ns);
         alg_site_stats(self->alg, (int)i, &as);
-        uint64_t tls = report_sip_tls_flows(self->report, i);
+        uint64_t tls = report_sip_tls_flows(rep, i);
         if (ns.sip_messages || as.compared || as.heuristic || tls)
-            output_site_summary(self->out, (int)i, self->st.last_us, &ns,
-                    report_nat_verdict(self->report, i), &as, tls);
+            output_site_summary(self->out, (int)i, ts_us, &ns,
+                    report_nat_verdict(rep, i), &as, tls);
+    }
+}
+
+static void s_site_summaries(pipeline_t *self)
+{
+    if (!self->cfg.workers)
+        s_site_summaries_of(self, self->report, self->st.last_us);
+}
+
+void pipeline_site_summaries(pipeline_t *self, const report_t *rep, uint64_t ts_us)
+{
+    s_site_summaries_of(self, rep, ts_us);
+}
+
+void pipeline_write_stats(pipeline_t *self, void *stats, uint64_t ts_us)
+{
+    output_stats(self->out, ts_us, stats);
+}
+
+void pipeline_clock(pipeline_t *self, uint64_t ts_us)
+{
+    if (ts_us <= self->now_us)
+        return;
+    self->now_us = ts_us;
+    if (self->now_us >= self->next_expire_us) {
+        s_expire_tables(self, self->now_us);
+        self->next_expire_us = self->now_us + 1000000u;
     }
 }
 
@@ -701,8 +780,9 @@ bool pipeline_tick(pipeline_t *self, uint64_t mono_us)
         s_expire_tables(self, self->now_us);
         self->next_expire_us = self->now_us + 1000000u;
     }
-    /* A live run never finishes: its summaries and counters go out now and then. */
-    if (mono_us - self->last_summary_mono_us < self->cfg.summary_us)
+    /* A live run never finishes: its summaries and counters go out now and
+     * then (a worker's: merged, by sensor/workers.c). */
+    if (self->cfg.workers || mono_us - self->last_summary_mono_us < self->cfg.summary_us)
         return false;
     self->last_summary_mono_us = mono_us;
     if (self->now_us)
@@ -756,6 +836,11 @@ bool pipeline_reopen(pipeline_t *self, char *err, size_t errlen)
     return output_reopen(self->out, err, errlen) == 0;
 }
 
+void *pipeline_stats_object(const pipeline_t *self)
+{
+    return s_stats_object(self);
+}
+
 char *pipeline_stats_json(const pipeline_t *self)
 {
     json_object *s = s_stats_object(self);
@@ -778,7 +863,8 @@ void pipeline_finish(pipeline_t *self, uint64_t sources)
     siptx_expire(self->siptx, self->now_us); /* timed out before the end */
     siptx_flush(self->siptx);
     s_site_summaries(self);
-    output_stats(self->out, self->st.last_us, s_stats_object(self));
+    if (!self->cfg.workers)
+        output_stats(self->out, self->st.last_us, s_stats_object(self));
     output_flush(self->out);
 }
 
@@ -793,6 +879,21 @@ void pipeline_stats(const pipeline_t *self, pipeline_stats_t *out)
 {
     *out = self->st;
     out->events_write_errors = output_write_errors(self->out);
+}
+
+void pipeline_share_inbound(pipeline_t *self, _Atomic uint8_t *flags)
+{
+    verdict_share_inbound(self->verdict, flags);
+}
+
+const nat_t *pipeline_nat(const pipeline_t *self)
+{
+    return self->nat;
+}
+
+const alg_t *pipeline_alg(const pipeline_t *self)
+{
+    return self->alg;
 }
 
 const report_t *pipeline_report(const pipeline_t *self)
@@ -812,7 +913,7 @@ void pipeline_report_meta(const pipeline_t *self, report_meta_t *meta)
     meta->first_us = self->st.first_us;
     meta->last_us = self->st.last_us;
     meta->duplicates = self->st.duplicates;
-    meta->flows = fs.created;
+    meta->flows = fs.created - self->st.replica_flows;
     meta->evicted = fs.evicted;
     for (int i = 1; i < DECODE_ERR_COUNT; i++)
         if (i != DECODE_ERR_NOT_IP && i != DECODE_ERR_FRAGMENT)

@@ -8,13 +8,16 @@
 #ifndef PINHOLE_PIPELINE_H
 #define PINHOLE_PIPELINE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "capture.h"
 #include "decode.h"
+#include "alg.h"
 #include "geo.h"
+#include "nat.h"
 #include "report.h"
 #include "rules.h"
 
@@ -43,6 +46,12 @@ typedef struct {
     void *sink_ctx;
     struct classify *classify; /* optional: a classifier to share (not owned);
                                   nDPI takes ~50 ms to set up (fuzzing) */
+    /* One of several workers (sensor/workers.h), or workers = 0: alone.
+     * A worker judges and reports only the flows it owns (flow_key_worker);
+     * frames marked `copy` feed its state and count nowhere; it writes no
+     * site summaries or stats of its own (pipeline_site_summaries and
+     * pipeline_write_stats write the merged ones). */
+    uint32_t worker, workers;
 } pipeline_cfg_t;
 
 typedef struct {
@@ -57,6 +66,7 @@ typedef struct {
     uint64_t clock_steps;  /* the clock moved far, confirmed by the next packet */
     uint64_t first_us, last_us;
     uint64_t events_write_errors; /* event lines the events file could not take */
+    uint64_t replica_flows; /* workers: flows made by copies, owned by another worker */
 } pipeline_stats_t;
 
 typedef struct pipeline pipeline_t;
@@ -71,6 +81,9 @@ void pipeline_destroy(pipeline_t **self_p);
  * are taken as dated) or the frame was odd (then it is taken as dated now,
  * counted in clock_jumps): one odd timestamp never moves the clock. */
 void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *data);
+/* Workers: the packet clock of the whole capture has reached ts_us (the
+ * reader's, which sees every packet): tables expire as they would alone. */
+void pipeline_clock(pipeline_t *self, uint64_t ts_us);
 /* Live capture: call at least once a second with CLOCK_MONOTONIC (us),
  * whatever the traffic. The packet clock moves on by the time elapsed since
  * the last call (so a quiet port still expires flows, transactions and
@@ -94,12 +107,26 @@ bool pipeline_reopen(pipeline_t *self, char *err, size_t errlen);
 void pipeline_finish(pipeline_t *self, uint64_t sources);
 /* The run's counters as a JSON object (for heartbeats); the caller frees. */
 char *pipeline_stats_json(const pipeline_t *self);
+/* The same as a json-c object (the caller puts it). */
+void *pipeline_stats_object(const pipeline_t *self);
+/* Workers: writes a `stats` event of `stats` (taken over; see
+ * pipeline_stats_object) and one `site_summary` per site, from this
+ * pipeline's NAT and SIP ALG state (every worker's: each sees all SIP) and
+ * `rep`'s flow counters (merged, see report_merge), dated ts_us. */
+void pipeline_write_stats(pipeline_t *self, void *stats, uint64_t ts_us);
+void pipeline_site_summaries(pipeline_t *self, const report_t *rep, uint64_t ts_us);
 /* The longest flow-table chain a lookup walked: it depends on the run's
  * random hash key, so it is logged, never put in the (reproducible) events. */
 uint32_t pipeline_chain_max(const pipeline_t *self);
 /* Totals, for the report and the tests. */
 void pipeline_stats(const pipeline_t *self, pipeline_stats_t *out);
 const report_t *pipeline_report(const pipeline_t *self);
+/* Workers: the per-site flags of inbound traffic seen by any worker
+ * (verdict_share_inbound); the NAT and SIP ALG state (each worker's is
+ * whole: it sees all SIP), for the merged report. */
+void pipeline_share_inbound(pipeline_t *self, _Atomic uint8_t *flags);
+const nat_t *pipeline_nat(const pipeline_t *self);
+const alg_t *pipeline_alg(const pipeline_t *self);
 void pipeline_report_meta(const pipeline_t *self, report_meta_t *meta);
 
 #endif

@@ -412,6 +412,84 @@ void report_media(report_t *self, int site, const char *call_id, media_judgement
     s->media[j]++;
 }
 
+/* One rule's counters of a worker added to the merged ones. */
+static void s_merge_rule(rule_stat_t *d, const rule_stat_t *r)
+{
+    for (int k = 0; k < VERDICT_COUNT; k++)
+        d->n[k] += r->n[k];
+    for (int k = 0; k < REASON_COUNT; k++)
+        d->reasons[k] += r->reasons[k];
+    if (r->first_us && (!d->first_us || r->first_us < d->first_us))
+        d->first_us = r->first_us;
+    if (r->last_us > d->last_us)
+        d->last_us = r->last_us;
+    if (r->example[0] && (!d->example[0] || (r->example_blocked && !d->example_blocked))) {
+        memcpy(d->example, r->example, sizeof d->example);
+        d->example_blocked = r->example_blocked;
+    }
+}
+
+static void s_merge_site(report_t *self, site_stat_t *d, const site_stat_t *s)
+{
+    d->flows += s->flows;
+    d->unexpected += s->unexpected;
+    for (int k = 0; k < VERDICT_COUNT; k++)
+        d->n[k] += s->n[k];
+    if (s->rules && s_prepare(self, d)) {
+        for (size_t r = 0; r <= rules_nrules(self->rules); r++)
+            s_merge_rule(&d->rules[r], &s->rules[r]);
+        for (size_t q = 0; q <= rules_nreqs(self->rules); q++) {
+            if (!d->reqs[q].count)
+                memcpy(d->reqs[q].example, s->reqs[q].example, sizeof d->reqs[q].example);
+            d->reqs[q].count += s->reqs[q].count;
+        }
+    }
+    for (size_t k = 0; k < s->nnat && d->nnat < REPORT_NAT_EXAMPLES; k++)
+        d->nat[d->nnat++] = s->nat[k];
+    for (size_t k = 0; k < s->nphones; k++)
+        report_nat_binding(self, &s->phones[k]);
+    for (size_t k = 0; k < s->nalg; k++)
+        report_sip_alg(self, &s->alg[k]);
+    for (int k = 0; k <= MEDIA_NOT_CHECKED; k++)
+        d->media[k] += s->media[k];
+    d->media_calls += s->media_calls;
+    if (!d->one_way_call[0])
+        memcpy(d->one_way_call, s->one_way_call, sizeof d->one_way_call);
+    if (!d->missed)
+        memcpy(d->missed_example, s->missed_example, sizeof d->missed_example);
+    d->missed += s->missed;
+    d->sip_tls_flows += s->sip_tls_flows;
+}
+
+void report_merge(report_t *self, const report_t *src)
+{
+    for (size_t i = 0; i < self->nsites && i < src->nsites; i++)
+        s_merge_site(self, &self->sites[i], &src->sites[i]);
+    self->unmonitored += src->unmonitored;
+    self->groups_dropped += src->groups_dropped;
+    for (size_t gi = 0; gi < src->ngroups; gi++) {
+        const group_t *sg = &src->groups[gi];
+        uint32_t i = s_group_hash(sg->site, sg->proto, &sg->dst, sg->dport) & (REPORT_GROUP_SLOTS - 1);
+        group_t *g = NULL;
+        for (; self->slots[i]; i = (i + 1) & (REPORT_GROUP_SLOTS - 1)) {
+            group_t *x = &self->groups[self->slots[i] - 1];
+            if (x->site == sg->site && x->proto == sg->proto && x->dport == sg->dport &&
+                    memcmp(&x->dst, &sg->dst, sizeof x->dst) == 0) {
+                g = x;
+                break;
+            }
+        }
+        if (g) {
+            g->count += sg->count;
+        } else if (self->ngroups == REPORT_MAX_GROUPS) {
+            self->groups_dropped += sg->count;
+        } else {
+            self->slots[i] = (uint32_t)self->ngroups + 1;
+            self->groups[self->ngroups++] = *sg;
+        }
+    }
+}
+
 static const char *s_nat_verdict_why(const report_t *self, size_t site, const char **reason)
 {
     nat_site_stats_t st = s_nat(self, site);

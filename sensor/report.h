@@ -42,6 +42,10 @@ report_t *report_new(const rules_t *rules, classify_t *cls);
  * whose counters could not be moved lost them). */
 int report_set_rules(report_t *self, const rules_t *rules, const rules_remap_t *m);
 void report_destroy(report_t **self_p);
+/* Workers: adds the counters of src (another worker's report on the same
+ * rules) to self's; examples fill what self has not yet. NAT and SIP ALG
+ * state stay what report_set_nat / report_set_alg name. */
+void report_merge(report_t *self, const report_t *src);
 
 /* Adds one judged flow. */
 void report_add(report_t *self, const flow_t *f, const verdict_t *v);

@@ -208,6 +208,11 @@ static void s_lost(sipstream_t *self, slot_t *s, dir_t *d)
         ws_dir_lost(&d->ws);
 }
 
+bool sipstream_may_begin(const uint8_t *p, uint32_t n)
+{
+    return n && p[0] != '\r' && p[0] != '\n' && (s_starts_sip(p, n) || ws_is_sip_upgrade(p, n));
+}
+
 static bool s_follow(sipstream_t *self, flow_t *f, int side, const uint8_t *data, uint32_t n)
 {
     bool ws = false;

@@ -31,6 +31,9 @@ typedef struct {
 /* Called for each whole message; msg is valid during the call. */
 typedef void(sipstream_fn)(const sip_msg_t *msg, flow_t *f, int side, const packet_t *p, void *ctx);
 
+/* Whether a TCP segment with payload begins a SIP stream: a start line, or
+ * an Upgrade to WebSocket for SIP (workers: the reader's test). */
+bool sipstream_may_begin(const uint8_t *p, uint32_t n);
 /* max_streams (at least 1) flows followed at once. */
 sipstream_t *sipstream_new(uint32_t max_streams, sipstream_fn *fn, void *ctx);
 void sipstream_destroy(sipstream_t **self_p);

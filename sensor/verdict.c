@@ -13,6 +13,7 @@
  * and the attempt did not begin in the last seconds of the capture. */
 #include "verdict.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,7 @@ struct verdict_ctx {
     uint64_t capture_end_us;
     uint64_t *site_inbound;
     size_t nsites;
+    _Atomic uint8_t *shared_inbound; /* workers: any worker saw it (or NULL) */
 };
 
 verdict_ctx_t *verdict_ctx_new(const rules_t *rules, geo_t *geo, uint64_t end_window_us)
@@ -63,13 +65,33 @@ int verdict_set_rules(verdict_ctx_t *self, const rules_t *rules, const rules_rem
     self->site_inbound = in;
     self->nsites = m->to_nsites;
     self->rules = rules;
+    self->shared_inbound = NULL; /* sized for the old sites: shared again by the caller */
     return 0;
 }
 
 void verdict_note_inbound(verdict_ctx_t *self, int site)
 {
-    if (site >= 0 && (size_t)site < self->nsites)
-        self->site_inbound[site]++;
+    if (site < 0 || (size_t)site >= self->nsites)
+        return;
+    /* Only the first packet of a site reaches the shared line: no cache
+     * line bounces between workers on the packet path. */
+    if (self->site_inbound[site]++ == 0 && self->shared_inbound)
+        atomic_store_explicit(&self->shared_inbound[site], 1, memory_order_relaxed);
+}
+
+void verdict_share_inbound(verdict_ctx_t *self, _Atomic uint8_t *flags)
+{
+    self->shared_inbound = flags;
+    for (size_t i = 0; flags && i < self->nsites; i++)
+        if (self->site_inbound[i])
+            atomic_store_explicit(&flags[i], 1, memory_order_relaxed);
+}
+
+static bool s_inbound_seen(const verdict_ctx_t *self, int site)
+{
+    return self->site_inbound[site] != 0 ||
+           (self->shared_inbound &&
+                   atomic_load_explicit(&self->shared_inbound[site], memory_order_relaxed));
 }
 
 void verdict_flow_sites(verdict_ctx_t *self, flow_t *f)
@@ -228,7 +250,7 @@ void verdict_judge(verdict_ctx_t *self, const flow_t *f, bool at_end, const verd
     /* One-way media of an answered call: the 2xx came in, so inbound packets
      * do reach this mirror; the flow itself shows the failure. */
     if (!answered_somehow &&
-            ((f->flags & FLOW_F_ONE_SIDED) || self->site_inbound[out->site] == 0)) {
+            ((f->flags & FLOW_F_ONE_SIDED) || !s_inbound_seen(self, out->site))) {
         out->kind = VERDICT_ONE_SIDED;
         return;
     }

@@ -13,6 +13,7 @@
 #ifndef PINHOLE_VERDICT_H
 #define PINHOLE_VERDICT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -81,6 +82,11 @@ void verdict_ctx_destroy(verdict_ctx_t **self_p);
 /* Per-packet: notes that a packet reached a site from outside it (the
  * evidence that the mirror copies the inbound direction at all). */
 void verdict_note_inbound(verdict_ctx_t *self, int site);
+/* Workers (sensor/workers.h): one flag per site, shared by every worker's
+ * context, says some worker saw inbound traffic there; this context's own
+ * sightings are set in it now. verdict_set_rules forgets it (the sites
+ * move): share the new one again then. NULL: none. */
+void verdict_share_inbound(verdict_ctx_t *self, _Atomic uint8_t *flags);
 /* Sets the side sites of a new flow (once per flow). */
 void verdict_flow_sites(verdict_ctx_t *self, flow_t *f);
 /* The time of the last packet of the capture (for capture_ended). */

@@ -1,0 +1,790 @@
+/* SPDX-License-Identifier: MIT */
+/* workers.c: one reader, N pipelines on threads (see workers.h).
+ *
+ * Each worker has a queue: a ring of whole records (a frame with its
+ * header, or a clock, tick or barrier), written by the reader only and read
+ * by the worker only. A side that finds the ring full (reader) or empty
+ * (worker) yields a few times, then sleeps on a condition variable that the
+ * other side signals only when it sees the sleeper's flag: the packet path
+ * takes no lock. */
+#include "workers.h"
+
+#include <json-c/json.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "decode.h"
+#include "flow.h"
+#include "hash.h"
+#include "lrutab.h"
+#include "output.h"
+#include "sip.h"
+#include "sipstream.h"
+
+#define RING_BYTES (4u << 20)          /* per worker: ~3,000 full-size frames */
+#define RING_ALIGN 8u
+#define ROUTE_IDLE_US (120ull * 1000000u) /* a call's media route, unused */
+
+enum { REC_FRAME = 1, REC_PAD, REC_CLOCK, REC_TICK, REC_BARRIER, REC_STOP };
+
+typedef struct {
+    uint32_t len;  /* the whole record, aligned */
+    uint32_t kind;
+    capture_pkt_t hdr; /* REC_FRAME; REC_CLOCK/REC_TICK: hdr.ts_us */
+} rec_t;
+
+typedef struct {
+    uint8_t *buf;
+    _Atomic size_t head; /* bytes written (reader) */
+    _Atomic size_t tail; /* bytes read (worker) */
+    _Atomic int sleeping; /* 1: the worker waits for data, 2: the reader for room */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} ring_t;
+
+typedef struct {
+    workers_t *w;
+    uint32_t id;
+    pipeline_t *pl;
+    pthread_t thread;
+    ring_t ring;
+    uint64_t handed;
+} worker_t;
+
+struct workers {
+    uint32_t n;
+    pipeline_cfg_t cfg;
+    worker_t *wk;
+    /* One event stream for all: file and publisher. */
+    output_t *out;
+    pthread_mutex_t out_mu;
+    /* The barrier: workers parked, and the generation that lets them go. */
+    pthread_mutex_t bar_mu;
+    pthread_cond_t bar_cv;
+    uint32_t parked;
+    uint64_t generation;
+    /* The reader's clock: what workers are told (the pipeline's own rule
+     * for far-off frames, kept here too). */
+    uint64_t clock_us, told_us, doubt_us;
+    /* Media routes: an SDP endpoint's hash -> the worker of its call. */
+    lrutab_t *routes;
+    uint8_t *route_worker;
+    lrutab_t *sip_tcp; /* TCP flows seen to carry SIP (any port): replicated */
+    _Atomic uint8_t *inbound; /* per site: some worker saw inbound traffic */
+    report_t *merged;
+    workers_stats_t st;
+    uint64_t last_summary_mono_us, tick_mono_us;
+    uint64_t kernel[3]; /* live: the capture's counters, for worker 0 */
+    bool live;
+};
+
+/* --- the ring --------------------------------------------------------- */
+
+static void s_ring_wake(ring_t *r, int who)
+{
+    if (atomic_load(&r->sleeping) == who) {
+        pthread_mutex_lock(&r->mu);
+        pthread_cond_signal(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+    }
+}
+
+/* Waits (bounded each time by a 100 ms timed wait, re-checked) until
+ * ready(r) holds. */
+static void s_ring_wait(ring_t *r, int who, bool (*ready)(ring_t *r, size_t arg), size_t arg)
+{
+    for (int i = 0; i < 64; i++) {
+        if (ready(r, arg))
+            return;
+        sched_yield();
+    }
+    pthread_mutex_lock(&r->mu);
+    atomic_store(&r->sleeping, who);
+    while (!ready(r, arg)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+    }
+    atomic_store(&r->sleeping, 0);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static bool s_has_room(ring_t *r, size_t need)
+{
+    return RING_BYTES - (atomic_load(&r->head) - atomic_load(&r->tail)) >= need;
+}
+
+static bool s_has_data(ring_t *r, size_t unused)
+{
+    (void)unused;
+    return atomic_load(&r->head) != atomic_load(&r->tail);
+}
+
+/* Writes one record (header and `len` bytes of data) into a worker's ring. */
+static void s_push(workers_t *self, worker_t *wk, uint32_t kind, const capture_pkt_t *hdr,
+        const uint8_t *data, uint32_t len)
+{
+    ring_t *r = &wk->ring;
+    size_t size = (sizeof(rec_t) + len + RING_ALIGN - 1) & ~(size_t)(RING_ALIGN - 1);
+    size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    size_t at = head % RING_BYTES;
+    size_t pad = RING_BYTES - at < size ? RING_BYTES - at : 0; /* records never wrap */
+    if (!s_has_room(r, size + pad)) {
+        self->st.waits++;
+        s_ring_wait(r, 2, s_has_room, size + pad);
+    }
+    if (pad) {
+        rec_t *p = (rec_t *)(void *)(r->buf + at);
+        p->len = (uint32_t)pad;
+        p->kind = REC_PAD;
+        at = 0;
+    }
+    rec_t *rec = (rec_t *)(void *)(r->buf + at);
+    rec->len = (uint32_t)size;
+    rec->kind = kind;
+    if (hdr)
+        rec->hdr = *hdr;
+    if (len)
+        memcpy(rec + 1, data, len);
+    atomic_store(&r->head, head + pad + size);
+    s_ring_wake(r, 1);
+}
+
+/* --- a worker --------------------------------------------------------- */
+
+static void s_park(workers_t *self)
+{
+    pthread_mutex_lock(&self->bar_mu);
+    uint64_t gen = self->generation;
+    self->parked++;
+    pthread_cond_broadcast(&self->bar_cv);
+    while (self->generation == gen) /* ends: workers_resume moves it on */
+        pthread_cond_wait(&self->bar_cv, &self->bar_mu);
+    pthread_mutex_unlock(&self->bar_mu);
+}
+
+static void *s_worker_main(void *arg)
+{
+    worker_t *wk = arg;
+    ring_t *r = &wk->ring;
+    for (;;) {
+        if (!s_has_data(r, 0))
+            s_ring_wait(r, 1, s_has_data, 0);
+        size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+        const rec_t *rec = (const rec_t *)(const void *)(r->buf + tail % RING_BYTES);
+        uint32_t kind = rec->kind, len = rec->len;
+        switch (kind) {
+        case REC_FRAME:
+            pipeline_packet(wk->pl, &rec->hdr, (const uint8_t *)(rec + 1));
+            break;
+        case REC_CLOCK:
+            pipeline_clock(wk->pl, rec->hdr.ts_us);
+            break;
+        case REC_TICK:
+            pipeline_tick(wk->pl, rec->hdr.ts_us);
+            break;
+        default:
+            break;
+        }
+        atomic_store(&r->tail, tail + len);
+        s_ring_wake(r, 2);
+        if (kind == REC_BARRIER)
+            s_park(wk->w);
+        else if (kind == REC_STOP)
+            return NULL;
+    }
+}
+
+/* Every worker has done all it was handed and waits: the caller may use
+ * the pipelines until s_resume. */
+static void s_pause(workers_t *self)
+{
+    if (self->n == 1)
+        return;
+    for (uint32_t i = 0; i < self->n; i++)
+        s_push(self, &self->wk[i], REC_BARRIER, NULL, NULL, 0);
+    pthread_mutex_lock(&self->bar_mu);
+    while (self->parked < self->n) /* ends: each worker reaches its barrier */
+        pthread_cond_wait(&self->bar_cv, &self->bar_mu);
+    pthread_mutex_unlock(&self->bar_mu);
+}
+
+static void s_resume(workers_t *self)
+{
+    if (self->n == 1)
+        return;
+    pthread_mutex_lock(&self->bar_mu);
+    self->parked = 0;
+    self->generation++;
+    pthread_cond_broadcast(&self->bar_cv);
+    pthread_mutex_unlock(&self->bar_mu);
+}
+
+/* Every worker's event lines: into the one stream. */
+static void s_line(void *ctx, const char *line, size_t len)
+{
+    workers_t *self = ctx;
+    pthread_mutex_lock(&self->out_mu);
+    output_line(self->out, line, len);
+    pthread_mutex_unlock(&self->out_mu);
+}
+
+static bool s_share_inbound(workers_t *self, const rules_t *rules)
+{
+    size_t ns = rules_nsites(rules);
+    _Atomic uint8_t *in = calloc(ns ? ns : 1, sizeof *in);
+    if (!in)
+        return false;
+    free((void *)(uintptr_t)self->inbound);
+    self->inbound = in;
+    for (uint32_t i = 0; i < self->n; i++)
+        pipeline_share_inbound(self->wk[i].pl, in);
+    return true;
+}
+
+workers_t *workers_new(const pipeline_cfg_t *cfg, uint32_t n, char *err, size_t errlen)
+{
+    if (n < 1 || n > WORKERS_MAX) {
+        snprintf(err, errlen, "--workers %u: give 1 to %d", n, WORKERS_MAX);
+        return NULL;
+    }
+    workers_t *self = calloc(1, sizeof *self);
+    if (!self || !(self->wk = calloc(n, sizeof *self->wk))) {
+        free(self);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    self->n = n;
+    self->cfg = *cfg;
+    pthread_mutex_init(&self->out_mu, NULL);
+    pthread_mutex_init(&self->bar_mu, NULL);
+    pthread_cond_init(&self->bar_cv, NULL);
+    if (n == 1) { /* no thread: the pipeline as it is */
+        self->wk[0].w = self;
+        if (!(self->wk[0].pl = pipeline_new(cfg, err, errlen))) {
+            workers_destroy(&self);
+            return NULL;
+        }
+        return self;
+    }
+    /* The one stream: the file (no classifier: lines come written). */
+    self->out = output_new(cfg->events_path, cfg->sensor, cfg->rules, NULL, err, errlen);
+    self->routes = lrutab_new(cfg->max_calls * 4, NULL, NULL);
+    self->route_worker = calloc(cfg->max_calls * 4, 1);
+    self->sip_tcp = lrutab_new(cfg->max_sip_streams, NULL, NULL);
+    if (!self->out || !self->routes || !self->route_worker || !self->sip_tcp) {
+        if (self->out)
+            snprintf(err, errlen, "out of memory");
+        workers_destroy(&self);
+        return NULL;
+    }
+    if (cfg->sink)
+        output_set_sink(self->out, cfg->sink, cfg->sink_ctx);
+    bool events = cfg->events_path || cfg->sink;
+    for (uint32_t i = 0; i < n; i++) {
+        worker_t *wk = &self->wk[i];
+        wk->w = self;
+        wk->id = i;
+        pipeline_cfg_t c = *cfg;
+        c.events_path = NULL;
+        c.sink = events ? s_line : NULL;
+        c.sink_ctx = self;
+        c.worker = i;
+        c.workers = n;
+        if (!(wk->pl = pipeline_new(&c, err, errlen)) ||
+                !(wk->ring.buf = aligned_alloc(64, RING_BYTES))) {
+            if (wk->pl)
+                snprintf(err, errlen, "out of memory");
+            workers_destroy(&self);
+            return NULL;
+        }
+        pthread_mutex_init(&wk->ring.mu, NULL);
+        pthread_cond_init(&wk->ring.cv, NULL);
+    }
+    if (!s_share_inbound(self, cfg->rules)) {
+        snprintf(err, errlen, "out of memory");
+        workers_destroy(&self);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (pthread_create(&self->wk[i].thread, NULL, s_worker_main, &self->wk[i]) != 0) {
+            snprintf(err, errlen, "cannot start worker thread %u", i);
+            self->n = i; /* the ones started are stopped */
+            workers_destroy(&self);
+            return NULL;
+        }
+    }
+    return self;
+}
+
+void workers_destroy(workers_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    workers_t *self = *self_p;
+    if (self->n > 1)
+        for (uint32_t i = 0; i < self->n; i++)
+            if (self->wk[i].ring.buf) {
+                s_push(self, &self->wk[i], REC_STOP, NULL, NULL, 0);
+                pthread_join(self->wk[i].thread, NULL);
+            }
+    for (uint32_t i = 0; self->wk && i < self->n; i++) {
+        pipeline_destroy(&self->wk[i].pl);
+        free(self->wk[i].ring.buf);
+    }
+    free(self->wk);
+    output_destroy(&self->out);
+    lrutab_destroy(&self->routes);
+    lrutab_destroy(&self->sip_tcp);
+    free(self->route_worker);
+    free((void *)(uintptr_t)self->inbound);
+    report_destroy(&self->merged);
+    free(self);
+    *self_p = NULL;
+}
+
+uint32_t workers_count(const workers_t *self)
+{
+    return self->n;
+}
+
+/* --- the reader ------------------------------------------------------- */
+
+static bool s_sip_port(uint16_t port)
+{
+    return port == 5060 || port == 5061;
+}
+
+/* Whether a frame is SIP, which every worker gets: on the SIP ports; over
+ * UDP, a datagram that parses as SIP (the pipeline's own test); over TCP, a
+ * flow once a segment began a SIP stream or its WebSocket upgrade
+ * (remembered, bounded, until idle as long as a flow). */
+static bool s_is_sip(workers_t *self, const packet_t *p, const flow_key_t *k)
+{
+    if (s_sip_port(p->sport) || s_sip_port(p->dport))
+        return true;
+    if (p->proto == 17) {
+        sip_msg_t m;
+        return p->payload_caplen >= 12 && p->payload[0] >= 'A' && p->payload[0] <= 'Z' &&
+               sip_parse(p->payload, p->payload_caplen, false, &m) != SIP_NOT_SIP;
+    }
+    uint64_t key = hash_keyed(k, sizeof *k) | 1;
+    uint32_t at = lrutab_find(self->sip_tcp, key);
+    if (at == LRUTAB_NONE) {
+        if (!sipstream_may_begin(p->payload, p->payload_caplen))
+            return false;
+        at = lrutab_add(self->sip_tcp, key, 0);
+    }
+    lrutab_touch(self->sip_tcp, at, p->ts_us + self->cfg.idle_us);
+    return true;
+}
+
+static uint64_t s_route_key(const ip_addr_t *a, uint16_t port)
+{
+    return hash_keyed_more(hash_keyed(a->b, 16), &port, sizeof port) | 1;
+}
+
+/* A SIP message the reader saw whole in one frame: the media endpoints its
+ * SDP announces are routed to its call's worker. */
+static void s_learn_routes(workers_t *self, const packet_t *p)
+{
+    if (!p->payload_caplen || p->payload[0] < 'A' || p->payload[0] > 'Z')
+        return;
+    sip_msg_t m;
+    sdp_t sdp;
+    if (sip_parse(p->payload, p->payload_caplen, p->proto == 6, &m) != SIP_OK ||
+            !m.call_id.len || !m.body_len || sdp_parse(m.body, m.body_len, &sdp) != 0)
+        return;
+    uint64_t h = hash_keyed(m.call_id.p, m.call_id.len);
+    uint8_t w = (uint8_t)(((h >> 32) * self->n) >> 32);
+    for (uint8_t i = 0; i < sdp.nm; i++) {
+        const sdp_media_t *md = &sdp.m[i];
+        if (!md->port || !md->has_addr)
+            continue;
+        uint16_t ports[2] = {md->port, md->rtp ? md->rtcp_port : 0};
+        for (int k = 0; k < 2 && ports[k]; k++) {
+            uint64_t key = s_route_key(&md->addr, ports[k]);
+            uint32_t at = lrutab_find(self->routes, key);
+            if (at == LRUTAB_NONE)
+                at = lrutab_add(self->routes, key, p->ts_us + ROUTE_IDLE_US);
+            else
+                lrutab_touch(self->routes, at, p->ts_us + ROUTE_IDLE_US);
+            self->route_worker[at] = w;
+        }
+    }
+}
+
+/* The worker an SDP sent either end of a UDP frame to, or -1. */
+static int s_route(workers_t *self, const packet_t *p)
+{
+    const ip_addr_t *a[2] = {&p->src, &p->dst};
+    uint16_t port[2] = {p->sport, p->dport};
+    for (int k = 0; k < 2; k++) {
+        uint32_t at = lrutab_find(self->routes, s_route_key(a[k], port[k]));
+        if (at != LRUTAB_NONE) {
+            lrutab_touch(self->routes, at, p->ts_us + ROUTE_IDLE_US);
+            return self->route_worker[at];
+        }
+    }
+    return -1;
+}
+
+/* The capture's clock, told to every worker each second it moves: a frame
+ * far off it is believed only when the next agrees (as pipeline.c does). */
+static void s_clock(workers_t *self, uint64_t ts_us)
+{
+    uint64_t jump = self->cfg.jump_us;
+    if (self->clock_us && (ts_us > self->clock_us + jump || ts_us + jump < self->clock_us)) {
+        bool agrees = self->doubt_us && ts_us <= self->doubt_us + jump && ts_us + jump >= self->doubt_us;
+        self->doubt_us = agrees ? 0 : ts_us;
+        if (!agrees)
+            return;
+        self->clock_us = ts_us;
+    } else {
+        self->doubt_us = 0;
+        if (ts_us > self->clock_us)
+            self->clock_us = ts_us;
+    }
+    if (self->clock_us < self->told_us + 1000000u && self->told_us <= self->clock_us)
+        return;
+    self->told_us = self->clock_us;
+    capture_pkt_t h = {.ts_us = self->clock_us};
+    for (uint32_t i = 0; i < self->n; i++)
+        s_push(self, &self->wk[i], REC_CLOCK, &h, NULL, 0);
+}
+
+void workers_packet(workers_t *self, const capture_pkt_t *hdr, const uint8_t *data)
+{
+    if (self->n == 1) {
+        pipeline_packet(self->wk[0].pl, hdr, data);
+        return;
+    }
+    self->st.frames++;
+    packet_t p;
+    decode_err_t e = decode_packet_cfg(&self->cfg.decode, hdr->linktype, data, hdr->caplen,
+            hdr->wirelen, &p);
+    uint32_t owner = 0;
+    bool all = false;
+    if (e == DECODE_ERR_FRAGMENT) {
+        all = true; /* whole only in the workers: each reassembles */
+    } else if (e == DECODE_OK) {
+        flow_key_t k;
+        if (p.icmp_err)
+            flow_key_make(&k, &p.in_src, p.in_sport, &p.in_dst, p.in_dport, p.in_proto);
+        else
+            flow_key_make(&k, &p.src, p.sport, &p.dst, p.dport, p.proto);
+        owner = flow_key_worker(&k, self->n);
+        bool l4 = !p.icmp_err && (p.proto == 6 || p.proto == 17);
+        if (l4 && s_is_sip(self, &p, &k)) {
+            all = true;
+            s_learn_routes(self, &p);
+        } else if (l4 && p.sport == 53) {
+            all = true;
+        } else if (l4 && p.proto == 17) {
+            int r = s_route(self, &p);
+            if (r >= 0) {
+                owner = (uint32_t)r;
+                self->st.media_routed++;
+            }
+        }
+        s_clock(self, hdr->ts_us);
+        if (!(self->st.frames & 0xffff)) {
+            lrutab_expire(self->routes, self->clock_us);
+            lrutab_expire(self->sip_tcp, self->clock_us);
+        }
+    }
+    capture_pkt_t h = *hdr;
+    for (uint32_t i = 0; i < self->n; i++) {
+        if (i != owner && !all)
+            continue;
+        h.copy = i != owner;
+        self->st.copies += h.copy;
+        self->wk[i].handed++;
+        s_push(self, &self->wk[i], REC_FRAME, &h, data, hdr->caplen);
+    }
+}
+
+/* --- merged views ------------------------------------------------------ */
+
+/* The counters of what every worker holds whole (SIP, DNS answers,
+ * fragments): worker 0's alone, not a sum. */
+static bool s_replicated(const char *path)
+{
+    static const char *const whole[] = {
+        "pinhole.defrag", "pinhole.sip_tcp", "pinhole.sip_ws", "pinhole.sip_transactions",
+        "pinhole.media_calls", "pinhole.media_calls_ended", "pinhole.dns",
+        "pinhole.tables.nat_", "pinhole.tables.media_calls", "pinhole.tables.media_endpoints",
+        "pinhole.tables.sip_", "pinhole.tables.alg_messages", "pinhole.tables.defrag",
+        "pinhole.tables.dns_bindings", "capture",
+    };
+    for (size_t i = 0; i < sizeof whole / sizeof *whole; i++)
+        if (strncmp(path, whole[i], strlen(whole[i])) == 0)
+            return true;
+    return false;
+}
+
+/* Adds src's numbers into dst's (same shape), but for replicated counters. */
+static void s_sum(json_object *dst, json_object *src, char *path, size_t at, size_t n)
+{
+    json_object_object_foreach(src, key, val) {
+        int w = snprintf(path + at, n - at, "%s%s", at ? "." : "", key);
+        if (w < 0 || (size_t)w >= n - at)
+            continue;
+        json_object *d = NULL;
+        if (!json_object_object_get_ex(dst, key, &d) || s_replicated(path))
+            continue;
+        if (json_object_is_type(val, json_type_object))
+            s_sum(d, val, path, at + (size_t)w, n);
+        else if (json_object_is_type(val, json_type_int))
+            json_object_set_int64(d, json_object_get_int64(d) + json_object_get_int64(val));
+    }
+    path[at] = 0;
+}
+
+static json_object *s_stats(workers_t *self)
+{
+    json_object *all = pipeline_stats_object(self->wk[0].pl);
+    char path[256] = "";
+    for (uint32_t i = 1; i < self->n; i++) {
+        json_object *o = pipeline_stats_object(self->wk[i].pl);
+        s_sum(all, o, path, 0, sizeof path);
+        json_object_put(o);
+    }
+    /* Frames handed to workers as copies are not counted there: the flows
+     * they made are not either. */
+    json_object *pin, *fl, *cr;
+    pipeline_stats_t st;
+    workers_stats(self, &st);
+    if (json_object_object_get_ex(all, "pinhole", &pin) &&
+            json_object_object_get_ex(pin, "flows", &fl) &&
+            json_object_object_get_ex(fl, "created", &cr))
+        json_object_set_int64(cr, json_object_get_int64(cr) - (int64_t)st.replica_flows);
+    return all;
+}
+
+static void s_merge_report(workers_t *self)
+{
+    report_destroy(&self->merged);
+    pipeline_t *p0 = self->wk[0].pl;
+    if (!(self->merged = report_new(self->cfg.rules, NULL)))
+        return;
+    for (uint32_t i = 0; i < self->n; i++)
+        report_merge(self->merged, pipeline_report(self->wk[i].pl));
+    report_set_nat(self->merged, pipeline_nat(p0));
+    report_set_alg(self->merged, pipeline_alg(p0));
+}
+
+/* The periodic (or last) merged events: summaries from worker 0, which saw
+ * all SIP, with the merged flow counters; the stats. */
+static void s_write_merged(workers_t *self)
+{
+    s_merge_report(self);
+    pipeline_t *p0 = self->wk[0].pl;
+    if (self->live)
+        pipeline_set_kernel_stats(p0, self->kernel[0], self->kernel[1], self->kernel[2]);
+    /* Dated as one pipeline dates them: the last frame live or at the end. */
+    pipeline_stats_t st;
+    workers_stats(self, &st);
+    if (self->merged)
+        pipeline_site_summaries(p0, self->merged, st.last_us);
+    pipeline_write_stats(p0, s_stats(self), st.last_us);
+}
+
+/* --- the pipeline's operations, for all ------------------------------- */
+
+bool workers_tick(workers_t *self, uint64_t mono_us)
+{
+    if (self->n == 1)
+        return pipeline_tick(self->wk[0].pl, mono_us);
+    capture_pkt_t h = {.ts_us = mono_us};
+    for (uint32_t i = 0; i < self->n; i++)
+        s_push(self, &self->wk[i], REC_TICK, &h, NULL, 0);
+    if (!self->tick_mono_us) {
+        self->tick_mono_us = self->last_summary_mono_us = mono_us;
+        return false;
+    }
+    if (mono_us - self->last_summary_mono_us < self->cfg.summary_us)
+        return false;
+    self->last_summary_mono_us = mono_us;
+    s_pause(self);
+    s_write_merged(self);
+    s_resume(self);
+    return true;
+}
+
+void workers_set_kernel_stats(workers_t *self, uint64_t received, uint64_t dropped,
+        uint64_t ifdropped)
+{
+    if (self->n == 1) {
+        pipeline_set_kernel_stats(self->wk[0].pl, received, dropped, ifdropped);
+        return;
+    }
+    /* Given to worker 0 (whose "capture" counters are the merged ones)
+     * when the workers next pause. */
+    self->kernel[0] = received;
+    self->kernel[1] = dropped;
+    self->kernel[2] = ifdropped;
+    self->live = true;
+}
+
+bool workers_set_rules(workers_t *self, const rules_t *rules, char *why, size_t n)
+{
+    bool ok = true;
+    s_pause(self);
+    for (uint32_t i = 0; i < self->n && ok; i++)
+        ok = pipeline_set_rules(self->wk[i].pl, rules, why, n);
+    if (ok && self->n > 1) {
+        self->cfg.rules = rules;
+        output_set_rules(self->out, rules);
+        if (!s_share_inbound(self, rules)) {
+            snprintf(why, n, "out of memory");
+            ok = false;
+        }
+    }
+    s_resume(self);
+    return ok;
+}
+
+void workers_flush(workers_t *self)
+{
+    if (self->n == 1) {
+        pipeline_flush(self->wk[0].pl);
+        return;
+    }
+    pthread_mutex_lock(&self->out_mu);
+    output_flush(self->out);
+    pthread_mutex_unlock(&self->out_mu);
+}
+
+bool workers_reopen(workers_t *self, char *err, size_t errlen)
+{
+    if (self->n == 1)
+        return pipeline_reopen(self->wk[0].pl, err, errlen);
+    pthread_mutex_lock(&self->out_mu);
+    bool ok = output_reopen(self->out, err, errlen) == 0;
+    pthread_mutex_unlock(&self->out_mu);
+    return ok;
+}
+
+void workers_finish(workers_t *self, uint64_t sources)
+{
+    s_pause(self);
+    for (uint32_t i = 0; i < self->n; i++)
+        pipeline_finish(self->wk[i].pl, sources);
+    if (self->n > 1) {
+        s_write_merged(self);
+        workers_flush(self);
+    }
+    s_resume(self);
+}
+
+char *workers_stats_json(workers_t *self)
+{
+    if (self->n == 1)
+        return pipeline_stats_json(self->wk[0].pl);
+    s_pause(self);
+    if (self->live)
+        pipeline_set_kernel_stats(self->wk[0].pl, self->kernel[0], self->kernel[1],
+                self->kernel[2]);
+    json_object *s = s_stats(self);
+    s_resume(self);
+    char *out = strdup(json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN));
+    json_object_put(s);
+    return out;
+}
+
+uint32_t workers_chain_max(workers_t *self)
+{
+    uint32_t m = 0;
+    s_pause(self);
+    for (uint32_t i = 0; i < self->n; i++) {
+        uint32_t c = pipeline_chain_max(self->wk[i].pl);
+        m = c > m ? c : m;
+    }
+    s_resume(self);
+    return m;
+}
+
+void workers_stats(workers_t *self, pipeline_stats_t *out)
+{
+    pipeline_stats(self->wk[0].pl, out);
+    for (uint32_t i = 1; i < self->n; i++) {
+        pipeline_stats_t s;
+        pipeline_stats(self->wk[i].pl, &s);
+        out->packets += s.packets;
+        out->bytes += s.bytes;
+        for (int k = 0; k < DECODE_ERR_COUNT; k++)
+            out->decode[k] += s.decode[k];
+        for (int k = 0; k < TUNNEL_KINDS; k++)
+            out->tunnels[k] += s.tunnels[k];
+        out->duplicates += s.duplicates;
+        out->icmp_matched += s.icmp_matched;
+        out->icmp_unmatched += s.icmp_unmatched;
+        out->sip_messages += s.sip_messages;
+        out->sip_invalid += s.sip_invalid;
+        out->reassembled_invalid += s.reassembled_invalid;
+        out->clock_jumps += s.clock_jumps;
+        out->clock_steps += s.clock_steps;
+        if (s.first_us && (!out->first_us || s.first_us < out->first_us))
+            out->first_us = s.first_us;
+        if (s.last_us > out->last_us)
+            out->last_us = s.last_us;
+        out->replica_flows += s.replica_flows;
+    }
+    if (self->n > 1)
+        out->events_write_errors = output_write_errors(self->out);
+}
+
+const report_t *workers_report(workers_t *self)
+{
+    if (self->n == 1)
+        return pipeline_report(self->wk[0].pl);
+    if (!self->merged)
+        s_merge_report(self);
+    return self->merged;
+}
+
+void workers_report_meta(workers_t *self, report_meta_t *meta)
+{
+    pipeline_report_meta(self->wk[0].pl, meta);
+    for (uint32_t i = 1; i < self->n; i++) {
+        report_meta_t m;
+        pipeline_report_meta(self->wk[i].pl, &m);
+        meta->packets += m.packets;
+        meta->bytes += m.bytes;
+        meta->duplicates += m.duplicates;
+        meta->flows += m.flows;
+        meta->evicted += m.evicted;
+        meta->decode_errors += m.decode_errors;
+        if (m.first_us && (!meta->first_us || m.first_us < meta->first_us))
+            meta->first_us = m.first_us;
+        if (m.last_us > meta->last_us)
+            meta->last_us = m.last_us;
+    }
+}
+
+void workers_dispatch_stats(const workers_t *self, workers_stats_t *out)
+{
+    *out = self->st;
+    for (uint32_t i = 0; i < self->n; i++)
+        out->per_worker[i] = self->wk[i].handed;
+}
+
+void workers_events_lock(workers_t *self)
+{
+    pthread_mutex_lock(&self->out_mu);
+}
+
+void workers_events_unlock(workers_t *self)
+{
+    pthread_mutex_unlock(&self->out_mu);
+}
