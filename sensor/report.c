@@ -446,8 +446,15 @@ static void s_merge_site(report_t *self, site_stat_t *d, const site_stat_t *s)
     }
     for (size_t k = 0; k < s->nnat && d->nnat < REPORT_NAT_EXAMPLES; k++)
         d->nat[d->nnat++] = s->nat[k];
-    for (size_t k = 0; k < s->nphones; k++)
-        report_nat_binding(self, &s->phones[k]);
+    for (size_t k = 0; k < s->nphones; k++) { /* a phone's latest mapping wins */
+        const nat_binding_t *b = &s->phones[k];
+        size_t j = 0;
+        while (j < d->nphones && (d->phones[j].vantage != b->vantage ||
+                                         strcmp(d->phones[j].priv, b->priv) != 0))
+            j++;
+        if (j < d->nphones ? b->ts_us >= d->phones[j].ts_us : d->nphones < REPORT_NAT_EXAMPLES)
+            d->phones[j == d->nphones ? d->nphones++ : j] = *b;
+    }
     for (size_t k = 0; k < s->nalg; k++)
         report_sip_alg(self, &s->alg[k]);
     for (int k = 0; k <= MEDIA_NOT_CHECKED; k++)
