@@ -8,6 +8,7 @@
 
 #include "classify.h"
 #include "alg.h"
+#include "clockhold.h"
 #include "conn.h"
 #include "defrag.h"
 #include "dns.h"
@@ -29,11 +30,7 @@ struct pipeline {
     uint64_t now_us;
     uint64_t tick_now_us, tick_mono_us; /* at the last tick */
     uint64_t last_summary_mono_us;
-    /* A frame held while its date is in doubt (see pipeline_packet). */
-    capture_pkt_t held;
-    uint8_t *held_data;
-    bool holding;
-    uint64_t held_mono_us;
+    clockhold_t hold; /* a frame whose date is in doubt (see pipeline_packet) */
     uint64_t kernel[3];   /* received, dropped, ifdropped */
     bool live;
     flow_table_t *flows;
@@ -55,6 +52,8 @@ struct pipeline {
     bool flushing;
     bool copy; /* the frame in hand is a copy (workers: another one counts it) */
 };
+
+static clockhold_fn s_clocked;
 
 /* Workers: whether this pipeline judges and reports the flow of `k`. */
 static bool s_owns(const pipeline_t *self, const flow_key_t *k)
@@ -280,6 +279,7 @@ pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen)
         return NULL;
     }
     self->cfg = *cfg;
+    clockhold_init(&self->hold, cfg->jump_us, s_clocked, self);
     flow_names_init(&self->names, cfg->rules);
     self->flows = flow_table_new(cfg->max_flows, cfg->idle_us, s_flow_end, self);
     self->cls = cfg->classify ? cfg->classify : classify_new(cfg->ndpi_slots, cfg->ndpi_packets);
@@ -329,7 +329,7 @@ void pipeline_destroy(pipeline_t **self_p)
     verdict_ctx_destroy(&self->verdict);
     if (!self->cfg.classify)
         classify_destroy(&self->cls);
-    free(self->held_data);
+    clockhold_fini(&self->hold);
     free(self);
     *self_p = NULL;
 }
@@ -507,56 +507,29 @@ static void s_process(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t 
     s_dns(self, f, side, &p);
 }
 
-static bool s_far(const pipeline_t *self, uint64_t a, uint64_t b)
+/* A frame, its date believed or corrected (sensor/clockhold.h). */
+static void s_clocked(void *ctx, const capture_pkt_t *hdr, const uint8_t *data,
+        clockhold_how_t how)
 {
-    return a > b + self->cfg.jump_us || b > a + self->cfg.jump_us;
+    pipeline_t *self = ctx;
+    if (how == CLOCKHOLD_STEP)
+        pipeline_clock_step(self, hdr->ts_us);
+    else if (how == CLOCKHOLD_JUMP)
+        self->st.clock_jumps += !hdr->copy;
+    s_process(self, hdr, data);
 }
 
-/* The held frame, judged by the frame after it (NULL: none will come). */
-static void s_release_held(pipeline_t *self, const capture_pkt_t *next, bool believe)
+void pipeline_clock_step(pipeline_t *self, uint64_t ts_us)
 {
-    self->holding = false;
-    if (next && !s_far(self, next->ts_us, self->held.ts_us))
-        believe = true; /* the next frame agrees: the clock really moved */
-    if (believe) {
-        self->st.clock_steps += !self->held.copy;
-        self->now_us = self->held.ts_us;          /* forward or back */
-        self->next_expire_us = self->now_us;
-        self->tick_now_us = self->now_us;
-    } else {
-        self->st.clock_jumps += !self->held.copy;
-        self->held.ts_us = self->now_us;          /* taken as dated now */
-    }
-    s_process(self, &self->held, self->held_data);
+    self->st.clock_steps++;
+    self->now_us = ts_us; /* forward or back */
+    self->next_expire_us = self->now_us;
+    self->tick_now_us = self->now_us;
 }
-
-/* The last microsecond of the year 9999: a timestamp past it (a pcapng
- * clock gone wrong) cannot be written as an event's time. */
-#define PIPELINE_MAX_TS_US 253402300799999999ull
 
 void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *data)
 {
-    capture_pkt_t fixed;
-    if (hdr->ts_us > PIPELINE_MAX_TS_US) { /* taken as dated now */
-        fixed = *hdr;
-        fixed.ts_us = self->now_us;
-        hdr = &fixed;
-        self->st.clock_jumps++;
-    }
-    if (self->holding)
-        s_release_held(self, hdr, false);
-    if (self->now_us && s_far(self, hdr->ts_us, self->now_us) && hdr->caplen <= CAPTURE_SNAPLEN) {
-        if (!self->held_data && !(self->held_data = malloc(CAPTURE_SNAPLEN))) {
-            s_process(self, hdr, data);
-            return;
-        }
-        self->held = *hdr;
-        memcpy(self->held_data, data, hdr->caplen);
-        self->holding = true;
-        self->held_mono_us = self->tick_mono_us;
-        return;
-    }
-    s_process(self, hdr, data);
+    clockhold_frame(&self->hold, self->now_us, self->tick_mono_us, hdr, data);
 }
 
 /* One bounded table's counters: {max, active, peak, created, expired,
@@ -765,10 +738,7 @@ bool pipeline_tick(pipeline_t *self, uint64_t mono_us)
         self->tick_now_us = self->now_us;
         return false;
     }
-    /* A doubted frame on a quiet port: a second without a frame to compare
-     * with, and the wall clock agrees it is live: believe it. */
-    if (self->holding && mono_us - self->held_mono_us >= 1000000u)
-        s_release_held(self, NULL, true);
+    clockhold_tick(&self->hold, self->now_us, mono_us);
     /* The packet clock moves on by the monotonic time since the last tick
      * (not the wall clock: that one can be stepped). */
     uint64_t moved = self->tick_now_us + (mono_us - self->tick_mono_us);
@@ -851,11 +821,7 @@ char *pipeline_stats_json(const pipeline_t *self)
 
 void pipeline_finish(pipeline_t *self, uint64_t sources)
 {
-    /* The last frame, alone far off: believed if it is later (a capture can
-     * end after a quiet spell; nothing is left for the clock to freeze),
-     * not if it is earlier. */
-    if (self->holding)
-        s_release_held(self, NULL, self->held.ts_us > self->now_us);
+    clockhold_finish(&self->hold, self->now_us);
     self->sources = sources;
     verdict_set_capture_end(self->verdict, self->st.last_us);
     media_flush(self->media); /* calls judged before their flows end */

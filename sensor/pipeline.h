@@ -84,6 +84,9 @@ void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *
 /* Workers: the packet clock of the whole capture has reached ts_us (the
  * reader's, which sees every packet): tables expire as they would alone. */
 void pipeline_clock(pipeline_t *self, uint64_t ts_us);
+/* The clock stepped to ts_us, forward or back (a frame far off it that the
+ * next one confirmed: sensor/clockhold.h); counted in clock_steps. */
+void pipeline_clock_step(pipeline_t *self, uint64_t ts_us);
 /* Live capture: call at least once a second with CLOCK_MONOTONIC (us),
  * whatever the traffic. The packet clock moves on by the time elapsed since
  * the last call (so a quiet port still expires flows, transactions and

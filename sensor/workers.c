@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clockhold.h"
 #include "decode.h"
 #include "flow.h"
 #include "hash.h"
@@ -28,8 +29,12 @@
 #define RING_BYTES (4u << 20)          /* per worker: ~3,000 full-size frames */
 #define RING_ALIGN 8u
 #define ROUTE_IDLE_US (120ull * 1000000u) /* a call's media route, unused */
+/* UDP flows the reader has placed by hash (a 32-bit fingerprint a slot,
+ * 4 MiB): a later SDP naming an end of one does not move it. Two flows in
+ * one slot: the older may move (1 in a million per pair at most). */
+#define WORKERS_SEEN_SLOTS (1u << 20)
 
-enum { REC_FRAME = 1, REC_PAD, REC_CLOCK, REC_TICK, REC_BARRIER, REC_STOP };
+enum { REC_FRAME = 1, REC_PAD, REC_CLOCK, REC_STEP, REC_TICK, REC_BARRIER, REC_STOP };
 
 typedef struct {
     uint32_t len;  /* the whole record, aligned */
@@ -67,13 +72,17 @@ struct workers {
     pthread_cond_t bar_cv;
     uint32_t parked;
     uint64_t generation;
-    /* The reader's clock: what workers are told (the pipeline's own rule
-     * for far-off frames, kept here too). */
-    uint64_t clock_us, told_us, doubt_us;
+    /* The reader's clock, told to the workers: frames far off it are held
+     * here (sensor/clockhold.h), so the workers' clocks never doubt. */
+    clockhold_t hold;
+    uint64_t clock_us, told_us;
+    uint64_t tick_now_us;
+    uint64_t clock_jumps, clock_steps;
     /* Media routes: an SDP endpoint's hash -> the worker of its call. */
     lrutab_t *routes;
     uint8_t *route_worker;
     lrutab_t *sip_tcp; /* TCP flows seen to carry SIP (any port): replicated */
+    uint32_t *seen;    /* UDP flows placed by their hash: a fingerprint a slot */
     _Atomic uint8_t *inbound; /* per site: some worker saw inbound traffic */
     report_t *merged;
     workers_stats_t st;
@@ -81,6 +90,8 @@ struct workers {
     uint64_t kernel[3]; /* live: the capture's counters, for worker 0 */
     bool live;
 };
+
+static clockhold_fn s_clocked;
 
 /* --- the ring --------------------------------------------------------- */
 
@@ -189,6 +200,9 @@ static void *s_worker_main(void *arg)
         case REC_CLOCK:
             pipeline_clock(wk->pl, rec->hdr.ts_us);
             break;
+        case REC_STEP:
+            pipeline_clock_step(wk->pl, rec->hdr.ts_us);
+            break;
         case REC_TICK:
             pipeline_tick(wk->pl, rec->hdr.ts_us);
             break;
@@ -265,6 +279,7 @@ workers_t *workers_new(const pipeline_cfg_t *cfg, uint32_t n, char *err, size_t 
     }
     self->n = n;
     self->cfg = *cfg;
+    clockhold_init(&self->hold, cfg->jump_us, s_clocked, self);
     pthread_mutex_init(&self->out_mu, NULL);
     pthread_mutex_init(&self->bar_mu, NULL);
     pthread_cond_init(&self->bar_cv, NULL);
@@ -281,7 +296,8 @@ workers_t *workers_new(const pipeline_cfg_t *cfg, uint32_t n, char *err, size_t 
     self->routes = lrutab_new(cfg->max_calls * 4, NULL, NULL);
     self->route_worker = calloc(cfg->max_calls * 4, 1);
     self->sip_tcp = lrutab_new(cfg->max_sip_streams, NULL, NULL);
-    if (!self->out || !self->routes || !self->route_worker || !self->sip_tcp) {
+    self->seen = calloc(WORKERS_SEEN_SLOTS, sizeof *self->seen);
+    if (!self->out || !self->routes || !self->route_worker || !self->sip_tcp || !self->seen) {
         if (self->out)
             snprintf(err, errlen, "out of memory");
         workers_destroy(&self);
@@ -300,6 +316,7 @@ workers_t *workers_new(const pipeline_cfg_t *cfg, uint32_t n, char *err, size_t 
         c.sink_ctx = self;
         c.worker = i;
         c.workers = n;
+        c.jump_us = UINT64_MAX / 4; /* the reader holds far-off frames */
         if (!(wk->pl = pipeline_new(&c, err, errlen)) ||
                 !(wk->ring.buf = aligned_alloc(64, RING_BYTES))) {
             if (wk->pl)
@@ -345,9 +362,11 @@ void workers_destroy(workers_t **self_p)
     output_destroy(&self->out);
     lrutab_destroy(&self->routes);
     lrutab_destroy(&self->sip_tcp);
+    free(self->seen);
     free(self->route_worker);
     free((void *)(uintptr_t)self->inbound);
     report_destroy(&self->merged);
+    clockhold_fini(&self->hold);
     free(self);
     *self_p = NULL;
 }
@@ -423,38 +442,30 @@ static void s_learn_routes(workers_t *self, const packet_t *p)
     }
 }
 
-/* The worker an SDP sent either end of a UDP frame to, or -1. */
-static int s_route(workers_t *self, const packet_t *p)
+/* The worker an SDP sent either end of a UDP flow to, or -1. The ends are
+ * tried in the key's order, not the frame's: when two calls named the two
+ * ends (two legs of a call through a proxy), both directions still go to
+ * one worker. */
+static int s_route(workers_t *self, const flow_key_t *k, uint64_t ts_us)
 {
-    const ip_addr_t *a[2] = {&p->src, &p->dst};
-    uint16_t port[2] = {p->sport, p->dport};
-    for (int k = 0; k < 2; k++) {
-        uint32_t at = lrutab_find(self->routes, s_route_key(a[k], port[k]));
+    const ip_addr_t *a[2] = {&k->a, &k->b};
+    uint16_t port[2] = {k->pa, k->pb};
+    for (int i = 0; i < 2; i++) {
+        uint32_t at = lrutab_find(self->routes, s_route_key(a[i], port[i]));
         if (at != LRUTAB_NONE) {
-            lrutab_touch(self->routes, at, p->ts_us + ROUTE_IDLE_US);
+            lrutab_touch(self->routes, at, ts_us + ROUTE_IDLE_US);
             return self->route_worker[at];
         }
     }
     return -1;
 }
 
-/* The capture's clock, told to every worker each second it moves: a frame
- * far off it is believed only when the next agrees (as pipeline.c does). */
+/* The capture's clock, told to every worker each second it moves. */
 static void s_clock(workers_t *self, uint64_t ts_us)
 {
-    uint64_t jump = self->cfg.jump_us;
-    if (self->clock_us && (ts_us > self->clock_us + jump || ts_us + jump < self->clock_us)) {
-        bool agrees = self->doubt_us && ts_us <= self->doubt_us + jump && ts_us + jump >= self->doubt_us;
-        self->doubt_us = agrees ? 0 : ts_us;
-        if (!agrees)
-            return;
+    if (ts_us > self->clock_us)
         self->clock_us = ts_us;
-    } else {
-        self->doubt_us = 0;
-        if (ts_us > self->clock_us)
-            self->clock_us = ts_us;
-    }
-    if (self->clock_us < self->told_us + 1000000u && self->told_us <= self->clock_us)
+    if (self->clock_us < self->told_us + 1000000u)
         return;
     self->told_us = self->clock_us;
     capture_pkt_t h = {.ts_us = self->clock_us};
@@ -462,12 +473,35 @@ static void s_clock(workers_t *self, uint64_t ts_us)
         s_push(self, &self->wk[i], REC_CLOCK, &h, NULL, 0);
 }
 
+static void s_dispatch(workers_t *self, const capture_pkt_t *hdr, const uint8_t *data);
+
+/* A frame whose date the reader believes (or corrected): a step of the
+ * clock goes to every worker before it. */
+static void s_clocked(void *ctx, const capture_pkt_t *hdr, const uint8_t *data,
+        clockhold_how_t how)
+{
+    workers_t *self = ctx;
+    if (how == CLOCKHOLD_STEP) {
+        self->clock_steps++;
+        self->clock_us = self->told_us = self->tick_now_us = hdr->ts_us;
+        for (uint32_t i = 0; i < self->n; i++)
+            s_push(self, &self->wk[i], REC_STEP, hdr, NULL, 0);
+    } else if (how == CLOCKHOLD_JUMP) {
+        self->clock_jumps++;
+    }
+    s_dispatch(self, hdr, data);
+}
+
 void workers_packet(workers_t *self, const capture_pkt_t *hdr, const uint8_t *data)
 {
-    if (self->n == 1) {
+    if (self->n == 1)
         pipeline_packet(self->wk[0].pl, hdr, data);
-        return;
-    }
+    else
+        clockhold_frame(&self->hold, self->clock_us, self->tick_mono_us, hdr, data);
+}
+
+static void s_dispatch(workers_t *self, const capture_pkt_t *hdr, const uint8_t *data)
+{
     self->st.frames++;
     packet_t p;
     decode_err_t e = decode_packet_cfg(&self->cfg.decode, hdr->linktype, data, hdr->caplen,
@@ -489,11 +523,18 @@ void workers_packet(workers_t *self, const capture_pkt_t *hdr, const uint8_t *da
             s_learn_routes(self, &p);
         } else if (l4 && p.sport == 53) {
             all = true;
-        } else if (l4 && p.proto == 17) {
-            int r = s_route(self, &p);
-            if (r >= 0) {
+        } else if (l4 && p.proto == 17 && p.sport >= 1024 && p.dport >= 1024) {
+            /* A flow seen before an SDP named its end stays where it is;
+             * one after goes to the call's worker (and is never marked). */
+            uint64_t h = hash_keyed(&k, sizeof k);
+            uint32_t *seen = &self->seen[h & (WORKERS_SEEN_SLOTS - 1)];
+            uint32_t fp = (uint32_t)(h >> 32) | 1;
+            int r;
+            if (*seen != fp && (r = s_route(self, &k, p.ts_us)) >= 0) {
                 owner = (uint32_t)r;
                 self->st.media_routed++;
+            } else {
+                *seen = fp;
             }
         }
         s_clock(self, hdr->ts_us);
@@ -561,13 +602,17 @@ static json_object *s_stats(workers_t *self)
     }
     /* Frames handed to workers as copies are not counted there: the flows
      * they made are not either. */
-    json_object *pin, *fl, *cr;
+    json_object *pin = NULL, *fl, *cr;
     pipeline_stats_t st;
     workers_stats(self, &st);
     if (json_object_object_get_ex(all, "pinhole", &pin) &&
             json_object_object_get_ex(pin, "flows", &fl) &&
             json_object_object_get_ex(fl, "created", &cr))
         json_object_set_int64(cr, json_object_get_int64(cr) - (int64_t)st.replica_flows);
+    if (pin) { /* the reader keeps the clock */
+        json_object_object_add(pin, "clock_jump", json_object_new_int64((int64_t)st.clock_jumps));
+        json_object_object_add(pin, "clock_step", json_object_new_int64((int64_t)st.clock_steps));
+    }
     return all;
 }
 
@@ -605,14 +650,22 @@ bool workers_tick(workers_t *self, uint64_t mono_us)
 {
     if (self->n == 1)
         return pipeline_tick(self->wk[0].pl, mono_us);
+    if (!self->tick_mono_us) { /* the first tick starts the clocks */
+        self->tick_mono_us = self->last_summary_mono_us = mono_us;
+        self->tick_now_us = self->clock_us;
+    } else { /* as pipeline_tick: the clock moves on by the monotonic time */
+        clockhold_tick(&self->hold, self->clock_us, mono_us);
+        uint64_t moved = self->tick_now_us + (mono_us - self->tick_mono_us);
+        if (self->clock_us && moved > self->clock_us)
+            self->clock_us = moved;
+        self->tick_now_us = self->clock_us;
+        self->tick_mono_us = mono_us;
+    }
     capture_pkt_t h = {.ts_us = mono_us};
     for (uint32_t i = 0; i < self->n; i++)
         s_push(self, &self->wk[i], REC_TICK, &h, NULL, 0);
-    if (!self->tick_mono_us) {
-        self->tick_mono_us = self->last_summary_mono_us = mono_us;
-        return false;
-    }
-    if (mono_us - self->last_summary_mono_us < self->cfg.summary_us)
+    if (mono_us == self->last_summary_mono_us ||
+            mono_us - self->last_summary_mono_us < self->cfg.summary_us)
         return false;
     self->last_summary_mono_us = mono_us;
     s_pause(self);
@@ -677,6 +730,8 @@ bool workers_reopen(workers_t *self, char *err, size_t errlen)
 
 void workers_finish(workers_t *self, uint64_t sources)
 {
+    if (self->n > 1)
+        clockhold_finish(&self->hold, self->clock_us);
     s_pause(self);
     for (uint32_t i = 0; i < self->n; i++)
         pipeline_finish(self->wk[i].pl, sources);
@@ -740,8 +795,11 @@ void workers_stats(workers_t *self, pipeline_stats_t *out)
             out->last_us = s.last_us;
         out->replica_flows += s.replica_flows;
     }
-    if (self->n > 1)
+    if (self->n > 1) {
         out->events_write_errors = output_write_errors(self->out);
+        out->clock_jumps = self->clock_jumps;
+        out->clock_steps = self->clock_steps;
+    }
 }
 
 const report_t *workers_report(workers_t *self)
