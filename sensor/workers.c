@@ -523,9 +523,10 @@ static void s_dispatch(workers_t *self, const capture_pkt_t *hdr, const uint8_t 
             s_learn_routes(self, &p);
         } else if (l4 && p.sport == 53) {
             all = true;
-        } else if (l4 && p.proto == 17 && p.sport >= 1024 && p.dport >= 1024) {
+        } else if (k.proto == 17 && k.pa >= 1024 && k.pb >= 1024) {
             /* A flow seen before an SDP named its end stays where it is;
-             * one after goes to the call's worker (and is never marked). */
+             * one after goes to the call's worker (and is never marked).
+             * An ICMP error follows the flow it quotes, marking nothing. */
             uint64_t h = hash_keyed(&k, sizeof k);
             uint32_t *seen = &self->seen[h & (WORKERS_SEEN_SLOTS - 1)];
             uint32_t fp = (uint32_t)(h >> 32) | 1;
@@ -533,7 +534,7 @@ static void s_dispatch(workers_t *self, const capture_pkt_t *hdr, const uint8_t 
             if (*seen != fp && (r = s_route(self, &k, p.ts_us)) >= 0) {
                 owner = (uint32_t)r;
                 self->st.media_routed++;
-            } else {
+            } else if (!p.icmp_err) {
                 *seen = fp;
             }
         }
