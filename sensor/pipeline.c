@@ -519,6 +519,12 @@ static void s_clocked(void *ctx, const capture_pkt_t *hdr, const uint8_t *data,
     s_process(self, hdr, data);
 }
 
+void pipeline_capture_last(pipeline_t *self, uint64_t ts_us)
+{
+    if (ts_us > self->st.last_us)
+        self->st.last_us = ts_us;
+}
+
 void pipeline_clock_step(pipeline_t *self, uint64_t ts_us)
 {
     self->st.clock_steps++;

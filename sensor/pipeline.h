@@ -84,6 +84,9 @@ void pipeline_packet(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t *
 /* Workers: the packet clock of the whole capture has reached ts_us (the
  * reader's, which sees every packet): tables expire as they would alone. */
 void pipeline_clock(pipeline_t *self, uint64_t ts_us);
+/* Workers: the capture's last frame was dated ts_us (another worker's,
+ * maybe): attempts near it are capture_ended, not blocked. */
+void pipeline_capture_last(pipeline_t *self, uint64_t ts_us);
 /* The clock stepped to ts_us, forward or back (a frame far off it that the
  * next one confirmed: sensor/clockhold.h); counted in clock_steps. */
 void pipeline_clock_step(pipeline_t *self, uint64_t ts_us);

@@ -734,8 +734,16 @@ void workers_finish(workers_t *self, uint64_t sources)
     if (self->n > 1)
         clockhold_finish(&self->hold, self->clock_us);
     s_pause(self);
-    for (uint32_t i = 0; i < self->n; i++)
+    uint64_t last = 0; /* the capture's last frame, whichever worker had it */
+    for (uint32_t i = 0; i < self->n; i++) {
+        pipeline_stats_t st;
+        pipeline_stats(self->wk[i].pl, &st);
+        last = st.last_us > last ? st.last_us : last;
+    }
+    for (uint32_t i = 0; i < self->n; i++) {
+        pipeline_capture_last(self->wk[i].pl, last);
         pipeline_finish(self->wk[i].pl, sources);
+    }
     if (self->n > 1) {
         s_write_merged(self);
         workers_flush(self);
