@@ -28,11 +28,14 @@
 
 #define RING_BYTES (4u << 20)          /* per worker: ~3,000 full-size frames */
 #define RING_ALIGN 8u
+#define RING_WAKE_BYTES (64u << 10)   /* a worker asleep is woken for this much */
 #define ROUTE_IDLE_US (120ull * 1000000u) /* a call's media route, unused */
-/* UDP flows the reader has placed by hash (a 32-bit fingerprint a slot,
- * 4 MiB): a later SDP naming an end of one does not move it. Two flows in
- * one slot: the older may move (1 in a million per pair at most). */
+/* Where the reader put UDP flows (a 24-bit fingerprint and the worker a
+ * slot, 4 MiB): a later SDP naming an end of one does not move it. Two
+ * flows in one slot: the older may be placed again (and move, if an SDP
+ * named it since). */
 #define WORKERS_SEEN_SLOTS (1u << 20)
+#define WORKERS_HASHED 254u /* placed by its hash */
 
 enum { REC_FRAME = 1, REC_PAD, REC_CLOCK, REC_STEP, REC_TICK, REC_BARRIER, REC_STOP };
 
@@ -54,8 +57,11 @@ typedef struct {
 typedef struct {
     workers_t *w;
     uint32_t id;
-    pipeline_t *pl;
+    pipeline_cfg_t cfg;
+    pipeline_t *pl;     /* made and destroyed on the worker's thread */
+    char err[256];      /* why it could not be made */
     pthread_t thread;
+    bool started;
     ring_t ring;
     uint64_t handed;
 } worker_t;
@@ -71,6 +77,7 @@ struct workers {
     pthread_mutex_t bar_mu;
     pthread_cond_t bar_cv;
     uint32_t parked;
+    uint32_t ready; /* workers that tried to make their pipeline */
     uint64_t generation;
     /* The reader's clock, told to the workers: frames far off it are held
      * here (sensor/clockhold.h), so the workers' clocks never doubt. */
@@ -82,7 +89,7 @@ struct workers {
     lrutab_t *routes;
     uint8_t *route_worker;
     lrutab_t *sip_tcp; /* TCP flows seen to carry SIP (any port): replicated */
-    uint32_t *seen;    /* UDP flows placed by their hash: a fingerprint a slot */
+    uint32_t *seen;    /* where UDP flows went: a fingerprint and worker a slot */
     _Atomic uint8_t *inbound; /* per site: some worker saw inbound traffic */
     report_t *merged;
     workers_stats_t st;
@@ -167,7 +174,14 @@ static void s_push(workers_t *self, worker_t *wk, uint32_t kind, const capture_p
     if (len)
         memcpy(rec + 1, data, len);
     atomic_store(&r->head, head + pad + size);
-    s_ring_wake(r, 1);
+    /* A sleeping worker is woken for a batch, not a frame (a futex call a
+     * frame would cost more than the frame), or at once for an order. It
+     * wakes by itself every 100 ms: a quiet port's last frames wait no
+     * longer. */
+    if (kind != REC_FRAME && kind != REC_CLOCK)
+        s_ring_wake(r, 1);
+    else if (head + pad + size - atomic_load_explicit(&r->tail, memory_order_relaxed) >= RING_WAKE_BYTES)
+        s_ring_wake(r, 1);
 }
 
 /* --- a worker --------------------------------------------------------- */
@@ -187,6 +201,14 @@ static void *s_worker_main(void *arg)
 {
     worker_t *wk = arg;
     ring_t *r = &wk->ring;
+    /* Made here, so N workers set nDPI up side by side (~50 ms each). */
+    wk->pl = pipeline_new(&wk->cfg, wk->err, sizeof wk->err);
+    pthread_mutex_lock(&wk->w->bar_mu);
+    wk->w->ready++;
+    pthread_cond_broadcast(&wk->w->bar_cv);
+    pthread_mutex_unlock(&wk->w->bar_mu);
+    if (!wk->pl)
+        return NULL;
     for (;;) {
         if (!s_has_data(r, 0))
             s_ring_wait(r, 1, s_has_data, 0);
@@ -211,10 +233,12 @@ static void *s_worker_main(void *arg)
         }
         atomic_store(&r->tail, tail + len);
         s_ring_wake(r, 2);
-        if (kind == REC_BARRIER)
+        if (kind == REC_BARRIER) {
             s_park(wk->w);
-        else if (kind == REC_STOP)
+        } else if (kind == REC_STOP) {
+            pipeline_destroy(&wk->pl);
             return NULL;
+        }
     }
 }
 
@@ -250,6 +274,15 @@ static void s_line(void *ctx, const char *line, size_t len)
     pthread_mutex_lock(&self->out_mu);
     output_line(self->out, line, len);
     pthread_mutex_unlock(&self->out_mu);
+}
+
+/* Waits until n worker threads have tried to make their pipeline. */
+static void s_wait_ready(workers_t *self, uint32_t n)
+{
+    pthread_mutex_lock(&self->bar_mu);
+    while (self->ready < n) /* ends: each thread tries once, first thing */
+        pthread_cond_wait(&self->bar_cv, &self->bar_mu);
+    pthread_mutex_unlock(&self->bar_mu);
 }
 
 static bool s_share_inbound(workers_t *self, const rules_t *rules)
@@ -310,35 +343,39 @@ workers_t *workers_new(const pipeline_cfg_t *cfg, uint32_t n, char *err, size_t 
         worker_t *wk = &self->wk[i];
         wk->w = self;
         wk->id = i;
-        pipeline_cfg_t c = *cfg;
-        c.events_path = NULL;
-        c.sink = events ? s_line : NULL;
-        c.sink_ctx = self;
-        c.worker = i;
-        c.workers = n;
-        c.jump_us = UINT64_MAX / 4; /* the reader holds far-off frames */
-        if (!(wk->pl = pipeline_new(&c, err, errlen)) ||
-                !(wk->ring.buf = aligned_alloc(64, RING_BYTES))) {
-            if (wk->pl)
-                snprintf(err, errlen, "out of memory");
+        wk->cfg = *cfg;
+        wk->cfg.events_path = NULL;
+        wk->cfg.sink = events ? s_line : NULL;
+        wk->cfg.sink_ctx = self;
+        wk->cfg.worker = i;
+        wk->cfg.workers = n;
+        wk->cfg.jump_us = UINT64_MAX / 4; /* the reader holds far-off frames */
+        if (!(wk->ring.buf = aligned_alloc(64, RING_BYTES))) {
+            snprintf(err, errlen, "out of memory");
             workers_destroy(&self);
             return NULL;
         }
         pthread_mutex_init(&wk->ring.mu, NULL);
         pthread_cond_init(&wk->ring.cv, NULL);
+        if (pthread_create(&wk->thread, NULL, s_worker_main, wk) != 0) {
+            snprintf(err, errlen, "cannot start worker thread %u", i);
+            s_wait_ready(self, i);
+            workers_destroy(&self);
+            return NULL;
+        }
+        wk->started = true;
     }
+    s_wait_ready(self, n);
+    for (uint32_t i = 0; i < n; i++)
+        if (!self->wk[i].pl) {
+            snprintf(err, errlen, "worker %u: %s", i, self->wk[i].err);
+            workers_destroy(&self);
+            return NULL;
+        }
     if (!s_share_inbound(self, cfg->rules)) {
         snprintf(err, errlen, "out of memory");
         workers_destroy(&self);
         return NULL;
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        if (pthread_create(&self->wk[i].thread, NULL, s_worker_main, &self->wk[i]) != 0) {
-            snprintf(err, errlen, "cannot start worker thread %u", i);
-            self->n = i; /* the ones started are stopped */
-            workers_destroy(&self);
-            return NULL;
-        }
     }
     return self;
 }
@@ -348,15 +385,15 @@ void workers_destroy(workers_t **self_p)
     if (!self_p || !*self_p)
         return;
     workers_t *self = *self_p;
-    if (self->n > 1)
-        for (uint32_t i = 0; i < self->n; i++)
-            if (self->wk[i].ring.buf) {
-                s_push(self, &self->wk[i], REC_STOP, NULL, NULL, 0);
-                pthread_join(self->wk[i].thread, NULL);
-            }
     for (uint32_t i = 0; self->wk && i < self->n; i++) {
-        pipeline_destroy(&self->wk[i].pl);
-        free(self->wk[i].ring.buf);
+        worker_t *wk = &self->wk[i];
+        if (wk->started) { /* a thread with a pipeline waits for its stop */
+            if (wk->pl)
+                s_push(self, wk, REC_STOP, NULL, NULL, 0);
+            pthread_join(wk->thread, NULL);
+        }
+        pipeline_destroy(&wk->pl); /* one worker: no thread */
+        free(wk->ring.buf);
     }
     free(self->wk);
     output_destroy(&self->out);
@@ -386,16 +423,18 @@ static bool s_sip_port(uint16_t port)
 /* Whether a frame is SIP, which every worker gets: on the SIP ports; over
  * UDP, a datagram that parses as SIP (the pipeline's own test); over TCP, a
  * flow once a segment began a SIP stream or its WebSocket upgrade
- * (remembered, bounded, until idle as long as a flow). */
-static bool s_is_sip(workers_t *self, const packet_t *p, const flow_key_t *k)
+ * (remembered, bounded, until idle as long as a flow). A message whole in
+ * the frame is parsed into m (*parsed set). */
+static bool s_is_sip(workers_t *self, const packet_t *p, const flow_key_t *k, sip_msg_t *m,
+        bool *parsed)
 {
+    bool text = p->payload_caplen >= 12 && p->payload[0] >= 'A' && p->payload[0] <= 'Z';
+    sip_rc_t rc = text ? sip_parse(p->payload, p->payload_caplen, p->proto == 6, m) : SIP_NOT_SIP;
+    *parsed = rc == SIP_OK;
     if (s_sip_port(p->sport) || s_sip_port(p->dport))
         return true;
-    if (p->proto == 17) {
-        sip_msg_t m;
-        return p->payload_caplen >= 12 && p->payload[0] >= 'A' && p->payload[0] <= 'Z' &&
-               sip_parse(p->payload, p->payload_caplen, false, &m) != SIP_NOT_SIP;
-    }
+    if (p->proto == 17)
+        return rc != SIP_NOT_SIP;
     uint64_t key = hash_keyed(k, sizeof *k) | 1;
     uint32_t at = lrutab_find(self->sip_tcp, key);
     if (at == LRUTAB_NONE) {
@@ -409,21 +448,20 @@ static bool s_is_sip(workers_t *self, const packet_t *p, const flow_key_t *k)
 
 static uint64_t s_route_key(const ip_addr_t *a, uint16_t port)
 {
-    return hash_keyed_more(hash_keyed(a->b, 16), &port, sizeof port) | 1;
+    uint8_t b[18];
+    memcpy(b, a->b, 16);
+    memcpy(b + 16, &port, 2);
+    return hash_keyed(b, sizeof b) | 1;
 }
 
 /* A SIP message the reader saw whole in one frame: the media endpoints its
  * SDP announces are routed to its call's worker. */
-static void s_learn_routes(workers_t *self, const packet_t *p)
+static void s_learn_routes(workers_t *self, const sip_msg_t *m, uint64_t ts_us)
 {
-    if (!p->payload_caplen || p->payload[0] < 'A' || p->payload[0] > 'Z')
-        return;
-    sip_msg_t m;
     sdp_t sdp;
-    if (sip_parse(p->payload, p->payload_caplen, p->proto == 6, &m) != SIP_OK ||
-            !m.call_id.len || !m.body_len || sdp_parse(m.body, m.body_len, &sdp) != 0)
+    if (!m->call_id.len || !m->body_len || sdp_parse(m->body, m->body_len, &sdp) != 0)
         return;
-    uint64_t h = hash_keyed(m.call_id.p, m.call_id.len);
+    uint64_t h = hash_keyed(m->call_id.p, m->call_id.len);
     uint8_t w = (uint8_t)(((h >> 32) * self->n) >> 32);
     for (uint8_t i = 0; i < sdp.nm; i++) {
         const sdp_media_t *md = &sdp.m[i];
@@ -434,9 +472,9 @@ static void s_learn_routes(workers_t *self, const packet_t *p)
             uint64_t key = s_route_key(&md->addr, ports[k]);
             uint32_t at = lrutab_find(self->routes, key);
             if (at == LRUTAB_NONE)
-                at = lrutab_add(self->routes, key, p->ts_us + ROUTE_IDLE_US);
+                at = lrutab_add(self->routes, key, ts_us + ROUTE_IDLE_US);
             else
-                lrutab_touch(self->routes, at, p->ts_us + ROUTE_IDLE_US);
+                lrutab_touch(self->routes, at, ts_us + ROUTE_IDLE_US);
             self->route_worker[at] = w;
         }
     }
@@ -458,6 +496,33 @@ static int s_route(workers_t *self, const flow_key_t *k, uint64_t ts_us)
         }
     }
     return -1;
+}
+
+/* Where a UDP flow between unprivileged ports goes: the first frame of a
+ * flow decides, and the slot of its fingerprint keeps the decision, so
+ * later frames pay one fast hash. A flow whose end an SDP named goes to the
+ * call's worker; one seen before any SDP named it stays where its hash put
+ * it (a later SDP does not move it). An ICMP error follows the flow it
+ * quotes and decides nothing. */
+static uint32_t s_place_udp(workers_t *self, const flow_key_t *k, uint32_t owner, bool decide,
+        uint64_t ts_us)
+{
+    uint64_t h = hash_fingerprint(k, sizeof *k);
+    uint32_t *slot = &self->seen[h & (WORKERS_SEEN_SLOTS - 1)];
+    uint32_t fp = (uint32_t)(h >> 32) & ~0xffu;
+    if ((*slot & ~0xffu) == fp && *slot & 0xffu) { /* decided before */
+        uint32_t w = (*slot & 0xffu) - 1;
+        if (w != WORKERS_HASHED)
+            self->st.media_routed++;
+        return w == WORKERS_HASHED ? owner : w;
+    }
+    int r = s_route(self, k, ts_us);
+    if (decide)
+        *slot = fp | (r >= 0 ? (uint32_t)r + 1 : WORKERS_HASHED + 1);
+    if (r < 0)
+        return owner;
+    self->st.media_routed++;
+    return (uint32_t)r;
 }
 
 /* The capture's clock, told to every worker each second it moves. */
@@ -518,25 +583,16 @@ static void s_dispatch(workers_t *self, const capture_pkt_t *hdr, const uint8_t 
             flow_key_make(&k, &p.src, p.sport, &p.dst, p.dport, p.proto);
         owner = flow_key_worker(&k, self->n);
         bool l4 = !p.icmp_err && (p.proto == 6 || p.proto == 17);
-        if (l4 && s_is_sip(self, &p, &k)) {
+        sip_msg_t m;
+        bool parsed = false;
+        if (l4 && s_is_sip(self, &p, &k, &m, &parsed)) {
             all = true;
-            s_learn_routes(self, &p);
+            if (parsed)
+                s_learn_routes(self, &m, p.ts_us);
         } else if (l4 && p.sport == 53) {
             all = true;
         } else if (k.proto == 17 && k.pa >= 1024 && k.pb >= 1024) {
-            /* A flow seen before an SDP named its end stays where it is;
-             * one after goes to the call's worker (and is never marked).
-             * An ICMP error follows the flow it quotes, marking nothing. */
-            uint64_t h = hash_keyed(&k, sizeof k);
-            uint32_t *seen = &self->seen[h & (WORKERS_SEEN_SLOTS - 1)];
-            uint32_t fp = (uint32_t)(h >> 32) | 1;
-            int r;
-            if (*seen != fp && (r = s_route(self, &k, p.ts_us)) >= 0) {
-                owner = (uint32_t)r;
-                self->st.media_routed++;
-            } else if (!p.icmp_err) {
-                *seen = fp;
-            }
+            owner = s_place_udp(self, &k, owner, !p.icmp_err, p.ts_us);
         }
         s_clock(self, hdr->ts_us);
         if (!(self->st.frames & 0xffff)) {

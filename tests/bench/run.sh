@@ -17,7 +17,8 @@
 #    off). Per flow event: (events on - events off) / events written.
 # 2. Bytes per flow: the growth of the sensor's peak RSS from 100 k to 400 k
 #    one-packet flows, and the bound --max-flows puts on it.
-# 3. (BENCH_LARGE) 1 M packets, wall time; per-packet cost with 10 thousand
+# 3. Worker scaling (tests/bench/workers.sh): --workers 1, 2, 4.
+# 4. (BENCH_LARGE) 1 M packets, wall time; per-packet cost with 10 thousand
 #    and with 1 million concurrent flows (the difference between 4 M and 8 M
 #    packets over the same flows, so the cost of creating and judging each
 #    flow cancels out), beside the bare flow-hash loop's (pcap_loop --flows).
@@ -168,6 +169,9 @@ if [ -n "$BEFORE" ]; then
         "$(calc "int(($r4 - $r1) * 1024 / 300000)") bytes per flow"
 fi
 rm -f "$W/f100k.pcap" "$W/f400k.pcap"
+
+# Several cores: --workers 1, 2, 4 offline (and live with BENCH_WORKERS_LIVE=1).
+bash "$SRC/tests/bench/workers.sh" "$B" "$(dirname "$W")"
 
 [ "${BENCH_LARGE:-0}" = 1 ] || exit 0
 

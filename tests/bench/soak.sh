@@ -2,7 +2,7 @@
 # Soak benchmark of live capture (prints figures; never a test). Root.
 #   tests/bench/soak.sh BUILD_DIR [--rate PPS | --mbps N | --topspeed] [--seconds N]
 #       [--pcap FILE --inventory FILE] [--sample S] [--warmup S] [--idle-timeout S]
-#       [--find-max]
+#       [--find-max] [--workers N]
 # Two network namespaces made here, joined by a veth: tcpreplay loops a
 # capture out of one end (--duration bounds it), pinhole-sensor captures the
 # other (--interface, --events to a temporary file, --report none) and is
@@ -26,6 +26,7 @@
 # after the first loop. The sensor runs with --idle-timeout S (default 10 s,
 # or half a loop at --rate when that is shorter, at least 1 s): each loop's
 # short flows end, are judged and written, and come back as new flows.
+# --workers N: the sensor runs with --workers N (default 1).
 # --find-max: short runs (--seconds, default 20) from --rate (default
 # 20000 pps) doubling, then halving the interval, to the highest rate
 # replayed with no drop anywhere; it says when tcpreplay, not the sensor, is
@@ -37,7 +38,7 @@ set -euo pipefail
 B=$(realpath "$1"); shift
 SRC=$(realpath "$(dirname "$0")/../..")
 SENSOR=$B/sensor/pinhole-sensor GEN=$B/tests/bench/pinhole-gen-pcap
-RATE="" MBPS="" TOP=0 SECONDS_RUN="" PCAP="" INV="" SAMPLE=10 WARMUP="" FIND=0 IDLE=""
+RATE="" MBPS="" TOP=0 SECONDS_RUN="" PCAP="" INV="" SAMPLE=10 WARMUP="" FIND=0 IDLE="" WORKERS=1
 while [ $# -gt 0 ]; do
     case $1 in
         --rate) RATE=$2; shift 2 ;;
@@ -50,6 +51,7 @@ while [ $# -gt 0 ]; do
         --warmup) WARMUP=$2; shift 2 ;;
         --idle-timeout) IDLE=$2; shift 2 ;;
         --find-max) FIND=1; shift ;;
+        --workers) WORKERS=$2; shift 2 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -360,7 +362,8 @@ run_once() {
     # No `timeout` in front: a background job ignores SIGINT unless the
     # program sets its handler (the sensor does); the bound is kept below.
     ip netns exec $RX "$SENSOR" --rules "$SRC/rules" --inventory "$INV" --interface $RXIF \
-        --events "$T/ev.jsonl" --report none --idle-timeout "$idle" 2>"$T/sensor.err" &
+        --events "$T/ev.jsonl" --report none --idle-timeout "$idle" --workers "$WORKERS" \
+        2>"$T/sensor.err" &
     SENSOR_PID=$!
     for _ in $(seq 100); do grep -q "capturing on" "$T/sensor.err" && break; sleep 0.1; done
     grep -q "capturing on" "$T/sensor.err" || { echo "sensor did not start: $(cat "$T/sensor.err")" >&2; exit 1; }
@@ -391,7 +394,7 @@ run_once() {
 }
 
 npk=$(tcpdump -nr "$PCAP" 2>/dev/null | wc -l || true)
-echo "capture: $PCAP ($npk packets), inventory: $INV; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "capture: $PCAP ($npk packets), inventory: $INV; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); sensor --workers $WORKERS"
 
 if [ $FIND -eq 0 ]; then
     if [ -n "$RATE" ]; then ropts="--pps=$RATE --pps-multi=$((RATE / 20000 + 1))" label="$RATE pps"
