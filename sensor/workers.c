@@ -49,7 +49,7 @@ typedef struct {
     uint8_t *buf;
     _Atomic size_t head; /* bytes written (reader) */
     _Atomic size_t tail; /* bytes read (worker) */
-    _Atomic int sleeping; /* 1: the worker waits for data, 2: the reader for room */
+    _Atomic bool sleeping[2]; /* [SIDE_WORKER] waits for data, [SIDE_READER] for room */
     pthread_mutex_t mu;
     pthread_cond_t cv;
 } ring_t;
@@ -102,9 +102,11 @@ static clockhold_fn s_clocked;
 
 /* --- the ring --------------------------------------------------------- */
 
+enum { SIDE_WORKER, SIDE_READER };
+
 static void s_ring_wake(ring_t *r, int who)
 {
-    if (atomic_load(&r->sleeping) == who) {
+    if (atomic_load(&r->sleeping[who])) {
         pthread_mutex_lock(&r->mu);
         pthread_cond_signal(&r->cv);
         pthread_mutex_unlock(&r->mu);
@@ -121,7 +123,7 @@ static void s_ring_wait(ring_t *r, int who, bool (*ready)(ring_t *r, size_t arg)
         sched_yield();
     }
     pthread_mutex_lock(&r->mu);
-    atomic_store(&r->sleeping, who);
+    atomic_store(&r->sleeping[who], true);
     while (!ready(r, arg)) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -132,7 +134,7 @@ static void s_ring_wait(ring_t *r, int who, bool (*ready)(ring_t *r, size_t arg)
         }
         pthread_cond_timedwait(&r->cv, &r->mu, &ts);
     }
-    atomic_store(&r->sleeping, 0);
+    atomic_store(&r->sleeping[who], false);
     pthread_mutex_unlock(&r->mu);
 }
 
@@ -158,7 +160,7 @@ static void s_push(workers_t *self, worker_t *wk, uint32_t kind, const capture_p
     size_t pad = RING_BYTES - at < size ? RING_BYTES - at : 0; /* records never wrap */
     if (!s_has_room(r, size + pad)) {
         self->st.waits++;
-        s_ring_wait(r, 2, s_has_room, size + pad);
+        s_ring_wait(r, SIDE_READER, s_has_room, size + pad);
     }
     if (pad) {
         rec_t *p = (rec_t *)(void *)(r->buf + at);
@@ -179,9 +181,9 @@ static void s_push(workers_t *self, worker_t *wk, uint32_t kind, const capture_p
      * wakes by itself every 100 ms: a quiet port's last frames wait no
      * longer. */
     if (kind != REC_FRAME && kind != REC_CLOCK)
-        s_ring_wake(r, 1);
+        s_ring_wake(r, SIDE_WORKER);
     else if (head + pad + size - atomic_load_explicit(&r->tail, memory_order_relaxed) >= RING_WAKE_BYTES)
-        s_ring_wake(r, 1);
+        s_ring_wake(r, SIDE_WORKER);
 }
 
 /* --- a worker --------------------------------------------------------- */
@@ -211,7 +213,7 @@ static void *s_worker_main(void *arg)
         return NULL;
     for (;;) {
         if (!s_has_data(r, 0))
-            s_ring_wait(r, 1, s_has_data, 0);
+            s_ring_wait(r, SIDE_WORKER, s_has_data, 0);
         size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
         const rec_t *rec = (const rec_t *)(const void *)(r->buf + tail % RING_BYTES);
         uint32_t kind = rec->kind, len = rec->len;
@@ -232,7 +234,7 @@ static void *s_worker_main(void *arg)
             break;
         }
         atomic_store(&r->tail, tail + len);
-        s_ring_wake(r, 2);
+        s_ring_wake(r, SIDE_READER);
         if (kind == REC_BARRIER) {
             s_park(wk->w);
         } else if (kind == REC_STOP) {
@@ -852,15 +854,13 @@ void workers_stats(workers_t *self, pipeline_stats_t *out)
         out->sip_messages += s.sip_messages;
         out->sip_invalid += s.sip_invalid;
         out->reassembled_invalid += s.reassembled_invalid;
-        out->clock_jumps += s.clock_jumps;
-        out->clock_steps += s.clock_steps;
         if (s.first_us && (!out->first_us || s.first_us < out->first_us))
             out->first_us = s.first_us;
         if (s.last_us > out->last_us)
             out->last_us = s.last_us;
         out->replica_flows += s.replica_flows;
     }
-    if (self->n > 1) {
+    if (self->n > 1) { /* the reader keeps the clock; the one writer */
         out->events_write_errors = output_write_errors(self->out);
         out->clock_jumps = self->clock_jumps;
         out->clock_steps = self->clock_steps;
