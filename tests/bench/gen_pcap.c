@@ -75,7 +75,8 @@ static void s_frame(uint32_t src, uint32_t dst, uint8_t proto, uint16_t sp, uint
     } else {
         t[4] = (uint8_t)((8 + plen) >> 8); t[5] = (uint8_t)(8 + plen);
     }
-    memcpy(t + l4, payload, plen);
+    if (plen)
+        memcpy(t + l4, payload, plen);
     s_record(f, 14u + iplen);
 }
 
@@ -94,7 +95,8 @@ static void s_frame6(const uint8_t src[16], const uint8_t dst[16], uint16_t sp, 
     uint8_t *u = ip + 40;
     u[0] = (uint8_t)(sp >> 8); u[1] = (uint8_t)sp; u[2] = (uint8_t)(dp >> 8); u[3] = (uint8_t)dp;
     u[4] = (uint8_t)(ulen >> 8); u[5] = (uint8_t)ulen;
-    memcpy(u + 8, payload, plen);
+    if (plen)
+        memcpy(u + 8, payload, plen);
     s_record(f, 14u + 40u + ulen);
 }
 
