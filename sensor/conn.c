@@ -44,12 +44,29 @@ void conn_start(flow_t *f, int side, const packet_t *p)
  * checksum may differ, as they do when a mirror copies a packet on both
  * sides of a router. Look-alikes (same IP id, checksums and first payload
  * bytes, as a protocol or a tunnel may send many times a second) are not
- * copies. The IP header is hashed from a copy with those fields zeroed,
- * the rest in place; the two halves are combined. */
+ * copies. A packet that fits XXH3's mid-size input (up to 240 bytes: RTP,
+ * DNS, handshakes, ACKs) is copied whole with those fields zeroed and
+ * hashed once; a longer one has its IP header hashed from such a copy, the
+ * rest in place, and the two halves combined. Two copies of a packet have
+ * the same length, so they take the same path. */
+#define CONN_FP_WHOLE 240
+
 uint64_t conn_fingerprint(const packet_t *p)
 {
     if (!p->l3 || p->l3_len == 0)
         return 0;
+    if (p->l3_len <= CONN_FP_WHOLE) {
+        uint8_t b[CONN_FP_WHOLE];
+        uint32_t n = p->l3_len;
+        memcpy(b, p->l3, n);
+        if ((b[0] >> 4) == 4) {
+            if (n >= 12 && (b[0] & 0x0f) * 4u >= 12)
+                b[8] = b[10] = b[11] = 0; /* TTL, header checksum */
+        } else if (n >= 8) {
+            b[7] = 0; /* hop limit */
+        }
+        return hash_fingerprint(b, n) | 1;
+    }
     /* The outer header: p->ipver is the inner one's in a tunnel. */
     uint8_t hdr[60];
     uint32_t hlen;
