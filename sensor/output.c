@@ -30,6 +30,8 @@
  * the next run cuts that tail back to the last whole line (s_mend). */
 #define OUTPUT_BUF (256u * 1024u)
 
+#define OUTPUT_JUDGED 64 /* kept judgements, a power of two */
+
 struct output {
     int fd;            /* -1: no events file */
     bool own;
@@ -46,12 +48,36 @@ struct output {
     void *sink_ctx;
     jsonw_t w;         /* the event being written; its buffer is kept */
     jsonmemo_t *memo;  /* members whose values repeat, written once */
+    /* The judgement's first members, `"verdict":...` to `"dest_role_by"`,
+     * as text under the values they are written from (a few combinations
+     * make most flows): copied whole instead of member by member. */
+    struct judged {
+        bool used;
+        verdict_kind_t kind;
+        reason_t reason;
+        int rule, reply_rule;
+        role_set_t roles[2];
+        role_by_t by[2];
+        char *txt;
+        size_t len;
+    } judged[OUTPUT_JUDGED];
 };
+
+/* Forgets the kept judgements (their rule ids and role names were the
+ * rules'). */
+static void s_judged_clear(output_t *self)
+{
+    for (size_t i = 0; i < OUTPUT_JUDGED; i++) {
+        free(self->judged[i].txt);
+        memset(&self->judged[i], 0, sizeof self->judged[i]);
+    }
+}
 
 void output_set_rules(output_t *self, const rules_t *rules)
 {
     self->rules = rules;
     jsonmemo_clear(self->memo); /* its ids, roles and sites were the old rules' */
+    s_judged_clear(self);
 }
 
 void output_set_sink(output_t *self, void (*fn)(void *ctx, const char *line, size_t len),
@@ -198,6 +224,7 @@ void output_destroy(output_t **self_p)
     free(self->sensor);
     free(self->common);
     jsonmemo_destroy(&self->memo);
+    s_judged_clear(self);
     jsonw_fini(&self->w);
     free(self);
     *self_p = NULL;
@@ -405,13 +432,26 @@ static void s_roles(output_t *self, flow_view_t *fv, jsonw_key_t k, int side)
         jsonmemo_add(self->memo, &self->w, k, fv->v.roles[side], flow_view_roles(fv, self->rules, side));
 }
 
-/* pinhole's judgement, in its own object (no clash with EVE's). */
-static void s_flow_pinhole(output_t *self, flow_view_t *fv)
+/* The judgement's first members, the object's first: from the kept text
+ * of the same values, or written and kept. */
+static void s_judged(output_t *self, flow_view_t *fv)
 {
     jsonw_t *w = &self->w;
-    const flow_t *f = fv->f;
     const verdict_t *v = &fv->v;
-    jsonw_open_k(w, JSONW_K("pinhole"));
+    uint64_t h = ((uint64_t)v->kind << 56 ^ (uint64_t)v->reason << 48 ^
+                  (uint64_t)(uint32_t)v->rule << 24 ^ (uint64_t)(uint32_t)v->reply_rule ^
+                  (uint64_t)v->by[0] << 40 ^ (uint64_t)v->by[1] << 44) * 0x9e3779b97f4a7c15ull;
+    h ^= v->roles[0] * 0xc2b2ae3d27d4eb4full;
+    h ^= (v->roles[1] ^ h >> 29) * 0x165667b19e3779f9ull;
+    struct judged *j = &self->judged[h >> 58 & (OUTPUT_JUDGED - 1)];
+    if (j->used && j->kind == v->kind && j->reason == v->reason && j->rule == v->rule &&
+            j->reply_rule == v->reply_rule && j->roles[0] == v->roles[0] &&
+            j->roles[1] == v->roles[1] && j->by[0] == v->by[0] && j->by[1] == v->by[1]) {
+        jsonw_members(w, j->txt, j->len);
+        return;
+    }
+    size_t start = 0, end = 0;
+    jsonw_text(w, &start);
     jsonmemo_t *m = self->memo;
     jsonmemo_str(m, w, JSONW_K("verdict"), verdict_kind_str(v->kind));
     s_rule(self, JSONW_K("rule"), v->rule);
@@ -425,6 +465,34 @@ static void s_flow_pinhole(output_t *self, flow_view_t *fv)
         jsonmemo_str(m, w, JSONW_K("src_role_by"), by);
     if ((by = verdict_role_by_str(v->by[1])))
         jsonmemo_str(m, w, JSONW_K("dest_role_by"), by);
+    const char *t = jsonw_text(w, &end);
+    char *txt;
+    if (!t || end <= start || !(txt = malloc(end - start)))
+        return; /* written, not kept */
+    memcpy(txt, t + start, end - start);
+    free(j->txt);
+    j->used = true;
+    j->kind = v->kind;
+    j->reason = v->reason;
+    j->rule = v->rule;
+    j->reply_rule = v->reply_rule;
+    j->roles[0] = v->roles[0];
+    j->roles[1] = v->roles[1];
+    j->by[0] = v->by[0];
+    j->by[1] = v->by[1];
+    j->txt = txt;
+    j->len = end - start;
+}
+
+/* pinhole's judgement, in its own object (no clash with EVE's). */
+static void s_flow_pinhole(output_t *self, flow_view_t *fv)
+{
+    jsonw_t *w = &self->w;
+    const flow_t *f = fv->f;
+    const verdict_t *v = &fv->v;
+    jsonw_open_k(w, JSONW_K("pinhole"));
+    jsonmemo_t *m = self->memo;
+    s_judged(self, fv);
     if (f->host[0] && (f->flags & FLOW_F_HOST_DNS))
         jsonw_str_k(w, JSONW_K("dns_name"), f->host);
     if (v->remote >= 0 && v->geo.asn)
