@@ -31,6 +31,7 @@
 #define OUTPUT_BUF (256u * 1024u)
 
 #define OUTPUT_JUDGED 64 /* kept judgements, a power of two */
+#define OUTPUT_SPANS 16  /* kept runs of members, a power of two */
 
 struct output {
     int fd;            /* -1: no events file */
@@ -61,6 +62,14 @@ struct output {
         char *txt;
         size_t len;
     } judged[OUTPUT_JUDGED];
+    /* Runs of members written from two values (an event's type and site;
+     * a flow's transport and nDPI pair), as text under them. */
+    struct span {
+        const char *what; /* which run: its first key's text names it */
+        uint64_t a, b;
+        char *txt;        /* without a leading comma */
+        size_t len;
+    } span[OUTPUT_SPANS];
 };
 
 /* Forgets the kept judgements (their rule ids and role names were the
@@ -71,6 +80,58 @@ static void s_judged_clear(output_t *self)
         free(self->judged[i].txt);
         memset(&self->judged[i], 0, sizeof self->judged[i]);
     }
+    for (size_t i = 0; i < OUTPUT_SPANS; i++) {
+        free(self->span[i].txt);
+        memset(&self->span[i], 0, sizeof self->span[i]);
+    }
+}
+
+static struct span *s_span_slot(output_t *self, const char *what, uint64_t a, uint64_t b)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)what ^ a * 0x9e3779b97f4a7c15ull) * 0xc2b2ae3d27d4eb4full;
+    h ^= b * 0x165667b19e3779f9ull;
+    return &self->span[(h ^ h >> 31) * 0x9e3779b97f4a7c15ull >> 60 & (OUTPUT_SPANS - 1)];
+}
+
+/* Writes the run (what, a, b) if it is kept and returns true; else false,
+ * with *start set where the caller's writing of the run begins (for
+ * s_span_keep). */
+static bool s_span_write(output_t *self, const char *what, uint64_t a, uint64_t b, size_t *start)
+{
+    const struct span *sp = s_span_slot(self, what, a, b);
+    if (sp->txt && sp->what == what && sp->a == a && sp->b == b) {
+        jsonw_members(&self->w, sp->txt, sp->len);
+        return true;
+    }
+    *start = 0;
+    jsonw_text(&self->w, start);
+    return false;
+}
+
+/* Keeps the run written since start as (what, a, b). */
+static void s_span_keep(output_t *self, const char *what, uint64_t a, uint64_t b, size_t start)
+{
+    size_t end = 0;
+    const char *t = jsonw_text(&self->w, &end);
+    if (!t || end <= start)
+        return;
+    t += start;
+    size_t n = end - start;
+    if (*t == ',') { /* not its object's first member */
+        t++;
+        n--;
+    }
+    char *txt = n ? malloc(n) : NULL;
+    if (!txt)
+        return; /* written, not kept */
+    memcpy(txt, t, n);
+    struct span *sp = s_span_slot(self, what, a, b);
+    free(sp->txt);
+    sp->what = what;
+    sp->a = a;
+    sp->b = b;
+    sp->txt = txt;
+    sp->len = n;
 }
 
 void output_set_rules(output_t *self, const rules_t *rules)
@@ -308,10 +369,14 @@ static void s_event(output_t *self, jsonw_key_t type, uint64_t ts_us, int site)
     jsonw_reset(w);
     jsonw_open(w, NULL);
     jsonw_time_k(w, JSONW_K("timestamp"), ts_us);
+    size_t start;
+    if (s_span_write(self, type.txt, (uint64_t)(int64_t)site, 0, &start))
+        return;
     jsonw_member_k(w, type);
     jsonw_members(w, self->common, self->common_len);
     if (site >= 0)
         jsonmemo_str(self->memo, w, JSONW_K("site"), rules_site_name(self->rules, (size_t)site));
+    s_span_keep(self, type.txt, (uint64_t)(int64_t)site, 0, start);
 }
 
 static void s_line(output_t *self, const char *line, size_t len)
@@ -547,11 +612,16 @@ void output_flow(output_t *self, flow_view_t *fv)
     s_event(self, S_TYPE(EV_FLOW), f->first_us, fv->v.site);
     /* EVE's fields first: the flow's identity, ends and application. */
     s_ends(w, fv);
-    jsonmemo_str(self->memo, w, JSONW_K("proto"), s_proto(f->key.proto));
     /* The name is nDPI's for the flow's (master, app) pair. */
     uint64_t pair = (uint64_t)f->master << 16 | f->app;
-    if (!jsonmemo_write(self->memo, w, JSONW_K("app_proto"), pair))
-        jsonmemo_add(self->memo, w, JSONW_K("app_proto"), pair, fv->app);
+    const char *what = JSONW_K("proto").txt;
+    size_t start;
+    if (!s_span_write(self, what, f->key.proto, pair, &start)) {
+        jsonmemo_str(self->memo, w, JSONW_K("proto"), s_proto(f->key.proto));
+        if (!jsonmemo_write(self->memo, w, JSONW_K("app_proto"), pair))
+            jsonmemo_add(self->memo, w, JSONW_K("app_proto"), pair, fv->app);
+        s_span_keep(self, what, f->key.proto, pair, start);
+    }
     s_flow_host(w, f);
     s_flow_pinhole(self, fv);
     s_flow_counts(self, fv);
