@@ -24,6 +24,7 @@ struct classify {
     struct ndpi_detection_module_struct *ndpi;
     uint8_t *slots;        /* max_slots * slot_size bytes */
     size_t slot_size;
+    size_t flow_bytes;     /* SIZEOF_FLOW_STRUCT */
     slot_pool_t pool;
     uint16_t *seen;        /* packets given per slot */
     flow_t **owner;        /* the flow of each slot in use */
@@ -73,6 +74,7 @@ classify_t *classify_new(uint32_t max_slots, uint32_t max_packets)
     ndpi_set_protocol_detection_bitmask2(self->ndpi, &all);
     ndpi_finalize_initialization(self->ndpi);
     self->slot_size = (SIZEOF_FLOW_STRUCT + 15) & ~(size_t)15;
+    self->flow_bytes = SIZEOF_FLOW_STRUCT;
     self->max_packets = max_packets;
     self->slots = calloc(max_slots, self->slot_size); /* pages touched as used */
     self->seen = calloc(max_slots, sizeof(uint16_t));
@@ -155,7 +157,9 @@ static uint32_t s_take(classify_t *self, flow_t *f)
     }
     if (i == SLOT_NONE)
         return FLOW_NONE;
-    memset(s_slot(self, i), 0, SIZEOF_FLOW_STRUCT);
+    /* A size known only at run time: libc's vector memset, not an inline
+     * `rep stos` of 86 words. */
+    memset(s_slot(self, i), 0, self->flow_bytes);
     self->seen[i] = 0;
     self->owner[i] = f;
     s_append(self, i);

@@ -369,6 +369,64 @@ bool decode_cfg_add_vxlan_port(decode_cfg_t *cfg, uint16_t port)
     return true;
 }
 
+/* The common frame, decoded in one go: Ethernet without tags, an IPv4
+ * header without options, not a fragment, carrying TCP or UDP (not to a
+ * tunnel port), whole enough and well formed. Fills p as the general path
+ * (decode_eth_frame) would and returns true; false, having written
+ * nothing, for anything else, which the general path then decodes. */
+static bool s_fast_eth_ipv4(const decode_cfg_t *cfg, const uint8_t *d, uint32_t caplen,
+        packet_t *p)
+{
+    if (caplen < 14 + 20 + 8 || d[12] != 0x08 || d[13] != 0x00 || d[14] != 0x45)
+        return false;
+    const uint8_t *ip = d + 14;
+    uint16_t total = s_be16(ip + 2), frag = s_be16(ip + 6);
+    uint8_t proto = ip[9];
+    if (total < 20 || (frag & 0x3fff) != 0 || (proto != 6 && proto != 17))
+        return false;
+    uint32_t avail = caplen - 14;
+    uint32_t inner = (uint32_t)total - 20;
+    uint32_t l4_left = avail - 20 < inner ? avail - 20 : inner; /* the transport's view */
+    const uint8_t *t = ip + 20;
+    if (proto == 17) {
+        uint16_t len = s_be16(t + 4), dport = s_be16(t + 2);
+        if (l4_left < 8 || len < 8 || len > inner || decode_udp_is_tunnel(cfg, dport))
+            return false;
+        p->sport = s_be16(t);
+        p->dport = dport;
+        p->l4_csum = s_be16(t + 6);
+        p->payload_len = inner - 8u;
+        p->payload = t + 8;
+        p->payload_caplen = l4_left - 8 < p->payload_len ? l4_left - 8 : p->payload_len;
+    } else {
+        if (l4_left < 18)
+            return false;
+        uint32_t hlen = (uint32_t)(t[12] >> 4) * 4;
+        if (hlen < 20 || hlen > inner)
+            return false;
+        p->sport = s_be16(t);
+        p->dport = s_be16(t + 2);
+        p->seq = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7];
+        p->ack = (uint32_t)t[8] << 24 | (uint32_t)t[9] << 16 | (uint32_t)t[10] << 8 | t[11];
+        p->tcp_flags = t[13];
+        p->l4_csum = s_be16(t + 16);
+        p->payload_len = inner - hlen;
+        if (l4_left >= hlen) {
+            p->payload = t + hlen;
+            p->payload_caplen = l4_left - hlen;
+        } /* options cut by the snap length: no payload (zero, as set) */
+    }
+    p->ipver = 4;
+    s_from_v4(&p->src, ip + 12);
+    s_from_v4(&p->dst, ip + 16);
+    p->proto = proto;
+    p->ttl = ip[8];
+    p->ip_id = s_be16(ip + 4);
+    p->l3 = ip;
+    p->l3_len = avail < total ? avail : total;
+    return true;
+}
+
 decode_err_t decode_packet(int linktype, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
         packet_t *p)
 {
@@ -394,6 +452,8 @@ decode_err_t decode_packet_cfg(const decode_cfg_t *cfg, int linktype, const uint
     uint32_t af;
     switch (linktype) {
         case LINK_ETHERNET:
+            if (s_fast_eth_ipv4(cfg, data, caplen, p))
+                return DECODE_OK;
             return decode_eth_frame(cfg, &c, p);
         case LINK_SLL:
             if (!cur_skip(&c, 14) || !cur_be16(&c, &type))

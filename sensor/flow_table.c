@@ -23,7 +23,9 @@
  * Hashing
  * -------
  * The key is what the network sends, so the bucket comes from SipHash-2-4
- * under a key drawn at random once per run (hash_keyed, common/hash.h). An
+ * under a key drawn at random once per run (each table's SipHash key is
+ * derived from the run's, hash_keyed in common/hash.h; the hash is
+ * computed here, inline, on the key's words). An
  * unkeyed hash can be inverted: 100,000 IPv6 flows crafted into one bucket
  * turned every lookup into a walk of the whole chain (about 100 s instead of
  * 1 s for as many random flows; tests/bench/hashflood.sh). The hash is taken
@@ -59,6 +61,7 @@ struct flow_table {
     uint64_t next_id;
     flow_end_fn *end;
     void *ctx;
+    uint64_t k0, k1; /* SipHash key, from the run's */
     flow_table_stats_t st;
 };
 
@@ -121,22 +124,73 @@ static inline bool s_is_v4(const ip_addr_t *a)
     return memcmp(a->b, prefix, sizeof prefix) == 0;
 }
 
-static uint32_t s_hash(const flow_key_t *k)
+static inline uint64_t s_rotl(uint64_t x, int b)
+{
+    return (x << b) | (x >> (64 - b));
+}
+
+#define S_SIPROUND                                                              \
+    do {                                                                        \
+        v0 += v1; v1 = s_rotl(v1, 13); v1 ^= v0; v0 = s_rotl(v0, 32);           \
+        v2 += v3; v3 = s_rotl(v3, 16); v3 ^= v2;                                \
+        v0 += v3; v3 = s_rotl(v3, 21); v3 ^= v0;                                \
+        v2 += v1; v1 = s_rotl(v1, 17); v1 ^= v2; v2 = s_rotl(v2, 32);           \
+    } while (0)
+
+/* SipHash-2-4 of n little-endian words m[0..n) followed by a last word
+ * `last` (whose top byte holds the input's length, as SipHash pads it). */
+static inline uint64_t s_siphash(const flow_table_t *self, const uint64_t *m, int n,
+        uint64_t last)
+{
+    uint64_t v0 = self->k0 ^ 0x736f6d6570736575ull, v1 = self->k1 ^ 0x646f72616e646f6dull;
+    uint64_t v2 = self->k0 ^ 0x6c7967656e657261ull, v3 = self->k1 ^ 0x7465646279746573ull;
+    for (int i = 0; i <= n; i++) {
+        uint64_t w = i < n ? m[i] : last;
+        v3 ^= w;
+        S_SIPROUND;
+        S_SIPROUND;
+        v0 ^= w;
+    }
+    v2 ^= 0xff;
+    S_SIPROUND;
+    S_SIPROUND;
+    S_SIPROUND;
+    S_SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static inline uint64_t s_le64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+static uint32_t s_hash(const flow_table_t *self, const flow_key_t *k)
 {
     /* Keyed: see "Hashing" above. An IPv4 flow hashes only its 13 bytes
-     * that vary (two SipHash blocks instead of six: about half the cost on
-     * every IPv4 packet); inputs of 13 and of 40 bytes never coincide, so
-     * distinct keys still hash distinct inputs. */
+     * that vary (the two addresses, the ports, the protocol: two SipHash
+     * blocks instead of six); inputs of 13 and of 40 bytes never coincide,
+     * so distinct keys still hash distinct inputs. */
     if (s_is_v4(&k->a) && s_is_v4(&k->b)) {
-        uint8_t v4[13];
-        memcpy(v4, k->a.b + 12, 4);
-        memcpy(v4 + 4, k->b.b + 12, 4);
-        memcpy(v4 + 8, &k->pa, 2);
-        memcpy(v4 + 10, &k->pb, 2);
-        v4[12] = k->proto;
-        return (uint32_t)hash_keyed(v4, sizeof v4);
+        uint32_t a, b;
+        memcpy(&a, k->a.b + 12, 4);
+        memcpy(&b, k->b.b + 12, 4);
+        uint8_t w[8];
+        memcpy(w, &a, 4);
+        memcpy(w + 4, &b, 4);
+        uint64_t m = s_le64(w);
+        uint64_t last = (uint64_t)k->pa | (uint64_t)k->pb << 16 | (uint64_t)k->proto << 32 |
+                        (uint64_t)13 << 56;
+        return (uint32_t)s_siphash(self, &m, 1, last);
     }
-    return (uint32_t)hash_keyed(k, sizeof *k); /* pad bytes are zero (flow_key_make) */
+    uint64_t m[5];
+    for (int i = 0; i < 5; i++) /* pad bytes are zero (flow_key_make) */
+        m[i] = s_le64((const uint8_t *)k + 8 * i);
+    return (uint32_t)s_siphash(self, m, 5, (uint64_t)40 << 56);
 }
 
 _Static_assert(sizeof(flow_key_t) == 40, "flow_key_t must compare as five 64-bit words");
@@ -173,6 +227,11 @@ flow_table_t *flow_table_new(uint32_t max_flows, uint64_t idle_us, flow_end_fn *
     self->idle_us = idle_us;
     self->end = end;
     self->ctx = ctx;
+    /* The table's SipHash key: two values of the run's keyed hash (a PRF),
+     * as secret as the run's key. */
+    static const char label[] = "pinhole flow table";
+    self->k0 = hash_keyed(label, sizeof label - 1);
+    self->k1 = hash_keyed_more(self->k0, label, sizeof label - 1);
     return self;
 }
 
@@ -215,7 +274,7 @@ static void s_end(flow_table_t *self, uint32_t idx, flow_end_t why)
     flow_t *f = &self->flows[idx];
     if (self->end)
         self->end(f, why, self->ctx);
-    uint32_t *pp = &self->buckets[s_hash(&f->key) & self->mask];
+    uint32_t *pp = &self->buckets[s_hash(self, &f->key) & self->mask];
     while (*pp != idx) {
         PINHOLE_ASSERT(*pp != FLOW_NONE);
         pp = &self->flows[*pp].hnext;
@@ -242,7 +301,7 @@ static inline void s_chain(flow_table_t *self, uint32_t steps)
 
 flow_t *flow_table_find(flow_table_t *self, const flow_key_t *key)
 {
-    uint32_t idx = self->buckets[s_hash(key) & self->mask], steps = 0;
+    uint32_t idx = self->buckets[s_hash(self, key) & self->mask], steps = 0;
     while (idx != FLOW_NONE) {
         flow_t *f = &self->flows[idx];
         steps++;
@@ -258,7 +317,7 @@ flow_t *flow_table_find(flow_table_t *self, const flow_key_t *key)
 
 flow_t *flow_table_get(flow_table_t *self, const flow_key_t *key, uint64_t now, bool *created)
 {
-    uint32_t h = s_hash(key) & self->mask, steps = 0;
+    uint32_t h = s_hash(self, key) & self->mask, steps = 0;
     for (uint32_t idx = self->buckets[h]; idx != FLOW_NONE;) {
         flow_t *f = &self->flows[idx];
         steps++;

@@ -17,6 +17,7 @@
  * state between calls. */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -77,12 +78,25 @@ static bool s_after(const uint8_t *a, uint16_t pa, const uint8_t *b, uint16_t pb
     return c > 0 || (c == 0 && pa > pb);
 }
 
-/* Base64 (RFC 4648, padded) of the digest in h (SHA-1's five words, each
- * written big-endian): 28 characters and a NUL, as EVP_EncodeBlock writes
- * them. */
-static void s_base64_digest(const SHA_LONG h[5], char *out)
+/* Base64's two characters for each 12 bits, made once. */
+static char s_b64_pairs[4096 * 2];
+static pthread_once_t s_b64_once = PTHREAD_ONCE_INIT;
+
+static void s_b64_init(void)
 {
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < 4096; i++) {
+        s_b64_pairs[2 * i] = b64[i >> 6];
+        s_b64_pairs[2 * i + 1] = b64[i & 63];
+    }
+}
+
+/* Base64 (RFC 4648, padded) of the digest in h (SHA-1's five words, each
+ * written big-endian): 28 characters and a NUL, as EVP_EncodeBlock writes
+ * them; each three bytes as two 12-bit halves looked up whole. */
+static void s_base64_digest(const SHA_LONG h[5], char *out)
+{
+    pthread_once(&s_b64_once, s_b64_init);
     uint8_t md[21];
     for (int i = 0; i < 5; i++) {
         md[4 * i] = (uint8_t)(h[i] >> 24);
@@ -93,10 +107,8 @@ static void s_base64_digest(const SHA_LONG h[5], char *out)
     md[20] = 0;
     for (int i = 0; i < 21; i += 3) {
         uint32_t v = (uint32_t)md[i] << 16 | (uint32_t)md[i + 1] << 8 | md[i + 2];
-        out[0] = b64[v >> 18];
-        out[1] = b64[(v >> 12) & 63];
-        out[2] = b64[(v >> 6) & 63];
-        out[3] = b64[v & 63];
+        memcpy(out, s_b64_pairs + 2 * (v >> 12), 2);
+        memcpy(out + 2, s_b64_pairs + 2 * (v & 4095), 2);
         out += 4;
     }
     out[-1] = '='; /* 20 bytes: the last group has two */

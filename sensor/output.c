@@ -30,6 +30,9 @@
  * the next run cuts that tail back to the last whole line (s_mend). */
 #define OUTPUT_BUF (256u * 1024u)
 
+#define OUTPUT_JUDGED 64 /* kept judgements, a power of two */
+#define OUTPUT_SPANS 16  /* kept runs of members, a power of two */
+
 struct output {
     int fd;            /* -1: no events file */
     bool own;
@@ -46,12 +49,96 @@ struct output {
     void *sink_ctx;
     jsonw_t w;         /* the event being written; its buffer is kept */
     jsonmemo_t *memo;  /* members whose values repeat, written once */
+    /* The judgement's first members, `"verdict":...` to `"dest_role_by"`,
+     * as text under the values they are written from (a few combinations
+     * make most flows): copied whole instead of member by member. */
+    struct judged {
+        bool used;
+        verdict_kind_t kind;
+        reason_t reason;
+        int rule, reply_rule;
+        role_set_t roles[2];
+        role_by_t by[2];
+        char *txt;
+        size_t len;
+    } judged[OUTPUT_JUDGED];
+    /* Runs of members written from two values (an event's type and site;
+     * a flow's transport and nDPI pair), as text under them. */
+    struct span {
+        const char *what; /* which run: its first key's text names it */
+        uint64_t a, b;
+        char *txt;        /* without a leading comma */
+        size_t len;
+    } span[OUTPUT_SPANS];
 };
+
+/* Forgets the kept judgements (their rule ids and role names were the
+ * rules'). */
+static void s_judged_clear(output_t *self)
+{
+    for (size_t i = 0; i < OUTPUT_JUDGED; i++) {
+        free(self->judged[i].txt);
+        memset(&self->judged[i], 0, sizeof self->judged[i]);
+    }
+    for (size_t i = 0; i < OUTPUT_SPANS; i++) {
+        free(self->span[i].txt);
+        memset(&self->span[i], 0, sizeof self->span[i]);
+    }
+}
+
+static struct span *s_span_slot(output_t *self, const char *what, uint64_t a, uint64_t b)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)what ^ a * 0x9e3779b97f4a7c15ull) * 0xc2b2ae3d27d4eb4full;
+    h ^= b * 0x165667b19e3779f9ull;
+    return &self->span[(h ^ h >> 31) * 0x9e3779b97f4a7c15ull >> 60 & (OUTPUT_SPANS - 1)];
+}
+
+/* Writes the run (what, a, b) if it is kept and returns true; else false,
+ * with *start set where the caller's writing of the run begins (for
+ * s_span_keep). */
+static bool s_span_write(output_t *self, const char *what, uint64_t a, uint64_t b, size_t *start)
+{
+    const struct span *sp = s_span_slot(self, what, a, b);
+    if (sp->txt && sp->what == what && sp->a == a && sp->b == b) {
+        jsonw_members(&self->w, sp->txt, sp->len);
+        return true;
+    }
+    *start = 0;
+    jsonw_text(&self->w, start);
+    return false;
+}
+
+/* Keeps the run written since start as (what, a, b). */
+static void s_span_keep(output_t *self, const char *what, uint64_t a, uint64_t b, size_t start)
+{
+    size_t end = 0;
+    const char *t = jsonw_text(&self->w, &end);
+    if (!t || end <= start)
+        return;
+    t += start;
+    size_t n = end - start;
+    if (*t == ',') { /* not its object's first member */
+        t++;
+        n--;
+    }
+    char *txt = n ? malloc(n) : NULL;
+    if (!txt)
+        return; /* written, not kept */
+    memcpy(txt, t, n);
+    struct span *sp = s_span_slot(self, what, a, b);
+    free(sp->txt);
+    sp->what = what;
+    sp->a = a;
+    sp->b = b;
+    sp->txt = txt;
+    sp->len = n;
+}
 
 void output_set_rules(output_t *self, const rules_t *rules)
 {
     self->rules = rules;
     jsonmemo_clear(self->memo); /* its ids, roles and sites were the old rules' */
+    s_judged_clear(self);
 }
 
 void output_set_sink(output_t *self, void (*fn)(void *ctx, const char *line, size_t len),
@@ -198,6 +285,7 @@ void output_destroy(output_t **self_p)
     free(self->sensor);
     free(self->common);
     jsonmemo_destroy(&self->memo);
+    s_judged_clear(self);
     jsonw_fini(&self->w);
     free(self);
     *self_p = NULL;
@@ -281,10 +369,14 @@ static void s_event(output_t *self, jsonw_key_t type, uint64_t ts_us, int site)
     jsonw_reset(w);
     jsonw_open(w, NULL);
     jsonw_time_k(w, JSONW_K("timestamp"), ts_us);
+    size_t start;
+    if (s_span_write(self, type.txt, (uint64_t)(int64_t)site, 0, &start))
+        return;
     jsonw_member_k(w, type);
     jsonw_members(w, self->common, self->common_len);
     if (site >= 0)
         jsonmemo_str(self->memo, w, JSONW_K("site"), rules_site_name(self->rules, (size_t)site));
+    s_span_keep(self, type.txt, (uint64_t)(int64_t)site, 0, start);
 }
 
 static void s_line(output_t *self, const char *line, size_t len)
@@ -410,13 +502,26 @@ static void s_roles(output_t *self, flow_view_t *fv, jsonw_key_t k, int side)
         jsonmemo_add(self->memo, &self->w, k, fv->v.roles[side], flow_view_roles(fv, self->rules, side));
 }
 
-/* pinhole's judgement, in its own object (no clash with EVE's). */
-static void s_flow_pinhole(output_t *self, flow_view_t *fv)
+/* The judgement's first members, the object's first: from the kept text
+ * of the same values, or written and kept. */
+static void s_judged(output_t *self, flow_view_t *fv)
 {
     jsonw_t *w = &self->w;
-    const flow_t *f = fv->f;
     const verdict_t *v = &fv->v;
-    jsonw_open_k(w, JSONW_K("pinhole"));
+    uint64_t h = ((uint64_t)v->kind << 56 ^ (uint64_t)v->reason << 48 ^
+                  (uint64_t)(uint32_t)v->rule << 24 ^ (uint64_t)(uint32_t)v->reply_rule ^
+                  (uint64_t)v->by[0] << 40 ^ (uint64_t)v->by[1] << 44) * 0x9e3779b97f4a7c15ull;
+    h ^= v->roles[0] * 0xc2b2ae3d27d4eb4full;
+    h ^= (v->roles[1] ^ h >> 29) * 0x165667b19e3779f9ull;
+    struct judged *j = &self->judged[h >> 58 & (OUTPUT_JUDGED - 1)];
+    if (j->used && j->kind == v->kind && j->reason == v->reason && j->rule == v->rule &&
+            j->reply_rule == v->reply_rule && j->roles[0] == v->roles[0] &&
+            j->roles[1] == v->roles[1] && j->by[0] == v->by[0] && j->by[1] == v->by[1]) {
+        jsonw_members(w, j->txt, j->len);
+        return;
+    }
+    size_t start = 0, end = 0;
+    jsonw_text(w, &start);
     jsonmemo_t *m = self->memo;
     jsonmemo_str(m, w, JSONW_K("verdict"), verdict_kind_str(v->kind));
     s_rule(self, JSONW_K("rule"), v->rule);
@@ -430,6 +535,34 @@ static void s_flow_pinhole(output_t *self, flow_view_t *fv)
         jsonmemo_str(m, w, JSONW_K("src_role_by"), by);
     if ((by = verdict_role_by_str(v->by[1])))
         jsonmemo_str(m, w, JSONW_K("dest_role_by"), by);
+    const char *t = jsonw_text(w, &end);
+    char *txt;
+    if (!t || end <= start || !(txt = malloc(end - start)))
+        return; /* written, not kept */
+    memcpy(txt, t + start, end - start);
+    free(j->txt);
+    j->used = true;
+    j->kind = v->kind;
+    j->reason = v->reason;
+    j->rule = v->rule;
+    j->reply_rule = v->reply_rule;
+    j->roles[0] = v->roles[0];
+    j->roles[1] = v->roles[1];
+    j->by[0] = v->by[0];
+    j->by[1] = v->by[1];
+    j->txt = txt;
+    j->len = end - start;
+}
+
+/* pinhole's judgement, in its own object (no clash with EVE's). */
+static void s_flow_pinhole(output_t *self, flow_view_t *fv)
+{
+    jsonw_t *w = &self->w;
+    const flow_t *f = fv->f;
+    const verdict_t *v = &fv->v;
+    jsonw_open_k(w, JSONW_K("pinhole"));
+    jsonmemo_t *m = self->memo;
+    s_judged(self, fv);
     if (f->host[0] && (f->flags & FLOW_F_HOST_DNS))
         jsonw_str_k(w, JSONW_K("dns_name"), f->host);
     if (v->remote >= 0 && v->geo.asn)
@@ -484,11 +617,16 @@ void output_flow(output_t *self, flow_view_t *fv)
     s_event(self, S_TYPE(EV_FLOW), f->first_us, fv->v.site);
     /* EVE's fields first: the flow's identity, ends and application. */
     s_ends(w, fv);
-    jsonmemo_str(self->memo, w, JSONW_K("proto"), s_proto(f->key.proto));
     /* The name is nDPI's for the flow's (master, app) pair. */
     uint64_t pair = (uint64_t)f->master << 16 | f->app;
-    if (!jsonmemo_write(self->memo, w, JSONW_K("app_proto"), pair))
-        jsonmemo_add(self->memo, w, JSONW_K("app_proto"), pair, fv->app);
+    const char *what = JSONW_K("proto").txt;
+    size_t start;
+    if (!s_span_write(self, what, f->key.proto, pair, &start)) {
+        jsonmemo_str(self->memo, w, JSONW_K("proto"), s_proto(f->key.proto));
+        if (!jsonmemo_write(self->memo, w, JSONW_K("app_proto"), pair))
+            jsonmemo_add(self->memo, w, JSONW_K("app_proto"), pair, fv->app);
+        s_span_keep(self, what, f->key.proto, pair, start);
+    }
     s_flow_host(w, f);
     s_flow_pinhole(self, fv);
     s_flow_counts(self, fv);
