@@ -13,7 +13,7 @@
 
 /* Decides which side opened a new flow from its first packet. */
 void conn_start(flow_t *f, int side, const packet_t *p);
-/* The packet's fingerprint for de-duplication (XXH3 with the run's seed):
+/* The packet's fingerprint for de-duplication (keyed from the run's XXH3 seed):
  * its bytes from the IP header to the end of the capture, the TTL or hop
  * limit and the IPv4 header checksum aside. Never 0, except for a packet
  * with no IP header (0: never a duplicate). */
