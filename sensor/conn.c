@@ -72,13 +72,6 @@ static void s_fp_draw(void)
         s_fp_key[i] = hash_fingerprint(&i, sizeof i);
 }
 
-static inline uint64_t s_ld64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
 #if defined(__SSE2__)
 typedef __m128i fp_acc_t;
 #define S_ACC_ZERO _mm_setzero_si128()
@@ -95,6 +88,12 @@ static inline void s_fp_lanes(fp_acc_t acc, uint64_t l[2])
     _mm_storeu_si128((__m128i *)(void *)l, acc);
 }
 #else
+static inline uint64_t s_ld64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
 typedef struct { uint64_t l[2]; } fp_acc_t;
 #define S_ACC_ZERO ((fp_acc_t){{0, 0}})
 static inline fp_acc_t s_fp_blk(fp_acc_t acc, const uint8_t *d, const uint64_t *k)
