@@ -2,9 +2,9 @@
 # Worker scaling (--workers; prints figures, never a test).
 #   tests/bench/workers.sh BUILD_DIR [WORKDIR]
 # 1. Offline: wall time (best of 3) of the sensor, events on, with 1, 2 and
-#    4 workers over a site's calls with their SIP (gen_pcap site, 100 k
+#    4 workers over a site's calls with their SIP (gen_pcap site, 400 k
 #    packets: media routed to its call's worker) and many flows (gen_pcap
-#    flows, 100 k packets); the start-up (N nDPI set-ups, ~50 ms of CPU
+#    flows, 400 k packets); the start-up (N nDPI set-ups, ~50 ms of CPU
 #    each) measured on the capture's first packet alone and taken off, so
 #    packets a second and the speed-up over one worker are the packet
 #    path's; and what the reader handed out (copies of SIP/DNS/fragments,
@@ -52,7 +52,7 @@ offline() {
         t0=$(wall "$W/one.pcap" $w)
         best=$(wall "$pcap" $w)
         local net
-        net=$(calc "($best - $t0) > 0.001 ? $best - $t0 : 0.001")
+        net=$(calc "(($best - $t0) > 0.001 ? $best - $t0 : 0.001)")
         [ -z "$t1" ] && t1=$net
         local d copies=- media=- waits=-
         d=$(grep -o 'workers: [0-9]* frames read, [0-9]* more copies.*' "$W/err" || true)
@@ -65,11 +65,11 @@ offline() {
             "$(calc "($n - 1) / $net / 1000000")" "$(calc "$t1 / $net")" "$copies" "$media" "$waits"
     done
 }
-"$GEN" site "$W/site.pcap" 5 200
-offline "site calls, 100k" "$W/site.pcap"
+"$GEN" site "$W/site.pcap" 20 200
+offline "site calls, 400k" "$W/site.pcap"
 rm -f "$W/site.pcap"
-"$GEN" flows "$W/flows.pcap" 50000 2
-offline "many flows, 100k" "$W/flows.pcap"
+"$GEN" flows "$W/flows.pcap" 200000 2
+offline "many flows, 400k" "$W/flows.pcap"
 rm -f "$W/flows.pcap"
 
 [ "${BENCH_WORKERS_LIVE:-0}" = 1 ] || exit 0
