@@ -435,7 +435,7 @@ int rules_check_apps(const rules_t *self, bool (*known)(void *ctx, const char *n
             if (!known(ctx, b->apps[j])) {
                 snprintf(err, errlen, "%s:%d: role '%s': '%s' is not an application nDPI "
                                       "knows: write an nDPI protocol name such as TLS, HTTP, "
-                                      "SIP or RTP ('ndpiReader -H' lists them)",
+                                      "SIP or RTP ('ndpiReader -h' lists them)",
                         self->inventory ? self->inventory : "inventory", b->apps_line,
                         self->roles[b->role].id, b->apps[j]);
                 return -1;

@@ -31,6 +31,7 @@ struct classify {
     uint32_t *prev, *next; /* slots in use, least recently fed first */
     uint32_t head, tail;
     uint32_t max_packets;
+    uint32_t protocols; /* whose dissectors run */
     classify_stats_t st;
     /* Names of (master, app) pairs already asked for: nDPI writes each
      * with snprintf (~600 instructions), and a run sees few pairs. */
@@ -41,25 +42,101 @@ struct classify {
     } names[CLASSIFY_NAME_SLOTS];
 };
 
-bool classify_app_known(void *cls, const char *name)
+/* Calls fn with each part of a list of names (separated by any of `seps`)
+ * and nDPI's id for it (NDPI_PROTOCOL_UNKNOWN: not a name it knows); stops
+ * at the first fn that returns false. An empty or overlong part is given
+ * to fn as unknown, and ends it with false. */
+static bool s_each_name(struct ndpi_detection_module_struct *ndpi, const char *list,
+        const char *seps, bool (*fn)(void *ctx, const char *part, uint16_t id), void *ctx)
 {
-    classify_t *self = cls;
     char part[64];
-    const char *p = name;
-    do { /* each dotted part: TLS.Microsoft is TLS over Microsoft */
-        size_t n = strcspn(p, ".");
-        if (n == 0 || n >= sizeof part)
+    const char *p = list;
+    do {
+        size_t n = strcspn(p, seps);
+        size_t k = n < sizeof part ? n : sizeof part - 1;
+        memcpy(part, p, k);
+        part[k] = 0;
+        if (n == 0 || n >= sizeof part) { /* "" or cut short: never a name */
+            fn(ctx, part, NDPI_PROTOCOL_UNKNOWN);
             return false;
-        memcpy(part, p, n);
-        part[n] = 0;
-        if (ndpi_get_proto_by_name(self->ndpi, part) == NDPI_PROTOCOL_UNKNOWN)
+        }
+        if (!fn(ctx, part, ndpi_get_proto_by_name(ndpi, part)))
             return false;
-        p += n + (p[n] == '.');
+        p += n + (p[n] != 0);
     } while (*p);
     return true;
 }
 
-classify_t *classify_new(uint32_t max_slots, uint32_t max_packets)
+static bool s_known(void *ctx, const char *part, uint16_t id)
+{
+    (void)ctx;
+    (void)part;
+    return id != NDPI_PROTOCOL_UNKNOWN;
+}
+
+bool classify_app_known(void *cls, const char *name)
+{
+    classify_t *self = cls;
+    /* each dotted part: TLS.Microsoft is TLS over Microsoft */
+    return s_each_name(self->ndpi, name, ".", s_known, NULL);
+}
+
+typedef struct {
+    char *bad;
+    size_t n;
+} check_ctx_t;
+
+static bool s_check(void *ctx, const char *part, uint16_t id)
+{
+    check_ctx_t *c = ctx;
+    if (id == NDPI_PROTOCOL_UNKNOWN)
+        str_copy(c->bad, part, c->n);
+    return id != NDPI_PROTOCOL_UNKNOWN;
+}
+
+bool classify_protocols_check(void *cls, const char *list, char *bad, size_t n)
+{
+    classify_t *self = cls;
+    check_ctx_t c = {bad, n};
+    return s_each_name(self->ndpi, list, ",.", s_check, &c);
+}
+
+static bool s_enable(void *ctx, const char *part, uint16_t id)
+{
+    (void)part;
+    if (id != NDPI_PROTOCOL_UNKNOWN)
+        NDPI_ADD_PROTOCOL_TO_BITMASK(*(NDPI_PROTOCOL_BITMASK *)ctx, id);
+    return id != NDPI_PROTOCOL_UNKNOWN;
+}
+
+typedef struct {
+    NDPI_PROTOCOL_BITMASK on;
+    check_ctx_t bad;
+} cover_ctx_t;
+
+static bool s_covered(void *ctx, const char *part, uint16_t id)
+{
+    cover_ctx_t *c = ctx;
+    bool in = id != NDPI_PROTOCOL_UNKNOWN && NDPI_COMPARE_PROTOCOL_TO_BITMASK(c->on, id);
+    if (!in)
+        str_copy(c->bad.bad, part, c->bad.n);
+    return in;
+}
+
+bool classify_protocols_cover(void *cls, const char *list, const char *names, char *bad,
+        size_t n)
+{
+    classify_t *self = cls;
+    cover_ctx_t c = {.bad = {bad, n}};
+    NDPI_BITMASK_RESET(c.on);
+    if (!s_each_name(self->ndpi, list, ",.", s_enable, &c.on)) {
+        str_copy(bad, "(the list)", n);
+        return false;
+    }
+    return !*names || s_each_name(self->ndpi, names, ",.", s_covered, &c);
+}
+
+classify_t *classify_new(uint32_t max_slots, uint32_t max_packets, const char *protocols)
 {
     classify_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -69,9 +146,20 @@ classify_t *classify_new(uint32_t max_slots, uint32_t max_packets)
         free(self);
         return NULL;
     }
-    NDPI_PROTOCOL_BITMASK all;
-    NDPI_BITMASK_SET_ALL(all);
-    ndpi_set_protocol_detection_bitmask2(self->ndpi, &all);
+    NDPI_PROTOCOL_BITMASK on;
+    if (protocols) {
+        NDPI_BITMASK_RESET(on);
+        if (!s_each_name(self->ndpi, protocols, ",.", s_enable, &on)) {
+            ndpi_exit_detection_module(self->ndpi);
+            free(self);
+            return NULL;
+        }
+    } else {
+        NDPI_BITMASK_SET_ALL(on);
+    }
+    ndpi_set_protocol_detection_bitmask2(self->ndpi, &on);
+    for (uint32_t id = 0; id < NDPI_MAX_SUPPORTED_PROTOCOLS; id++)
+        self->protocols += NDPI_ISSET(&on, id) != 0;
     ndpi_finalize_initialization(self->ndpi);
     self->slot_size = (SIZEOF_FLOW_STRUCT + 15) & ~(size_t)15;
     self->flow_bytes = SIZEOF_FLOW_STRUCT;
@@ -103,6 +191,11 @@ void classify_destroy(classify_t **self_p)
     free(self->next);
     free(self);
     *self_p = NULL;
+}
+
+uint32_t classify_protocols(const classify_t *self)
+{
+    return self->protocols;
 }
 
 static struct ndpi_flow_struct *s_slot(classify_t *self, uint32_t i)

@@ -33,7 +33,26 @@ typedef struct {
  * dotted name ("TLS.Microsoft"). For checking an inventory's `apps`. */
 bool classify_app_known(void *cls, const char *name);
 
-classify_t *classify_new(uint32_t max_slots, uint32_t max_packets);
+/* The protocols the sensor reads from nDPI itself (TLS, QUIC and DTLS for
+ * the server name, HTTP for the Host and `https_only`): dissected whatever
+ * --ndpi-protocols says. */
+#define CLASSIFY_OWN_PROTOCOLS "TLS,QUIC,DTLS,HTTP,HTTP_Connect,HTTP_Proxy"
+
+/* Checks a comma-separated list of nDPI protocol names (any case; a dotted
+ * name counts as its parts). False with the first name nDPI does not know
+ * in bad (at most n bytes). */
+bool classify_protocols_check(void *cls, const char *list, char *bad, size_t n);
+/* True when every name of `names` (a list as above, "" for none) is one of
+ * `list`'s; else false with the first that is not in bad. */
+bool classify_protocols_cover(void *cls, const char *list, const char *names, char *bad,
+        size_t n);
+
+/* protocols: the nDPI dissectors that run, as a list classify_protocols_check
+ * accepts, or NULL for every one. NULL when nDPI cannot be set up or a name
+ * is unknown. */
+classify_t *classify_new(uint32_t max_slots, uint32_t max_packets, const char *protocols);
+/* How many protocols' dissectors run (every one nDPI has, or the list's). */
+uint32_t classify_protocols(const classify_t *self);
 void classify_destroy(classify_t **self_p);
 
 /* Feeds one packet of a flow to nDPI, if the flow still needs it. */

@@ -28,6 +28,7 @@
 #include "privs.h"
 #include "publish.h"
 #include "rules.h"
+#include "strbuf.h"
 #include "strutil.h"
 #include "version.h"
 
@@ -56,6 +57,8 @@ typedef struct {
     publish_cfg_t pub;
     const char *user; /* --user: run as this user once the capture is open */
     uint32_t workers; /* --workers: pipelines on threads of their own */
+    const char *ndpi_given; /* --ndpi-protocols, NULL for all */
+    char *ndpi_list;        /* what runs: made at the start (o.pipe.ndpi_protocols) */
 } options_t;
 
 static volatile sig_atomic_t s_stop;
@@ -107,8 +110,11 @@ static void s_on_signal(int sig)
 }
 
 /* SIGINT and SIGTERM end the run (final events and report written);
- * SIGHUP reopens the files and re-reads rules and inventory. No SA_RESTART:
- * a signal wakes the capture's poll(). */
+ * SIGHUP reopens the files and re-reads rules and inventory. No SA_RESTART
+ * for the first two: they wake the capture's poll(). SIGHUP restarts what
+ * it interrupts: a read of a pipe (-r -) failed with EINTR and ended the
+ * capture; a live capture's poll() returns within its timeout, and the
+ * loop sees the flag within a second (s_periodic). */
 static void s_signals(void)
 {
     struct sigaction sa;
@@ -117,6 +123,7 @@ static void s_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
 }
 
@@ -151,6 +158,10 @@ static void s_usage(FILE *f)
             "      --max-calls N       calls (SDP, SIP transactions) tracked (default 16384)\n"
             "      --workers N         pipelines on N threads, frames shared out by flow\n"
             "                          (default 1; each worker has the table bounds)\n"
+            "      --ndpi-protocols LIST  nDPI dissectors that run: protocol names, comma-\n"
+            "                          separated, or all (default). TLS, QUIC, DTLS, HTTP and\n"
+            "                          the inventory's apps always run; other flows may be\n"
+            "                          named Unknown (docs/design.md)\n"
             "      --idle-timeout S    seconds before an idle flow is judged (default 120)\n"
             "      --end-window S      attempts this close to the capture end are\n"
             "                          capture_ended, not blocked (default 3)\n"
@@ -174,7 +185,7 @@ static int s_parse(int argc, char **argv, options_t *o)
     enum { OPT_MAX_FLOWS = 256, OPT_RULES, OPT_INVENTORY, OPT_IDLE, OPT_END_WINDOW, OPT_CHECK,
         OPT_REPORT_FILE, OPT_COLLECTOR_KEY, OPT_KEY, OPT_PLAIN, OPT_SPOOL, OPT_SPOOL_MAX,
         OPT_PUB_TIMEOUT, OPT_SUMMARY, OPT_NO_DEDUP, OPT_USER, OPT_MAX_REGS, OPT_MAX_CALLS,
-        OPT_VXLAN_PORT, OPT_WORKERS };
+        OPT_VXLAN_PORT, OPT_WORKERS, OPT_NDPI_PROTOCOLS };
     static const struct option longs[] = {
             {"rules", required_argument, NULL, OPT_RULES},
             {"inventory", required_argument, NULL, OPT_INVENTORY},
@@ -190,6 +201,7 @@ static int s_parse(int argc, char **argv, options_t *o)
             {"max-registrations", required_argument, NULL, OPT_MAX_REGS},
             {"max-calls", required_argument, NULL, OPT_MAX_CALLS},
             {"workers", required_argument, NULL, OPT_WORKERS},
+            {"ndpi-protocols", required_argument, NULL, OPT_NDPI_PROTOCOLS},
             {"idle-timeout", required_argument, NULL, OPT_IDLE},
             {"end-window", required_argument, NULL, OPT_END_WINDOW},
             {"summary-interval", required_argument, NULL, OPT_SUMMARY},
@@ -254,6 +266,9 @@ static int s_parse(int argc, char **argv, options_t *o)
                     return -1;
                 }
                 o->workers = (uint32_t)n;
+                break;
+            case OPT_NDPI_PROTOCOLS:
+                o->ndpi_given = strcasecmp(optarg, "all") == 0 ? NULL : optarg;
                 break;
             case OPT_MAX_REGS:
             case OPT_MAX_CALLS:
@@ -362,13 +377,68 @@ toomany:
     return -1;
 }
 
+static bool s_app_name(void *ctx, const char *name)
+{
+    strbuf_t *sb = ctx;
+    strbuf_printf(sb, "%s%s", sb->len ? "," : "", name);
+    return true;
+}
+
+/* --ndpi-protocols: the dissectors that run are the list given, the
+ * sensor's own (CLASSIFY_OWN_PROTOCOLS) and the inventory's apps, fixed at
+ * the start (o->ndpi_list); an inventory read again (SIGHUP) may name no
+ * app outside them. False with err. */
+static bool s_ndpi_protocols(options_t *o, const rules_t *rs, classify_t *cls, char *err,
+        size_t n)
+{
+    if (!o->ndpi_given)
+        return true;
+    char bad[64];
+    strbuf_t apps;
+    strbuf_init(&apps);
+    rules_check_apps(rs, s_app_name, &apps, err, n); /* never fails: gathers */
+    const char *names = apps.len ? apps.buf : "";
+    bool ok = !apps.failed;
+    if (!ok) {
+        snprintf(err, n, "out of memory");
+    } else if (!o->ndpi_list) { /* the start */
+        ok = classify_protocols_check(cls, o->ndpi_given, bad, sizeof bad);
+        if (!ok) {
+            snprintf(err, n, "--ndpi-protocols: '%s' is not a protocol nDPI knows: write "
+                             "nDPI's names ('ndpiReader -h' lists them) separated by commas, "
+                             "such as SIP,RTP,STUN, or all", bad);
+        } else {
+            strbuf_t l;
+            strbuf_init(&l);
+            strbuf_printf(&l, "%s,%s%s%s", o->ndpi_given, CLASSIFY_OWN_PROTOCOLS,
+                    *names ? "," : "", names);
+            ok = !l.failed;
+            if (ok) {
+                o->ndpi_list = strbuf_take(&l, NULL);
+                o->pipe.ndpi_protocols = o->ndpi_list;
+            }
+            else
+                snprintf(err, n, "out of memory");
+            strbuf_fini(&l);
+        }
+    } else if (!classify_protocols_cover(cls, o->ndpi_list, names, bad, sizeof bad)) {
+        ok = false;
+        snprintf(err, n, "%s: an app of the inventory, '%s', is not among the protocols nDPI "
+                         "dissects (--ndpi-protocols): add it there and restart the sensor",
+                o->inventory, bad);
+    }
+    strbuf_fini(&apps);
+    return ok;
+}
+
 /* Rules and inventory, read and checked whole (the inventory's application
- * names against nDPI's own list); NULL with err. */
-static rules_t *s_read_rules(const options_t *o, char *err, size_t errlen)
+ * names against nDPI's own list and --ndpi-protocols); NULL with err. */
+static rules_t *s_read_rules(options_t *o, char *err, size_t errlen)
 {
     rules_t *rs = rules_load_all(o->rules, o->nrules, o->inventory, err, errlen);
-    classify_t *cls = rs ? classify_new(1, 1) : NULL;
-    if (rs && (!cls || rules_check_apps(rs, classify_app_known, cls, err, errlen) != 0)) {
+    classify_t *cls = rs ? classify_new(1, 1, NULL) : NULL;
+    if (rs && (!cls || rules_check_apps(rs, classify_app_known, cls, err, errlen) != 0 ||
+                   !s_ndpi_protocols(o, rs, cls, err, errlen))) {
         if (!cls)
             snprintf(err, errlen, "cannot start nDPI to check the inventory's apps");
         rules_destroy(&rs);
@@ -377,7 +447,7 @@ static rules_t *s_read_rules(const options_t *o, char *err, size_t errlen)
     return rs;
 }
 
-static rules_t *s_load_rules(const options_t *o)
+static rules_t *s_load_rules(options_t *o)
 {
     char err[RULES_ERRLEN];
     rules_t *rs = s_read_rules(o, err, sizeof err);
@@ -719,6 +789,7 @@ int main(int argc, char **argv)
         printf("ok: %zu rules, %zu requirements, %zu roles, %zu sites\n", rules_nrules(rs),
                 rules_nreqs(rs), rules_nroles(rs), rules_nsites(rs));
         rules_destroy(&rs);
+        free(o.ndpi_list);
         return 0;
     }
     char err[512];
@@ -726,6 +797,7 @@ int main(int argc, char **argv)
     if (o.ngeoip && !(geo = geo_new(o.geoip, o.ngeoip, err, sizeof err))) {
         log_error("%s", err);
         rules_destroy(&rs);
+        free(o.ndpi_list);
         return 2;
     }
     if (!geo && rules_uses_asn(rs))
@@ -743,6 +815,9 @@ int main(int argc, char **argv)
             (unsigned long long)(o.pipe.end_window_us / 1000000u), o.pipe.dedup ? "on" : "off",
             (unsigned long long)o.pipe.dup_window_us, o.pipe.ndpi_slots, o.pipe.ndpi_packets,
             o.ngeoip, o.filter ? o.filter : "none");
+    if (o.ndpi_list)
+        log_config("nDPI dissects only %s (--ndpi-protocols): other flows may be named "
+                   "Unknown", o.ndpi_list);
     capture_t *live = NULL;
     workers_t *pl = s_pl = s_start(&o, &live, err, sizeof err);
     int status = 2;
@@ -798,5 +873,6 @@ int main(int argc, char **argv)
     }
     geo_destroy(&geo);
     rules_destroy(&o.rs);
+    free(o.ndpi_list);
     return status;
 }

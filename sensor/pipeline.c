@@ -282,7 +282,8 @@ pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen)
     clockhold_init(&self->hold, cfg->jump_us, s_clocked, self);
     flow_names_init(&self->names, cfg->rules);
     self->flows = flow_table_new(cfg->max_flows, cfg->idle_us, s_flow_end, self);
-    self->cls = cfg->classify ? cfg->classify : classify_new(cfg->ndpi_slots, cfg->ndpi_packets);
+    self->cls = cfg->classify ? cfg->classify : classify_new(cfg->ndpi_slots, cfg->ndpi_packets,
+            cfg->ndpi_protocols);
     self->verdict = verdict_ctx_new(cfg->rules, cfg->geo, cfg->end_window_us);
     self->report = self->cls ? report_new(cfg->rules, self->cls) : NULL;
     self->nat = nat_new(cfg->max_bindings, (int)rules_nsites(cfg->rules), s_nat_change, self);

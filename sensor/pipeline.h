@@ -33,6 +33,7 @@ typedef struct {
     bool dedup;                /* drop true copies within dup_window_us (default) */
     uint32_t ndpi_slots;
     uint32_t ndpi_packets;
+    const char *ndpi_protocols; /* dissectors that run (classify_new): NULL, all */
     uint32_t max_bindings;     /* SIP registrations tracked */
     uint32_t max_calls;        /* calls whose SDP is tracked (media streams: 4x) */
     uint32_t max_fragmented;   /* IP datagrams in reassembly at once */

@@ -12,7 +12,8 @@
 #                 exchange every 10 ms (gen_pcap mix, 5 s)
 #      many flows 50 k concurrent UDP flows of 2 packets (gen_pcap flows)
 #    side by side: the bare libpcap loop, pinhole with events off and on,
-#    ndpiReader. Instructions per packet leave out the start-up (each program
+#    pinhole with events on and only the SIP dissector (and the sensor's
+#    own: --ndpi-protocols SIP), ndpiReader. Instructions per packet leave out the start-up (each program
 #    is also measured on the capture's first packet alone, and that is taken
 #    off). Per flow event: (events on - events off) / events written.
 # 2. Bytes per flow: the growth of the sensor's peak RSS from 100 k to 400 k
@@ -50,6 +51,7 @@ cmd() {
         loop) CMD=("$LOOP" "$pcap") ;;
         off) CMD=("${s[@]}") ;;
         on) CMD=("${s[@]}" --events /dev/null) ;;
+        sip) CMD=("${s[@]}" --events /dev/null --ndpi-protocols SIP) ;;
         boff) CMD=("${b[@]}") ;;
         bon) CMD=("${b[@]}" --events /dev/null) ;;
         ndpi) CMD=(ndpiReader -q -i "$pcap") ;;
@@ -66,7 +68,7 @@ instr() { # instructions (Ir) of one run under callgrind
 }
 BEFORE=
 [ -n "${BENCH_BEFORE:-}" ] && BEFORE=$(realpath "$BENCH_BEFORE")/sensor/pinhole-sensor
-WHATS="loop off on"
+WHATS="loop off on sip"
 [ -n "$BEFORE" ] && WHATS="$WHATS boff bon"
 HAVE_NDPI=0
 command -v ndpiReader >/dev/null && HAVE_NDPI=1
@@ -109,6 +111,7 @@ measure() {
             loop) label="bare libpcap loop" ;;
             off) label="pinhole, events off" ;;
             on) label="pinhole, events on" ;;
+            sip) label="  --ndpi-protocols SIP" ;;
             boff) label="before, events off" ;;
             bon) label="before, events on" ;;
             ndpi) label="ndpiReader" ;;

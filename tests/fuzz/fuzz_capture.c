@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!s_rules) {
         s_rules = s_load();
-        s_cls = classify_new(8, 8);
+        s_cls = classify_new(8, 8, NULL);
         log_set_level(LOG_LEVEL_ERROR);
         static const uint8_t key[HASH_KEY_BYTES] = {1}; /* a crash must reproduce */
         hash_set_key(key);

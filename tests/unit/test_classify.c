@@ -11,7 +11,7 @@ int test_classify(void);
 
 int test_classify(void)
 {
-    classify_t *cls = classify_new(16, 8);
+    classify_t *cls = classify_new(16, 8, NULL);
     CHECK(cls != NULL);
     flow_t f;
     memset(&f, 0, sizeof f);

@@ -117,7 +117,7 @@ int test_report(void)
     rules_t *rs = rules_new();
     CHECK(rules_load_profiles(rs, path, err, sizeof err) == 0);
     CHECK(rules_load_inventory(rs, inv, err, sizeof err) == 0);
-    classify_t *cls = classify_new(16, 8);
+    classify_t *cls = classify_new(16, 8, NULL);
     CHECK(cls);
     CHECK(s_test_purpose(rs, cls) == 0);
     report_t *rep = report_new(rs, cls);
