@@ -533,6 +533,7 @@ static bool s_run_source(options_t *o, workers_t *pl, capture_t *cap, const char
     capture_pkt_t hdr;
     const uint8_t *data;
     uint64_t n = 0;
+    log_info("%s: reading", name);
     s_periodic(o, pl, cap, live);
     while (!s_stop) {
         int rc = capture_next(cap, &hdr, &data);
@@ -551,6 +552,11 @@ static bool s_run_source(options_t *o, workers_t *pl, capture_t *cap, const char
         }
         if (rc == CAPTURE_END)
             return true;
+        if (s_stop) { /* SIGINT/SIGTERM interrupted a read (of a pipe): the end asked for */
+            log_notice("%s: stopped by a signal after packet %llu", name,
+                    (unsigned long long)n);
+            return true;
+        }
         log_error("%s: %s; the packets before it are kept", name, capture_error(cap));
         return false;
     }

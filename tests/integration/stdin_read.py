@@ -6,13 +6,18 @@ pipe (`cat file |`, not seekable; `tcpdump -r file -w - |` too when
 tcpdump is there). The pcapng is made from a lab pcap with editcap, and the
 lab's mixed-link-type pcapng goes through our own reader the same way.
 `-r -` twice, and an empty standard input, are refused with exit 2.
+SIGTERM while it waits on a pipe left open ends the run as asked: the
+file's report and exit status, no read error.
 Usage: stdin_read.py --sensor BIN --src DIR"""
 import argparse
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 
 class Run:
@@ -105,6 +110,40 @@ def main():
             empty = Run(args, tmp, "empty", ["-"], stdin=f)
         if empty.rc != 2 or "standard input: not a pcap or pcapng file (empty)" not in empty.err:
             errors.append("-r - with nothing on it: exit %d: %s" % (empty.rc, empty.err[-400:]))
+
+        # SIGTERM while the sensor waits on a pipe that stays open: the end
+        # asked for (events and report written, the verdict's exit status),
+        # not a read error.
+        base = Run(args, tmp, "term-base", [pcap])
+        errf = os.path.join(tmp, "term.err")
+        rep = os.path.join(tmp, "term.json")
+        with open(errf, "w") as ef:
+            p = subprocess.Popen([args.sensor, "--rules", os.path.join(args.src, "rules"),
+                                  "--inventory", os.path.join(args.src, "rules/inventory/lab.yaml"),
+                                  "--geoip", os.path.join(args.src, "tests/data/lab-asn.mmdb"),
+                                  "-r", "-", "-v", "--report", "json", "--report-file", rep],
+                                 stdin=subprocess.PIPE, stderr=ef, stdout=subprocess.DEVNULL)
+        try:
+            p.stdin.write(open(pcap, "rb").read())
+            p.stdin.flush()
+            deadline = time.monotonic() + 60  # bounded: nDPI's start-up
+            while time.monotonic() < deadline and "standard input: reading" not in open(errf).read():
+                time.sleep(0.05)
+            p.send_signal(signal.SIGTERM)
+            rc = p.wait(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            p.stdin.close()
+        err = open(errf).read()
+        if rc != base.rc or "error" in err or "stopped by a signal" not in err:
+            errors.append("SIGTERM on a pipe left open: exit %d (by name %d): %s" %
+                          (rc, base.rc, err[-400:]))
+        elif not os.path.exists(rep) or json.load(open(rep)) != json.loads(base.report()):
+            errors.append("SIGTERM on a pipe left open: the report differs from the file's")
+        else:
+            print("ok: SIGTERM on a pipe left open ends the run cleanly")
 
     for e in errors:
         print("FAIL:", e)
