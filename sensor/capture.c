@@ -261,8 +261,12 @@ static int s_next_raw(capture_t *self, capture_pkt_t *hdr, const uint8_t **data)
         if (rc != 1)
             return rc;
         hdr->ts_us = h.ts_us;
-        hdr->caplen = h.caplen;
-        hdr->wirelen = h.wirelen;
+        /* pcapng blocks go to 16 MiB; a source hands out at most
+         * CAPTURE_SNAPLEN (as libpcap's reader does): the rest is cut, as
+         * a snap length would (the workers' queues and the clock hold
+         * count on it). */
+        hdr->caplen = h.caplen > CAPTURE_SNAPLEN ? CAPTURE_SNAPLEN : h.caplen;
+        hdr->wirelen = h.wirelen < h.caplen ? h.caplen : h.wirelen;
         hdr->linktype = h.linktype;
         return CAPTURE_PACKET;
     }
@@ -298,6 +302,8 @@ int capture_next(capture_t *self, capture_pkt_t *hdr, const uint8_t **data)
             return rc;
         hdr->num = ++self->num;
         hdr->copy = false;
+        hdr->frag_owner = 0;
+        hdr->frag_all = false;
         if (!self->filter || self->live)
             return rc;
         struct bpf_program *prog = s_filter_for(self, hdr->linktype, self->err, sizeof self->err);

@@ -21,6 +21,11 @@ typedef struct {
     uint32_t caplen, wirelen;
     int linktype;
     bool copy; /* workers: a copy for this worker's state; another counts it */
+    /* workers, on an IP fragment: where the reader placed the datagram it
+     * makes whole (the owning worker + 1; 0: none made whole), and whether
+     * every worker takes that datagram (SIP, DNS answers). */
+    uint8_t frag_owner;
+    bool frag_all;
 } capture_pkt_t;
 
 enum {

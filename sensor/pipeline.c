@@ -472,9 +472,16 @@ static void s_process(pipeline_t *self, const capture_pkt_t *hdr, const uint8_t 
     flow_key_t k;
     flow_key_make(&k, &p.src, p.sport, &p.dst, p.dport, p.proto);
     /* Workers: every worker has a fragmented datagram's fragments; the
-     * worker of its flow takes it whole as no copy. */
-    if (reassembled && self->cfg.workers)
-        self->copy = !s_owns(self, &k);
+     * worker the reader placed the whole datagram with takes it as no copy
+     * (its flow's, or its call's for media), the others only what every
+     * worker keeps (SIP, DNS answers), as copies: a replica of a media
+     * flow would judge the call again from its part. */
+    if (reassembled && self->cfg.workers) {
+        bool owns = hdr->frag_owner ? hdr->frag_owner - 1u == self->cfg.worker : s_owns(self, &k);
+        if (!owns && hdr->frag_owner && !hdr->frag_all)
+            return;
+        self->copy = !owns;
+    }
     bool created;
     flow_t *f = flow_table_get(self->flows, &k, p.ts_us, &created);
     if (!self->copy)

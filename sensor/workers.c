@@ -19,8 +19,10 @@
 
 #include "clockhold.h"
 #include "decode.h"
+#include "defrag.h"
 #include "flow.h"
 #include "hash.h"
+#include "log.h"
 #include "lrutab.h"
 #include "output.h"
 #include "sip.h"
@@ -36,6 +38,7 @@
  * named it since). */
 #define WORKERS_SEEN_SLOTS (1u << 20)
 #define WORKERS_HASHED 254u /* placed by its hash */
+#define WORKERS_DEFRAG_US (30ull * 1000000u) /* as the pipeline's (pipeline.c) */
 
 enum { REC_FRAME = 1, REC_PAD, REC_CLOCK, REC_STEP, REC_TICK, REC_BARRIER, REC_STOP };
 
@@ -90,6 +93,11 @@ struct workers {
     uint8_t *route_worker;
     lrutab_t *sip_tcp; /* TCP flows seen to carry SIP (any port): replicated */
     uint32_t *seen;    /* where UDP flows went: a fingerprint and worker a slot */
+    /* IP fragments: the reader reassembles them too, only to place the
+     * whole datagram as it would a frame (its flow's worker, its call's,
+     * or every worker for SIP and DNS); the workers, which all get every
+     * fragment, then agree on which of them owns it. */
+    defrag_t *defrag;
     _Atomic uint8_t *inbound; /* per site: some worker saw inbound traffic */
     report_t *merged;
     workers_stats_t st;
@@ -155,6 +163,9 @@ static void s_push(workers_t *self, worker_t *wk, uint32_t kind, const capture_p
 {
     ring_t *r = &wk->ring;
     size_t size = (sizeof(rec_t) + len + RING_ALIGN - 1) & ~(size_t)(RING_ALIGN - 1);
+    /* A source hands out at most CAPTURE_SNAPLEN: a record and the padding
+     * before it always fit (else the wait for room below would never end). */
+    PINHOLE_ASSERT(len <= CAPTURE_SNAPLEN && 2 * size <= RING_BYTES);
     size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
     size_t at = head % RING_BYTES;
     size_t pad = RING_BYTES - at < size ? RING_BYTES - at : 0; /* records never wrap */
@@ -332,7 +343,9 @@ workers_t *workers_new(const pipeline_cfg_t *cfg, uint32_t n, char *err, size_t 
     self->route_worker = calloc(cfg->max_calls * 4, 1);
     self->sip_tcp = lrutab_new(cfg->max_sip_streams, NULL, NULL);
     self->seen = calloc(WORKERS_SEEN_SLOTS, sizeof *self->seen);
-    if (!self->out || !self->routes || !self->route_worker || !self->sip_tcp || !self->seen) {
+    self->defrag = defrag_new(cfg->max_fragmented, WORKERS_DEFRAG_US);
+    if (!self->out || !self->routes || !self->route_worker || !self->sip_tcp || !self->seen ||
+            !self->defrag) {
         if (self->out)
             snprintf(err, errlen, "out of memory");
         workers_destroy(&self);
@@ -354,6 +367,7 @@ workers_t *workers_new(const pipeline_cfg_t *cfg, uint32_t n, char *err, size_t 
         wk->cfg.jump_us = UINT64_MAX / 4; /* the reader holds far-off frames */
         if (!(wk->ring.buf = aligned_alloc(64, RING_BYTES))) {
             snprintf(err, errlen, "out of memory");
+            s_wait_ready(self, i); /* the started ones, pipelines made, can be stopped */
             workers_destroy(&self);
             return NULL;
         }
@@ -395,9 +409,17 @@ void workers_destroy(workers_t **self_p)
             pthread_join(wk->thread, NULL);
         }
         pipeline_destroy(&wk->pl); /* one worker: no thread */
+        if (wk->ring.buf) { /* its lock made with it */
+            pthread_mutex_destroy(&wk->ring.mu);
+            pthread_cond_destroy(&wk->ring.cv);
+        }
         free(wk->ring.buf);
     }
     free(self->wk);
+    defrag_destroy(&self->defrag);
+    pthread_mutex_destroy(&self->out_mu);
+    pthread_mutex_destroy(&self->bar_mu);
+    pthread_cond_destroy(&self->bar_cv);
     output_destroy(&self->out);
     lrutab_destroy(&self->routes);
     lrutab_destroy(&self->sip_tcp);
@@ -567,42 +589,72 @@ void workers_packet(workers_t *self, const capture_pkt_t *hdr, const uint8_t *da
         clockhold_frame(&self->hold, self->clock_us, self->tick_mono_us, hdr, data);
 }
 
+/* Where a decoded packet (a frame, or a datagram made whole) goes: *owner
+ * the worker that counts it, *all when every worker gets it (SIP, DNS
+ * answers). */
+static void s_place(workers_t *self, const packet_t *p, uint32_t *owner, bool *all)
+{
+    flow_key_t k;
+    if (p->icmp_err)
+        flow_key_make(&k, &p->in_src, p->in_sport, &p->in_dst, p->in_dport, p->in_proto);
+    else
+        flow_key_make(&k, &p->src, p->sport, &p->dst, p->dport, p->proto);
+    *owner = flow_key_worker(&k, self->n);
+    *all = false;
+    bool l4 = !p->icmp_err && (p->proto == 6 || p->proto == 17);
+    sip_msg_t m;
+    bool parsed = false;
+    if (l4 && s_is_sip(self, p, &k, &m, &parsed)) {
+        *all = true;
+        if (parsed)
+            s_learn_routes(self, &m, p->ts_us);
+    } else if (l4 && p->sport == 53) {
+        *all = true;
+    } else if (k.proto == 17 && k.pa >= 1024 && k.pb >= 1024) {
+        *owner = s_place_udp(self, &k, *owner, !p->icmp_err, p->ts_us);
+    }
+}
+
 static void s_dispatch(workers_t *self, const capture_pkt_t *hdr, const uint8_t *data)
 {
     self->st.frames++;
     packet_t p;
+    p.ts_us = hdr->ts_us;
+    p.num = hdr->num;
     decode_err_t e = decode_packet_cfg(&self->cfg.decode, hdr->linktype, data, hdr->caplen,
             hdr->wirelen, &p);
+    capture_pkt_t h = *hdr;
+    h.frag_owner = 0;
     uint32_t owner = 0;
     bool all = false;
     if (e == DECODE_ERR_FRAGMENT) {
         all = true; /* whole only in the workers: each reassembles */
-    } else if (e == DECODE_OK) {
-        flow_key_t k;
-        if (p.icmp_err)
-            flow_key_make(&k, &p.in_src, p.in_sport, &p.in_dst, p.in_dport, p.in_proto);
-        else
-            flow_key_make(&k, &p.src, p.sport, &p.dst, p.dport, p.proto);
-        owner = flow_key_worker(&k, self->n);
-        bool l4 = !p.icmp_err && (p.proto == 6 || p.proto == 17);
-        sip_msg_t m;
-        bool parsed = false;
-        if (l4 && s_is_sip(self, &p, &k, &m, &parsed)) {
-            all = true;
-            if (parsed)
-                s_learn_routes(self, &m, p.ts_us);
-        } else if (l4 && p.sport == 53) {
-            all = true;
-        } else if (k.proto == 17 && k.pa >= 1024 && k.pb >= 1024) {
-            owner = s_place_udp(self, &k, owner, !p.icmp_err, p.ts_us);
+        const uint8_t *whole;
+        uint32_t len;
+        if (defrag_add(self->defrag, &p, &whole, &len)) {
+            packet_t d; /* as the pipeline decodes it (pipeline.c) */
+            d.ts_us = p.ts_us;
+            d.num = p.num;
+            if (decode_packet_cfg(&self->cfg.decode, LINK_RAW, whole, len, len, &d) ==
+                    DECODE_OK) {
+                uint32_t o;
+                bool a;
+                s_place(self, &d, &o, &a);
+                h.frag_owner = (uint8_t)(o + 1);
+                h.frag_all = a;
+            }
         }
+    } else if (e == DECODE_OK) {
+        s_place(self, &p, &owner, &all);
+    }
+    if (e == DECODE_OK || e == DECODE_ERR_FRAGMENT) {
         s_clock(self, hdr->ts_us);
         if (!(self->st.frames & 0xffff)) {
             lrutab_expire(self->routes, self->clock_us);
             lrutab_expire(self->sip_tcp, self->clock_us);
+            defrag_expire(self->defrag, self->clock_us);
         }
     }
-    capture_pkt_t h = *hdr;
     for (uint32_t i = 0; i < self->n; i++) {
         if (i != owner && !all)
             continue;

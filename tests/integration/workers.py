@@ -9,6 +9,11 @@ N = 2 and 4, on
 - generated captures: the bench's RTP-heavy mix, a site's calls with their
   SIP (their media is routed to its call's worker: checked from the log),
   and many short flows;
+- rewritten lab captures: a call whose RTP (one direction, and both) and
+  SIP go as IP fragments (the whole datagram is placed where its flow or
+  call goes: one flow event each, no second judgement of the call), and a
+  pcapng frame of 5 MiB (a source cuts it to its snap length: the queue
+  between reader and worker never waits for room that cannot come);
 - the public captures in ../shared/pcaps/public/ when that folder is there
   (fragments, tunnels, SIP over TCP and WebSocket, clock oddities).
 
@@ -30,6 +35,7 @@ import glob
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -63,6 +69,60 @@ def norm_report(o, public):
     if isinstance(o, list):
         return sorted((norm_report(x, public) for x in o), key=lambda x: json.dumps(x, sort_keys=True))
     return o
+
+
+def fragment(src, dst, rtp_dirs, sip=False):
+    """Rewrites an Ethernet/IPv4 pcap: the UDP datagrams of RTP (ports not
+    5060, 5061) sent from the addresses in rtp_dirs, and with sip=True the
+    SIP ones too, each split into two IP fragments (the second first, as
+    some stacks send them)."""
+    data = open(src, "rb").read()
+    out = [data[:24]]
+    off = 24
+    while off + 16 <= len(data):
+        ts_s, ts_u, incl, orig = struct.unpack("<IIII", data[off:off + 16])
+        frame = data[off + 16:off + 16 + incl]
+        off += 16 + incl
+        ip = frame[14:]
+        split = False
+        if len(frame) == orig and frame[12:14] == b"\x08\x00" and ip[9] == 17 and \
+                (ip[0] & 0x0f) == 5 and len(ip) >= 20 + 8 + 32:
+            sport, dport = struct.unpack("!HH", ip[20:24])
+            is_sip = sport in (5060, 5061) or dport in (5060, 5061)
+            split = (sip and is_sip) or (not is_sip and ip[12:16] in rtp_dirs)
+        if not split:
+            out.append(data[off - 16 - incl:off])
+            continue
+        body = ip[20:]
+        cut = (len(body) // 2) & ~7
+        frags = []
+        for start, chunk, more in ((0, body[:cut], True), (cut, body[cut:], False)):
+            hdr = bytearray(ip[:20])
+            struct.pack_into("!H", hdr, 2, 20 + len(chunk))
+            struct.pack_into("!H", hdr, 6, (0x2000 if more else 0) | (start // 8))
+            struct.pack_into("!H", hdr, 10, 0)
+            csum = sum(struct.unpack("!10H", bytes(hdr)))
+            while csum >> 16:
+                csum = (csum & 0xffff) + (csum >> 16)
+            struct.pack_into("!H", hdr, 10, ~csum & 0xffff)
+            f = frame[:14] + bytes(hdr) + chunk
+            frags.append(struct.pack("<IIII", ts_s, ts_u, len(f), len(f)) + f)
+        out += [frags[1], frags[0]]
+    open(dst, "wb").write(b"".join(out))
+
+
+def big_pcapng(dst):
+    """One Ethernet/IPv4/UDP frame of 5 MiB in a pcapng block."""
+    def blk(t, body):
+        body += b"\0" * ((4 - len(body) % 4) % 4)
+        return struct.pack("<II", t, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
+    frame = b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + \
+        struct.pack("!BBHHHBBH4s4s", 0x45, 0, 65535, 1, 0, 64, 17, 0,
+                    bytes([192, 168, 50, 10]), bytes([203, 0, 113, 10])) + \
+        struct.pack("!HHHH", 40000, 4000, 65515, 0) + b"x" * (5 << 20)
+    open(dst, "wb").write(blk(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)) +
+                          blk(1, struct.pack("<HHI", 1, 0, 0)) +
+                          blk(6, struct.pack("<IIIII", 0, 0, 1000, len(frame), len(frame)) + frame))
 
 
 def run(sensor, rules, inv, capture, workers, tmp):
@@ -121,6 +181,25 @@ def main():
             compare(a.sensor, rules, lab, c, False, tmp, errors,
                     media="lab-media" in c or "twoway" in c)
         print("lab captures: %d compared" % len(caps))
+        twoway = os.path.join(a.src, "pcaps/lab-sip-twoway-inside.pcap")
+        phone, far = bytes([192, 168, 60, 10]), bytes([203, 0, 113, 51])
+        for tag, dirs, sip in (("rtp-one-way", {phone}, False), ("rtp-both", {phone, far}, False),
+                               ("rtp-and-sip", {phone, far}, True)):
+            cap = os.path.join(tmp, "twoway-frag-%s.pcap" % tag)
+            fragment(twoway, cap, dirs, sip)
+            compare(a.sensor, rules, lab, cap, False, tmp, errors, media=True)
+            p, ev, _ = run(a.sensor, rules, lab, cap, 4, tmp)
+            kinds = [json.loads(x)["event_type"] for x in open(ev)]
+            if kinds.count("rtp_one_way") or "fragment\": 0" in open(ev).read():
+                errors.append("%s, 4 workers: %d rtp_one_way events, or no fragment seen" %
+                              (cap, kinds.count("rtp_one_way")))
+            os.unlink(cap)
+        print("fragmented RTP and SIP: compared")
+        big = os.path.join(tmp, "big.pcapng")
+        big_pcapng(big)
+        compare(a.sensor, rules, lab, big, False, tmp, errors)
+        os.unlink(big)
+        print("a 5 MiB frame: compared")
         bench_inv = os.path.join(a.src, "tests/bench/inventory.yaml")
         for args, media in ((["mix", "2", "50"], False), (["site", "2", "50"], True),
                             (["flows", "20000", "2"], False)):
