@@ -720,9 +720,11 @@ static json_object *s_stats(workers_t *self)
             json_object_object_get_ex(pin, "flows", &fl) &&
             json_object_object_get_ex(fl, "created", &cr))
         json_object_set_int64(cr, json_object_get_int64(cr) - (int64_t)st.replica_flows);
-    if (pin) { /* the reader keeps the clock */
+    if (pin) { /* the reader keeps the clock; the one writer's errors too */
         json_object_object_add(pin, "clock_jump", json_object_new_int64((int64_t)st.clock_jumps));
         json_object_object_add(pin, "clock_step", json_object_new_int64((int64_t)st.clock_steps));
+        json_object_object_add(pin, "events_write_errors",
+                json_object_new_int64((int64_t)st.events_write_errors));
     }
     return all;
 }
@@ -911,9 +913,10 @@ void workers_stats(workers_t *self, pipeline_stats_t *out)
         if (s.last_us > out->last_us)
             out->last_us = s.last_us;
         out->replica_flows += s.replica_flows;
+        out->events_write_errors += s.events_write_errors; /* lines a worker lost */
     }
     if (self->n > 1) { /* the reader keeps the clock; the one writer */
-        out->events_write_errors = output_write_errors(self->out);
+        out->events_write_errors += output_write_errors(self->out);
         out->clock_jumps = self->clock_jumps;
         out->clock_steps = self->clock_steps;
     }

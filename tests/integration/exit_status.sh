@@ -99,6 +99,8 @@ row "sensor: unwritable --events" 2 "no-dir/ev.jsonl: cannot write" \
     "$SENSOR" "${S[@]}" -r "$PCAP" --events "$T/no-dir/ev.jsonl"
 row "sensor: events to a full disk" 2 "/dev/full: writing the events failed" \
     "$SENSOR" "${S[@]}" -r "$GOOD" --events /dev/full
+row "sensor: events to a full disk, 2 workers" 2 "/dev/full: writing the events failed" \
+    "$SENSOR" "${S[@]}" -r "$GOOD" --events /dev/full --workers 2
 row "sensor: events to a full standard output" 2 "standard output: writing the events failed" \
     "$SENSOR" "${S[@]}" -r "$GOOD" --events - --report-file "$T/r.txt" STDOUT /dev/full
 row "sensor: compliant run" 0 "Overall: COMPLIANT" "$SENSOR" "${CT[@]}"
