@@ -59,6 +59,7 @@ typedef struct {
     uint32_t workers; /* --workers: pipelines on threads of their own */
     const char *ndpi_given; /* --ndpi-protocols, NULL for all */
     char *ndpi_list;        /* what runs: made at the start (o.pipe.ndpi_protocols) */
+    rules_t *rs_part;       /* rules a failed SIGHUP applied in part: kept to the end */
 } options_t;
 
 static volatile sig_atomic_t s_stop;
@@ -483,9 +484,16 @@ static void s_reload(options_t *o, workers_t *pl)
         return;
     }
     if (!workers_set_rules(pl, rs, err, sizeof err)) {
-        log_error("SIGHUP: the new rules and inventory cannot be applied: %s; the rules in "
-                  "force are kept", err);
-        rules_destroy(&rs);
+        /* Some tables may hold the new rules and some the old (out of
+         * memory half-way): both are kept alive, and the run ends (exit 2)
+         * rather than judge on with a mix. */
+        log_error("SIGHUP: the new rules and inventory could be applied only in part (%s): "
+                  "the run ends here; start it again", err);
+        rules_destroy(&o->rs_part);
+        o->rs_part = rs;
+        s_stop = 1;
+        if (s_live)
+            capture_break(s_live);
         return;
     }
     rules_destroy(&o->rs);
@@ -833,6 +841,8 @@ int main(int argc, char **argv)
         uint64_t sources = 0;
         s_signals();
         int rc = s_run(&o, pl, live, &sources);
+        if (o.rs_part && !rc)
+            rc = 2; /* a reload applied in part ended the run */
         workers_finish(pl, sources);
         if (!s_write_report(&o, pl) && !rc)
             rc = 2; /* an output error, as one of the input */
@@ -879,6 +889,7 @@ int main(int argc, char **argv)
     }
     geo_destroy(&geo);
     rules_destroy(&o.rs);
+    rules_destroy(&o.rs_part);
     free(o.ndpi_list);
     return status;
 }
