@@ -178,7 +178,7 @@ static void s_usage(FILE *f)
             "  -v, --verbose           more logging (repeat for debug)\n"
             "  -h, --help              this text\n"
             "  -V, --version           the version\n"
-            "exit: 0 compliant, 1 not compliant, 2 error, 3 no site observed\n");
+            "exit: 0 compliant, 1 not compliant, 2 error, 3 no site observed, 4 incomplete\n");
 }
 
 static int s_parse(int argc, char **argv, options_t *o)
