@@ -557,6 +557,7 @@ static void s_clock(workers_t *self, uint64_t ts_us)
     if (self->clock_us < self->told_us + 1000000u)
         return;
     self->told_us = self->clock_us;
+    defrag_expire(self->defrag, self->clock_us); /* each second, as a pipeline does */
     capture_pkt_t h = {.ts_us = self->clock_us};
     for (uint32_t i = 0; i < self->n; i++)
         s_push(self, &self->wk[i], REC_CLOCK, &h, NULL, 0);
@@ -626,7 +627,7 @@ static void s_dispatch(workers_t *self, const capture_pkt_t *hdr, const uint8_t 
     capture_pkt_t h = *hdr;
     h.frag_owner = 0;
     uint32_t owner = 0;
-    bool all = false;
+    bool all = false, dated = e == DECODE_OK;
     if (e == DECODE_ERR_FRAGMENT) {
         all = true; /* whole only in the workers: each reassembles */
         const uint8_t *whole;
@@ -637,6 +638,7 @@ static void s_dispatch(workers_t *self, const capture_pkt_t *hdr, const uint8_t 
             d.num = p.num;
             if (decode_packet_cfg(&self->cfg.decode, LINK_RAW, whole, len, len, &d) ==
                     DECODE_OK) {
+                dated = true; /* a pipeline's clock moves on a datagram made whole */
                 uint32_t o;
                 bool a;
                 s_place(self, &d, &o, &a);
@@ -647,12 +649,11 @@ static void s_dispatch(workers_t *self, const capture_pkt_t *hdr, const uint8_t 
     } else if (e == DECODE_OK) {
         s_place(self, &p, &owner, &all);
     }
-    if (e == DECODE_OK || e == DECODE_ERR_FRAGMENT) {
+    if (dated) {
         s_clock(self, hdr->ts_us);
         if (!(self->st.frames & 0xffff)) {
             lrutab_expire(self->routes, self->clock_us);
             lrutab_expire(self->sip_tcp, self->clock_us);
-            defrag_expire(self->defrag, self->clock_us);
         }
     }
     for (uint32_t i = 0; i < self->n; i++) {
