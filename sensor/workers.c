@@ -32,8 +32,11 @@
 #define RING_ALIGN 8u
 #define RING_WAKE_BYTES (64u << 10)   /* a worker asleep is woken for this much */
 #define ROUTE_IDLE_US (120ull * 1000000u) /* a call's media route, unused */
-/* Where the reader put UDP flows (a 24-bit fingerprint and the worker a
- * slot, 4 MiB): a later SDP naming an end of one does not move it. Two
+/* Where the reader put UDP flows (a 24-bit fingerprint, the worker and the
+ * second of the flow's last frame a slot, 8 MiB): a later SDP naming an end
+ * of one does not move it while the flow lives; once it has been idle for
+ * the idle timeout (its flow ended in the worker), its next frame is placed
+ * again (a later call reusing the ports goes to that call's worker). Two
  * flows in one slot: the older may be placed again (and move, if an SDP
  * named it since). */
 #define WORKERS_SEEN_SLOTS (1u << 20)
@@ -92,7 +95,7 @@ struct workers {
     lrutab_t *routes;
     uint8_t *route_worker;
     lrutab_t *sip_tcp; /* TCP flows seen to carry SIP (any port): replicated */
-    uint32_t *seen;    /* where UDP flows went: a fingerprint and worker a slot */
+    uint64_t *seen;    /* where UDP flows went: fingerprint, worker, last second */
     /* IP fragments: the reader reassembles them too, only to place the
      * whole datagram as it would a frame (its flow's worker, its call's,
      * or every worker for SIP and DNS); the workers, which all get every
@@ -532,17 +535,22 @@ static uint32_t s_place_udp(workers_t *self, const flow_key_t *k, uint32_t owner
         uint64_t ts_us)
 {
     uint64_t h = hash_fingerprint(k, sizeof *k);
-    uint32_t *slot = &self->seen[h & (WORKERS_SEEN_SLOTS - 1)];
-    uint32_t fp = (uint32_t)(h >> 32) & ~0xffu;
-    if ((*slot & ~0xffu) == fp && *slot & 0xffu) { /* decided before */
-        uint32_t w = (*slot & 0xffu) - 1;
+    uint64_t *slot = &self->seen[h & (WORKERS_SEEN_SLOTS - 1)];
+    uint64_t fp = h & ~0xffffffffffull; /* the top 24 bits; the worker in 39..32 */
+    uint32_t now_s = (uint32_t)(ts_us / 1000000u), last_s = (uint32_t)*slot;
+    uint32_t idle_s = (uint32_t)(self->cfg.idle_us / 1000000u) + 1;
+    bool alive = now_s <= last_s || now_s - last_s <= idle_s; /* a clock gone back: alive */
+    if ((*slot & ~0xffffffffffull) == fp && (*slot >> 32 & 0xff) && alive) { /* decided */
+        uint32_t w = (uint32_t)(*slot >> 32 & 0xff) - 1;
+        if (decide && now_s > last_s)
+            *slot = (*slot & ~0xffffffffull) | now_s;
         if (w != WORKERS_HASHED)
             self->st.media_routed++;
         return w == WORKERS_HASHED ? owner : w;
     }
     int r = s_route(self, k, ts_us);
     if (decide)
-        *slot = fp | (r >= 0 ? (uint32_t)r + 1 : WORKERS_HASHED + 1);
+        *slot = fp | (uint64_t)(r >= 0 ? (uint32_t)r + 1 : WORKERS_HASHED + 1) << 32 | now_s;
     if (r < 0)
         return owner;
     self->st.media_routed++;

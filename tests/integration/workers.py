@@ -13,7 +13,10 @@ N = 2 and 4, on
   SIP go as IP fragments (the whole datagram is placed where its flow or
   call goes: one flow event each, no second judgement of the call), and a
   pcapng frame of 5 MiB (a source cuts it to its snap length: the queue
-  between reader and worker never waits for room that cannot come);
+  between reader and worker never waits for room that cannot come); eight
+  calls of asymmetric RTP five minutes apart that reuse the phone's sending
+  ports and not its receiving one (each call's flows go to its worker once
+  the earlier call's have ended: none judged in parts);
 - the public captures in ../shared/pcaps/public/ when that folder is there
   (fragments, tunnels, SIP over TCP and WebSocket, clock oddities).
 
@@ -111,6 +114,44 @@ def fragment(src, dst, rtp_dirs, sip=False):
     open(dst, "wb").write(b"".join(out))
 
 
+def reuse_calls(src, dst, n):
+    """Rewrites the lab's asymmetric call (the phone sends from 30000 and
+    receives on 30002) into n calls 300 s apart (beyond the idle timeout):
+    call k has its own Call-ID and receives on 30002 + 2k (SDP and RTP), so
+    its sending flow is the earlier calls' again and its receiving one new.
+    Changed UDP datagrams carry no checksum."""
+    data = open(src, "rb").read()
+    recs = []
+    off = 24
+    while off + 16 <= len(data):
+        hdr = data[off:off + 16]
+        incl = struct.unpack("<I", hdr[8:12])[0]
+        recs.append((hdr, data[off + 16:off + 16 + incl]))
+        off += 16 + incl
+    out = [data[:24]]
+    for k in range(n):
+        port = b"%05d" % (30002 + 2 * k)
+        for hdr, frame in recs:
+            ts_s, ts_u, incl, orig = struct.unpack("<IIII", hdr)
+            f = bytearray(frame)
+            ihl = (f[14] & 0x0f) * 4
+            u = 14 + ihl
+            if k and f[12:14] == b"\x08\x00" and f[23] == 17:
+                sport, dport = struct.unpack("!HH", f[u:u + 4])
+                if 5060 in (sport, dport) or 5065 in (sport, dport):
+                    body = bytes(f[u + 8:])
+                    body = body.replace(b"1-5241@", b"%d-5241@" % (k + 1))
+                    body = body.replace(b"audio 30002 ", b"audio " + port + b" ")
+                    assert len(body) == len(f[u + 8:])
+                    f[u + 8:] = body
+                    f[u + 6:u + 8] = b"\0\0"
+                elif dport == 30002:
+                    f[u + 2:u + 4] = struct.pack("!H", 30002 + 2 * k)
+                    f[u + 6:u + 8] = b"\0\0"
+            out.append(struct.pack("<IIII", ts_s + 300 * k, ts_u, incl, orig) + bytes(f))
+    open(dst, "wb").write(b"".join(out))
+
+
 def big_pcapng(dst):
     """One Ethernet/IPv4/UDP frame of 5 MiB in a pcapng block."""
     def blk(t, body):
@@ -195,6 +236,16 @@ def main():
                               (cap, kinds.count("rtp_one_way")))
             os.unlink(cap)
         print("fragmented RTP and SIP: compared")
+        cap = os.path.join(tmp, "reuse.pcap")
+        reuse_calls(os.path.join(a.src, "pcaps/lab-media-asym-inside.pcap"), cap, 8)
+        compare(a.sensor, rules, lab, cap, False, tmp, errors, media=True)
+        p, ev, _ = run(a.sensor, rules, lab, cap, 4, tmp)
+        kinds = [json.loads(x)["event_type"] for x in open(ev)]
+        if kinds.count("rtp_one_way"):
+            errors.append("reused ports, 4 workers: %d rtp_one_way events" %
+                          kinds.count("rtp_one_way"))
+        os.unlink(cap)
+        print("calls reusing their ports: compared")
         big = os.path.join(tmp, "big.pcapng")
         big_pcapng(big)
         compare(a.sensor, rules, lab, big, False, tmp, errors)
