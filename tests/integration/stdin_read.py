@@ -10,6 +10,8 @@ SIGTERM while it waits on a pipe left open ends the run as asked: the
 file's report and exit status, no read error.
 Usage: stdin_read.py --sensor BIN --src DIR"""
 import argparse
+import array
+import fcntl
 import json
 import os
 import shutil
@@ -17,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 
 
@@ -46,6 +49,18 @@ class Run:
 
     def report(self):
         return open(self.rep, "rb").read() if os.path.exists(self.rep) else b""
+
+
+def blocked_reading(p):
+    """True when the process has read everything written to its standard
+    input (a pipe) and waits in read(0, ...)."""
+    buf = array.array("i", [0])
+    fcntl.ioctl(p.stdin.fileno(), termios.FIONREAD, buf)
+    try:
+        call = open("/proc/%d/syscall" % p.pid).read().split()
+    except OSError:
+        return False
+    return buf[0] == 0 and len(call) > 1 and call[0] == "0" and int(call[1], 16) == 0
 
 
 def main():
@@ -126,8 +141,10 @@ def main():
         try:
             p.stdin.write(open(pcap, "rb").read())
             p.stdin.flush()
-            deadline = time.monotonic() + 60  # bounded: nDPI's start-up
-            while time.monotonic() < deadline and "standard input: reading" not in open(errf).read():
+            # Until the sensor has read all there is and waits in read(2) on
+            # standard input (its syscall, as /proc shows it; bounded).
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not blocked_reading(p):
                 time.sleep(0.05)
             p.send_signal(signal.SIGTERM)
             rc = p.wait(timeout=60)
