@@ -126,7 +126,8 @@ def reload_case(a, tmp, errors):
             p = subprocess.Popen([a.sensor, "--rules", os.path.join(a.src, "rules"),
                                   "--inventory", inv, "--geoip",
                                   os.path.join(a.src, "tests/data/lab-asn.mmdb"),
-                                  "--ndpi-protocols", "SIP,RTP", "-r", "-", "--report", "none"],
+                                  "--ndpi-protocols", "SIP,RTP", "-r", "-", "--report", "none",
+                                  "-v"],
                                  stdin=subprocess.PIPE, stderr=ef, stdout=subprocess.DEVNULL)
         try:
             half = 24 + (len(cap) - 24) // 2
@@ -140,7 +141,11 @@ def reload_case(a, tmp, errors):
                 cut = off
             p.stdin.write(cap[:cut])
             p.stdin.flush()
-            time.sleep(0.5)  # read, so the signal comes mid-capture (not a timing check)
+            # Its signal handlers are set once it reads (bounded: start-up).
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and \
+                    "standard input: reading" not in open(errf).read():
+                time.sleep(0.05)
             open(inv, "w").write(with_app(base, app))
             p.send_signal(signal.SIGHUP)
             deadline = time.monotonic() + 30
