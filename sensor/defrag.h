@@ -19,6 +19,10 @@ typedef struct {
     uint32_t max;
 } defrag_stats_t;
 
+/* How long an incomplete datagram waits for its fragments (the pipeline's
+ * and the workers' reader's tables alike: they must agree). */
+#define DEFRAG_TIMEOUT_US (30ull * 1000000u)
+
 defrag_t *defrag_new(uint32_t max_datagrams, uint64_t timeout_us);
 void defrag_destroy(defrag_t **self_p);
 

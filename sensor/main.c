@@ -414,10 +414,8 @@ static bool s_ndpi_protocols(options_t *o, const rules_t *rs, classify_t *cls, c
             strbuf_printf(&l, "%s,%s%s%s", o->ndpi_given, CLASSIFY_OWN_PROTOCOLS,
                     *names ? "," : "", names);
             ok = !l.failed;
-            if (ok) {
-                o->ndpi_list = strbuf_take(&l, NULL);
-                o->pipe.ndpi_protocols = o->ndpi_list;
-            }
+            if (ok)
+                o->pipe.ndpi_protocols = o->ndpi_list = strbuf_take(&l, NULL);
             else
                 snprintf(err, n, "out of memory");
             strbuf_fini(&l);

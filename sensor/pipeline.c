@@ -288,7 +288,7 @@ pipeline_t *pipeline_new(const pipeline_cfg_t *cfg, char *err, size_t errlen)
     self->report = self->cls ? report_new(cfg->rules, self->cls) : NULL;
     self->nat = nat_new(cfg->max_bindings, (int)rules_nsites(cfg->rules), s_nat_change, self);
     self->media = media_new(cfg->max_calls, cfg->max_calls * 4, s_media_call, self);
-    self->defrag = defrag_new(cfg->max_fragmented, 30ull * 1000000u);
+    self->defrag = defrag_new(cfg->max_fragmented, DEFRAG_TIMEOUT_US);
     self->sipstream = sipstream_new(cfg->max_sip_streams, s_sip_message, self);
     self->alg = alg_new(1024, (int)rules_nsites(cfg->rules), s_alg_sign, self);
     self->siptx = siptx_new(cfg->max_calls, s_siptx, self);

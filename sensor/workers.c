@@ -41,7 +41,6 @@
  * named it since). */
 #define WORKERS_SEEN_SLOTS (1u << 20)
 #define WORKERS_HASHED 254u /* placed by its hash */
-#define WORKERS_DEFRAG_US (30ull * 1000000u) /* as the pipeline's (pipeline.c) */
 
 enum { REC_FRAME = 1, REC_PAD, REC_CLOCK, REC_STEP, REC_TICK, REC_BARRIER, REC_STOP };
 
@@ -346,7 +345,7 @@ workers_t *workers_new(const pipeline_cfg_t *cfg, uint32_t n, char *err, size_t 
     self->route_worker = calloc(cfg->max_calls * 4, 1);
     self->sip_tcp = lrutab_new(cfg->max_sip_streams, NULL, NULL);
     self->seen = calloc(WORKERS_SEEN_SLOTS, sizeof *self->seen);
-    self->defrag = defrag_new(cfg->max_fragmented, WORKERS_DEFRAG_US);
+    self->defrag = defrag_new(cfg->max_fragmented, DEFRAG_TIMEOUT_US);
     if (!self->out || !self->routes || !self->route_worker || !self->sip_tcp || !self->seen ||
             !self->defrag) {
         if (self->out)
